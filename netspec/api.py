@@ -1,0 +1,109 @@
+"""The Python API: ``netspec.load(...)`` and the :class:`Spec` it returns."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from netspec.backends import summary as summary_backend
+from netspec.expand.expander import class_name, expand
+from netspec.infer import Network
+from netspec.spec import models as m
+from netspec.spec.load import load_spec, load_text
+from netspec.spec.params import Param, bind, declared
+
+if TYPE_CHECKING:
+    import torch
+
+
+class Spec:
+    """A validated spec with its parameter values bound.
+
+    Static analysis (:meth:`network`, :meth:`summary`) never imports torch; :meth:`build` does.
+    """
+
+    def __init__(
+        self,
+        spec: m.SpecFile,
+        overrides: Mapping[str, Any] | None = None,
+        input_shape: Sequence[int] | None = None,
+        origin: str = "keyword",
+    ) -> None:
+        self.spec = spec
+        self.declared: dict[str, Param] = declared(spec)
+        self.params: dict[str, Any] = bind(self.declared, dict(overrides or {}), origin)
+        self._overrides = dict(overrides or {})
+        self._input = tuple(input_shape) if input_shape is not None else None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name or "model"
+
+    @property
+    def description(self) -> str | None:
+        return self.spec.description
+
+    @property
+    def class_name(self) -> str:
+        return class_name(self.spec)
+
+    def replace(self, **params: Any) -> Spec:
+        """The same spec with more parameter overrides."""
+        return Spec(self.spec, {**self._overrides, **params}, self._input)
+
+    @cached_property
+    def network(self) -> Network:
+        """The expanded, shape-inferred network (computed once)."""
+        return expand(self.spec, self.params, self._input)
+
+    def summary(self, macs: summary_backend.MacsConvention = "torchvision") -> dict[str, Any]:
+        """The per-layer summary as data: name, input, output, parameters, MACs, layers."""
+        return summary_backend.data(self.network, macs)
+
+    def source(self) -> str:
+        """Self-contained PyTorch source defining this spec's model class."""
+        from netspec.backends.python import generate
+
+        return generate(self.spec, self.network, self._input).text
+
+    def build(self) -> torch.nn.Module:
+        """Build the ``nn.Module`` (by executing :meth:`source`) with these parameters."""
+        from netspec.backends.module import build
+
+        return build(self.spec, self.network, self.params, self._input)
+
+    def __repr__(self) -> str:
+        return f"<netspec.Spec {self.name} {self.params}>"
+
+
+def load(
+    spec: str | os.PathLike[str],
+    *,
+    input_shape: Sequence[int] | None = None,
+    **params: Any,
+) -> Spec:
+    """Load a spec by path or bundled name, with parameter overrides.
+
+    >>> net = load("vgg16", num_classes=10)
+    >>> net.summary()["parameters"]
+    134301514
+
+    Raises:
+        NetspecError: the spec is invalid, or a parameter value does not fit.
+    """
+    ref = spec if isinstance(spec, str) else Path(spec)
+    return Spec(load_spec(ref), params, input_shape)
+
+
+def loads(
+    text: str,
+    *,
+    name: str = "<spec>",
+    input_shape: Sequence[int] | None = None,
+    **params: Any,
+) -> Spec:
+    """Like :func:`load`, for spec text."""
+    return Spec(load_text(text, name), params, input_shape)

@@ -1,0 +1,124 @@
+"""The Python back end: a spec compiled to one self-contained PyTorch source file.
+
+:func:`generate` decides everything (names, statements, layout) in Python; the jinja template
+only lays the file out. The same text is what ``netspec codegen`` writes and what
+:func:`netspec.backends.module.build` executes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from netspec.backends.python.emit import generate_class
+from netspec.backends.python.format import Atom, Bracket, Item, lay_out
+from netspec.expr.render import literal
+from netspec.infer import Network
+from netspec.ops.base import HELPERS, Shape, fmt_shape
+from netspec.spec import models as m
+from netspec.spec.params import declared
+
+
+@dataclass(frozen=True)
+class Generated:
+    """Generated source and what it defines."""
+
+    text: str
+    class_name: str
+    digest: str
+
+
+@cache
+def _template() -> Any:
+    import jinja2
+
+    text = resources.files("netspec.backends.python").joinpath("templates/module.py.jinja")
+    env = jinja2.Environment(
+        autoescape=False, keep_trailing_newline=True, undefined=jinja2.StrictUndefined
+    )
+    return env.from_string(text.read_text("utf-8"))
+
+
+def _human(count: int) -> str:
+    from netspec.backends.summary import human
+
+    return human(count)
+
+
+def generate(spec: m.SpecFile, net: Network, input_override: Shape | None = None) -> Generated:
+    """Compile ``spec`` to Python source.
+
+    Args:
+        spec: the spec.
+        net: the spec expanded at the values that become the constructor's defaults (its
+            shapes become the ``# ->`` comments).
+        input_override: the input shape, when it is not the spec's own.
+
+    Raises:
+        NetspecError: the spec cannot be compiled.
+    """
+    from netspec import __version__
+
+    params = declared(spec)
+    code, emitter = generate_class(spec, net, params, input_override)
+    init = lay_out("def __init__", Bracket("(", tuple(code.signature), ")"), " -> None:", 1)
+    for stmt in code.init:
+        init += stmt.lines(2)
+    forward: list[str] = []
+    if code.forward is not None:
+        forward = ["", "    def forward(self, x: torch.Tensor) -> torch.Tensor:"]
+        for stmt in code.forward:
+            forward += stmt.lines(2)
+    body = "\n".join(init + forward)
+    helpers = [HELPERS[h].strip("\n") for h in sorted(emitter.helpers)]
+    body_and_helpers = body + "\n".join(helpers)
+    description = (spec.description or "").strip().rstrip(".")
+    t = net.totals
+    values = ", ".join(f"{k}={literal(v)}" for k, v in net.params.items())
+    text = _template().render(
+        title=f"{net.name}" + (f": {description}." if description else "."),
+        version=__version__,
+        source=_source_name(spec),
+        digest=spec.digest(),
+        summary=(
+            f"Input {fmt_shape(net.input)} → output {fmt_shape(net.output)}: "
+            f"{t.parameters:,} parameters, {_human(t.macs)} MACs"
+            + (f" at {values}." if values else ".")
+        ),
+        imports=_imports(body_and_helpers, emitter.uses_ordered_dict),
+        helpers=helpers,
+        name=code.name,
+        base=code.base,
+        docstring=f"{net.name}" + (f": {description}." if description else "."),
+        init=init,
+        forward=forward,
+    )
+    return Generated(text, code.name, spec.digest())
+
+
+def _source_name(spec: m.SpecFile) -> str:
+    sources = spec._sources
+    if not sources:
+        return "a spec"
+    return str(sources[0].name).replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _imports(body: str, ordered_dict: bool) -> list[str]:
+    stdlib = []
+    if ordered_dict:
+        stdlib.append("from collections import OrderedDict")
+    if re.search(r"\bAny\b", body):
+        stdlib.append("from typing import Any")
+    third = []
+    if re.search(r"\btorch\.", body):
+        third.append("import torch")
+    if re.search(r"\bF\.", body):
+        third.append("import torch.nn.functional as F")
+    third.append("from torch import nn")
+    return stdlib + ([""] if stdlib else []) + third
+
+
+__all__ = ["Atom", "Generated", "Item", "generate"]

@@ -1,0 +1,179 @@
+"""Laying out generated statements the way black (and ``ruff format``) would.
+
+Generated code is built from a few expression shapes — atoms and bracketed lists (calls,
+tuples, mappings) — so the layout rules of black for them are all we need: a statement that
+fits in the line length stays on one line; otherwise its last bracket opens, and the contents
+go on one indented line if they fit there, or one item per line with a trailing comma, each
+item laid out the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+LINE_LENGTH = 88
+INDENT = "    "
+
+
+@dataclass(frozen=True)
+class Atom:
+    """Text that is never split."""
+
+    text: str
+
+    def flat(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Item:
+    """``key=value`` (``sep='='``), ``key: value`` (``sep=': '``) or a plain value."""
+
+    value: PyExpr
+    key: str = ""
+    sep: str = ""
+
+    def flat(self) -> str:
+        return f"{self.key}{self.sep}{self.value.flat()}"
+
+
+@dataclass(frozen=True)
+class Bracket:
+    """``head`` + items + ``close``: a call ``f(a, b)``, a tuple ``(a,)``, a dict ``{k: v}``."""
+
+    head: str
+    items: tuple[Item, ...] = ()
+    close: str = ")"
+    tuple_like: bool = False
+    """A one-item tuple keeps its trailing comma: ``(a,)``."""
+
+    def flat(self) -> str:
+        inner = ", ".join(i.flat() for i in self.items)
+        if self.tuple_like and len(self.items) == 1:
+            inner += ","
+        return f"{self.head}{inner}{self.close}"
+
+
+PyExpr = Atom | Bracket
+
+
+def call(func: str, *args: PyExpr, **kwargs: PyExpr) -> Bracket:
+    items = tuple(Item(a) for a in args) + tuple(Item(v, k, "=") for k, v in kwargs.items())
+    return Bracket(f"{func}(", items, ")")
+
+
+def lay_out(prefix: str, expr: PyExpr, suffix: str = "", depth: int = 0) -> list[str]:
+    """The lines of one statement ``prefix + expr + suffix`` at ``depth`` indentation."""
+    indent = INDENT * depth
+    flat = f"{indent}{prefix}{expr.flat()}{suffix}"
+    if len(flat) <= LINE_LENGTH or not isinstance(expr, Bracket) or not expr.items:
+        return [flat]
+    head = f"{indent}{prefix}{expr.head}"
+    tail = f"{indent}{expr.close}{suffix}"
+    inner = ", ".join(i.flat() for i in expr.items)
+    if expr.tuple_like and len(expr.items) == 1:
+        inner += ","
+    one_line = f"{indent}{INDENT}{inner}"
+    if len(one_line) <= LINE_LENGTH:
+        return [head, one_line, tail]
+    lines = [head]
+    for item in expr.items:
+        lines += lay_out(f"{item.key}{item.sep}", item.value, ",", depth + 1)
+    lines.append(tail)
+    return lines
+
+
+@dataclass
+class Stmt:
+    """A statement of generated code.
+
+    ``reads`` are the local names the statement uses and ``writes`` the one it assigns, so that
+    assignments nobody reads (tracked sizes that turn out unused) can be dropped.
+    """
+
+    prefix: str = ""
+    expr: PyExpr | None = None
+    suffix: str = ""
+    comment: str = ""
+    reads: frozenset[str] = frozenset()
+    writes: str | None = None
+    body: list[Stmt] = field(default_factory=list)
+    orelse: list[Stmt] | None = None
+    """For ``if`` statements: the ``else`` body (``None``: no else)."""
+    block: bool = False
+    """``prefix`` is a block header (``for …:``/``if …:``) and ``body`` its statements."""
+
+    def lines(self, depth: int) -> list[str]:
+        indent = INDENT * depth
+        if self.block:
+            out = [f"{indent}{self.prefix}"]
+            for stmt in self.body or [Stmt("pass")]:
+                out += stmt.lines(depth + 1)
+            if self.orelse:
+                out.append(f"{indent}else:")
+                for stmt in self.orelse:
+                    out += stmt.lines(depth + 1)
+            return out
+        if self.expr is None:
+            text = f"{indent}{self.prefix}{self.suffix}"
+            return [text + (f"  # {self.comment}" if self.comment else "")]
+        if self.comment:
+            with_comment = lay_out(
+                self.prefix, self.expr, f"{self.suffix}  # {self.comment}", depth
+            )
+            if len(with_comment) == 1:
+                return with_comment
+            return [f"{indent}# {self.comment}"] + lay_out(
+                self.prefix, self.expr, self.suffix, depth
+            )
+        return lay_out(self.prefix, self.expr, self.suffix, depth)
+
+
+def prune(stmts: list[Stmt], candidates: set[str]) -> list[Stmt]:
+    """Drop assignments to ``candidates`` that no other statement reads (to a fixed point)."""
+    while True:
+        reads: dict[str, int] = {}
+        for stmt in _all(stmts):
+            for name in stmt.reads:
+                if name != stmt.writes:
+                    reads[name] = reads.get(name, 0) + 1
+        dead = {name for name in candidates if name not in reads}
+        pruned = _drop(stmts, dead)
+        if _count(pruned) == _count(stmts):
+            return pruned
+        stmts = pruned
+
+
+def _all(stmts: list[Stmt]) -> list[Stmt]:
+    out: list[Stmt] = []
+    for stmt in stmts:
+        out.append(stmt)
+        out += _all(stmt.body)
+        out += _all(stmt.orelse or [])
+    return out
+
+
+def _count(stmts: list[Stmt]) -> int:
+    return len(_all(stmts))
+
+
+def _drop(stmts: list[Stmt], dead: set[str]) -> list[Stmt]:
+    out: list[Stmt] = []
+    for stmt in stmts:
+        if stmt.writes in dead and not stmt.block:
+            continue
+        if stmt.block:
+            body = _drop(stmt.body, dead)
+            orelse = _drop(stmt.orelse, dead) if stmt.orelse is not None else None
+            if not body and not orelse:
+                continue
+            if not body:  # `if c: <nothing> else: x` → `if not (c): x`
+                header = stmt.prefix
+                if header.startswith("if ") and orelse:
+                    cond = header[3:-1]
+                    stmt = Stmt(f"if not ({cond}):", reads=stmt.reads, body=orelse, block=True)
+                    out.append(stmt)
+                    continue
+            stmt = Stmt(stmt.prefix, reads=stmt.reads, body=body, orelse=orelse or None, block=True)
+        out.append(stmt)
+    return out

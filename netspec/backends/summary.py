@@ -1,0 +1,162 @@
+"""The summary back end: a network's per-layer table, as data, JSON or a rich table."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from netspec.expand.ir import Node, OpNode, SeqNode, leaves
+from netspec.infer import Network
+from netspec.ops.base import Shape, fmt_shape
+
+MacsConvention = Literal["torchvision", "all"]
+
+MACS_CONVENTIONS: dict[str, str] = {
+    "torchvision": "multiply-adds of convolutions and linear layers only (torchvision's "
+    "published GFLOPS; equals torch.utils.flop_counter total / 2)",
+    "all": "torchvision's count plus bias additions, normalisation (2 per element), "
+    "activations (1 per element, softmax 3), pooling (1 per window element) and merges",
+}
+
+
+def _macs(leaf: OpNode, convention: MacsConvention) -> int:
+    return leaf.macs + (leaf.extra_ops if convention == "all" else 0)
+
+
+def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
+    """The summary as plain data (what ``--format json`` prints).
+
+    Shapes exclude the batch dimension; ``parameters`` counts trainable parameters.
+    """
+    t = net.totals
+    layers = []
+    for leaf in leaves(net.root):
+        layers.append(
+            {
+                "path": leaf.path,
+                "op": leaf.op.name,
+                "call": leaf.call,
+                "module": not leaf.functional,
+                "input": list(leaf.input),
+                "output": list(leaf.output),
+                "parameters": leaf.parameters,
+                "macs": _macs(leaf, macs),
+            }
+        )
+    return {
+        "name": net.name,
+        "description": net.description,
+        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in net.params.items()},
+        "input": list(net.input),
+        "output": list(net.output),
+        "parameters": t.parameters,
+        "buffers": t.buffers,
+        "macs": t.macs + (t.extra_ops if macs == "all" else 0),
+        "macs_convention": macs,
+        "layers": layers,
+    }
+
+
+def to_json(net: Network, macs: MacsConvention = "torchvision") -> str:
+    return json.dumps(data(net, macs), indent=2) + "\n"
+
+
+def human(count: int) -> str:
+    """``15.47 G``, ``3.50 M``, ``61.7 K``."""
+    for unit, size in (("T", 10**12), ("G", 10**9), ("M", 10**6), ("K", 10**3)):
+        if abs(count) >= size:
+            return f"{count / size:.2f} {unit}"
+    return str(count)
+
+
+def _subtotal(node: Node, convention: MacsConvention) -> tuple[int, int]:
+    params = 0
+    seen: set[str] = set()
+    macs = 0
+    for leaf in leaves(node):
+        if not leaf.functional and leaf.path not in seen:
+            seen.add(leaf.path)
+            params += leaf.parameters
+        macs += _macs(leaf, convention)
+    return params, macs
+
+
+def _shape(shape: Shape) -> str:
+    return fmt_shape(shape)
+
+
+def table(
+    net: Network,
+    macs: MacsConvention = "torchvision",
+    depth: int | None = None,
+    explain: bool = False,
+) -> Any:
+    """A rich renderable: the per-layer table and the totals.
+
+    Args:
+        depth: show containers down to this depth only (their rows carry subtotals).
+        explain: add the arithmetic behind each layer's shape and parameters.
+    """
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table(
+        title=f"{net.name}" + (f" — {net.description}" if net.description else ""),
+        title_justify="left",
+        show_lines=False,
+        header_style="bold",
+        pad_edge=False,
+        box=None,
+    )
+    grid.add_column("Layer", no_wrap=True)
+    grid.add_column("Operator", overflow="fold")
+    grid.add_column("Output", no_wrap=True)
+    grid.add_column("Params", justify="right", no_wrap=True)
+    grid.add_column("MACs", justify="right", no_wrap=True)
+    grid.add_row(Text("input", style="dim"), "", _shape(net.input), "", "")
+
+    def visit(node: Node, level: int) -> None:
+        for child in node.children if isinstance(node, SeqNode) else []:
+            indent = "  " * level
+            if isinstance(child, SeqNode):
+                params, m = _subtotal(child, macs)
+                folded = depth is not None and level + 1 >= depth
+                kind = {"sequential": "Sequential", "module": "Sequential", "class": "Module"}
+                grid.add_row(
+                    Text(indent + child.name, style="bold"),
+                    Text(kind[child.kind] + (" …" if folded else ""), style="dim"),
+                    _shape(child.output),
+                    f"{params:,}" if folded or params else "",
+                    f"{m:,}" if folded else "",
+                )
+                if not folded:
+                    visit(child, level + 1)
+                continue
+            assert isinstance(child, OpNode)
+            label = Text(indent + child.name, style="italic dim" if child.functional else "")
+            grid.add_row(
+                label,
+                child.call,
+                _shape(child.output),
+                f"{child.parameters:,}" if child.tensors else "",
+                f"{_macs(child, macs):,}" if _macs(child, macs) else "",
+            )
+            if explain:
+                for line in child.op.explain(child.attrs, child.input, child.output):
+                    grid.add_row("", Text(indent + "  " + line, style="cyan"), "", "", "")
+
+    visit(net.root, 0)
+    t = net.totals
+    total_macs = t.macs + (t.extra_ops if macs == "all" else 0)
+    footer = Text()
+    footer.append(f"\ninput {_shape(net.input)} → output {_shape(net.output)}\n")
+    footer.append("parameters ", style="bold")
+    footer.append(f"{t.parameters:,}")
+    footer.append(f" ({human(t.parameters)}, {t.parameters * 4 / 2**20:,.1f} MiB as float32)")
+    if t.buffers:
+        footer.append(f" · buffers {t.buffers:,}")
+    footer.append("\nMACs ", style="bold")
+    footer.append(f"{total_macs:,} ({human(total_macs)})")
+    footer.append(f" · {MACS_CONVENTIONS[macs].split(' (')[0]}", style="dim")
+    return Group(grid, footer)

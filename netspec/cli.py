@@ -1,0 +1,278 @@
+"""The ``netspec`` command: argument parsing, exit codes and printing — nothing else.
+
+Exit codes: 0 success, 2 a problem with the spec or the command line (reported as
+``file:line:col: where: message``), 1 an internal error (a bug in netspec).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from enum import Enum
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from netspec.errors import NetspecError
+
+app = typer.Typer(
+    name="netspec",
+    help="A declarative architecture-spec compiler for PyTorch: static shapes, parameters "
+    "and MACs from a YAML spec, then an nn.Module or readable PyTorch source.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class Macs(str, Enum):
+    torchvision = "torchvision"
+    all = "all"
+
+
+SpecArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="SPEC", help="A spec file, or the name of a bundled spec (see `netspec list`)."
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        "-s",
+        metavar="NAME=VALUE",
+        help="Override a parameter, e.g. --set num_classes=10 --set depths=[3,4,23,3].",
+    ),
+]
+InputOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--input", "-i", metavar="C,H,W", help="Input shape without the batch, e.g. 3,200,200."
+    ),
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+MacsOpt = Annotated[
+    Macs,
+    typer.Option(
+        "--macs",
+        help="torchvision: multiply-adds of convolutions and linear layers (torchvision's "
+        "GFLOPS). all: also bias, normalisation, activations, pooling and merges.",
+    ),
+]
+DepthOpt = Annotated[
+    int | None,
+    typer.Option("--depth", "-d", min=1, help="Fold the table below this nesting depth."),
+]
+ExplainOpt = Annotated[
+    bool,
+    typer.Option(
+        "--explain", "-e", help="Show the arithmetic behind each layer's size and parameters."
+    ),
+]
+
+
+def _stderr() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _stdout() -> Any:
+    from rich.console import Console
+
+    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
+    return Console(highlight=False, width=width)
+
+
+def _guard(fn: F) -> F:
+    """Turn spec errors into exit code 2 and bugs into exit code 1, never a bare traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except NetspecError as exc:
+            from rich.text import Text
+
+            _stderr().print(Text(f"error: {exc.render()}"))
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception:  # noqa: BLE001 - the last line of defence
+            from rich.text import Text
+
+            console = _stderr()
+            if os.environ.get("NETSPEC_DEBUG"):
+                console.print(Text(traceback.format_exc()))
+            else:
+                kind, value, _ = sys.exc_info()
+                name = kind.__name__ if kind else "Exception"
+                console.print(
+                    Text(
+                        f"internal error: {name}: {value}\n"
+                        "This is a bug in netspec, not in your spec. "
+                        "Set NETSPEC_DEBUG=1 for the traceback and please report it."
+                    )
+                )
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _parse_input(text: str | None) -> tuple[int, ...] | None:
+    if text is None:
+        return None
+    parts = [p for p in text.replace("x", ",").replace("×", ",").split(",") if p.strip()]
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        shape = ()
+    if not shape or any(d <= 0 for d in shape):
+        raise NetspecError(
+            f"--input expects positive integers separated by commas, found {text!r}",
+            where="--input",
+            hint="e.g. --input 3,224,224 (no batch dimension)",
+        )
+    return shape
+
+
+def _open(spec: str, sets: list[str] | None, input_text: str | None) -> Any:
+    from pathlib import Path
+
+    from netspec.api import Spec
+    from netspec.spec.load import load_spec, resolve
+    from netspec.spec.params import declared, parse_assignment
+
+    path = resolve(spec) if not Path(spec).is_file() else Path(spec)
+    model = load_spec(path)
+    params = declared(model)
+    overrides = dict(parse_assignment(item, params) for item in sets or [])
+    return Spec(model, overrides, _parse_input(input_text), origin="--set")
+
+
+def _report(net: Any, fmt: Format, macs: Macs, depth: int | None, explain: bool) -> None:
+    from netspec.backends import summary
+
+    if fmt is Format.json:
+        sys.stdout.write(summary.to_json(net, macs.value))
+    else:
+        _stdout().print(summary.table(net, macs.value, depth, explain))
+
+
+@app.command()
+@_guard
+def check(
+    spec: SpecArg,
+    set_: SetOpt = None,
+    input: InputOpt = None,
+    format: FormatOpt = Format.table,
+    macs: MacsOpt = Macs.torchvision,
+    depth: DepthOpt = None,
+    explain: ExplainOpt = False,
+) -> None:
+    """Validate SPEC and infer every shape, parameter and MAC count statically (no torch)."""
+    loaded = _open(spec, set_, input)
+    _report(loaded.network, format, macs, depth, explain)
+
+
+@app.command()
+@_guard
+def build(
+    spec: SpecArg,
+    set_: SetOpt = None,
+    input: InputOpt = None,
+    format: FormatOpt = Format.table,
+    macs: MacsOpt = Macs.torchvision,
+    depth: DepthOpt = None,
+    explain: ExplainOpt = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Also run one forward pass and check every module's output shape against "
+            "the static analysis.",
+        ),
+    ] = False,
+) -> None:
+    """Validate SPEC, infer shapes statically, build the nn.Module and check it agrees."""
+    from netspec.backends import module as module_backend
+
+    loaded = _open(spec, set_, input)
+    net = loaded.network
+    model = loaded.build()
+    problems = module_backend.compare_state(model, net)
+    if verify:
+        problems += module_backend.compare_forward(model, net)
+    if problems:
+        raise RuntimeError(
+            "the built module disagrees with the static analysis:\n  " + "\n  ".join(problems)
+        )
+    _report(net, format, macs, depth, explain)
+    if format is Format.table:
+        from rich.text import Text
+
+        checked = "state_dict and forward shapes" if verify else "state_dict"
+        _stdout().print(
+            Text(
+                f"built {type(model).__name__} (torch.nn.Module): "
+                f"{sum(p.numel() for p in model.parameters()):,} parameters; "
+                f"{checked} match the static analysis",
+                style="green",
+            )
+        )
+
+
+@app.command("list")
+@_guard
+def list_specs(
+    format: FormatOpt = Format.table,
+) -> None:
+    """List the bundled specs (usable by name: `netspec build vgg16`)."""
+    import json
+
+    from netspec.spec.load import bundled_dir, bundled_names, read_file
+
+    rows = []
+    for name in bundled_names():
+        loaded = read_file(bundled_dir() / f"{name}.yaml")
+        params = list(loaded.spec.params)
+        rows.append(
+            {
+                "name": name,
+                "description": loaded.spec.description or "",
+                "extends": loaded.spec.extends,
+                "params": params,
+            }
+        )
+    if format is Format.json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    table.add_column("Spec", no_wrap=True)
+    table.add_column("Description")
+    for row in rows:
+        table.add_row(str(row["name"]), str(row["description"]))
+    _stdout().print(table)
+
+
+def main() -> None:
+    """Console entry point."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

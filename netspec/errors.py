@@ -1,0 +1,178 @@
+"""Positions in spec text and the errors that point at them.
+
+Every problem with a user's spec is a :class:`NetspecError`. It knows where it happened (a
+:class:`Span` in a :class:`Source`), where in the network (the layer path, or the key path
+outside the layers), what was expected and found, and, where one exists, a hint. The CLI prints
+it as ``file:line:col: where: message`` followed by the source line and a caret, and exits 2.
+
+Each pipeline stage raises its own subclass, so a test or a caller can tell a syntax error
+from a shape error without parsing messages.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class Source:
+    """The text of one spec file (or of a ``--set`` value), shared by all spans into it."""
+
+    __slots__ = ("name", "text", "_lines")
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self._lines: list[str] | None = None
+
+    def line(self, number: int) -> str:
+        """The text of 1-based line ``number`` without its newline ('' if out of range)."""
+        if self._lines is None:
+            self._lines = self.text.splitlines()
+        if 1 <= number <= len(self._lines):
+            return self._lines[number - 1]
+        return ""
+
+    def __repr__(self) -> str:
+        return f"Source({self.name!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A 1-based line/column range in a :class:`Source`."""
+
+    source: Source
+    line: int
+    col: int
+    end_line: int | None = None
+    end_col: int | None = None
+
+    @property
+    def file(self) -> str:
+        return self.source.name
+
+    def __str__(self) -> str:
+        return f"{self.source.name}:{self.line}:{self.col}"
+
+    def shifted(self, columns: int, width: int | None = None) -> Span:
+        """The span ``columns`` to the right on the same line, ``width`` columns wide."""
+        col = self.col + columns
+        end = col + width if width is not None else None
+        return Span(self.source, self.line, col, self.line if end else None, end)
+
+
+class NetspecError(Exception):
+    """A problem with a spec, its parameters or its input: the user's to fix.
+
+    Args:
+        message: what was expected and what was found.
+        span: where in the spec text; ``None`` when the problem has no position
+            (a ``--set`` for an unknown parameter, say).
+        where: the layer path (``features.3``) or key path (``params.depth``).
+        hint: how to fix it, when there is something useful to say.
+    """
+
+    kind = "error"
+
+    def __init__(
+        self,
+        message: str,
+        span: Span | None = None,
+        where: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.where = where
+        self.hint = hint
+
+    def locate(self, span: Span | None = None, where: str | None = None) -> NetspecError:
+        """Fill in a position and path this error does not have yet; returns ``self``."""
+        if self.span is None:
+            self.span = span
+        if self.where is None:
+            self.where = where
+        return self
+
+    def headline(self) -> str:
+        """``file:line:col: where: message`` — the first line of the report."""
+        parts = []
+        if self.span is not None:
+            parts.append(str(self.span))
+        if self.where:
+            parts.append(self.where)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+    def render(self) -> str:
+        """The full report: headline, the source line with a caret, and the hint."""
+        lines = [self.headline()]
+        if self.span is not None:
+            text = self.span.source.line(self.span.line)
+            if text.strip():
+                number = str(self.span.line)
+                gutter = " " * len(number)
+                width = 1
+                if self.span.end_col is not None and self.span.end_line == self.span.line:
+                    width = max(1, self.span.end_col - self.span.col)
+                caret = " " * (self.span.col - 1) + "^" * width
+                lines.append(f" {number} | {text.rstrip()}")
+                lines.append(f" {gutter} | {caret}")
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.headline()
+
+
+class SourceError(NetspecError):
+    """The text cannot be read: malformed YAML, a syntax error in an expression, limits."""
+
+    kind = "syntax error"
+
+
+class SpecError(NetspecError):
+    """The spec is well-formed text but says something the language does not allow."""
+
+    kind = "spec error"
+
+
+class ExprError(NetspecError):
+    """An expression cannot be evaluated: undefined name, wrong type, division by zero."""
+
+    kind = "expression error"
+
+
+class ShapeError(NetspecError):
+    """A layer cannot take the shape that reaches it, or its attributes are invalid."""
+
+    kind = "shape error"
+
+
+class CodegenError(NetspecError):
+    """The spec is valid but cannot be written as PyTorch source."""
+
+    kind = "codegen error"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A ``did you mean 'x'?`` phrase for the closest of ``choices``, or ``None``."""
+    options = sorted(set(choices))
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in options}
+        hit = lowered.get(word.lower())
+        close = [hit] if hit else []
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+def choices_hint(word: str, choices: Iterable[str], what: str, limit: int = 12) -> str:
+    """A hint naming the closest choice and listing the valid ones."""
+    options = sorted(set(choices))
+    guess = did_you_mean(word, options)
+    shown = ", ".join(options[:limit]) + (", …" if len(options) > limit else "")
+    listing = f"{what}: {shown}" if options else f"no {what} are defined"
+    return f"{guess} {listing}" if guess else listing

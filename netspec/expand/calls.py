@@ -1,0 +1,103 @@
+"""Layer calls: resolving ``conv2d(64, 3, padding=1)`` to an operator and its attributes.
+
+Shared by expansion (concrete values) and code generation (symbolic values), so a call means
+the same thing in a summary and in generated source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from netspec import ops
+from netspec.errors import ExprError, Span, SpecError, choices_hint
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import Scope, evaluate
+from netspec.ops.base import Op
+
+Wrap = Callable[[n.Expr, Any], Any]
+"""Turns an argument's expression and value into the value an attribute holds."""
+
+
+def evaluate_at(node: n.Expr, origin: n.Origin | None, scope: Scope, where: str | None) -> Any:
+    """Evaluate a sub-expression of a text, positioning errors through ``origin``."""
+    if origin is not None and not isinstance(node, n.Located):
+        node = n.Located(node, origin)
+    try:
+        return evaluate(node, scope)
+    except ExprError as exc:
+        raise exc.locate(None, where) from None
+
+
+def func_name(call: n.Expr) -> n.Name:
+    """The name a layer call applies (``conv2d`` in ``conv2d(64, 3)`` and in ``conv2d``)."""
+    func = call.func if isinstance(call, n.Call) else call
+    assert isinstance(func, n.Name), call
+    return func
+
+
+def resolve(call: n.Expr, origin: n.Origin, where: str) -> Op:
+    """The operator a call names.
+
+    Raises:
+        SpecError: no operator by that name (with the closest names).
+    """
+    func = func_name(call)
+    op = ops.get(func.id)
+    if op is None:
+        raise SpecError(
+            f"unknown operator {func.id!r}",
+            origin.span_at(func.start, func.end),
+            where,
+            hint=choices_hint(func.id, ops.names(), "operators"),
+        )
+    return op
+
+
+def bind(
+    op: Op,
+    call: n.Expr,
+    origin: n.Origin,
+    scope: Scope,
+    where: str,
+    wrap: Wrap | None = None,
+) -> tuple[dict[str, Any], dict[str, Span | None]]:
+    """Evaluate a call's arguments and match them to ``op``'s attributes.
+
+    Returns the attribute values given and the span of each, for messages.
+
+    Raises:
+        SpecError: too many positional arguments, or one attribute given twice.
+        ExprError: an argument cannot be evaluated.
+    """
+    values: dict[str, Any] = {}
+    spans: dict[str, Span | None] = {}
+    if not isinstance(call, n.Call):
+        return values, spans
+    positional = op.positional()
+    fallback = origin.span_at(call.start, call.end)
+    if len(call.args) > len(positional):
+        extra = call.args[len(positional)]
+        raise SpecError(
+            f"{op.name} takes at most {len(positional)} positional arguments "
+            f"({', '.join(positional)}), found {len(call.args)}",
+            origin.span_at(extra.start, extra.end) or fallback,
+            where,
+        )
+    pairs = list(zip(positional, call.args, strict=False)) + list(call.kwargs)
+    for key, arg in pairs:
+        span = _span_of(arg, origin)
+        if key in values:
+            raise SpecError(
+                f"{op.name} got {key!r} twice (by position and by keyword)", span or fallback, where
+            )
+        value = evaluate_at(arg, origin, scope, where)
+        values[key] = wrap(arg, value) if wrap else value
+        spans[key] = span
+    return values, spans
+
+
+def _span_of(node: n.Expr, origin: n.Origin) -> Span | None:
+    if isinstance(node, n.Located):
+        return node.origin.span_at(node.node.start, node.node.end) or node.origin.span
+    return origin.span_at(node.start, node.end)

@@ -1,0 +1,374 @@
+"""Expansion: a spec plus parameter values becomes the IR of one concrete network.
+
+The expander evaluates ``let`` values, unrolls ``for``/``repeat`` loops, picks ``if``
+branches, resolves each layer call to an operator, binds its arguments to the operator's
+attributes and names every module. It carries the current shape along and asks
+:func:`netspec.infer.apply` for each layer's output, because later layers (and blocks) may
+depend on it.
+
+Naming follows one rule per container (see :data:`~netspec.expand.ir.ContainerKind`): a list
+with no names is an ``nn.Sequential`` indexed from 0; a nested list with names names every
+layer; the top of a network that names its layers is a class whose unnamed stateless layers
+become function calls in ``forward``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from netspec.errors import ExprError, NetspecError, ShapeError, Span, SpecError
+from netspec.expand import calls
+from netspec.expand.ir import ContainerKind, OpNode, SeqNode
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import Scope, evaluate, iterate, show, type_name
+from netspec.infer import Network, apply
+from netspec.ops.base import OpError, Shape
+from netspec.spec import models as m
+from netspec.spec.names import check_layer_name
+
+MAX_LAYERS = 100_000
+"""Most layers one network may expand to."""
+MAX_RANK = 4
+"""Most dimensions of a sample (C × D × H × W)."""
+
+
+def class_name(spec: m.SpecFile) -> str:
+    """The generated class's name: ``class_name`` or the name in CamelCase (``vgg16_bn`` →
+    ``Vgg16Bn``)."""
+    if spec.class_name:
+        return spec.class_name
+    name = spec.name or "model"
+    parts = [p for p in re.split(r"_+", name) if p]
+    camel = "".join(p[:1].upper() + p[1:] for p in parts) or "Model"
+    return camel if camel[0].isalpha() else f"Net{camel}"
+
+
+def expand(spec: m.SpecFile, params: dict[str, Any], input_shape: Shape | None = None) -> Network:
+    """Expand ``spec`` for ``params`` (already bound and checked) and an optional input
+    shape override.
+
+    Raises:
+        NetspecError: any problem of the spec at these parameter values, positioned.
+    """
+    return _Expander(spec, params).run(input_shape)
+
+
+@dataclass
+class _Container:
+    node: SeqNode
+    kind: ContainerKind
+    names: dict[str, OpNode | SeqNode] = field(default_factory=dict)
+
+    def child_path(self, name: str) -> str:
+        return f"{self.node.path}.{name}" if self.node.path else name
+
+
+def has_names(entries: Sequence[Any]) -> bool:
+    """Whether a layer list names any of its layers (looking through loops and conditions)."""
+    for entry in entries:
+        if isinstance(entry, m.NamedEntry):
+            return True
+        if isinstance(entry, m.ForEntry | m.RepeatEntry) and has_names(entry.do):
+            return True
+        if isinstance(entry, m.IfEntry) and (has_names(entry.then) or has_names(entry.else_)):
+            return True
+    return False
+
+
+def container_kind(entries: Sequence[Any], top: bool) -> ContainerKind:
+    """The kind of container a layer list becomes (see :data:`ContainerKind`)."""
+    if not has_names(entries):
+        return "sequential"
+    return "class" if top else "module"
+
+
+class _Expander:
+    def __init__(self, spec: m.SpecFile, params: dict[str, Any]) -> None:
+        self.spec = spec
+        self.params = params
+        self.count = 0
+        self.producer: str | None = None
+
+    # -- top level ---------------------------------------------------------------------------
+
+    def run(self, input_shape: Shape | None) -> Network:
+        scope = self._scope()
+        x = self._input(scope) if input_shape is None else _check_input(input_shape, None)
+        assert self.spec.layers is not None
+        kind = container_kind(self.spec.layers, top=True)
+        root = SeqNode("", "", self.spec.span, x, x, kind=kind)
+        root.output = self._fill(_Container(root, kind), self.spec.layers, scope, x)
+        return Network(
+            name=self.spec.name or "model",
+            description=self.spec.description,
+            class_name=class_name(self.spec),
+            input=x,
+            params=dict(self.params),
+            root=root,
+        )
+
+    def _scope(self) -> Scope:
+        scope = Scope(self.params)
+        lets = scope.child()
+        for name, code in self.spec.let.items():
+            lets.names[name] = self._eval(code.expr, lets, f"let.{name}")
+        return lets
+
+    def _input(self, scope: Scope) -> Shape:
+        code = self.spec.input
+        assert code is not None
+        value = self._eval(code.expr, scope, "input")
+        return _check_input(value, code.span)
+
+    @staticmethod
+    def _eval(node: n.Expr, scope: Scope, where: str | None) -> Any:
+        try:
+            return evaluate(node, scope)
+        except ExprError as exc:
+            raise exc.locate(None, where) from None
+
+    # -- layer lists ---------------------------------------------------------------------------
+
+    def _fill(self, box: _Container, entries: Sequence[Any], scope: Scope, x: Shape) -> Shape:
+        for entry in entries:
+            x = self._entry(box, entry, scope, x)
+        return x
+
+    def _entry(self, box: _Container, entry: Any, scope: Scope, x: Shape) -> Shape:
+        if isinstance(entry, m.LayerRef):
+            return self._layer(box, entry, None, scope, x)
+        if isinstance(entry, m.MappingCall):
+            assert entry._call is not None
+            return self._layer(box, entry._call, None, scope, x)
+        if isinstance(entry, m.NamedEntry):
+            return self._named(box, entry, scope, x)
+        if isinstance(entry, m.ForEntry | m.RepeatEntry):
+            if box.kind == "class":
+                raise SpecError(
+                    "a loop directly in a model's top level is not supported",
+                    entry.span,
+                    box.node.path or "layers",
+                    hint="put the loop in a named sequence, e.g. `blocks: [{for: ..., do: [...]}]`",
+                )
+            return self._loop(box, entry, scope, x)
+        if isinstance(entry, m.IfEntry):
+            cond = self._eval(entry.if_.expr, scope, box.node.path or "if")
+            return self._fill(box, entry.then if _truth(cond) else entry.else_, scope, x)
+        raise AssertionError(f"unknown layer entry {entry!r}")  # pragma: no cover
+
+    def _loop(
+        self, box: _Container, entry: m.ForEntry | m.RepeatEntry, scope: Scope, x: Shape
+    ) -> Shape:
+        where = box.node.path or "layers"
+        if isinstance(entry, m.RepeatEntry):
+            count = self._eval(entry.repeat.expr, scope, where)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise SpecError(
+                    f"repeat expects a count ≥ 0, found {show(count)} ({type_name(count)})",
+                    entry.repeat.span,
+                    where,
+                )
+            for i in range(count):
+                frame = scope.child({entry.as_: i} if entry.as_ else {})
+                x = self._fill(box, entry.do, frame, x)
+            return x
+        header = entry.for_
+        iterable = self._eval(header.expr, scope, where)
+        try:
+            items = list(iterate(iterable))
+        except ExprError as exc:
+            raise exc.locate(header.span, where) from None
+        names = header.names
+        for item in items:
+            if len(names) == 1:
+                frame = scope.child({names[0]: item})
+            else:
+                if not isinstance(item, tuple) or len(item) != len(names):
+                    raise SpecError(
+                        f"cannot unpack {show(item)} into {len(names)} names ({', '.join(names)})",
+                        header.span,
+                        where,
+                    )
+                frame = scope.child(dict(zip(names, item, strict=True)))
+            x = self._fill(box, entry.do, frame, x)
+        return x
+
+    def _named(self, box: _Container, entry: m.NamedEntry, scope: Scope, x: Shape) -> Shape:
+        name = self._name(entry.name, scope, box)
+        value = entry.value
+        if isinstance(value, m.LayerRef):
+            return self._layer(box, value, name, scope, x, entry.span)
+        if isinstance(value, m.MappingCall):
+            assert value._call is not None
+            return self._layer(box, value._call, name, scope, x, entry.span)
+        entries = value if isinstance(value, list) else [value]
+        kind = container_kind(entries, top=False)
+        path = box.child_path(name)
+        self._claim(box, name, None, entry.span)
+        child = SeqNode(path, name, entry.span, x, x, kind=kind)
+        box.names[name] = child
+        child.output = self._fill(_Container(child, kind), entries, scope, x)
+        box.node.children.append(child)
+        self.producer = path
+        return child.output
+
+    def _name(self, template: m.NameTemplate, scope: Scope, box: _Container) -> str:
+        if not template.is_template:
+            return template.text
+        text = ""
+        for part in template.parts:
+            if isinstance(part, str):
+                text += part
+                continue
+            value = self._eval(part, scope, box.node.path or None)
+            if isinstance(value, bool) or not isinstance(value, int | str):
+                raise SpecError(
+                    f"a name template part must be an integer or text, found {show(value)}",
+                    template.span,
+                    box.node.path or None,
+                )
+            text += str(value)
+        check_layer_name(text, template.span, box.child_path(text))
+        return text
+
+    def _claim(self, box: _Container, name: str, node: OpNode | None, span: Span | None) -> bool:
+        """Register ``name`` in ``box``; True if it already names the same stateless module."""
+        other = box.names.get(name)
+        if other is None:
+            return False
+        shareable = (
+            box.kind == "class"
+            and node is not None
+            and isinstance(other, OpNode)
+            and not other.tensors
+            and not node.tensors
+            and other.op is node.op
+            and other.attrs == node.attrs
+        )
+        if shareable:
+            return True
+        hint = None
+        if box.kind == "class" and isinstance(other, OpNode) and node is not None:
+            hint = (
+                "a name may repeat only for the same layer without parameters "
+                "(one module called twice)"
+            )
+        raise SpecError(
+            f"the name {name!r} is used twice in {box.node.path or 'the model'}",
+            span,
+            box.child_path(name),
+            hint=hint or "give each layer its own name",
+        )
+
+    # -- one layer -----------------------------------------------------------------------------
+
+    def _layer(
+        self,
+        box: _Container,
+        ref: m.LayerRef,
+        name: str | None,
+        scope: Scope,
+        x: Shape,
+        entry_span: Span | None = None,
+    ) -> Shape:
+        self.count += 1
+        if self.count > MAX_LAYERS:
+            raise SpecError(
+                f"the network expands to more than {MAX_LAYERS:,} layers",
+                ref.span,
+                box.node.path or None,
+            )
+        located = ref.expr
+        origin = located.origin
+        call = self._pick(located.node, origin, scope, box)
+        func = calls.func_name(call)
+        span = origin.span_at(func.start, func.end) or ref.span
+        index_name = str(len(box.node.children))
+        where = box.child_path(name) if name else box.child_path(index_name)
+        op = calls.resolve(call, origin, where)
+        values, attr_spans = calls.bind(op, call, origin, scope, where)
+        try:
+            attrs = op.validate(values)
+        except OpError as exc:
+            raise ShapeError(
+                exc.message, attr_spans.get(exc.attr or "") or span, where, exc.hint
+            ) from None
+
+        unnamed_call = False
+        if box.kind == "sequential":
+            name = index_name
+        elif name is None:
+            if box.kind == "module":
+                raise SpecError(
+                    f"this {op.name} has no name, but other layers in "
+                    f"{box.node.path or 'this list'} have names",
+                    span,
+                    where,
+                    hint="in a nested list, name every layer or none (e.g. `relu1: relu`)",
+                )
+            unnamed_call = True
+            name = op.name
+        path = box.child_path(name)
+        node = apply(
+            op,
+            attrs,
+            x,
+            path=path,
+            name=name,
+            span=entry_span or span,
+            attr_spans=attr_spans,
+            producer=self.producer,
+        )
+        if unnamed_call:
+            if node.tensors or op.functional(attrs, x) is None:
+                self._unnamed(node)
+            node.functional = True
+        else:
+            if not self._claim(box, name, node, entry_span or span):
+                box.names[name] = node
+        box.node.children.append(node)
+        self.producer = path if not node.functional else f"{path} ({op.name})"
+        return node.output
+
+    @staticmethod
+    def _unnamed(node: OpNode) -> None:
+        """An unnamed layer in a class body that needs a module: it must be named."""
+        what = "owns parameters" if node.tensors else "has no functional form"
+        raise SpecError(
+            f"this {node.op.name} {what}, so it needs a name (its module attribute"
+            f"{' and state_dict key' if node.tensors else ''})",
+            node.span,
+            node.path,
+            hint=f"e.g. `{node.op.name}1: {node.call}`; or leave every layer of the list unnamed "
+            "for nn.Sequential indices",
+        )
+
+    def _pick(self, node: n.Expr, origin: n.Origin, scope: Scope, box: _Container) -> n.Expr:
+        """Resolve ``a if cond else b`` layer choices down to a call or name."""
+        while isinstance(node, n.IfExp):
+            test = calls.evaluate_at(node.test, origin, scope, box.node.path or None)
+            node = node.body if _truth(test) else node.orelse
+        return node
+
+
+def _truth(value: Any) -> bool:
+    return bool(value)
+
+
+def _check_input(value: Any, span: Span | None) -> Shape:
+    shape = value if isinstance(value, tuple) else (value,)
+    ok = 1 <= len(shape) <= MAX_RANK and all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
+    )
+    if not ok:
+        raise NetspecError(
+            f"input must be a list of 1 to {MAX_RANK} positive integers (one sample, no batch "
+            f"dimension), found {show(value)}",
+            span,
+            "input",
+            hint="e.g. input: [3, 224, 224] for an RGB image",
+        )
+    return shape

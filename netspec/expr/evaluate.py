@@ -1,0 +1,855 @@
+"""netspec's expression evaluator — never Python's ``eval``.
+
+Values follow Python's semantics exactly (so an expression rendered into generated source
+computes the same thing), with three differences that make specs safer: lists are immutable
+tuples, booleans are not numbers, and sizes are bounded (integers, sequence lengths, ranges),
+so a hostile spec cannot exhaust memory through an expression.
+
+The same evaluator does *partial* evaluation for the code generator: a name bound to a
+:class:`Sym` (a constructor parameter, a loop variable of generated code) is not known, and
+every operation on it yields a :class:`Sym` whose ``expr`` is the residual expression to
+write into Python source and whose ``value`` is still computed when every operand is known.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from netspec.errors import ExprError, did_you_mean
+from netspec.expr import nodes as n
+
+MAX_INT = 2**62
+"""Largest magnitude of an integer a spec may compute."""
+MAX_ITEMS = 100_000
+"""Longest list (or range) a spec may compute."""
+MAX_STR = 10_000
+"""Longest string a spec may compute."""
+
+
+class _Unknown:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+"""The value of a :class:`Sym` that is not known until the generated code runs."""
+
+
+class Sym:
+    """A value of generated code: its residual expression and, when known, its value.
+
+    Arithmetic on a ``Sym`` builds a residual expression (with trivial folding such as
+    ``x * 1 → x``), so op shape rules written with ``+ - * // %`` work unchanged on
+    symbolic dimensions.
+    """
+
+    __slots__ = ("expr", "value")
+
+    def __init__(self, expr: n.Expr, value: Any = UNKNOWN) -> None:
+        self.expr = expr
+        self.value = value
+
+    @property
+    def known(self) -> bool:
+        return self.value is not UNKNOWN
+
+    def __repr__(self) -> str:
+        from netspec.expr.render import render
+
+        return f"Sym({render(self.expr)}{'' if not self.known else f' = {self.value!r}'})"
+
+    def __bool__(self) -> bool:
+        if self.known:
+            return bool(self.value)
+        raise TypeError("the truth of a symbolic value is not known")
+
+    def _op(self, op: str, other: Any, swap: bool = False) -> Any:
+        a, b = (other, self) if swap else (self, other)
+        return binary(op, a, b)
+
+    def __add__(self, o: Any) -> Any:
+        return self._op("+", o)
+
+    def __radd__(self, o: Any) -> Any:
+        return self._op("+", o, True)
+
+    def __sub__(self, o: Any) -> Any:
+        return self._op("-", o)
+
+    def __rsub__(self, o: Any) -> Any:
+        return self._op("-", o, True)
+
+    def __mul__(self, o: Any) -> Any:
+        return self._op("*", o)
+
+    def __rmul__(self, o: Any) -> Any:
+        return self._op("*", o, True)
+
+    def __floordiv__(self, o: Any) -> Any:
+        return self._op("//", o)
+
+    def __rfloordiv__(self, o: Any) -> Any:
+        return self._op("//", o, True)
+
+    def __mod__(self, o: Any) -> Any:
+        return self._op("%", o)
+
+    def __rmod__(self, o: Any) -> Any:
+        return self._op("%", o, True)
+
+    def __neg__(self) -> Any:
+        return self._op("-", 0, True)
+
+
+def known(*values: Any) -> bool:
+    """Whether every value is concrete (no unknown :class:`Sym` among them)."""
+    return all(not isinstance(v, Sym) or v.known for v in values)
+
+
+def concrete(value: Any) -> Any:
+    """The concrete value of ``value`` (a ``Sym``'s value), or ``UNKNOWN``."""
+    return value.value if isinstance(value, Sym) else value
+
+
+def as_expr(value: Any) -> n.Expr:
+    """An expression that evaluates to ``value`` (a ``Sym``'s residual, or a literal)."""
+    if isinstance(value, Sym):
+        return value.expr
+    if isinstance(value, tuple | list):
+        return n.ListExpr(tuple(as_expr(v) for v in value))
+    if isinstance(value, dict):
+        return n.DictExpr(
+            tuple(as_expr(k) for k in value), tuple(as_expr(v) for v in value.values())
+        )
+    if isinstance(value, InputShape):
+        return n.InputRef()
+    return n.Const(value)
+
+
+@dataclass(frozen=True, slots=True)
+class InputShape:
+    """The value of ``in`` inside a block: the shape entering it (batch excluded)."""
+
+    dims: tuple[Any, ...]
+
+    def attribute(self, name: str) -> Any:
+        dims = self.dims
+        table = _INPUT_ATTRS.get(len(dims), {})
+        if name == "shape":
+            return dims
+        if name == "rank":
+            return len(dims)
+        if name in table:
+            return dims[table[name]]
+        valid = sorted(table) + ["rank", "shape"]
+        raise _Fail(
+            f"`in` has no attribute {name!r} for a {len(dims)}-d input",
+            hint=f"valid here: {', '.join('in.' + v for v in valid)}",
+        )
+
+
+_INPUT_ATTRS: dict[int, dict[str, int]] = {
+    1: {"features": 0, "channels": 0},
+    2: {"channels": 0, "length": 1},
+    3: {"channels": 0, "height": 1, "width": 2},
+    4: {"channels": 0, "depth": 1, "height": 2, "width": 3},
+}
+
+
+class _Fail(Exception):
+    """Raised inside evaluation; :class:`Located` turns it into a positioned ExprError."""
+
+    def __init__(self, message: str, node: n.Expr | None = None, hint: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.node = node
+        self.hint = hint
+
+
+class Scope:
+    """Names visible to an expression: a chain of frames, innermost first."""
+
+    __slots__ = ("names", "parent", "input")
+
+    def __init__(
+        self,
+        names: Mapping[str, Any] | None = None,
+        parent: Scope | None = None,
+        input: Any = None,
+    ) -> None:
+        self.names: dict[str, Any] = dict(names or {})
+        self.parent = parent
+        self.input: Any = input if input is not None or parent is None else parent.input
+
+    def child(self, names: Mapping[str, Any] | None = None, input: Any = None) -> Scope:
+        return Scope(names, self, input)
+
+    def lookup(self, name: str) -> Any:
+        scope: Scope | None = self
+        while scope is not None:
+            if name in scope.names:
+                return scope.names[name]
+            scope = scope.parent
+        raise KeyError(name)
+
+    def visible(self) -> set[str]:
+        out: set[str] = set()
+        scope: Scope | None = self
+        while scope is not None:
+            out.update(scope.names)
+            scope = scope.parent
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# value checks
+
+
+def type_name(value: Any) -> str:
+    if isinstance(value, Sym):
+        return type_name(value.value) if value.known else "value"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, tuple | list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    if value is None:
+        return "none"
+    if isinstance(value, InputShape):
+        return "input shape"
+    return type(value).__name__
+
+
+def a_type(value: Any) -> str:
+    """The type of ``value`` with its article: ``an integer``, ``a list``."""
+    name = type_name(value)
+    return ("an " if name[0] in "aeiou" else "a ") + name
+
+
+def show(value: Any) -> str:
+    """A value as the spec would write it (``true``, ``[1, 2]``, ``'M'``)."""
+    if isinstance(value, Sym):
+        from netspec.expr.render import render
+
+        return render(value.expr)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{show(k)}: {show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _check_size(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise _Fail("the result is too large (more than 2**62)")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Fail("the result is not a finite number")
+    if isinstance(value, tuple) and len(value) > MAX_ITEMS:
+        raise _Fail(f"the list is longer than {MAX_ITEMS:,} items")
+    if isinstance(value, str) and len(value) > MAX_STR:
+        raise _Fail(f"the string is longer than {MAX_STR:,} characters")
+    return value
+
+
+_ARITH: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "//": operator.floordiv,
+    "%": operator.mod,
+    "**": operator.pow,
+}
+
+
+def _arith(op: str, a: Any, b: Any) -> Any:
+    if _is_number(a) and _is_number(b):
+        if op in ("/", "//", "%") and b == 0:
+            raise _Fail("division by zero")
+        if op == "**":
+            if isinstance(b, int) and abs(b) > 256 or abs(a) > MAX_INT:
+                raise _Fail("the power is too large")
+            if a == 0 and b < 0:
+                raise _Fail("zero cannot be raised to a negative power")
+        return _check_size(_ARITH[op](a, b))
+    if op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
+        return _check_size(a + b)
+    if op == "+" and isinstance(a, str) and isinstance(b, str):
+        return _check_size(a + b)
+    if op == "*" and isinstance(a, tuple | str) and isinstance(b, int) and not isinstance(b, bool):
+        if len(a) * max(b, 0) > MAX_ITEMS:
+            raise _Fail(f"the list would be longer than {MAX_ITEMS:,} items")
+        return a * b
+    if op == "*" and isinstance(b, tuple | str) and isinstance(a, int) and not isinstance(a, bool):
+        return _arith(op, b, a)
+    hint = None
+    if isinstance(a, bool) or isinstance(b, bool):
+        hint = "booleans are not numbers in netspec; use `1 if flag else 0`"
+    raise _Fail(f"cannot apply {op!r} to {a_type(a)} and {a_type(b)}", hint=hint)
+
+
+def _int_const(expr: n.Expr) -> int | None:
+    if (
+        isinstance(expr, n.Const)
+        and isinstance(expr.value, int)
+        and not isinstance(expr.value, bool)
+    ):
+        return expr.value
+    return None
+
+
+def _fold(op: str, a: Any, b: Any) -> n.Expr:
+    """The residual of ``a op b`` with identities removed and literal arithmetic folded."""
+    ea, eb = as_expr(a), as_expr(b)
+    ca, cb = _int_const(ea), _int_const(eb)
+    if ca is not None and cb is not None:
+        try:
+            folded = _arith(op, ca, cb)
+        except _Fail:
+            folded = None
+        if isinstance(folded, int) and folded >= 0:
+            return n.Const(folded)
+    if cb == 0 and op in ("+", "-"):
+        return ea
+    if ca == 0 and op == "+":
+        return eb
+    if ca == 0 and op == "-":
+        return n.Unary("-", eb)
+    if cb == 1 and op in ("*", "//"):
+        return ea
+    if ca == 1 and op == "*":
+        return eb
+    # (x + 2) - 3 → x - 1: the shape of conv arithmetic with literal attributes
+    if op in ("+", "-") and cb is not None and isinstance(ea, n.Binary) and ea.op in ("+", "-"):
+        inner = _int_const(ea.right)
+        if inner is not None:
+            total = (inner if ea.op == "+" else -inner) + (cb if op == "+" else -cb)
+            if total == 0:
+                return ea.left
+            return n.Binary("+" if total > 0 else "-", ea.left, n.Const(abs(total)))
+    return n.Binary(op, ea, eb)
+
+
+def binary(op: str, a: Any, b: Any) -> Any:
+    """``a op b`` for an arithmetic operator, symbolic if either side is."""
+    if isinstance(a, Sym) or isinstance(b, Sym):
+        value = UNKNOWN
+        if known(a, b):
+            value = _arith(op, concrete(a), concrete(b))
+        return Sym(_fold(op, a, b), value)
+    return _arith(op, a, b)
+
+
+def product(values: Any) -> Any:
+    """The product of ``values``; symbolic operands stay visible (``channels * 7 * 7``)."""
+    items = list(values)
+    if not any(isinstance(v, Sym) for v in items):
+        total = 1
+        for v in items:
+            total = total * v
+        return total
+    if not items:
+        return 1
+    expr = as_expr(items[0])
+    value = concrete(items[0])
+    for item in items[1:]:
+        expr = n.Binary("*", expr, as_expr(item))
+        value = UNKNOWN if value is UNKNOWN or not known(item) else value * concrete(item)
+    return Sym(expr, value)
+
+
+def _compare(op: str, a: Any, b: Any) -> bool:
+    if op == "==":
+        return bool(a == b)
+    if op == "!=":
+        return bool(a != b)
+    if op in ("in", "not in"):
+        if not isinstance(b, tuple | dict | str):
+            raise _Fail(f"'in' needs a list, mapping or string on its right, found {a_type(b)}")
+        if isinstance(b, str) and not isinstance(a, str):
+            raise _Fail(f"'in' a string needs a string on its left, found {a_type(a)}")
+        result = a in b
+        return result if op == "in" else not result
+    ok = (_is_number(a) and _is_number(b)) or (type(a) is type(b) and isinstance(a, str | tuple))
+    if not ok:
+        raise _Fail(f"cannot compare {a_type(a)} with {a_type(b)} using {op!r}")
+    return bool(
+        {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}[op](a, b)
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# built-in functions
+
+
+def _int_arg(fn: str, v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise _Fail(f"{fn}() expects an integer, found {show(v)} ({type_name(v)})")
+    return v
+
+
+def _iterable(fn: str, v: Any) -> tuple[Any, ...]:
+    if isinstance(v, tuple | str):
+        return tuple(v)
+    if isinstance(v, dict):
+        return tuple(v)
+    raise _Fail(f"{fn}() expects a list, found {show(v)} ({type_name(v)})")
+
+
+def _minmax(fn: str, args: tuple[Any, ...]) -> Any:
+    items = _iterable(fn, args[0]) if len(args) == 1 else args
+    if not items:
+        raise _Fail(f"{fn}() of an empty list")
+    for item in items:
+        if not _is_number(item):
+            raise _Fail(f"{fn}() expects numbers, found {show(item)} ({type_name(item)})")
+    return min(items) if fn == "min" else max(items)
+
+
+def _range(*args: Any) -> tuple[int, ...]:
+    if not 1 <= len(args) <= 3:
+        raise _Fail(f"range() takes 1 to 3 arguments, found {len(args)}")
+    ints = [_int_arg("range", a) for a in args]
+    if len(ints) == 3 and ints[2] == 0:
+        raise _Fail("range() step must not be zero")
+    r = range(*ints)
+    if len(r) > MAX_ITEMS:
+        raise _Fail(f"range() is longer than {MAX_ITEMS:,} items")
+    return tuple(r)
+
+
+def _sum(items: Any, start: Any = 0) -> Any:
+    total = start
+    for item in _iterable("sum", items):
+        total = _arith("+", total, item)
+    return total
+
+
+def _make_divisible(value: Any, divisor: Any, min_value: Any = None) -> int:
+    """Round ``value`` to the nearest multiple of ``divisor`` without dropping below 90%.
+
+    The rule of MobileNet (and torchvision's ``_make_divisible``).
+    """
+    if not _is_number(value):
+        raise _Fail(f"make_divisible() expects a number, found {show(value)}")
+    d = _int_arg("make_divisible", divisor)
+    if d <= 0:
+        raise _Fail("make_divisible() divisor must be positive")
+    low = d if min_value is None else _int_arg("make_divisible", min_value)
+    new = max(low, int(value + d / 2) // d * d)
+    if new < 0.9 * value:
+        new += d
+    return new
+
+
+@dataclass(frozen=True, slots=True)
+class Builtin:
+    """A function callable from specs; ``python`` is the same function in generated code."""
+
+    name: str
+    fn: Callable[..., Any]
+    min_args: int
+    max_args: int
+    doc: str
+    helper: bool = False
+    """True when generated code must define the function (it is not a Python built-in)."""
+
+
+def _b(name: str, fn: Callable[..., Any], lo: int, hi: int, doc: str, helper: bool = False) -> None:
+    BUILTINS[name] = Builtin(name, fn, lo, hi, doc, helper)
+
+
+BUILTINS: dict[str, Builtin] = {}
+_b("min", lambda *a: _minmax("min", a), 1, 64, "smallest of its arguments (or of one list)")
+_b("max", lambda *a: _minmax("max", a), 1, 64, "largest of its arguments (or of one list)")
+_b("abs", lambda a: abs(a) if _is_number(a) else _arith("-", a, 0), 1, 1, "absolute value")
+_b("len", lambda a: len(_iterable("len", a)), 1, 1, "length of a list")
+_b("range", _range, 1, 3, "the integers range(stop) / range(start, stop[, step]), as a list")
+_b("sum", _sum, 1, 2, "sum of a list")
+_b(
+    "zip",
+    lambda *a: tuple(zip(*[_iterable("zip", x) for x in a], strict=False)),
+    1,
+    8,
+    "pairs up lists item by item",
+)
+_b(
+    "enumerate",
+    lambda a, s=0: tuple(enumerate(_iterable("enumerate", a), _int_arg("enumerate", s))),
+    1,
+    2,
+    "(index, item) pairs of a list",
+)
+_b(
+    "int",
+    lambda a: int(a) if _is_number(a) else _fail_convert("int", a),
+    1,
+    1,
+    "convert to an integer, rounding toward zero",
+)
+_b(
+    "float",
+    lambda a: float(a) if _is_number(a) else _fail_convert("float", a),
+    1,
+    1,
+    "convert to a float",
+)
+_b(
+    "round",
+    lambda a, d=None: round(a, d) if _is_number(a) else _fail_convert("round", a),
+    1,
+    2,
+    "round half to even, as Python does",
+)
+_b(
+    "make_divisible",
+    _make_divisible,
+    2,
+    3,
+    "round a channel count to a multiple of `divisor`, never below 90% (MobileNet)",
+    helper=True,
+)
+
+
+def _fail_convert(fn: str, a: Any) -> Any:
+    raise _Fail(f"{fn}() expects a number, found {show(a)} ({type_name(a)})")
+
+
+def _call_builtin(b: Builtin, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    if kwargs:
+        raise _Fail(f"{b.name}() takes no keyword arguments")
+    if not b.min_args <= len(args) <= b.max_args:
+        want = str(b.min_args) if b.min_args == b.max_args else f"{b.min_args} to {b.max_args}"
+        raise _Fail(f"{b.name}() takes {want} arguments, found {len(args)}")
+    try:
+        return _check_size(b.fn(*args))
+    except _Fail:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise _Fail(f"{b.name}(): {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# the evaluator
+
+
+def evaluate(node: n.Expr, scope: Scope) -> Any:
+    """The value of ``node`` in ``scope``.
+
+    Raises:
+        ExprError: positioned at the sub-expression that failed.
+    """
+    try:
+        return _eval(node, scope)
+    except _Fail as exc:  # no Located wrapper on the way up: no position to give
+        raise ExprError(exc.message, hint=exc.hint) from None
+
+
+def _eval(node: n.Expr, scope: Scope) -> Any:
+    return _DISPATCH[type(node)](node, scope)
+
+
+def _located(node: n.Located, scope: Scope) -> Any:
+    try:
+        return _eval(node.node, scope)
+    except _Fail as exc:
+        failed = exc.node if exc.node is not None else node.node
+        span = node.origin.span_at(failed.start, failed.end)
+        raise ExprError(exc.message, span, hint=exc.hint) from None
+
+
+def _const(node: n.Const, scope: Scope) -> Any:
+    return node.value
+
+
+def _name(node: n.Name, scope: Scope) -> Any:
+    try:
+        return scope.lookup(node.id)
+    except KeyError:
+        pass
+    if node.id in BUILTINS:
+        raise _Fail(f"{node.id} is a function; call it, as in {node.id}(…)", node)
+    visible = scope.visible()
+    raise _Fail(f"undefined name {node.id!r}", node, hint=_name_hint(node.id, visible))
+
+
+def _name_hint(name: str, visible: set[str]) -> str:
+    guess = did_you_mean(name, visible | set(BUILTINS))
+    known_names = ", ".join(sorted(visible)[:10]) if visible else "none"
+    base = f"{guess} " if guess else ""
+    tail = "; strings need quotes, as in 'M'" if not guess else ""
+    return f"{base}names in scope: {known_names}{tail}"
+
+
+def _input(node: n.InputRef, scope: Scope) -> Any:
+    if scope.input is None:
+        raise _Fail("`in` (the input shape) is only available inside a block", node)
+    return scope.input
+
+
+def _attr(node: n.Attr, scope: Scope) -> Any:
+    value = _eval(node.value, scope)
+    if isinstance(value, Sym) and not value.known:
+        return Sym(n.Attr(value.expr, node.attr))
+    if isinstance(value, InputShape):
+        try:
+            return value.attribute(node.attr)
+        except _Fail as exc:
+            exc.node = node
+            raise
+    raise _Fail(f"{a_type(value)} has no attribute {node.attr!r}", node)
+
+
+def _index(node: n.Index, scope: Scope) -> Any:
+    value = _eval(node.value, scope)
+    index = _eval(node.index, scope)
+    if isinstance(value, Sym) or isinstance(index, Sym):
+        result = UNKNOWN
+        if known(value, index):
+            result = _index_value(node, concrete(value), concrete(index))
+        return Sym(n.Index(as_expr(value), as_expr(index)), result)
+    return _index_value(node, value, index)
+
+
+def _index_value(node: n.Index, value: Any, index: Any) -> Any:
+    if isinstance(value, tuple | str):
+        if isinstance(index, bool) or not isinstance(index, int):
+            raise _Fail(f"a list index must be an integer, found {show(index)}", node.index)
+        if not -len(value) <= index < len(value):
+            raise _Fail(
+                f"index {index} is out of range for a list of {len(value)} items",
+                node.index,
+                hint=f"valid indices are 0 to {len(value) - 1}" if value else "the list is empty",
+            )
+        return value[index]
+    if isinstance(value, dict):
+        if index in value:
+            return value[index]
+        keys = [show(k) for k in value]
+        raise _Fail(
+            f"key {show(index)} is not in the mapping",
+            node.index,
+            hint=f"keys: {', '.join(keys[:12])}",
+        )
+    raise _Fail(f"{a_type(value)} cannot be indexed", node)
+
+
+def _call(node: n.Call, scope: Scope) -> Any:
+    func = node.func
+    if not isinstance(func, n.Name):
+        raise _Fail("only named functions can be called", node)
+    builtin = BUILTINS.get(func.id)
+    if builtin is None:
+        try:
+            scope.lookup(func.id)
+            raise _Fail(f"{func.id!r} is a value, not a function", func)
+        except KeyError:
+            pass
+        raise _Fail(
+            f"unknown function {func.id!r}",
+            func,
+            hint="layers cannot be used inside expressions; functions: "
+            + ", ".join(sorted(BUILTINS)),
+        )
+    args = tuple(_eval(a, scope) for a in node.args)
+    kwargs = {k: _eval(v, scope) for k, v in node.kwargs}
+    if any(isinstance(a, Sym) for a in args + tuple(kwargs.values())):
+        value = UNKNOWN
+        if known(*args, *kwargs.values()):
+            value = _with_node(
+                node,
+                _call_builtin,
+                builtin,
+                tuple(concrete(a) for a in args),
+                {k: concrete(v) for k, v in kwargs.items()},
+            )
+        residual = n.Call(
+            func, tuple(as_expr(a) for a in args), tuple((k, as_expr(v)) for k, v in kwargs.items())
+        )
+        return Sym(residual, value)
+    return _with_node(node, _call_builtin, builtin, args, kwargs)
+
+
+def _with_node(node: n.Expr, fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except _Fail as exc:
+        if exc.node is None:
+            exc.node = node
+        raise
+
+
+def _unary(node: n.Unary, scope: Scope) -> Any:
+    value = _eval(node.operand, scope)
+    if isinstance(value, Sym):
+        result = _with_node(node, _unary_value, node.op, value.value) if value.known else UNKNOWN
+        return Sym(n.Unary(node.op, value.expr), result)
+    return _with_node(node, _unary_value, node.op, value)
+
+
+def _unary_value(op: str, value: Any) -> Any:
+    if not _is_number(value):
+        raise _Fail(f"cannot apply unary {op!r} to {a_type(value)}")
+    return -value if op == "-" else value
+
+
+def _binary(node: n.Binary, scope: Scope) -> Any:
+    a = _eval(node.left, scope)
+    b = _eval(node.right, scope)
+    return _with_node(node, binary, node.op, a, b)
+
+
+def _not(node: n.Not, scope: Scope) -> Any:
+    value = _eval(node.operand, scope)
+    if isinstance(value, Sym) and not value.known:
+        return Sym(n.Not(value.expr))
+    if isinstance(value, Sym):
+        return Sym(n.Not(value.expr), not value.value)
+    return not _truth(value)
+
+
+def _truth(value: Any) -> bool:
+    if isinstance(value, Sym):
+        return bool(value.value)
+    return bool(value)
+
+
+def _boolop(node: n.BoolOp, scope: Scope) -> Any:
+    result: Any = None
+    residual: list[n.Expr] = []
+    for item in node.values:
+        value = _eval(item, scope)
+        if isinstance(value, Sym) and not value.known:
+            residual.append(value.expr)
+            result = value
+            continue
+        if residual:  # after an unknown operand, the rest stays in the residual
+            residual.append(as_expr(value))
+            continue
+        result = value
+        if node.op == "and" and not _truth(value):
+            return value
+        if node.op == "or" and _truth(value):
+            return value
+    if residual:
+        if len(residual) == 1:
+            return result
+        return Sym(n.BoolOp(node.op, tuple(residual)))
+    return result
+
+
+def _compare_node(node: n.Compare, scope: Scope) -> Any:
+    left = _eval(node.left, scope)
+    values = [left] + [_eval(c, scope) for c in node.comparators]
+    if any(isinstance(v, Sym) for v in values):
+        result = UNKNOWN
+        if known(*values):
+            result = _compare_values(node, [concrete(v) for v in values])
+        residual = n.Compare(as_expr(values[0]), node.ops, tuple(as_expr(v) for v in values[1:]))
+        return Sym(residual, result)
+    return _compare_values(node, values)
+
+
+def _compare_values(node: n.Compare, values: list[Any]) -> bool:
+    for i, op in enumerate(node.ops):
+        try:
+            ok = _compare(op, values[i], values[i + 1])
+        except _Fail as exc:
+            exc.node = node
+            raise
+        if not ok:
+            return False
+    return True
+
+
+def _ifexp(node: n.IfExp, scope: Scope) -> Any:
+    test = _eval(node.test, scope)
+    if isinstance(test, Sym) and not test.known:
+        body = _eval(node.body, scope)
+        orelse = _eval(node.orelse, scope)
+        return Sym(n.IfExp(test.expr, as_expr(body), as_expr(orelse)))
+    return _eval(node.body if _truth(test) else node.orelse, scope)
+
+
+def _list(node: n.ListExpr, scope: Scope) -> Any:
+    items = tuple(_eval(i, scope) for i in node.items)
+    if any(isinstance(i, Sym) and not i.known for i in items):
+        return Sym(n.ListExpr(tuple(as_expr(i) for i in items)))
+    if any(isinstance(i, Sym) for i in items):
+        return Sym(n.ListExpr(tuple(as_expr(i) for i in items)), tuple(concrete(i) for i in items))
+    return _check_size(items)
+
+
+def _dict(node: n.DictExpr, scope: Scope) -> Any:
+    keys = [_eval(k, scope) for k in node.keys]
+    values = [_eval(v, scope) for v in node.values]
+    if any(isinstance(x, Sym) for x in keys + values):
+        value = UNKNOWN
+        if known(*keys, *values):
+            value = dict(
+                zip([concrete(k) for k in keys], [concrete(v) for v in values], strict=True)
+            )
+        return Sym(
+            n.DictExpr(tuple(as_expr(k) for k in keys), tuple(as_expr(v) for v in values)), value
+        )
+    return dict(zip(keys, values, strict=True))
+
+
+_DISPATCH: dict[type, Callable[[Any, Scope], Any]] = {
+    n.Located: _located,
+    n.Const: _const,
+    n.Name: _name,
+    n.InputRef: _input,
+    n.Attr: _attr,
+    n.Index: _index,
+    n.Call: _call,
+    n.Unary: _unary,
+    n.Binary: _binary,
+    n.Not: _not,
+    n.BoolOp: _boolop,
+    n.Compare: _compare_node,
+    n.IfExp: _ifexp,
+    n.ListExpr: _list,
+    n.DictExpr: _dict,
+}
+
+
+def iterate(value: Any, what: str = "loop") -> Iterator[Any]:
+    """The items a ``for`` loop visits in ``value`` (a list, a mapping's keys, a string)."""
+    if isinstance(value, tuple | str):
+        return iter(value)
+    if isinstance(value, dict):
+        return iter(value)
+    raise ExprError(
+        f"a {what} needs a list to iterate over, found {show(value)} ({type_name(value)})"
+    )
+
+
+def fail(message: str, node: n.Expr | None = None, hint: str | None = None) -> _Fail:
+    """An evaluation failure to raise from code that runs inside :func:`evaluate`."""
+    return _Fail(message, node, hint)

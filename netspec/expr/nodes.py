@@ -1,0 +1,183 @@
+"""The expression AST: a small, closed set of immutable nodes.
+
+Nodes carry ``start``/``end`` character offsets into the text they were parsed from; a
+:class:`Located` node marks where one text ends and says which text that is, so an error deep
+inside a ``let`` list can still be reported at the right line and column. Parsed trees are
+cached by text and shared, which is why positions are offsets rather than absolute spans.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from netspec.errors import Span
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a parsed text lives: its span in the spec and how the scalar was quoted."""
+
+    text: str
+    span: Span | None
+    style: str = ""
+
+    def span_at(self, start: int, end: int) -> Span | None:
+        """The span of ``text[start:end]``: exact on one-line scalars, the scalar otherwise."""
+        if self.span is None:
+            return None
+        if start < 0 or "\n" in self.text or self.style in ("|", ">"):
+            return self.span
+        quote = 1 if self.style in ("'", '"') else 0
+        width = max(1, end - start) if end > start else 1
+        return self.span.shifted(start + quote, width)
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """Base class of expression nodes."""
+
+    start: int = field(default=-1, compare=False, kw_only=True, repr=False)
+    end: int = field(default=-1, compare=False, kw_only=True, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Const(Expr):
+    """A literal: int, float, bool, str or None."""
+
+    value: int | float | bool | str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Name(Expr):
+    """A name in scope: a param, a ``let``, a loop variable or a built-in function."""
+
+    id: str
+
+
+@dataclass(frozen=True, slots=True)
+class InputRef(Expr):
+    """``in``: the shape entering the current block (``in.channels``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attr(Expr):
+    value: Expr
+    attr: str
+
+
+@dataclass(frozen=True, slots=True)
+class Index(Expr):
+    value: Expr
+    index: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Expr):
+    func: Expr
+    args: tuple[Expr, ...] = ()
+    kwargs: tuple[tuple[str, Expr], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Unary(Expr):
+    op: str  # "+" or "-"
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Binary(Expr):
+    op: str  # + - * / // % **
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Not(Expr):
+    operand: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class BoolOp(Expr):
+    op: str  # "and" or "or"
+    values: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Compare(Expr):
+    left: Expr
+    ops: tuple[str, ...]  # < > == >= <= != in "not in"
+    comparators: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class IfExp(Expr):
+    test: Expr
+    body: Expr
+    orelse: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class ListExpr(Expr):
+    """A list literal; it evaluates to a tuple (values in specs are immutable)."""
+
+    items: tuple[Expr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DictExpr(Expr):
+    """A mapping literal (from a YAML mapping under ``let``)."""
+
+    keys: tuple[Expr, ...] = ()
+    values: tuple[Expr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Located(Expr):
+    """The root of one text: errors inside ``node`` are positioned through ``origin``."""
+
+    node: Expr
+    origin: Origin
+
+
+def strip(node: Expr) -> Expr:
+    """``node`` without a :class:`Located` wrapper."""
+    while isinstance(node, Located):
+        node = node.node
+    return node
+
+
+def free_names(node: Expr) -> set[str]:
+    """Every :class:`Name` that ``node`` reads."""
+    out: set[str] = set()
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Name):
+            out.add(n.id)
+        elif isinstance(n, Located):
+            stack.append(n.node)
+        elif isinstance(n, Attr):
+            stack.append(n.value)
+        elif isinstance(n, Index):
+            stack += [n.value, n.index]
+        elif isinstance(n, Call):
+            stack.append(n.func)
+            stack += n.args
+            stack += [v for _, v in n.kwargs]
+        elif isinstance(n, Unary | Not):
+            stack.append(n.operand)
+        elif isinstance(n, Binary):
+            stack += [n.left, n.right]
+        elif isinstance(n, BoolOp):
+            stack += n.values
+        elif isinstance(n, Compare):
+            stack.append(n.left)
+            stack += n.comparators
+        elif isinstance(n, IfExp):
+            stack += [n.test, n.body, n.orelse]
+        elif isinstance(n, ListExpr):
+            stack += n.items
+        elif isinstance(n, DictExpr):
+            stack += n.keys
+            stack += n.values
+    return out

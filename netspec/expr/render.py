@@ -1,0 +1,144 @@
+"""Rendering expressions back to text: Python source for generated code, spec syntax for
+messages. Parentheses are added only where Python's precedence needs them."""
+
+from __future__ import annotations
+
+from netspec.expr import nodes as n
+
+# Python's precedence, loosest first
+_IF, _OR, _AND, _NOT, _CMP, _ADD, _MUL, _UNARY, _POW, _POSTFIX, _ATOM = range(11)
+_BINARY = {"+": _ADD, "-": _ADD, "*": _MUL, "/": _MUL, "//": _MUL, "%": _MUL, "**": _POW}
+
+
+def _precedence(node: n.Expr) -> int:
+    node = n.strip(node)
+    if isinstance(node, n.IfExp):
+        return _IF
+    if isinstance(node, n.BoolOp):
+        return _OR if node.op == "or" else _AND
+    if isinstance(node, n.Not):
+        return _NOT
+    if isinstance(node, n.Compare):
+        return _CMP
+    if isinstance(node, n.Binary):
+        return _BINARY[node.op]
+    if isinstance(node, n.Unary):
+        return _UNARY
+    if isinstance(node, n.Const) and isinstance(node.value, int | float) and node.value < 0:
+        return _UNARY
+    if isinstance(node, n.Attr | n.Index | n.Call):
+        return _POSTFIX
+    return _ATOM
+
+
+def python_string(value: str) -> str:
+    """A string literal the way ruff/black would write it (double quotes preferred)."""
+    body = (
+        value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    )
+    if '"' in value and "'" not in value:
+        return "'" + body + "'"
+    return '"' + body.replace('"', '\\"') + '"'
+
+
+def _simple(node: n.Expr) -> bool:
+    """Black's "simple power operand": a name, a number, an attribute chain, or -x of those."""
+    node = n.strip(node)
+    if isinstance(node, n.Unary) and node.op == "-":
+        node = n.strip(node.operand)
+    if isinstance(node, n.Const):
+        return isinstance(node.value, int | float) and not isinstance(node.value, bool)
+    if isinstance(node, n.Attr):
+        return _simple(node.value) and not isinstance(n.strip(node.value), n.Const)
+    return isinstance(node, n.Name)
+
+
+def render(node: n.Expr, python: bool = False) -> str:
+    """``node`` as text.
+
+    Args:
+        node: the expression.
+        python: write Python source (``True``, tuples ``(1, 2)``, double-quoted strings)
+            instead of spec syntax (``true``, lists ``[1, 2]``).
+    """
+    return _Renderer(python).run(node)
+
+
+class _Renderer:
+    def __init__(self, python: bool) -> None:
+        self.python = python
+
+    def run(self, node: n.Expr, need: int = _IF) -> str:
+        text = self._node(n.strip(node))
+        return f"({text})" if _precedence(node) < need else text
+
+    def _node(self, node: n.Expr) -> str:
+        if isinstance(node, n.Const):
+            return self._const(node.value)
+        if isinstance(node, n.Name):
+            return node.id
+        if isinstance(node, n.InputRef):
+            return "in"
+        if isinstance(node, n.Attr):
+            return f"{self.run(node.value, _POSTFIX)}.{node.attr}"
+        if isinstance(node, n.Index):
+            return f"{self.run(node.value, _POSTFIX)}[{self.run(node.index)}]"
+        if isinstance(node, n.Call):
+            parts = [self.run(a) for a in node.args]
+            parts += [f"{k}={self.run(v)}" for k, v in node.kwargs]
+            return f"{self.run(node.func, _POSTFIX)}({', '.join(parts)})"
+        if isinstance(node, n.Unary):
+            return f"{node.op}{self.run(node.operand, _UNARY)}"
+        if isinstance(node, n.Binary):
+            p = _BINARY[node.op]
+            if node.op == "**":  # right-associative, and binds tighter than a unary on its left
+                left, right = self.run(node.left, _POW + 1), self.run(node.right, _UNARY)
+                if self.python and _simple(node.left) and _simple(node.right):
+                    return f"{left}**{right}"  # black/ruff hug simple power operands
+                return f"{left} ** {right}"
+            return f"{self.run(node.left, p)} {node.op} {self.run(node.right, p + 1)}"
+        if isinstance(node, n.Not):
+            return f"not {self.run(node.operand, _NOT)}"
+        if isinstance(node, n.BoolOp):
+            p = _OR if node.op == "or" else _AND
+            return f" {node.op} ".join(self.run(v, p + 1) for v in node.values)
+        if isinstance(node, n.Compare):
+            text = self.run(node.left, _CMP + 1)
+            for op, rhs in zip(node.ops, node.comparators, strict=True):
+                text += f" {op} {self.run(rhs, _CMP + 1)}"
+            return text
+        if isinstance(node, n.IfExp):
+            body = self.run(node.body, _IF + 1)
+            test = self.run(node.test, _IF + 1)
+            return f"{body} if {test} else {self.run(node.orelse, _IF)}"
+        if isinstance(node, n.ListExpr):
+            items = [self.run(i) for i in node.items]
+            if self.python:
+                return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
+            return "[" + ", ".join(items) + "]"
+        if isinstance(node, n.DictExpr):
+            pairs = [
+                f"{self.run(k)}: {self.run(v)}" for k, v in zip(node.keys, node.values, strict=True)
+            ]
+            return "{" + ", ".join(pairs) + "}"
+        raise TypeError(f"cannot render {node!r}")  # pragma: no cover
+
+    def _const(self, value: object) -> str:
+        if isinstance(value, bool):
+            return repr(value) if self.python else ("true" if value else "false")
+        if value is None:
+            return "None" if self.python else "none"
+        if isinstance(value, str):
+            return python_string(value) if self.python else repr(value)
+        if isinstance(value, float):
+            return repr(value)
+        if isinstance(value, tuple | list):
+            return self._node(n.ListExpr(tuple(n.Const(v) for v in value)))
+        return str(value)
+
+
+def literal(value: object, python: bool = True) -> str:
+    """A concrete value (int, float, bool, str, None, tuple, dict) as source text."""
+    from netspec.expr.evaluate import as_expr
+
+    return render(as_expr(value), python)

@@ -1,0 +1,115 @@
+"""Applying an operator's rules at one place in the network, and adding up the totals.
+
+``apply`` is the only caller of operator rules during analysis. It turns a rule's
+:class:`~netspec.ops.base.OpError` into a :class:`~netspec.errors.ShapeError` that names the
+layer, points at the offending argument when the rule says which attribute failed, and says
+where the input came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from netspec.errors import ShapeError, Span
+from netspec.expand.ir import Node, OpNode, SeqNode, leaves, modules
+from netspec.ops.base import Op, OpError, Shape, fmt_shape
+
+
+def apply(
+    op: Op,
+    attrs: Any,
+    x: Shape,
+    *,
+    path: str,
+    name: str,
+    span: Span | None,
+    functional: bool = False,
+    attr_spans: Mapping[str, Span | None] | None = None,
+    producer: str | None = None,
+) -> OpNode:
+    """Run ``op``'s rules on input ``x``; the resulting node carries shapes and counts.
+
+    Args:
+        producer: what made ``x`` (a layer path, or ``None`` for the network input),
+            mentioned when the rule fails.
+
+    Raises:
+        ShapeError: the rule rejects the input or the attributes.
+    """
+    try:
+        y = op.infer(attrs, x)
+        tensors = op.tensors(attrs, x)
+        macs = op.macs(attrs, x, y)
+        extra = op.extra_ops(attrs, x, y)
+    except OpError as exc:
+        where = (attr_spans or {}).get(exc.attr or "") or span
+        origin = f"`{producer}`" if producer else "the network input"
+        hint = exc.hint
+        context = f"the input {fmt_shape(x)} comes from {origin}"
+        hint = f"{hint}; {context}" if hint else context
+        raise ShapeError(exc.message, where, path or name, hint) from None
+    if functional and tensors:  # pragma: no cover - expand only makes stateless calls functional
+        raise AssertionError(f"{path}: a functional call cannot own tensors")
+    return OpNode(
+        path,
+        name,
+        span,
+        x,
+        y,
+        op=op,
+        attrs=attrs,
+        functional=functional,
+        tensors=tensors,
+        macs=macs,
+        extra_ops=extra,
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    parameters: int
+    """Trainable parameters (each shared module counted once)."""
+    buffers: int
+    """Elements of buffers (BatchNorm running statistics…)."""
+    macs: int
+    """Multiply-adds of convolutions and linear layers (torchvision's convention)."""
+    extra_ops: int
+    """Everything else (bias, normalisation, activations, pooling), for ``--macs all``."""
+
+
+def totals(root: Node) -> Totals:
+    """Add up a network's parameters, buffers and operations."""
+    params = buffers = 0
+    for leaf in modules(root).values():
+        for t in leaf.tensors:
+            if t.trainable:
+                params += t.numel
+            else:
+                buffers += t.numel
+    macs = extra = 0
+    for leaf in leaves(root):
+        macs += leaf.macs
+        extra += leaf.extra_ops
+    return Totals(params, buffers, macs, extra)
+
+
+@dataclass
+class Network:
+    """A spec analysed for one set of parameter values and one input shape."""
+
+    name: str
+    description: str | None
+    class_name: str
+    input: Shape
+    params: dict[str, Any]
+    root: SeqNode
+    totals: Totals = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.totals = totals(self.root)
+
+    @property
+    def output(self) -> Shape:
+        return self.root.output

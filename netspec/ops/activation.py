@@ -1,0 +1,127 @@
+"""Element-wise activations: relu, relu6, leaky_relu, gelu, silu, sigmoid, tanh, hardswish,
+softmax. Each keeps the shape, owns no tensors, and has a functional form."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from netspec.ops.base import Attrs, Op, OpError, PyCall, Shape, X, numel, register
+from netspec.ops.fields import Flag, Float, Int
+
+
+class InplaceAttrs(Attrs):
+    inplace: Flag = False
+    """Overwrite the input tensor instead of allocating the output."""
+
+
+class NoAttrs(Attrs):
+    pass
+
+
+class _Activation(Op):
+    category = "activation"
+    functional_name: ClassVar[str]
+    cost: ClassVar[int] = 1
+
+    def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
+        return self.cost * int(numel(x))
+
+    def module(self, a: Any, x: Shape) -> PyCall:
+        return PyCall(self.module_name, (), self.kwargs(a))
+
+    def functional(self, a: Any, x: Shape) -> PyCall | None:
+        return PyCall(self.functional_name, (X,), self.kwargs(a))
+
+
+def _simple(name: str, module: str, functional: str, attrs: type[Attrs], doc: str) -> None:
+    cls = type(
+        name.title().replace("_", ""),
+        (_Activation,),
+        {
+            "name": name,
+            "module_name": module,
+            "functional_name": functional,
+            "Attrs": attrs,
+            "__doc__": doc,
+        },
+    )
+    register(cls)
+
+
+_simple("relu", "nn.ReLU", "F.relu", InplaceAttrs, "max(0, x).")
+_simple("relu6", "nn.ReLU6", "F.relu6", InplaceAttrs, "min(max(0, x), 6) (MobileNet).")
+_simple("silu", "nn.SiLU", "F.silu", InplaceAttrs, "x·sigmoid(x), also called swish.")
+_simple("hardswish", "nn.Hardswish", "F.hardswish", InplaceAttrs, "x·relu6(x + 3)/6 (MobileNetV3).")
+_simple("sigmoid", "nn.Sigmoid", "torch.sigmoid", NoAttrs, "1 / (1 + e^(−x)).")
+_simple("tanh", "nn.Tanh", "torch.tanh", NoAttrs, "Hyperbolic tangent.")
+
+
+class LeakyReLUAttrs(Attrs):
+    negative_slope: Float = 0.01
+    """Slope for negative inputs."""
+    inplace: Flag = False
+    """Overwrite the input tensor instead of allocating the output."""
+
+
+@register
+class LeakyReLU(_Activation):
+    """x for x ≥ 0, negative_slope·x otherwise."""
+
+    name = "leaky_relu"
+    Attrs = LeakyReLUAttrs
+    module_name = "nn.LeakyReLU"
+    functional_name = "F.leaky_relu"
+
+
+class GELUAttrs(Attrs):
+    approximate: Literal["none", "tanh"] = "none"
+    """``'tanh'`` uses the tanh approximation."""
+
+
+@register
+class GELU(_Activation):
+    """Gaussian error linear unit."""
+
+    name = "gelu"
+    Attrs = GELUAttrs
+    module_name = "nn.GELU"
+    functional_name = "F.gelu"
+
+
+class SoftmaxAttrs(Attrs):
+    dim: Int = -1
+    """Dimension to normalise, counted as PyTorch counts it (the batch is dimension 0)."""
+
+
+@register
+class Softmax(_Activation):
+    """Normalised exponentials along one dimension."""
+
+    name = "softmax"
+    Attrs = SoftmaxAttrs
+    module_name = "nn.Softmax"
+    functional_name = "F.softmax"
+    cost = 3  # exponent, sum, division
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        rank = len(x) + 1
+        if not -rank <= a.dim < rank:
+            raise OpError(
+                f"softmax: dim={a.dim} is out of range for a {len(x)}-d input "
+                f"(with the batch, dimensions {-rank} to {rank - 1})",
+                hint="dim=1 is the channel/feature dimension; dim=-1 the last one",
+                attr="dim",
+            )
+        if a.dim == 0 or a.dim == -rank:
+            raise OpError(
+                "softmax over the batch dimension mixes samples",
+                hint="use dim=1 (channels/features) or dim=-1 (last)",
+                attr="dim",
+            )
+        return x
+
+    def module(self, a: Any, x: Shape) -> PyCall:
+        return PyCall("nn.Softmax", (), (("dim", a.dim),))
+
+    def functional(self, a: Any, x: Shape) -> PyCall | None:
+        return PyCall("F.softmax", (X,), (("dim", a.dim),))

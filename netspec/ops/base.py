@@ -1,0 +1,324 @@
+"""What an operator declaration is made of.
+
+An operator is one subclass of :class:`Op` in one file of this package. It carries everything
+netspec knows about it: the attribute schema (a pydantic model whose field order is the
+positional-argument order), the shape rule, the tensors it owns (hence its parameter count and
+state_dict entries), its MACs, the PyTorch expression that builds it, the functional call that
+replaces it when it needs no module, and the textbook arithmetic that explains its output.
+
+Rules are pure functions of attributes and the input shape (batch dimension excluded). They are
+written with ordinary arithmetic so that they also run on symbolic dimensions (``Sym``) when the
+code generator needs a size as an expression of the model's parameters; every check on a value
+is guarded with :func:`known`, since a symbolic value cannot be checked until the generated code
+runs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from netspec.expr.evaluate import Sym, known, product, show
+
+Dim = Any  # int, or a Sym in generated code
+Shape = tuple[Dim, ...]
+
+
+class OpError(Exception):
+    """A rule's failure: what was expected and found. ``infer`` adds the span and path."""
+
+    def __init__(self, message: str, hint: str | None = None, attr: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.attr = attr
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """Field metadata: the expected value in words, for error messages."""
+
+    words: str
+
+
+@dataclass(frozen=True, slots=True)
+class KwOnly:
+    """Field metadata: the attribute can only be given by keyword (``in_channels=64``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Tensor:
+    """A parameter or buffer an operator owns (a state_dict entry, minus the prefix)."""
+
+    name: str
+    shape: tuple[int, ...]
+    trainable: bool
+
+    @property
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+
+class Input:
+    """Placeholder for the input tensor in a functional call."""
+
+    def __repr__(self) -> str:
+        return "x"
+
+
+class Training:
+    """Placeholder for ``self.training`` in a functional call (dropout)."""
+
+    def __repr__(self) -> str:
+        return "self.training"
+
+
+X = Input()
+TRAINING = Training()
+
+
+@dataclass(frozen=True, slots=True)
+class PyCall:
+    """A call in generated source: ``func(*args, **kwargs)``.
+
+    Values are Python literals, :class:`Sym` (symbolic expressions), :data:`X` or
+    :data:`TRAINING`. ``helpers`` names definitions of :data:`HELPERS` the call needs.
+    An empty ``func`` on a functional call means "no code": the input passes through.
+    """
+
+    func: str
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+    helpers: tuple[str, ...] = ()
+
+
+HELPERS: dict[str, str] = {}
+"""Source of helper definitions generated code may need, by name (registered by op files)."""
+
+
+class Attrs(BaseModel):
+    """Base of operator attribute models: unknown attributes are errors, and each field's
+    docstring becomes its description in the docs and the JSON Schema."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        use_attribute_docstrings=True,
+        defer_build=True,
+        arbitrary_types_allowed=True,
+    )
+
+
+class Op:
+    """An operator. Subclasses set the class attributes and override the rules they need."""
+
+    name: ClassVar[str]
+    """The name specs use: ``conv2d``."""
+    Attrs: ClassVar[type[Attrs]]
+    """The attribute model; field order is the positional order."""
+    category: ClassVar[str] = "other"
+    """Family, for docs and listings: conv, linear, norm, activation, pool, shape…"""
+    module_name: ClassVar[str] = ""
+    """The PyTorch class it builds, for docs (``nn.Conv2d``)."""
+
+    # -- rules ---------------------------------------------------------------------------------
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        """The output shape for input shape ``x``, or :class:`OpError`."""
+        return x
+
+    def tensors(self, a: Any, x: Shape) -> list[Tensor]:
+        """The parameters and buffers the module owns, in state_dict order."""
+        return []
+
+    def macs(self, a: Any, x: Shape, y: Shape) -> int:
+        """Multiply-adds in torchvision's convention: convolutions and matmuls only."""
+        return 0
+
+    def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
+        """Other arithmetic (bias, normalisation, activation, pooling), for ``--macs all``."""
+        return 0
+
+    def module(self, a: Any, x: Shape) -> PyCall:
+        """The expression that constructs the PyTorch module."""
+        raise NotImplementedError
+
+    def functional(self, a: Any, x: Shape) -> PyCall | None:
+        """A call that replaces the module in a forward function, if the op needs no state."""
+        return None
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        """The textbook arithmetic behind the output shape and parameter count."""
+        return []
+
+    # -- derived ---------------------------------------------------------------------------------
+
+    def positional(self) -> list[str]:
+        """Attributes that may be given positionally, in order."""
+        return [
+            name
+            for name, info in self.Attrs.model_fields.items()
+            if not any(isinstance(meta, KwOnly) for meta in info.metadata)
+        ]
+
+    def check_declared(self, declared: Any, found: Dim, what: str, x: Shape) -> None:
+        """Fail if the spec states an input size (``in_channels=…``) the input does not have."""
+        if declared is not None and known(found) and declared != found:
+            raise OpError(
+                f"{self.name} expects {declared} {what}, but its input has {found}",
+                hint=f"the input is {fmt_shape(x)}; {what} are inferred, so the layer before "
+                "is not what this one expects",
+            )
+
+    def stateful(self, a: Any, x: Shape) -> bool:
+        """Whether the module owns tensors (and so must be a named module, not a call)."""
+        return bool(self.tensors(a, x))
+
+    def validate(self, values: dict[str, Any]) -> Any:
+        """Concrete attribute values → the validated attribute model, or :class:`OpError`."""
+        try:
+            return self.Attrs.model_validate(values)
+        except ValidationError as exc:
+            raise self._friendly(exc, values) from None
+
+    def construct(self, values: dict[str, Any]) -> Any:
+        """Attribute values that may be symbolic → an unvalidated attribute model."""
+        return self.Attrs.model_construct(**values)
+
+    def _friendly(self, exc: ValidationError, values: dict[str, Any]) -> OpError:
+        err = exc.errors(include_url=False)[0]
+        field_name = str(err["loc"][0]) if err["loc"] else ""
+        info = self.Attrs.model_fields.get(field_name)
+        if err["type"] == "extra_forbidden":
+            from netspec.errors import choices_hint
+
+            return OpError(
+                f"{self.name} has no attribute {field_name!r}",
+                hint=choices_hint(field_name, self.Attrs.model_fields, "attributes"),
+                attr=field_name,
+            )
+        if err["type"] == "missing":
+            return OpError(
+                f"{self.name} needs {field_name} ({_expect(info)})",
+                hint=f"e.g. {self.name}({', '.join(self._required())})",
+                attr=field_name,
+            )
+        value = values.get(field_name, err.get("input"))
+        message = err.get("msg", "")
+        if err["type"] in ("value_error", "assertion_error"):
+            detail = str(message).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            return OpError(
+                f"{self.name}: {field_name} {detail}, found {show(value)}", attr=field_name
+            )
+        return OpError(
+            f"{self.name}: {field_name} expects {_expect(info)}, found {show(value)}",
+            attr=field_name,
+        )
+
+    def _required(self) -> list[str]:
+        return [k for k, f in self.Attrs.model_fields.items() if f.is_required()]
+
+    def describe(self, a: Any) -> str:
+        """The call as a spec would write it, defaults left out: ``conv2d(64, 3, padding=1)``."""
+        from netspec.expr.evaluate import show as show_value
+
+        parts: list[str] = []
+        for name, info in self.Attrs.model_fields.items():
+            value = getattr(a, name)
+            if info.is_required():
+                parts.append(show_value(value))
+            elif value != info.default or isinstance(value, bool) != isinstance(info.default, bool):
+                parts.append(f"{name}={show_value(value)}")
+        return f"{self.name}({', '.join(parts)})" if parts else self.name
+
+    def kwargs(self, a: Any, skip: Sequence[str] = ()) -> tuple[tuple[str, Any], ...]:
+        """Non-default attributes as keyword arguments, in declaration order."""
+        out: list[tuple[str, Any]] = []
+        for name, info in self.Attrs.model_fields.items():
+            if (
+                name in skip
+                or info.is_required()
+                or any(isinstance(x, KwOnly) for x in info.metadata)
+            ):
+                continue
+            value = getattr(a, name)
+            if (
+                isinstance(value, Sym)
+                or value != info.default
+                or type(value) is not type(info.default)
+            ):
+                if not (isinstance(value, Sym) and value.known and value.value == info.default):
+                    out.append((name, value))
+        return tuple(out)
+
+
+def _expect(info: Any) -> str:
+    if info is None:
+        return "a valid value"
+    for meta in info.metadata:
+        if isinstance(meta, Expect):
+            return meta.words
+    ann = info.annotation
+    words = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+    return words.get(ann, "a valid value")
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def register(cls: type[Op]) -> type[Op]:
+    """Class decorator: add an operator to the registry under ``cls.name``."""
+    if cls.name in REGISTRY:  # pragma: no cover - a programming error caught by the tests
+        raise RuntimeError(f"operator {cls.name!r} is declared twice")
+    REGISTRY[cls.name] = cls()
+    return cls
+
+
+# -- small helpers the rules share --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Dims:
+    """How an op names the dimensions it expects, for messages: ``channels × height × width``."""
+
+    names: tuple[str, ...]
+    labels: dict[int, str] = field(default_factory=dict)
+
+    def words(self) -> str:
+        return " × ".join(self.names)
+
+
+def numel(shape: Shape) -> Any:
+    """The number of elements of ``shape`` (a visible product when symbolic)."""
+    return product(shape)
+
+
+def fmt_shape(shape: Shape) -> str:
+    """``3×224×224`` (symbolic dimensions rendered as expressions)."""
+    return "×".join(show(d) for d in shape) if shape else "scalar"
+
+
+def require_rank(op: str, x: Shape, ranks: Sequence[int], layout: str) -> None:
+    """Fail unless ``x`` has one of ``ranks`` dimensions (batch excluded)."""
+    if len(x) not in ranks:
+        want = " or ".join(f"{r}-d" for r in ranks)
+        raise OpError(
+            f"{op} expects a {want} input ({layout}), found {fmt_shape(x)} ({len(x)}-d)",
+            hint=_rank_hint(len(x), ranks),
+        )
+
+
+def _rank_hint(found: int, ranks: Sequence[int]) -> str | None:
+    if found < min(ranks):
+        return "the input has fewer dimensions than this layer needs; is a flatten too early?"
+    if found > max(ranks):
+        return "flatten the input first (e.g. `flatten` before a linear layer)"
+    return None
+
+
+def positive(value: Any) -> bool:
+    return not known(value) or (value if not isinstance(value, Sym) else value.value) > 0

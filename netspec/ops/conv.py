@@ -1,0 +1,217 @@
+"""Convolutions: ``conv1d`` and ``conv2d`` (``nn.Conv1d``/``nn.Conv2d``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar, Literal
+
+from netspec.expr.evaluate import concrete, known
+from netspec.ops import spatial
+from netspec.ops.base import (
+    HELPERS,
+    Attrs,
+    Op,
+    OpError,
+    PyCall,
+    Shape,
+    Tensor,
+    fmt_shape,
+    numel,
+    register,
+    require_rank,
+)
+from netspec.ops.fields import Count, Declared, Flag, Padding, Size
+
+_PADDED = '''
+class Padded{cls}(nn.{cls}):
+    """nn.{cls} that pads its input itself (asymmetrically if need be)."""
+
+    def __init__(
+        self, *args: Any, pad: tuple[int, ...], pad_mode: str = "constant", **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.pad = pad  # F.pad order: last dimension first, (before, after) each
+        self.pad_mode = pad_mode
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, self.pad, mode=self.pad_mode)
+        return self._conv_forward(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", pad={{self.pad}}"
+'''
+
+
+class ConvAttrs(Attrs):
+    out_channels: Count
+    """Number of output channels (filters). Input channels are inferred."""
+    kernel_size: Size
+    """Kernel size: one integer, or one per spatial dimension."""
+    stride: Size = 1
+    """Step between windows."""
+    padding: Padding = 0
+    """Zeros added to each side: an integer, one per dimension, ``[before, after]`` pairs per
+    dimension (asymmetric), ``'valid'`` (none) or ``'same'`` (output size = input size;
+    stride 1 only)."""
+    dilation: Size = 1
+    """Spacing between kernel elements."""
+    groups: Count = 1
+    """Blocked connections: input and output channels must both divide by it
+    (``groups = channels`` is a depthwise convolution)."""
+    bias: Flag = True
+    """Whether to learn an additive bias."""
+    padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = "zeros"
+    """How padding is filled."""
+    in_channels: Declared = None
+    """Input channels, inferred; give it (by keyword) only to have it checked."""
+
+
+class _Conv(Op):
+    rank: ClassVar[int]
+    layout: ClassVar[str]
+    axes: ClassVar[tuple[str, ...]]
+    Attrs = ConvAttrs
+    category = "conv"
+
+    def _geometry(self, a: Any, x: Shape) -> tuple[Any, ...]:
+        r = self.rank
+        k = spatial.ntuple(a.kernel_size, r, "kernel_size", self.name)
+        s = spatial.ntuple(a.stride, r, "stride", self.name)
+        d = spatial.ntuple(a.dilation, r, "dilation", self.name)
+        if isinstance(a.padding, str) and a.padding == "same":
+            if not all(known(v) and concrete(v) == 1 for v in s):
+                raise OpError(
+                    f"{self.name}: padding='same' needs stride 1, found stride={a.stride}",
+                    hint="use explicit padding with a stride (e.g. padding=1 for a 3×3 kernel)",
+                    attr="padding",
+                )
+            pairs = tuple(_same_pair(ki, di) for ki, di in zip(k, d, strict=True))
+        else:
+            pairs = spatial.padding_pairs(a.padding, r, self.name)
+        return k, s, d, pairs
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        require_rank(self.name, x, (self.rank + 1,), self.layout)
+        c = x[0]
+        self.check_declared(a.in_channels, c, "input channels", x)
+        k, s, d, pairs = self._geometry(a, x)
+        if known(c, a.groups) and concrete(c) % concrete(a.groups):
+            raise OpError(
+                f"{self.name}: groups={a.groups} must divide the {c} input channels",
+                hint=_divisors_hint(concrete(c)),
+                attr="groups",
+            )
+        if known(a.out_channels, a.groups) and concrete(a.out_channels) % concrete(a.groups):
+            raise OpError(
+                f"{self.name}: groups={a.groups} must divide out_channels={a.out_channels}",
+                attr="groups",
+            )
+        out: list[Any] = [a.out_channels]
+        for axis, size, ki, si, di, (before, after) in zip(
+            self.axes, x[1:], k, s, d, pairs, strict=True
+        ):
+            if a.padding_mode != "zeros" and known(size, before, after):
+                limit = concrete(size) if a.padding_mode == "circular" else concrete(size) - 1
+                if max(concrete(before), concrete(after)) > limit:
+                    raise OpError(
+                        f"{self.name}: {a.padding_mode} padding of {max(before, after)} needs an "
+                        f"input {axis} above {limit}, found {size}",
+                        attr="padding",
+                    )
+            o = spatial.out_size(size, ki, si, before, after, di)
+            if known(o) and concrete(o) < 1:
+                span = spatial.effective_kernel(ki, di)
+                raise OpError(
+                    f"{self.name}: the kernel ({span} wide with dilation) is larger than the "
+                    f"padded input {axis} {size} + {before} + {after}",
+                    hint=f"the input is {fmt_shape(x)}; reduce the kernel or stride, or pad more",
+                    attr="kernel_size",
+                )
+            out.append(o)
+        return tuple(out)
+
+    def tensors(self, a: Any, x: Shape) -> list[Tensor]:
+        k = spatial.ntuple(a.kernel_size, self.rank, "kernel_size", self.name)
+        weight = Tensor("weight", (a.out_channels, x[0] // a.groups, *k), True)
+        return [weight, Tensor("bias", (a.out_channels,), True)] if a.bias else [weight]
+
+    def macs(self, a: Any, x: Shape, y: Shape) -> int:
+        k = spatial.ntuple(a.kernel_size, self.rank, "kernel_size", self.name)
+        return int(numel(y) * (x[0] // a.groups) * math.prod(k))
+
+    def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
+        return int(numel(y)) if a.bias else 0
+
+    def module(self, a: Any, x: Shape) -> PyCall:
+        k, s, d, pairs = self._geometry(a, x)
+        skip = ["padding_mode"] if a.padding_mode == "zeros" else []
+        cls = f"Conv{self.rank}d"
+        if not isinstance(a.padding, str) and spatial.is_asymmetric(pairs):
+            flat: list[Any] = []
+            for before, after in reversed(pairs):  # F.pad wants the last dimension first
+                flat += [before, after]
+            mode = {"zeros": "constant"}.get(a.padding_mode, a.padding_mode)
+            kwargs = self.kwargs(a, skip=["padding", "padding_mode"])
+            extra = (("pad", tuple(flat)),) + ((("pad_mode", mode),) if mode != "constant" else ())
+            return PyCall(
+                f"Padded{cls}",
+                (x[0], a.out_channels, a.kernel_size),
+                kwargs + extra,
+                helpers=(f"Padded{cls}",),
+            )
+        return PyCall(f"nn.{cls}", (x[0], a.out_channels, a.kernel_size), self.kwargs(a, skip))
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        k, s, d, pairs = self._geometry(a, x)
+        lines = [
+            spatial.explain_size(axis, size, ki, si, b, e, di, o)
+            for axis, size, ki, si, di, (b, e), o in zip(
+                self.axes, x[1:], k, s, d, pairs, y[1:], strict=True
+            )
+        ]
+        cin = x[0] // a.groups
+        kk = "·".join(str(v) for v in k)
+        group = f"{x[0]}/{a.groups}" if a.groups != 1 else f"{x[0]}"
+        bias = " + 1" if a.bias else ""
+        params = (cin * math.prod(k) + (1 if a.bias else 0)) * a.out_channels
+        lines.append(f"params: ({group}·{kk}{bias})·{a.out_channels} = {params:,}")
+        spatial_out = "·".join(str(v) for v in y[1:])
+        lines.append(f"MACs: {spatial_out}·{a.out_channels}·{cin}·{kk} = {self.macs(a, x, y):,}")
+        return lines
+
+
+def _same_pair(kernel: Any, dilation: Any) -> tuple[Any, Any]:
+    total = dilation * (kernel - 1)
+    return (total // 2, total - total // 2)
+
+
+def _divisors_hint(c: int) -> str:
+    divisors = [d for d in range(1, min(c, 4096) + 1) if c % d == 0]
+    shown = ", ".join(str(d) for d in divisors[:16]) + (", …" if len(divisors) > 16 else "")
+    return f"divisors of {c}: {shown}"
+
+
+@register
+class Conv1d(_Conv):
+    """1-D convolution over a ``channels × length`` input."""
+
+    name = "conv1d"
+    rank = 1
+    layout = "channels × length"
+    axes = ("L",)
+    module_name = "nn.Conv1d"
+
+
+@register
+class Conv2d(_Conv):
+    """2-D convolution over a ``channels × height × width`` input."""
+
+    name = "conv2d"
+    rank = 2
+    layout = "channels × height × width"
+    axes = ("H", "W")
+    module_name = "nn.Conv2d"
+
+
+for _rank in (1, 2):
+    HELPERS[f"PaddedConv{_rank}d"] = _PADDED.format(cls=f"Conv{_rank}d")

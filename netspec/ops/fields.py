@@ -1,0 +1,51 @@
+"""Attribute types shared by operator declarations, each with its expectation in words."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from annotated_types import Ge, Gt, Le
+from pydantic import Strict
+
+from netspec.ops.base import Expect, KwOnly
+
+PosInt = Annotated[int, Strict(), Gt(0)]
+NonNegInt = Annotated[int, Strict(), Ge(0)]
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+Prob = Annotated[float, Ge(0.0), Le(1.0)]
+
+Count = Annotated[PosInt, Expect("a positive integer")]
+OptCount = Annotated[PosInt | None, Expect("a positive integer or none")]
+Size = Annotated[
+    PosInt | tuple[PosInt, ...],
+    Expect("a positive integer, or one per spatial dimension"),
+]
+OptSize = Annotated[
+    PosInt | tuple[PosInt, ...] | None,
+    Expect("a positive integer, one per spatial dimension, or none"),
+]
+Padding = Annotated[
+    NonNegInt | Literal["same", "valid"] | tuple[NonNegInt | tuple[NonNegInt, NonNegInt], ...],
+    Expect(
+        "a non-negative integer, one per spatial dimension, [before, after] pairs, "
+        "'same' or 'valid'"
+    ),
+]
+PoolPadding = Annotated[
+    NonNegInt | tuple[NonNegInt, ...],
+    Expect("a non-negative integer, or one per spatial dimension"),
+]
+AdaptiveSize = Annotated[
+    PosInt | tuple[PosInt | None, ...],
+    Expect("a positive integer, or one per spatial dimension (none keeps the input size)"),
+]
+Flag = Annotated[Bool, Expect("true or false")]
+Probability = Annotated[Prob, Expect("a probability between 0 and 1")]
+PositiveFloat = Annotated[float, Gt(0.0), Expect("a positive number")]
+Float = Annotated[float, Expect("a number")]
+Declared = Annotated[
+    PosInt | None,
+    KwOnly(),
+    Expect("a positive integer (a check: the value is inferred from the input)"),
+]

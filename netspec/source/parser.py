@@ -1,0 +1,364 @@
+"""Parsing expression and layer-call text with netspec's lark grammar.
+
+The grammar (``grammar.lark``) is compiled once per process into an LALR parser with an
+inline transformer, so no ``lark.Tree`` ever leaves this module: callers get the typed nodes of
+:mod:`netspec.expr.nodes`. Parses are cached by text, because the same call
+(``batchnorm2d``, ``relu(inplace=true)``) appears many times in a spec.
+
+Syntax errors say what was expected in words, never in lark's terminal names, and point at
+the offending column of the spec line.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from netspec.errors import SourceError
+from netspec.expr import nodes as n
+
+MAX_LENGTH = 4000
+"""Longest expression text, in characters."""
+MAX_DEPTH = 64
+"""Deepest nesting of an expression (brackets and operators)."""
+MAX_DIGITS = 30
+"""Longest integer literal."""
+
+_CONSTANTS: dict[str, bool | None] = {
+    "true": True,
+    "True": True,
+    "false": False,
+    "False": False,
+    "none": None,
+    "None": None,
+}
+
+_WORDS = {
+    "NAME": "a name",
+    "INT": "a number",
+    "FLOAT": "a number",
+    "STRING": "a quoted string",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "COMMA": "','",
+    "DOT": "'.'",
+    "EQUAL": "'='",
+    "ADD_OP": "'+' or '-'",
+    "MUL_OP": "an operator",
+    "POW": "'**'",
+    "IF": "'if'",
+    "ELSE": "'else'",
+    "IN": "'in'",
+    "NOT": "'not'",
+    "AND": "'and'",
+    "OR": "'or'",
+    "LESSTHAN": "a comparison",
+    "MORETHAN": "a comparison",
+    "__ANON_0": "a comparison",
+    "$END": "the end of the expression",
+}
+
+
+class _Syntax(Exception):
+    def __init__(self, offset: int, message: str, hint: str | None = None, width: int = 1):
+        super().__init__(message)
+        self.offset = offset
+        self.message = message
+        self.hint = hint
+        self.width = width
+
+
+@dataclass(frozen=True, slots=True)
+class ForHeader:
+    """``i, w in enumerate(widths)``: the loop variables and the iterable."""
+
+    names: tuple[str, ...]
+    iterable: n.Expr
+
+
+def _start(child: Any) -> int:
+    if isinstance(child, n.Expr):
+        return child.start
+    return int(getattr(child, "start_pos", -1) or 0)
+
+
+def _end(child: Any) -> int:
+    if isinstance(child, n.Expr):
+        return child.end
+    return int(getattr(child, "end_pos", -1) or 0)
+
+
+def _span(children: list[Any]) -> dict[str, int]:
+    real = [c for c in children if c is not None]
+    if not real:
+        return {}
+    return {"start": _start(real[0]), "end": _end(real[-1])}
+
+
+class _ToNodes:
+    """Inline LALR transformer: grammar rule aliases map to these methods."""
+
+    # lark looks methods up by rule name and calls them with the list of children
+
+    def int_(self, c: list[Any]) -> n.Expr:
+        tok = c[0]
+        if len(tok) > MAX_DIGITS:
+            raise _Syntax(tok.start_pos, f"the number {tok[:12]}… is too large", width=len(tok))
+        return n.Const(int(tok), **_span(c))
+
+    def float_(self, c: list[Any]) -> n.Expr:
+        tok = c[0]
+        if len(tok) > MAX_DIGITS + 10:
+            raise _Syntax(tok.start_pos, f"the number {tok[:12]}… is too long", width=len(tok))
+        return n.Const(float(tok), **_span(c))
+
+    def string(self, c: list[Any]) -> n.Expr:
+        try:
+            value = ast.literal_eval(str(c[0]))
+        except (ValueError, SyntaxError):
+            raise _Syntax(c[0].start_pos, f"invalid string literal {c[0]}") from None
+        return n.Const(str(value), **_span(c))
+
+    def name(self, c: list[Any]) -> n.Expr:
+        text = str(c[0])
+        if text in _CONSTANTS:
+            return n.Const(_CONSTANTS[text], **_span(c))
+        return n.Name(text, **_span(c))
+
+    def input_(self, c: list[Any]) -> n.Expr:
+        return n.InputRef()
+
+    def attr(self, c: list[Any]) -> n.Expr:
+        value, name = c
+        if isinstance(value, n.InputRef):
+            value = n.InputRef(start=name.start_pos - 3, end=name.start_pos - 1)
+        return n.Attr(
+            value,
+            str(name),
+            start=value.start if value.start >= 0 else name.start_pos,
+            end=name.end_pos,
+        )
+
+    def index(self, c: list[Any]) -> n.Expr:
+        return n.Index(c[0], c[1], start=c[0].start, end=c[1].end + 1)
+
+    def arguments(self, c: list[Any]) -> list[Any]:
+        return [x for x in c if x is not None]
+
+    def keyword(self, c: list[Any]) -> tuple[str, n.Expr, int]:
+        return (str(c[0]), c[1], c[0].start_pos)
+
+    def call(self, c: list[Any]) -> n.Expr:
+        func, arguments = c[0], c[1] or []
+        args: list[n.Expr] = []
+        kwargs: list[tuple[str, n.Expr]] = []
+        for a in arguments:
+            if isinstance(a, tuple):
+                key, value, pos = a
+                if any(k == key for k, _ in kwargs):
+                    raise _Syntax(pos, f"keyword argument {key!r} is given twice", width=len(key))
+                kwargs.append((key, value))
+            else:
+                if kwargs:
+                    raise _Syntax(
+                        a.start,
+                        "a positional argument follows a keyword argument",
+                        hint="write positional arguments first, as in conv2d(64, 3, padding=1)",
+                    )
+                args.append(a)
+        end = max([func.end] + [x.end for x in args] + [v.end for _, v in kwargs]) + 1
+        return n.Call(func, tuple(args), tuple(kwargs), start=func.start, end=end)
+
+    def binary(self, c: list[Any]) -> n.Expr:
+        return n.Binary(str(c[1]), c[0], c[2], **_span(c))
+
+    def power(self, c: list[Any]) -> n.Expr:
+        return n.Binary("**", c[0], c[2], **_span(c))
+
+    def unary(self, c: list[Any]) -> n.Expr:
+        return n.Unary(str(c[0]), c[1], **_span(c))
+
+    def not_(self, c: list[Any]) -> n.Expr:
+        return n.Not(c[0], **_span(c))
+
+    def and_(self, c: list[Any]) -> n.Expr:
+        return n.BoolOp("and", tuple(c), **_span(c))
+
+    def or_(self, c: list[Any]) -> n.Expr:
+        return n.BoolOp("or", tuple(c), **_span(c))
+
+    def comp_op(self, c: list[Any]) -> str:
+        return " ".join(str(t) for t in c)
+
+    def compare(self, c: list[Any]) -> n.Expr:
+        ops = tuple(c[1::2])
+        return n.Compare(c[0], ops, tuple(c[2::2]), **_span(c))
+
+    def ifexp(self, c: list[Any]) -> n.Expr:
+        body, test, orelse = c
+        return n.IfExp(test, body, orelse, **_span(c))
+
+    def list_(self, c: list[Any]) -> n.Expr:
+        items = tuple(x for x in c if x is not None)
+        return n.ListExpr(items, **_span(list(items)))
+
+    def for_header(self, c: list[Any]) -> ForHeader:
+        return ForHeader(tuple(str(t) for t in c[:-1]), c[-1])
+
+
+@functools.cache
+def _parser() -> Any:
+    from lark import Lark, Transformer
+
+    class _T(Transformer, _ToNodes):  # type: ignore[type-arg]
+        pass
+
+    grammar = resources.files("netspec.source").joinpath("grammar.lark").read_text("utf-8")
+    return Lark(
+        grammar,
+        start=["expr", "for_header"],
+        parser="lalr",
+        maybe_placeholders=True,
+        transformer=_T(),
+        cache=True,
+    )
+
+
+def _depth(node: Any) -> int:
+    """Nesting depth of a parsed tree, measured without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(node, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, ForHeader):
+            stack.append((item.iterable, level))
+        elif isinstance(item, n.Expr):
+            for name in item.__slots__:
+                child = getattr(item, name, None)
+                if isinstance(child, n.Expr):
+                    stack.append((child, level + 1))
+                elif isinstance(child, tuple):
+                    for sub in child:
+                        if isinstance(sub, n.Expr):
+                            stack.append((sub, level + 1))
+                        elif isinstance(sub, tuple) and len(sub) == 2:
+                            stack.append((sub[1], level + 1))
+    return deepest
+
+
+def _words(expected: set[str]) -> str:
+    names = sorted({_WORDS.get(e, e.lower()) for e in expected if e not in ("LPAR",)} or {"?"})
+    if len(names) > 5:
+        return "an operand or operator"
+    return " or ".join(names)
+
+
+def _friendly(exc: Exception, text: str) -> _Syntax:
+    from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
+
+    if isinstance(exc, UnexpectedCharacters):
+        pos = exc.pos_in_stream or 0
+        ch = text[pos] if pos < len(text) else ""
+        hint = None
+        if ch == "=":
+            hint = "compare with '=='; '=' only gives a keyword argument, as in padding=1"
+        elif ch == '"' or ch == "'":
+            hint = "a string is not closed"
+        elif ch in "{}":
+            hint = "mappings are written as YAML under `let`, not inside an expression"
+        return _Syntax(pos, f"unexpected character {ch!r}", hint)
+    if isinstance(exc, UnexpectedEOF):
+        expected = {str(e) for e in exc.expected}
+        return _Syntax(len(text), f"the text ends too early: expected {_words(expected)}")
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        if tok.type == "$END":
+            message = f"the text ends too early: expected {_words(exc.expected)}"
+            hint = "check for an unclosed bracket or a trailing operator" if text.strip() else None
+            return _Syntax(len(text), message, hint)
+        value = str(tok)
+        message = f"unexpected {value!r}: expected {_words(exc.expected)}"
+        hint = None
+        if value == "=":
+            hint = "compare with '=='; '=' only gives a keyword argument, as in padding=1"
+        return _Syntax(tok.start_pos, message, hint, width=max(1, len(value)))
+    return _Syntax(0, f"cannot parse: {exc}")
+
+
+def _precheck(text: str) -> None:
+    if len(text) > MAX_LENGTH:
+        raise _Syntax(0, f"the expression is longer than {MAX_LENGTH} characters")
+    level = 0
+    for i, ch in enumerate(text):
+        if ch in "([{":
+            level += 1
+            if level > MAX_DEPTH:
+                raise _Syntax(i, f"brackets nested deeper than {MAX_DEPTH} levels")
+        elif ch in ")]}":
+            level -= 1
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_cached(text: str, start: str) -> Any:
+    from lark.exceptions import LarkError, VisitError
+
+    _precheck(text)
+    if not text.strip():
+        raise _Syntax(0, "the expression is empty")
+    try:
+        tree = _parser().parse(text, start=start)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, _Syntax):
+            raise exc.orig_exc from None
+        raise
+    except _Syntax:
+        raise
+    except LarkError as exc:
+        raise _friendly(exc, text) from None
+    if _depth(tree) > MAX_DEPTH:
+        raise _Syntax(0, f"the expression nests deeper than {MAX_DEPTH} levels")
+    return tree
+
+
+def _raise(exc: _Syntax, origin: n.Origin, what: str) -> SourceError:
+    span = origin.span_at(exc.offset, exc.offset + exc.width)
+    return SourceError(f"invalid {what}: {exc.message}", span, hint=exc.hint)
+
+
+def parse_expr(text: str, origin: n.Origin | None = None, what: str = "expression") -> n.Located:
+    """Parse an expression or layer call; the result is wrapped in its :class:`Origin`.
+
+    Raises:
+        SourceError: the text is not an expression; positioned at the offending column.
+    """
+    origin = origin or n.Origin(text, None)
+    try:
+        node = _parse_cached(text, "expr")
+    except _Syntax as exc:
+        raise _raise(exc, origin, what) from None
+    return n.Located(node, origin, start=node.start, end=node.end)
+
+
+def parse_for_header(
+    text: str, origin: n.Origin | None = None
+) -> tuple[tuple[str, ...], n.Located]:
+    """Parse a loop header ``name[, name…] in iterable``.
+
+    Raises:
+        SourceError: the text is not a loop header.
+    """
+    origin = origin or n.Origin(text, None)
+    try:
+        header: ForHeader = _parse_cached(text, "for_header")
+    except _Syntax as exc:
+        if "expected" in exc.message and " in " not in f" {text} ":
+            exc.hint = "a loop is written `for: name in expression`, e.g. `for: width in widths`"
+        raise _raise(exc, origin, "loop header") from None
+    it = header.iterable
+    return header.names, n.Located(it, origin, start=it.start, end=it.end)

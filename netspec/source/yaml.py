@@ -1,0 +1,326 @@
+"""YAML with positions, loaded safely.
+
+PyYAML's event stream (its C parser where available) is composed here, iteratively, into a
+small tree of :class:`YNode` that remembers the line and column of every key and value. The
+composer is ours rather than PyYAML's so that the limits hold before anything recursive runs:
+nesting depth, document size and the number of nodes aliases expand to (a "billion laughs"
+document fails at its first alias over budget, not after filling memory).
+
+Plain scalars are resolved with YAML 1.2's core schema (``true``/``false``, ``null``, decimal
+integers and floats); ``yes``/``no``/``on``/``off`` stay strings. Tags other than the standard
+``!!str``-style ones are refused, as are duplicate keys and multi-document streams.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from netspec.errors import Source, SourceError, Span
+
+MAX_DEPTH = 100
+"""Deepest nesting of mappings and sequences a spec may have."""
+MAX_NODES = 200_000
+"""Most nodes a document may have, counting every expansion of an alias."""
+MAX_BYTES = 4 * 1024 * 1024
+"""Largest spec file, in bytes of UTF-8."""
+
+Scalar = str | int | float | bool | None
+
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:map",
+}
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+
+try:  # the C parser is ~10x faster; the pure-Python one is a fallback, not a requirement
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    _Loader = yaml.SafeLoader
+
+
+@dataclass(slots=True, eq=False)
+class YNode:
+    """A node of the document, with the span of its text."""
+
+    span: Span
+    size: int = 1
+    """Nodes in this subtree, aliases expanded (what converting it to data would visit)."""
+
+
+@dataclass(slots=True, eq=False)
+class YScalar(YNode):
+    value: Scalar = None
+    style: str = ""
+    """``''`` for plain scalars, ``'`` or ``"`` for quoted ones, ``|``/``>`` for block ones."""
+
+
+@dataclass(slots=True, eq=False)
+class YSeq(YNode):
+    items: list[YNode] = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class YMap(YNode):
+    items: list[tuple[YScalar, YNode]] = field(default_factory=list)
+
+    def get(self, key: Scalar) -> YNode | None:
+        for k, v in self.items:
+            if k.value == key:
+                return v
+        return None
+
+    def key_node(self, key: Scalar) -> YScalar | None:
+        for k, _ in self.items:
+            if k.value == key:
+                return k
+        return None
+
+
+def _span(source: Source, event: Any) -> Span:
+    start, end = event.start_mark, event.end_mark
+    return Span(source, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+
+
+def _resolve(event: Any, source: Source) -> Scalar:
+    """The value of a scalar event under the core schema (and its standard tags)."""
+    text: str = event.value
+    tag = event.tag
+    if tag is not None and tag != "!":
+        if tag not in _STANDARD_TAGS:
+            raise SourceError(
+                f"YAML tag {tag!r} is not allowed in a spec",
+                _span(source, event),
+                hint="specs are plain data; remove the tag",
+            )
+        kind = tag.rsplit(":", 1)[1]
+        if kind == "str":
+            return text
+        plain = _resolve_plain(text)
+        expected: dict[str, tuple[type, ...]] = {
+            "int": (int,),
+            "float": (int, float),
+            "bool": (bool,),
+            "null": (type(None),),
+        }
+        if isinstance(plain, bool) and kind != "bool" or not isinstance(plain, expected[kind]):
+            raise SourceError(f"{text!r} is not a valid !!{kind}", _span(source, event))
+        return float(plain) if kind == "float" and plain is not None else plain
+    if event.style or tag == "!":  # quoted, block or non-specific: always a string
+        return text
+    return _resolve_plain(text)
+
+
+def _resolve_plain(text: str) -> Scalar:
+    if _NULL.match(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT.match(text):
+        if len(text) > 40:
+            return text  # absurdly long; leave it to the consumer to reject as a string
+        return int(text)
+    if _FLOAT.match(text) and any(ch.isdigit() for ch in text):
+        return float(text)
+    return text
+
+
+def compose(text: str, name: str) -> YNode:
+    """Parse ``text`` (the content of file ``name``) into a positioned tree.
+
+    Raises:
+        SourceError: malformed YAML, an empty document, or a limit exceeded.
+    """
+    source = Source(name, text)
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise SourceError(
+            f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB",
+            Span(source, 1, 1),
+            where="document",
+        )
+    if "\t" in text:  # PyYAML's message for tabs is obscure; say it plainly
+        for number, line in enumerate(text.splitlines(), 1):
+            indent = line[: len(line) - len(line.lstrip(" \t"))]
+            if "\t" in indent:
+                raise SourceError(
+                    "a tab in the indentation; YAML indents with spaces only",
+                    Span(source, number, indent.index("\t") + 1),
+                    where="document",
+                )
+    try:
+        return _compose_events(yaml.parse(text, Loader=_Loader), source)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = Span(source, mark.line + 1, mark.column + 1) if mark else Span(source, 1, 1)
+        problem = exc.problem or exc.context or "malformed YAML"
+        context = f" {exc.context}" if exc.context and exc.problem else ""
+        raise SourceError(f"malformed YAML: {problem}{context}", span, where="document") from None
+    except yaml.YAMLError as exc:  # errors without a mark (reader errors)
+        raise SourceError(f"malformed YAML: {exc}", Span(source, 1, 1), where="document") from None
+
+
+def _compose_events(events: Iterator[Any], source: Source) -> YNode:
+    stack: list[tuple[YNode, YScalar | None]] = []  # (container, pending mapping key)
+    anchors: dict[str, YNode] = {}
+    root: YNode | None = None
+    documents = 0
+
+    def attach(node: YNode) -> None:
+        nonlocal root
+        if not stack:
+            root = node
+            return
+        parent, key = stack[-1]
+        if isinstance(parent, YSeq):
+            parent.items.append(node)
+        elif isinstance(parent, YMap):
+            if key is None:
+                if not isinstance(node, YScalar):
+                    raise SourceError(
+                        "a mapping key must be a plain value, not a list or mapping",
+                        node.span,
+                        where="document",
+                    )
+                for existing, _ in parent.items:
+                    if existing.value == node.value:
+                        raise SourceError(
+                            f"duplicate key {node.value!r} (first at line {existing.span.line})",
+                            node.span,
+                            where="document",
+                            hint="each key may appear once in a mapping",
+                        )
+                stack[-1] = (parent, node)
+                return
+            parent.items.append((key, node))
+            stack[-1] = (parent, None)
+
+    def grow(node: YNode) -> None:
+        # Sizes are added up as children arrive, so an alias bomb fails at its first expansion.
+        for container, _ in stack:
+            container.size += node.size
+        if stack and stack[0][0].size > MAX_NODES:
+            raise SourceError(
+                f"the document expands to more than {MAX_NODES:,} nodes",
+                node.span,
+                where="document",
+                hint="YAML aliases (*name) may not multiply the document beyond this limit",
+            )
+
+    for event in events:
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise SourceError(
+                    "a spec file holds one YAML document; found a second '---'",
+                    _span(source, event),
+                    where="document",
+                )
+        elif isinstance(event, yaml.ScalarEvent):
+            node: YNode = YScalar(
+                _span(source, event), 1, _resolve(event, source), event.style or ""
+            )
+            if event.anchor:
+                anchors[event.anchor] = node
+            grow(node)
+            attach(node)
+        elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+            _check_tag(event, source)
+            if len(stack) >= MAX_DEPTH:
+                raise SourceError(
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                    _span(source, event),
+                    where="document",
+                    hint="a spec this deep is almost certainly generated by mistake",
+                )
+            span = _span(source, event)
+            node = YSeq(span) if isinstance(event, yaml.SequenceStartEvent) else YMap(span)
+            if event.anchor:
+                anchors[event.anchor] = node
+            attach_key_first = stack and isinstance(stack[-1][0], YMap) and stack[-1][1] is None
+            if attach_key_first:
+                raise SourceError(
+                    "a mapping key must be a plain value, not a list or mapping",
+                    span,
+                    where="document",
+                )
+            grow(node)
+            stack.append((node, None))
+        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
+            node, _ = stack.pop()
+            end = event.end_mark
+            if end is not None:
+                node.span = Span(
+                    source, node.span.line, node.span.col, end.line + 1, end.column + 1
+                )
+            attach(node)
+        elif isinstance(event, yaml.AliasEvent):
+            target = anchors.get(event.anchor or "")
+            if target is None:  # pragma: no cover - the parser rejects unknown anchors itself
+                raise SourceError(f"unknown alias *{event.anchor}", _span(source, event))
+            grow(target)
+            attach(target)
+    if root is None or (isinstance(root, YScalar) and root.value is None):
+        raise SourceError(
+            "the file is empty",
+            Span(source, 1, 1),
+            where="document",
+            hint="a spec is a mapping with at least `netspec: 1`, `name`, `input` and `layers`",
+        )
+    return root
+
+
+def _check_tag(event: Any, source: Source) -> None:
+    if event.tag is not None and event.tag not in _STANDARD_TAGS and event.tag != "!":
+        raise SourceError(
+            f"YAML tag {event.tag!r} is not allowed in a spec",
+            _span(source, event),
+            where="document",
+            hint="specs are plain data; remove the tag",
+        )
+
+
+def to_data(node: YNode) -> Any:
+    """The plain Python value of ``node``: dicts, lists and scalars (aliases copied)."""
+    if isinstance(node, YScalar):
+        return node.value
+    if isinstance(node, YSeq):
+        return [to_data(item) for item in node.items]
+    if isinstance(node, YMap):
+        return {key.value: to_data(value) for key, value in node.items}
+    raise TypeError(node)  # pragma: no cover
+
+
+def locate(root: YNode, loc: tuple[int | str, ...]) -> tuple[YNode, list[str]]:
+    """Follow a validation ``loc`` path into the tree.
+
+    Components that do not name a key or index at the current node (union tags that pydantic
+    inserts, for example) are skipped. Returns the deepest node reached and the keys followed.
+    """
+    node = root
+    keys: list[str] = []
+    for part in loc:
+        if isinstance(node, YMap):
+            child = node.get(part)
+            if child is None and isinstance(part, str) and part.endswith("_"):
+                child = node.get(part[:-1])  # python-safe field names like `for_`
+            if child is None and isinstance(part, str) and part.isdigit():
+                child = node.get(int(part))
+            if child is not None:
+                node = child
+                keys.append(str(part).rstrip("_"))
+        elif isinstance(node, YSeq) and isinstance(part, int) and 0 <= part < len(node.items):
+            node = node.items[part]
+            keys.append(str(part))
+    return node, keys

@@ -1,0 +1,589 @@
+"""Loading specs: text → positioned YAML → validated models → code bound to its position.
+
+``load_spec`` is the entry point: it finds a spec (a path, or a bundled spec's name), reads it
+and the specs it ``extends``, validates each against :mod:`netspec.spec.models`, parses every
+expression and layer call with the grammar, and merges the chain into one :class:`SpecFile`.
+Validation errors from pydantic are translated back to the line and column of the offending
+key or value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from netspec.errors import (
+    NetspecError,
+    Source,
+    SourceError,
+    Span,
+    SpecError,
+    choices_hint,
+    did_you_mean,
+)
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import show
+from netspec.source import yaml as ysrc
+from netspec.source.parser import parse_expr, parse_for_header
+from netspec.spec import models as m
+from netspec.spec.names import check_layer_name, check_value_name
+
+MAX_EXTENDS = 16
+"""Longest chain of ``extends``."""
+
+
+def bundled_dir() -> Path:
+    """The folder of the specs that ship with netspec."""
+    return Path(str(resources.files("netspec").joinpath("specs")))
+
+
+def bundled_names() -> list[str]:
+    """Names of the bundled specs (``examples/…`` included), sorted."""
+    root = bundled_dir()
+    out = []
+    for path in sorted(root.rglob("*.yaml")):
+        rel = path.relative_to(root).with_suffix("")
+        if not rel.name.startswith("_"):
+            out.append(rel.as_posix())
+    return out
+
+
+def resolve(ref: str, relative_to: Path | None = None) -> Path:
+    """The file a spec reference names: a path (relative to ``relative_to`` if given), or a
+    bundled spec's name (``vgg16``, ``examples/inception_block``).
+
+    Raises:
+        NetspecError: nothing by that name.
+    """
+    candidates = []
+    path = Path(ref)
+    if relative_to is not None and not path.is_absolute():
+        candidates.append(relative_to / path)
+    candidates.append(path)
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    bundled = bundled_dir() / (ref if ref.endswith(".yaml") else f"{ref}.yaml")
+    if bundled.is_file() and not Path(ref).is_absolute():
+        return bundled
+    names = bundled_names()
+    guess = did_you_mean(Path(ref).stem, names)
+    hint = (guess + " " if guess else "") + "bundled specs: " + ", ".join(names)
+    if candidates[0].is_dir():
+        raise NetspecError(f"{ref} is a folder, not a spec file", hint=hint)
+    raise NetspecError(f"no spec file {ref!r} and no bundled spec by that name", hint=hint)
+
+
+def display_name(path: Path) -> str:
+    """How errors name a file: relative to the working directory when under it."""
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        return str(path)
+    return str(path) if rel.startswith("..") else rel
+
+
+@dataclass
+class Loaded:
+    """A spec file as read: its model, its YAML tree and where it came from."""
+
+    spec: m.SpecFile
+    tree: ysrc.YNode
+    path: Path | None
+
+
+def read_text(text: str, name: str, path: Path | None = None) -> Loaded:
+    """Validate and bind one spec text (no ``extends`` resolution).
+
+    Raises:
+        NetspecError: the text is not a valid spec.
+    """
+    tree = ysrc.compose(text, name)
+    if not isinstance(tree, ysrc.YMap):
+        raise SpecError(
+            "a spec is a mapping of keys (netspec, name, input, layers, …), "
+            f"found {_kind_of(tree)}",
+            tree.span,
+            "document",
+        )
+    try:
+        spec = m.SpecFile.model_validate(ysrc.to_data(tree))
+    except ValidationError as exc:
+        raise _translate(exc, tree) from None
+    _Binder().bind(spec, tree)
+    _check_file(spec, tree)
+    spec._sources = [tree.span.source]
+    return Loaded(spec, tree, path)
+
+
+def read_file(path: Path) -> Loaded:
+    """Read and validate one spec file (no ``extends`` resolution)."""
+    name = display_name(path)
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"the file is not UTF-8 text (byte {exc.start})",
+            Span(Source(name, ""), 1, 1),
+            "document",
+        ) from None
+    except OSError as exc:
+        raise NetspecError(f"cannot read {name}: {exc.strerror}") from None
+    return read_text(text, name, path)
+
+
+def load_spec(ref: str | Path) -> m.SpecFile:
+    """Find, read and validate a spec and every spec it extends; return the merged spec.
+
+    Raises:
+        NetspecError: the spec or one of its bases is invalid, or the chain is cyclic.
+    """
+    path = ref if isinstance(ref, Path) else resolve(ref)
+    return _load_chain(read_file(path), [])
+
+
+def load_text(text: str, name: str = "<spec>") -> m.SpecFile:
+    """Like :func:`load_spec` for spec text (``extends`` resolves from the working directory)."""
+    return _load_chain(read_text(text, name), [])
+
+
+def _load_chain(loaded: Loaded, seen: list[Path]) -> m.SpecFile:
+    spec = loaded.spec
+    if spec.extends is None:
+        _require(spec, loaded.tree, ("input", "layers"))
+        return spec
+    where = "extends"
+    span = spec.key_span("extends")
+    if len(seen) >= MAX_EXTENDS:
+        raise SpecError(f"more than {MAX_EXTENDS} levels of extends", span, where)
+    base_dir = loaded.path.parent if loaded.path is not None else Path.cwd()
+    try:
+        base_path = resolve(spec.extends, base_dir)
+    except NetspecError as exc:
+        raise SpecError(exc.message, span, where, exc.hint) from None
+    resolved = base_path.resolve()
+    chain = [*seen, loaded.path.resolve()] if loaded.path is not None else seen
+    if resolved in chain:
+        cycle = " → ".join(p.name for p in [*chain, resolved])
+        raise SpecError(f"extends forms a cycle: {cycle}", span, where)
+    base = _load_chain(read_file(base_path), chain)
+    return _merge(base, spec)
+
+
+def _merge(base: m.SpecFile, child: m.SpecFile) -> m.SpecFile:
+    update: dict[str, Any] = {}
+    for field in child.model_fields_set:
+        if field in ("params", "let", "extends"):
+            continue
+        update[field] = getattr(child, field)
+    params = dict(base.params)
+    for name, value in child.params.items():
+        old = params.get(name)
+        if isinstance(old, m.ParamDecl) and not isinstance(value, m.ParamDecl):
+            decl = old.model_copy(update={"default": value})
+            decl._span = child.key_span(f"params.{name}") or old.span
+            value = decl
+        params[name] = value
+    update["params"] = params
+    update["let"] = {**base.let, **child.let}
+    update["extends"] = None
+    merged = base.model_copy(update=update)
+    merged._span = child.span
+    merged._key_spans = {**base._key_spans, **child._key_spans}
+    merged._sources = [*child._sources, *base._sources]
+    return merged
+
+
+def _require(spec: m.SpecFile, tree: ysrc.YNode, keys: tuple[str, ...]) -> None:
+    for key in keys:
+        if getattr(spec, key) is None:
+            example = {"input": "input: [3, 224, 224]", "layers": "layers: [...]"}[key]
+            raise SpecError(
+                f"missing key {key!r}",
+                tree.span,
+                "document",
+                hint=f"add `{example}`, or `extends:` a spec that has it",
+            )
+
+
+def _check_file(spec: m.SpecFile, tree: ysrc.YNode) -> None:
+    for key in ("netspec", "name"):
+        if getattr(spec, key) is None:
+            hint = {
+                "netspec": "start the file with `netspec: 1` (the language version)",
+                "name": "add `name: my_model` (a Python identifier)",
+            }[key]
+            raise SpecError(f"missing key {key!r}", Span(tree.span.source, 1, 1), "document", hint)
+
+
+def _kind_of(node: ysrc.YNode) -> str:
+    if isinstance(node, ysrc.YSeq):
+        return "a list"
+    if isinstance(node, ysrc.YMap):
+        return "a mapping"
+    if isinstance(node, ysrc.YScalar):
+        return show(node.value) if not isinstance(node.value, str) else f"the text {node.value!r}"
+    return "something else"  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------------------------
+# pydantic errors → positioned messages
+
+_TYPE_WORDS = {
+    "string_type": "text",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "int_type": "an integer",
+    "float_type": "a number",
+    "bool_type": "true or false",
+}
+
+_KEYS = {
+    "spec": [f.alias or k for k, f in m.SpecFile.model_fields.items()],
+    "for": [f.alias or k for k, f in m.ForEntry.model_fields.items()],
+    "repeat": [f.alias or k for k, f in m.RepeatEntry.model_fields.items()],
+    "if": [f.alias or k for k, f in m.IfEntry.model_fields.items()],
+    "param": list(m.ParamDecl.model_fields),
+}
+
+
+def _translate(exc: ValidationError, tree: ysrc.YNode) -> SpecError:
+    best: tuple[tuple[int, int], SpecError] | None = None
+    for err in exc.errors(include_url=False):
+        error = _one(err, tree)
+        span = error.span
+        key = (span.line, span.col) if span else (0, 0)
+        if best is None or key < best[0]:
+            best = (key, error)
+    assert best is not None
+    return best[1]
+
+
+def _one(err: Any, tree: ysrc.YNode) -> SpecError:
+    loc = tuple(err["loc"])
+    node, keys = ysrc.locate(tree, loc)
+    where = _where(tree, loc)
+    kind = err["type"]
+    value = err.get("input")
+    if kind == "extra_forbidden":
+        key = keys[-1] if keys else str(loc[-1])
+        parent, _ = ysrc.locate(tree, loc[:-1])
+        key_node = (
+            parent.key_node(_key_value(parent, key)) if isinstance(parent, ysrc.YMap) else None
+        )
+        allowed = _allowed(parent)
+        unknown = choices_hint(key, allowed, "valid keys here")
+        if allowed is _KEYS["spec"] and isinstance(parent, ysrc.YMap) and parent is tree:
+            unknown += "; parameters go under `params:`"
+        return SpecError(
+            f"unknown key {key!r}", key_node.span if key_node else node.span, where, unknown
+        )
+    if kind == "missing":
+        key = str(loc[-1]).rstrip("_")
+        return SpecError(f"missing key {key!r}", node.span, where)
+    if kind in ("layer_entry", "union_tag_not_found", "union_tag_invalid"):
+        hint: str | None = None
+        if isinstance(node, ysrc.YMap) and len(node.items) > 1:
+            hint = "one layer per list item: start each layer with `- `"
+        elif isinstance(node, ysrc.YScalar) and not isinstance(node.value, str):
+            hint = "a layer is an operator call such as conv2d(64, 3), not a bare value"
+        message = str(err.get("msg") or "expected a layer")
+        return SpecError(f"{message}, found {_kind_of(node)}", node.span, where, hint)
+    if kind == "layer_value":
+        return SpecError(f"{err['msg']}, found {_kind_of(node)}", node.span, where)
+    if kind == "literal_error" and keys and keys[-1] == "netspec":
+        return SpecError(
+            f"unsupported language version {show(value)}",
+            node.span,
+            where,
+            hint="this netspec reads `netspec: 1`",
+        )
+    if kind == "string_pattern_mismatch":
+        return SpecError(
+            f"{keys[-1] if keys else 'the value'} must be a Python identifier "
+            f"(letters, digits and _), found {value!r}",
+            node.span,
+            where,
+        )
+    if kind in _TYPE_WORDS:
+        return SpecError(f"expected {_TYPE_WORDS[kind]}, found {_kind_of(node)}", node.span, where)
+    if kind == "value_error":
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        return SpecError(f"{msg}, found {_kind_of(node)}", node.span, where)
+    return SpecError(f"invalid value: {err.get('msg')}", node.span, where)
+
+
+def _key_value(parent: ysrc.YMap, key: str) -> Any:
+    for k, _ in parent.items:
+        if str(k.value) == key:
+            return k.value
+    return key
+
+
+def _allowed(parent: ysrc.YNode) -> list[str]:
+    if isinstance(parent, ysrc.YMap):
+        keys = {k.value for k, _ in parent.items}
+        for control in ("for", "repeat", "if"):
+            if control in keys:
+                return _KEYS[control]
+        if "default" in keys:
+            return _KEYS["param"]
+    return _KEYS["spec"]
+
+
+def _where(tree: ysrc.YNode, loc: tuple[Any, ...]) -> str:
+    """A readable path for a validation error: ``params.depth``, ``features.3``."""
+    parts: list[str] = []
+    node = tree
+    in_layers = False
+    for part in loc:
+        if isinstance(node, ysrc.YMap):
+            child = node.get(part)
+            if child is None and isinstance(part, str):
+                child = node.get(part.rstrip("_"))
+            if child is None:
+                continue
+            key = str(part).rstrip("_")
+            if key == "layers" and node is tree:
+                in_layers = True
+            elif not in_layers or key in ("for", "repeat", "if", "then", "else", "do"):
+                parts.append(key)
+            elif len(node.items) == 1:
+                parts.append(key)
+            node = child
+        elif isinstance(node, ysrc.YSeq) and isinstance(part, int) and part < len(node.items):
+            child = node.items[part]
+            if not (isinstance(child, ysrc.YMap) and len(child.items) == 1):
+                parts.append(str(part))
+            node = child
+    if not parts:
+        return "layers" if in_layers else "document"
+    return ".".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# binding code to positions
+
+_TEMPLATE = re.compile(r"\{([^{}]*)\}")
+
+
+class _Binder:
+    """Walks validated models beside their YAML nodes: sets spans, parses code."""
+
+    def __init__(self) -> None:
+        self.path: list[str] = []
+        """Where the walk is among the layers, for messages: ``features.3``."""
+
+    def where(self) -> str | None:
+        return ".".join(self.path) or None
+
+    def bind(self, obj: Any, node: ysrc.YNode) -> None:
+        if isinstance(obj, m.Code):
+            try:
+                self._code(obj, node)
+            except NetspecError as exc:
+                raise exc.locate(None, self.where()) from None
+        elif isinstance(obj, m.NamedEntry):
+            self._named(obj, node)
+        elif isinstance(obj, m.MappingCall):
+            self._mapping(obj, node)
+        elif isinstance(obj, BaseModel):
+            self._model(obj, node)
+        elif isinstance(obj, list):
+            items = node.items if isinstance(node, ysrc.YSeq) else [node]
+            for index, (item, child) in enumerate(zip(obj, items, strict=False)):
+                named = isinstance(item, m.NamedEntry)
+                if not named:
+                    self.path.append(str(index))
+                self.bind(item, child)
+                if not named:
+                    self.path.pop()
+        elif isinstance(obj, dict) and isinstance(node, ysrc.YMap):
+            for key_node, child in node.items:
+                if key_node.value in obj:
+                    self.bind(obj[key_node.value], child)
+
+    def _model(self, obj: BaseModel, node: ysrc.YNode) -> None:
+        if isinstance(obj, m.Node):
+            obj._span = node.span
+        if not isinstance(node, ysrc.YMap):
+            return
+        for key_node, child in node.items:
+            name = self._field_for(obj, str(key_node.value))
+            if name is None:
+                continue
+            if isinstance(obj, m.Node):
+                obj._key_spans[str(key_node.value)] = key_node.span
+            value = getattr(obj, name)
+            if isinstance(obj, m.SpecFile) and name == "params":
+                self._params(obj, value, child)
+            elif isinstance(obj, m.SpecFile) and name == "let":
+                self._let(value, child)
+            elif isinstance(obj, m.RepeatEntry) and name == "as_" and value is not None:
+                check_value_name(value, "loop variable", key_node.span, "as")
+            else:
+                self.bind(value, child)
+
+    @staticmethod
+    def _field_for(obj: BaseModel, key: str) -> str | None:
+        for name, info in type(obj).model_fields.items():
+            if (info.alias or name) == key:
+                return name
+        return None
+
+    def _params(self, spec: m.SpecFile, params: dict[str, Any], node: ysrc.YNode) -> None:
+        if not isinstance(node, ysrc.YMap):
+            return
+        for key_node, child in node.items:
+            name = str(key_node.value)
+            check_value_name(name, "parameter", key_node.span, f"params.{name}")
+            spec._key_spans[f"params.{name}"] = key_node.span
+            value = params.get(name)
+            if isinstance(value, m.ParamDecl):
+                self._model(value, child)
+                value._span = key_node.span
+
+    def _let(self, let: dict[str, m.Expression], node: ysrc.YNode) -> None:
+        if not isinstance(node, ysrc.YMap):
+            return
+        for key_node, child in node.items:
+            name = str(key_node.value)
+            check_value_name(name, "let name", key_node.span, f"let.{name}")
+            self._code(let[name], child)
+
+    def _named(self, obj: m.NamedEntry, node: ysrc.YNode) -> None:
+        obj._span = node.span
+        if not isinstance(node, ysrc.YMap) or not node.items:
+            return
+        key_node, child = node.items[0]
+        name = m.NameTemplate(str(key_node.value))
+        self.path.append(name.text)
+        try:
+            self._template(name, key_node)
+        except NetspecError as exc:
+            raise exc.locate(None, self.where()) from None
+        obj._name = name
+        self.bind(obj.value, child)
+        self.path.pop()
+
+    def _template(self, name: m.NameTemplate, node: ysrc.YScalar) -> None:
+        text = str(node.value)
+        name.span = node.span
+        if "{" not in text and "}" not in text:
+            check_layer_name(text, node.span, text)
+            return
+        parts: list[str | n.Located] = []
+        pos = 0
+        for match in _TEMPLATE.finditer(text):
+            parts.append(text[pos : match.start()])
+            origin = n.Origin(
+                match.group(1), node.span.shifted(match.start(1)) if node.span else None
+            )
+            parts.append(parse_expr(match.group(1), origin, "name template"))
+            pos = match.end()
+        parts.append(text[pos:])
+        rest = "".join(p for p in parts if isinstance(p, str))
+        if "{" in rest or "}" in rest:
+            raise SourceError(
+                f"unbalanced braces in layer name {text!r}",
+                node.span,
+                text,
+                hint="a name template looks like block{i + 1}",
+            )
+        name.parts = tuple(p for p in parts if p != "")
+
+    def _mapping(self, obj: m.MappingCall, node: ysrc.YNode) -> None:
+        obj._span = node.span
+        if not isinstance(node, ysrc.YMap) or not node.items:
+            return
+        key_node, child = node.items[0]
+        op_name = str(key_node.value)
+        kwargs: list[tuple[str, n.Expr]] = []
+        attrs = next(iter(obj.root.values()))
+        if isinstance(child, ysrc.YMap):
+            for attr_key, attr_node in child.items:
+                code = attrs[str(attr_key.value)]
+                self._code(code, attr_node)
+                kwargs.append((str(attr_key.value), code.expr))
+        origin = n.Origin(op_name, key_node.span)
+        call = n.Call(
+            n.Name(op_name, start=0, end=len(op_name)), (), tuple(kwargs), start=0, end=len(op_name)
+        )
+        ref = m.LayerRef(op_name)
+        ref.node = n.Located(call, origin, start=0, end=len(op_name))
+        ref.span = key_node.span
+        obj._call = ref
+
+    def _code(self, code: m.Code, node: ysrc.YNode) -> None:
+        code.span = node.span
+        if isinstance(code, m.LoopHeader):
+            if not isinstance(node, ysrc.YScalar) or not isinstance(node.value, str):
+                raise SpecError("a loop is written `for: name in list`", node.span, "for")
+            names, iterable = parse_for_header(node.value, _origin(node))
+            for name in names:
+                check_value_name(name, "loop variable", node.span, "for")
+            code.names = names
+            code.node = iterable
+            return
+        if isinstance(code, m.LayerRef):
+            assert isinstance(node, ysrc.YScalar) and isinstance(node.value, str)
+            try:
+                code.node = parse_expr(node.value, _origin(node), "layer call")
+            except SourceError as exc:
+                if node.style == "" and node.value.count("(") > node.value.count(")"):
+                    exc.hint = (
+                        "in a YAML flow list [a, b] every comma splits an item: quote the call "
+                        '("conv2d(64, 3)") or write a block list with one `- item` per line'
+                    )
+                raise
+            _check_layer_form(code.node, code.node.origin)
+            return
+        code.node = _value_expr(node)
+
+
+def _origin(node: ysrc.YScalar) -> n.Origin:
+    return n.Origin(str(node.value), node.span, node.style)
+
+
+def _value_expr(node: ysrc.YNode) -> n.Located:
+    """The expression a YAML value stands for: strings are parsed, containers recurse."""
+    if isinstance(node, ysrc.YScalar):
+        if isinstance(node.value, str):
+            return parse_expr(node.value, _origin(node))
+        text = show(node.value)
+        return n.Located(n.Const(node.value, start=0, end=len(text)), n.Origin(text, node.span))
+    origin = n.Origin("", node.span)
+    if isinstance(node, ysrc.YSeq):
+        return n.Located(n.ListExpr(tuple(_value_expr(i) for i in node.items)), origin)
+    assert isinstance(node, ysrc.YMap)
+    keys = tuple(n.Located(n.Const(k.value), n.Origin(str(k.value), k.span)) for k, _ in node.items)
+    values = tuple(_value_expr(v) for _, v in node.items)
+    return n.Located(n.DictExpr(keys, values), origin)
+
+
+def _check_layer_form(node: n.Expr, origin: n.Origin) -> None:
+    inner = n.strip(node)
+    if isinstance(inner, n.IfExp):
+        _check_layer_form(inner.body, origin)
+        _check_layer_form(inner.orelse, origin)
+        return
+    if isinstance(inner, n.Name) or (isinstance(inner, n.Call) and isinstance(inner.func, n.Name)):
+        return
+    from netspec.expr.render import render
+
+    hint = "a layer is an operator or block call such as conv2d(64, 3) or relu"
+    if isinstance(inner, n.Const) and isinstance(inner.value, str):
+        hint = "write the operator without quotes, e.g. relu"
+    raise SpecError(
+        f"expected a layer call, found {render(inner)!r}",
+        origin.span_at(inner.start, inner.end),
+        hint=hint,
+    )

@@ -1,0 +1,363 @@
+"""The spec language as pydantic models: what a spec may say.
+
+These models validate the plain data of a YAML spec (unknown keys are errors) and are the
+AST the rest of netspec reads. Code inside a spec — expressions and layer calls — is held by
+:class:`Expression` and :class:`LayerRef` leaves, which the loader binds to their position in
+the file and parses with the grammar. Every field's docstring is its documentation (and its
+description in the JSON Schema).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    PrivateAttr,
+    RootModel,
+    Tag,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
+
+from netspec.errors import Span
+from netspec.expr.nodes import Located
+
+IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class Code:
+    """Code in a spec: the raw YAML value and, once bound, its parsed expression and span."""
+
+    __slots__ = ("raw", "node", "span")
+    kind = "expression"
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.node: Located | None = None
+        self.span: Span | None = None
+
+    @property
+    def expr(self) -> Located:
+        if self.node is None:  # pragma: no cover - the loader binds every Code
+            raise RuntimeError(f"{self.kind} {self.raw!r} was never bound")
+        return self.node
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.raw!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Code) and type(other) is type(self) and self.raw == other.raw
+
+    def __hash__(self) -> int:
+        return hash(repr(self.raw))
+
+    @classmethod
+    def _validate(cls, value: Any) -> Code:
+        return value if isinstance(value, cls) else cls(value)
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return core_schema.no_info_plain_validator_function(
+            cls._validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda v: v.raw),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: Any, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return cls.json_schema()
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        return {
+            "description": "An expression (`planes * 4`, `depths[0]`, `64 if wide else 32`) "
+            "or a literal value.",
+            "anyOf": [
+                {"type": "string"},
+                {"type": "number"},
+                {"type": "boolean"},
+                {"type": "array"},
+                {"type": "object"},
+                {"type": "null"},
+            ],
+        }
+
+
+class Expression(Code):
+    """An expression: a string is parsed, numbers/booleans/lists/mappings are literals."""
+
+
+class LayerRef(Code):
+    """A layer call as text: ``conv2d(64, 3, padding=1)``, ``relu``, or ``a if c else b``."""
+
+    kind = "layer"
+
+    @classmethod
+    def _validate(cls, value: Any) -> Code:
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("a layer call is text, as in conv2d(64, 3)")
+        return cls(value)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        return {
+            "type": "string",
+            "description": "A layer call: `conv2d(64, 3, padding=1)`, `relu`, or a block call.",
+            "pattern": r"^\s*[A-Za-z_]",
+        }
+
+
+class LoopHeader(Code):
+    """``name in expression`` (or ``i, x in enumerate(xs)``); ``node`` is the iterable."""
+
+    __slots__ = ("names",)
+    kind = "loop header"
+
+    def __init__(self, raw: Any) -> None:
+        super().__init__(raw)
+        self.names: tuple[str, ...] = ()
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        return {"type": "string", "description": "`name in expression`, e.g. `width in widths`."}
+
+
+class NameTemplate(Code):
+    """A layer name, possibly with ``{expression}`` parts: ``conv1``, ``block{i + 1}``.
+
+    ``parts`` alternates literal text and parsed expressions; a plain name is one part.
+    """
+
+    __slots__ = ("parts",)
+    kind = "layer name"
+
+    def __init__(self, raw: Any) -> None:
+        super().__init__(raw)
+        self.parts: tuple[str | Located, ...] = (str(raw),)
+
+    @property
+    def is_template(self) -> bool:
+        return any(not isinstance(p, str) for p in self.parts)
+
+    @property
+    def text(self) -> str:
+        return str(self.raw)
+
+
+class Node(BaseModel):
+    """Base of spec models: unknown keys are errors; positions are kept privately."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+        arbitrary_types_allowed=True,
+        validate_default=False,
+    )
+    _span: Span | None = PrivateAttr(default=None)
+    _key_spans: dict[str, Span] = PrivateAttr(default_factory=dict)
+
+    @property
+    def span(self) -> Span | None:
+        return self._span
+
+    def key_span(self, key: str) -> Span | None:
+        """The span of ``key`` in this mapping (falls back to the mapping's own span)."""
+        return self._key_spans.get(key, self._span)
+
+
+def _as_list(value: Any) -> Any:
+    """A single layer entry where a list is expected is a list of one."""
+    return value if isinstance(value, list) else [value]
+
+
+def _entry_kind(value: Any) -> str | None:
+    """Classify a raw layer entry (see :data:`LayerEntry`)."""
+    if isinstance(value, str | LayerRef):
+        return "call"
+    if isinstance(value, ForEntry | RepeatEntry | IfEntry | NamedEntry | MappingCall):
+        return {
+            ForEntry: "for",
+            RepeatEntry: "repeat",
+            IfEntry: "if",
+            NamedEntry: "named",
+            MappingCall: "mapping",
+        }[type(value)]
+    if isinstance(value, dict):
+        for key in ("for", "repeat", "if"):
+            if key in value:
+                return key
+        if len(value) == 1:
+            inner = next(iter(value.values()))
+            if isinstance(inner, dict) and not any(isinstance(v, dict) for v in inner.values()):
+                if not any(k in inner for k in ("for", "repeat", "if")):
+                    return "mapping"
+            return "named"
+    return None
+
+
+Steps = Annotated[list["LayerEntry"], BeforeValidator(_as_list)]
+
+
+class ForEntry(Node):
+    """Repeat the ``do`` layers once per item of a list."""
+
+    for_: LoopHeader = Field(alias="for")
+    """``name in expression``: the loop variable(s) and the list, e.g. ``width in widths``."""
+    do: Steps
+    """The layers of one iteration (may use the loop variable)."""
+
+
+class RepeatEntry(Node):
+    """Repeat the ``do`` layers a number of times."""
+
+    repeat: Expression
+    """How many times (an integer expression, ≥ 0)."""
+    as_: str | None = Field(default=None, alias="as", pattern=IDENTIFIER)
+    """Optional name of the 0-based iteration index."""
+    do: Steps
+    """The layers of one iteration."""
+
+
+class IfEntry(Node):
+    """Include ``then`` or ``else`` layers depending on a condition."""
+
+    if_: Expression = Field(alias="if")
+    """The condition."""
+    then: Steps
+    """Layers included when the condition holds."""
+    else_: Steps = Field(default_factory=list, alias="else")
+    """Layers included otherwise (none by default)."""
+
+
+class MappingCall(RootModel[dict[str, dict[str, Expression]]]):
+    """The mapping form of a layer call: ``{conv2d: {out_channels: 64, kernel_size: 3}}``."""
+
+    _span: Span | None = PrivateAttr(default=None)
+    _call: LayerRef | None = PrivateAttr(default=None)
+
+    @property
+    def span(self) -> Span | None:
+        return self._span
+
+
+LayerValue = Annotated[
+    Annotated[LayerRef, Tag("call")]
+    | Annotated[list["LayerEntry"], Tag("list")]
+    | Annotated[ForEntry, Tag("for")]
+    | Annotated[RepeatEntry, Tag("repeat")]
+    | Annotated[IfEntry, Tag("if")]
+    | Annotated[MappingCall, Tag("mapping")],
+    Discriminator(
+        lambda v: (
+            "list"
+            if isinstance(v, list)
+            else (_entry_kind(v) if _entry_kind(v) != "named" else None)
+        ),
+        custom_error_type="layer_value",
+        custom_error_message="expected a layer call, a list of layers, or a for/repeat/if block",
+    ),
+]
+
+
+class NamedEntry(RootModel[dict[str, LayerValue]]):
+    """A named layer (``conv1: conv2d(64, 7)``) or named sequence (``features: [...]``)."""
+
+    _span: Span | None = PrivateAttr(default=None)
+    _name: NameTemplate | None = PrivateAttr(default=None)
+
+    @property
+    def span(self) -> Span | None:
+        return self._span
+
+    @property
+    def name(self) -> NameTemplate:
+        if self._name is None:  # pragma: no cover - bound by the loader
+            self._name = NameTemplate(next(iter(self.root)))
+        return self._name
+
+    @property
+    def value(self) -> Any:
+        return next(iter(self.root.values()))
+
+
+LayerEntry = Annotated[
+    Annotated[LayerRef, Tag("call")]
+    | Annotated[NamedEntry, Tag("named")]
+    | Annotated[MappingCall, Tag("mapping")]
+    | Annotated[ForEntry, Tag("for")]
+    | Annotated[RepeatEntry, Tag("repeat")]
+    | Annotated[IfEntry, Tag("if")],
+    Discriminator(
+        _entry_kind,
+        custom_error_type="layer_entry",
+        custom_error_message=(
+            "expected a layer: `op(args)`, `name: op(args)`, `name: [layers]`, "
+            "or a for/repeat/if block"
+        ),
+    ),
+]
+
+ParamValue = int | float | bool | str | list[Any]
+
+
+class ParamDecl(Node):
+    """A parameter with documentation and allowed values."""
+
+    default: ParamValue
+    """The value used unless overridden (``--set``, keyword arguments)."""
+    doc: str | None = None
+    """What the parameter means."""
+    choices: list[ParamValue] | None = None
+    """The only values allowed, if any."""
+
+
+class SpecFile(Node):
+    """A netspec architecture spec."""
+
+    netspec: Literal[1] | None = None
+    """The language version; ``1``."""
+    name: str | None = Field(default=None, pattern=IDENTIFIER)
+    """The model's name (a Python identifier, e.g. ``resnet50``)."""
+    description: str | None = None
+    """One line saying what the model is."""
+    class_name: str | None = Field(default=None, pattern=IDENTIFIER)
+    """The generated PyTorch class's name (default: the name in CamelCase)."""
+    extends: str | None = None
+    """A spec this one is based on: a path relative to this file, or a bundled spec's name.
+    Keys given here replace the base's; ``params`` and ``let`` are merged key by key."""
+    input: Expression | None = None
+    """One sample's shape without the batch dimension, e.g. ``[3, 224, 224]`` (C × H × W)."""
+    params: dict[str, ParamValue | ParamDecl] = Field(default_factory=dict)
+    """Parameters with their defaults; overridable with ``--set name=value``."""
+    let: dict[str, Expression] = Field(default_factory=dict)
+    """Derived values, evaluated in order; each may use the params and earlier ``let`` names."""
+    layers: list[LayerEntry] | None = None
+    """The network, first layer first."""
+
+    _sources: list[Any] = PrivateAttr(default_factory=list)
+    """The texts this spec was read from (its own, then those it extends)."""
+
+    def digest(self) -> str:
+        """A SHA-256 of the spec's text and the texts it extends (hex, first 12 digits)."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for source in self._sources:
+            h.update(source.text.encode("utf-8"))
+            h.update(b"\0")
+        return h.hexdigest()[:12]
+
+
+for _model in (ForEntry, RepeatEntry, IfEntry, NamedEntry, SpecFile):
+    _model.model_rebuild()

@@ -1,0 +1,84 @@
+"""Which names a spec may give: parameters, ``let`` values and layers.
+
+Names in a spec become Python names in generated source (constructor arguments, locals,
+module attributes), so they must be identifiers that cannot shadow or break anything there.
+"""
+
+from __future__ import annotations
+
+import keyword
+import re
+
+from netspec.errors import Span, SpecError
+from netspec.expr.evaluate import BUILTINS
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+CONSTANTS = frozenset({"true", "false", "none", "True", "False", "None"})
+"""Names the expression language reads as constants."""
+
+GENERATED = frozenset({"self", "x", "nn", "F", "torch", "super", "in", "out", "Any", "OrderedDict"})
+"""Names generated source uses itself."""
+
+MODULE_ATTRIBUTES = frozenset(
+    """T_destination add_module apply bfloat16 buffers call_super_init children compile cpu cuda
+    double dump_patches eval extra_repr float forward get_buffer get_extra_state get_parameter
+    get_submodule half ipu load_state_dict modules mtia named_buffers named_children
+    named_modules named_parameters parameters register_backward_hook register_buffer
+    register_forward_hook register_forward_pre_hook register_full_backward_hook
+    register_full_backward_pre_hook register_load_state_dict_post_hook
+    register_load_state_dict_pre_hook register_module register_parameter
+    register_state_dict_post_hook register_state_dict_pre_hook requires_grad_ set_extra_state
+    set_submodule share_memory state_dict to to_empty train training type xpu zero_grad""".split()
+)
+"""Attributes of ``torch.nn.Module``; a layer with one of these names would break the model."""
+
+
+def is_identifier(name: str) -> bool:
+    return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)
+
+
+def check_value_name(name: str, what: str, span: Span | None, where: str) -> None:
+    """Check the name of a parameter, ``let`` value or loop variable.
+
+    Raises:
+        SpecError: the name is not an identifier, or is reserved.
+    """
+    problem = None
+    if not _IDENTIFIER.match(name):
+        problem = "is not a valid name (letters, digits and _, not starting with a digit)"
+    elif keyword.iskeyword(name):
+        problem = "is a Python keyword"
+    elif name in CONSTANTS:
+        problem = "is a constant of the expression language"
+    elif name in BUILTINS:
+        problem = f"would hide the built-in function {name}()"
+    elif name in GENERATED:
+        problem = "is reserved for generated code"
+    elif name.startswith("__"):
+        problem = "starts with a double underscore"
+    if problem:
+        raise SpecError(f"{what} {name!r} {problem}", span, where, hint="choose another name")
+
+
+def check_layer_name(name: str, span: Span | None, where: str) -> None:
+    """Check a layer name (a module attribute in the built model).
+
+    Raises:
+        SpecError: the name cannot be a module attribute.
+    """
+    problem = None
+    if name.isdigit():
+        return  # explicit indices are fine in sequences
+    if not _IDENTIFIER.match(name):
+        problem = "is not a valid layer name (letters, digits and _, not starting with a digit)"
+    elif keyword.iskeyword(name):
+        problem = "is a Python keyword"
+    elif name.startswith("_"):
+        problem = "starts with an underscore (reserved for PyTorch internals)"
+    elif name in MODULE_ATTRIBUTES:
+        problem = "is an attribute of torch.nn.Module and would break the model"
+    elif name in CONSTANTS or name in GENERATED:
+        problem = "is reserved"
+    if problem:
+        raise SpecError(f"layer name {name!r} {problem}", span, where, hint="choose another name")

@@ -1,0 +1,186 @@
+"""Spec parameters: their types, and binding overrides from ``--set`` or keyword arguments.
+
+A parameter's type is its default's type (integer, number, boolean, text or list). An override
+must have that type (an integer is accepted for a number), and one of the declared ``choices``
+if there are any. ``--set`` values are read with the expression grammar, so ``--set
+depths=[3,4,23,3]`` and ``--set width=2*64`` work; a bare word is text for a text parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from netspec.errors import ExprError, NetspecError, Span, SpecError, choices_hint
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import Scope, evaluate, show
+from netspec.source.parser import parse_expr
+from netspec.spec import models as m
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared parameter."""
+
+    name: str
+    default: Any
+    kind: str
+    """``int``, ``float``, ``bool``, ``str`` or ``list``."""
+    doc: str | None = None
+    choices: tuple[Any, ...] | None = None
+    span: Span | None = None
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    return "list"
+
+
+_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "text",
+    "list": "a list",
+}
+
+
+def declared(spec: m.SpecFile) -> dict[str, Param]:
+    """The parameters a spec declares, in order, with their defaults checked.
+
+    Raises:
+        SpecError: a default is not among its choices.
+    """
+    out: dict[str, Param] = {}
+    for name, raw in spec.params.items():
+        span = spec.key_span(f"params.{name}")
+        if isinstance(raw, m.ParamDecl):
+            default = _freeze(raw.default)
+            choices = tuple(_freeze(c) for c in raw.choices) if raw.choices is not None else None
+            param = Param(name, default, _kind(default), raw.doc, choices, raw.span or span)
+        else:
+            default = _freeze(raw)
+            param = Param(name, default, _kind(default), span=span)
+        if param.choices is not None and param.default not in param.choices:
+            raise SpecError(
+                f"the default {show(param.default)} of {name!r} is not one of its choices "
+                f"{', '.join(show(c) for c in param.choices)}",
+                param.span,
+                f"params.{name}",
+            )
+        out[name] = param
+    return out
+
+
+def check(param: Param, value: Any, where: str) -> Any:
+    """``value`` if it suits ``param`` (lists frozen, integers widened for numbers).
+
+    Raises:
+        NetspecError: wrong type, or not one of the choices.
+    """
+    value = _freeze(value)
+    ok = _kind(value) == param.kind or (param.kind == "float" and _kind(value) == "int")
+    if ok and param.kind == "list" and param.default:
+        kinds = {_kind(v) for v in param.default}
+        if len(kinds) == 1:
+            (want,) = kinds
+            for item in value:
+                if _kind(item) != want and not (want == "float" and _kind(item) == "int"):
+                    raise NetspecError(
+                        f"{param.name} is a list of {_WORDS[want]} values, found {show(item)} "
+                        f"in {show(value)}",
+                        where=where,
+                    )
+    if not ok:
+        raise NetspecError(
+            f"{param.name} expects {_WORDS[param.kind]} (like its default {show(param.default)}), "
+            f"found {show(value)}",
+            where=where,
+            hint=param.doc,
+        )
+    if param.kind == "float":
+        value = float(value)
+    if param.choices is not None and value not in param.choices:
+        raise NetspecError(
+            f"{param.name} must be one of {', '.join(show(c) for c in param.choices)}, "
+            f"found {show(value)}",
+            where=where,
+            hint=param.doc,
+        )
+    return value
+
+
+def bind(
+    params: Mapping[str, Param], overrides: Mapping[str, Any], origin: str = "--set"
+) -> dict[str, Any]:
+    """Every parameter's value: its default unless overridden.
+
+    Args:
+        params: the declared parameters.
+        overrides: values by name (from ``--set`` after :func:`parse_assignment`, or keywords).
+        origin: how overrides were given, for messages (``--set`` or ``keyword``).
+
+    Raises:
+        NetspecError: an unknown parameter, or a value of the wrong type.
+    """
+    values = {name: p.default for name, p in params.items()}
+    for name, value in overrides.items():
+        if name not in params:
+            hint = choices_hint(name, params, "parameters")
+            raise NetspecError(
+                f"the spec has no parameter {name!r}", where=f"{origin} {name}", hint=hint
+            )
+        values[name] = check(params[name], value, f"{origin} {name}")
+    return values
+
+
+def parse_assignment(text: str, params: Mapping[str, Param] | None = None) -> tuple[str, Any]:
+    """Read ``NAME=VALUE`` as given to ``--set``.
+
+    Raises:
+        NetspecError: no ``=``, or a value that is not a literal.
+    """
+    name, sep, raw = text.partition("=")
+    name = name.strip()
+    if not sep or not name:
+        raise NetspecError(
+            f"--set expects NAME=VALUE, found {text!r}", hint="e.g. --set num_classes=10"
+        )
+    return name, parse_value(raw.strip(), name, params.get(name) if params else None)
+
+
+def parse_value(raw: str, name: str, param: Param | None = None) -> Any:
+    """A ``--set`` value: a literal or constant expression; a bare word for a text param."""
+    where = f"--set {name}"
+    if (
+        param is not None
+        and param.kind == "str"
+        and raw.isidentifier()
+        and raw not in ("true", "false", "none", "True", "False", "None")
+    ):
+        return raw
+    try:
+        node = parse_expr(raw, n.Origin(raw, None), "value")
+        return evaluate(node, Scope())
+    except ExprError as exc:
+        raise NetspecError(
+            f"{name}: {exc.message}",
+            where=where,
+            hint="values are literals: 10, 0.5, true, [3, 4, 6, 3], 'text'",
+        ) from None
+    except NetspecError as exc:
+        raise NetspecError(f"{name}: {exc.message}", where=where, hint=exc.hint) from None
