@@ -146,6 +146,68 @@ def strip(node: Expr) -> Expr:
     return node
 
 
+def substitute(node: Expr, mapping: dict[str, Expr]) -> Expr:
+    """``node`` with every :class:`Name` in ``mapping`` replaced (called functions excepted)."""
+    node = strip(node)
+    if isinstance(node, Name):
+        return mapping.get(node.id, node)
+    if isinstance(node, Attr):
+        return Attr(substitute(node.value, mapping), node.attr)
+    if isinstance(node, Index):
+        return Index(substitute(node.value, mapping), substitute(node.index, mapping))
+    if isinstance(node, Call):
+        return Call(
+            node.func,
+            tuple(substitute(a, mapping) for a in node.args),
+            tuple((k, substitute(v, mapping)) for k, v in node.kwargs),
+        )
+    if isinstance(node, Unary):
+        return Unary(node.op, substitute(node.operand, mapping))
+    if isinstance(node, Not):
+        return Not(substitute(node.operand, mapping))
+    if isinstance(node, Binary):
+        return Binary(node.op, substitute(node.left, mapping), substitute(node.right, mapping))
+    if isinstance(node, BoolOp):
+        return BoolOp(node.op, tuple(substitute(v, mapping) for v in node.values))
+    if isinstance(node, Compare):
+        return Compare(
+            substitute(node.left, mapping),
+            node.ops,
+            tuple(substitute(c, mapping) for c in node.comparators),
+        )
+    if isinstance(node, IfExp):
+        return IfExp(*(substitute(x, mapping) for x in (node.test, node.body, node.orelse)))
+    if isinstance(node, ListExpr):
+        return ListExpr(tuple(substitute(i, mapping) for i in node.items))
+    if isinstance(node, DictExpr):
+        return DictExpr(
+            tuple(substitute(k, mapping) for k in node.keys),
+            tuple(substitute(v, mapping) for v in node.values),
+        )
+    return node
+
+
+def value_names(node: Expr) -> set[str]:
+    """The names ``node`` reads as values (the names of called functions excluded)."""
+    out: set[str] = set()
+    stack = [node]
+    while stack:
+        item = strip(stack.pop())
+        if isinstance(item, Name):
+            out.add(item.id)
+        elif isinstance(item, Call):
+            stack += [a for a in item.args]
+            stack += [v for _, v in item.kwargs]
+        else:
+            for slot in getattr(item, "__slots__", ()):
+                child = getattr(item, slot, None)
+                if isinstance(child, Expr):
+                    stack.append(child)
+                elif isinstance(child, tuple):
+                    stack += [c for c in child if isinstance(c, Expr)]
+    return out
+
+
 def free_names(node: Expr) -> set[str]:
     """Every :class:`Name` that ``node`` reads."""
     out: set[str] = set()

@@ -79,24 +79,33 @@ def generate(spec: m.SpecFile, net: Network, input_override: Shape | None = None
     t = net.totals
     values = ", ".join(f"{k}={literal(v)}" for k, v in net.params.items())
     text = _template().render(
-        title=f"{net.name}" + (f": {description}." if description else "."),
+        title=_wrap(f"{net.name}" + (f": {description}." if description else "."), 0),
         version=__version__,
         source=_source_name(spec),
         digest=spec.digest(),
-        summary=(
+        summary=_wrap(
             f"Input {fmt_shape(net.input)} → output {fmt_shape(net.output)}: "
             f"{t.parameters:,} parameters, {_human(t.macs)} MACs"
-            + (f" at {values}." if values else ".")
+            + (f" at {values}." if values else "."),
+            0,
         ),
         imports=_imports(body_and_helpers, emitter.uses_ordered_dict),
         helpers=helpers,
         name=code.name,
         base=code.base,
-        docstring=f"{net.name}" + (f": {description}." if description else "."),
+        docstring=_wrap(f"{net.name}" + (f": {description}." if description else "."), 4),
         init=init,
         forward=forward,
     )
-    return Generated(text, code.name, spec.digest())
+    return Generated(text.rstrip("\n") + "\n", code.name, spec.digest())
+
+
+def _wrap(text: str, indent: int) -> str:
+    """Docstring text wrapped to the line length (continuation lines indented)."""
+    import textwrap
+
+    lines = textwrap.wrap(text, width=88 - indent - 3, break_long_words=False)
+    return ("\n" + " " * indent).join(lines)
 
 
 def _source_name(spec: m.SpecFile) -> str:

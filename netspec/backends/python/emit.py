@@ -159,13 +159,16 @@ class Emitter:
         self.spec = spec
         self.net = net
         self.params = params
-        taken = set(params) | set(spec.let)
-        self.ns = Namespace(taken)
+        self.ns = Namespace(set(params) | set(spec.let) | _spec_names(spec.layers or []))
         self.helpers: set[str] = set()
         self.uses_ordered_dict = False
         self.dry = 0
         self.tracked_names: set[str] = set()
         """Size variables the emitter introduced: candidates for pruning when unread."""
+        self.attrs = Namespace(_layer_names(spec.layers or []))
+        """Attribute names of the top class (layers, then captured values and flags)."""
+        self.captured: dict[str, str] = {}
+        """Locals that ``forward`` reads, and the attribute each is stored in."""
 
     # -- the class ---------------------------------------------------------------------------------
 
@@ -231,6 +234,25 @@ class Emitter:
 
     # -- one layer ---------------------------------------------------------------------------------
 
+    def _capture(self, value: Any, init: list[Stmt]) -> Any:
+        """``value`` for use in ``forward``: locals it reads become ``self.<attr>``.
+
+        ``forward`` cannot see ``__init__``'s locals, so each one it needs is stored once, in
+        ``__init__``, as an attribute of the same name where that name is free.
+        """
+        if isinstance(value, tuple):
+            return tuple(self._capture(v, init) for v in value)
+        if not isinstance(value, Sym):
+            return value
+        mapping: dict[str, n.Expr] = {}
+        for name in sorted(n.value_names(value.expr)):
+            if name not in self.captured:
+                attr = self.attrs.fresh(name)
+                self.captured[name] = attr
+                init.append(Stmt(f"self.{attr} = {name}", reads=frozenset({name})))
+            mapping[name] = n.Attr(n.Name("self"), self.captured[name])
+        return Sym(n.substitute(value.expr, mapping), value.value)
+
     def _layer(
         self,
         ref: m.LayerRef,
@@ -264,7 +286,10 @@ class Emitter:
             body = self._choice(node.body, origin, scope, first, where, stmts, module)
             orelse = self._choice(node.orelse, origin, scope, second, where, stmts, module)
             self._merge(state, first, second, node.test, stmts)
-            cond = render(node.test, python=True)
+            test_expr: Any = Sym(n.strip(node.test))
+            if not module:
+                test_expr = self._capture(test_expr, stmts)
+            cond = render(test_expr.expr, python=True)
             return Atom(f"{body.flat()} if {cond} else {orelse.flat()}")
         op = calls.resolve(node, origin, where)
         values, _ = calls.bind(op, node, origin, scope, where, wrap=_wrap)
@@ -282,6 +307,13 @@ class Emitter:
             ) from None
         pc = op.module(attrs, x) if module else op.functional(attrs, x)
         assert pc is not None
+        if not module:
+            pc = PyCall(
+                pc.func,
+                tuple(self._capture(a, stmts) for a in pc.args),
+                tuple((k, self._capture(v, stmts)) for k, v in pc.kwargs),
+                pc.helpers,
+            )
         self.helpers.update(pc.helpers)
         self._advance(state, y)
         return _py_call(pc) if pc.func else Atom("")
@@ -391,10 +423,12 @@ class Emitter:
         def run(s: State, out: list[Stmt]) -> None:
             body_fn(entry.do, frame, s, out)
 
+        outer = dict(state.tracked)
         self._track(state, self._varying(state, run), stmts)
         body: list[Stmt] = []
         run(state, body)
         stmts.append(Stmt(header, reads=reads, body=body, block=True))
+        state.tracked = outer  # after the loop its variables hold the final sizes
 
     def _if(
         self,
@@ -418,6 +452,7 @@ class Emitter:
             for i, (a, b) in enumerate(zip(probes[0].shape, probes[1].shape, strict=False))
             if as_expr(a) != as_expr(b)
         ]
+        outer = dict(state.tracked)
         self._track(state, differ, stmts)
         then_state, else_state = state.copy(), state.copy()
         then: list[Stmt] = []
@@ -425,6 +460,7 @@ class Emitter:
         body_fn(entry.then, scope, then_state, then)
         body_fn(entry.else_, scope, else_state, orelse)
         state.shape = then_state.shape
+        state.tracked = outer
         header = f"if {render(entry.if_.expr, python=True)}:"
         stmts.append(
             Stmt(
@@ -579,7 +615,7 @@ class Emitter:
             branch = entry.then if concrete(cond) else entry.else_
             self._class_body(branch, scope, state, init, fwd, None)
             return
-        flag = self.ns.fresh(_flag_name(entry.if_.expr))
+        flag = self.attrs.fresh(_flag_name(entry.if_.expr))
         init.append(
             Stmt(f"self.{flag} = ", _expr(entry.if_.expr), reads=_reads(entry.if_.expr.node))
         )
@@ -602,6 +638,37 @@ class Emitter:
             ]
         assigned |= then_names | else_names
         fwd.append(Stmt(f"if self.{flag}:", body=then_fwd, orelse=else_fwd or None, block=True))
+
+
+def _layer_names(entries: Sequence[Any]) -> set[str]:
+    """The names a layer list gives (through loops and conditions, not nested lists)."""
+    out: set[str] = set()
+    for entry in entries:
+        if isinstance(entry, m.NamedEntry):
+            out.add(entry.name.text)
+        elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+            out |= _layer_names(entry.do)
+        elif isinstance(entry, m.IfEntry):
+            out |= _layer_names(entry.then) | _layer_names(entry.else_)
+    return out
+
+
+def _spec_names(entries: Sequence[Any]) -> set[str]:
+    """Every loop variable a layer list binds (generated locals must not clash with them)."""
+    out: set[str] = set()
+    for entry in entries:
+        if isinstance(entry, m.ForEntry):
+            out.update(entry.for_.names)
+            out |= _spec_names(entry.do)
+        elif isinstance(entry, m.RepeatEntry):
+            out.update([entry.as_] if entry.as_ else [])
+            out |= _spec_names(entry.do)
+        elif isinstance(entry, m.IfEntry):
+            out |= _spec_names(entry.then) | _spec_names(entry.else_)
+        elif isinstance(entry, m.NamedEntry) and not isinstance(entry.value, m.LayerRef):
+            value = entry.value
+            out |= _spec_names(value if isinstance(value, list) else [value])
+    return out
 
 
 def _flag_name(code: n.Expr) -> str:
