@@ -136,10 +136,12 @@ def leaf_calls(model: torch.nn.Module, shape: Shape, batch: int = 2) -> list[tup
 
             hooks.append(mod.register_forward_hook(hook))
     training = model.training
+    first = next(iter(model.parameters()), None)
+    device = first.device if first is not None else torch.device("cpu")
     try:
         model.eval()
         with torch.no_grad():
-            model(torch.zeros(batch, *shape))
+            model(torch.zeros(batch, *shape, device=device))
     finally:
         model.train(training)
         for h in hooks:

@@ -41,6 +41,14 @@ UNKNOWN: Any = _Unknown()
 """The value of a :class:`Sym` that is not known until the generated code runs."""
 
 
+class SymbolicError(TypeError):
+    """A rule needed the value of a symbolic quantity that is not known."""
+
+    def __init__(self, sym: Sym) -> None:
+        super().__init__(f"the value of {sym!r} is not known until the generated code runs")
+        self.sym = sym
+
+
 class Sym:
     """A value of generated code: its residual expression and, when known, its value.
 
@@ -64,10 +72,28 @@ class Sym:
 
         return f"Sym({render(self.expr)}{'' if not self.known else f' = {self.value!r}'})"
 
-    def __bool__(self) -> bool:
+    def _known(self) -> Any:
         if self.known:
-            return bool(self.value)
-        raise TypeError("the truth of a symbolic value is not known")
+            return self.value
+        raise SymbolicError(self)
+
+    def __bool__(self) -> bool:
+        return bool(self._known())
+
+    def __index__(self) -> int:
+        return int(self._known())
+
+    def __lt__(self, o: Any) -> bool:
+        return bool(self._known() < concrete(o))
+
+    def __le__(self, o: Any) -> bool:
+        return bool(self._known() <= concrete(o))
+
+    def __gt__(self, o: Any) -> bool:
+        return bool(self._known() > concrete(o))
+
+    def __ge__(self, o: Any) -> bool:
+        return bool(self._known() >= concrete(o))
 
     def _op(self, op: str, other: Any, swap: bool = False) -> Any:
         a, b = (other, self) if swap else (self, other)

@@ -112,12 +112,6 @@ class Softmax(_Activation):
                 hint="dim=1 is the channel/feature dimension; dim=-1 the last one",
                 attr="dim",
             )
-        if a.dim == 0 or a.dim == -rank:
-            raise OpError(
-                "softmax over the batch dimension mixes samples",
-                hint="use dim=1 (channels/features) or dim=-1 (last)",
-                attr="dim",
-            )
         return x
 
     def module(self, a: Any, x: Shape) -> PyCall:

@@ -110,7 +110,7 @@ class _Conv(Op):
         for axis, size, ki, si, di, (before, after) in zip(
             self.axes, x[1:], k, s, d, pairs, strict=True
         ):
-            if a.padding_mode != "zeros" and known(size, before, after):
+            if a.padding_mode in ("reflect", "circular") and known(size, before, after):
                 limit = concrete(size) if a.padding_mode == "circular" else concrete(size) - 1
                 if max(concrete(before), concrete(after)) > limit:
                     raise OpError(
@@ -159,7 +159,11 @@ class _Conv(Op):
                 kwargs + extra,
                 helpers=(f"Padded{cls}",),
             )
-        return PyCall(f"nn.{cls}", (x[0], a.out_channels, a.kernel_size), self.kwargs(a, skip))
+        kwargs = self.kwargs(a, skip)
+        if not isinstance(a.padding, str) and any(isinstance(p, tuple) for p in _items(a.padding)):
+            # symmetric [before, after] pairs: PyTorch takes one integer per dimension
+            kwargs = tuple((k, tuple(b for b, _ in pairs) if k == "padding" else v) for k, v in kwargs)
+        return PyCall(f"nn.{cls}", (x[0], a.out_channels, a.kernel_size), kwargs)
 
     def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
         k, s, d, pairs = self._geometry(a, x)
@@ -178,6 +182,10 @@ class _Conv(Op):
         spatial_out = "·".join(str(v) for v in y[1:])
         lines.append(f"MACs: {spatial_out}·{a.out_channels}·{cin}·{kk} = {self.macs(a, x, y):,}")
         return lines
+
+
+def _items(padding: Any) -> tuple[Any, ...]:
+    return tuple(padding) if isinstance(padding, tuple) else (padding,)
 
 
 def _same_pair(kernel: Any, dilation: Any) -> tuple[Any, Any]:

@@ -177,6 +177,11 @@ class _Adaptive(_Pool):
     def infer(self, a: Any, x: Shape) -> Shape:
         require_rank(self.name, x, (self.rank + 1,), self.layout)
         sizes = spatial.ntuple(a.output_size, self.rank, "output_size", self.name)
+        if self.rank == 1 and None in sizes:
+            raise OpError(
+                f"{self.name}: output_size must be an integer (none is only for 2-d pooling)",
+                attr="output_size",
+            )
         return (x[0], *(size if o is None else o for o, size in zip(sizes, x[1:], strict=True)))
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:

@@ -123,16 +123,20 @@ class _ZeroPad(Op):
         return spatial.ntuple(a.padding, 2 * self.rank, "padding", self.name)
 
     def infer(self, a: Any, x: Shape) -> Shape:
-        require_rank(self.name, x, (self.rank + 1, self.rank + 2), self.layout)
+        if len(x) < self.rank:
+            require_rank(self.name, x, (self.rank + 1,), self.layout)
         sides = self._sides(a)
         out = list(x)
         for d in range(self.rank):  # sides come last dimension first
             before, after = sides[2 * d], sides[2 * d + 1]
             pos = len(x) - 1 - d
             size = x[pos] + before + after
-            if known(size) and concrete(size) < 1:
+            # PyTorch crops (negative sides) before it pads, so the crop alone must fit too
+            cropped = x[pos] + min(concrete(before), 0) + min(concrete(after), 0) \
+                if known(before, after) else 0
+            if known(size) and (concrete(size) < 0 or concrete(cropped) < 0):
                 raise OpError(
-                    f"{self.name}: padding ({before}, {after}) leaves nothing of the input's "
+                    f"{self.name}: padding ({before}, {after}) crops more than the input's "
                     f"size {x[pos]} in {fmt_shape(x)}",
                     attr="padding",
                 )

@@ -25,7 +25,16 @@ from netspec.expand import calls
 from netspec.expand.expander import container_kind
 from netspec.expand.ir import SeqNode
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import BUILTINS, UNKNOWN, Scope, Sym, as_expr, concrete, known
+from netspec.expr.evaluate import (
+    BUILTINS,
+    UNKNOWN,
+    Scope,
+    Sym,
+    SymbolicError,
+    as_expr,
+    concrete,
+    known,
+)
 from netspec.expr.render import literal, render
 from netspec.infer import Network
 from netspec.ops.base import TRAINING, OpError, PyCall, Shape, X
@@ -297,6 +306,13 @@ class Emitter:
         x = state.shape
         try:
             y = op.infer(attrs, x)
+        except SymbolicError as exc:
+            raise CodegenError(
+                f"{op.name}: {exc} — the output shape depends on it",
+                origin.span_at(node.start, node.end),
+                where,
+                hint="make this argument a constant (or derived from constants only)",
+            ) from None
         except OpError as exc:
             span = origin.span_at(node.start, node.end)
             raise CodegenError(

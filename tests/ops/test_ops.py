@@ -1,0 +1,340 @@
+"""Every operator's static rules against PyTorch itself.
+
+For random attributes and input shapes (valid and invalid), netspec's statically inferred
+output shape and parameter count must equal those of the module PyTorch builds and runs on a
+real tensor — and netspec must reject exactly the inputs PyTorch rejects. The PyTorch side is an
+independent oracle written here, not netspec's generated code; the module netspec builds is
+checked against the same tensor too.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, note
+from hypothesis import strategies as st
+from torch import nn
+
+import netspec
+from netspec import ops
+from netspec.errors import NetspecError
+from netspec.expr.evaluate import show
+from tests.conftest import spec_text
+
+Oracle = Callable[[dict[str, Any], tuple[int, ...]], tuple[Callable[[torch.Tensor], Any], nn.Module]]
+
+BATCH = 2
+
+
+def call_text(op: str, attrs: dict[str, Any]) -> str:
+    args = ", ".join(f"{k}={show(v)}" for k, v in attrs.items())
+    return f"{op}({args})" if args else op
+
+
+def run_static(op: str, attrs: dict[str, Any], shape: tuple[int, ...]) -> Any:
+    text = spec_text([f"- layer: {json.dumps(call_text(op, attrs))}"], shape)
+    try:
+        spec = netspec.loads(text)
+        node = spec.network.root.children[0]
+        return ("ok", tuple(node.output), node.parameters, spec)
+    except NetspecError as exc:
+        return ("error", exc.render(), None, None)
+
+
+def run_torch(oracle: Oracle, attrs: dict[str, Any], shape: tuple[int, ...]) -> Any:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fn, module = oracle(attrs, shape)
+            y = fn(torch.randn(BATCH, *shape))
+        return ("ok", tuple(y.shape[1:]), sum(p.numel() for p in module.parameters()))
+    except (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError) as exc:
+        return ("error", f"{type(exc).__name__}: {exc}", None)
+
+
+def check(
+    op: str, oracle: Oracle, attrs: dict[str, Any], shape: tuple[int, ...], notes: bool = True
+) -> None:
+    static = run_static(op, attrs, shape)
+    real = run_torch(oracle, attrs, shape)
+    if notes:
+        note(f"{call_text(op, attrs)} on input {shape}")
+        note(f"netspec: {static[:3]}")
+        note(f"torch:   {real}")
+    assert static[0] == real[0], f"netspec {static[0]} but torch {real[0]}: {static[1]} / {real[1]}"
+    if static[0] == "ok":
+        assert static[1] == real[1], "output shape"
+        assert static[2] == real[2], "parameter count"
+        built = static[3].build()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y = built(torch.randn(BATCH, *shape))
+        assert tuple(y.shape[1:]) == static[1], "netspec's built module"
+        assert sum(p.numel() for p in built.parameters()) == static[2]
+
+
+# -- oracles: the PyTorch code a user would write ------------------------------------------------
+
+
+def _module(m: nn.Module) -> tuple[Callable[[torch.Tensor], Any], nn.Module]:
+    return m, m
+
+
+def conv_oracle(rank: int) -> Oracle:
+    cls = {1: nn.Conv1d, 2: nn.Conv2d}[rank]
+
+    def make(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+        if len(x) != rank + 1:
+            raise RuntimeError("wrong rank")
+        kw = {k: v for k, v in a.items() if k not in ("out_channels", "kernel_size", "padding")}
+        padding = a.get("padding", 0)
+        if isinstance(padding, list) and any(isinstance(p, list) for p in padding):
+            pairs = [p if isinstance(p, list) else [p, p] for p in padding]
+            flat = [v for pair in reversed(pairs) for v in pair]
+            mode = {"zeros": "constant"}.get(kw.get("padding_mode", "zeros"), kw.get("padding_mode"))
+            conv = cls(x[0], a["out_channels"], a["kernel_size"], padding=0, **kw)
+            return (lambda t: conv(F.pad(t, flat, mode=mode))), conv
+        if isinstance(padding, list):
+            padding = tuple(padding)
+        return _module(cls(x[0], a["out_channels"], a["kernel_size"], padding=padding, **kw))
+
+    return make
+
+
+def batched(rank: int, oracle: Oracle) -> Oracle:
+    """Require the batched input rank: PyTorch would read a lower-rank input as an unbatched
+    sample (the batch as channels), which is not the same network; netspec always has a
+    batch dimension."""
+
+    def make(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+        if len(x) != rank + 1:
+            raise RuntimeError(f"expected a batched {rank + 2}-d input, found {len(x) + 1}-d")
+        return oracle(a, x)
+
+    return make
+
+
+def pool_oracle(cls: type[nn.Module], rank: int) -> Oracle:
+    def make(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in a.items()}
+        return _module(cls(**kw))
+
+    return batched(rank, make)
+
+
+def simple(factory: Callable[..., nn.Module], features: bool = False) -> Oracle:
+    def make(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in a.items()}
+        if features:
+            return _module(factory(x[0], **kw))
+        return _module(factory(**kw))
+
+    return make
+
+
+def linear_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    return _module(nn.Linear(x[-1], **a))
+
+
+def batchnorm_oracle(cls: type[nn.Module], ranks: tuple[int, ...]) -> Oracle:
+    def make(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+        if len(x) not in ranks:  # BatchNorm2d checks this itself; 1d accepts (N, C) and (N, C, L)
+            raise RuntimeError("wrong rank")
+        return _module(cls(x[0], **a))
+
+    return make
+
+
+def zeropad_oracle(cls: type[nn.Module]) -> Oracle:
+    def make(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+        padding = a["padding"]
+        return _module(cls(tuple(padding) if isinstance(padding, list) else padding))
+
+    return make
+
+
+# -- strategies ------------------------------------------------------------------------------------
+
+small = st.integers(1, 8)
+
+
+def shapes(rank: int, spatial: int = 12) -> st.SearchStrategy[tuple[int, ...]]:
+    """Mostly ``rank + 1`` dims (channels first); sometimes one more or one fewer."""
+    ranks = st.sampled_from([rank + 1] * 8 + [max(1, rank), rank + 2])
+    return ranks.flatmap(
+        lambda r: st.tuples(small, *[st.integers(1, spatial)] * (r - 1)) if r > 1 else st.tuples(small)
+    )
+
+
+def sizes(rank: int, lo: int = 1, hi: int = 5) -> st.SearchStrategy[Any]:
+    one = st.integers(lo, hi)
+    return st.one_of(one, st.lists(one, min_size=rank, max_size=rank))
+
+
+def optional(**strategies: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({}, optional=strategies)
+
+
+def conv_attrs(rank: int) -> st.SearchStrategy[dict[str, Any]]:
+    pad_one = st.integers(0, 3)
+    pair = st.lists(st.integers(0, 3), min_size=2, max_size=2)
+    padding = st.one_of(
+        pad_one,
+        st.lists(pad_one, min_size=rank, max_size=rank),
+        st.lists(st.one_of(pair, pad_one), min_size=rank, max_size=rank),
+        st.sampled_from(["same", "valid"]),
+    )
+    required = st.fixed_dictionaries(
+        {"out_channels": st.sampled_from([1, 2, 3, 4, 6, 8]), "kernel_size": sizes(rank, 0, 5)}
+    )
+    rest = optional(
+        stride=sizes(rank, 0, 3),
+        padding=padding,
+        dilation=sizes(rank, 1, 3),
+        groups=st.integers(1, 4),
+        bias=st.booleans(),
+        padding_mode=st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
+    )
+    return st.tuples(required, rest).map(lambda t: {**t[0], **t[1]})
+
+
+def pool_attrs(rank: int, dilation: bool, avg: bool, divisor: bool) -> st.SearchStrategy[Any]:
+    extra: dict[str, st.SearchStrategy[Any]] = {
+        "stride": st.one_of(st.none(), sizes(rank, 0, 4)),
+        "padding": sizes(rank, 0, 3),
+        "ceil_mode": st.booleans(),
+    }
+    if dilation:
+        extra["dilation"] = sizes(rank, 0, 3)
+    if avg:
+        extra["count_include_pad"] = st.booleans()
+    if divisor:
+        extra["divisor_override"] = st.one_of(st.none(), st.integers(1, 4))
+    return st.tuples(st.fixed_dictionaries({"kernel_size": sizes(rank, 0, 5)}), optional(**extra)).map(
+        lambda t: {**t[0], **t[1]}
+    )
+
+
+def adaptive_attrs(rank: int) -> st.SearchStrategy[dict[str, Any]]:
+    entry = st.one_of(st.integers(1, 6), st.none())
+    size = st.one_of(st.integers(1, 6), st.lists(entry, min_size=rank, max_size=rank))
+    return st.fixed_dictionaries({"output_size": size})
+
+
+any_shape = st.integers(1, 4).flatmap(lambda r: st.tuples(*[st.integers(1, 6)] * r))
+inplace = optional(inplace=st.booleans())
+nothing = st.just({})
+
+CASES: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any], Oracle]] = {
+    "conv1d": (conv_attrs(1), shapes(1), conv_oracle(1)),
+    "conv2d": (conv_attrs(2), shapes(2), conv_oracle(2)),
+    "linear": (
+        st.fixed_dictionaries({"out_features": small}, optional={"bias": st.booleans()}),
+        any_shape,
+        linear_oracle,
+    ),
+    "batchnorm1d": (
+        optional(eps=st.sampled_from([1e-5, 1e-3]), momentum=st.sampled_from([0.1, None]),
+                 affine=st.booleans(), track_running_stats=st.booleans()),
+        any_shape,
+        batchnorm_oracle(nn.BatchNorm1d, (1, 2)),
+    ),
+    "batchnorm2d": (
+        optional(affine=st.booleans(), track_running_stats=st.booleans()),
+        any_shape,
+        batchnorm_oracle(nn.BatchNorm2d, (3,)),
+    ),
+    "local_response_norm": (
+        st.fixed_dictionaries({"size": st.integers(1, 6)},
+                              optional={"alpha": st.just(1e-3), "beta": st.just(0.5), "k": st.just(2.0)}),
+        any_shape,
+        simple(nn.LocalResponseNorm),
+    ),
+    "relu": (inplace, any_shape, simple(nn.ReLU)),
+    "relu6": (inplace, any_shape, simple(nn.ReLU6)),
+    "silu": (inplace, any_shape, simple(nn.SiLU)),
+    "hardswish": (inplace, any_shape, simple(nn.Hardswish)),
+    "sigmoid": (nothing, any_shape, simple(nn.Sigmoid)),
+    "tanh": (nothing, any_shape, simple(nn.Tanh)),
+    "leaky_relu": (optional(negative_slope=st.sampled_from([0.01, 0.2]), inplace=st.booleans()),
+                   any_shape, simple(nn.LeakyReLU)),
+    "gelu": (optional(approximate=st.sampled_from(["none", "tanh"])), any_shape, simple(nn.GELU)),
+    "softmax": (optional(dim=st.integers(-5, 5)), any_shape, simple(nn.Softmax)),
+    "dropout": (optional(p=st.sampled_from([0.0, 0.5, 1.0]), inplace=st.booleans()), any_shape,
+                simple(nn.Dropout)),
+    # PyTorch deprecates (and warns it will reject) dropout2d on anything but C×H×W samples.
+    "dropout2d": (optional(p=st.sampled_from([0.0, 0.5])), any_shape,
+                  batched(2, simple(nn.Dropout2d))),
+    "maxpool1d": (pool_attrs(1, True, False, False), shapes(1), pool_oracle(nn.MaxPool1d, 1)),
+    "maxpool2d": (pool_attrs(2, True, False, False), shapes(2), pool_oracle(nn.MaxPool2d, 2)),
+    "avgpool1d": (pool_attrs(1, False, True, False), shapes(1), pool_oracle(nn.AvgPool1d, 1)),
+    "avgpool2d": (pool_attrs(2, False, True, True), shapes(2), pool_oracle(nn.AvgPool2d, 2)),
+    "adaptive_avgpool1d": (adaptive_attrs(1), shapes(1), pool_oracle(nn.AdaptiveAvgPool1d, 1)),
+    "adaptive_avgpool2d": (adaptive_attrs(2), shapes(2), pool_oracle(nn.AdaptiveAvgPool2d, 2)),
+    "adaptive_maxpool1d": (adaptive_attrs(1), shapes(1), pool_oracle(nn.AdaptiveMaxPool1d, 1)),
+    "adaptive_maxpool2d": (adaptive_attrs(2), shapes(2), pool_oracle(nn.AdaptiveMaxPool2d, 2)),
+    # Flattening the batch (start_dim 0) is outside netspec's batch-free shapes by design.
+    "flatten": (optional(start_dim=st.integers(1, 4), end_dim=st.integers(-4, 4)), any_shape,
+                simple(nn.Flatten)),
+    "identity": (nothing, any_shape, simple(nn.Identity)),
+    "zeropad1d": (
+        st.fixed_dictionaries({"padding": st.one_of(st.integers(-3, 3),
+                                                    st.lists(st.integers(-3, 3), min_size=2, max_size=2))}),
+        shapes(1, 6),
+        zeropad_oracle(nn.ZeroPad1d),
+    ),
+    "zeropad2d": (
+        st.fixed_dictionaries({"padding": st.one_of(st.integers(-3, 3),
+                                                    st.lists(st.integers(-3, 3), min_size=4, max_size=4))}),
+        shapes(2, 6),
+        zeropad_oracle(nn.ZeroPad2d),
+    ),
+}
+
+
+def test_every_operator_has_a_property_test() -> None:
+    assert sorted(CASES) == ops.names()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_static_rules_match_pytorch(name: str) -> None:
+    attrs_st, shape_st, oracle = CASES[name]
+
+    @given(attrs=attrs_st, shape=shape_st)
+    def run(attrs: dict[str, Any], shape: tuple[int, ...]) -> None:
+        check(name, oracle, attrs, shape)
+
+    run()
+
+
+@pytest.mark.parametrize(
+    ("op", "attrs", "shape", "expected"),
+    [
+        # ceil mode keeps a last partial window only if it starts inside the input
+        ("maxpool2d", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, (1, 6, 6), (1, 3, 3)),
+        # ... a window starting in the right padding is dropped: (5 + 2 − 2)/2 rounds up to 3,
+        # +1 = 4, but the 4th window would start at 6 ≥ 5 + 1
+        ("maxpool2d", {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 5, 5),
+         (1, 3, 3)),
+        ("maxpool2d", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, (64, 112, 112),
+         (64, 56, 56)),
+        ("conv2d", {"out_channels": 4, "kernel_size": 3, "dilation": 2}, (2, 9, 9), (4, 5, 5)),
+        ("conv2d", {"out_channels": 4, "kernel_size": 3, "padding": [[1, 0], [0, 2]]}, (2, 8, 8),
+         (4, 7, 8)),
+        ("conv2d", {"out_channels": 4, "kernel_size": 4, "padding": "same"}, (2, 7, 7), (4, 7, 7)),
+        ("conv2d", {"out_channels": 6, "kernel_size": 3, "groups": 3}, (3, 5, 5), (6, 3, 3)),
+        ("avgpool2d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 7, 7),
+         (1, 4, 4)),
+    ],
+)
+def test_known_cases(op: str, attrs: dict[str, Any], shape: tuple[int, ...],
+                     expected: tuple[int, ...]) -> None:
+    oracle = CASES[op][2]
+    check(op, oracle, attrs, shape, notes=False)
+    assert run_static(op, attrs, shape)[1] == expected
