@@ -134,11 +134,10 @@ def _guard(fn: F) -> F:
 def _parse_input(text: str | None) -> tuple[int, ...] | None:
     if text is None:
         return None
-    parts = [p for p in text.replace("x", ",").replace("×", ",").split(",") if p.strip()]
-    try:
-        shape = tuple(int(p) for p in parts)
-    except ValueError:
-        shape = ()
+    import re
+
+    parts = [p.strip() for p in re.split(r"[,x×]", text)]
+    shape = tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else ()
     if not shape or any(d <= 0 for d in shape):
         raise NetspecError(
             f"--input expects positive integers separated by commas, found {text!r}",

@@ -62,6 +62,10 @@ class Span:
         return Span(self.source, self.line, col, self.line if end else None, end)
 
 
+_WINDOW = 100
+"""Longest stretch of a source line shown under an error."""
+
+
 class NetspecError(Exception):
     """A problem with a spec, its parameters or its input: the user's to fix.
 
@@ -110,15 +114,24 @@ class NetspecError(Exception):
         """The full report: headline, the source line with a caret, and the hint."""
         lines = [self.headline()]
         if self.span is not None:
-            text = self.span.source.line(self.span.line)
+            text = self.span.source.line(self.span.line).rstrip()
             if text.strip():
                 number = str(self.span.line)
                 gutter = " " * len(number)
                 width = 1
                 if self.span.end_col is not None and self.span.end_line == self.span.line:
                     width = max(1, self.span.end_col - self.span.col)
-                caret = " " * (self.span.col - 1) + "^" * width
-                lines.append(f" {number} | {text.rstrip()}")
+                start = self.span.col - 1
+                if len(text) > _WINDOW:  # show a window of a very long line around the column
+                    left = max(0, start - _WINDOW // 2)
+                    shown = text[left : left + _WINDOW]
+                    prefix = "…" if left else ""
+                    suffix = "…" if left + _WINDOW < len(text) else ""
+                    text = prefix + shown + suffix
+                    start = start - left + len(prefix)
+                    width = min(width, _WINDOW - (start - len(prefix)))
+                caret = " " * start + "^" * max(1, width)
+                lines.append(f" {number} | {text}")
                 lines.append(f" {gutter} | {caret}")
         if self.hint:
             lines.append(f"hint: {self.hint}")

@@ -162,7 +162,9 @@ class _Conv(Op):
         kwargs = self.kwargs(a, skip)
         if not isinstance(a.padding, str) and any(isinstance(p, tuple) for p in _items(a.padding)):
             # symmetric [before, after] pairs: PyTorch takes one integer per dimension
-            kwargs = tuple((k, tuple(b for b, _ in pairs) if k == "padding" else v) for k, v in kwargs)
+            kwargs = tuple(
+                (k, tuple(b for b, _ in pairs) if k == "padding" else v) for k, v in kwargs
+            )
         return PyCall(f"nn.{cls}", (x[0], a.out_channels, a.kernel_size), kwargs)
 
     def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:

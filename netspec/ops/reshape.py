@@ -132,8 +132,11 @@ class _ZeroPad(Op):
             pos = len(x) - 1 - d
             size = x[pos] + before + after
             # PyTorch crops (negative sides) before it pads, so the crop alone must fit too
-            cropped = x[pos] + min(concrete(before), 0) + min(concrete(after), 0) \
-                if known(before, after) else 0
+            cropped = (
+                x[pos] + min(concrete(before), 0) + min(concrete(after), 0)
+                if known(before, after)
+                else 0
+            )
             if known(size) and (concrete(size) < 0 or concrete(cropped) < 0):
                 raise OpError(
                     f"{self.name}: padding ({before}, {after}) crops more than the input's "

@@ -256,8 +256,14 @@ _KEYS = {
 
 
 def _translate(exc: ValidationError, tree: ysrc.YNode) -> SpecError:
+    errors = exc.errors(include_url=False)
+    # A misspelt key shows up twice: as unknown and as the missing key it was meant to be.
+    misspelt = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "extra_forbidden"}
+    errors = [
+        e for e in errors if not (e["type"] == "missing" and tuple(e["loc"][:-1]) in misspelt)
+    ]
     best: tuple[tuple[int, int], SpecError] | None = None
-    for err in exc.errors(include_url=False):
+    for err in errors:
         error = _one(err, tree)
         span = error.span
         key = (span.line, span.col) if span else (0, 0)

@@ -206,6 +206,13 @@ def _entry_kind(value: Any) -> str | None:
     return None
 
 
+def _tag(kind: str | None, named: bool = True) -> str | None:
+    """The union tag of an entry kind; tags are bracketed so they never look like YAML keys."""
+    if kind is None or (kind == "named" and not named):
+        return None
+    return f"<{kind}>"
+
+
 Steps = Annotated[list["LayerEntry"], BeforeValidator(_as_list)]
 
 
@@ -252,18 +259,14 @@ class MappingCall(RootModel[dict[str, dict[str, Expression]]]):
 
 
 LayerValue = Annotated[
-    Annotated[LayerRef, Tag("call")]
-    | Annotated[list["LayerEntry"], Tag("list")]
-    | Annotated[ForEntry, Tag("for")]
-    | Annotated[RepeatEntry, Tag("repeat")]
-    | Annotated[IfEntry, Tag("if")]
-    | Annotated[MappingCall, Tag("mapping")],
+    Annotated[LayerRef, Tag("<call>")]
+    | Annotated[list["LayerEntry"], Tag("<list>")]
+    | Annotated[ForEntry, Tag("<for>")]
+    | Annotated[RepeatEntry, Tag("<repeat>")]
+    | Annotated[IfEntry, Tag("<if>")]
+    | Annotated[MappingCall, Tag("<mapping>")],
     Discriminator(
-        lambda v: (
-            "list"
-            if isinstance(v, list)
-            else (_entry_kind(v) if _entry_kind(v) != "named" else None)
-        ),
+        lambda v: "<list>" if isinstance(v, list) else _tag(_entry_kind(v), named=False),
         custom_error_type="layer_value",
         custom_error_message="expected a layer call, a list of layers, or a for/repeat/if block",
     ),
@@ -292,14 +295,14 @@ class NamedEntry(RootModel[dict[str, LayerValue]]):
 
 
 LayerEntry = Annotated[
-    Annotated[LayerRef, Tag("call")]
-    | Annotated[NamedEntry, Tag("named")]
-    | Annotated[MappingCall, Tag("mapping")]
-    | Annotated[ForEntry, Tag("for")]
-    | Annotated[RepeatEntry, Tag("repeat")]
-    | Annotated[IfEntry, Tag("if")],
+    Annotated[LayerRef, Tag("<call>")]
+    | Annotated[NamedEntry, Tag("<named>")]
+    | Annotated[MappingCall, Tag("<mapping>")]
+    | Annotated[ForEntry, Tag("<for>")]
+    | Annotated[RepeatEntry, Tag("<repeat>")]
+    | Annotated[IfEntry, Tag("<if>")],
     Discriminator(
-        _entry_kind,
+        lambda v: _tag(_entry_kind(v)),
         custom_error_type="layer_entry",
         custom_error_message=(
             "expected a layer: `op(args)`, `name: op(args)`, `name: [layers]`, "
