@@ -59,6 +59,14 @@ class Spec:
         """The expanded, shape-inferred network (computed once)."""
         return expand(self.spec, self.params, self._input)
 
+    def check(self) -> Network:
+        """Validate, expand and infer statically (what ``netspec check`` does).
+
+        Raises:
+            NetspecError: the spec is invalid at these parameter values.
+        """
+        return self.network
+
     def summary(self, macs: summary_backend.MacsConvention = "torchvision") -> dict[str, Any]:
         """The per-layer summary as data: name, input, output, parameters, MACs, layers."""
         return summary_backend.data(self.network, macs)

@@ -92,8 +92,8 @@ def _stderr() -> Any:
 def _stdout() -> Any:
     from rich.console import Console
 
-    width = None if sys.stdout.isatty() else int(os.environ.get("COLUMNS", "160"))
-    return Console(highlight=False, width=width)
+    # A terminal gets rich's layout; a pipe or file gets unwrapped lines (tables size to fit).
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 1000)
 
 
 def _guard(fn: F) -> F:

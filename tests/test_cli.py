@@ -29,110 +29,381 @@ def run(*args: str) -> Any:
 
 # (id, spec text, line, col, where, text the message must contain)
 BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
-    ("unknown-operator", HEAD + "layers:\n  - conv1: conv2e(64, 3)\n", 5, 12, "conv1",
-     "unknown operator 'conv2e'"),
+    (
+        "unknown-operator",
+        HEAD + "layers:\n  - conv1: conv2e(64, 3)\n",
+        5,
+        12,
+        "conv1",
+        "unknown operator 'conv2e'",
+    ),
     ("unknown-key", HEAD + "laers:\n  - relu\n", 4, 1, "laers", "unknown key 'laers'"),
-    ("unknown-key-in-loop", HEAD + "layers:\n  - f:\n      - for: i in range(2)\n        doo: [relu]\n",
-     7, 9, "f.0", "unknown key 'doo'"),
-    ("unknown-attribute", HEAD + "layers:\n  - conv1: conv2d(64, 3, paddin=1)\n", 5, 33, "conv1",
-     "conv2d has no attribute 'paddin'"),
-    ("wrong-type-input", "netspec: 1\nname: t\ninput: [3, 22.5, 22]\nlayers: [relu]\n", 3, 8, "input",
-     "input must be a list of 1 to 4 positive integers"),
-    ("wrong-type-attribute", HEAD + "layers:\n  - conv1: conv2d(64.5, 3)\n", 5, 19, "conv1",
-     "out_channels expects a positive integer, found 64.5"),
+    (
+        "unknown-key-in-loop",
+        HEAD + "layers:\n  - f:\n      - for: i in range(2)\n        doo: [relu]\n",
+        7,
+        9,
+        "f.0",
+        "unknown key 'doo'",
+    ),
+    (
+        "unknown-attribute",
+        HEAD + "layers:\n  - conv1: conv2d(64, 3, paddin=1)\n",
+        5,
+        33,
+        "conv1",
+        "conv2d has no attribute 'paddin'",
+    ),
+    (
+        "wrong-type-input",
+        "netspec: 1\nname: t\ninput: [3, 22.5, 22]\nlayers: [relu]\n",
+        3,
+        8,
+        "input",
+        "input must be a list of 1 to 4 positive integers",
+    ),
+    (
+        "wrong-type-attribute",
+        HEAD + "layers:\n  - conv1: conv2d(64.5, 3)\n",
+        5,
+        19,
+        "conv1",
+        "out_channels expects a positive integer, found 64.5",
+    ),
     ("wrong-type-layers", HEAD + "layers: relu\n", 4, 9, "layers", "expected a list"),
-    ("missing-attribute", HEAD + "layers:\n  - conv1: conv2d(64)\n", 5, 12, "conv1",
-     "conv2d needs kernel_size"),
-    ("undefined-name", HEAD + "params:\n  num_classes: 10\nlayers:\n  - flatten\n"
-     "  - fc: linear(num_clases)\n", 8, 16, "fc", "undefined name 'num_clases'"),
-    ("channel-mismatch", HEAD + "layers:\n  - conv1: conv2d(64, 3)\n"
-     "  - conv2: conv2d(64, 3, in_channels=128)\n", 6, 5, "conv2",
-     "conv2d expects 128 input channels, but its input has 64"),
-    ("feature-mismatch", "netspec: 1\nname: t\ninput: [3, 200, 200]\nlayers:\n"
-     "  - features: [\"conv2d(512, 3, stride=36, padding=1)\"]\n  - flatten\n"
-     "  - fc1: linear(4096, in_features=25088)\n", 7, 5, "fc1",
-     "linear expects 25088 input features, but its input has 18432"),
-    ("non-positive-output", HEAD + "layers:\n  - pool: maxpool2d(64)\n", 5, 21, "pool",
-     "output H would be 0"),
-    ("kernel-larger-than-input", HEAD + "layers:\n  - conv1: conv2d(8, 40)\n", 5, 22, "conv1",
-     "larger than the padded input"),
-    ("groups-not-dividing", HEAD + "layers:\n  - conv1: conv2d(64, 3, groups=2)\n", 5, 33, "conv1",
-     "groups=2 must divide the 3 input channels"),
+    (
+        "missing-attribute",
+        HEAD + "layers:\n  - conv1: conv2d(64)\n",
+        5,
+        12,
+        "conv1",
+        "conv2d needs kernel_size",
+    ),
+    (
+        "undefined-name",
+        HEAD + "params:\n  num_classes: 10\nlayers:\n  - flatten\n  - fc: linear(num_clases)\n",
+        8,
+        16,
+        "fc",
+        "undefined name 'num_clases'",
+    ),
+    (
+        "channel-mismatch",
+        HEAD + "layers:\n  - conv1: conv2d(64, 3)\n  - conv2: conv2d(64, 3, in_channels=128)\n",
+        6,
+        5,
+        "conv2",
+        "conv2d expects 128 input channels, but its input has 64",
+    ),
+    (
+        "feature-mismatch",
+        "netspec: 1\nname: t\ninput: [3, 200, 200]\nlayers:\n"
+        '  - features: ["conv2d(512, 3, stride=36, padding=1)"]\n  - flatten\n'
+        "  - fc1: linear(4096, in_features=25088)\n",
+        7,
+        5,
+        "fc1",
+        "linear expects 25088 input features, but its input has 18432",
+    ),
+    (
+        "non-positive-output",
+        HEAD + "layers:\n  - pool: maxpool2d(64)\n",
+        5,
+        21,
+        "pool",
+        "output H would be 0",
+    ),
+    (
+        "kernel-larger-than-input",
+        HEAD + "layers:\n  - conv1: conv2d(8, 40)\n",
+        5,
+        22,
+        "conv1",
+        "the kernel spans 40 but the padded input H is 32",
+    ),
+    (
+        "groups-not-dividing",
+        HEAD + "layers:\n  - conv1: conv2d(64, 3, groups=2)\n",
+        5,
+        33,
+        "conv1",
+        "groups=2 must divide the 3 input channels",
+    ),
     ("malformed-yaml", HEAD + "layers: [relu\n", 5, 1, "document", "malformed YAML"),
     ("empty-file", "", 1, 1, "document", "the file is empty"),
-    ("alias-bomb", "netspec: 1\nname: t\ninput: [1]\n"
-     + "".join(f"{c}: &{c} [{', '.join([('*' + p) if p else '0'] * 9)}]\n"
-               for c, p in zip("abcdefg", ["", "a", "b", "c", "d", "e", "f"], strict=True))
-     + "layers: *g\n", 8, 4, "document", "expands to more than 200,000 nodes"),
-    ("deep-nesting", HEAD + "layers: " + "[" * 10_000 + "]" * 10_000 + "\n", 4, 108, "document",
-     "nesting deeper than 100 levels"),
-    ("expression-syntax", HEAD + "layers:\n  - conv1: conv2d(64,, 3)\n", 5, 22, "conv1",
-     "invalid layer call"),
-    ("same-padding-stride", HEAD + "layers:\n  - conv1: conv2d(8, 3, stride=2, padding='same')\n",
-     5, 43, "conv1", "padding='same' needs stride 1"),
-    ("pool-padding", HEAD + "layers:\n  - pool: maxpool2d(2, padding=2)\n", 5, 32, "pool",
-     "padding 2 is more than half the kernel size 2"),
-    ("wrong-rank", HEAD + "layers:\n  - flatten\n  - conv1: conv2d(8, 3)\n", 6, 5, "conv1",
-     "conv2d expects a 3-d input"),
-    ("duplicate-name", HEAD + "layers:\n  - conv1: conv2d(8, 3)\n  - conv1: conv2d(8, 3)\n",
-     6, 5, "conv1", "the name 'conv1' is used twice"),
-    ("unnamed-stateful", HEAD + "layers:\n  - conv2d(8, 3)\n  - fc: linear(10)\n", 5, 5, "conv2d",
-     "owns parameters, so it needs a name"),
-    ("nested-mixed-names", HEAD + "layers:\n  - stem:\n      - conv: conv2d(8, 3)\n      - relu\n",
-     7, 9, "stem.1", "has no name, but other layers in stem have names"),
-    ("top-level-loop", HEAD + "layers:\n  - conv: conv2d(8, 3)\n  - repeat: 2\n    do: [relu]\n",
-     6, 5, "layers", "a loop directly in a model's top level"),
-    ("negative-repeat", HEAD + "layers:\n  - repeat: -1\n    do: [relu]\n", 5, 13, "layers",
-     "repeat expects a count ≥ 0, found -1"),
-    ("loop-over-number", HEAD + "layers:\n  - for: i in 3\n    do: [relu]\n", 5, 10, "layers",
-     "a loop needs a list to iterate over, found 3"),
-    ("index-out-of-range", HEAD + "let:\n  widths: [8, 16]\nlayers:\n  - conv2d(widths[2], 3)\n",
-     7, 19, "0", "index 2 is out of range for a list of 2 items"),
-    ("division-by-zero", HEAD + "let:\n  w: 8 // 0\nlayers: [relu]\n", 5, 6, "let.w",
-     "division by zero"),
-    ("language-version", "netspec: 2\nname: t\ninput: [1]\nlayers: [relu]\n", 1, 10, "netspec",
-     "unsupported language version 2"),
-    ("missing-name", "netspec: 1\ninput: [1]\nlayers: [relu]\n", 1, 1, "document",
-     "missing key 'name'"),
-    ("missing-input", "netspec: 1\nname: t\nlayers: [relu]\n", 1, 1, "document",
-     "missing key 'input'"),
-    ("reserved-layer-name", HEAD + "layers:\n  - training: conv2d(8, 3)\n", 5, 5, "training",
-     "attribute of torch.nn.Module"),
-    ("keyword-layer-name", HEAD + "layers:\n  - class: conv2d(8, 3)\n", 5, 5, "class",
-     "is a Python keyword"),
-    ("reserved-param-name", HEAD + "params:\n  max: 3\nlayers: [relu]\n", 5, 3, "params.max",
-     "would hide the built-in function max()"),
-    ("duplicate-yaml-key", HEAD + "layers: [relu]\nlayers: [relu]\n", 5, 1, "document",
-     "duplicate key 'layers'"),
+    (
+        "alias-bomb",
+        "netspec: 1\nname: t\ninput: [1]\n"
+        + "".join(
+            f"{c}: &{c} [{', '.join([('*' + p) if p else '0'] * 9)}]\n"
+            for c, p in zip("abcdefg", ["", "a", "b", "c", "d", "e", "f"], strict=True)
+        )
+        + "layers: *g\n",
+        8,
+        4,
+        "document",
+        "expands to more than 200,000 nodes",
+    ),
+    (
+        "deep-nesting",
+        HEAD + "layers: " + "[" * 10_000 + "]" * 10_000 + "\n",
+        4,
+        108,
+        "document",
+        "nesting deeper than 100 levels",
+    ),
+    (
+        "expression-syntax",
+        HEAD + "layers:\n  - conv1: conv2d(64,, 3)\n",
+        5,
+        22,
+        "conv1",
+        "invalid layer call",
+    ),
+    (
+        "same-padding-stride",
+        HEAD + "layers:\n  - conv1: conv2d(8, 3, stride=2, padding='same')\n",
+        5,
+        43,
+        "conv1",
+        "padding='same' needs stride 1",
+    ),
+    (
+        "pool-padding",
+        HEAD + "layers:\n  - pool: maxpool2d(2, padding=2)\n",
+        5,
+        32,
+        "pool",
+        "padding 2 is more than half the kernel size 2",
+    ),
+    (
+        "wrong-rank",
+        HEAD + "layers:\n  - flatten\n  - conv1: conv2d(8, 3)\n",
+        6,
+        5,
+        "conv1",
+        "conv2d expects a 3-d input",
+    ),
+    (
+        "duplicate-name",
+        HEAD + "layers:\n  - conv1: conv2d(8, 3)\n  - conv1: conv2d(8, 3)\n",
+        6,
+        5,
+        "conv1",
+        "the name 'conv1' is used twice",
+    ),
+    (
+        "unnamed-stateful",
+        HEAD + "layers:\n  - conv2d(8, 3)\n  - fc: linear(10)\n",
+        5,
+        5,
+        "conv2d",
+        "owns parameters, so it needs a name",
+    ),
+    (
+        "nested-mixed-names",
+        HEAD + "layers:\n  - stem:\n      - conv: conv2d(8, 3)\n      - relu\n",
+        7,
+        9,
+        "stem.1",
+        "has no name, but other layers in stem have names",
+    ),
+    (
+        "top-level-loop",
+        HEAD + "layers:\n  - conv: conv2d(8, 3)\n  - repeat: 2\n    do: [relu]\n",
+        6,
+        5,
+        "layers",
+        "a loop directly in a model's top level",
+    ),
+    (
+        "negative-repeat",
+        HEAD + "layers:\n  - repeat: -1\n    do: [relu]\n",
+        5,
+        13,
+        "layers",
+        "repeat expects a count ≥ 0, found -1",
+    ),
+    (
+        "loop-over-number",
+        HEAD + "layers:\n  - for: i in 3\n    do: [relu]\n",
+        5,
+        10,
+        "layers",
+        "a loop needs a list to iterate over, found 3",
+    ),
+    (
+        "index-out-of-range",
+        HEAD + "let:\n  widths: [8, 16]\nlayers:\n  - conv2d(widths[2], 3)\n",
+        7,
+        19,
+        "0",
+        "index 2 is out of range for a list of 2 items",
+    ),
+    (
+        "division-by-zero",
+        HEAD + "let:\n  w: 8 // 0\nlayers: [relu]\n",
+        5,
+        6,
+        "let.w",
+        "division by zero",
+    ),
+    (
+        "language-version",
+        "netspec: 2\nname: t\ninput: [1]\nlayers: [relu]\n",
+        1,
+        10,
+        "netspec",
+        "unsupported language version 2",
+    ),
+    (
+        "missing-name",
+        "netspec: 1\ninput: [1]\nlayers: [relu]\n",
+        1,
+        1,
+        "document",
+        "missing key 'name'",
+    ),
+    (
+        "missing-input",
+        "netspec: 1\nname: t\nlayers: [relu]\n",
+        1,
+        1,
+        "document",
+        "missing key 'input'",
+    ),
+    (
+        "reserved-layer-name",
+        HEAD + "layers:\n  - training: conv2d(8, 3)\n",
+        5,
+        5,
+        "training",
+        "attribute of torch.nn.Module",
+    ),
+    (
+        "keyword-layer-name",
+        HEAD + "layers:\n  - class: conv2d(8, 3)\n",
+        5,
+        5,
+        "class",
+        "is a Python keyword",
+    ),
+    (
+        "reserved-param-name",
+        HEAD + "params:\n  max: 3\nlayers: [relu]\n",
+        5,
+        3,
+        "params.max",
+        "would hide the built-in function max()",
+    ),
+    (
+        "duplicate-yaml-key",
+        HEAD + "layers: [relu]\nlayers: [relu]\n",
+        5,
+        1,
+        "document",
+        "duplicate key 'layers'",
+    ),
     ("tab-indent", HEAD + "layers:\n\t- relu\n", 5, 1, "document", "a tab in the indentation"),
-    ("yaml-tag", HEAD + "layers: !!python/object:os.system [relu]\n", 4, 9, "document",
-     "YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed"),
-    ("flatten-batch", HEAD + "layers:\n  - flatten(0)\n", 5, 13, "0",
-     "start_dim=0 would merge the batch dimension"),
-    ("flow-list-comma", HEAD + "layers: [conv2d(8, 3), relu]\n", 4, 18, "0",
-     "invalid layer call"),
+    (
+        "yaml-tag",
+        HEAD + "layers: !!python/object:os.system [relu]\n",
+        4,
+        9,
+        "document",
+        "YAML tag 'tag:yaml.org,2002:python/object:os.system' is not allowed",
+    ),
+    (
+        "flatten-batch",
+        HEAD + "layers:\n  - flatten(0)\n",
+        5,
+        13,
+        "0",
+        "start_dim=0 would merge the batch dimension",
+    ),
+    ("flow-list-comma", HEAD + "layers: [conv2d(8, 3), relu]\n", 4, 18, "0", "invalid layer call"),
     ("quoted-layer", HEAD + "layers:\n  - \"'relu'\"\n", 5, 6, "0", "expected a layer call"),
-    ("unknown-function", HEAD + "let:\n  w: foo(3)\nlayers: [relu]\n", 5, 6, "let.w",
-     "unknown function 'foo'"),
-    ("boolean-arithmetic", HEAD + "let:\n  w: true + 1\nlayers: [relu]\n", 5, 6, "let.w",
-     "cannot apply '+' to a boolean and an integer"),
-    ("number-too-large", HEAD + "let:\n  w: 10 ** 100\nlayers: [relu]\n", 5, 6, "let.w",
-     "the result is too large"),
-    ("positional-after-keyword", HEAD + "layers:\n  - conv1: conv2d(out_channels=8, 3)\n", 5, 35,
-     "conv1", "a positional argument follows a keyword argument"),
-    ("too-many-arguments", HEAD + "layers:\n  - act: relu(true, 1)\n", 5, 21, "act",
-     "relu takes at most 1 positional arguments"),
-    ("argument-twice", HEAD + "layers:\n  - conv1: conv2d(8, 3, out_channels=4)\n", 5, 38, "conv1",
-     "conv2d got 'out_channels' twice"),
-    ("zero-input", "netspec: 1\nname: t\ninput: [3, 0, 32]\nlayers: [relu]\n", 3, 8, "input",
-     "input must be a list of 1 to 4 positive integers"),
-    ("bad-name-template", HEAD + "layers:\n  - blocks:\n      - for: i in range(2)\n"
-     "        do:\n          - \"{i}conv\": conv2d(8, 3)\n", 8, 13, "blocks.0conv",
-     "layer name '0conv' is not a valid layer name"),
-    ("input-outside-block", HEAD + "let:\n  w: in.channels\nlayers: [relu]\n", 5, 6, "let.w",
-     "`in` (the input shape) is only available inside a block"),
-    ("softmax-dim", HEAD + "layers:\n  - act: softmax(dim=5)\n", 5, 22, "act",
-     "softmax: dim=5 is out of range for a 3-d input"),
+    (
+        "unknown-function",
+        HEAD + "let:\n  w: foo(3)\nlayers: [relu]\n",
+        5,
+        6,
+        "let.w",
+        "unknown function 'foo'",
+    ),
+    (
+        "boolean-arithmetic",
+        HEAD + "let:\n  w: true + 1\nlayers: [relu]\n",
+        5,
+        6,
+        "let.w",
+        "cannot apply '+' to a boolean and an integer",
+    ),
+    (
+        "number-too-large",
+        HEAD + "let:\n  w: 10 ** 100\nlayers: [relu]\n",
+        5,
+        6,
+        "let.w",
+        "the result is too large",
+    ),
+    (
+        "positional-after-keyword",
+        HEAD + "layers:\n  - conv1: conv2d(out_channels=8, 3)\n",
+        5,
+        35,
+        "conv1",
+        "a positional argument follows a keyword argument",
+    ),
+    (
+        "too-many-arguments",
+        HEAD + "layers:\n  - act: relu(true, 1)\n",
+        5,
+        21,
+        "act",
+        "relu takes at most 1 positional arguments",
+    ),
+    (
+        "argument-twice",
+        HEAD + "layers:\n  - conv1: conv2d(8, 3, out_channels=4)\n",
+        5,
+        38,
+        "conv1",
+        "conv2d got 'out_channels' twice",
+    ),
+    (
+        "zero-input",
+        "netspec: 1\nname: t\ninput: [3, 0, 32]\nlayers: [relu]\n",
+        3,
+        8,
+        "input",
+        "input must be a list of 1 to 4 positive integers",
+    ),
+    (
+        "bad-name-template",
+        HEAD + "layers:\n  - blocks:\n      - for: i in range(2)\n"
+        '        do:\n          - "{i}conv": conv2d(8, 3)\n',
+        8,
+        13,
+        "blocks.0conv",
+        "layer name '0conv' is not a valid layer name",
+    ),
+    (
+        "input-outside-block",
+        HEAD + "let:\n  w: in.channels\nlayers: [relu]\n",
+        5,
+        6,
+        "let.w",
+        "`in` (the input shape) is only available inside a block",
+    ),
+    (
+        "softmax-dim",
+        HEAD + "layers:\n  - act: softmax(dim=5)\n",
+        5,
+        22,
+        "act",
+        "softmax: dim=5 is out of range for a 3-d input",
+    ),
     ("top-level-list", "- relu\n", 1, 1, "document", "a spec is a mapping of keys"),
 ]
 
@@ -175,8 +446,12 @@ def test_bad_specs_in_a_real_process(tmp_path: Path, case: str) -> None:
     text = next(c[1] for c in BAD_SPECS if c[0] == case)
     path = tmp_path / "bad.yaml"
     path.write_text(text)
-    proc = subprocess.run([sys.executable, "-m", "netspec", "check", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "netspec", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     assert re.match(rf"error: {re.escape(str(path))}:\d+:\d+: ", proc.stderr)
@@ -188,7 +463,10 @@ def test_bad_set_values() -> None:
     assert "depth must be one of 11, 13, 16, 19, found 12" in result.stderr
     result = run("check", "vgg16", "--set", "num_clases=10")
     assert result.exit_code == 2
-    assert "no parameter 'num_clases'" in result.stderr and "did you mean 'num_classes'" in result.stderr
+    assert (
+        "no parameter 'num_clases'" in result.stderr
+        and "did you mean 'num_classes'" in result.stderr
+    )
     result = run("check", "vgg16", "--set", "num_classes")
     assert result.exit_code == 2 and "NAME=VALUE" in result.stderr
     result = run("check", "vgg16", "--set", "num_classes=ten")
@@ -202,7 +480,10 @@ def test_bad_input_option() -> None:
         result = run("check", "vgg16", "--input", bad)
         assert result.exit_code == 2 and "--input expects positive integers" in result.stderr
     assert json.loads(run("check", "lenet5", "-f", "json", "-i", "1x28x28").stdout)["input"] == [
-        1, 28, 28]
+        1,
+        28,
+        28,
+    ]
     result = run("check", "vgg16", "--input", "3,20,20")
     assert result.exit_code == 2
     assert "maxpool2d: output H would be 0" in result.stderr
@@ -232,9 +513,16 @@ def test_check_json() -> None:
     assert data["input"] == [3, 224, 224] and data["output"] == [10]
     assert data["parameters"] == 134_301_514
     first = data["layers"][0]
-    assert first == {"path": "features.0", "op": "conv2d", "call": "conv2d(64, 3, padding=1)",
-                     "module": True, "input": [3, 224, 224], "output": [64, 224, 224],
-                     "parameters": 1792, "macs": 86_704_128}
+    assert first == {
+        "path": "features.0",
+        "op": "conv2d",
+        "call": "conv2d(64, 3, padding=1)",
+        "module": True,
+        "input": [3, 224, 224],
+        "output": [64, 224, 224],
+        "parameters": 1792,
+        "macs": 86_704_128,
+    }
     assert sum(layer["macs"] for layer in data["layers"]) == data["macs"]
 
 

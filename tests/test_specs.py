@@ -59,11 +59,13 @@ def test_torchvision_layout(name: str) -> None:
     model = meta_build(spec)
     state = [[k, list(v.shape)] for k, v in model.state_dict().items()]
     assert state == ref["state_dict"]
-    static_calls = [[leaf.path, [1, *leaf.output]] for leaf in leaves(net.root)
-                    if not leaf.functional]
+    static_calls = [
+        [leaf.path, [1, *leaf.output]] for leaf in leaves(net.root) if not leaf.functional
+    ]
     assert static_calls == ref["leaf_module_calls"]
-    assert [[p, [1, *s]] for p, s in leaf_calls(model, net.input, batch=1)] == \
-        ref["leaf_module_calls"]
+    assert [[p, [1, *s]] for p, s in leaf_calls(model, net.input, batch=1)] == ref[
+        "leaf_module_calls"
+    ]
 
 
 def torchvision_vgg_state(depth: int, batch_norm: bool) -> list[list[Any]]:
@@ -72,10 +74,49 @@ def torchvision_vgg_state(depth: int, batch_norm: bool) -> list[list[Any]]:
     cfgs = {
         11: [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
         13: [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-        16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512,
-             "M"],
-        19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512,
-             512, 512, 512, "M"],
+        16: [
+            64,
+            64,
+            "M",
+            128,
+            128,
+            "M",
+            256,
+            256,
+            256,
+            "M",
+            512,
+            512,
+            512,
+            "M",
+            512,
+            512,
+            512,
+            "M",
+        ],
+        19: [
+            64,
+            64,
+            "M",
+            128,
+            128,
+            "M",
+            256,
+            256,
+            256,
+            256,
+            "M",
+            512,
+            512,
+            512,
+            512,
+            "M",
+            512,
+            512,
+            512,
+            512,
+            "M",
+        ],
     }
     state: list[list[Any]] = []
     index, channels = 0, 3
@@ -83,15 +124,24 @@ def torchvision_vgg_state(depth: int, batch_norm: bool) -> list[list[Any]]:
         if v == "M":
             index += 1
             continue
-        state += [[f"features.{index}.weight", [v, channels, 3, 3]], [f"features.{index}.bias", [v]]]
+        state += [
+            [f"features.{index}.weight", [v, channels, 3, 3]],
+            [f"features.{index}.bias", [v]],
+        ]
         if batch_norm:
             bn = f"features.{index + 1}"
-            state += [[f"{bn}.weight", [v]], [f"{bn}.bias", [v]], [f"{bn}.running_mean", [v]],
-                      [f"{bn}.running_var", [v]], [f"{bn}.num_batches_tracked", []]]
+            state += [
+                [f"{bn}.weight", [v]],
+                [f"{bn}.bias", [v]],
+                [f"{bn}.running_mean", [v]],
+                [f"{bn}.running_var", [v]],
+                [f"{bn}.num_batches_tracked", []],
+            ]
         index += 3 if batch_norm else 2
         channels = v
-    for i, (n_in, n_out) in zip((0, 3, 6), ((25088, 4096), (4096, 4096), (4096, 1000)),
-                                strict=True):
+    for i, (n_in, n_out) in zip(
+        (0, 3, 6), ((25088, 4096), (4096, 4096), (4096, 1000)), strict=True
+    ):
         state += [[f"classifier.{i}.weight", [n_out, n_in]], [f"classifier.{i}.bias", [n_out]]]
     return state
 
@@ -123,8 +173,11 @@ def test_vgg16_numbers() -> None:
 
 def test_lenet5_textbook_table() -> None:
     summary = netspec.load("lenet5").summary()
-    params = [layer["parameters"] for layer in summary["layers"] if layer["op"] != "tanh"
-              and layer["op"] != "flatten"]
+    params = [
+        layer["parameters"]
+        for layer in summary["layers"]
+        if layer["op"] != "tanh" and layer["op"] != "flatten"
+    ]
     assert params == [156, 0, 2416, 0, 48120, 10164, 850]
     assert summary["parameters"] == 61_706
     shapes = {layer["path"]: layer["output"] for layer in summary["layers"]}
@@ -141,8 +194,11 @@ def test_alexnet_spatial_sizes() -> None:
 def test_alexnet_paper() -> None:
     summary = netspec.load("alexnet_paper").summary()
     assert summary["input"] == [3, 227, 227]
-    sizes = {layer["path"]: layer["output"][1:] for layer in summary["layers"]
-             if layer["module"] and len(layer["output"]) == 3}
+    sizes = {
+        layer["path"]: layer["output"][1:]
+        for layer in summary["layers"]
+        if layer["module"] and len(layer["output"]) == 3
+    }
     assert sizes["conv1"] == [55, 55] and sizes["pool1"] == [27, 27]
     assert sizes["conv2"] == [27, 27] and sizes["pool2"] == [13, 13]
     assert sizes["conv3"] == sizes["conv4"] == sizes["conv5"] == [13, 13]

@@ -129,7 +129,8 @@ def leaf_calls(model: torch.nn.Module, shape: Shape, batch: int = 2) -> list[tup
     calls: list[tuple[str, Shape]] = []
     hooks = []
     for path, mod in model.named_modules():
-        if next(mod.children(), None) is None:
+        # leaves are modules without children (an empty nn.Sequential is a container still)
+        if next(mod.children(), None) is None and not isinstance(mod, torch.nn.Sequential):
 
             def hook(_m: Any, _i: Any, out: Any, path: str = path) -> None:
                 calls.append((path, tuple(out.shape[1:])))

@@ -101,9 +101,10 @@ def table(
     from rich.table import Table
     from rich.text import Text
 
+    title = Text(f"{net.name}", style="bold")
+    if net.description:
+        title.append(f" — {net.description}", style="")
     grid = Table(
-        title=f"{net.name}" + (f" — {net.description}" if net.description else ""),
-        title_justify="left",
         show_lines=False,
         header_style="bold",
         pad_edge=False,
@@ -159,4 +160,4 @@ def table(
     footer.append("\nMACs ", style="bold")
     footer.append(f"{total_macs:,} ({human(total_macs)})")
     footer.append(f" · {MACS_CONVENTIONS[macs].split(' (')[0]}", style="dim")
-    return Group(grid, footer)
+    return Group(title, grid, footer)

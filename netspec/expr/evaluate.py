@@ -80,6 +80,16 @@ class Sym:
     def __bool__(self) -> bool:
         return bool(self._known())
 
+    def __str__(self) -> str:
+        if self.known:
+            return str(self.value)
+        from netspec.expr.render import render
+
+        return render(self.expr)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
     def __index__(self) -> int:
         return int(self._known())
 

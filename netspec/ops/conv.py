@@ -121,9 +121,10 @@ class _Conv(Op):
             o = spatial.out_size(size, ki, si, before, after, di)
             if known(o) and concrete(o) < 1:
                 span = spatial.effective_kernel(ki, di)
+                padded = size + before + after
                 raise OpError(
-                    f"{self.name}: the kernel ({span} wide with dilation) is larger than the "
-                    f"padded input {axis} {size} + {before} + {after}",
+                    f"{self.name}: the kernel spans {span} but the padded input {axis} is "
+                    f"{padded}" + (f" ({size} + {before} + {after})" if padded != size else ""),
                     hint=f"the input is {fmt_shape(x)}; reduce the kernel or stride, or pad more",
                     attr="kernel_size",
                 )

@@ -27,7 +27,9 @@ from netspec.errors import NetspecError
 from netspec.expr.evaluate import show
 from tests.conftest import spec_text
 
-Oracle = Callable[[dict[str, Any], tuple[int, ...]], tuple[Callable[[torch.Tensor], Any], nn.Module]]
+Oracle = Callable[
+    [dict[str, Any], tuple[int, ...]], tuple[Callable[[torch.Tensor], Any], nn.Module]
+]
 
 BATCH = 2
 
@@ -97,7 +99,9 @@ def conv_oracle(rank: int) -> Oracle:
         if isinstance(padding, list) and any(isinstance(p, list) for p in padding):
             pairs = [p if isinstance(p, list) else [p, p] for p in padding]
             flat = [v for pair in reversed(pairs) for v in pair]
-            mode = {"zeros": "constant"}.get(kw.get("padding_mode", "zeros"), kw.get("padding_mode"))
+            mode = {"zeros": "constant"}.get(
+                kw.get("padding_mode", "zeros"), kw.get("padding_mode")
+            )
             conv = cls(x[0], a["out_channels"], a["kernel_size"], padding=0, **kw)
             return (lambda t: conv(F.pad(t, flat, mode=mode))), conv
         if isinstance(padding, list):
@@ -168,7 +172,9 @@ def shapes(rank: int, spatial: int = 12) -> st.SearchStrategy[tuple[int, ...]]:
     """Mostly ``rank + 1`` dims (channels first); sometimes one more or one fewer."""
     ranks = st.sampled_from([rank + 1] * 8 + [max(1, rank), rank + 2])
     return ranks.flatmap(
-        lambda r: st.tuples(small, *[st.integers(1, spatial)] * (r - 1)) if r > 1 else st.tuples(small)
+        lambda r: (
+            st.tuples(small, *[st.integers(1, spatial)] * (r - 1)) if r > 1 else st.tuples(small)
+        )
     )
 
 
@@ -216,9 +222,9 @@ def pool_attrs(rank: int, dilation: bool, avg: bool, divisor: bool) -> st.Search
         extra["count_include_pad"] = st.booleans()
     if divisor:
         extra["divisor_override"] = st.one_of(st.none(), st.integers(1, 4))
-    return st.tuples(st.fixed_dictionaries({"kernel_size": sizes(rank, 0, 5)}), optional(**extra)).map(
-        lambda t: {**t[0], **t[1]}
-    )
+    return st.tuples(
+        st.fixed_dictionaries({"kernel_size": sizes(rank, 0, 5)}), optional(**extra)
+    ).map(lambda t: {**t[0], **t[1]})
 
 
 def adaptive_attrs(rank: int) -> st.SearchStrategy[dict[str, Any]]:
@@ -240,8 +246,12 @@ CASES: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any], Oracle]] 
         linear_oracle,
     ),
     "batchnorm1d": (
-        optional(eps=st.sampled_from([1e-5, 1e-3]), momentum=st.sampled_from([0.1, None]),
-                 affine=st.booleans(), track_running_stats=st.booleans()),
+        optional(
+            eps=st.sampled_from([1e-5, 1e-3]),
+            momentum=st.sampled_from([0.1, None]),
+            affine=st.booleans(),
+            track_running_stats=st.booleans(),
+        ),
         any_shape,
         batchnorm_oracle(nn.BatchNorm1d, (1, 2)),
     ),
@@ -251,8 +261,10 @@ CASES: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any], Oracle]] 
         batchnorm_oracle(nn.BatchNorm2d, (3,)),
     ),
     "local_response_norm": (
-        st.fixed_dictionaries({"size": st.integers(1, 6)},
-                              optional={"alpha": st.just(1e-3), "beta": st.just(0.5), "k": st.just(2.0)}),
+        st.fixed_dictionaries(
+            {"size": st.integers(1, 6)},
+            optional={"alpha": st.just(1e-3), "beta": st.just(0.5), "k": st.just(2.0)},
+        ),
         any_shape,
         simple(nn.LocalResponseNorm),
     ),
@@ -262,15 +274,24 @@ CASES: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any], Oracle]] 
     "hardswish": (inplace, any_shape, simple(nn.Hardswish)),
     "sigmoid": (nothing, any_shape, simple(nn.Sigmoid)),
     "tanh": (nothing, any_shape, simple(nn.Tanh)),
-    "leaky_relu": (optional(negative_slope=st.sampled_from([0.01, 0.2]), inplace=st.booleans()),
-                   any_shape, simple(nn.LeakyReLU)),
+    "leaky_relu": (
+        optional(negative_slope=st.sampled_from([0.01, 0.2]), inplace=st.booleans()),
+        any_shape,
+        simple(nn.LeakyReLU),
+    ),
     "gelu": (optional(approximate=st.sampled_from(["none", "tanh"])), any_shape, simple(nn.GELU)),
     "softmax": (optional(dim=st.integers(-5, 5)), any_shape, simple(nn.Softmax)),
-    "dropout": (optional(p=st.sampled_from([0.0, 0.5, 1.0]), inplace=st.booleans()), any_shape,
-                simple(nn.Dropout)),
+    "dropout": (
+        optional(p=st.sampled_from([0.0, 0.5, 1.0]), inplace=st.booleans()),
+        any_shape,
+        simple(nn.Dropout),
+    ),
     # PyTorch deprecates (and warns it will reject) dropout2d on anything but C×H×W samples.
-    "dropout2d": (optional(p=st.sampled_from([0.0, 0.5])), any_shape,
-                  batched(2, simple(nn.Dropout2d))),
+    "dropout2d": (
+        optional(p=st.sampled_from([0.0, 0.5])),
+        any_shape,
+        batched(2, simple(nn.Dropout2d)),
+    ),
     "maxpool1d": (pool_attrs(1, True, False, False), shapes(1), pool_oracle(nn.MaxPool1d, 1)),
     "maxpool2d": (pool_attrs(2, True, False, False), shapes(2), pool_oracle(nn.MaxPool2d, 2)),
     "avgpool1d": (pool_attrs(1, False, True, False), shapes(1), pool_oracle(nn.AvgPool1d, 1)),
@@ -280,18 +301,31 @@ CASES: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any], Oracle]] 
     "adaptive_maxpool1d": (adaptive_attrs(1), shapes(1), pool_oracle(nn.AdaptiveMaxPool1d, 1)),
     "adaptive_maxpool2d": (adaptive_attrs(2), shapes(2), pool_oracle(nn.AdaptiveMaxPool2d, 2)),
     # Flattening the batch (start_dim 0) is outside netspec's batch-free shapes by design.
-    "flatten": (optional(start_dim=st.integers(1, 4), end_dim=st.integers(-4, 4)), any_shape,
-                simple(nn.Flatten)),
+    "flatten": (
+        optional(start_dim=st.integers(1, 4), end_dim=st.integers(-4, 4)),
+        any_shape,
+        simple(nn.Flatten),
+    ),
     "identity": (nothing, any_shape, simple(nn.Identity)),
     "zeropad1d": (
-        st.fixed_dictionaries({"padding": st.one_of(st.integers(-3, 3),
-                                                    st.lists(st.integers(-3, 3), min_size=2, max_size=2))}),
+        st.fixed_dictionaries(
+            {
+                "padding": st.one_of(
+                    st.integers(-3, 3), st.lists(st.integers(-3, 3), min_size=2, max_size=2)
+                )
+            }
+        ),
         shapes(1, 6),
         zeropad_oracle(nn.ZeroPad1d),
     ),
     "zeropad2d": (
-        st.fixed_dictionaries({"padding": st.one_of(st.integers(-3, 3),
-                                                    st.lists(st.integers(-3, 3), min_size=4, max_size=4))}),
+        st.fixed_dictionaries(
+            {
+                "padding": st.one_of(
+                    st.integers(-3, 3), st.lists(st.integers(-3, 3), min_size=4, max_size=4)
+                )
+            }
+        ),
         shapes(2, 6),
         zeropad_oracle(nn.ZeroPad2d),
     ),
@@ -320,21 +354,38 @@ def test_static_rules_match_pytorch(name: str) -> None:
         ("maxpool2d", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, (1, 6, 6), (1, 3, 3)),
         # ... a window starting in the right padding is dropped: (5 + 2 − 2)/2 rounds up to 3,
         # +1 = 4, but the 4th window would start at 6 ≥ 5 + 1
-        ("maxpool2d", {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 5, 5),
-         (1, 3, 3)),
-        ("maxpool2d", {"kernel_size": 3, "stride": 2, "ceil_mode": True}, (64, 112, 112),
-         (64, 56, 56)),
+        (
+            "maxpool2d",
+            {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True},
+            (1, 5, 5),
+            (1, 3, 3),
+        ),
+        (
+            "maxpool2d",
+            {"kernel_size": 3, "stride": 2, "ceil_mode": True},
+            (64, 112, 112),
+            (64, 56, 56),
+        ),
         ("conv2d", {"out_channels": 4, "kernel_size": 3, "dilation": 2}, (2, 9, 9), (4, 5, 5)),
-        ("conv2d", {"out_channels": 4, "kernel_size": 3, "padding": [[1, 0], [0, 2]]}, (2, 8, 8),
-         (4, 7, 8)),
+        (
+            "conv2d",
+            {"out_channels": 4, "kernel_size": 3, "padding": [[1, 0], [0, 2]]},
+            (2, 8, 8),
+            (4, 7, 8),
+        ),
         ("conv2d", {"out_channels": 4, "kernel_size": 4, "padding": "same"}, (2, 7, 7), (4, 7, 7)),
         ("conv2d", {"out_channels": 6, "kernel_size": 3, "groups": 3}, (3, 5, 5), (6, 3, 3)),
-        ("avgpool2d", {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 7, 7),
-         (1, 4, 4)),
+        (
+            "avgpool2d",
+            {"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True},
+            (1, 7, 7),
+            (1, 4, 4),
+        ),
     ],
 )
-def test_known_cases(op: str, attrs: dict[str, Any], shape: tuple[int, ...],
-                     expected: tuple[int, ...]) -> None:
+def test_known_cases(
+    op: str, attrs: dict[str, Any], shape: tuple[int, ...], expected: tuple[int, ...]
+) -> None:
     oracle = CASES[op][2]
     check(op, oracle, attrs, shape, notes=False)
     assert run_static(op, attrs, shape)[1] == expected

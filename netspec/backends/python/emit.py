@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netspec.errors import CodegenError, NetspecError
+from netspec.errors import CodegenError, NetspecError, ShapeError
 from netspec.expand import calls
 from netspec.expand.expander import container_kind
 from netspec.expand.ir import SeqNode
@@ -79,9 +79,23 @@ class State:
 
     shape: Shape
     tracked: dict[int, str] = field(default_factory=dict)
+    dead: bool = False
+    """The code so far always raises (a layer that fails whatever the params), so nothing after
+    it runs."""
 
     def copy(self) -> State:
-        return State(tuple(self.shape), dict(self.tracked))
+        return State(tuple(self.shape), dict(self.tracked), self.dead)
+
+
+class _Dead(Exception):
+    """A layer fails for every parameter value: the generated code raises its error instead."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def stmt(self) -> Stmt:
+        return Stmt("raise ", call("ValueError", Atom(literal(self.message))))
 
 
 @dataclass
@@ -314,13 +328,10 @@ class Emitter:
                 hint="make this argument a constant (or derived from constants only)",
             ) from None
         except OpError as exc:
-            span = origin.span_at(node.start, node.end)
-            raise CodegenError(
-                f"{exc.message} (in code that the given parameter values do not reach)",
-                span,
-                where,
-                hint="this layer fails whatever the parameters; fix or remove it",
-            ) from None
+            # Only code the default parameters do not reach can fail here (the static analysis
+            # checked the rest), and it fails for any values: the class raises that error.
+            error = ShapeError(exc.message, origin.span_at(node.start, node.end), where)
+            raise _Dead(error.headline()) from None
         pc = op.module(attrs, x) if module else op.functional(attrs, x)
         assert pc is not None
         if not module:
@@ -442,9 +453,12 @@ class Emitter:
         outer = dict(state.tracked)
         self._track(state, self._varying(state, run), stmts)
         body: list[Stmt] = []
+        start = state.copy()
         run(state, body)
         stmts.append(Stmt(header, reads=reads, body=body, block=True))
         state.tracked = outer  # after the loop its variables hold the final sizes
+        if state.dead:  # the body always raises: only a loop that runs no time gets past it
+            state.shape, state.dead = start.shape, start.dead
 
     def _if(
         self,
@@ -459,33 +473,48 @@ class Emitter:
         if known(cond):
             body_fn(entry.then if concrete(cond) else entry.else_, scope, state, stmts)
             return
-        probes = [
-            self._dry(lambda st, out, br=branch: body_fn(br, scope, st, out), state)
-            for branch in (entry.then, entry.else_)
-        ]
-        differ = [
-            i
-            for i, (a, b) in enumerate(zip(probes[0].shape, probes[1].shape, strict=False))
-            if as_expr(a) != as_expr(b)
-        ]
-        outer = dict(state.tracked)
-        self._track(state, differ, stmts)
+        before = set(self.tracked_names)
         then_state, else_state = state.copy(), state.copy()
         then: list[Stmt] = []
         orelse: list[Stmt] = []
         body_fn(entry.then, scope, then_state, then)
         body_fn(entry.else_, scope, else_state, orelse)
-        state.shape = then_state.shape
-        state.tracked = outer
-        header = f"if {render(entry.if_.expr, python=True)}:"
-        stmts.append(
-            Stmt(
-                header,
-                reads=_reads(entry.if_.expr.node),
-                body=then,
-                orelse=orelse or None,
-                block=True,
+        introduced = self.tracked_names - before
+        if then_state.dead or else_state.dead:
+            live = else_state if then_state.dead else then_state
+            state.shape, state.dead = live.shape, then_state.dead and else_state.dead
+            stmts.append(self._if_stmt(entry, then, orelse))
+            return
+        # Each size both branches agree on, in names that exist either way, stays; any other
+        # is carried by one variable assigned at the end of each branch.
+        names = _DIM_NAMES.get(len(state.shape), ())
+        merged = list(then_state.shape)
+        if len(then_state.shape) != len(else_state.shape):
+            raise CodegenError(
+                "the two branches of this condition give outputs of different rank",
+                entry.span,
+                where,
             )
+        for i, (a, b) in enumerate(zip(then_state.shape, else_state.shape, strict=True)):
+            ea, eb = as_expr(a), as_expr(b)
+            if ea == eb and not (n.free_names(ea) & introduced):
+                continue
+            var = state.tracked.get(i) or self.ns.fresh(names[i] if i < len(names) else f"dim{i}")
+            self.tracked_names.add(var)
+            then.append(Stmt(f"{var} = ", _py(a), reads=_reads(a), writes=var))
+            orelse.append(Stmt(f"{var} = ", _py(b), reads=_reads(b), writes=var))
+            merged[i] = Sym(n.Name(var))
+        state.shape = tuple(merged)
+        stmts.append(self._if_stmt(entry, then, orelse))
+
+    @staticmethod
+    def _if_stmt(entry: m.IfEntry, then: list[Stmt], orelse: list[Stmt]) -> Stmt:
+        return Stmt(
+            f"if {render(entry.if_.expr, python=True)}:",
+            reads=_reads(entry.if_.expr.node),
+            body=then,
+            orelse=orelse or None,
+            block=True,
         )
 
     # -- nn.Sequential containers ------------------------------------------------------------------
@@ -506,12 +535,19 @@ class Emitter:
 
         def fill(entries: Sequence[Any], frame: Scope, s: State, out: list[Stmt]) -> None:
             for entry in entries:
+                if s.dead:
+                    return
                 if isinstance(entry, m.ForEntry | m.RepeatEntry):
                     self._loop(entry, frame, s, label, out, fill)
                 elif isinstance(entry, m.IfEntry):
                     self._if(entry, frame, s, label, out, fill)
                 else:
-                    item = self._item(entry, frame, s, kind, out)
+                    try:
+                        item = self._item(entry, frame, s, kind, out)
+                    except _Dead as dead:
+                        out.append(dead.stmt())
+                        s.dead = True
+                        return
                     out.append(
                         Stmt("", call(f"{var}.append", item), reads=_reads_items(item) | {var})
                     )
@@ -577,44 +613,63 @@ class Emitter:
         assigned: set[str] = set()
         shapes = {c.name: c.output for c in tree.children} if tree is not None else {}
         for entry in entries:
-            if isinstance(entry, m.IfEntry):
-                self._class_if(entry, scope, state, init, fwd, assigned, shapes)
-                continue
-            if isinstance(entry, m.ForEntry | m.RepeatEntry):  # pragma: no cover - expand rejects
-                raise CodegenError("a loop at the top level of a model", entry.span)
-            if isinstance(entry, m.LayerRef | m.MappingCall):
-                ref = entry if isinstance(entry, m.LayerRef) else entry._call
-                assert ref is not None
-                expr = self._layer(ref, scope, state, "layers", init, module=False)
-                if expr.flat():
-                    fwd.append(Stmt("x = ", expr, reads=frozenset({"x"})))
-                self._sync(state, init)
-                continue
-            assert isinstance(entry, m.NamedEntry)
-            if entry.name.is_template:
-                raise CodegenError("a name template outside a loop", entry.span, entry.name.text)
-            name = entry.name.text
-            value = entry.value
-            if isinstance(value, m.LayerRef | m.MappingCall):
-                ref = value if isinstance(value, m.LayerRef) else value._call
-                assert ref is not None
-                module = self._layer(ref, scope, state, name, init)
-            else:
-                inner = value if isinstance(value, list) else [value]
-                pre, module = self._sequential(
-                    inner, scope, state, container_kind(inner, False), _label(entry)
-                )
-                init.extend(pre)
-            if name not in assigned:
-                assigned.add(name)
-                comment = ""
-                if name in shapes and not self.dry:
-                    comment = f"-> {list(shapes[name])}"
-                init.append(
-                    Stmt(f"self.{name} = ", module, comment=comment, reads=_reads_items(module))
-                )
+            if state.dead:
+                return
+            try:
+                self._class_entry(entry, scope, state, init, fwd, assigned, shapes)
+            except _Dead as dead:
+                init.append(dead.stmt())
+                state.dead = True
+
+    def _class_entry(
+        self,
+        entry: Any,
+        scope: Scope,
+        state: State,
+        init: list[Stmt],
+        fwd: list[Stmt],
+        assigned: set[str],
+        shapes: dict[str, Shape],
+    ) -> None:
+        """One entry of a class body: ``__init__`` statements and ``forward`` lines."""
+        if isinstance(entry, m.IfEntry):
+            self._class_if(entry, scope, state, init, fwd, assigned, shapes)
+            return
+        if isinstance(entry, m.ForEntry | m.RepeatEntry):  # pragma: no cover - expand rejects
+            raise CodegenError("a loop at the top level of a model", entry.span)
+        if isinstance(entry, m.LayerRef | m.MappingCall):
+            ref = entry if isinstance(entry, m.LayerRef) else entry._call
+            assert ref is not None
+            expr = self._layer(ref, scope, state, "layers", init, module=False)
+            if expr.flat():
+                fwd.append(Stmt("x = ", expr, reads=frozenset({"x"})))
             self._sync(state, init)
-            fwd.append(Stmt(f"x = self.{name}(x)"))
+            return
+        assert isinstance(entry, m.NamedEntry)
+        if entry.name.is_template:
+            raise CodegenError("a name template outside a loop", entry.span, entry.name.text)
+        name = entry.name.text
+        value = entry.value
+        if isinstance(value, m.LayerRef | m.MappingCall):
+            ref = value if isinstance(value, m.LayerRef) else value._call
+            assert ref is not None
+            module = self._layer(ref, scope, state, name, init)
+        else:
+            inner = value if isinstance(value, list) else [value]
+            pre, module = self._sequential(
+                inner, scope, state, container_kind(inner, False), _label(entry)
+            )
+            init.extend(pre)
+        if name not in assigned:
+            assigned.add(name)
+            comment = ""
+            if name in shapes and not self.dry:
+                comment = f"-> {list(shapes[name])}"
+            init.append(
+                Stmt(f"self.{name} = ", module, comment=comment, reads=_reads_items(module))
+            )
+        self._sync(state, init)
+        fwd.append(Stmt(f"x = self.{name}(x)"))
 
     def _class_if(
         self,

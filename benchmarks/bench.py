@@ -1,0 +1,266 @@
+"""netspec's speed, side by side with the alternatives, in one process and one run.
+
+For each model it times (medians over repeats):
+
+- **static**: netspec's static analysis — read and validate the spec, expand it and infer the
+  per-layer table (expression parse caches cleared each time, so every text is parsed again);
+- **meta**: the cheapest PyTorch route to the same table — build the reference module on the
+  meta device, run a meta forward with hooks on every leaf, count parameters;
+- **torchinfo**: ``torchinfo.summary`` on the meta device, when torchinfo is installed;
+- **build**: constructing the module on the CPU with netspec vs the reference constructor
+  (torchvision's when it imports, else the equivalent hand-written module kept here);
+- **forward**: one CPU forward pass of the netspec module vs the reference, same weights;
+
+and, once, ``netspec check`` as a whole process (it must not import torch).
+
+Run: ``python benchmarks/bench.py [--models vgg16 alexnet] [--repeat 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+import netspec
+from netspec.source import parser
+
+# -- reference modules: torchvision's when importable, else written here ------------------------
+
+
+class _VGG(nn.Module):
+    def __init__(self, config: list[int | str], batch_norm: bool = False) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        channels = 3
+        for v in config:
+            if v == "M":
+                layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+                continue
+            assert isinstance(v, int)
+            layers.append(nn.Conv2d(channels, v, kernel_size=3, padding=1))
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(v))
+            layers.append(nn.ReLU(inplace=True))
+            channels = v
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+        self.classifier = nn.Sequential(
+            nn.Linear(512 * 7 * 7, 4096),
+            nn.ReLU(True),
+            nn.Dropout(0.5),
+            nn.Linear(4096, 4096),
+            nn.ReLU(True),
+            nn.Dropout(0.5),
+            nn.Linear(4096, 1000),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier(x)  # type: ignore[no-any-return]
+
+
+class _AlexNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(64, 192, kernel_size=5, padding=2),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(192, 384, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, kernel_size=3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            nn.Dropout(0.5),
+            nn.Linear(256 * 6 * 6, 4096),
+            nn.ReLU(inplace=True),
+            nn.Dropout(0.5),
+            nn.Linear(4096, 4096),
+            nn.ReLU(inplace=True),
+            nn.Linear(4096, 1000),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier(x)  # type: ignore[no-any-return]
+
+
+_CFG_D: list[int | str] = [
+    64,
+    64,
+    "M",
+    128,
+    128,
+    "M",
+    256,
+    256,
+    256,
+    "M",
+    512,
+    512,
+    512,
+    "M",
+    512,
+    512,
+    512,
+    "M",
+]
+
+HAND_WRITTEN: dict[str, Callable[[], nn.Module]] = {
+    "vgg16": lambda: _VGG(_CFG_D),
+    "vgg16_bn": lambda: _VGG(_CFG_D, batch_norm=True),
+    "alexnet": _AlexNet,
+}
+
+
+def reference(name: str) -> tuple[str, Callable[[], nn.Module]]:
+    try:
+        import torchvision.models as tv  # noqa: PLC0415
+
+        factory = getattr(tv, name)
+        factory()  # the C extension may fail to load only when used
+        return "torchvision", factory  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - torchvision missing or broken: use ours
+        return "hand-written", HAND_WRITTEN[name]
+
+
+# -- timing -------------------------------------------------------------------------------------
+
+
+def median_time(fn: Callable[[], Any], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def static(name: str) -> None:
+    parser._parse_cached.cache_clear()
+    netspec.load(name).summary()
+
+
+def meta_route(factory: Callable[[], nn.Module], shape: tuple[int, ...]) -> None:
+    with torch.device("meta"):
+        model = factory()
+    rows: list[tuple[int, ...]] = []
+    hooks = [
+        m.register_forward_hook(lambda _m, _i, out: rows.append(tuple(out.shape)))
+        for m in model.modules()
+        if next(m.children(), None) is None
+    ]
+    with torch.no_grad():
+        model(torch.empty(1, *shape, device="meta"))
+    sum(p.numel() for p in model.parameters())
+    for h in hooks:
+        h.remove()
+
+
+def torchinfo_route(factory: Callable[[], nn.Module], shape: tuple[int, ...]) -> bool:
+    try:
+        import torchinfo  # noqa: PLC0415
+    except ImportError:
+        return False
+    with torch.device("meta"):
+        model = factory()
+    torchinfo.summary(model, input_size=(1, *shape), device="meta", verbose=0)
+    return True
+
+
+def fmt(seconds: float) -> str:
+    return f"{seconds * 1000:9.2f} ms"
+
+
+def main() -> None:
+    parser_ = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser_.add_argument("--models", nargs="+", default=["alexnet", "vgg16", "vgg16_bn"])
+    parser_.add_argument("--repeat", type=int, default=5)
+    parser_.add_argument("--batch", type=int, default=8, help="batch of the forward timing")
+    args = parser_.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    netspec.load("lenet5").summary()  # compile the grammar once, outside the timings
+
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{args.repeat} repeats (medians)\n"
+    )
+    for name in args.models:
+        kind, factory = reference(name)
+        spec = netspec.load(name)
+        shape = spec.network.input
+        t_static = median_time(lambda n=name: static(n), args.repeat)
+        t_meta = median_time(lambda f=factory, s=shape: meta_route(f, s), args.repeat)
+        has_torchinfo = torchinfo_route(factory, shape)
+        t_info = (
+            median_time(lambda f=factory, s=shape: torchinfo_route(f, s), args.repeat)
+            if has_torchinfo
+            else float("nan")
+        )
+        builds = max(2, args.repeat // 2)
+        t_build = median_time(spec.build, builds)
+        t_ref_build = median_time(factory, builds)
+
+        ours, ref = spec.build().eval(), factory().eval()
+        ref.load_state_dict(ours.state_dict())
+        x = torch.randn(args.batch, *shape)
+        with torch.no_grad():
+            assert torch.equal(ours(x), ref(x)), "netspec and reference outputs differ"
+            ours(x), ref(x)  # warm up
+            t_fwd = median_time(lambda m=ours, t=x: m(t), args.repeat)
+            t_ref_fwd = median_time(lambda m=ref, t=x: m(t), args.repeat)
+
+        print(f"{name} ({spec.network.totals.parameters:,} parameters; reference: {kind})")
+        print(f"  static analysis (netspec)      {fmt(t_static)}")
+        print(f"  meta build + forward + hooks   {fmt(t_meta)}   {t_meta / t_static:7.1f}x slower")
+        if has_torchinfo:
+            print(
+                f"  torchinfo.summary (meta)       {fmt(t_info)}   {t_info / t_static:7.1f}x slower"
+            )
+        print(f"  build: netspec                 {fmt(t_build)}")
+        print(
+            f"  build: {kind:<23} {fmt(t_ref_build)}   netspec/reference "
+            f"{t_build / t_ref_build:5.2f}"
+        )
+        print(f"  forward (batch {args.batch}): netspec      {fmt(t_fwd)}")
+        print(
+            f"  forward (batch {args.batch}): {kind:<12}  {fmt(t_ref_fwd)}   "
+            f"netspec/reference {t_fwd / t_ref_fwd:5.2f}\n"
+        )
+
+    check = [sys.executable, "-m", "netspec", "check", args.models[-1]]
+    t_proc = median_time(
+        lambda: subprocess.run(check, capture_output=True, check=True), args.repeat
+    )
+    probe = "import sys, netspec.cli; print('torch' in sys.modules)"
+    imports_torch = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True
+    ).stdout.strip()
+    print(
+        f"`netspec check {args.models[-1]}` as a process: {fmt(t_proc)} "
+        f"(imports torch: {imports_torch})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""Expansion: how a spec becomes one concrete network — names, paths, loops, conditions."""
+
+from __future__ import annotations
+
+import pytest
+
+import netspec
+from netspec.errors import NetspecError, SpecError
+from netspec.expand.expander import MAX_LAYERS, class_name, container_kind
+from netspec.expand.ir import LintError, OpNode, SeqNode, leaves, lint, modules, walk
+from netspec.spec import models as m
+from tests.conftest import spec_text
+
+
+def network(layers: list[str], shape: tuple[int, ...] = (3, 16, 16), **extra: str) -> SeqNode:
+    net = netspec.loads(spec_text(layers, shape, **extra)).network
+    lint(net.root)
+    return net.root
+
+
+def paths(root: SeqNode) -> list[tuple[str, str, bool]]:
+    return [(leaf.path, leaf.op.name, leaf.functional) for leaf in leaves(root)]
+
+
+def test_unnamed_list_is_sequential_indexed_through_loops() -> None:
+    root = network(
+        [
+            "- conv2d(4, 3)",
+            "- repeat: 2",
+            "  do: [relu, 'conv2d(4, 3, padding=1)']",
+            "- if: false",
+            "  then: [batchnorm2d]",
+            "  else: [identity]",
+        ]
+    )
+    assert root.kind == "sequential"
+    assert [(p, o) for p, o, _ in paths(root)] == [
+        ("0", "conv2d"),
+        ("1", "relu"),
+        ("2", "conv2d"),
+        ("3", "relu"),
+        ("4", "conv2d"),
+        ("5", "identity"),
+    ]
+
+
+def test_named_top_level_is_a_class_with_functional_calls() -> None:
+    root = network(
+        ["- conv1: conv2d(4, 3)", "- relu", "- pool: maxpool2d(2)", "- flatten", "- fc: linear(10)"]
+    )
+    assert root.kind == "class"
+    assert paths(root) == [
+        ("conv1", "conv2d", False),
+        ("relu", "relu", True),
+        ("pool", "maxpool2d", False),
+        ("flatten", "flatten", True),
+        ("fc", "linear", False),
+    ]
+    assert list(modules(root)) == ["conv1", "pool", "fc"]
+
+
+def test_a_stateless_name_may_repeat_as_one_shared_module() -> None:
+    root = network(
+        [
+            "- conv1: conv2d(4, 3)",
+            "- act: relu(inplace=true)",
+            "- conv2: conv2d(4, 3)",
+            "- act: relu(inplace=true)",
+        ]
+    )
+    assert [p for p, _, _ in paths(root)] == ["conv1", "act", "conv2", "act"]
+    assert list(modules(root)) == ["conv1", "act", "conv2"]
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        (["- act: relu", "- act: relu(inplace=true)"], "used twice"),
+        (["- c: conv2d(4, 1)", "- c: conv2d(4, 1)"], "used twice"),
+        (["- blocks:", "    - a: relu", "    - a: relu"], "used twice"),
+        (["- conv2d(4, 3)", "- fc: linear(2)"], "needs a name"),
+        (
+            ["- n: relu", "- batchnorm2d(affine=false, track_running_stats=false)"],
+            "has no functional form",
+        ),
+        (["- s:", "    - a: relu", "    - relu"], "has no name, but other layers in s have names"),
+        (["- a: relu", "- for: i in range(2)", "  do: [relu]"], "loop directly"),
+    ],
+)
+def test_naming_rules(layers: list[str], message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        netspec.loads(spec_text(layers, (3, 8, 8))).check()
+
+
+def test_named_nested_list_keeps_names_and_templates() -> None:
+    root = network(
+        [
+            "- blocks:",
+            "    - stem: conv2d(4, 3)",
+            "    - for: i, w in enumerate([8, 16])",
+            "      do:",
+            "        - 'conv{i + 1}': conv2d(w, 3, padding=1)",
+            "        - 'act{i + 1}': relu",
+        ]
+    )
+    blocks = root.children[0]
+    assert isinstance(blocks, SeqNode) and blocks.kind == "module"
+    assert [c.name for c in blocks.children] == ["stem", "conv1", "act1", "conv2", "act2"]
+    assert blocks.output == (16, 14, 14)
+
+
+def test_loop_variables_unpack_and_repeat_counts() -> None:
+    root = network(
+        [
+            "- for: c, k in zip([4, 8], [3, 1])",
+            "  do: ['conv2d(c, k)']",
+            "- repeat: n",
+            "  as: i",
+            "  do: ['conv2d(8 + i, 1)']",
+        ],
+        params="{n: 3}",
+    )
+    calls = [leaf.call for leaf in leaves(root)]
+    assert calls == [
+        "conv2d(4, 3)",
+        "conv2d(8, 1)",
+        "conv2d(8, 1)",
+        "conv2d(9, 1)",
+        "conv2d(10, 1)",
+    ]
+
+
+def test_conditional_layer_choice() -> None:
+    layers = ["- act: 'relu if kind == \"relu\" else silu'"]
+    assert paths(network(layers, params="{kind: relu}"))[0][1] == "relu"
+    assert paths(network(layers, params="{kind: silu}"))[0][1] == "silu"
+
+
+def test_parameters_and_let_drive_shapes() -> None:
+    text = spec_text(
+        ["- conv: conv2d(width, k, padding=k // 2)"], (3, 10, 10), params="{width: 8}", let="{k: 5}"
+    )
+    assert netspec.loads(text).network.output == (8, 10, 10)
+    assert netspec.loads(text, width=2).network.output == (2, 10, 10)
+
+
+def test_let_is_evaluated_in_order() -> None:
+    text = spec_text(["- relu"], (1,), let="{a: b, b: 1}")
+    with pytest.raises(NetspecError, match="undefined name 'b'"):
+        netspec.loads(text).check()
+
+
+def test_expansion_limit() -> None:
+    text = spec_text(["- repeat: n", "  do: [relu]"], (1,), params=f"{{n: {MAX_LAYERS + 1}}}")
+    with pytest.raises(SpecError, match="more than 100,000 layers"):
+        netspec.loads(text).check()
+
+
+def test_container_kind() -> None:
+    named = m.NamedEntry.model_validate({"a": "relu"})
+    call = m.LayerRef("relu")
+    loop = m.ForEntry.model_validate({"for": "i in x", "do": [{"a": "relu"}]})
+    assert container_kind([call, call], top=True) == "sequential"
+    assert container_kind([call, named], top=True) == "class"
+    assert container_kind([call, named], top=False) == "module"
+    assert container_kind([loop], top=False) == "module"
+
+
+@pytest.mark.parametrize(
+    ("name", "explicit", "expected"),
+    [
+        ("vgg16_bn", None, "Vgg16Bn"),
+        ("lenet5", None, "Lenet5"),
+        ("x", "MyNet", "MyNet"),
+        ("_private", None, "Private"),
+        ("a__b", None, "AB"),
+    ],
+)
+def test_class_name(name: str, explicit: str | None, expected: str) -> None:
+    assert class_name(m.SpecFile(name=name, class_name=explicit)) == expected
+
+
+def test_lint_catches_broken_invariants() -> None:
+    root = network(["- conv2d(4, 3)", "- relu"])
+    first = root.children[0]
+    assert isinstance(first, OpNode)
+    first.output = (99,)
+    with pytest.raises(LintError):
+        lint(root)
+
+
+def test_walk_visits_parents_before_children() -> None:
+    root = network(["- a:", "    - relu", "    - relu", "- b: relu"])
+    assert [n.path for n in walk(root)] == ["", "a", "a.0", "a.1", "b"]
+
+
+def test_errors_name_the_layer_path() -> None:
+    text = spec_text(["- features:", "    - conv2d(4, 3)", "    - conv2d(4, 20)"], (3, 16, 16))
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(text).check()
+    assert info.value.where == "features.1"
+    assert info.value.span is not None and info.value.span.line == 7
+    assert "the input 4×14×14 comes from `features.0`" in (info.value.hint or "")
