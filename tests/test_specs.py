@@ -20,7 +20,25 @@ from netspec.expand.ir import leaves, lint
 from netspec.spec.load import bundled_names
 from tests.conftest import reference
 
-TORCHVISION = ["alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg16", "vgg16_bn", "vgg19"]
+TORCHVISION = [
+    "alexnet",
+    "vgg11",
+    "vgg11_bn",
+    "vgg13",
+    "vgg16",
+    "vgg16_bn",
+    "vgg19",
+    "resnet18",
+    "resnet34",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnext50_32x4d",
+    "resnext101_32x8d",
+    "wide_resnet50_2",
+    "googlenet",
+    "mobilenet_v2",
+]
 
 
 def meta_build(spec: netspec.Spec) -> torch.nn.Module:

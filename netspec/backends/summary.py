@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from netspec.expand.ir import Node, OpNode, SeqNode, leaves
+from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, leaves, walk
 from netspec.infer import Network
 from netspec.ops.base import Shape, fmt_shape
 
@@ -69,6 +69,14 @@ def human(count: int) -> str:
     return str(count)
 
 
+def _block_call(node: BlockNode) -> str:
+    from netspec.expr.evaluate import show
+
+    args = ", ".join(f"{k}={show(v)}" for k, v in node.args.items())
+    merge = f" [{node.merge}]" if node.merge else ""
+    return f"{node.block}({args}){merge}"
+
+
 def _subtotal(node: Node, convention: MacsConvention) -> tuple[int, int]:
     params = 0
     seen: set[str] = set()
@@ -78,6 +86,8 @@ def _subtotal(node: Node, convention: MacsConvention) -> tuple[int, int]:
             seen.add(leaf.path)
             params += leaf.parameters
         macs += _macs(leaf, convention)
+    if convention == "all":
+        macs += sum(n.merge_ops for n in walk(node) if isinstance(n, BlockNode))
     return params, macs
 
 
@@ -123,10 +133,14 @@ def table(
             if isinstance(child, SeqNode):
                 params, m = _subtotal(child, macs)
                 folded = depth is not None and level + 1 >= depth
-                kind = {"sequential": "Sequential", "module": "Sequential", "class": "Module"}
+                label = {"sequential": "Sequential", "module": "Sequential", "class": "Module"}[
+                    child.kind
+                ]
+                if isinstance(child, BlockNode):
+                    label = _block_call(child)
                 grid.add_row(
                     Text(indent + child.name, style="bold"),
-                    Text(kind[child.kind] + (" …" if folded else ""), style="dim"),
+                    Text(label + (" …" if folded else ""), style="dim"),
                     _shape(child.output),
                     f"{params:,}" if folded or params else "",
                     f"{m:,}" if folded else "",
@@ -135,9 +149,8 @@ def table(
                     visit(child, level + 1)
                 continue
             assert isinstance(child, OpNode)
-            label = Text(indent + child.name, style="italic dim" if child.functional else "")
             grid.add_row(
-                label,
+                Text(indent + child.name, style="italic dim" if child.functional else ""),
                 child.call,
                 _shape(child.output),
                 f"{child.parameters:,}" if child.tensors else "",

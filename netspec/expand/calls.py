@@ -70,26 +70,41 @@ def bind(
         SpecError: too many positional arguments, or one attribute given twice.
         ExprError: an argument cannot be evaluated.
     """
+    return bind_names(op.name, op.positional(), call, origin, scope, where, wrap)
+
+
+def bind_names(
+    callee: str,
+    positional: list[str],
+    call: n.Expr,
+    origin: n.Origin,
+    scope: Scope,
+    where: str,
+    wrap: Wrap | None = None,
+    skip: int = 0,
+) -> tuple[dict[str, Any], dict[str, Span | None]]:
+    """Like :func:`bind`, for any callee with ``positional`` argument names; the first ``skip``
+    positional arguments are not bound (``stage``'s block)."""
     values: dict[str, Any] = {}
     spans: dict[str, Span | None] = {}
     if not isinstance(call, n.Call):
         return values, spans
-    positional = op.positional()
+    args = call.args[skip:]
     fallback = origin.span_at(call.start, call.end)
-    if len(call.args) > len(positional):
-        extra = call.args[len(positional)]
+    if len(args) > len(positional):
+        extra = args[len(positional)]
         raise SpecError(
-            f"{op.name} takes at most {len(positional)} positional arguments "
-            f"({', '.join(positional)}), found {len(call.args)}",
+            f"{callee} takes at most {len(positional)} positional arguments "
+            f"({', '.join(positional)}), found {len(args)}",
             origin.span_at(extra.start, extra.end) or fallback,
             where,
         )
-    pairs = list(zip(positional, call.args, strict=False)) + list(call.kwargs)
+    pairs = list(zip(positional, args, strict=False)) + list(call.kwargs)
     for key, arg in pairs:
         span = _span_of(arg, origin)
         if key in values:
             raise SpecError(
-                f"{op.name} got {key!r} twice (by position and by keyword)", span or fallback, where
+                f"{callee} got {key!r} twice (by position and by keyword)", span or fallback, where
             )
         value = evaluate_at(arg, origin, scope, where)
         values[key] = wrap(arg, value) if wrap else value

@@ -19,13 +19,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netspec.errors import ExprError, NetspecError, ShapeError, Span, SpecError
+from netspec.errors import ExprError, NetspecError, ShapeError, Span, SpecError, choices_hint
 from netspec.expand import calls
-from netspec.expand.ir import ContainerKind, OpNode, SeqNode
+from netspec.expand.ir import BlockNode, ContainerKind, Node, OpNode, SeqNode
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Scope, evaluate, iterate, show, type_name
+from netspec.expr.evaluate import InputShape, Scope, evaluate, iterate, show, type_name
 from netspec.infer import Network, apply
-from netspec.ops.base import OpError, Shape
+from netspec.ops.base import OpError, Shape, fmt_shape, numel
 from netspec.spec import models as m
 from netspec.spec.names import check_layer_name
 
@@ -33,6 +33,8 @@ MAX_LAYERS = 100_000
 """Most layers one network may expand to."""
 MAX_RANK = 4
 """Most dimensions of a sample (C × D × H × W)."""
+MAX_BLOCK_DEPTH = 32
+"""Deepest nesting of blocks inside blocks."""
 
 
 def class_name(spec: m.SpecFile) -> str:
@@ -91,11 +93,15 @@ class _Expander:
         self.params = params
         self.count = 0
         self.producer: str | None = None
+        self.globals = Scope()
+        """The spec's params and ``let`` values: where blocks and their defaults see names."""
+        self.stack: list[str] = []
+        """Blocks being instantiated, outermost first (to refuse recursion)."""
 
     # -- top level ---------------------------------------------------------------------------
 
     def run(self, input_shape: Shape | None) -> Network:
-        scope = self._scope()
+        scope = self.globals = self._scope()
         x = self._input(scope) if input_shape is None else _check_input(input_shape, None)
         assert self.spec.layers is not None
         kind = container_kind(self.spec.layers, top=True)
@@ -288,6 +294,36 @@ class _Expander:
         span = origin.span_at(func.start, func.end) or ref.span
         index_name = str(len(box.node.children))
         where = box.child_path(name) if name else box.child_path(index_name)
+        if func.id == "stage" or func.id in self.spec.blocks:
+            if box.kind == "sequential":
+                name = index_name
+            elif name is None:
+                raise SpecError(
+                    f"this {'stage' if func.id == 'stage' else 'block'} needs a name (its "
+                    "module attribute and the prefix of its state_dict keys)",
+                    span,
+                    where,
+                    hint=f"e.g. `layer1: {origin.text.strip()}`",
+                )
+            if func.id == "stage":
+                node: Node = self._stage(box, call, origin, name, scope, x, entry_span or span)
+            else:
+                values, _ = calls.bind_names(
+                    func.id,
+                    [p.name for p in self.spec.blocks[func.id].params],
+                    call,
+                    origin,
+                    scope,
+                    where,
+                )
+                node = self._block(
+                    box.child_path(name), name, func.id, values, entry_span or span, x, where
+                )
+            self._claim(box, name, None, entry_span or span)
+            box.names[name] = node  # type: ignore[assignment]
+            box.node.children.append(node)
+            self.producer = node.path
+            return node.output
         op = calls.resolve(call, origin, where)
         values, attr_spans = calls.bind(op, call, origin, scope, where)
         try:
@@ -332,6 +368,233 @@ class _Expander:
         box.node.children.append(node)
         self.producer = path if not node.functional else f"{path} ({op.name})"
         return node.output
+
+    # -- blocks ----------------------------------------------------------------------------------
+
+    def _stage(
+        self,
+        box: _Container,
+        call: n.Expr,
+        origin: n.Origin,
+        name: str,
+        scope: Scope,
+        x: Shape,
+        span: Span | None,
+    ) -> SeqNode:
+        """``stage(Block, depth=n, **args)``: n blocks, the first-only args to the first."""
+        where = box.child_path(name)
+        first = call.args[0] if isinstance(call, n.Call) and call.args else None
+        if not isinstance(first, n.Name):
+            raise SpecError(
+                "stage takes a block name first, as in stage(Bottleneck, depth=3, planes=64)",
+                origin.span_at(call.start, call.end) or span,
+                where,
+            )
+        block = self.spec.blocks.get(first.id)
+        if block is None:
+            raise SpecError(
+                f"unknown block {first.id!r}",
+                origin.span_at(first.start, first.end),
+                where,
+                hint=choices_hint(first.id, self.spec.blocks, "blocks"),
+            )
+        positional = [p.name for p in block.params]
+        assert isinstance(call, n.Call)
+        depth_arg = dict(call.kwargs).get("depth")
+        if depth_arg is None:
+            raise SpecError(
+                "stage needs depth=…, the number of blocks",
+                origin.span_at(call.start, call.end),
+                where,
+            )
+        depth = calls.evaluate_at(depth_arg, origin, scope, where)
+        if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            raise SpecError(
+                f"a stage's depth must be an integer ≥ 1, found {show(depth)}",
+                origin.span_at(depth_arg.start, depth_arg.end),
+                where,
+            )
+        rest = n.Call(call.func, call.args, tuple((k, v) for k, v in call.kwargs if k != "depth"))
+        values, _ = calls.bind_names(
+            f"stage of {first.id}", positional, rest, origin, scope, where, skip=1
+        )
+        path = box.child_path(name)
+        seq = SeqNode(path, name, span, x, x, kind="sequential")
+        for i in range(depth):
+            args = (
+                values if i == 0 else {k: v for k, v in values.items() if k not in block.first_only}
+            )
+            node = self._block(f"{path}.{i}", str(i), first.id, args, span, x, f"{path}.{i}")
+            seq.children.append(node)
+            x = node.output
+        seq.output = x
+        return seq
+
+    def _block(
+        self,
+        path: str,
+        name: str,
+        block_name: str,
+        values: dict[str, Any],
+        span: Span | None,
+        x: Shape,
+        where: str,
+    ) -> BlockNode:
+        """Instantiate a block for ``values`` on input ``x``."""
+        block = self.spec.blocks[block_name]
+        if block_name in self.stack:
+            cycle = " → ".join([*self.stack[self.stack.index(block_name) :], block_name])
+            raise SpecError(
+                f"block {block_name} uses itself ({cycle})",
+                block.span,
+                f"blocks.{block_name}",
+                hint="a block cannot contain itself",
+            )
+        if len(self.stack) >= MAX_BLOCK_DEPTH:
+            raise SpecError(f"blocks nested deeper than {MAX_BLOCK_DEPTH}", span, where)
+        self.stack.append(block_name)
+        try:
+            return self._instantiate(path, name, block_name, block, values, span, x, where)
+        finally:
+            self.stack.pop()
+
+    def _instantiate(
+        self,
+        path: str,
+        name: str,
+        block_name: str,
+        block: m.BlockDef,
+        values: dict[str, Any],
+        span: Span | None,
+        x: Shape,
+        where: str,
+    ) -> BlockNode:
+        known_params = {p.name for p in block.params}
+        for key in values:
+            if key not in known_params:
+                raise SpecError(
+                    f"{block_name} has no parameter {key!r}",
+                    span,
+                    where,
+                    hint=choices_hint(key, known_params, "parameters"),
+                )
+        # defaults see the spec's names and the block's input, like Python defaults do
+        outer = self.globals.child(input=InputShape(x))
+        args: dict[str, Any] = {}
+        for param in block.params:
+            if param.name in values:
+                args[param.name] = values[param.name]
+            elif param.node is not None:
+                args[param.name] = self._eval(param.node, outer, f"blocks.{block_name}")
+            else:
+                raise SpecError(
+                    f"{block_name} needs {param.name!r}",
+                    span,
+                    where,
+                    hint=f"{block_name} takes ({', '.join(p.raw for p in block.params)})",
+                )
+        scope = outer.child(args)
+        if block.expansion is not None:
+            scope.names["expansion"] = self._eval(
+                block.expansion.expr, scope, f"blocks.{block_name}.expansion"
+            )
+        for let_name, code in block.let.items():
+            scope.names[let_name] = self._eval(code.expr, scope, f"{where}: let.{let_name}")
+        residual = block.shortcut is not None
+        if block.residual is not None:
+            residual = _truth(self._eval(block.residual.expr, scope, f"{where}: residual"))
+        plain = (
+            block.branches is None
+            and not residual
+            and not has_names(block.body)
+            and not has_names(block.then)
+        )
+        kind: ContainerKind = "sequential" if plain else "class"
+        node = BlockNode(path, name, span, x, x, kind=kind, block=block_name, args=args)
+        box = _Container(node, kind)
+        y = self._segment(box, block.body, scope, x, node.body)
+        merged = y
+        if block.branches is not None:
+            node.branches = []
+            outs = []
+            for branch, value in block.branches.items():
+                before = len(node.children)
+                entry = m.NamedEntry.model_construct({branch: value})
+                entry._name = m.NameTemplate(branch)
+                entry._span = block.key_span("branches")
+                self._named(box, entry, scope, x)
+                node.branches += node.children[before:]
+                outs.append((branch, node.children[-1].output))
+            merged = self._merge(block, block_name, block.merge or "concat", outs, where)
+        elif residual:
+            node.shortcut = []
+            identity = x
+            sc = block.shortcut
+            if sc is not None and sc.project is not None:
+                project = True
+                if sc.when is not None:
+                    project = _truth(self._eval(sc.when.expr, scope, f"{where}: shortcut.when"))
+                if project:
+                    before = len(node.children)
+                    entry = m.NamedEntry.model_construct({sc.name: sc.project})
+                    entry._name = m.NameTemplate(sc.name)
+                    entry._span = sc.key_span("project")
+                    identity = self._named(box, entry, scope, x)
+                    node.shortcut += node.children[before:]
+            merged = self._merge(
+                block,
+                block_name,
+                block.merge or "add",
+                [("body", y), ("shortcut", identity)],
+                where,
+            )
+        if merged is not y or block.branches is not None or residual:
+            node.merge = block.merge or ("concat" if block.branches is not None else "add")
+            node.merged = merged
+            if node.merge == "add":
+                node.merge_ops = int(numel(merged)) * (
+                    len(node.branches) - 1 if node.branches is not None else 1
+                )
+        node.output = self._segment(box, block.then, scope, merged, node.then)
+        return node
+
+    def _segment(
+        self, box: _Container, entries: Sequence[Any], scope: Scope, x: Shape, into: list[Node]
+    ) -> Shape:
+        before = len(box.node.children)
+        y = self._fill(box, entries, scope, x)
+        into += box.node.children[before:]
+        return y
+
+    @staticmethod
+    def _merge(
+        block: m.BlockDef, block_name: str, merge: str, outs: list[tuple[str, Shape]], where: str
+    ) -> Shape:
+        """The shape where paths join; a mismatch is an error naming every path's shape."""
+        shapes = [shape for _, shape in outs]
+        listing = ", ".join(f"{label} {fmt_shape(shape)}" for label, shape in outs)
+        key = "branches" if block.branches is not None else "shortcut"
+        if merge == "add":
+            if any(shape != shapes[0] for shape in shapes):
+                raise ShapeError(
+                    f"{block_name}: paths added together must have the same shape, found {listing}",
+                    block.key_span(key) or block.span,
+                    where,
+                    hint="project the shortcut (shortcut: {when: …, project: [conv2d(…, 1), "
+                    "batchnorm2d]}) or fix the body"
+                    if key == "shortcut"
+                    else None,
+                )
+            return shapes[0]
+        if any(len(s) != len(shapes[0]) or s[1:] != shapes[0][1:] for s in shapes):
+            raise ShapeError(
+                f"{block_name}: paths concatenated along channels must agree on every other "
+                f"dimension, found {listing}",
+                block.key_span(key) or block.span,
+                where,
+                hint="give every path the same stride and padding",
+            )
+        return (sum(s[0] for s in shapes), *shapes[0][1:])
 
     @staticmethod
     def _unnamed(node: OpNode) -> None:

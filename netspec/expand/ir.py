@@ -65,6 +65,29 @@ class SeqNode(Node):
     children: list[Node] = field(default_factory=list, kw_only=True)
 
 
+@dataclass(eq=False, slots=True)
+class BlockNode(SeqNode):
+    """An instance of a block: its children in call order, and which path each belongs to.
+
+    ``children`` is ``body + shortcut + branches + then``; the segments say how they connect:
+    the body, the shortcut and each branch start from the block's input, and ``then`` from the
+    merged shape.
+    """
+
+    block: str = field(kw_only=True)
+    args: dict[str, Any] = field(default_factory=dict, kw_only=True)
+    body: list[Node] = field(default_factory=list, kw_only=True)
+    shortcut: list[Node] | None = field(default=None, kw_only=True)
+    """The identity path's modules (``[]``: the input itself); ``None``: no residual."""
+    branches: list[Node] | None = field(default=None, kw_only=True)
+    merge: str | None = field(default=None, kw_only=True)
+    merged: Shape | None = field(default=None, kw_only=True)
+    """The shape after the merge (the input of ``then``)."""
+    then: list[Node] = field(default_factory=list, kw_only=True)
+    merge_ops: int = field(default=0, kw_only=True)
+    """Element-wise additions of the merge (for ``--macs all``)."""
+
+
 def walk(node: Node) -> Iterator[Node]:
     """Every node, parents before children, in call order."""
     stack = [node]
@@ -122,9 +145,13 @@ def lint(root: Node) -> None:
             continue
         if not isinstance(node, SeqNode):
             raise LintError(f"{node.path}: unknown node kind {type(node).__name__}")
+        if isinstance(node, BlockNode):
+            _lint_block(node)
         shape = node.input
         names: set[str] = set()
         for index, child in enumerate(node.children):
+            if isinstance(node, BlockNode):
+                shape = child.input  # segments are checked by _lint_block
             if child.input != shape:
                 raise LintError(f"{child.path}: input {child.input} but predecessor gave {shape}")
             shape = child.output
@@ -137,5 +164,33 @@ def lint(root: Node) -> None:
                 if child.name in names:
                     raise LintError(f"{child.path}: duplicate name in a module container")
                 names.add(child.name)
-        if shape != node.output:
+        if not isinstance(node, BlockNode) and shape != node.output:
             raise LintError(f"{node.path or '<root>'}: output {node.output} but last child {shape}")
+
+
+def _chain(nodes: list[Node], shape: Shape, where: str) -> Shape:
+    for child in nodes:
+        if child.input != shape:
+            raise LintError(f"{child.path}: input {child.input} but {where} gave {shape}")
+        shape = child.output
+    return shape
+
+
+def _lint_block(node: BlockNode) -> None:
+    segments = [*node.body, *(node.shortcut or []), *(node.branches or []), *node.then]
+    if [id(c) for c in segments] != [id(c) for c in node.children]:
+        raise LintError(f"{node.path}: children are not body + shortcut + branches + then")
+    body = _chain(node.body, node.input, "the block input")
+    if node.branches is not None:
+        outs = [_chain([b], node.input, "the block input") for b in node.branches]
+        if node.merged is None or not outs:
+            raise LintError(f"{node.path}: branches without a merged shape")
+    elif node.shortcut is not None:
+        _chain(node.shortcut, node.input, "the block input")
+        if node.merged is None:
+            raise LintError(f"{node.path}: a residual connection without a merged shape")
+    elif node.merged is not None and node.merged != body:
+        raise LintError(f"{node.path}: merged shape {node.merged} but body gave {body}")
+    merged = node.merged if node.merged is not None else body
+    if _chain(node.then, merged, "the merge") != node.output:
+        raise LintError(f"{node.path}: output {node.output} does not follow from its paths")

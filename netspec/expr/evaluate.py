@@ -404,6 +404,8 @@ def binary(op: str, a: Any, b: Any) -> Any:
 def product(values: Any) -> Any:
     """The product of ``values``; symbolic operands stay visible (``channels * 7 * 7``)."""
     items = list(values)
+    if len(items) > 1:  # a visible `* 1` says nothing
+        items = [v for v in items if concrete(v) != 1 or isinstance(concrete(v), bool)] or [1]
     if not any(isinstance(v, Sym) for v in items):
         total = 1
         for v in items:
@@ -512,12 +514,12 @@ class Builtin:
     min_args: int
     max_args: int
     doc: str
-    helper: bool = False
-    """True when generated code must define the function (it is not a Python built-in)."""
+    source: str = ""
+    """The function's definition for generated code, when it is not a Python built-in."""
 
 
-def _b(name: str, fn: Callable[..., Any], lo: int, hi: int, doc: str, helper: bool = False) -> None:
-    BUILTINS[name] = Builtin(name, fn, lo, hi, doc, helper)
+def _b(name: str, fn: Callable[..., Any], lo: int, hi: int, doc: str, source: str = "") -> None:
+    BUILTINS[name] = Builtin(name, fn, lo, hi, doc, source)
 
 
 BUILTINS: dict[str, Builtin] = {}
@@ -562,13 +564,21 @@ _b(
     2,
     "round half to even, as Python does",
 )
+_MAKE_DIVISIBLE = '''
+def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
+    """Round to a multiple of divisor, never below 90% of value (as MobileNet does)."""
+    new = max(min_value or divisor, int(value + divisor / 2) // divisor * divisor)
+    if new < 0.9 * value:
+        new += divisor
+    return new
+'''
 _b(
     "make_divisible",
     _make_divisible,
     2,
     3,
     "round a channel count to a multiple of `divisor`, never below 90% (MobileNet)",
-    helper=True,
+    source=_MAKE_DIVISIBLE,
 )
 
 

@@ -152,6 +152,8 @@ def substitute(node: Expr, mapping: dict[str, Expr]) -> Expr:
     if isinstance(node, Name):
         return mapping.get(node.id, node)
     if isinstance(node, Attr):
+        if isinstance(strip(node.value), InputRef) and f"in.{node.attr}" in mapping:
+            return mapping[f"in.{node.attr}"]  # `in.channels` → what the caller calls it
         return Attr(substitute(node.value, mapping), node.attr)
     if isinstance(node, Index):
         return Index(substitute(node.value, mapping), substitute(node.index, mapping))

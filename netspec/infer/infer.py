@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netspec.errors import ShapeError, Span
-from netspec.expand.ir import Node, OpNode, SeqNode, leaves, modules
+from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, leaves, modules, walk
 from netspec.ops.base import Op, OpError, Shape, fmt_shape
 
 
@@ -92,6 +92,9 @@ def totals(root: Node) -> Totals:
     for leaf in leaves(root):
         macs += leaf.macs
         extra += leaf.extra_ops
+    for node in walk(root):
+        if isinstance(node, BlockNode):
+            extra += node.merge_ops
     return Totals(params, buffers, macs, extra)
 
 

@@ -74,6 +74,14 @@ class _Syntax(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class ParamDecl:
+    """``stride = 1``: a block parameter and its default (``None``: required)."""
+
+    name: str
+    default: n.Expr | None
+
+
+@dataclass(frozen=True, slots=True)
 class ForHeader:
     """``i, w in enumerate(widths)``: the loop variables and the iterable."""
 
@@ -210,6 +218,9 @@ class _ToNodes:
     def for_header(self, c: list[Any]) -> ForHeader:
         return ForHeader(tuple(str(t) for t in c[:-1]), c[-1])
 
+    def param_decl(self, c: list[Any]) -> ParamDecl:
+        return ParamDecl(str(c[0]), c[1])
+
 
 @functools.cache
 def _parser() -> Any:
@@ -221,7 +232,7 @@ def _parser() -> Any:
     grammar = resources.files("netspec.source").joinpath("grammar.lark").read_text("utf-8")
     return Lark(
         grammar,
-        start=["expr", "for_header"],
+        start=["expr", "for_header", "param_decl"],
         parser="lalr",
         maybe_placeholders=True,
         transformer=_T(),
@@ -238,6 +249,9 @@ def _depth(node: Any) -> int:
         deepest = max(deepest, level)
         if isinstance(item, ForHeader):
             stack.append((item.iterable, level))
+        elif isinstance(item, ParamDecl):
+            if item.default is not None:
+                stack.append((item.default, level))
         elif isinstance(item, n.Expr):
             for name in item.__slots__:
                 child = getattr(item, name, None)
@@ -362,3 +376,21 @@ def parse_for_header(
         raise _raise(exc, origin, "loop header") from None
     it = header.iterable
     return header.names, n.Located(it, origin, start=it.start, end=it.end)
+
+
+def parse_param(text: str, origin: n.Origin | None = None) -> tuple[str, n.Located | None]:
+    """Parse a block parameter declaration ``name`` or ``name = default``.
+
+    Raises:
+        SourceError: the text is not a parameter declaration.
+    """
+    origin = origin or n.Origin(text, None)
+    try:
+        decl: ParamDecl = _parse_cached(text, "param_decl")
+    except _Syntax as exc:
+        exc.hint = exc.hint or "a block parameter is `name` or `name = default`, e.g. `stride = 1`"
+        raise _raise(exc, origin, "block parameter") from None
+    if decl.default is None:
+        return decl.name, None
+    d = decl.default
+    return decl.name, n.Located(d, origin, start=d.start, end=d.end)

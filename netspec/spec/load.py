@@ -30,12 +30,17 @@ from netspec.errors import (
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import show
 from netspec.source import yaml as ysrc
-from netspec.source.parser import parse_expr, parse_for_header
+from netspec.source.parser import parse_expr, parse_for_header, parse_param
 from netspec.spec import models as m
-from netspec.spec.names import check_layer_name, check_value_name
+from netspec.spec.names import check_block_name, check_layer_name, check_value_name
 
 MAX_EXTENDS = 16
 """Longest chain of ``extends``."""
+
+FLOW_LIST_HINT = (
+    'in a YAML flow list [a, b] every comma splits an item: quote the call ("conv2d(64, 3)") '
+    "or write a block list with one `- item` per line"
+)
 
 
 def bundled_dir() -> Path:
@@ -179,7 +184,7 @@ def _load_chain(loaded: Loaded, seen: list[Path]) -> m.SpecFile:
 def _merge(base: m.SpecFile, child: m.SpecFile) -> m.SpecFile:
     update: dict[str, Any] = {}
     for field in child.model_fields_set:
-        if field in ("params", "let", "extends"):
+        if field in ("params", "let", "blocks", "extends"):
             continue
         update[field] = getattr(child, field)
     params = dict(base.params)
@@ -192,6 +197,7 @@ def _merge(base: m.SpecFile, child: m.SpecFile) -> m.SpecFile:
         params[name] = value
     update["params"] = params
     update["let"] = {**base.let, **child.let}
+    update["blocks"] = {**base.blocks, **child.blocks}
     update["extends"] = None
     merged = base.model_copy(update=update)
     merged._span = child.span
@@ -301,6 +307,12 @@ def _one(err: Any, tree: ysrc.YNode) -> SpecError:
             hint = "one layer per list item: start each layer with `- `"
         elif isinstance(node, ysrc.YScalar) and not isinstance(node.value, str):
             hint = "a layer is an operator call such as conv2d(64, 3), not a bare value"
+        parent, _ = ysrc.locate(tree, loc[:-1])
+        if isinstance(parent, ysrc.YSeq) and any(
+            isinstance(i, ysrc.YScalar) and str(i.value).count("(") > str(i.value).count(")")
+            for i in parent.items
+        ):
+            hint = FLOW_LIST_HINT
         message = str(err.get("msg") or "expected a layer")
         return SpecError(f"{message}, found {_kind_of(node)}", node.span, where, hint)
     if kind == "layer_value":
@@ -431,8 +443,12 @@ class _Binder:
             value = getattr(obj, name)
             if isinstance(obj, m.SpecFile) and name == "params":
                 self._params(obj, value, child)
-            elif isinstance(obj, m.SpecFile) and name == "let":
+            elif isinstance(obj, m.SpecFile | m.BlockDef) and name == "let":
                 self._let(value, child)
+            elif isinstance(obj, m.SpecFile) and name == "blocks":
+                self._blocks(value, child)
+            elif isinstance(obj, m.BlockDef) and name == "branches" and value is not None:
+                self._branches(value, child)
             elif isinstance(obj, m.RepeatEntry) and name == "as_" and value is not None:
                 check_value_name(value, "loop variable", key_node.span, "as")
             else:
@@ -464,6 +480,32 @@ class _Binder:
             name = str(key_node.value)
             check_value_name(name, "let name", key_node.span, f"let.{name}")
             self._code(let[name], child)
+
+    def _blocks(self, blocks: dict[str, m.BlockDef], node: ysrc.YNode) -> None:
+        if not isinstance(node, ysrc.YMap):
+            return
+        for key_node, child in node.items:
+            name = str(key_node.value)
+            check_block_name(name, key_node.span)
+            block = blocks[name]
+            self.path.append(name)
+            self._model(block, child)
+            block._span = key_node.span
+            _check_block(name, block)
+            self.path.pop()
+
+    def _branches(self, branches: dict[str, Any], node: ysrc.YNode) -> None:
+        if not isinstance(node, ysrc.YMap):
+            return
+        for key_node, child in node.items:
+            name = str(key_node.value)
+            self.path.append(name)
+            try:
+                check_layer_name(name, key_node.span, self.where() or name)
+            except NetspecError as exc:
+                raise exc.locate(None, self.where()) from None
+            self.bind(branches[name], child)
+            self.path.pop()
 
     def _named(self, obj: m.NamedEntry, node: ysrc.YNode) -> None:
         obj._span = node.span
@@ -539,20 +581,72 @@ class _Binder:
             code.names = names
             code.node = iterable
             return
+        if isinstance(code, m.BlockParam):
+            assert isinstance(node, ysrc.YScalar)
+            name, default = parse_param(str(node.value), _origin(node))
+            check_value_name(name, "block parameter", node.span, self.where() or name)
+            code.name = name
+            code.node = default
+            return
         if isinstance(code, m.LayerRef):
             assert isinstance(node, ysrc.YScalar) and isinstance(node.value, str)
             try:
                 code.node = parse_expr(node.value, _origin(node), "layer call")
             except SourceError as exc:
                 if node.style == "" and node.value.count("(") > node.value.count(")"):
-                    exc.hint = (
-                        "in a YAML flow list [a, b] every comma splits an item: quote the call "
-                        '("conv2d(64, 3)") or write a block list with one `- item` per line'
-                    )
+                    exc.hint = FLOW_LIST_HINT
                 raise
             _check_layer_form(code.node, code.node.origin)
             return
         code.node = _value_expr(node)
+
+
+def _check_block(name: str, block: m.BlockDef) -> None:
+    """What the models cannot say: body or branches, parameters once, known first-only args."""
+    where = name
+    if block.branches is not None and block.body:
+        raise SpecError(
+            "a block has a body or branches, not both",
+            block.key_span("branches"),
+            where,
+            hint="put the shared layers in `then:` or in each branch",
+        )
+    if block.branches is not None and (block.shortcut is not None or block.residual is not None):
+        raise SpecError("a block with branches has no residual connection", block.span, where)
+    if (
+        block.merge is not None
+        and block.branches is None
+        and block.shortcut is None
+        and block.residual is None
+    ):
+        raise SpecError(
+            "`merge` needs `branches` or a residual connection (`shortcut` or `residual`)",
+            block.key_span("merge"),
+            where,
+        )
+    seen: set[str] = set()
+    required_after_default = False
+    for param in block.params:
+        if param.name in seen:
+            raise SpecError(f"parameter {param.name!r} is declared twice", param.span, where)
+        seen.add(param.name)
+        if param.node is not None:
+            required_after_default = True
+        elif required_after_default:
+            raise SpecError(
+                f"required parameter {param.name!r} follows a parameter with a default",
+                param.span,
+                where,
+                hint="put parameters without defaults first, as in Python",
+            )
+    for arg in block.first_only:
+        if arg not in seen and arg != "stride":
+            raise SpecError(
+                f"first_only names {arg!r}, which is not a parameter of {name}",
+                block.key_span("first_only"),
+                where,
+                hint=choices_hint(arg, seen, "parameters"),
+            )
 
 
 def _origin(node: ysrc.YScalar) -> n.Origin:

@@ -154,6 +154,30 @@ class NameTemplate(Code):
         return str(self.raw)
 
 
+class BlockParam(Code):
+    """A block parameter: ``planes`` (required) or ``stride = 1`` (default evaluated where the
+    block is used); ``node`` is the default, if any."""
+
+    __slots__ = ("name",)
+    kind = "block parameter"
+
+    def __init__(self, raw: Any) -> None:
+        super().__init__(raw)
+        self.name: str = str(raw).partition("=")[0].strip()
+
+    @classmethod
+    def _validate(cls, value: Any) -> Code:
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, str):
+            raise ValueError("a block parameter is text: `name` or `name = default`")
+        return cls(value)
+
+    @classmethod
+    def json_schema(cls) -> dict[str, Any]:
+        return {"type": "string", "description": "`name` or `name = default`, e.g. `stride = 1`."}
+
+
 class Node(BaseModel):
     """Base of spec models: unknown keys are errors; positions are kept privately."""
 
@@ -311,6 +335,49 @@ LayerEntry = Annotated[
     ),
 ]
 
+
+class ShortcutDef(Node):
+    """The identity path of a residual block, projected when its shape would not match."""
+
+    when: Expression | None = None
+    """Project only when this holds (e.g. ``stride != 1 or in.channels != out``); otherwise the
+    input passes unchanged. Default: always project, if ``project`` is given."""
+    project: Steps | None = None
+    """The projection applied to the block input (e.g. a 1×1 convolution and batch norm)."""
+    name: str = Field(default="downsample", pattern=IDENTIFIER)
+    """The projection's module name (torchvision's ``downsample``)."""
+
+
+class BlockDef(Node):
+    """A reusable, parameterised block: a body, optionally a residual connection, or parallel
+    branches; used like an operator (``Bottleneck(64, stride=2)``) or repeated by ``stage``."""
+
+    doc: str | None = None
+    """What the block is."""
+    params: list[BlockParam] = Field(default_factory=list)
+    """Parameters in call order: ``name`` or ``name = default``."""
+    expansion: Expression | None = None
+    """Output channels per ``planes`` (ResNet's Bottleneck: 4), a name in the block's scope."""
+    let: dict[str, Expression] = Field(default_factory=dict)
+    """Values derived from the params and the input shape (``in.channels``…), in order."""
+    body: Steps = Field(default_factory=list)
+    """The layers of the block's main path."""
+    branches: dict[str, LayerValue] | None = None
+    """Parallel paths over the block's input, by module name (Inception)."""
+    shortcut: ShortcutDef | None = None
+    """The residual connection's identity path (and its projection)."""
+    residual: Expression | None = None
+    """Whether the residual connection exists (MobileNetV2: ``stride == 1 and in.channels ==
+    out``). Default: true when ``shortcut`` is given."""
+    merge: Literal["add", "concat"] | None = None
+    """How paths join: ``add`` (residual default) or ``concat`` along channels (branch
+    default)."""
+    then: Steps = Field(default_factory=list)
+    """Layers applied after the merge (ResNet's final ReLU)."""
+    first_only: list[str] = Field(default_factory=lambda: ["stride"])
+    """Arguments a ``stage`` passes to its first block only; the others get their defaults."""
+
+
 ParamValue = int | float | bool | str | list[Any]
 
 
@@ -345,6 +412,8 @@ class SpecFile(Node):
     """Parameters with their defaults; overridable with ``--set name=value``."""
     let: dict[str, Expression] = Field(default_factory=dict)
     """Derived values, evaluated in order; each may use the params and earlier ``let`` names."""
+    blocks: dict[str, BlockDef] = Field(default_factory=dict)
+    """Reusable blocks by name (CamelCase by convention), usable as layers."""
     layers: list[LayerEntry] | None = None
     """The network, first layer first."""
 
@@ -362,5 +431,5 @@ class SpecFile(Node):
         return h.hexdigest()[:12]
 
 
-for _model in (ForEntry, RepeatEntry, IfEntry, NamedEntry, SpecFile):
+for _model in (ForEntry, RepeatEntry, IfEntry, NamedEntry, ShortcutDef, BlockDef, SpecFile):
     _model.model_rebuild()

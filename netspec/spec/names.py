@@ -17,7 +17,7 @@ _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 CONSTANTS = frozenset({"true", "false", "none", "True", "False", "None"})
 """Names the expression language reads as constants."""
 
-GENERATED = frozenset({"self", "x", "nn", "F", "torch", "super", "in", "out", "Any", "OrderedDict"})
+GENERATED = frozenset({"self", "x", "nn", "F", "torch", "super", "in", "Any", "OrderedDict"})
 """Names generated source uses itself."""
 
 MODULE_ATTRIBUTES = frozenset(
@@ -82,3 +82,26 @@ def check_layer_name(name: str, span: Span | None, where: str) -> None:
         problem = "is reserved"
     if problem:
         raise SpecError(f"layer name {name!r} {problem}", span, where, hint="choose another name")
+
+
+def check_block_name(name: str, span: Span | None) -> None:
+    """Check a block's name: an identifier that is neither an operator nor reserved.
+
+    Raises:
+        SpecError: the name cannot name a block.
+    """
+    from netspec import ops
+
+    problem = None
+    if not _IDENTIFIER.match(name) or keyword.iskeyword(name):
+        problem = "is not a valid block name (a Python identifier, CamelCase by convention)"
+    elif ops.get(name) is not None:
+        problem = "is the name of an operator"
+    elif name in ("stage",) or name in CONSTANTS or name in GENERATED or name in BUILTINS:
+        problem = "is reserved"
+    elif name.startswith("_"):
+        problem = "starts with an underscore"
+    if problem:
+        raise SpecError(
+            f"block name {name!r} {problem}", span, f"blocks.{name}", hint="choose another name"
+        )

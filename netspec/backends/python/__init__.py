@@ -13,8 +13,9 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from netspec.backends.python.emit import generate_class
+from netspec.backends.python.emit import generate_module
 from netspec.backends.python.format import Atom, Bracket, Item, lay_out
+from netspec.expr.evaluate import BUILTINS
 from netspec.expr.render import literal
 from netspec.infer import Network
 from netspec.ops.base import HELPERS, Shape, fmt_shape
@@ -63,19 +64,35 @@ def generate(spec: m.SpecFile, net: Network, input_override: Shape | None = None
     from netspec import __version__
 
     params = declared(spec)
-    code, emitter = generate_class(spec, net, params, input_override)
-    init = lay_out("def __init__", Bracket("(", tuple(code.signature), ")"), " -> None:", 1)
-    for stmt in code.init:
-        init += stmt.lines(2)
-    forward: list[str] = []
-    if code.forward is not None:
-        forward = ["", "    def forward(self, x: torch.Tensor) -> torch.Tensor:"]
-        for stmt in code.forward:
-            forward += stmt.lines(2)
-    body = "\n".join(init + forward)
-    helpers = [HELPERS[h].strip("\n") for h in sorted(emitter.helpers)]
-    body_and_helpers = body + "\n".join(helpers)
+    classes, module = generate_module(spec, net, params, input_override)
     description = (spec.description or "").strip().rstrip(".")
+    top = classes[-1]
+    top.docstring = _wrap(f"{net.name}" + (f": {description}." if description else "."), 4)
+    rendered = []
+    for code in classes:
+        lines = lay_out("def __init__", Bracket("(", tuple(code.signature), ")"), " -> None:", 1)
+        for stmt in code.init:
+            lines += stmt.lines(2)
+        if code.forward is not None:
+            lines += ["", "    def forward(self, x: torch.Tensor) -> torch.Tensor:"]
+            for stmt in code.forward:
+                lines += stmt.lines(2)
+        rendered.append(
+            {
+                "name": code.name,
+                "base": code.base,
+                "docstring": code.docstring if code is top else _wrap(code.docstring, 4),
+                "attributes": [f"    {a}" for a in code.attributes],
+                "lines": lines,
+            }
+        )
+    helpers = [HELPERS[h].strip("\n") for h in sorted(module.helpers)]
+    body = "\n".join(line for cls in rendered for line in cls["lines"]) + "\n".join(helpers)
+    helpers += [
+        b.source.strip("\n")
+        for name, b in sorted(BUILTINS.items())
+        if b.source and re.search(rf"\b{name}\(", body)
+    ]
     t = net.totals
     values = ", ".join(f"{k}={literal(v)}" for k, v in net.params.items())
     text = _template().render(
@@ -89,15 +106,11 @@ def generate(spec: m.SpecFile, net: Network, input_override: Shape | None = None
             + (f" at {values}." if values else "."),
             0,
         ),
-        imports=_imports(body_and_helpers, emitter.uses_ordered_dict),
+        imports=_imports(body, module.uses_ordered_dict),
         helpers=helpers,
-        name=code.name,
-        base=code.base,
-        docstring=_wrap(f"{net.name}" + (f": {description}." if description else "."), 4),
-        init=init,
-        forward=forward,
+        classes=rendered,
     )
-    return Generated(text.rstrip("\n") + "\n", code.name, spec.digest())
+    return Generated(text.rstrip("\n") + "\n", top.name, spec.digest())
 
 
 def _wrap(text: str, indent: int) -> str:

@@ -1,33 +1,36 @@
-"""Compiling a spec into the statements of a PyTorch class.
+"""Compiling a spec into the classes of a PyTorch module file.
 
 The spec is compiled, not its expansion: params become constructor arguments, ``let`` values
-locals, loops Python loops and conditions ``if`` statements, so that the generated class
-builds the right network for *any* parameter values, like a hand-written one. Every argument
-is written as the spec wrote it; sizes the spec never writes — input channels and features —
-come from a symbolic run of the same operator rules the static analysis uses, over values that
-are :class:`~netspec.expr.evaluate.Sym` (an expression in the generated code, plus its value
-when it is known without running it).
+locals, loops Python loops and conditions ``if`` statements, and each block one class whose
+constructor takes the block's params, so that the generated classes build the right network for
+*any* parameter values, like hand-written ones. Every argument is written as the spec wrote it;
+sizes the spec never writes — input channels and features — come from a symbolic run of the same
+operator rules the static analysis uses, over values that are
+:class:`~netspec.expr.evaluate.Sym` (an expression in the generated code, plus its value when it
+is known without running it).
 
 Sizes that change inside a loop or a condition are carried by local variables (``channels``,
-``height``…), assigned right after the layer that changes them, exactly the way torchvision's
+``height``…), assigned right after the statement that changes them, exactly the way torchvision's
 ``make_layers`` tracks ``in_channels``; assignments nobody reads are pruned afterwards.
 """
 
 from __future__ import annotations
 
 import keyword
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from netspec.errors import CodegenError, NetspecError, ShapeError
 from netspec.expand import calls
-from netspec.expand.expander import container_kind
-from netspec.expand.ir import SeqNode
+from netspec.expand.expander import container_kind, has_names
+from netspec.expand.ir import BlockNode, SeqNode, walk
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
     BUILTINS,
     UNKNOWN,
+    InputShape,
     Scope,
     Sym,
     SymbolicError,
@@ -50,10 +53,11 @@ _DIM_NAMES = {
     3: ("channels", "height", "width"),
     4: ("channels", "depth", "height", "width"),
 }
+_FORWARD_NAMES = {"x", "out", "identity", "self"}
 
 
 class Namespace:
-    """Fresh local names that never shadow the spec's names or generated code's."""
+    """Fresh names that never shadow the spec's names or generated code's."""
 
     def __init__(self, taken: set[str]) -> None:
         self.taken = set(taken) | set(GENERATED) | set(BUILTINS) | set(keyword.kwlist)
@@ -99,8 +103,21 @@ class _Dead(Exception):
 
 
 @dataclass
+class Flow:
+    """The tensor variables of a ``forward``: each call reads ``src`` and writes ``dst``."""
+
+    src: str = "x"
+    dst: str = "x"
+
+    def line(self, expr: PyExpr) -> Stmt:
+        stmt = Stmt(f"{self.dst} = ", expr)
+        self.src = self.dst
+        return stmt
+
+
+@dataclass
 class ClassCode:
-    """A generated class: name, base, signature, ``__init__`` and ``forward`` bodies."""
+    """A generated class: name, base, class attributes, signature, ``__init__`` and ``forward``."""
 
     name: str
     base: str
@@ -108,18 +125,24 @@ class ClassCode:
     init: list[Stmt]
     forward: list[Stmt] | None
     docstring: str
+    attributes: list[str] = field(default_factory=list)
+    """Class-level lines (``expansion = 4``)."""
+    in_dims: list[tuple[int, str]] = field(default_factory=list)
+    """For block classes: which input dimensions the constructor takes first, and their names."""
+    globals: list[str] = field(default_factory=list)
+    """For block classes: the spec names the constructor takes as keywords."""
 
 
-def _py(value: Any) -> PyExpr:
+def _py(value: Any, x: str = "x") -> PyExpr:
     """A value or symbolic expression as a layout-able Python expression."""
     if value is X:
-        return Atom("x")
+        return Atom(x)
     if value is TRAINING:
         return Atom("self.training")
     if isinstance(value, tuple):
-        return Bracket("(", tuple(Item(_py(v)) for v in value), ")", tuple_like=True)
+        return Bracket("(", tuple(Item(_py(v, x)) for v in value), ")", tuple_like=True)
     if isinstance(value, PyCall):
-        return _py_call(value)
+        return _py_call(value, x)
     return _expr(as_expr(value))
 
 
@@ -140,9 +163,9 @@ def _expr(node: n.Expr) -> PyExpr:
     return Atom(render(node, python=True))
 
 
-def _py_call(pc: PyCall) -> Bracket:
-    args = tuple(Item(_py(a)) for a in pc.args)
-    kwargs = tuple(Item(_py(v), k, "=") for k, v in pc.kwargs)
+def _py_call(pc: PyCall, x: str = "x") -> Bracket:
+    args = tuple(Item(_py(a, x)) for a in pc.args)
+    kwargs = tuple(Item(_py(v, x), k, "=") for k, v in pc.kwargs)
     return Bracket(f"{pc.func}(", args + kwargs, ")")
 
 
@@ -160,86 +183,275 @@ def _reads(*values: Any) -> frozenset[str]:
     return frozenset(out)
 
 
-def _wrap(expr: n.Expr, value: Any) -> Any:
-    """An argument's attribute value in generated code: its own expression, and its value."""
-    expr = n.strip(expr)
-    if isinstance(value, Sym) and not value.known:
-        return Sym(expr, UNKNOWN)
-    plain = concrete(value)
-    if isinstance(plain, bool | str) or plain is None:
-        return plain
-    if isinstance(plain, tuple):
-        if isinstance(expr, n.ListExpr) and len(expr.items) == len(plain):
-            return tuple(_wrap(e, v) for e, v in zip(expr.items, plain, strict=True))
-        return Sym(expr, plain)
-    return Sym(expr, plain)
+def _reads_items(expr: PyExpr) -> frozenset[str]:
+    """Names read by laid-out code (a conservative scan of its identifiers)."""
+    return frozenset(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr.flat()))
 
 
-class Emitter:
-    """Compiles one spec into :class:`ClassCode` (see the module docstring)."""
+class Module:
+    """One generated file: the top class and a class per block it uses."""
 
     def __init__(self, spec: m.SpecFile, net: Network, params: dict[str, Param]) -> None:
         self.spec = spec
         self.net = net
         self.params = params
-        self.ns = Namespace(set(params) | set(spec.let) | _spec_names(spec.layers or []))
         self.helpers: set[str] = set()
         self.uses_ordered_dict = False
-        self.dry = 0
-        self.tracked_names: set[str] = set()
-        """Size variables the emitter introduced: candidates for pruning when unread."""
-        self.attrs = Namespace(_layer_names(spec.layers or []))
-        """Attribute names of the top class (layers, then captured values and flags)."""
-        self.captured: dict[str, str] = {}
-        """Locals that ``forward`` reads, and the attribute each is stored in."""
+        self.blocks: dict[str, ClassCode] = {}
+        """Block classes in the order they must be defined (dependencies first)."""
+        self.generating: list[str] = []
+        self.needs = _block_needs(spec)
+        self.top_name = net.class_name
+        self.arg_types = _arg_types(net)
+        """Python types of each block's arguments, as the network instantiates them."""
 
-    # -- the class ---------------------------------------------------------------------------------
-
-    def run(self, input_override: Shape | None) -> ClassCode:
-        scope = Scope({p: Sym(n.Name(p)) for p in self.params})
-        assert self.spec.layers is not None
-        entries = self.spec.layers
+    def top(self, input_override: Shape | None) -> ClassCode:
+        spec = self.spec
+        assert spec.layers is not None
+        entries = spec.layers
         kind = container_kind(entries, top=True)
+        em = Emitter(
+            self, set(self.params) | set(spec.let) | _spec_names(entries), _layer_names(entries)
+        )
+        scope = Scope({p: Sym(n.Name(p)) for p in self.params})
         init: list[Stmt] = [] if kind == "sequential" else [Stmt("super().__init__()")]
         lets = scope.child()
-        for name, code in self.spec.let.items():
+        for name, code in spec.let.items():
             value = calls.evaluate_at(code.expr, None, lets, f"let.{name}")
             init.append(
                 Stmt(f"{name} = ", _expr(code.expr), reads=_reads(code.expr.node), writes=name)
             )
             lets.names[name] = Sym(n.Name(name), concrete(value))
-        state = State(self._input(lets, input_override))
+        state = State(em.input_dims(lets, input_override))
         signature = [Item(Atom("self"))] + [self._param_item(p) for p in self.params.values()]
         if kind == "sequential":
-            pre, expr = self._sequential(entries, lets, state, "sequential", "layers")
+            pre, expr = em.sequential(entries, lets, state, "sequential", "layers")
             body = init + pre
-            if isinstance(expr, Bracket) and expr.head == "nn.Sequential(":
-                body.append(
-                    Stmt(
-                        "super().__init__", Bracket("(", expr.items, ")"), reads=_reads_items(expr)
-                    )
-                )
+            assert isinstance(expr, Bracket)
+            args = expr.items if expr.head == "nn.Sequential(" else (Item(expr),)
+            body.append(Stmt("super().__init__", Bracket("(", args, ")"), reads=_reads_items(expr)))
             forward = None
             base = "nn.Sequential"
         else:
-            body = init
             fwd: list[Stmt] = []
-            self._class_body(entries, lets, state, body, fwd, self.net.root)
+            em.class_body(entries, lets, state, init, fwd, Flow(), self.net.root)
+            body = init
             forward = fwd + [Stmt("return x")]
             base = "nn.Module"
-        body = prune(body, self.tracked_names)
-        return ClassCode(self.net.class_name, base, signature, body, forward, "")
+        return ClassCode(self.top_name, base, signature, prune(body, em.tracked_names), forward, "")
 
     def _param_item(self, p: Param) -> Item:
         value = self.net.params.get(p.name, p.default)
-        annotation = {"int": "int", "float": "float", "bool": "bool", "str": "str"}.get(p.kind)
-        if annotation is None:
-            kinds = {type(v).__name__ for v in p.default} if p.default else {"int"}
-            inner = kinds.pop() if len(kinds) == 1 else "Any"
-            annotation = f"tuple[{inner}, ...]"
-        return Item(_py(value), f"{p.name}: {annotation}", " = ")
+        return Item(_py(value), f"{p.name}: {_annotation(p.kind, p.default)}", " = ")
 
-    def _input(self, scope: Scope, override: Shape | None) -> Shape:
+    # -- blocks ------------------------------------------------------------------------------------
+
+    def block_class(self, name: str, rank: int, where: str) -> ClassCode:
+        """The class of block ``name`` (generated on first use, its dependencies first)."""
+        if name in self.blocks:
+            return self.blocks[name]
+        if name in self.generating:  # pragma: no cover - the expander refuses recursion first
+            raise CodegenError(f"block {name} uses itself", self.spec.blocks[name].span, where)
+        if name == self.top_name:
+            raise CodegenError(
+                f"block {name} has the name of the model's class",
+                self.spec.blocks[name].span,
+                where,
+                hint="set `class_name:` to another name",
+            )
+        self.generating.append(name)
+        try:
+            code = self._block_class(name, rank)
+        finally:
+            self.generating.pop()
+        self.blocks[name] = code
+        return code
+
+    def _block_class(self, name: str, rank: int) -> ClassCode:
+        block = self.spec.blocks[name]
+        dims = _DIM_NAMES.get(rank, tuple(f"dim{i}" for i in range(rank)))
+        params = [p.name for p in block.params]
+        globals_ = self.needs[name]
+        taken = set(params) | set(block.let) | set(globals_) | _block_local_names(block)
+        in_names = {i: _fresh_in(f"in_{d}", taken) for i, d in enumerate(dims)}
+        em = Emitter(self, taken | set(in_names.values()), _block_layer_names(block))
+        renames: dict[str, n.Expr] = {}
+        scope = Scope({g: Sym(n.Name(g)) for g in globals_})
+        x = tuple(Sym(n.Name(in_names[i])) for i in range(rank))
+        frame = scope.child({p: Sym(n.Name(p)) for p in params}, input=InputShape(x))
+        attributes: list[str] = []
+        init: list[Stmt] = []
+        if block.expansion is not None:
+            value = calls.evaluate_at(block.expansion.expr, None, frame, f"blocks.{name}")
+            if known(value):
+                attributes.append(f"expansion = {literal(concrete(value))}")
+                renames["expansion"] = n.Attr(n.Name("self"), "expansion")
+                frame.names["expansion"] = Sym(renames["expansion"], concrete(value))
+            else:
+                init.append(Stmt("expansion = ", em.py_code(block.expansion.expr, renames)))
+                frame.names["expansion"] = Sym(n.Name("expansion"))
+        em.renames = renames
+        em.input_names = {dims[i]: in_names[i] for i in range(rank)}
+        for let_name, code in block.let.items():
+            value = calls.evaluate_at(code.expr, None, frame, f"blocks.{name}.let.{let_name}")
+            init.append(
+                Stmt(
+                    f"{let_name} = ",
+                    em.py_code(code.expr),
+                    writes=let_name,
+                    reads=_reads(em.subst(code.expr)),
+                )
+            )
+            frame.names[let_name] = Sym(n.Name(let_name), concrete(value))
+        state = State(x)
+        plain = em.block_kind(block, frame) == "sequential"
+        if plain:
+            pre, expr = em.sequential(block.body, frame, state, "sequential", "layers")
+            assert isinstance(expr, Bracket)
+            body = (
+                init
+                + pre
+                + [
+                    Stmt(
+                        "super().__init__", Bracket("(", expr.items, ")"), reads=_reads_items(expr)
+                    )
+                ]
+            )
+            forward = None
+            base = "nn.Sequential"
+        else:
+            body = [Stmt("super().__init__()"), *init]
+            forward = em.block_body(block, name, frame, state, body)
+            base = "nn.Module"
+        body = prune(body, em.tracked_names)
+        reads: set[str] = set()
+        for stmt in _flatten(body):
+            reads |= stmt.reads | set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", stmt.prefix))
+        used_dims = [(i, in_names[i]) for i in range(rank) if in_names[i] in reads]
+        signature = [Item(Atom("self"))]
+        signature += [Item(Atom(f"{v}: int")) for _, v in used_dims]
+        defaults = self._literal_defaults(block)
+        types = self.arg_types.get(name, {})
+        signature += [
+            Item(Atom(f"{p.name}: {types.get(p.name, 'Any')}"))
+            for p in block.params
+            if p.name not in defaults
+        ]
+        signature += [
+            Item(_py(defaults[p.name]), f"{p.name}: {_annotation_of(p, defaults)}", " = ")
+            for p in block.params
+            if p.name in defaults
+        ]
+        for g in globals_:
+            signature.append(self._global_item(g))
+        doc = f"{name}: {block.doc.strip().rstrip('.')}." if block.doc else f"The {name} block."
+        return ClassCode(
+            name, base, signature, body, forward, doc, attributes, used_dims, list(globals_)
+        )
+
+    def _literal_defaults(self, block: m.BlockDef) -> dict[str, Any]:
+        """Block params whose default is a constant (the class signature can hold it)."""
+        out: dict[str, Any] = {}
+        for p in block.params:
+            if p.node is not None and not n.value_names(p.node) and not _uses_input(p.node):
+                out[p.name] = calls.evaluate_at(p.node, None, Scope(), p.name)
+        return out
+
+    def _global_item(self, name: str) -> Item:
+        if name in self.params:
+            p = self.params[name]
+            value = self.net.params.get(name, p.default)
+            return Item(_py(value), f"{name}: {_annotation(p.kind, p.default)}", " = ")
+        return Item(Atom(f"{name}: Any"))  # a `let` value: always passed by the caller
+
+    def block_output(
+        self, name: str, args: dict[str, Any], names: dict[str, Any], x: Shape
+    ) -> Shape:
+        """A block instance's output shape, in the caller's terms (a dry run of its class)."""
+        block = self.spec.blocks[name]
+        em = Emitter(self, set(), _block_layer_names(block))
+        em.dry = 1
+        em.caller_terms = True
+        frame = Scope(names).child(args, input=InputShape(x))
+        if block.expansion is not None:
+            frame.names["expansion"] = calls.evaluate_at(block.expansion.expr, None, frame, name)
+        for let_name, code in block.let.items():
+            frame.names[let_name] = calls.evaluate_at(code.expr, None, frame, let_name)
+        state = State(tuple(x))
+        helpers, ordered = set(self.helpers), self.uses_ordered_dict
+        try:
+            if em.block_kind(block, frame) == "sequential":
+                em.sequential(block.body, frame, state, "sequential", "layers")
+            else:
+                em.block_body(block, name, frame, state, [])
+        finally:
+            self.helpers, self.uses_ordered_dict = helpers, ordered
+        if state.dead:
+            raise _Dead(f"{name} cannot be built with these arguments")
+        return state.shape
+
+
+class Emitter:
+    """Compiles layer lists into the ``__init__`` and ``forward`` of one class."""
+
+    def __init__(self, module: Module, local_names: set[str], layer_names: set[str]) -> None:
+        self.mod = module
+        self.spec = module.spec
+        self.ns = Namespace(local_names)
+        self.attrs = Namespace(layer_names | _FORWARD_NAMES)
+        """Attribute names of the class (layers, then captured values and flags)."""
+        self.captured: dict[str, str] = {}
+        """Locals that ``forward`` reads, and the attribute each is stored in."""
+        self.tracked_names: set[str] = set()
+        """Size variables this emitter introduced: candidates for pruning when unread."""
+        self.renames: dict[str, n.Expr] = {}
+        """Names the class spells differently (a block's ``expansion`` is ``self.expansion``)."""
+        self.input_names: dict[str, str] = {}
+        """``in.channels`` → the constructor argument holding it (``in_channels``)."""
+        self.assigned: set[str] = set()
+        """Attributes ``__init__`` has assigned (a shared module is assigned once)."""
+        self.caller_terms = False
+        self.dry = 0
+
+    # -- expressions ---------------------------------------------------------------------------
+
+    def subst(self, node: n.Expr, extra: dict[str, n.Expr] | None = None) -> n.Expr:
+        """A spec expression in this class's terms (renames, ``in.x`` → ``in_x``)."""
+        mapping = {**self.renames, **(extra or {})}
+        for dim, var in self.input_names.items():
+            mapping[f"in.{dim}"] = n.Name(var)
+        return n.substitute(node, mapping) if mapping else n.strip(node)
+
+    def py_code(self, node: n.Expr, renames: dict[str, n.Expr] | None = None) -> PyExpr:
+        return _expr(self.subst(node, renames))
+
+    def wrap(self, expr: n.Expr, value: Any) -> Any:
+        """An argument's attribute value: its own expression (in this class's terms) and value.
+
+        In a dry run for a caller (``caller_terms``) the value itself is kept: it is already in
+        the caller's terms, and the block's own spelling would name the block's locals.
+        """
+        if self.caller_terms:
+            return (
+                value
+                if isinstance(value, Sym)
+                or not isinstance(value, int | float)
+                or isinstance(value, bool)
+                else Sym(n.Const(value), value)
+            )
+        expr = self.subst(expr)
+        if isinstance(value, Sym) and not value.known:
+            return Sym(expr, UNKNOWN)
+        plain = concrete(value)
+        if isinstance(plain, bool | str) or plain is None:
+            return plain
+        if isinstance(plain, tuple):
+            if isinstance(expr, n.ListExpr) and len(expr.items) == len(plain):
+                return tuple(self.wrap(e, v) for e, v in zip(expr.items, plain, strict=True))
+            return Sym(expr, plain)
+        return Sym(expr, plain)
+
+    def input_dims(self, scope: Scope, override: Shape | None) -> Shape:
         if override is not None:
             return tuple(Sym(n.Const(d), d) for d in override)
         assert self.spec.input is not None
@@ -247,28 +459,25 @@ class Emitter:
         value = calls.evaluate_at(self.spec.input.expr, None, scope, "input")
         if isinstance(node, n.ListExpr):
             values = concrete(value)
-            return tuple(
-                _wrap(e, v if values is not UNKNOWN else Sym(e))
-                for e, v in zip(
-                    node.items, values if values is not UNKNOWN else node.items, strict=True
-                )
-            )
-        return tuple(Sym(n.Index(node, n.Const(i))) for i in range(len(self.net.input)))
+            if values is UNKNOWN:
+                return tuple(Sym(e) for e in node.items)
+            return tuple(self.wrap(e, v) for e, v in zip(node.items, values, strict=True))
+        return tuple(Sym(n.Index(node, n.Const(i))) for i in range(len(self.mod.net.input)))
 
-    # -- one layer ---------------------------------------------------------------------------------
-
-    def _capture(self, value: Any, init: list[Stmt]) -> Any:
+    def capture(self, value: Any, init: list[Stmt]) -> Any:
         """``value`` for use in ``forward``: locals it reads become ``self.<attr>``.
 
         ``forward`` cannot see ``__init__``'s locals, so each one it needs is stored once, in
         ``__init__``, as an attribute of the same name where that name is free.
         """
         if isinstance(value, tuple):
-            return tuple(self._capture(v, init) for v in value)
+            return tuple(self.capture(v, init) for v in value)
         if not isinstance(value, Sym):
             return value
         mapping: dict[str, n.Expr] = {}
         for name in sorted(n.value_names(value.expr)):
+            if name == "self":
+                continue
             if name not in self.captured:
                 attr = self.attrs.fresh(name)
                 self.captured[name] = attr
@@ -276,7 +485,9 @@ class Emitter:
             mapping[name] = n.Attr(n.Name("self"), self.captured[name])
         return Sym(n.substitute(value.expr, mapping), value.value)
 
-    def _layer(
+    # -- one layer ---------------------------------------------------------------------------------
+
+    def layer(
         self,
         ref: m.LayerRef,
         scope: Scope,
@@ -284,11 +495,12 @@ class Emitter:
         where: str,
         stmts: list[Stmt],
         module: bool = True,
+        x: str = "x",
     ) -> PyExpr:
-        """The module (or functional call) for one layer call; advances ``state``."""
+        """The module (or, with ``module=False``, the functional call on ``x``) for one layer
+        call; advances ``state``."""
         located = ref.expr
-        origin = located.origin
-        return self._choice(located.node, origin, scope, state, where, stmts, module)
+        return self._choice(located.node, located.origin, scope, state, where, stmts, module, x)
 
     def _choice(
         self,
@@ -299,27 +511,37 @@ class Emitter:
         where: str,
         stmts: list[Stmt],
         module: bool,
+        x: str,
     ) -> PyExpr:
         if isinstance(node, n.IfExp):
             test = calls.evaluate_at(node.test, origin, scope, where)
             if known(test):
                 branch = node.body if concrete(test) else node.orelse
-                return self._choice(branch, origin, scope, state, where, stmts, module)
+                return self._choice(branch, origin, scope, state, where, stmts, module, x)
             first, second = state.copy(), state.copy()
-            body = self._choice(node.body, origin, scope, first, where, stmts, module)
-            orelse = self._choice(node.orelse, origin, scope, second, where, stmts, module)
-            self._merge(state, first, second, node.test, stmts)
-            test_expr: Any = Sym(n.strip(node.test))
+            body = self._choice(node.body, origin, scope, first, where, stmts, module, x)
+            orelse = self._choice(node.orelse, origin, scope, second, where, stmts, module, x)
+            self._merge_choice(state, first, second, self.subst(node.test))
+            test_expr: Any = Sym(self.subst(node.test))
             if not module:
-                test_expr = self._capture(test_expr, stmts)
+                test_expr = self.capture(test_expr, stmts)
             cond = render(test_expr.expr, python=True)
             return Atom(f"{body.flat()} if {cond} else {orelse.flat()}")
+        func = calls.func_name(node)
+        if func.id == "stage":
+            return self._stage(node, origin, scope, state, where, stmts)
+        if func.id in self.spec.blocks:
+            block = self.spec.blocks[func.id]
+            values, _ = calls.bind_names(
+                func.id, [p.name for p in block.params], node, origin, scope, where, wrap=self.wrap
+            )
+            return self._block_call(func.id, values, scope, state, where)
         op = calls.resolve(node, origin, where)
-        values, _ = calls.bind(op, node, origin, scope, where, wrap=_wrap)
+        values, _ = calls.bind(op, node, origin, scope, where, wrap=self.wrap)
         attrs = op.construct(values)
-        x = state.shape
+        shape = state.shape
         try:
-            y = op.infer(attrs, x)
+            y = op.infer(attrs, shape)
         except SymbolicError as exc:
             raise CodegenError(
                 f"{op.name}: {exc} — the output shape depends on it",
@@ -332,18 +554,115 @@ class Emitter:
             # checked the rest), and it fails for any values: the class raises that error.
             error = ShapeError(exc.message, origin.span_at(node.start, node.end), where)
             raise _Dead(error.headline()) from None
-        pc = op.module(attrs, x) if module else op.functional(attrs, x)
+        pc = op.module(attrs, shape) if module else op.functional(attrs, shape)
         assert pc is not None
         if not module:
             pc = PyCall(
                 pc.func,
-                tuple(self._capture(a, stmts) for a in pc.args),
-                tuple((k, self._capture(v, stmts)) for k, v in pc.kwargs),
+                tuple(self.capture(a, stmts) for a in pc.args),
+                tuple((k, self.capture(v, stmts)) for k, v in pc.kwargs),
                 pc.helpers,
             )
-        self.helpers.update(pc.helpers)
+        if not self.dry:
+            self.mod.helpers.update(pc.helpers)
         self._advance(state, y)
-        return _py_call(pc) if pc.func else Atom("")
+        return _py_call(pc, x) if pc.func else Atom("")
+
+    def _block_call(
+        self, name: str, values: dict[str, Any], scope: Scope, state: State, where: str
+    ) -> PyExpr:
+        """``Block(in_channels, args…, spec_names…)``; the state advances by a dry run."""
+        block = self.spec.blocks[name]
+        rank = len(state.shape)
+        cls = self.mod.block_class(name, rank, where) if not self.dry else None
+        outer = scope.child(input=InputShape(state.shape))
+        args: dict[str, Any] = {}
+        items: list[Item] = []
+        literal_defaults = self.mod._literal_defaults(block)
+        for i, _ in cls.in_dims if cls is not None else []:
+            items.append(Item(_py(state.shape[i])))
+        for p in block.params:
+            if p.name in values:
+                value = values[p.name]
+                args[p.name] = value
+                if p.name in literal_defaults:
+                    if known(value) and concrete(value) == literal_defaults[p.name]:
+                        continue
+                    items.append(Item(_py(value), p.name, "="))
+                else:
+                    items.append(Item(_py(value)))
+            elif p.node is not None:
+                value = calls.evaluate_at(p.node, None, outer, where)
+                args[p.name] = value
+                if p.name not in literal_defaults:  # a default in the caller's terms
+                    wrapped = self.wrap(self._in_caller(p.node, state), value)
+                    items.append(Item(_py(wrapped), p.name, "="))
+            else:  # pragma: no cover - the static analysis reports missing arguments
+                raise CodegenError(f"{name} needs {p.name!r}", None, where)
+        names: dict[str, Any] = {}
+        for g in self.mod.needs[name]:
+            names[g] = scope.lookup(g)
+            items.append(Item(_py(names[g]), g, "="))
+        y = self.mod.block_output(name, args, names, state.shape)
+        self._advance(state, y)
+        return Bracket(f"{name}(", tuple(items), ")")
+
+    def _in_caller(self, node: n.Expr, state: State) -> n.Expr:
+        """A block-parameter default in the caller's terms: ``in.channels`` is its size."""
+        dims = _DIM_NAMES.get(len(state.shape), ())
+        mapping = {f"in.{d}": as_expr(state.shape[i]) for i, d in enumerate(dims)}
+        return n.substitute(self.subst(node), mapping)
+
+    def _stage(
+        self,
+        node: n.Expr,
+        origin: n.Origin,
+        scope: Scope,
+        state: State,
+        where: str,
+        stmts: list[Stmt],
+    ) -> PyExpr:
+        """``stage(Block, depth=n, …)``: the first block, then a loop appending the rest."""
+        assert isinstance(node, n.Call)
+        block_ref = node.args[0]
+        assert isinstance(block_ref, n.Name)
+        block = self.spec.blocks[block_ref.id]
+        depth = next(v for k, v in node.kwargs if k == "depth")
+        rest = n.Call(node.func, node.args, tuple((k, v) for k, v in node.kwargs if k != "depth"))
+        values, _ = calls.bind_names(
+            block_ref.id,
+            [p.name for p in block.params],
+            rest,
+            origin,
+            scope,
+            where,
+            wrap=self.wrap,
+            skip=1,
+        )
+        var = self.ns.fresh(_stage_label(where))
+        first = self._block_call(block_ref.id, values, scope, state, where)
+        stmts.append(
+            Stmt(
+                f"{var}: list[nn.Module] = ",
+                Bracket("[", (Item(first),), "]"),
+                reads=_reads_items(first),
+                writes=var,
+            )
+        )
+        self._sync(state, stmts)
+        later = {k: v for k, v in values.items() if k not in block.first_only}
+
+        def run(s: State, out: list[Stmt]) -> None:
+            item = self._block_call(block_ref.id, later, scope, s, where)
+            out.append(Stmt("", call(f"{var}.append", item), reads=_reads_items(item) | {var}))
+            self._sync(s, out)
+
+        count = n.Binary("-", self.subst(n.strip(depth)), n.Const(1))
+        header = f"for _ in range({render(count, python=True)}):"
+        self._loop_body(header, _reads(count), state, stmts, run)
+        return call("nn.Sequential", Atom(f"*{var}"))
+
+    # -- sizes -------------------------------------------------------------------------------------
 
     @staticmethod
     def _advance(state: State, y: Shape) -> None:
@@ -383,48 +702,72 @@ class Emitter:
             new[index] = Sym(n.Name(var))
         state.shape = tuple(new)
 
-    def _merge(
-        self, state: State, first: State, second: State, test: n.Expr, stmts: list[Stmt]
-    ) -> None:
+    @staticmethod
+    def _merge_choice(state: State, first: State, second: State, test: n.Expr) -> None:
         """The shape after ``a if test else b``: equal dims stay, others become conditional."""
-        out = []
-        for a, b in zip(first.shape, second.shape, strict=False):
-            if as_expr(a) == as_expr(b):
-                out.append(a)
-            else:
-                out.append(Sym(n.IfExp(n.strip(test), as_expr(a), as_expr(b))))
         if len(first.shape) != len(second.shape):
             raise CodegenError(
                 "the two choices of a conditional layer give outputs of different rank", None
             )
+        out = []
+        for a, b in zip(first.shape, second.shape, strict=True):
+            if as_expr(a) == as_expr(b):
+                out.append(a)
+            else:
+                out.append(Sym(n.IfExp(n.strip(test), as_expr(a), as_expr(b))))
         state.shape = tuple(out)
 
     # -- loops and conditions ----------------------------------------------------------------------
 
-    def _dry(self, run: Any, state: State) -> State:
+    def _dry(self, run: Callable[[State, list[Stmt]], None], state: State) -> State:
         """Run ``run(state, stmts)`` on a copy without keeping anything it emits or names."""
         probe = state.copy()
-        snapshot, helpers, ordered = self.ns.snapshot(), set(self.helpers), self.uses_ordered_dict
+        snapshot = self.ns.snapshot()
+        helpers, ordered = set(self.mod.helpers), self.mod.uses_ordered_dict
         self.dry += 1
         try:
             run(probe, [])
         finally:
             self.dry -= 1
             self.ns.restore(snapshot)
-            self.helpers, self.uses_ordered_dict = helpers, ordered
+            self.mod.helpers, self.mod.uses_ordered_dict = helpers, ordered
         return probe
 
-    def _varying(self, state: State, run: Any) -> list[int]:
-        """Which dimensions a loop body changes, whatever shape it starts from."""
+    def _varying(self, state: State, run: Callable[[State, list[Stmt]], None]) -> list[int]:
+        """Which dimensions a loop body changes, from any starting shape or from this one."""
         start = State(tuple(Sym(n.Name(f"__dim{i}")) for i in range(len(state.shape))))
         probe = self._dry(run, start)
         if len(probe.shape) != len(state.shape):
             return list(range(len(state.shape)))
+        fixed = self._dry(run, state)  # a body that always gives the size it starts from
         return [
             i
             for i, dim in enumerate(probe.shape)
             if not (isinstance(dim, Sym) and dim.expr == n.Name(f"__dim{i}"))
+            and not (
+                as_expr(fixed.shape[i]) == as_expr(state.shape[i])
+                and not fixed.dead
+                and not (n.free_names(as_expr(dim)) & {f"__dim{j}" for j in range(9)})
+            )
         ]
+
+    def _loop_body(
+        self,
+        header: str,
+        reads: frozenset[str],
+        state: State,
+        stmts: list[Stmt],
+        run: Callable[[State, list[Stmt]], None],
+    ) -> None:
+        outer = dict(state.tracked)
+        self._track(state, self._varying(state, run), stmts)
+        start = state.copy()
+        body: list[Stmt] = []
+        run(state, body)
+        stmts.append(Stmt(header, reads=reads, body=body, block=True))
+        state.tracked = outer  # after the loop its variables hold the final sizes
+        if state.dead:  # the body always raises: only a loop that runs no time gets past it
+            state.shape, state.dead = start.shape, start.dead
 
     def _loop(
         self,
@@ -436,29 +779,22 @@ class Emitter:
         body_fn: Any,
     ) -> None:
         if isinstance(entry, m.RepeatEntry):
-            count = render(entry.repeat.expr, python=True)
+            count = render(self.subst(entry.repeat.expr), python=True)
             var = entry.as_ or "_"
             header = f"for {var} in range({count}):"
             frame = scope.child({entry.as_: Sym(n.Name(entry.as_))} if entry.as_ else {})
-            reads = _reads(entry.repeat.expr.node)
+            reads = _reads(self.subst(entry.repeat.expr))
         else:
             names = entry.for_.names
-            header = f"for {', '.join(names)} in {render(entry.for_.expr, python=True)}:"
+            iterable = self.subst(entry.for_.expr)
+            header = f"for {', '.join(names)} in {render(iterable, python=True)}:"
             frame = scope.child({name: Sym(n.Name(name)) for name in names})
-            reads = _reads(entry.for_.expr.node)
+            reads = _reads(iterable)
 
         def run(s: State, out: list[Stmt]) -> None:
             body_fn(entry.do, frame, s, out)
 
-        outer = dict(state.tracked)
-        self._track(state, self._varying(state, run), stmts)
-        body: list[Stmt] = []
-        start = state.copy()
-        run(state, body)
-        stmts.append(Stmt(header, reads=reads, body=body, block=True))
-        state.tracked = outer  # after the loop its variables hold the final sizes
-        if state.dead:  # the body always raises: only a loop that runs no time gets past it
-            state.shape, state.dead = start.shape, start.dead
+        self._loop_body(header, reads, state, stmts, run)
 
     def _if(
         self,
@@ -485,16 +821,16 @@ class Emitter:
             state.shape, state.dead = live.shape, then_state.dead and else_state.dead
             stmts.append(self._if_stmt(entry, then, orelse))
             return
-        # Each size both branches agree on, in names that exist either way, stays; any other
-        # is carried by one variable assigned at the end of each branch.
-        names = _DIM_NAMES.get(len(state.shape), ())
-        merged = list(then_state.shape)
         if len(then_state.shape) != len(else_state.shape):
             raise CodegenError(
                 "the two branches of this condition give outputs of different rank",
                 entry.span,
                 where,
             )
+        # Each size both branches agree on, in names that exist either way, stays; any other
+        # is carried by one variable assigned at the end of each branch.
+        names = _DIM_NAMES.get(len(state.shape), ())
+        merged = list(then_state.shape)
         for i, (a, b) in enumerate(zip(then_state.shape, else_state.shape, strict=True)):
             ea, eb = as_expr(a), as_expr(b)
             if ea == eb and not (n.free_names(ea) & introduced):
@@ -507,11 +843,11 @@ class Emitter:
         state.shape = tuple(merged)
         stmts.append(self._if_stmt(entry, then, orelse))
 
-    @staticmethod
-    def _if_stmt(entry: m.IfEntry, then: list[Stmt], orelse: list[Stmt]) -> Stmt:
+    def _if_stmt(self, entry: m.IfEntry, then: list[Stmt], orelse: list[Stmt]) -> Stmt:
+        test = self.subst(entry.if_.expr)
         return Stmt(
-            f"if {render(entry.if_.expr, python=True)}:",
-            reads=_reads(entry.if_.expr.node),
+            f"if {render(test, python=True)}:",
+            reads=_reads(test),
             body=then,
             orelse=orelse or None,
             block=True,
@@ -519,7 +855,7 @@ class Emitter:
 
     # -- nn.Sequential containers ------------------------------------------------------------------
 
-    def _sequential(
+    def sequential(
         self, entries: Sequence[Any], scope: Scope, state: State, kind: str, label: str
     ) -> tuple[list[Stmt], PyExpr]:
         """Statements to run first, and the ``nn.Sequential`` expression of a layer list."""
@@ -554,38 +890,44 @@ class Emitter:
                     self._sync(s, out)
 
         fill(entries, scope, state, pre)
-        arg = Atom(f"*{var}") if kind == "sequential" else call("OrderedDict", Atom(var))
         if kind == "module":
-            self.uses_ordered_dict = True
-        return pre, call("nn.Sequential", arg)
+            self.mod.uses_ordered_dict = True
+            return pre, call("nn.Sequential", call("OrderedDict", Atom(var)))
+        return pre, call("nn.Sequential", Atom(f"*{var}"))
 
     def _sequential_expr(self, items: list[Item], kind: str) -> PyExpr:
         if kind == "module":
-            self.uses_ordered_dict = True
+            self.mod.uses_ordered_dict = True
             return call("nn.Sequential", call("OrderedDict", Bracket("[", tuple(items), "]")))
         return Bracket("nn.Sequential(", tuple(items), ")")
 
     def _item(self, entry: Any, scope: Scope, state: State, kind: str, pre: list[Stmt]) -> PyExpr:
         """One element of a Sequential: a module, or ``("name", module)`` in a named one."""
         if isinstance(entry, m.LayerRef):
-            return self._layer(entry, scope, state, "layers", pre)
+            return self.layer(entry, scope, state, "layers", pre)
         if isinstance(entry, m.MappingCall):
             assert entry._call is not None
-            return self._layer(entry._call, scope, state, "layers", pre)
+            return self.layer(entry._call, scope, state, "layers", pre)
         assert isinstance(entry, m.NamedEntry), entry
         name = self._name_expr(entry.name)
+        module = self._named_value(entry, scope, state, pre)
+        if kind == "module":
+            return Bracket("(", (Item(name), Item(module)), ")", tuple_like=True)
+        return module
+
+    def _named_value(
+        self, entry: m.NamedEntry, scope: Scope, state: State, pre: list[Stmt]
+    ) -> PyExpr:
         value = entry.value
         if isinstance(value, m.LayerRef | m.MappingCall):
             ref = value if isinstance(value, m.LayerRef) else value._call
             assert ref is not None
-            module = self._layer(ref, scope, state, entry.name.text, pre)
-        else:
-            inner = value if isinstance(value, list) else [value]
-            inner_kind = container_kind(inner, top=False)
-            sub_pre, module = self._sequential(inner, scope, state, inner_kind, _label(entry))
-            pre.extend(sub_pre)
-        if kind == "module":
-            return Bracket("(", (Item(name), Item(module)), ")", tuple_like=True)
+            return self.layer(ref, scope, state, entry.name.text, pre)
+        inner = value if isinstance(value, list) else [value]
+        sub_pre, module = self.sequential(
+            inner, scope, state, container_kind(inner, top=False), _label(entry)
+        )
+        pre.extend(sub_pre)
         return module
 
     def _name_expr(self, template: m.NameTemplate) -> PyExpr:
@@ -596,27 +938,28 @@ class Emitter:
             if isinstance(part, str):
                 body += part.replace("{", "{{").replace("}", "}}")
             else:
-                body += "{" + render(part, python=True) + "}"
+                body += "{" + render(self.subst(part), python=True) + "}"
         return Atom(f'f"{body}"')
 
     # -- class bodies ------------------------------------------------------------------------------
 
-    def _class_body(
+    def class_body(
         self,
         entries: Sequence[Any],
         scope: Scope,
         state: State,
         init: list[Stmt],
         fwd: list[Stmt],
-        tree: SeqNode | None,
+        flow: Flow,
+        tree: SeqNode | None = None,
     ) -> None:
-        assigned: set[str] = set()
+        """Entries of a class: ``self.name = …`` in ``__init__``, calls in ``forward``."""
         shapes = {c.name: c.output for c in tree.children} if tree is not None else {}
         for entry in entries:
             if state.dead:
                 return
             try:
-                self._class_entry(entry, scope, state, init, fwd, assigned, shapes)
+                self._class_entry(entry, scope, state, init, fwd, flow, shapes)
             except _Dead as dead:
                 init.append(dead.stmt())
                 state.dead = True
@@ -628,48 +971,39 @@ class Emitter:
         state: State,
         init: list[Stmt],
         fwd: list[Stmt],
-        assigned: set[str],
+        flow: Flow,
         shapes: dict[str, Shape],
     ) -> None:
-        """One entry of a class body: ``__init__`` statements and ``forward`` lines."""
         if isinstance(entry, m.IfEntry):
-            self._class_if(entry, scope, state, init, fwd, assigned, shapes)
+            self._class_if(entry, scope, state, init, fwd, flow)
             return
         if isinstance(entry, m.ForEntry | m.RepeatEntry):  # pragma: no cover - expand rejects
             raise CodegenError("a loop at the top level of a model", entry.span)
         if isinstance(entry, m.LayerRef | m.MappingCall):
             ref = entry if isinstance(entry, m.LayerRef) else entry._call
             assert ref is not None
-            expr = self._layer(ref, scope, state, "layers", init, module=False)
+            expr = self.layer(ref, scope, state, "layers", init, module=False, x=flow.src)
             if expr.flat():
-                fwd.append(Stmt("x = ", expr, reads=frozenset({"x"})))
+                fwd.append(flow.line(expr))
             self._sync(state, init)
             return
         assert isinstance(entry, m.NamedEntry)
         if entry.name.is_template:
             raise CodegenError("a name template outside a loop", entry.span, entry.name.text)
         name = entry.name.text
-        value = entry.value
-        if isinstance(value, m.LayerRef | m.MappingCall):
-            ref = value if isinstance(value, m.LayerRef) else value._call
-            assert ref is not None
-            module = self._layer(ref, scope, state, name, init)
-        else:
-            inner = value if isinstance(value, list) else [value]
-            pre, module = self._sequential(
-                inner, scope, state, container_kind(inner, False), _label(entry)
-            )
-            init.extend(pre)
-        if name not in assigned:
-            assigned.add(name)
-            comment = ""
-            if name in shapes and not self.dry:
-                comment = f"-> {list(shapes[name])}"
-            init.append(
-                Stmt(f"self.{name} = ", module, comment=comment, reads=_reads_items(module))
-            )
+        module = self._named_value(entry, scope, state, init)
+        self._assign(name, module, init, shapes)
         self._sync(state, init)
-        fwd.append(Stmt(f"x = self.{name}(x)"))
+        fwd.append(flow.line(Atom(f"self.{name}({flow.src})")))
+
+    def _assign(
+        self, name: str, module: PyExpr, init: list[Stmt], shapes: dict[str, Shape]
+    ) -> None:
+        if name in self.assigned:
+            return  # a shared module, called again
+        self.assigned.add(name)
+        comment = f"-> {list(shapes[name])}" if name in shapes and not self.dry else ""
+        init.append(Stmt(f"self.{name} = ", module, comment=comment, reads=_reads_items(module)))
 
     def _class_if(
         self,
@@ -678,23 +1012,28 @@ class Emitter:
         state: State,
         init: list[Stmt],
         fwd: list[Stmt],
-        assigned: set[str],
-        shapes: dict[str, Shape],
+        flow: Flow,
     ) -> None:
         cond = calls.evaluate_at(entry.if_.expr, None, scope, "if")
         if known(cond):
             branch = entry.then if concrete(cond) else entry.else_
-            self._class_body(branch, scope, state, init, fwd, None)
+            self.class_body(branch, scope, state, init, fwd, flow)
             return
         flag = self.attrs.fresh(_flag_name(entry.if_.expr))
         init.append(
-            Stmt(f"self.{flag} = ", _expr(entry.if_.expr), reads=_reads(entry.if_.expr.node))
+            Stmt(
+                f"self.{flag} = ",
+                self.py_code(entry.if_.expr),
+                reads=_reads(self.subst(entry.if_.expr)),
+            )
         )
+        if flow.src != flow.dst:  # both branches must continue from the same variable
+            fwd.append(flow.line(Atom(flow.src)))
         bodies = []
 
         def run(branch: Sequence[Any], frame: Scope, s: State, out: list[Stmt]) -> None:
             f: list[Stmt] = []
-            self._class_body(branch, frame, s, out, f, None)
+            self.class_body(branch, frame, s, out, f, Flow(flow.dst, flow.dst))
             bodies.append(f)
 
         self._if(entry, scope, state, "if", init, run)
@@ -707,8 +1046,322 @@ class Emitter:
             block.orelse = (block.orelse or []) + [
                 Stmt(f"self.{a} = None") for a in sorted(then_names - else_names)
             ]
-        assigned |= then_names | else_names
         fwd.append(Stmt(f"if self.{flag}:", body=then_fwd, orelse=else_fwd or None, block=True))
+
+    # -- blocks ------------------------------------------------------------------------------------
+
+    def block_kind(self, block: m.BlockDef, scope: Scope) -> str:
+        """``sequential`` for a block that is a plain unnamed list of layers."""
+        if block.branches is not None or block.shortcut is not None or block.residual is not None:
+            return "class"
+        if has_names(block.body) or has_names(block.then) or block.then:
+            return "class"
+        return "sequential"
+
+    def block_body(
+        self, block: m.BlockDef, name: str, scope: Scope, state: State, init: list[Stmt]
+    ) -> list[Stmt]:
+        """A block's ``__init__`` statements (appended to ``init``) and its ``forward``."""
+        fwd: list[Stmt] = []
+        x = state.shape
+        if block.branches is not None:
+            outs = []
+            shapes = []
+            for branch, value in block.branches.items():
+                s = State(tuple(x))
+                entry = m.NamedEntry.model_construct({branch: value})
+                entry._name = m.NameTemplate(branch)
+                module = self._named_value(entry, scope, s, init)
+                self._assign(branch, module, init, {})
+                var = self.ns.fresh(branch) if branch in _FORWARD_NAMES else branch
+                fwd.append(Stmt(f"{var} = self.{branch}(x)"))
+                outs.append(var)
+                shapes.append(s.shape)
+                if s.dead:
+                    state.dead = True
+            merge = block.merge or "concat"
+            if merge == "concat":
+                channels = shapes[0][0]
+                for other in shapes[1:]:
+                    channels = channels + other[0]
+                state.shape = (channels, *shapes[0][1:])
+                joined = ", ".join(outs)
+                fwd.append(Stmt(f"out = torch.cat([{joined}], 1)"))
+            else:
+                state.shape = shapes[0]
+                fwd.append(Stmt(f"out = {' + '.join(outs)}"))
+            flow = Flow("out", "out")
+        else:
+            residual: Any = block.shortcut is not None
+            if block.residual is not None:
+                residual = calls.evaluate_at(block.residual.expr, None, scope, "residual")
+            flow = Flow("x", "out" if residual is not False else "x")
+            self.class_body(block.body, scope, state, init, fwd, flow)
+            if residual is not False and not state.dead:
+                self._residual(block, scope, residual, x, init, fwd, flow)
+        self.class_body(block.then, scope, state, init, fwd, flow)
+        return fwd + [Stmt(f"return {flow.src}")]
+
+    def _residual(
+        self,
+        block: m.BlockDef,
+        scope: Scope,
+        residual: Any,
+        x: Shape,
+        init: list[Stmt],
+        fwd: list[Stmt],
+        flow: Flow,
+    ) -> None:
+        """``out = out + identity``, the identity projected when the shortcut says so."""
+        merge: list[Stmt] = []
+        identity = "x"
+        sc = block.shortcut
+        if sc is not None and sc.project is not None:
+            when: Any = True
+            if sc.when is not None:
+                when = calls.evaluate_at(sc.when.expr, None, scope, "shortcut.when")
+            s = State(tuple(x))
+            entry = m.NamedEntry.model_construct({sc.name: sc.project})
+            entry._name = m.NameTemplate(sc.name)
+            project: list[Stmt] = []
+            module = self._named_value(entry, scope, s, project)
+            if known(when) and concrete(when):
+                init.extend(project)
+                self._assign(sc.name, module, init, {})
+                merge.append(Stmt(f"identity = self.{sc.name}(x)"))
+                identity = "identity"
+            elif not known(when):
+                project.append(Stmt(f"self.{sc.name} = ", module, reads=_reads_items(module)))
+                test = self.subst(sc.when.expr) if sc.when is not None else n.Const(True)
+                init.append(
+                    Stmt(
+                        f"if {render(test, python=True)}:",
+                        reads=_reads(test),
+                        body=project,
+                        orelse=[Stmt(f"self.{sc.name} = None")],
+                        block=True,
+                    )
+                )
+                self.assigned.add(sc.name)
+                merge += [
+                    Stmt("identity = x"),
+                    Stmt(
+                        f"if self.{sc.name} is not None:",
+                        body=[Stmt(f"identity = self.{sc.name}(x)")],
+                        block=True,
+                    ),
+                ]
+                identity = "identity"
+        add = Stmt(f"{flow.dst} = {flow.src} + {identity}")
+        flow.src = flow.dst
+        if known(residual):
+            fwd.extend(merge + [add])
+            return
+        flag = self.attrs.fresh("use_residual")
+        test = self.subst(block.residual.expr) if block.residual is not None else n.Const(True)
+        init.append(Stmt(f"self.{flag} = ", _expr(test), reads=_reads(test)))
+        fwd.append(Stmt(f"if self.{flag}:", body=[*merge, add], block=True))
+
+
+def _flatten(stmts: list[Stmt]) -> list[Stmt]:
+    out: list[Stmt] = []
+    for stmt in stmts:
+        out.append(stmt)
+        out += _flatten(stmt.body)
+        out += _flatten(stmt.orelse or [])
+    return out
+
+
+def _annotation(kind: str, default: Any) -> str:
+    simple = {"int": "int", "float": "float", "bool": "bool", "str": "str"}.get(kind)
+    if simple is not None:
+        return simple
+    kinds = {type(v).__name__ for v in default} if default else {"int"}
+    inner = kinds.pop() if len(kinds) == 1 else "Any"
+    return f"tuple[{inner}, ...]"
+
+
+def _annotation_of(p: m.BlockParam, defaults: dict[str, Any]) -> str:
+    if p.name in defaults:
+        value = defaults[p.name]
+        if isinstance(value, bool):
+            return "bool"
+        if isinstance(value, int | float | str):
+            return type(value).__name__
+        if isinstance(value, tuple):
+            return _annotation("list", value)
+    return "Any"
+
+
+def _uses_input(node: n.Expr) -> bool:
+    stack = [node]
+    while stack:
+        item = n.strip(stack.pop())
+        if isinstance(item, n.InputRef):
+            return True
+        for slot in getattr(item, "__slots__", ()):
+            child = getattr(item, slot, None)
+            if isinstance(child, n.Expr):
+                stack.append(child)
+            elif isinstance(child, tuple):
+                stack += [c for c in child if isinstance(c, n.Expr)]
+                stack += [c[1] for c in child if isinstance(c, tuple) and len(c) == 2]
+    return False
+
+
+def _fresh_in(name: str, taken: set[str]) -> str:
+    while name in taken:
+        name += "_"
+    return name
+
+
+def _stage_label(where: str) -> str:
+    label = where.rsplit(".", 1)[-1]
+    return label if label.isidentifier() else "stage"
+
+
+def _code_names(entries: Sequence[Any]) -> set[str]:
+    """Every name the expressions of a layer list read (operators and blocks excluded)."""
+    out: set[str] = set()
+    for entry in entries:
+        if isinstance(entry, m.LayerRef):
+            out |= _call_names(entry.expr)
+        elif isinstance(entry, m.MappingCall) and entry._call is not None:
+            out |= _call_names(entry._call.expr)
+        elif isinstance(entry, m.NamedEntry):
+            for part in entry.name.parts:
+                if not isinstance(part, str):
+                    out |= n.value_names(part)
+            value = entry.value
+            out |= _code_names(value if isinstance(value, list) else [value])
+        elif isinstance(entry, m.ForEntry):
+            out |= n.value_names(entry.for_.expr) | (_code_names(entry.do) - set(entry.for_.names))
+        elif isinstance(entry, m.RepeatEntry):
+            out |= n.value_names(entry.repeat.expr)
+            out |= _code_names(entry.do) - ({entry.as_} if entry.as_ else set())
+        elif isinstance(entry, m.IfEntry):
+            out |= (
+                n.value_names(entry.if_.expr) | _code_names(entry.then) | _code_names(entry.else_)
+            )
+    return out
+
+
+def _call_names(node: n.Expr) -> set[str]:
+    inner = n.strip(node)
+    if isinstance(inner, n.IfExp):
+        return n.value_names(inner.test) | _call_names(inner.body) | _call_names(inner.orelse)
+    if isinstance(inner, n.Call):
+        args = [
+            a
+            for a in inner.args
+            if not isinstance(a, n.Name) or inner.func != n.Name("stage") or a is not inner.args[0]
+        ]
+        out: set[str] = set()
+        for a in args:
+            out |= n.value_names(a)
+        for _, v in inner.kwargs:
+            out |= n.value_names(v)
+        return out
+    return set()
+
+
+def _block_calls(entries: Sequence[Any], blocks: dict[str, m.BlockDef]) -> set[str]:
+    """The blocks a layer list instantiates (directly or through stage)."""
+    out: set[str] = set()
+    stack: list[Any] = list(entries)
+    while stack:
+        entry = stack.pop()
+        refs: list[n.Expr] = []
+        if isinstance(entry, m.LayerRef):
+            refs.append(entry.expr)
+        elif isinstance(entry, m.MappingCall) and entry._call is not None:
+            refs.append(entry._call.expr)
+        elif isinstance(entry, m.NamedEntry):
+            value = entry.value
+            stack += value if isinstance(value, list) else [value]
+        elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+            stack += entry.do
+        elif isinstance(entry, m.IfEntry):
+            stack += entry.then + entry.else_
+        while refs:
+            node = n.strip(refs.pop())
+            if isinstance(node, n.IfExp):
+                refs += [node.body, node.orelse]
+                continue
+            func = node.func if isinstance(node, n.Call) else node
+            if isinstance(func, n.Name) and func.id in blocks:
+                out.add(func.id)
+            if isinstance(func, n.Name) and func.id == "stage" and isinstance(node, n.Call):
+                first = node.args[0] if node.args else None
+                if isinstance(first, n.Name) and first.id in blocks:
+                    out.add(first.id)
+    return out
+
+
+def _block_entries(block: m.BlockDef) -> list[Any]:
+    entries: list[Any] = [*block.body, *block.then]
+    if block.branches is not None:
+        for value in block.branches.values():
+            entries += value if isinstance(value, list) else [value]
+    if block.shortcut is not None and block.shortcut.project is not None:
+        entries += block.shortcut.project
+    return entries
+
+
+def _block_needs(spec: m.SpecFile) -> dict[str, list[str]]:
+    """For each block, the spec-level names (params, ``let``) its class must be given.
+
+    A block reads the spec's names in its expressions, and passes on those its own blocks need;
+    defaults of the blocks it calls are evaluated in its scope too.
+    """
+    spec_names = set(spec.params) | set(spec.let)
+    direct: dict[str, set[str]] = {}
+    calls_of: dict[str, set[str]] = {}
+    for name, block in spec.blocks.items():
+        local = {p.name for p in block.params} | set(block.let) | {"expansion"}
+        local |= _block_local_names(block)
+        names: set[str] = set()
+        for code in [
+            block.expansion,
+            *block.let.values(),
+            block.residual,
+            block.shortcut.when if block.shortcut else None,
+        ]:
+            if code is not None:
+                names |= n.value_names(code.expr)
+        names |= _code_names(_block_entries(block))
+        callees = _block_calls(_block_entries(block), spec.blocks)
+        for callee in callees:
+            for p in spec.blocks[callee].params:
+                if p.node is not None:
+                    names |= n.value_names(p.node)
+        direct[name] = (names - local) & spec_names
+        calls_of[name] = callees
+    needs = {name: set(v) for name, v in direct.items()}
+    changed = True
+    while changed:
+        changed = False
+        for name in needs:
+            for callee in calls_of[name]:
+                extra = needs[callee] - needs[name]
+                if extra:
+                    needs[name] |= extra
+                    changed = True
+    order = list(spec.params) + list(spec.let)
+    return {name: sorted(v, key=order.index) for name, v in needs.items()}
+
+
+def _block_local_names(block: m.BlockDef) -> set[str]:
+    return _spec_names(_block_entries(block))
+
+
+def _block_layer_names(block: m.BlockDef) -> set[str]:
+    names = _layer_names(block.body) | _layer_names(block.then)
+    if block.branches is not None:
+        names |= set(block.branches)
+    if block.shortcut is not None:
+        names.add(block.shortcut.name)
+    return names
 
 
 def _layer_names(entries: Sequence[Any]) -> set[str]:
@@ -757,13 +1410,6 @@ def _attrs(stmts: list[Stmt]) -> set[str]:
     return out
 
 
-def _reads_items(expr: PyExpr) -> frozenset[str]:
-    """Names read by laid-out code (a conservative scan of its identifiers)."""
-    import re
-
-    return frozenset(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr.flat()))
-
-
 def _has_control(entries: Sequence[Any]) -> bool:
     return any(isinstance(e, m.ForEntry | m.RepeatEntry | m.IfEntry) for e in entries)
 
@@ -773,18 +1419,43 @@ def _label(entry: m.NamedEntry) -> str:
     return text if text.isidentifier() and not entry.name.is_template else "layers"
 
 
-def generate_class(
+def _arg_types(net: Network) -> dict[str, dict[str, str]]:
+    seen: dict[str, dict[str, set[str]]] = {}
+    for node in walk(net.root):
+        if isinstance(node, BlockNode):
+            for key, value in node.args.items():
+                kind = "float" if isinstance(value, float) else type(value).__name__
+                if isinstance(value, tuple):
+                    kind = _annotation("list", value)
+                seen.setdefault(node.block, {}).setdefault(key, set()).add(kind)
+    return {
+        block: {k: next(iter(v)) if len(v) == 1 else "Any" for k, v in args.items()}
+        for block, args in seen.items()
+    }
+
+
+def block_ranks(net: Network) -> dict[str, int]:
+    """The input rank of each block as instantiated in a network."""
+    out: dict[str, int] = {}
+    for node in walk(net.root):
+        if isinstance(node, BlockNode):
+            out.setdefault(node.block, len(node.input))
+    return out
+
+
+def generate_module(
     spec: m.SpecFile, net: Network, params: dict[str, Param], input_override: Shape | None
-) -> tuple[ClassCode, Emitter]:
-    """Compile ``spec`` (see :class:`Emitter`).
+) -> tuple[list[ClassCode], Module]:
+    """Compile ``spec``: its block classes (dependencies first), then the model's class.
 
     Raises:
         NetspecError: the spec cannot be compiled (positioned).
     """
-    emitter = Emitter(spec, net, params)
+    module = Module(spec, net, params)
     try:
-        return emitter.run(input_override), emitter
+        top = module.top(input_override)
     except NetspecError:
         raise
     except OpError as exc:  # pragma: no cover - rules failing symbolically
         raise CodegenError(exc.message, None, hint=exc.hint) from None
+    return [*module.blocks.values(), top], module
