@@ -105,6 +105,61 @@ class _AlexNet(nn.Module):
         return self.classifier(x)  # type: ignore[no-any-return]
 
 
+class _Bottleneck(nn.Module):
+    expansion = 4
+
+    def __init__(self, inplanes: int, planes: int, stride: int = 1) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * 4, kernel_size=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * 4)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample: nn.Module | None = None
+        if stride != 1 or inplanes != planes * 4:
+            self.downsample = nn.Sequential(
+                nn.Conv2d(inplanes, planes * 4, kernel_size=1, stride=stride, bias=False),
+                nn.BatchNorm2d(planes * 4),
+            )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return self.relu(out)  # type: ignore[no-any-return]
+
+
+class _ResNet(nn.Module):
+    def __init__(self, depths: list[int]) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        inplanes = 64
+        stages = []
+        for i, (depth, planes) in enumerate(zip(depths, (64, 128, 256, 512), strict=True)):
+            blocks = [_Bottleneck(inplanes, planes, 1 if i == 0 else 2)]
+            inplanes = planes * 4
+            blocks += [_Bottleneck(inplanes, planes) for _ in range(depth - 1)]
+            stages.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3, self.layer4 = stages
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(2048, 1000)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        x = torch.flatten(self.avgpool(x), 1)
+        return self.fc(x)  # type: ignore[no-any-return]
+
+
 _CFG_D: list[int | str] = [
     64,
     64,
@@ -127,6 +182,8 @@ _CFG_D: list[int | str] = [
 ]
 
 HAND_WRITTEN: dict[str, Callable[[], nn.Module]] = {
+    "resnet50": lambda: _ResNet([3, 4, 6, 3]),
+    "resnet152": lambda: _ResNet([3, 8, 36, 3]),
     "vgg16": lambda: _VGG(_CFG_D),
     "vgg16_bn": lambda: _VGG(_CFG_D, batch_norm=True),
     "alexnet": _AlexNet,
@@ -194,7 +251,7 @@ def fmt(seconds: float) -> str:
 
 def main() -> None:
     parser_ = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser_.add_argument("--models", nargs="+", default=["alexnet", "vgg16", "vgg16_bn"])
+    parser_.add_argument("--models", nargs="+", default=["resnet50", "resnet152", "vgg16"])
     parser_.add_argument("--repeat", type=int, default=5)
     parser_.add_argument("--batch", type=int, default=8, help="batch of the forward timing")
     args = parser_.parse_args()
@@ -232,7 +289,9 @@ def main() -> None:
 
         print(f"{name} ({spec.network.totals.parameters:,} parameters; reference: {kind})")
         print(f"  static analysis (netspec)      {fmt(t_static)}")
-        print(f"  meta build + forward + hooks   {fmt(t_meta)}   {t_meta / t_static:7.1f}x slower")
+        print(
+            f"  meta build + forward + hooks   {fmt(t_meta)}   {t_meta / t_static:7.1f}x the static time"
+        )
         if has_torchinfo:
             print(
                 f"  torchinfo.summary (meta)       {fmt(t_info)}   {t_info / t_static:7.1f}x slower"

@@ -73,7 +73,13 @@ MacsOpt = Annotated[
 ]
 DepthOpt = Annotated[
     int | None,
-    typer.Option("--depth", "-d", min=1, help="Fold the table below this nesting depth."),
+    typer.Option(
+        "--depth",
+        "-d",
+        min=0,
+        help="Fold the table below this nesting depth; 0 shows every layer. By default a "
+        "network of more than 100 rows is folded to about 100.",
+    ),
 ]
 ExplainOpt = Annotated[
     bool,

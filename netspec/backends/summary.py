@@ -95,6 +95,32 @@ def _shape(shape: Shape) -> str:
     return fmt_shape(shape)
 
 
+MAX_ROWS = 100
+"""Rows a table shows before it folds deep containers (unless a depth is asked for)."""
+
+
+def rows_at(root: Node, depth: int | None) -> int:
+    """How many rows the table has when folded at ``depth`` (``None``: not folded)."""
+    count = 0
+    stack: list[tuple[Node, int]] = [(c, 1) for c in getattr(root, "children", [])]
+    while stack:
+        node, level = stack.pop()
+        count += 1
+        if isinstance(node, SeqNode) and (depth is None or level < depth):
+            stack += [(c, level + 1) for c in node.children]
+    return count
+
+
+def auto_depth(root: Node, limit: int = MAX_ROWS) -> int | None:
+    """The deepest folding that keeps the table within ``limit`` rows (``None``: no folding)."""
+    if rows_at(root, None) <= limit:
+        return None
+    depth = 1
+    while rows_at(root, depth + 1) <= limit:
+        depth += 1
+    return depth
+
+
 def table(
     net: Network,
     macs: MacsConvention = "torchvision",
@@ -104,9 +130,15 @@ def table(
     """A rich renderable: the per-layer table and the totals.
 
     Args:
-        depth: show containers down to this depth only (their rows carry subtotals).
+        depth: show containers down to this depth only (their rows carry subtotals); ``0``
+            shows every layer; ``None`` folds a large network to about :data:`MAX_ROWS` rows.
         explain: add the arithmetic behind each layer's shape and parameters.
     """
+    auto = depth is None
+    if depth is None:
+        depth = auto_depth(net.root)
+    elif depth == 0:
+        depth = None
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
@@ -173,4 +205,10 @@ def table(
     footer.append("\nMACs ", style="bold")
     footer.append(f"{total_macs:,} ({human(total_macs)})")
     footer.append(f" · {MACS_CONVENTIONS[macs].split(' (')[0]}", style="dim")
+    if auto and depth is not None:
+        total = rows_at(net.root, None)
+        footer.append(
+            f"\n(folded to depth {depth} of {total:,} rows: --depth 0 shows every layer)",
+            style="dim",
+        )
     return Group(title, grid, footer)

@@ -19,6 +19,23 @@ Wrap = Callable[[n.Expr, Any], Any]
 """Turns an argument's expression and value into the value an attribute holds."""
 
 
+class Spans:
+    """Where each argument of a call is, worked out only when an error asks."""
+
+    __slots__ = ("_args", "_origin")
+
+    def __init__(self, origin: n.Origin) -> None:
+        self._args: dict[str, n.Expr] = {}
+        self._origin = origin
+
+    def add(self, key: str, node: n.Expr) -> None:
+        self._args[key] = node
+
+    def get(self, key: str, default: Span | None = None) -> Span | None:
+        node = self._args.get(key)
+        return _span_of(node, self._origin) if node is not None else default
+
+
 def evaluate_at(node: n.Expr, origin: n.Origin | None, scope: Scope, where: str | None) -> Any:
     """Evaluate a sub-expression of a text, positioning errors through ``origin``."""
     if origin is not None and not isinstance(node, n.Located):
@@ -61,7 +78,7 @@ def bind(
     scope: Scope,
     where: str,
     wrap: Wrap | None = None,
-) -> tuple[dict[str, Any], dict[str, Span | None]]:
+) -> tuple[dict[str, Any], Spans]:
     """Evaluate a call's arguments and match them to ``op``'s attributes.
 
     Returns the attribute values given and the span of each, for messages.
@@ -82,16 +99,16 @@ def bind_names(
     where: str,
     wrap: Wrap | None = None,
     skip: int = 0,
-) -> tuple[dict[str, Any], dict[str, Span | None]]:
+) -> tuple[dict[str, Any], Spans]:
     """Like :func:`bind`, for any callee with ``positional`` argument names; the first ``skip``
     positional arguments are not bound (``stage``'s block)."""
     values: dict[str, Any] = {}
-    spans: dict[str, Span | None] = {}
+    spans = Spans(origin)
     if not isinstance(call, n.Call):
         return values, spans
     args = call.args[skip:]
-    fallback = origin.span_at(call.start, call.end)
     if len(args) > len(positional):
+        fallback = origin.span_at(call.start, call.end)
         extra = args[len(positional)]
         raise SpecError(
             f"{callee} takes at most {len(positional)} positional arguments "
@@ -99,16 +116,18 @@ def bind_names(
             origin.span_at(extra.start, extra.end) or fallback,
             where,
         )
+    fallback = None
     pairs = list(zip(positional, args, strict=False)) + list(call.kwargs)
     for key, arg in pairs:
-        span = _span_of(arg, origin)
         if key in values:
             raise SpecError(
-                f"{callee} got {key!r} twice (by position and by keyword)", span or fallback, where
+                f"{callee} got {key!r} twice (by position and by keyword)",
+                _span_of(arg, origin) or fallback,
+                where,
             )
         value = evaluate_at(arg, origin, scope, where)
         values[key] = wrap(arg, value) if wrap else value
-        spans[key] = span
+        spans.add(key, arg)
     return values, spans
 
 

@@ -147,8 +147,8 @@ class _Expander:
         if isinstance(entry, m.LayerRef):
             return self._layer(box, entry, None, scope, x)
         if isinstance(entry, m.MappingCall):
-            assert entry._call is not None
-            return self._layer(box, entry._call, None, scope, x)
+            assert entry.call is not None
+            return self._layer(box, entry.call, None, scope, x)
         if isinstance(entry, m.NamedEntry):
             return self._named(box, entry, scope, x)
         if isinstance(entry, m.ForEntry | m.RepeatEntry):
@@ -208,8 +208,8 @@ class _Expander:
         if isinstance(value, m.LayerRef):
             return self._layer(box, value, name, scope, x, entry.span)
         if isinstance(value, m.MappingCall):
-            assert value._call is not None
-            return self._layer(box, value._call, name, scope, x, entry.span)
+            assert value.call is not None
+            return self._layer(box, value.call, name, scope, x, entry.span)
         entries = value if isinstance(value, list) else [value]
         kind = container_kind(entries, top=False)
         path = box.child_path(name)
@@ -291,7 +291,8 @@ class _Expander:
         origin = located.origin
         call = self._pick(located.node, origin, scope, box)
         func = calls.func_name(call)
-        span = origin.span_at(func.start, func.end) or ref.span
+        # a named layer's own position is its entry's; an unnamed one's, its call's
+        span = entry_span or origin.span_at(func.start, func.end) or ref.span
         index_name = str(len(box.node.children))
         where = box.child_path(name) if name else box.child_path(index_name)
         if func.id == "stage" or func.id in self.spec.blocks:
@@ -329,9 +330,8 @@ class _Expander:
         try:
             attrs = op.validate(values)
         except OpError as exc:
-            raise ShapeError(
-                exc.message, attr_spans.get(exc.attr or "") or span, where, exc.hint
-            ) from None
+            at = attr_spans.get(exc.attr or "") or origin.span_at(func.start, func.end) or span
+            raise ShapeError(exc.message, at, where, exc.hint) from None
 
         unnamed_call = False
         if box.kind == "sequential":

@@ -8,7 +8,6 @@ where the input came from.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +25,7 @@ def apply(
     name: str,
     span: Span | None,
     functional: bool = False,
-    attr_spans: Mapping[str, Span | None] | None = None,
+    attr_spans: Any = None,
     producer: str | None = None,
 ) -> OpNode:
     """Run ``op``'s rules on input ``x``; the resulting node carries shapes and counts.
@@ -44,7 +43,7 @@ def apply(
         macs = op.macs(attrs, x, y)
         extra = op.extra_ops(attrs, x, y)
     except OpError as exc:
-        where = (attr_spans or {}).get(exc.attr or "") or span
+        where = (attr_spans.get(exc.attr or "") if attr_spans is not None else None) or span
         origin = f"`{producer}`" if producer else "the network input"
         hint = exc.hint
         context = f"the input {fmt_shape(x)} comes from {origin}"

@@ -102,12 +102,12 @@ HELPERS: dict[str, str] = {}
 
 class Attrs(BaseModel):
     """Base of operator attribute models: unknown attributes are errors, and each field's
-    docstring becomes its description in the docs and the JSON Schema."""
+    docstring becomes its description in the docs and the JSON Schema (attached on demand by
+    :func:`netspec.spec.docs.document`, so importing netspec never parses its own source)."""
 
     model_config = ConfigDict(
         extra="forbid",
         frozen=True,
-        use_attribute_docstrings=True,
         defer_build=True,
         arbitrary_types_allowed=True,
     )
@@ -159,11 +159,15 @@ class Op:
 
     def positional(self) -> list[str]:
         """Attributes that may be given positionally, in order."""
-        return [
-            name
-            for name, info in self.Attrs.model_fields.items()
-            if not any(isinstance(meta, KwOnly) for meta in info.metadata)
-        ]
+        cached: list[str] | None = self.__dict__.get("_positional")
+        if cached is None:
+            cached = [
+                name
+                for name, info in self.Attrs.model_fields.items()
+                if not any(isinstance(meta, KwOnly) for meta in info.metadata)
+            ]
+            self.__dict__["_positional"] = cached
+        return cached
 
     def check_declared(self, declared: Any, found: Dim, what: str, x: Shape) -> None:
         """Fail if the spec states an input size (``in_channels=…``) the input does not have."""

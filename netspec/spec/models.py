@@ -184,20 +184,25 @@ class Node(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         populate_by_name=True,
-        use_attribute_docstrings=True,
         arbitrary_types_allowed=True,
         validate_default=False,
+        defer_build=True,  # built once, on the first validation, not for every class at import
     )
     _span: Span | None = PrivateAttr(default=None)
     _key_spans: dict[str, Span] = PrivateAttr(default_factory=dict)
 
+    # Private attributes are read from ``__pydantic_private__`` directly: going through
+    # pydantic's ``__getattr__`` costs a slow path on every layer of every expansion.
+
     @property
     def span(self) -> Span | None:
-        return self._span
+        return self.__pydantic_private__["_span"]  # type: ignore[index,no-any-return]
 
     def key_span(self, key: str) -> Span | None:
         """The span of ``key`` in this mapping (falls back to the mapping's own span)."""
-        return self._key_spans.get(key, self._span)
+        private = self.__pydantic_private__
+        assert private is not None
+        return private["_key_spans"].get(key, private["_span"])  # type: ignore[no-any-return]
 
 
 def _as_list(value: Any) -> Any:
@@ -279,7 +284,12 @@ class MappingCall(RootModel[dict[str, dict[str, Expression]]]):
 
     @property
     def span(self) -> Span | None:
-        return self._span
+        return self.__pydantic_private__["_span"]  # type: ignore[index,no-any-return]
+
+    @property
+    def call(self) -> LayerRef | None:
+        """The equivalent text-form call, once bound."""
+        return self.__pydantic_private__["_call"]  # type: ignore[index,no-any-return]
 
 
 LayerValue = Annotated[
@@ -305,13 +315,16 @@ class NamedEntry(RootModel[dict[str, LayerValue]]):
 
     @property
     def span(self) -> Span | None:
-        return self._span
+        return self.__pydantic_private__["_span"]  # type: ignore[index,no-any-return]
 
     @property
     def name(self) -> NameTemplate:
-        if self._name is None:  # pragma: no cover - bound by the loader
-            self._name = NameTemplate(next(iter(self.root)))
-        return self._name
+        private = self.__pydantic_private__
+        assert private is not None
+        if private["_name"] is None:  # pragma: no cover - bound by the loader
+            private["_name"] = NameTemplate(next(iter(self.root)))
+        name: NameTemplate = private["_name"]
+        return name
 
     @property
     def value(self) -> Any:
@@ -429,7 +442,3 @@ class SpecFile(Node):
             h.update(source.text.encode("utf-8"))
             h.update(b"\0")
         return h.hexdigest()[:12]
-
-
-for _model in (ForEntry, RepeatEntry, IfEntry, NamedEntry, ShortcutDef, BlockDef, SpecFile):
-    _model.model_rebuild()

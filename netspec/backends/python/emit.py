@@ -906,8 +906,8 @@ class Emitter:
         if isinstance(entry, m.LayerRef):
             return self.layer(entry, scope, state, "layers", pre)
         if isinstance(entry, m.MappingCall):
-            assert entry._call is not None
-            return self.layer(entry._call, scope, state, "layers", pre)
+            assert entry.call is not None
+            return self.layer(entry.call, scope, state, "layers", pre)
         assert isinstance(entry, m.NamedEntry), entry
         name = self._name_expr(entry.name)
         module = self._named_value(entry, scope, state, pre)
@@ -920,7 +920,7 @@ class Emitter:
     ) -> PyExpr:
         value = entry.value
         if isinstance(value, m.LayerRef | m.MappingCall):
-            ref = value if isinstance(value, m.LayerRef) else value._call
+            ref = value if isinstance(value, m.LayerRef) else value.call
             assert ref is not None
             return self.layer(ref, scope, state, entry.name.text, pre)
         inner = value if isinstance(value, list) else [value]
@@ -980,7 +980,7 @@ class Emitter:
         if isinstance(entry, m.ForEntry | m.RepeatEntry):  # pragma: no cover - expand rejects
             raise CodegenError("a loop at the top level of a model", entry.span)
         if isinstance(entry, m.LayerRef | m.MappingCall):
-            ref = entry if isinstance(entry, m.LayerRef) else entry._call
+            ref = entry if isinstance(entry, m.LayerRef) else entry.call
             assert ref is not None
             expr = self.layer(ref, scope, state, "layers", init, module=False, x=flow.src)
             if expr.flat():
@@ -1226,8 +1226,8 @@ def _code_names(entries: Sequence[Any]) -> set[str]:
     for entry in entries:
         if isinstance(entry, m.LayerRef):
             out |= _call_names(entry.expr)
-        elif isinstance(entry, m.MappingCall) and entry._call is not None:
-            out |= _call_names(entry._call.expr)
+        elif isinstance(entry, m.MappingCall) and entry.call is not None:
+            out |= _call_names(entry.call.expr)
         elif isinstance(entry, m.NamedEntry):
             for part in entry.name.parts:
                 if not isinstance(part, str):
@@ -1274,8 +1274,8 @@ def _block_calls(entries: Sequence[Any], blocks: dict[str, m.BlockDef]) -> set[s
         refs: list[n.Expr] = []
         if isinstance(entry, m.LayerRef):
             refs.append(entry.expr)
-        elif isinstance(entry, m.MappingCall) and entry._call is not None:
-            refs.append(entry._call.expr)
+        elif isinstance(entry, m.MappingCall) and entry.call is not None:
+            refs.append(entry.call.expr)
         elif isinstance(entry, m.NamedEntry):
             value = entry.value
             stack += value if isinstance(value, list) else [value]
