@@ -408,6 +408,215 @@ BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
 ]
 
 
+H = HEAD.replace("[3, 32, 32]", "[4, 8, 8]")
+RES = (
+    "blocks:\n  Res:\n    params: [planes, stride = 1]\n    body:\n"
+    "      - conv: conv2d(planes, 3, stride=stride, padding=1)\n"
+    "    shortcut: {}\n    then: [relu]\n"
+)
+
+# (id, spec text, line, col, where, text the message must contain) for the block language
+BLOCK_BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
+    (
+        "shortcut-mismatch",
+        H + RES + "layers:\n  - b: Res(8)\n",
+        9,
+        5,
+        "b",
+        "Res: paths added together must have the same shape (or shape",
+    ),
+    (
+        "concat-spatial-mismatch",
+        H + "blocks:\n  S:\n    branches:\n      a: conv2d(2, 1)\n      b: conv2d(2, 3)\n"
+        "layers:\n  - s: S\n",
+        6,
+        5,
+        "s",
+        "S: paths concatenated along channels must agree on every oth",
+    ),
+    (
+        "unknown-block",
+        H + RES + "layers:\n  - l1: stage(Rse, depth=2, planes=4)\n",
+        12,
+        15,
+        "l1",
+        "unknown block 'Rse'",
+    ),
+    (
+        "recursive-block",
+        H + "blocks:\n  A:\n    body:\n      - a: A\nlayers:\n  - a: A\n",
+        5,
+        3,
+        "blocks.A",
+        "block A uses itself (A → A)",
+    ),
+    (
+        "mutual-recursion",
+        H + "blocks:\n  A:\n    body: [b: B]\n  B:\n    body: [a: A]\nlayers:\n  - a: A\n",
+        5,
+        3,
+        "blocks.A",
+        "block A uses itself (A → B → A)",
+    ),
+    (
+        "unknown-block-argument",
+        H + RES + "layers:\n  - b: Res(plane=4)\n",
+        12,
+        5,
+        "b",
+        "Res has no parameter 'plane'",
+    ),
+    ("missing-block-argument", H + RES + "layers:\n  - b: Res\n", 12, 5, "b", "Res needs 'planes'"),
+    (
+        "too-many-block-arguments",
+        H + RES + "layers:\n  - b: Res(4, 1, 2)\n",
+        12,
+        18,
+        "b",
+        "Res takes at most 2 positional arguments (planes, stride), f",
+    ),
+    (
+        "stage-depth-zero",
+        H + RES + "layers:\n  - l1: stage(Res, depth=0, planes=4)\n",
+        12,
+        26,
+        "l1",
+        "a stage's depth must be an integer ≥ 1, found 0",
+    ),
+    (
+        "stage-without-depth",
+        H + RES + "layers:\n  - l1: stage(Res, planes=4)\n",
+        12,
+        9,
+        "l1",
+        "stage needs depth=…, the number of blocks",
+    ),
+    (
+        "stage-of-an-operator",
+        H + RES + "layers:\n  - l1: stage(conv2d, depth=2)\n",
+        12,
+        15,
+        "l1",
+        "unknown block 'conv2d'",
+    ),
+    (
+        "block-groups",
+        H + "blocks:\n  G:\n    body:\n      - conv: conv2d(6, 3, groups=3)\nlayers:\n  - g: G\n",
+        7,
+        35,
+        "g.conv",
+        "conv2d: groups=3 must divide the 4 input channels",
+    ),
+    (
+        "block-named-like-op",
+        H + "blocks:\n  relu:\n    body: [identity]\nlayers: [relu]\n",
+        5,
+        3,
+        "blocks.relu",
+        "block name 'relu' is the name of an operator",
+    ),
+    (
+        "duplicate-block-param",
+        H + "blocks:\n  D:\n    params: [a, a]\n    body: [identity]\nlayers:\n  - d: D(1, 2)\n",
+        6,
+        17,
+        "blocks.D",
+        "parameter 'a' is declared twice",
+    ),
+    (
+        "required-after-default",
+        H
+        + "blocks:\n  D:\n    params: [a = 1, b]\n    body: [identity]\nlayers:\n  - d: D(1, 2)\n",
+        6,
+        21,
+        "blocks.D",
+        "required parameter 'b' follows a parameter with a default",
+    ),
+    (
+        "body-and-branches",
+        H + "blocks:\n  D:\n    body: [identity]\n    branches:\n      a: identity\n"
+        "layers:\n  - d: D\n",
+        7,
+        5,
+        "blocks.D",
+        "a block has a body or branches, not both",
+    ),
+    (
+        "merge-without-paths",
+        H + "blocks:\n  D:\n    body: [identity]\n    merge: add\nlayers:\n  - d: D\n",
+        7,
+        5,
+        "blocks.D",
+        "`merge` needs `branches` or a residual connection (`shortcut",
+    ),
+    (
+        "first-only-unknown",
+        H + "blocks:\n  D:\n    params: [stride = 1]\n    first_only: [strides]\n"
+        "    body: [identity]\nlayers:\n  - d: D\n",
+        7,
+        5,
+        "blocks.D",
+        "first_only names 'strides', which is not a parameter of D",
+    ),
+    (
+        "unnamed-block",
+        H + RES + "layers:\n  - conv: conv2d(4, 1)\n  - Res(4)\n",
+        13,
+        5,
+        "1",
+        "this block needs a name (its module attribute and the prefix",
+    ),
+    (
+        "block-param-syntax",
+        H + 'blocks:\n  D:\n    params: ["1x"]\n    body: [identity]\nlayers:\n  - d: D\n',
+        6,
+        15,
+        "blocks.D.0",
+        "invalid block parameter: unexpected '1': expected a name",
+    ),
+    (
+        "block-unknown-key",
+        H + "blocks:\n  D:\n    bdy: [identity]\nlayers:\n  - d: D\n",
+        6,
+        5,
+        "blocks.D.bdy",
+        "unknown key 'bdy'",
+    ),
+    (
+        "input-attribute",
+        H + "blocks:\n  D:\n    body:\n      - conv: conv2d(in.colors, 1)\nlayers:\n  - d: D\n",
+        7,
+        22,
+        "d.conv",
+        "`in` has no attribute 'colors' for a 3-d input",
+    ),
+    (
+        "branch-keyword-name",
+        H + "blocks:\n  D:\n    branches:\n      class: identity\nlayers:\n  - d: D\n",
+        7,
+        7,
+        "blocks.D.class",
+        "layer name 'class' is a Python keyword",
+    ),
+    (
+        "residual-undefined",
+        H + "blocks:\n  D:\n    residual: strde == 1\n    body: [identity]\nlayers:\n  - d: D\n",
+        6,
+        15,
+        "d (residual)",
+        "undefined name 'strde'",
+    ),
+    (
+        "stage-depth-bool",
+        H + RES + "layers:\n  - l1: stage(Res, depth=true, planes=4)\n",
+        12,
+        26,
+        "l1",
+        "a stage's depth must be an integer ≥ 1, found true",
+    ),
+]
+
+
 def _error_line(output: str) -> str:
     return output.strip().splitlines()[0]
 
@@ -430,6 +639,21 @@ def test_bad_spec(tmp_path: Path, text: str, line: int, col: int, where: str, me
 
 def test_at_least_25_distinct_bad_specs() -> None:
     assert len({case[0] for case in BAD_SPECS}) >= 25
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "where", "message"),
+    [case[1:] for case in BLOCK_BAD_SPECS],
+    ids=[case[0] for case in BLOCK_BAD_SPECS],
+)
+def test_bad_block_spec(
+    tmp_path: Path, text: str, line: int, col: int, where: str, message: str
+) -> None:
+    test_bad_spec(tmp_path, text, line, col, where, message)
+
+
+def test_at_least_15_distinct_bad_block_specs() -> None:
+    assert len({case[0] for case in BLOCK_BAD_SPECS}) >= 15
 
 
 def test_errors_show_the_line_with_a_caret(tmp_path: Path) -> None:

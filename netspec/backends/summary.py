@@ -46,7 +46,8 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
     return {
         "name": net.name,
         "description": net.description,
-        "params": {k: list(v) if isinstance(v, tuple) else v for k, v in net.params.items()},
+        "params": {k: _plain(v) for k, v in net.params.items()},
+        "let": {k: _plain(value) for k, (_, value) in net.lets.items()},
         "input": list(net.input),
         "output": list(net.output),
         "parameters": t.parameters,
@@ -55,6 +56,14 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
         "macs_convention": macs,
         "layers": layers,
     }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
 
 
 def to_json(net: Network, macs: MacsConvention = "torchvision") -> str:
@@ -143,9 +152,22 @@ def table(
     from rich.table import Table
     from rich.text import Text
 
+    from netspec.expr.evaluate import show
+
     title = Text(f"{net.name}", style="bold")
     if net.description:
         title.append(f" — {net.description}", style="")
+    if net.params:
+        title.append("\nparams ", style="bold")
+        title.append(" · ".join(f"{k}={show(v)}" for k, v in net.params.items()))
+    computed = [
+        f"{name} = {text} = {show(value)}"
+        for name, (text, value) in net.lets.items()
+        if text != show(value) and len(show(value)) <= 40
+    ]
+    if computed:
+        title.append("\nlet    ", style="bold")
+        title.append(" · ".join(computed))
     grid = Table(
         show_lines=False,
         header_style="bold",

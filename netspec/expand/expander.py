@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from netspec import ops
 from netspec.errors import ExprError, NetspecError, ShapeError, Span, SpecError, choices_hint
 from netspec.expand import calls
 from netspec.expand.ir import BlockNode, ContainerKind, Node, OpNode, SeqNode
@@ -97,6 +98,7 @@ class _Expander:
         """The spec's params and ``let`` values: where blocks and their defaults see names."""
         self.stack: list[str] = []
         """Blocks being instantiated, outermost first (to refuse recursion)."""
+        self.lets: dict[str, tuple[str, Any]] = {}
 
     # -- top level ---------------------------------------------------------------------------
 
@@ -114,6 +116,7 @@ class _Expander:
             input=x,
             params=dict(self.params),
             root=root,
+            lets=self.lets,
         )
 
     def _scope(self) -> Scope:
@@ -121,6 +124,8 @@ class _Expander:
         lets = scope.child()
         for name, code in self.spec.let.items():
             lets.names[name] = self._eval(code.expr, lets, f"let.{name}")
+            text = code.raw if isinstance(code.raw, str) else None
+            self.lets[name] = (text or show(lets.names[name]), lets.names[name])
         return lets
 
     def _input(self, scope: Scope) -> Shape:
@@ -392,11 +397,16 @@ class _Expander:
             )
         block = self.spec.blocks.get(first.id)
         if block is None:
+            hint = choices_hint(first.id, self.spec.blocks, "blocks")
+            if ops.get(first.id) is not None:
+                hint = (
+                    f"{first.id} is an operator; stage repeats a block (define one under `blocks:`)"
+                )
             raise SpecError(
                 f"unknown block {first.id!r}",
                 origin.span_at(first.start, first.end),
                 where,
-                hint=choices_hint(first.id, self.spec.blocks, "blocks"),
+                hint=hint,
             )
         positional = [p.name for p in block.params]
         assert isinstance(call, n.Call)
@@ -499,10 +509,10 @@ class _Expander:
                 block.expansion.expr, scope, f"blocks.{block_name}.expansion"
             )
         for let_name, code in block.let.items():
-            scope.names[let_name] = self._eval(code.expr, scope, f"{where}: let.{let_name}")
+            scope.names[let_name] = self._eval(code.expr, scope, f"{where} (let {let_name})")
         residual = block.shortcut is not None
         if block.residual is not None:
-            residual = _truth(self._eval(block.residual.expr, scope, f"{where}: residual"))
+            residual = _truth(self._eval(block.residual.expr, scope, f"{where} (residual)"))
         plain = (
             block.branches is None
             and not residual
@@ -533,7 +543,7 @@ class _Expander:
             if sc is not None and sc.project is not None:
                 project = True
                 if sc.when is not None:
-                    project = _truth(self._eval(sc.when.expr, scope, f"{where}: shortcut.when"))
+                    project = _truth(self._eval(sc.when.expr, scope, f"{where} (shortcut.when)"))
                 if project:
                     before = len(node.children)
                     entry = m.NamedEntry.model_construct({sc.name: sc.project})
@@ -575,9 +585,11 @@ class _Expander:
         listing = ", ".join(f"{label} {fmt_shape(shape)}" for label, shape in outs)
         key = "branches" if block.branches is not None else "shortcut"
         if merge == "add":
-            if any(shape != shapes[0] for shape in shapes):
+            merged = broadcast(shapes)
+            if merged is None:
                 raise ShapeError(
-                    f"{block_name}: paths added together must have the same shape, found {listing}",
+                    f"{block_name}: paths added together must have the same shape (or shapes "
+                    f"PyTorch broadcasts), found {listing}",
                     block.key_span(key) or block.span,
                     where,
                     hint="project the shortcut (shortcut: {when: …, project: [conv2d(…, 1), "
@@ -585,7 +597,7 @@ class _Expander:
                     if key == "shortcut"
                     else None,
                 )
-            return shapes[0]
+            return merged
         if any(len(s) != len(shapes[0]) or s[1:] != shapes[0][1:] for s in shapes):
             raise ShapeError(
                 f"{block_name}: paths concatenated along channels must agree on every other "
@@ -615,6 +627,23 @@ class _Expander:
             test = calls.evaluate_at(node.test, origin, scope, box.node.path or None)
             node = node.body if _truth(test) else node.orelse
         return node
+
+
+def broadcast(shapes: Sequence[Shape]) -> Shape | None:
+    """The shape PyTorch's broadcasting gives ``shapes`` (batch aligned), or ``None``.
+
+    Each dimension must be equal across the shapes, or 1 in some of them.
+    """
+    rank = max(len(s) for s in shapes)
+    if any(len(s) != rank for s in shapes):
+        return None  # a different rank would broadcast against the batch dimension
+    out = []
+    for dims in zip(*shapes, strict=True):
+        sizes = {d for d in dims if d != 1}
+        if len(sizes) > 1:
+            return None
+        out.append(sizes.pop() if sizes else 1)
+    return tuple(out)
 
 
 def _truth(value: Any) -> bool:

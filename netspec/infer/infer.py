@@ -107,6 +107,8 @@ class Network:
     input: Shape
     params: dict[str, Any]
     root: SeqNode
+    lets: dict[str, tuple[str, Any]] = field(default_factory=dict)
+    """``let`` values: name → (the expression as written, its value)."""
     totals: Totals = field(init=False)
 
     def __post_init__(self) -> None:

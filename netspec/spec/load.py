@@ -488,7 +488,7 @@ class _Binder:
             name = str(key_node.value)
             check_block_name(name, key_node.span)
             block = blocks[name]
-            self.path.append(name)
+            self.path.append(f"blocks.{name}")
             self._model(block, child)
             block._span = key_node.span
             _check_block(name, block)
@@ -603,7 +603,7 @@ class _Binder:
 
 def _check_block(name: str, block: m.BlockDef) -> None:
     """What the models cannot say: body or branches, parameters once, known first-only args."""
-    where = name
+    where = f"blocks.{name}"
     if block.branches is not None and block.body:
         raise SpecError(
             "a block has a body or branches, not both",

@@ -653,7 +653,12 @@ class Emitter:
         later = {k: v for k, v in values.items() if k not in block.first_only}
 
         def run(s: State, out: list[Stmt]) -> None:
-            item = self._block_call(block_ref.id, later, scope, s, where)
+            try:
+                item = self._block_call(block_ref.id, later, scope, s, where)
+            except _Dead as dead:  # later blocks cannot be built: only depth 1 gets past
+                out.append(dead.stmt())
+                s.dead = True
+                return
             out.append(Stmt("", call(f"{var}.append", item), reads=_reads_items(item) | {var}))
             self._sync(s, out)
 
@@ -1098,7 +1103,7 @@ class Emitter:
             flow = Flow("x", "out" if residual is not False else "x")
             self.class_body(block.body, scope, state, init, fwd, flow)
             if residual is not False and not state.dead:
-                self._residual(block, scope, residual, x, init, fwd, flow)
+                self._residual(block, scope, residual, x, init, fwd, flow, state)
         self.class_body(block.then, scope, state, init, fwd, flow)
         return fwd + [Stmt(f"return {flow.src}")]
 
@@ -1111,10 +1116,12 @@ class Emitter:
         init: list[Stmt],
         fwd: list[Stmt],
         flow: Flow,
+        state: State,
     ) -> None:
         """``out = out + identity``, the identity projected when the shortcut says so."""
         merge: list[Stmt] = []
         identity = "x"
+        identity_shape: Shape = x
         sc = block.shortcut
         if sc is not None and sc.project is not None:
             when: Any = True
@@ -1125,6 +1132,8 @@ class Emitter:
             entry._name = m.NameTemplate(sc.name)
             project: list[Stmt] = []
             module = self._named_value(entry, scope, s, project)
+            if not (known(when) and not concrete(when)):
+                identity_shape = s.shape
             if known(when) and concrete(when):
                 init.extend(project)
                 self._assign(sc.name, module, init, {})
@@ -1154,6 +1163,11 @@ class Emitter:
                 identity = "identity"
         add = Stmt(f"{flow.dst} = {flow.src} + {identity}")
         flow.src = flow.dst
+        # PyTorch broadcasts the add: where one path is known to be 1 wide, the other's size wins
+        state.shape = tuple(
+            b if known(a) and concrete(a) == 1 else a
+            for a, b in zip(state.shape, identity_shape, strict=False)
+        )
         if known(residual):
             fwd.extend(merge + [add])
             return

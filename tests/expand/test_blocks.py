@@ -1,0 +1,279 @@
+"""Blocks against PyTorch: random residual blocks, stages and branch blocks.
+
+Each example is written twice — as a netspec spec and as the PyTorch code a person would write
+for it (an independent oracle, below). netspec's static shapes and parameter counts must equal
+the oracle's on a real tensor, netspec must reject exactly the compositions PyTorch fails on,
+and the module netspec builds must agree with its own analysis.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import given, note
+from hypothesis import strategies as st
+from torch import nn
+
+import netspec
+from netspec.backends.module import compare_forward, compare_state
+from netspec.errors import NetspecError
+
+
+@dataclass(frozen=True)
+class Conv:
+    out: int
+    kernel: int
+    stride: int
+    padding: int
+    groups: int
+
+    def spec(self) -> str:
+        return (
+            f"conv2d({self.out}, {self.kernel}, stride={self.stride}, "
+            f"padding={self.padding}, groups={self.groups}, bias=false)"
+        )
+
+    def torch(self, channels: int) -> nn.Module:
+        return nn.Conv2d(
+            channels,
+            self.out,
+            self.kernel,
+            self.stride,
+            self.padding,
+            groups=self.groups,
+            bias=False,
+        )
+
+
+convs = st.builds(
+    Conv,
+    out=st.sampled_from([2, 3, 4, 6, 8]),
+    kernel=st.sampled_from([1, 2, 3]),
+    stride=st.sampled_from([1, 1, 2]),
+    padding=st.sampled_from([0, 1]),
+    groups=st.sampled_from([1, 1, 2]),
+)
+
+
+# -- residual blocks ---------------------------------------------------------------------------
+
+
+class Residual(nn.Module):
+    """The oracle: body, an optional projected shortcut, add, ReLU."""
+
+    def __init__(self, channels: int, body: list[Conv], project: Conv | None) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        c = channels
+        for conv in body:
+            layers += [conv.torch(c), nn.BatchNorm2d(conv.out), nn.ReLU()]
+            c = conv.out
+        self.body = nn.Sequential(*layers[:-1])  # no ReLU before the add
+        self.project = (
+            nn.Sequential(project.torch(channels), nn.BatchNorm2d(project.out))
+            if project is not None
+            else None
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = self.project(x) if self.project is not None else x
+        return torch.relu(self.body(x) + identity)
+
+
+def residual_spec(
+    body: list[Conv], project: Conv | None, depth: int | None, shape: tuple[int, ...]
+) -> str:
+    lines = ["netspec: 1", "name: t", f"input: {list(shape)}", "blocks:", "  Res:", "    body:"]
+    for i, conv in enumerate(body):
+        lines += [f"      - conv{i}: {conv.spec()}", f"      - bn{i}: batchnorm2d"]
+        if i < len(body) - 1:
+            lines.append("      - relu")
+    lines.append("    shortcut:")
+    if project is not None:
+        lines += ["      project:", f"        - {project.spec()}", "        - batchnorm2d"]
+    else:
+        lines.append("      when: false")
+    lines += ["    then: [relu]", "layers:"]
+    lines.append(f"  - blocks: stage(Res, depth={depth})" if depth else "  - block: Res")
+    return "\n".join(lines) + "\n"
+
+
+def oracle(make: Any, shape: tuple[int, ...]) -> tuple[str, Any, int]:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            module = make()
+            y = module.eval()(torch.randn(2, *shape))
+        return "ok", tuple(y.shape[1:]), sum(p.numel() for p in module.parameters())
+    except (RuntimeError, ValueError) as exc:
+        return "error", str(exc), None
+
+
+def compare(text: str, make: Any, shape: tuple[int, ...]) -> None:
+    note(text)
+    real = oracle(make, shape)
+    try:
+        spec = netspec.loads(text)
+        net = spec.check()
+        static = ("ok", tuple(net.output), net.totals.parameters)
+    except NetspecError as exc:
+        static = ("error", exc.render(), None)
+    note(f"netspec: {static}\ntorch:   {real}")
+    assert static[0] == real[0], f"netspec {static[0]}, torch {real[0]}"
+    if static[0] == "ok":
+        assert static[1:] == real[1:]
+        with torch.device("meta"):
+            built = spec.build()
+        assert compare_state(built, net) == []
+        assert compare_forward(built, net) == []
+
+
+shapes = st.tuples(st.sampled_from([2, 4, 6]), st.integers(3, 9), st.integers(3, 9))
+
+
+@given(
+    body=st.lists(convs, min_size=1, max_size=3), project=st.one_of(st.none(), convs), shape=shapes
+)
+def test_residual_blocks(body: list[Conv], project: Conv | None, shape: tuple[int, ...]) -> None:
+    compare(
+        residual_spec(body, project, None, shape), lambda: Residual(shape[0], body, project), shape
+    )
+
+
+@given(
+    body=st.lists(convs, min_size=1, max_size=2),
+    project=st.one_of(st.none(), convs),
+    depth=st.integers(1, 3),
+    shape=shapes,
+)
+def test_stages(body: list[Conv], project: Conv | None, depth: int, shape: tuple[int, ...]) -> None:
+    def make() -> nn.Module:
+        blocks = []
+        channels = shape[0]
+        for _ in range(depth):
+            blocks.append(Residual(channels, body, project))
+            channels = body[-1].out
+        return nn.Sequential(*blocks)
+
+    # every block of the stage gets the same arguments here (none are first-only)
+    compare(residual_spec(body, project, depth, shape), make, shape)
+
+
+# -- branches ------------------------------------------------------------------------------------
+
+
+class Branches(nn.Module):
+    def __init__(self, channels: int, branches: list[list[Conv]], merge: str) -> None:
+        super().__init__()
+        self.paths = nn.ModuleList()
+        for path in branches:
+            layers: list[nn.Module] = []
+            c = channels
+            for conv in path:
+                layers.append(conv.torch(c))
+                c = conv.out
+            self.paths.append(nn.Sequential(*layers))
+        self.merge = merge
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = [path(x) for path in self.paths]
+        if self.merge == "concat":
+            return torch.cat(outs, 1)
+        total = outs[0]
+        for out in outs[1:]:
+            total = total + out
+        return total
+
+
+@given(
+    branches=st.lists(st.lists(convs, min_size=1, max_size=2), min_size=2, max_size=3),
+    merge=st.sampled_from(["concat", "add"]),
+    shape=shapes,
+)
+def test_branch_blocks(branches: list[list[Conv]], merge: str, shape: tuple[int, ...]) -> None:
+    lines = [
+        "netspec: 1",
+        "name: t",
+        f"input: {list(shape)}",
+        "blocks:",
+        "  Split:",
+        "    branches:",
+    ]
+    for i, path in enumerate(branches):
+        lines.append(f"      b{i}:")
+        lines += [f"        - {conv.spec()}" for conv in path]
+    lines += [f"    merge: {merge}", "layers:", "  - split: Split"]
+    compare("\n".join(lines) + "\n", lambda: Branches(shape[0], branches, merge), shape)
+
+
+# -- examples ------------------------------------------------------------------------------------
+
+
+def test_shortcut_mismatch_names_both_shapes() -> None:
+    text = residual_spec([Conv(8, 3, 1, 1, 1)], None, None, (4, 8, 8))
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(text).check()
+    message = info.value.message
+    assert "body 8×8×8" in message and "shortcut 4×8×8" in message
+    assert info.value.where == "block"
+
+
+def test_concat_mismatch_names_every_branch() -> None:
+    text = (
+        "netspec: 1\nname: t\ninput: [4, 8, 8]\nblocks:\n  S:\n    branches:\n"
+        "      a: conv2d(2, 1)\n      b: conv2d(2, 3)\n      c: conv2d(2, 3, padding=1)\n"
+        "layers:\n  - s: S\n"
+    )
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(text).check()
+    message = info.value.message
+    assert "a 2×8×8" in message and "b 2×6×6" in message and "c 2×8×8" in message
+    assert info.value.span is not None and info.value.span.line == 6
+
+
+def test_first_only_arguments_go_to_the_first_block() -> None:
+    text = """netspec: 1
+name: t
+input: [8, 16, 16]
+blocks:
+  B:
+    params: [width, stride = 1, dilation = 1]
+    first_only: [stride, dilation]
+    body:
+      - conv: conv2d(width, 3, stride=stride, padding=dilation, dilation=dilation)
+layers:
+  - stage1: stage(B, depth=3, width=8, stride=2, dilation=2)
+"""
+    layers = netspec.loads(text).summary()["layers"]
+    assert [layer["call"] for layer in layers] == [
+        "conv2d(8, 3, stride=2, padding=2, dilation=2)",
+        "conv2d(8, 3, padding=1)",
+        "conv2d(8, 3, padding=1)",
+    ]
+    assert [layer["path"] for layer in layers] == [
+        "stage1.0.conv",
+        "stage1.1.conv",
+        "stage1.2.conv",
+    ]
+
+
+def test_block_input_shape_is_in_scope() -> None:
+    text = """netspec: 1
+name: t
+input: [6, 10, 12]
+blocks:
+  Same:
+    params: [scale = 1]
+    body:
+      - conv: conv2d(in.channels * scale, 1)
+      - pool: adaptive_avgpool2d([in.height // 2, in.width // 3])
+layers:
+  - a: Same
+  - b: Same(scale=2)
+"""
+    summary = netspec.loads(text).summary()
+    assert summary["output"] == [12, 2, 1]
