@@ -72,7 +72,8 @@ class Spec:
         return summary_backend.data(self.network, macs)
 
     def source(self) -> str:
-        """Self-contained PyTorch source defining this spec's model class."""
+        """Self-contained PyTorch source defining this spec's model class (the params given
+        here become the constructor's defaults)."""
         from netspec.backends.python import generate
 
         return generate(self.spec, self.network, self._input).text

@@ -12,6 +12,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from enum import Enum
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -237,6 +238,65 @@ def build(
                 style="green",
             )
         )
+
+
+OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+    ),
+]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Replace FILE if it exists (otherwise netspec refuses).")
+]
+
+
+@app.command()
+@_guard
+def codegen(
+    spec: SpecArg,
+    set_: SetOpt = None,
+    input: InputOpt = None,
+    out: OutOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Write SPEC as one self-contained PyTorch file (it imports only torch).
+
+    The model class's constructor takes the spec's params, with the --set values as defaults;
+    `build` executes exactly this source.
+    """
+    loaded = _open(spec, set_, input)
+    text = loaded.source()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from netspec.files import write_atomic
+
+    write_atomic(out, text, force)
+    _stderr().print(f"wrote {out} ({len(text.splitlines())} lines, class {loaded.class_name})")
+
+
+@app.command()
+@_guard
+def export(
+    spec: SpecArg,
+    onnx: Annotated[
+        Path,
+        typer.Option("--onnx", metavar="FILE", help="The ONNX file to write (batch axis dynamic)."),
+    ],
+    set_: SetOpt = None,
+    input: InputOpt = None,
+    force: ForceOpt = False,
+    opset: Annotated[int | None, typer.Option("--opset", help="ONNX opset version.")] = None,
+) -> None:
+    """Build SPEC and export it to ONNX (needs `pip install 'netspec[onnx]'`)."""
+    from netspec.backends import onnx as onnx_backend
+    from netspec.files import check_writable
+
+    check_writable(onnx, force, "--onnx")
+    loaded = _open(spec, set_, input)
+    onnx_backend.export(loaded, onnx, force, opset)
+    _stderr().print(f"wrote {onnx} (input: batch × {'×'.join(map(str, loaded.network.input))})")
 
 
 @app.command("list")

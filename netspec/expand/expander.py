@@ -28,7 +28,7 @@ from netspec.expr.evaluate import InputShape, Scope, evaluate, iterate, show, ty
 from netspec.infer import Network, apply
 from netspec.ops.base import OpError, Shape, fmt_shape, numel
 from netspec.spec import models as m
-from netspec.spec.names import check_layer_name
+from netspec.spec.names import check_layer_name, class_name_problem
 
 MAX_LAYERS = 100_000
 """Most layers one network may expand to."""
@@ -46,7 +46,8 @@ def class_name(spec: m.SpecFile) -> str:
     name = spec.name or "model"
     parts = [p for p in re.split(r"_+", name) if p]
     camel = "".join(p[:1].upper() + p[1:] for p in parts) or "Model"
-    return camel if camel[0].isalpha() else f"Net{camel}"
+    camel = camel if camel[0].isalpha() else f"Net{camel}"
+    return camel if class_name_problem(camel) is None else f"{camel}Net"
 
 
 def expand(spec: m.SpecFile, params: dict[str, Any], input_shape: Shape | None = None) -> Network:

@@ -31,14 +31,25 @@ def _precedence(node: n.Expr) -> int:
     return _ATOM
 
 
+_ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
 def python_string(value: str) -> str:
-    """A string literal the way ruff/black would write it (double quotes preferred)."""
-    body = (
-        value.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    )
-    if '"' in value and "'" not in value:
-        return "'" + body + "'"
-    return '"' + body.replace('"', '\\"') + '"'
+    """A string literal the way ruff/black would write it (double quotes preferred), with
+    every character that is not printable escaped."""
+    quote = "'" if '"' in value and "'" not in value else '"'
+    out = [quote]
+    for ch in value:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch == quote:
+            out.append("\\" + ch)
+        elif not ch.isprintable():
+            out.append(repr(ch)[1:-1])
+        else:
+            out.append(ch)
+    out.append(quote)
+    return "".join(out)
 
 
 def _simple(node: n.Expr) -> bool:

@@ -32,7 +32,12 @@ from netspec.expr.evaluate import show
 from netspec.source import yaml as ysrc
 from netspec.source.parser import parse_expr, parse_for_header, parse_param
 from netspec.spec import models as m
-from netspec.spec.names import check_block_name, check_layer_name, check_value_name
+from netspec.spec.names import (
+    check_block_name,
+    check_layer_name,
+    check_value_name,
+    class_name_problem,
+)
 
 MAX_EXTENDS = 16
 """Longest chain of ``extends``."""
@@ -219,6 +224,15 @@ def _require(spec: m.SpecFile, tree: ysrc.YNode, keys: tuple[str, ...]) -> None:
 
 
 def _check_file(spec: m.SpecFile, tree: ysrc.YNode) -> None:
+    if spec.class_name is not None:
+        problem = class_name_problem(spec.class_name)
+        if problem:
+            raise SpecError(
+                f"class_name {spec.class_name!r} {problem}",
+                spec.key_span("class_name"),
+                "class_name",
+                hint="choose another name, e.g. MyNet",
+            )
     for key in ("netspec", "name"):
         if getattr(spec, key) is None:
             hint = {
@@ -449,6 +463,8 @@ class _Binder:
                 self._blocks(value, child)
             elif isinstance(obj, m.BlockDef) and name == "branches" and value is not None:
                 self._branches(value, child)
+            elif isinstance(obj, m.ShortcutDef) and name == "name":
+                check_layer_name(value, child.span, self.where() or value)
             elif isinstance(obj, m.RepeatEntry) and name == "as_" and value is not None:
                 check_value_name(value, "loop variable", key_node.span, "as")
             else:
@@ -545,6 +561,13 @@ class _Binder:
                 node.span,
                 text,
                 hint="a name template looks like block{i + 1}",
+            )
+        if not all(ch.isascii() and (ch.isalnum() or ch == "_") for ch in rest):
+            raise SpecError(
+                f"layer name template {text!r} has characters a name cannot have",
+                node.span,
+                text,
+                hint="outside the {…} parts, use letters, digits and _",
             )
         name.parts = tuple(p for p in parts if p != "")
 

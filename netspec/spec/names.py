@@ -12,12 +12,14 @@ import re
 from netspec.errors import Span, SpecError
 from netspec.expr.evaluate import BUILTINS
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 CONSTANTS = frozenset({"true", "false", "none", "True", "False", "None"})
 """Names the expression language reads as constants."""
 
-GENERATED = frozenset({"self", "x", "nn", "F", "torch", "super", "in", "Any", "OrderedDict"})
+GENERATED = frozenset(
+    {"self", "x", "nn", "F", "torch", "super", "in", "Any", "OrderedDict", "ValueError"}
+)
 """Names generated source uses itself."""
 
 MODULE_ATTRIBUTES = frozenset(
@@ -35,7 +37,7 @@ MODULE_ATTRIBUTES = frozenset(
 
 
 def is_identifier(name: str) -> bool:
-    return bool(_IDENTIFIER.match(name)) and not keyword.iskeyword(name)
+    return bool(_IDENTIFIER.fullmatch(name)) and not keyword.iskeyword(name)
 
 
 def check_value_name(name: str, what: str, span: Span | None, where: str) -> None:
@@ -45,7 +47,7 @@ def check_value_name(name: str, what: str, span: Span | None, where: str) -> Non
         SpecError: the name is not an identifier, or is reserved.
     """
     problem = None
-    if not _IDENTIFIER.match(name):
+    if not _IDENTIFIER.fullmatch(name):
         problem = "is not a valid name (letters, digits and _, not starting with a digit)"
     elif keyword.iskeyword(name):
         problem = "is a Python keyword"
@@ -69,8 +71,13 @@ def check_layer_name(name: str, span: Span | None, where: str) -> None:
     """
     problem = None
     if name.isdigit():
-        return  # explicit indices are fine in sequences
-    if not _IDENTIFIER.match(name):
+        raise SpecError(
+            f"layer name {name!r} is a number",
+            span,
+            where,
+            hint="leave the layers of a list unnamed to have them numbered 0, 1, 2…",
+        )
+    if not _IDENTIFIER.fullmatch(name):
         problem = "is not a valid layer name (letters, digits and _, not starting with a digit)"
     elif keyword.iskeyword(name):
         problem = "is a Python keyword"
@@ -93,7 +100,7 @@ def check_block_name(name: str, span: Span | None) -> None:
     from netspec import ops
 
     problem = None
-    if not _IDENTIFIER.match(name) or keyword.iskeyword(name):
+    if not _IDENTIFIER.fullmatch(name) or keyword.iskeyword(name):
         problem = "is not a valid block name (a Python identifier, CamelCase by convention)"
     elif ops.get(name) is not None:
         problem = "is the name of an operator"
@@ -105,3 +112,14 @@ def check_block_name(name: str, span: Span | None) -> None:
         raise SpecError(
             f"block name {name!r} {problem}", span, f"blocks.{name}", hint="choose another name"
         )
+
+
+def class_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a generated class (``None``: it can)."""
+    if not _IDENTIFIER.fullmatch(name):
+        return "is not a Python identifier"
+    if keyword.iskeyword(name):
+        return "is a Python keyword"
+    if name in GENERATED or name in BUILTINS or name in CONSTANTS:
+        return "is a name generated code uses"
+    return None

@@ -98,7 +98,7 @@ def generate(spec: m.SpecFile, net: Network, input_override: Shape | None = None
     text = _template().render(
         title=_wrap(f"{net.name}" + (f": {description}." if description else "."), 0),
         version=__version__,
-        source=_source_name(spec),
+        source=_wrap(_source_name(spec), 0),
         digest=spec.digest(),
         summary=_wrap(
             f"Input {fmt_shape(net.input)} → output {fmt_shape(net.output)}: "
@@ -114,10 +114,17 @@ def generate(spec: m.SpecFile, net: Network, input_override: Shape | None = None
 
 
 def _wrap(text: str, indent: int) -> str:
-    """Docstring text wrapped to the line length (continuation lines indented)."""
+    """Docstring text, made safe and wrapped to the line length (continuation lines indented).
+
+    Text from a spec (its description, a block's doc, a file name) cannot end the docstring or
+    start an escape: backslashes and quotes are escaped and control characters dropped.
+    """
     import textwrap
 
+    text = "".join(ch if ch.isprintable() else " " for ch in text)
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
     lines = textwrap.wrap(text, width=88 - indent - 3, break_long_words=False)
+    # never end a line on a lone backslash of an escape, which wrapping could split
     return ("\n" + " " * indent).join(lines)
 
 

@@ -1,0 +1,184 @@
+"""Every bundled spec's generated code works with the rest of PyTorch.
+
+For each spec, on a small input where the spec allows one: the generated file (imported on its
+own) and the built module have the same state_dict and, with the same weights, identical
+outputs; both survive ``torch.save``/``torch.load`` and ``copy.deepcopy``; the module traces in
+full under ``torch.compile`` and ``torch.export.export``, scripts with ``torch.jit.script``,
+exports to ONNX, and trains.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import io
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+import netspec
+from netspec.errors import NetspecError
+from netspec.spec.load import bundled_names
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+
+def small(name: str, resize: bool = True) -> netspec.Spec:
+    """The spec, cheaper to run: the smallest of a few input sizes it accepts, 10 classes, and
+    one block per stage. Generated source does not depend on parameter values (they are the
+    constructor's defaults), so the code under test is the same file as at full size."""
+    default = netspec.load(name)
+    params: dict[str, Any] = {}
+    if "num_classes" in default.params:
+        params["num_classes"] = 10
+    depths = default.params.get("depths")
+    if isinstance(depths, tuple):
+        params["depths"] = [1] * len(depths)
+    channels, *rest = default.network.input
+    sizes = (32, 64, 96) if resize and len(rest) == 2 else ()
+    for size in sizes:
+        try:
+            spec = netspec.load(name, input_shape=(channels, size, size), **params)
+            spec.check()
+            return spec
+        except NetspecError:
+            continue
+    return netspec.load(name, **params)
+
+
+def import_generated(spec: netspec.Spec, tmp_path: Path) -> Any:
+    path = tmp_path / f"{spec.name.replace('/', '_')}_model.py"
+    path.write_text(spec.source())
+    module_spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[path.stem] = module  # pickling a class needs its module importable
+    module_spec.loader.exec_module(module)
+    return getattr(module, spec.class_name)
+
+
+def roundtrip(model: torch.nn.Module) -> torch.nn.Module:
+    buffer = io.BytesIO()
+    torch.save(model, buffer)
+    buffer.seek(0)
+    loaded: torch.nn.Module = torch.load(buffer, weights_only=False)
+    return loaded
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_pytorch_tools(name: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    spec = small(name)
+    shape = spec.network.input
+    built = spec.build().eval()
+    generated = import_generated(spec, tmp_path)().eval()
+    assert [(k, v.shape) for k, v in generated.state_dict().items()] == [
+        (k, v.shape) for k, v in built.state_dict().items()
+    ]
+    generated.load_state_dict(built.state_dict())
+    x = torch.randn(2, *shape)
+    with torch.no_grad():
+        expected = built(x)
+        assert torch.equal(generated(x), expected)
+        for model in (built, generated):
+            assert torch.equal(roundtrip(model)(x), expected)
+            assert torch.equal(copy.deepcopy(model)(x), expected)
+        compiled = torch.compile(built, backend="eager", fullgraph=True)
+        assert torch.equal(compiled(x), expected)
+        scripted = torch.jit.script(built)
+        assert torch.allclose(scripted(x), expected, atol=1e-6)
+        exported = torch.export.export(built, (x,))
+        assert torch.allclose(exported.module()(x), expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_onnx_export(name: str, tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    spec = small(name, resize=False)  # some adaptive pools only export at their real size
+    model = spec.build().eval()
+    path = tmp_path / "model.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        # the TorchScript-based exporter, without weights: quick for every spec; the CLI test
+        # below runs the default (dynamo) exporter end to end
+        torch.onnx.export(
+            model,
+            (torch.randn(2, *spec.network.input),),
+            str(path),
+            dynamo=False,
+            export_params=False,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+        )
+    graph = onnx.load(str(path)).graph
+    assert graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
+
+
+def test_export_command(tmp_path: Path) -> None:
+    onnx = pytest.importorskip("onnx")
+    reference = pytest.importorskip("onnx.reference")
+    path = tmp_path / "lenet.onnx"
+    proc = subprocess.run(
+        [sys.executable, "-m", "netspec", "export", "lenet5", "--onnx", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    model = onnx.load(str(path))
+    batch = model.graph.input[0].type.tensor_type.shape.dim[0]
+    assert batch.dim_param  # a dynamic batch axis
+    torch.manual_seed(0)
+    x = torch.randn(3, 1, 32, 32)
+    (out,) = reference.ReferenceEvaluator(model).run(None, {model.graph.input[0].name: x.numpy()})
+    assert out.shape == (3, 10)
+    again = subprocess.run(
+        [sys.executable, "-m", "netspec", "export", "lenet5", "--onnx", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 2 and "--force" in again.stderr
+
+
+def test_compile_with_inductor() -> None:
+    """The default torch.compile backend, once, on a small model (it compiles C++)."""
+    model = netspec.load("lenet5").build().eval()
+    x = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(torch.compile(model)(x), model(x), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_trains(name: str) -> None:
+    """One optimizer step changes the weights and lowers the loss on the same batch (the same
+    seed gives the same dropout masks; batch norm uses the batch's statistics both times). The
+    gradient is clipped so the step stays small enough to be a descent step."""
+    spec = small(name)
+    torch.manual_seed(0)
+    model = spec.build().train()
+    x = torch.randn(4, *spec.network.input)
+    out = spec.network.output
+    if len(out) == 1:  # class scores
+        target = torch.randint(0, out[0], (4,))
+        loss_fn: Any = torch.nn.functional.cross_entropy
+    else:  # a feature map (a block on its own)
+        target = torch.randn(4, *out)
+        loss_fn = torch.nn.functional.mse_loss
+    optimiser = torch.optim.SGD(model.parameters(), lr=1e-3)
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    torch.manual_seed(1)
+    loss = loss_fn(model(x), target)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimiser.step()
+    assert any(not torch.equal(before[k], v) for k, v in model.named_parameters())
+    torch.manual_seed(1)
+    with torch.no_grad():
+        assert loss_fn(model(x), target) < loss
