@@ -88,12 +88,13 @@ def test_pytorch_tools(name: str, tmp_path: Path) -> None:
         for model in (built, generated):
             assert torch.equal(roundtrip(model)(x), expected)
             assert torch.equal(copy.deepcopy(model)(x), expected)
-        compiled = torch.compile(built, backend="eager", fullgraph=True)
-        assert torch.equal(compiled(x), expected)
-        scripted = torch.jit.script(built)
-        assert torch.allclose(scripted(x), expected, atol=1e-6)
-        exported = torch.export.export(built, (x,))
-        assert torch.allclose(exported.module()(x), expected, atol=1e-6)
+        for model in (built, generated):
+            compiled = torch.compile(model, backend="eager", fullgraph=True)
+            assert torch.equal(compiled(x), expected)
+            scripted = torch.jit.script(model)
+            assert torch.allclose(scripted(x), expected, atol=1e-6)
+            exported = torch.export.export(model, (x,))
+            assert torch.allclose(exported.module()(x), expected, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", bundled_names())
