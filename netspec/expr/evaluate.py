@@ -332,7 +332,13 @@ def _arith(op: str, a: Any, b: Any) -> Any:
                 raise _Fail("the power is too large")
             if a == 0 and b < 0:
                 raise _Fail("zero cannot be raised to a negative power")
-        return _check_size(_ARITH[op](a, b))
+            if a < 0 and not float(b).is_integer():
+                raise _Fail("a negative number raised to a fractional power is not a real number")
+        try:
+            result = _ARITH[op](a, b)
+        except OverflowError:
+            raise _Fail("the result is too large to be a finite number") from None
+        return _check_size(result)
     if op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
         return _check_size(a + b)
     if op == "+" and isinstance(a, str) and isinstance(b, str):
@@ -340,7 +346,7 @@ def _arith(op: str, a: Any, b: Any) -> Any:
     if op == "*" and isinstance(a, tuple | str) and isinstance(b, int) and not isinstance(b, bool):
         if len(a) * max(b, 0) > MAX_ITEMS:
             raise _Fail(f"the list would be longer than {MAX_ITEMS:,} items")
-        return a * b
+        return _check_size(a * b)
     if op == "*" and isinstance(b, tuple | str) and isinstance(a, int) and not isinstance(a, bool):
         return _arith(op, b, a)
     hint = None
@@ -357,6 +363,50 @@ def _int_const(expr: n.Expr) -> int | None:
     ):
         return expr.value
     return None
+
+
+_INT_CALLS = frozenset({"len", "int", "make_divisible"})
+
+
+def _integral(value: Any) -> bool:
+    """Whether ``value`` is an integer: known values by their type, residuals by their shape.
+
+    Unknown names are sizes and counts, integers; ``/``, floats and negative powers are not.
+    Folding ``x // 1 → x`` or re-associating ``(x + 2) - 3`` is only exact for integers.
+    """
+    if isinstance(value, Sym) and value.known:
+        value = value.value
+    if not isinstance(value, Sym):
+        return isinstance(value, int) and not isinstance(value, bool)
+    return _integral_expr(value.expr)
+
+
+def _integral_expr(expr: n.Expr) -> bool:
+    expr = n.strip(expr)
+    if isinstance(expr, n.Name | n.Attr | n.InputRef):
+        return True
+    if isinstance(expr, n.Const):
+        return isinstance(expr.value, int) and not isinstance(expr.value, bool)
+    if isinstance(expr, n.Unary):
+        return _integral_expr(expr.operand)
+    if isinstance(expr, n.Binary):
+        if expr.op == "**":
+            exponent = _int_const(expr.right)
+            return exponent is not None and exponent >= 0 and _integral_expr(expr.left)
+        return expr.op in ("+", "-", "*", "//", "%") and all(
+            _integral_expr(e) for e in (expr.left, expr.right)
+        )
+    if isinstance(expr, n.Index):
+        return True  # an item of a list of sizes, as a name is a size
+    if isinstance(expr, n.IfExp):
+        return _integral_expr(expr.body) and _integral_expr(expr.orelse)
+    callee = n.strip(expr.func) if isinstance(expr, n.Call) else None
+    if isinstance(expr, n.Call) and isinstance(callee, n.Name):
+        func = callee.id
+        if func in ("min", "max", "abs"):
+            return all(_integral_expr(a) for a in expr.args)
+        return func in _INT_CALLS
+    return False
 
 
 def _fold(op: str, a: Any, b: Any) -> n.Expr:
@@ -376,12 +426,18 @@ def _fold(op: str, a: Any, b: Any) -> n.Expr:
         return eb
     if ca == 0 and op == "-":
         return n.Unary("-", eb)
-    if cb == 1 and op in ("*", "//"):
+    if cb == 1 and (op == "*" or op == "//" and _integral(a)):
         return ea
     if ca == 1 and op == "*":
         return eb
     # (x + 2) - 3 → x - 1: the shape of conv arithmetic with literal attributes
-    if op in ("+", "-") and cb is not None and isinstance(ea, n.Binary) and ea.op in ("+", "-"):
+    if (
+        op in ("+", "-")
+        and cb is not None
+        and isinstance(ea, n.Binary)
+        and ea.op in ("+", "-")
+        and _integral_expr(ea.left)
+    ):
         inner = _int_const(ea.right)
         if inner is not None:
             total = (inner if ea.op == "+" else -inner) + (cb if op == "+" else -cb)
@@ -436,9 +492,14 @@ def _compare(op: str, a: Any, b: Any) -> bool:
     ok = (_is_number(a) and _is_number(b)) or (type(a) is type(b) and isinstance(a, str | tuple))
     if not ok:
         raise _Fail(f"cannot compare {a_type(a)} with {a_type(b)} using {op!r}")
-    return bool(
-        {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}[op](a, b)
-    )
+    try:
+        return bool(
+            {"<": operator.lt, ">": operator.gt, "<=": operator.le, ">=": operator.ge}[op](a, b)
+        )
+    except TypeError:  # lists whose items cannot be ordered against each other
+        raise _Fail(
+            f"cannot compare {show(a)} with {show(b)} using {op!r}: their items differ in type"
+        ) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -567,7 +628,8 @@ _b(
 _MAKE_DIVISIBLE = '''
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
     """Round to a multiple of divisor, never below 90% of value (as MobileNet does)."""
-    new = max(min_value or divisor, int(value + divisor / 2) // divisor * divisor)
+    low = divisor if min_value is None else min_value
+    new = max(low, int(value + divisor / 2) // divisor * divisor)
     if new < 0.9 * value:
         new += divisor
     return new
@@ -591,7 +653,8 @@ def _call_builtin(b: Builtin, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
         raise _Fail(f"{b.name}() takes no keyword arguments")
     if not b.min_args <= len(args) <= b.max_args:
         want = str(b.min_args) if b.min_args == b.max_args else f"{b.min_args} to {b.max_args}"
-        raise _Fail(f"{b.name}() takes {want} arguments, found {len(args)}")
+        noun = "argument" if want == "1" else "arguments"
+        raise _Fail(f"{b.name}() takes {want} {noun}, found {len(args)}")
     try:
         return _check_size(b.fn(*args))
     except _Fail:
@@ -810,8 +873,17 @@ def _boolop(node: n.BoolOp, scope: Scope) -> Any:
 
 
 def _compare_node(node: n.Compare, scope: Scope) -> Any:
-    left = _eval(node.left, scope)
-    values = [left] + [_eval(c, scope) for c in node.comparators]
+    values = [_eval(node.left, scope)]
+    for i, comparator in enumerate(node.comparators):
+        values.append(_eval(comparator, scope))
+        if any(isinstance(v, Sym) for v in values):
+            values += [_eval(c, scope) for c in node.comparators[i + 1 :]]
+            break
+        # as in Python, a chain stops at its first false link
+        if not _compare_values(node, values[i:], node.ops[i : i + 1]):
+            return False
+    else:
+        return True
     if any(isinstance(v, Sym) for v in values):
         result = UNKNOWN
         if known(*values):
@@ -821,8 +893,8 @@ def _compare_node(node: n.Compare, scope: Scope) -> Any:
     return _compare_values(node, values)
 
 
-def _compare_values(node: n.Compare, values: list[Any]) -> bool:
-    for i, op in enumerate(node.ops):
+def _compare_values(node: n.Compare, values: list[Any], ops: tuple[str, ...] | None = None) -> bool:
+    for i, op in enumerate(node.ops if ops is None else ops):
         try:
             ok = _compare(op, values[i], values[i + 1])
         except _Fail as exc:

@@ -37,7 +37,7 @@ _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 def python_string(value: str) -> str:
     """A string literal the way ruff/black would write it (double quotes preferred), with
     every character that is not printable escaped."""
-    quote = "'" if '"' in value and "'" not in value else '"'
+    quote = "'" if value.count('"') > value.count("'") else '"'
     out = [quote]
     for ch in value:
         if ch in _ESCAPES:
@@ -52,16 +52,51 @@ def python_string(value: str) -> str:
     return "".join(out)
 
 
-def _simple(node: n.Expr) -> bool:
-    """Black's "simple power operand": a name, a number, an attribute chain, or -x of those."""
+def _simple(node: n.Expr, right: bool = False) -> bool:
+    """Ruff's "simple power operand": a name, a number, an attribute chain of names, -x of
+    those, and on the right a power whose operands are simple (``a**b**c``)."""
     node = n.strip(node)
-    if isinstance(node, n.Unary) and node.op == "-":
+    if isinstance(node, n.Const) and isinstance(node.value, int | float) and node.value < 0:
+        return right  # -2 on the right; on the left it is parenthesised: (-2) ** 2
+    if isinstance(node, n.Unary):
+        if not right or node.op != "-" or _is_power(node.operand):
+            return False  # parenthesised: (-a) ** 2, a ** -(b**c)
         node = n.strip(node.operand)
     if isinstance(node, n.Const):
-        return isinstance(node.value, int | float) and not isinstance(node.value, bool)
+        return _number(node.value) or node.value is None or isinstance(node.value, bool)
     if isinstance(node, n.Attr):
         return _simple(node.value) and not isinstance(n.strip(node.value), n.Const)
+    if right and isinstance(node, n.Binary) and node.op == "**":
+        return _hugged(node)
     return isinstance(node, n.Name)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _hugged(node: n.Binary) -> bool:
+    return _simple(node.left) and _simple(node.right, right=True)
+
+
+def _is_power(node: n.Expr) -> bool:
+    node = n.strip(node)
+    return isinstance(node, n.Binary) and node.op == "**"
+
+
+_ITERATORS = frozenset({"range", "zip", "enumerate"})
+"""Built-ins that give lists in netspec and iterators in Python: called from generated code
+through ``tuple(...)``, except as the iterable of a loop."""
+
+
+def render_iterable(node: n.Expr) -> str:
+    """``node`` as the Python iterable of a ``for`` loop: ``range(n)``, not ``tuple(range(n))``."""
+    text = render(node, python=True)
+    if text.startswith("tuple(") and any(text.startswith(f"tuple({f}(") for f in _ITERATORS):
+        call = n.strip(node)
+        if isinstance(call, n.Call):
+            return text[len("tuple(") : -1]
+    return text
 
 
 def render(node: n.Expr, python: bool = False) -> str:
@@ -91,24 +126,38 @@ class _Renderer:
         if isinstance(node, n.InputRef):
             return "in"
         if isinstance(node, n.Attr):
+            value = n.strip(node.value)
+            if isinstance(value, n.Const) and _number(value.value):
+                # 3.real is a syntax error; ruff writes (0.5).real too
+                if self.python or isinstance(value.value, int):
+                    return f"({self._node(value)}).{node.attr}"
             return f"{self.run(node.value, _POSTFIX)}.{node.attr}"
         if isinstance(node, n.Index):
             return f"{self.run(node.value, _POSTFIX)}[{self.run(node.index)}]"
         if isinstance(node, n.Call):
             parts = [self.run(a) for a in node.args]
             parts += [f"{k}={self.run(v)}" for k, v in node.kwargs]
-            return f"{self.run(node.func, _POSTFIX)}({', '.join(parts)})"
+            call = f"{self.run(node.func, _POSTFIX)}({', '.join(parts)})"
+            func = n.strip(node.func)
+            if self.python and isinstance(func, n.Name):
+                if func.id in _ITERATORS:
+                    return f"tuple({call})"
+            return call
         if isinstance(node, n.Unary):
+            if self.python and _is_power(node.operand):
+                return f"{node.op}({self.run(node.operand)})"  # -(2**2), not -2**2
             return f"{node.op}{self.run(node.operand, _UNARY)}"
         if isinstance(node, n.Binary):
             p = _BINARY[node.op]
             if node.op == "**":  # right-associative, and binds tighter than a unary on its left
                 left, right = self.run(node.left, _POW + 1), self.run(node.right, _UNARY)
-                if self.python and _simple(node.left) and _simple(node.right):
+                if self.python and _hugged(node):
                     return f"{left}**{right}"  # black/ruff hug simple power operands
                 return f"{left} ** {right}"
             return f"{self.run(node.left, p)} {node.op} {self.run(node.right, p + 1)}"
         if isinstance(node, n.Not):
+            if self.python and _is_power(node.operand):
+                return f"not ({self.run(node.operand)})"
             return f"not {self.run(node.operand, _NOT)}"
         if isinstance(node, n.BoolOp):
             p = _OR if node.op == "or" else _AND
@@ -142,7 +191,8 @@ class _Renderer:
         if isinstance(value, str):
             return python_string(value) if self.python else repr(value)
         if isinstance(value, float):
-            return repr(value)
+            text = repr(value)
+            return text.replace("e+", "e") if self.python else text  # ruff writes 1e16
         if isinstance(value, tuple | list):
             return self._node(n.ListExpr(tuple(n.Const(v) for v in value)))
         return str(value)

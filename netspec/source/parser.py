@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from lark import Token
+
 from netspec.errors import SourceError
 from netspec.expr import nodes as n
 
@@ -212,8 +214,9 @@ class _ToNodes:
         return n.IfExp(test, body, orelse, **_span(c))
 
     def list_(self, c: list[Any]) -> n.Expr:
-        items = tuple(x for x in c if x is not None)
-        return n.ListExpr(items, **_span(list(items)))
+        # the brackets are kept (named terminals) so that the span covers them
+        items = tuple(x for x in c if x is not None and not isinstance(x, Token))
+        return n.ListExpr(items, **_span(c))
 
     def for_header(self, c: list[Any]) -> ForHeader:
         return ForHeader(tuple(str(t) for t in c[:-1]), c[-1])
@@ -266,16 +269,44 @@ def _depth(node: Any) -> int:
     return deepest
 
 
-def _words(expected: set[str]) -> str:
-    names = sorted({_WORDS.get(e, e.lower()) for e in expected if e not in ("LPAR",)} or {"?"})
+_NS_WORDS = {
+    "_NL": "a new line",
+    "SEMICOLON": "';'",
+    "LBRACE": "'{'",
+    "RBRACE": "'}'",
+    "COLON": "':'",
+    "$END": "the end of the file",
+}
+
+
+def _words(expected: set[str], ns: bool = False) -> str:
+    table = {**_WORDS, **_NS_WORDS} if ns else _WORDS
+    words = set()
+    for name in expected:
+        name = name.rsplit("__", 1)[-1]  # rules imported from grammar.lark are namespaced
+        if name == "LPAR":
+            continue
+        word = table.get(name)
+        if word is None:
+            word = f"'{name.strip('_').lower()}'" if name.strip("_").isalpha() else name.lower()
+        words.add(word)
+    names = sorted(words or {"?"})
     if len(names) > 5:
-        return "an operand or operator"
+        return "a statement" if ns else "an operand or operator"
     return " or ".join(names)
 
 
-def _friendly(exc: Exception, text: str) -> _Syntax:
+def friendly_syntax_error(
+    exc: Exception, text: str, ns: bool = False
+) -> tuple[int, str, str | None]:
+    """A lark syntax error in words: ``(offset, message, hint)``.
+
+    Args:
+        ns: the text is a whole ``.ns`` file, not one expression.
+    """
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
+    end = "the file" if ns else "the text"
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream or 0
         ch = text[pos] if pos < len(text) else ""
@@ -284,25 +315,68 @@ def _friendly(exc: Exception, text: str) -> _Syntax:
             hint = "compare with '=='; '=' only gives a keyword argument, as in padding=1"
         elif ch == '"' or ch == "'":
             hint = "a string is not closed"
-        elif ch in "{}":
+        elif ch in "{}" and not ns:
             hint = "mappings are written as YAML under `let`, not inside an expression"
-        return _Syntax(pos, f"unexpected character {ch!r}", hint)
+        return pos, f"unexpected character {ch!r}", hint
     if isinstance(exc, UnexpectedEOF):
         expected = {str(e) for e in exc.expected}
-        return _Syntax(len(text), f"the text ends too early: expected {_words(expected)}")
+        return len(text), f"{end} ends too early: expected {_words(expected, ns)}", None
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
+        expected = {str(e) for e in exc.expected}
         if tok.type == "$END":
-            message = f"the text ends too early: expected {_words(exc.expected)}"
+            message = f"{end} ends too early: expected {_words(expected, ns)}"
             hint = "check for an unclosed bracket or a trailing operator" if text.strip() else None
-            return _Syntax(len(text), message, hint)
-        value = str(tok)
-        message = f"unexpected {value!r}: expected {_words(exc.expected)}"
+            if ns and text.count("{") > text.count("}"):
+                hint = "a '{' is not closed"
+            return len(text), message, hint
+        value = "a new line" if tok.type == "_NL" else repr(str(tok))
+        message = f"unexpected {value}: expected {_words(expected, ns)}"
         hint = None
-        if value == "=":
+        if str(tok) == "=":
             hint = "compare with '=='; '=' only gives a keyword argument, as in padding=1"
-        return _Syntax(tok.start_pos, message, hint, width=max(1, len(value)))
-    return _Syntax(0, f"cannot parse: {exc}")
+        elif ns and tok.type == "_NL" and "_NL" not in expected:
+            hint = "a statement is not complete on this line"
+        elif ns and str(tok) in (
+            "for",
+            "if",
+            "repeat",
+            "in",
+            "as",
+            "when",
+            "then",
+            "else",
+            "choices",
+            "shortcut",
+            "branches",
+            "doc",
+            "expansion",
+            "residual",
+            "merge",
+            "first_only",
+            "let",
+            "params",
+            "layers",
+            "block",
+            "input",
+            "name",
+            "class",
+            "extends",
+            "description",
+            "netspec",
+        ):
+            hint = f"'{tok}' is a word of the .ns format; a name cannot be it here"
+        return int(tok.start_pos or 0), message, hint
+    return 0, f"cannot parse: {exc}", None
+
+
+def _friendly(exc: Exception, text: str) -> _Syntax:
+    offset, message, hint = friendly_syntax_error(exc, text)
+    width = 1
+    token = getattr(exc, "token", None)
+    if token is not None and getattr(token, "type", "") != "$END":
+        width = max(1, len(str(token)))
+    return _Syntax(offset, message, hint, width=width)
 
 
 def _precheck(text: str) -> None:

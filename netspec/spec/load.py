@@ -53,35 +53,53 @@ def bundled_dir() -> Path:
     return Path(str(resources.files("netspec").joinpath("specs")))
 
 
+FORMATS = (".yaml", ".ns")
+"""Spec file extensions; the format of a file is its extension's (``.yml`` is YAML too)."""
+
+
+def is_ns(path: Path | str) -> bool:
+    return str(path).endswith(".ns")
+
+
 def bundled_names() -> list[str]:
-    """Names of the bundled specs (``examples/…`` included), sorted."""
+    """Names of the bundled specs (``examples/…`` included), sorted; each ships as ``.yaml``
+    and ``.ns``."""
     root = bundled_dir()
-    out = []
-    for path in sorted(root.rglob("*.yaml")):
-        rel = path.relative_to(root).with_suffix("")
-        if not rel.name.startswith("_"):
-            out.append(rel.as_posix())
-    return out
+    out = set()
+    for suffix in FORMATS:
+        for path in root.rglob(f"*{suffix}"):
+            rel = path.relative_to(root).with_suffix("")
+            if not rel.name.startswith("_"):
+                out.add(rel.as_posix())
+    return sorted(out)
 
 
-def resolve(ref: str, relative_to: Path | None = None) -> Path:
-    """The file a spec reference names: a path (relative to ``relative_to`` if given), or a
-    bundled spec's name (``vgg16``, ``examples/inception_block``).
+def resolve(ref: str, relative_to: Path | None = None, prefer: str = ".yaml") -> Path:
+    """The file a spec reference names: a path (relative to ``relative_to`` if given), the same
+    path with a spec extension (``prefer``'s first: ``extends: vgg`` in a ``.ns`` file means
+    ``vgg.ns``), or a bundled spec's name (``vgg16``, ``examples/inception_block``).
 
     Raises:
         NetspecError: nothing by that name.
     """
+    suffixes = (prefer, *(s for s in FORMATS if s != prefer))
     candidates = []
     path = Path(ref)
-    if relative_to is not None and not path.is_absolute():
-        candidates.append(relative_to / path)
-    candidates.append(path)
+    bases = [relative_to / path] if relative_to is not None and not path.is_absolute() else []
+    bases.append(path)
+    for base in bases:
+        candidates.append(base)
+        if base.suffix not in (*FORMATS, ".yml"):
+            candidates += [base.with_name(base.name + s) for s in suffixes]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    bundled = bundled_dir() / (ref if ref.endswith(".yaml") else f"{ref}.yaml")
-    if bundled.is_file() and not Path(ref).is_absolute():
-        return bundled
+    if not path.is_absolute():
+        names = [ref] if path.suffix in FORMATS else [ref + s for s in suffixes]
+        for name in names:
+            bundled = bundled_dir() / name
+            if bundled.is_file():
+                return bundled
     names = bundled_names()
     guess = did_you_mean(Path(ref).stem, names)
     hint = (guess + " " if guess else "") + "bundled specs: " + ", ".join(names)
@@ -114,7 +132,12 @@ def read_text(text: str, name: str, path: Path | None = None) -> Loaded:
     Raises:
         NetspecError: the text is not a valid spec.
     """
-    tree = ysrc.compose(text, name)
+    if is_ns(path or name):
+        from netspec.source import ns
+
+        tree = ns.compose(text, name)
+    else:
+        tree = ysrc.compose(text, name)
     if not isinstance(tree, ysrc.YMap):
         raise SpecError(
             "a spec is a mapping of keys (netspec, name, input, layers, …), "
@@ -174,7 +197,8 @@ def _load_chain(loaded: Loaded, seen: list[Path]) -> m.SpecFile:
         raise SpecError(f"more than {MAX_EXTENDS} levels of extends", span, where)
     base_dir = loaded.path.parent if loaded.path is not None else Path.cwd()
     try:
-        base_path = resolve(spec.extends, base_dir)
+        prefer = loaded.path.suffix if loaded.path is not None and is_ns(loaded.path) else ".yaml"
+        base_path = resolve(spec.extends, base_dir, prefer)
     except NetspecError as exc:
         raise SpecError(exc.message, span, where, exc.hint) from None
     resolved = base_path.resolve()

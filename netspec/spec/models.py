@@ -442,3 +442,36 @@ class SpecFile(Node):
             h.update(source.text.encode("utf-8"))
             h.update(b"\0")
         return h.hexdigest()[:12]
+
+
+def canonical(obj: Any) -> Any:
+    """A position-free, comparable form of a spec's AST: two specs are the same spec (whatever
+    their format or layout) exactly when their canonical forms are equal.
+
+    Code is compared as its parsed expression (``[3, 224]`` and ``"[3, 224]"`` are the same
+    list), so formatting and quoting do not matter; field order, values and names do.
+    """
+    from netspec.expr import nodes as n
+
+    if isinstance(obj, Code):
+        node = n.substitute(obj.node, {}) if obj.node is not None else obj.raw
+        extra: Any = ()
+        if isinstance(obj, LoopHeader):
+            extra = obj.names
+        elif isinstance(obj, BlockParam):
+            extra = obj.name
+        elif isinstance(obj, NameTemplate):
+            extra = tuple(p if isinstance(p, str) else n.substitute(p, {}) for p in obj.parts)
+        return (type(obj).__name__, node, extra)
+    if isinstance(obj, RootModel):
+        return (type(obj).__name__, canonical(obj.root))
+    if isinstance(obj, BaseModel):
+        return (
+            type(obj).__name__,
+            tuple((name, canonical(getattr(obj, name))) for name in type(obj).model_fields),
+        )
+    if isinstance(obj, list | tuple):
+        return tuple(canonical(v) for v in obj)
+    if isinstance(obj, dict):
+        return tuple((k, canonical(v)) for k, v in obj.items())
+    return obj

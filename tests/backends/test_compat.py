@@ -28,6 +28,16 @@ from netspec.spec.load import bundled_names
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
+@pytest.fixture(autouse=True)
+def one_thread() -> Any:
+    """Bit-identical outputs need one thread: with several, the BLAS libraries may split a
+    reduction differently from one call to the next when the machine is busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def small(name: str, resize: bool = True) -> netspec.Spec:
     """The spec, cheaper to run: the smallest of a few input sizes it accepts, 10 classes, and
     one block per stage. Generated source does not depend on parameter values (they are the

@@ -14,7 +14,8 @@ from torch import nn
 
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
     """Round to a multiple of divisor, never below 90% of value (as MobileNet does)."""
-    new = max(min_value or divisor, int(value + divisor / 2) // divisor * divisor)
+    low = divisor if min_value is None else min_value
+    new = max(low, int(value + divisor / 2) // divisor * divisor)
     if new < 0.9 * value:
         new += divisor
     return new

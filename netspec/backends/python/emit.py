@@ -38,7 +38,7 @@ from netspec.expr.evaluate import (
     concrete,
     known,
 )
-from netspec.expr.render import literal, render
+from netspec.expr.render import literal, render, render_iterable
 from netspec.infer import Network
 from netspec.ops.base import TRAINING, OpError, PyCall, Shape, X
 from netspec.spec import models as m
@@ -745,16 +745,18 @@ class Emitter:
         if len(probe.shape) != len(state.shape):
             return list(range(len(state.shape)))
         fixed = self._dry(run, state)  # a body that always gives the size it starts from
-        return [
-            i
-            for i, dim in enumerate(probe.shape)
-            if not (isinstance(dim, Sym) and dim.expr == n.Name(f"__dim{i}"))
-            and not (
-                as_expr(fixed.shape[i]) == as_expr(state.shape[i])
-                and not fixed.dead
-                and not (n.free_names(as_expr(dim)) & {f"__dim{j}" for j in range(9)})
-            )
-        ]
+        starts = {f"__dim{j}" for j in range(len(state.shape))}
+        varying = []
+        for i, dim in enumerate(probe.shape):
+            same = as_expr(fixed.shape[i]) == as_expr(state.shape[i])
+            # the body keeps any size it starts from, and this one in the same terms (a size
+            # the body rewrites, even to an equal value, needs a variable set before the loop,
+            # or a loop that runs no time leaves it unset)
+            kept = isinstance(dim, Sym) and dim.expr == n.Name(f"__dim{i}") and (same or fixed.dead)
+            constant = same and not fixed.dead and not (n.free_names(as_expr(dim)) & starts)
+            if not (kept or constant):
+                varying.append(i)
+        return varying
 
     def _loop_body(
         self,
@@ -792,7 +794,7 @@ class Emitter:
         else:
             names = entry.for_.names
             iterable = self.subst(entry.for_.expr)
-            header = f"for {', '.join(names)} in {render(iterable, python=True)}:"
+            header = f"for {', '.join(names)} in {render_iterable(iterable)}:"
             frame = scope.child({name: Sym(n.Name(name)) for name in names})
             reads = _reads(iterable)
 

@@ -1,0 +1,463 @@
+"""Reading the ``.ns`` text format into the same positioned tree YAML gives.
+
+A ``.ns`` file says what a YAML spec says, with braces and one statement per line::
+
+    netspec 1
+    name lenet5
+    input [1, 32, 32]
+    params {
+        num_classes = 10
+    }
+    layers {
+        c1: conv2d(6, 5)
+        tanh
+        ...
+    }
+
+The lark grammar (``ns.lark``) imports the expression rules of ``grammar.lark``, so layer calls
+and expressions are the same text in both formats. The reader turns the parse tree into the
+:mod:`netspec.source.yaml` node tree the YAML reader produces — ``layers`` a sequence, a named
+layer a one-key mapping, an expression a scalar holding its text — so validation, error
+positions and everything after are shared by the two formats.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from importlib import resources
+from typing import Any
+
+from lark import Token
+
+from netspec.errors import Source, SourceError, Span
+from netspec.source.parser import friendly_syntax_error
+from netspec.source.yaml import MAX_BYTES, MAX_DEPTH, YMap, YNode, YScalar, YSeq
+
+KEYWORDS = frozenset(
+    """netspec name class description extends input params let block layers choices doc
+    expansion residual merge first_only shortcut when as branches then for in repeat if
+    else""".split()
+)
+"""Words with a meaning in ``.ns`` statements; a layer or name cannot be one of them there."""
+
+
+class _PostLex:
+    """Drops new lines inside (...) and [...], where a statement continues."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Any) -> Any:
+        depth = 0
+        for tok in stream:
+            kind = tok.type.rsplit("__", 1)[-1]
+            if kind in ("LPAR", "LSQB"):
+                depth += 1
+            elif kind in ("RPAR", "RSQB"):
+                depth = max(0, depth - 1)
+            if tok.type == "_NL" and depth > 0:
+                continue
+            yield tok
+
+
+@functools.cache
+def _parser() -> Any:
+    from lark import Lark
+
+    path = resources.files("netspec.source").joinpath("ns.lark")
+    return Lark.open(
+        str(path),
+        start="module",
+        parser="lalr",
+        postlex=_PostLex(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=True,
+    )
+
+
+def compose(text: str, name: str) -> YNode:
+    """Parse ``.ns`` text into a positioned tree, as :func:`netspec.source.yaml.compose` does.
+
+    Raises:
+        SourceError: a syntax error (positioned, in words), an empty file, or a limit.
+    """
+    from lark.exceptions import LarkError
+
+    source = Source(name, text)
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise SourceError(
+            f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB",
+            Span(source, 1, 1),
+            "document",
+        )
+    _check_depth(text, source)
+    if not _has_statement(text):
+        raise SourceError(
+            "the file is empty",
+            Span(source, 1, 1),
+            "document",
+            hint="a spec starts with `netspec 1`, `name …`, `input […]` and `layers { … }`",
+        )
+    try:
+        tree = _parser().parse(text)
+    except LarkError as exc:
+        offset, message, hint = friendly_syntax_error(exc, text, ns=True)
+        line = text.count("\n", 0, offset) + 1
+        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        raise SourceError(
+            f"invalid .ns syntax: {message}", Span(source, line, col), "document", hint
+        ) from None
+    return _Reader(source).module(tree)
+
+
+def _has_statement(text: str) -> bool:
+    for line in text.splitlines():
+        stripped = line.split("#", 1)[0].strip()
+        if stripped and stripped != ";":
+            return True
+    return False
+
+
+def _check_depth(text: str, source: Source) -> None:
+    level = 0
+    line, col = 1, 0
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif ch in "{([":
+            level += 1
+            if level > MAX_DEPTH:
+                raise SourceError(
+                    f"nesting deeper than {MAX_DEPTH} levels", Span(source, line, col), "document"
+                )
+        elif ch in "})]":
+            level -= 1
+
+
+class _Reader:
+    """Parse tree → YAML-shaped node tree, with spans into the ``.ns`` text."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.text = source.text
+
+    # -- positions ---------------------------------------------------------------------------
+
+    def span(self, item: Any) -> Span:
+        meta = getattr(item, "meta", None)
+        if meta is not None and not getattr(meta, "empty", True):
+            return Span(self.source, meta.line, meta.column, meta.end_line, meta.end_column)
+        line = getattr(item, "line", None) or 1
+        col = getattr(item, "column", None) or 1
+        return Span(
+            self.source,
+            line,
+            col,
+            getattr(item, "end_line", None),
+            getattr(item, "end_column", None),
+        )
+
+    def slice(self, tree: Any) -> str:
+        meta = tree.meta
+        return str(self.text[meta.start_pos : meta.end_pos])
+
+    def key(self, token: Any, value: Any = None) -> YScalar:
+        return YScalar(self.span(token), 1, str(token) if value is None else value, "")
+
+    def pair(self, mapping: YMap, key: YScalar, value: YNode) -> None:
+        for existing, _ in mapping.items:
+            if existing.value == key.value:
+                raise SourceError(
+                    f"{key.value!r} is given twice (first at line {existing.span.line})",
+                    key.span,
+                    "document",
+                    hint="each key may appear once in a section",
+                )
+        mapping.items.append((key, value))
+        mapping.size += value.size
+
+    # -- values --------------------------------------------------------------------------------
+
+    def expr(self, tree: Any) -> YNode:
+        """An expression, as YAML would hold it: literals typed, lists as sequences, the rest
+        as text (parsed again, with its position, by the loader)."""
+        kind = _kind(tree)
+        if kind == "int_":
+            return YScalar(self.span(tree), 1, int(tree.children[0]), "")
+        if kind == "float_":
+            return YScalar(self.span(tree), 1, float(tree.children[0]), "")
+        if kind == "name" and str(tree.children[0]) in _CONSTANTS:
+            return YScalar(self.span(tree), 1, _CONSTANTS[str(tree.children[0])], "")
+        if (
+            kind == "unary"
+            and str(tree.children[0]) == "-"
+            and _kind(tree.children[1])
+            in (
+                "int_",
+                "float_",
+            )
+        ):
+            inner = self.expr(tree.children[1])
+            assert isinstance(inner, YScalar) and isinstance(inner.value, int | float)
+            return YScalar(self.span(tree), 1, -inner.value, "")
+        if kind == "list_":
+            items = [self.expr(c) for c in _items(tree)]
+            return YSeq(self.span(tree), 1 + sum(i.size for i in items), items)
+        return YScalar(self.span(tree), 1, self.slice(tree), "")
+
+    def literal(self, tree: Any, what: str) -> YNode:
+        """A value that must be a literal (a parameter's default, its choices)."""
+        kind = _kind(tree)
+        if kind == "string":
+            return YScalar(self.span(tree), 1, ast.literal_eval(str(tree.children[0])), '"')
+        if kind == "list_":
+            items = [self.literal(c, what) for c in _items(tree)]
+            return YSeq(self.span(tree), 1 + sum(i.size for i in items), items)
+        node = self.expr(tree)
+        if isinstance(node, YScalar) and not isinstance(node.value, str):
+            return node
+        raise SourceError(
+            f"{what} is a value (a number, text, true/false or a list), not an expression",
+            self.span(tree),
+            "document",
+            hint="derived values go under `let`",
+        )
+
+    def string(self, token: Any) -> YScalar:
+        return YScalar(self.span(token), 1, ast.literal_eval(str(token)), '"')
+
+    # -- the module ------------------------------------------------------------------------------
+
+    def module(self, tree: Any) -> YMap:
+        root = YMap(Span(self.source, 1, 1))
+        blocks: YMap | None = None
+        for item in tree.children:
+            if item is None:
+                continue
+            kind = _kind(item)
+            if kind == "block":
+                if blocks is None:
+                    blocks = YMap(self.span(item))
+                    self.pair(root, YScalar(self.span(item), 1, "blocks", ""), blocks)
+                name_token = item.children[0]
+                self.pair(blocks, self.key(name_token), self.block(item))
+            elif kind == "params":
+                self.pair(root, self.key(item, "params"), self.params(item))
+            elif kind == "let":
+                self.pair(root, self.key(item, "let"), self.let(item))
+            elif kind == "layers":
+                self.pair(root, self.key(item, "layers"), self.entries(item.children[0]))
+            else:
+                key, value = self.header(kind, item)
+                self.pair(root, key, value)
+        root.size = 1 + sum(v.size for _, v in root.items)
+        return root
+
+    def header(self, kind: str, item: Any) -> tuple[YScalar, YNode]:
+        key = {"version": "netspec", "class_name": "class_name"}.get(kind, kind)
+        child = item.children[0]
+        if kind in ("version",):
+            value: YNode = YScalar(self.span(child), 1, int(child), "")
+        elif kind in ("name", "class_name"):
+            value = YScalar(self.span(child), 1, str(child), "")
+        elif kind in ("description", "extends"):
+            value = self.string(child)
+        else:  # input
+            value = self.expr(child)
+        return YScalar(self.span(item), 1, key, ""), value
+
+    def params(self, tree: Any) -> YMap:
+        out = YMap(self.span(tree))
+        for param in tree.children:
+            if param is None:
+                continue
+            name, default, choices, doc = param.children
+            value = self.literal(default, f"the default of {name}")
+            if choices is None and doc is None:
+                self.pair(out, self.key(name), value)
+                continue
+            decl = YMap(self.span(param))
+            self.pair(decl, YScalar(self.span(default), 1, "default", ""), value)
+            if choices is not None:
+                self.pair(
+                    decl,
+                    YScalar(self.span(choices), 1, "choices", ""),
+                    self.literal(choices, f"the choices of {name}"),
+                )
+            if doc is not None:
+                self.pair(decl, YScalar(self.span(doc), 1, "doc", ""), self.string(doc))
+            self.pair(out, self.key(name), decl)
+        return out
+
+    def let(self, tree: Any) -> YMap:
+        out = YMap(self.span(tree))
+        for item in tree.children:
+            if item is None:
+                continue
+            name, value = item.children
+            node = self.mapping(value) if _kind(item) == "let_mapping" else self.expr(value)
+            self.pair(out, self.key(name), node)
+        return out
+
+    def mapping(self, tree: Any) -> YMap:
+        out = YMap(self.span(tree))
+        for entry in tree.children:
+            if entry is None:
+                continue
+            key_tree, value = entry.children
+            key = self.map_key(key_tree)
+            node = self.mapping(value) if _kind(entry) == "map_mapping" else self.expr(value)
+            self.pair(out, key, node)
+        return out
+
+    def map_key(self, key: Any) -> YScalar:
+        if _kind(key) == "negative":
+            return YScalar(self.span(key), 1, -int(key.children[0]), "")
+        token = key
+        text = str(token)
+        if token.type.endswith("INT"):
+            return YScalar(self.span(token), 1, int(text), "")
+        if token.type.endswith("STRING"):
+            return YScalar(self.span(token), 1, ast.literal_eval(text), '"')
+        return YScalar(self.span(token), 1, text, "")
+
+    # -- blocks ----------------------------------------------------------------------------------
+
+    def block(self, tree: Any) -> YMap:
+        name, params, *items = tree.children
+        out = YMap(self.span(tree))
+        if params is not None:
+            seq = YSeq(self.span(params))
+            for p in params.children:
+                if p is not None:
+                    seq.items.append(YScalar(self.span(p), 1, self.slice(p), ""))
+            self.pair(out, YScalar(self.span(params), 1, "params", ""), seq)
+        body = YSeq(self.span(tree))
+        for item in items:
+            if item is None:
+                continue
+            kind = _kind(item)
+            key = YScalar(self.span(item), 1, kind, "")
+            if kind == "doc":
+                self.pair(out, key, self.string(item.children[0]))
+            elif kind in ("expansion", "residual"):
+                self.pair(out, key, self.expr(item.children[0]))
+            elif kind == "merge":
+                self.pair(out, key, self.key(item.children[0]))
+            elif kind == "first_only":
+                names = [self.key(t) for t in item.children]
+                self.pair(out, key, YSeq(self.span(item), 1 + len(names), list(names)))
+            elif kind == "let":
+                self.pair(out, YScalar(self.span(item), 1, "let", ""), self.let(item))
+            elif kind == "shortcut":
+                self.pair(out, key, self.shortcut(item))
+            elif kind == "branches":
+                branches = YMap(self.span(item))
+                for branch in item.children:
+                    if branch is not None:
+                        bname, value = branch.children
+                        self.pair(branches, self.key(bname), self.value(value))
+                self.pair(out, key, branches)
+            elif kind == "then":
+                self.pair(out, key, self.entries(item.children[0]))
+            else:
+                body.items.append(self.entry(item))
+        if body.items:
+            self.pair(out, YScalar(body.items[0].span, 1, "body", ""), body)
+        return out
+
+    def shortcut(self, tree: Any) -> YMap:
+        when, name, layers = tree.children
+        out = YMap(self.span(tree))
+        if when is not None:
+            self.pair(out, YScalar(self.span(when), 1, "when", ""), self.expr(when))
+        if layers is not None:
+            self.pair(
+                out, YScalar(self.span(layers), 1, "project", ""), self.entries(layers.children[0])
+            )
+        if name is not None:
+            self.pair(out, YScalar(self.span(name), 1, "name", ""), self.key(name))
+        return out
+
+    # -- layers ----------------------------------------------------------------------------------
+
+    def entries(self, tree: Any) -> YSeq:
+        items = [self.entry(e) for e in tree.children if e is not None]
+        return YSeq(self.span(tree), 1 + sum(i.size for i in items), items)
+
+    def entry(self, tree: Any) -> YNode:
+        kind = _kind(tree)
+        span = self.span(tree)
+        if kind == "call":
+            return YScalar(span, 1, self.slice(tree.children[0]), "")
+        if kind in ("named", "named_template"):
+            token, value = tree.children
+            name = ast.literal_eval(str(token)) if kind == "named_template" else str(token)
+            out = YMap(span)
+            self.pair(out, YScalar(self.span(token), 1, name, ""), self.value(value))
+            return out
+        if kind == "mapping_entry":
+            return self.mapping_call(tree)
+        out = YMap(span)
+        if kind == "for_":
+            *names, iterable, body = tree.children
+            start = names[0].start_pos
+            header = self.text[start : iterable.meta.end_pos]
+            self.pair(out, YScalar(span, 1, "for", ""), YScalar(self.span(names[0]), 1, header, ""))
+            self.pair(out, YScalar(span, 1, "do", ""), self.entries(body))
+        elif kind == "repeat":
+            count, as_name, body = tree.children
+            self.pair(out, YScalar(span, 1, "repeat", ""), self.expr(count))
+            if as_name is not None:
+                self.pair(out, YScalar(self.span(as_name), 1, "as", ""), self.key(as_name))
+            self.pair(out, YScalar(span, 1, "do", ""), self.entries(body))
+        else:  # if_
+            test, then, orelse = tree.children
+            self.pair(out, YScalar(span, 1, "if", ""), self.expr(test))
+            self.pair(out, YScalar(self.span(then), 1, "then", ""), self.entries(then))
+            if orelse is not None:
+                self.pair(out, YScalar(self.span(orelse), 1, "else", ""), self.entries(orelse))
+        return out
+
+    def value(self, tree: Any) -> YNode:
+        kind = _kind(tree)
+        if kind == "value_seq":
+            return self.entries(tree.children[0])
+        if kind == "value_mapping":
+            return self.mapping_call(tree)
+        return YScalar(self.span(tree), 1, self.slice(tree.children[0]), "")
+
+    def mapping_call(self, tree: Any) -> YMap:
+        op, call = tree.children
+        args = YMap(self.span(call))
+        for arg in call.children:
+            if arg is not None:
+                key, value = arg.children
+                self.pair(args, self.key(key), self.expr(value))
+        out = YMap(self.span(tree))
+        self.pair(out, self.key(op), args)
+        return out
+
+
+_CONSTANTS: dict[str, Any] = {
+    "true": True,
+    "True": True,
+    "false": False,
+    "False": False,
+    "none": None,
+    "None": None,
+}
+
+
+def _items(tree: Any) -> list[Any]:
+    """The items of a list: its children without the brackets."""
+    return [c for c in tree.children if c is not None and not isinstance(c, Token)]
+
+
+def _kind(tree: Any) -> str:
+    data = getattr(tree, "data", None)
+    if data is None:
+        return ""
+    return str(data).rsplit("__", 1)[-1]

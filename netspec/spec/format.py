@@ -1,0 +1,566 @@
+"""Writing a spec back as text: canonical YAML and canonical ``.ns``.
+
+Both writers print the AST of one spec file (``extends`` stays a reference) in a fixed key order
+and layout, with every expression re-rendered from its parsed tree, so formatting is
+canonical and idempotent, and YAML → ``.ns`` → YAML gives the same AST. Comments are kept:
+each one is attached, by position, to the key or layer it precedes or ends the line of, and
+written back there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from netspec.errors import NetspecError, Span
+from netspec.expr import nodes as n
+from netspec.expr.render import render
+from netspec.source.ns import KEYWORDS
+from netspec.spec import models as m
+
+INDENT = "  "
+_PLAIN = re.compile(r"^[A-Za-z_(][^\n]*$")
+_YAML_SPECIAL = re.compile(r"(: |\s#|^[-?:,\[\]{}#&*!|>'\"%@`])|[:]$")
+_RESERVED_SCALARS = re.compile(
+    r"^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|yes|no|on|off|y|n|Yes|No|On|Off"
+    r"|[-+]?[0-9][0-9_]*(\.[0-9]*)?([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF|nan|NaN|NAN))$"
+)
+
+
+class Comments:
+    """Comments of a source text, by line: a spec's comments survive a round of formatting."""
+
+    def __init__(self, text: str, ns: bool) -> None:
+        self.full: dict[int, list[str]] = {}
+        self.trailing: dict[int, str] = {}
+        self.used: set[int] = set()
+        for number, line in enumerate(text.splitlines(), 1):
+            at = _comment_at(line, ns)
+            if at is None:
+                continue
+            comment = line[at:].rstrip()
+            if line[:at].strip():
+                self.trailing[number] = comment
+            else:
+                self.full[number] = [comment]
+
+    def before(self, span: Span | None) -> list[str]:
+        """Whole-line comments between the previous taken line and ``span``'s line."""
+        if span is None:
+            return []
+        out = []
+        for number in sorted(k for k in self.full if k < span.line and k not in self.used):
+            self.used.add(number)
+            out += self.full[number]
+        return out
+
+    def after(self, span: Span | None) -> str:
+        if span is None or span.line in self.used:
+            return ""
+        comment = self.trailing.get(span.line, "")
+        if comment:
+            self.used.add(span.line)
+        return comment
+
+    def rest(self) -> list[str]:
+        return [c for k in sorted(self.full) if k not in self.used for c in self.full[k]]
+
+
+def _comment_at(line: str, ns: bool) -> int | None:
+    """Where a comment starts on ``line`` (outside quotes), or ``None``."""
+    quote = ""
+    for i, ch in enumerate(line):
+        if quote:
+            if ch == "\\":
+                continue
+            if ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            before = line[i - 1] if i else " "
+            # in YAML a quote opens a string only where a scalar starts; in .ns always
+            if ns or before in " :[,{-" or i == 0:
+                quote = ch
+        elif ch == "#" and (ns or i == 0 or line[i - 1] in " \t"):
+            return i
+    return None
+
+
+def _no_comments() -> Comments:
+    return Comments("", False)
+
+
+def comments_of(spec: m.SpecFile) -> Comments:
+    """The comments of the file ``spec`` was read from (its own, not those it extends)."""
+    if not spec._sources:
+        return _no_comments()
+    source = spec._sources[0]
+    return Comments(source.text, source.name.endswith(".ns"))
+
+
+def _expr(code: m.Code) -> str:
+    """An expression in spec syntax, as its parsed tree renders it."""
+    if code.node is None:
+        return str(code.raw)
+    return render(code.node)
+
+
+# -- YAML --------------------------------------------------------------------------------------
+
+
+def _scalar(value: Any, flow: bool = False) -> str:
+    """A YAML scalar: plain where YAML reads it back as the same text, quoted otherwise."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return repr(value) if isinstance(value, float) else str(value)
+    text = str(value)
+    plain = (
+        text == text.strip()
+        and text
+        and "\n" not in text
+        and not _YAML_SPECIAL.search(text)
+        and not _RESERVED_SCALARS.match(text)
+        and not (flow and any(ch in text for ch in ",[]{}"))
+    )
+    return text if plain else json.dumps(text, ensure_ascii=False)
+
+
+def _flow(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_flow(v) for v in value) + "]"
+    return _scalar(value, flow=True)
+
+
+def _value_yaml(code: m.Code) -> Any:
+    """The YAML value of an expression: its literal structure, with text for the rest."""
+    if code.node is None:
+        return code.raw
+    return _expr_value(code.node)
+
+
+def _expr_value(node: n.Expr) -> Any:
+    node = n.strip(node)
+    if isinstance(node, n.Const) and not isinstance(node.value, str):
+        return node.value
+    if isinstance(node, n.Unary) and node.op == "-" and isinstance(n.strip(node.operand), n.Const):
+        inner = n.strip(node.operand)
+        assert isinstance(inner, n.Const)
+        if isinstance(inner.value, int | float) and not isinstance(inner.value, bool):
+            return -inner.value
+    if isinstance(node, n.ListExpr):
+        return [_expr_value(i) for i in node.items]
+    if isinstance(node, n.DictExpr):
+        return {_expr_value(k): _expr_value(v) for k, v in zip(node.keys, node.values, strict=True)}
+    return render(node)
+
+
+class _YamlWriter:
+    def __init__(self, comments: Comments) -> None:
+        self.lines: list[str] = []
+        self.comments = comments
+
+    def emit(self, depth: int, text: str, span: Span | None = None) -> None:
+        for comment in self.comments.before(span):
+            self.lines.append(INDENT * depth + comment)
+        trailing = self.comments.after(span)
+        self.lines.append(INDENT * depth + text + (f"  {trailing}" if trailing else ""))
+
+    def value(self, depth: int, key: str, value: Any, span: Span | None = None) -> None:
+        """``key: value``; mappings and long lists go on the following lines."""
+        if isinstance(value, dict):
+            self.emit(depth, f"{key}:", span)
+            for k, v in value.items():
+                self.value(depth + 1, _scalar(k), v)
+        elif isinstance(value, list) and (len(_flow(value)) + len(key) + 2 * depth > 90):
+            self.emit(depth, f"{key}:", span)
+            for item in value:
+                self.emit(depth + 1, f"- {_flow(item)}")
+        elif isinstance(value, list):
+            self.emit(depth, f"{key}: {_flow(value)}", span)
+        else:
+            self.emit(depth, f"{key}: {_scalar(value)}", span)
+
+    def entries(self, depth: int, entries: list[Any]) -> None:
+        for entry in entries:
+            self.entry(depth, entry)
+
+    def entry(self, depth: int, entry: Any) -> None:
+        pad = depth
+        if isinstance(entry, m.LayerRef):
+            self.emit(pad, f"- {_scalar(_expr(entry))}", entry.span)
+        elif isinstance(entry, m.MappingCall):
+            op, args = next(iter(entry.root.items()))
+            inner = ", ".join(f"{k}: {_flow(_value_yaml(v))}" for k, v in args.items())
+            self.emit(pad, f"- {{{_scalar(op)}: {{{inner}}}}}", entry.span)
+        elif isinstance(entry, m.NamedEntry):
+            self.named(pad, entry.name.text, entry.value, entry.span, prefix="- ")
+        elif isinstance(entry, m.ForEntry):
+            header = f"{', '.join(entry.for_.names)} in {_expr(entry.for_)}"
+            self.emit(pad, f"- for: {_scalar(header)}", entry.span)
+            self.steps(pad + 1, "do", entry.do)
+        elif isinstance(entry, m.RepeatEntry):
+            self.emit(pad, f"- repeat: {_scalar(_value_yaml(entry.repeat))}", entry.span)
+            if entry.as_:
+                self.emit(pad + 1, f"as: {entry.as_}")
+            self.steps(pad + 1, "do", entry.do)
+        elif isinstance(entry, m.IfEntry):
+            self.emit(pad, f"- if: {_scalar(_value_yaml(entry.if_))}", entry.span)
+            self.steps(pad + 1, "then", entry.then)
+            if entry.else_:
+                self.steps(pad + 1, "else", entry.else_)
+        else:  # pragma: no cover
+            raise TypeError(entry)
+
+    def named(self, depth: int, name: str, value: Any, span: Span | None, prefix: str = "") -> None:
+        key = f"{prefix}{_scalar(name)}"
+        if isinstance(value, m.LayerRef):
+            self.emit(depth, f"{key}: {_scalar(_expr(value))}", span)
+        elif isinstance(value, m.MappingCall):
+            op, args = next(iter(value.root.items()))
+            inner = ", ".join(f"{k}: {_flow(_value_yaml(v))}" for k, v in args.items())
+            self.emit(depth, f"{key}: {{{_scalar(op)}: {{{inner}}}}}", span)
+        else:
+            items = value if isinstance(value, list) else [value]
+            self.emit(depth, f"{key}:" if items else f"{key}: []", span)
+            self.entries(depth + 2 if prefix else depth + 1, items)
+
+    def steps(self, depth: int, key: str, entries: list[Any]) -> None:
+        self.emit(depth, f"{key}:" if entries else f"{key}: []")
+        self.entries(depth + 1, entries)
+
+
+def to_yaml(spec: m.SpecFile, header: str = "") -> str:
+    """``spec`` (one file's AST) as canonical YAML."""
+    w = _YamlWriter(comments_of(spec))
+    if header:
+        w.lines.append(header)
+    k = spec.key_span
+    for key in ("netspec", "name", "class_name", "description", "extends"):
+        value = getattr(spec, key)
+        if value is not None:
+            w.value(0, key, value, k(key))
+    if spec.input is not None:
+        w.value(0, "input", _value_yaml(spec.input), k("input"))
+    if spec.params:
+        w.emit(0, "params:", k("params"))
+        for name, decl in spec.params.items():
+            span = k(f"params.{name}")
+            if isinstance(decl, m.ParamDecl):
+                w.emit(1, f"{_scalar(name)}:", span)
+                w.value(2, "default", decl.default)
+                if decl.doc is not None:
+                    w.value(2, "doc", decl.doc)
+                if decl.choices is not None:
+                    w.value(2, "choices", decl.choices)
+            else:
+                w.value(1, _scalar(name), decl, span)
+    if spec.let:
+        w.emit(0, "let:", k("let"))
+        for name, code in spec.let.items():
+            w.value(1, _scalar(name), _value_yaml(code), code.span)
+    if spec.blocks:
+        w.emit(0, "blocks:", k("blocks"))
+        for name, block in spec.blocks.items():
+            _yaml_block(w, name, block)
+    if spec.layers is not None:
+        w.emit(0, "layers:", k("layers"))
+        w.entries(1, spec.layers)
+    for comment in w.comments.rest():
+        w.lines.append(comment)
+    return "\n".join(w.lines) + "\n"
+
+
+def _yaml_block(w: _YamlWriter, name: str, block: m.BlockDef) -> None:
+    w.emit(1, f"{_scalar(name)}:", block.span)
+    k = block.key_span
+    if block.doc is not None:
+        w.value(2, "doc", block.doc, k("doc"))
+    if block.params:
+        w.emit(2, f"params: [{', '.join(_param_text(p) for p in block.params)}]", k("params"))
+    if block.expansion is not None:
+        w.value(2, "expansion", _value_yaml(block.expansion), k("expansion"))
+    if block.let:
+        w.emit(2, "let:", k("let"))
+        for let_name, code in block.let.items():
+            w.value(3, _scalar(let_name), _value_yaml(code), code.span)
+    if block.residual is not None:
+        w.value(2, "residual", _value_yaml(block.residual), k("residual"))
+    if block.body:
+        w.emit(2, "body:", k("body"))
+        w.entries(3, block.body)
+    if block.branches is not None:
+        w.emit(2, "branches:", k("branches"))
+        for branch, value in block.branches.items():
+            w.named(3, branch, value, None)
+    if block.shortcut is not None:
+        sc = block.shortcut
+        fields = []
+        if sc.when is not None:
+            fields.append(("when", _value_yaml(sc.when)))
+        if sc.name != "downsample":
+            fields.append(("name", sc.name))
+        if not fields and sc.project is None:
+            w.emit(2, "shortcut: {}", k("shortcut"))
+        else:
+            w.emit(2, "shortcut:", k("shortcut"))
+            for key, value in fields:
+                w.value(3, key, value)
+            if sc.project is not None:
+                w.steps(3, "project", sc.project)
+    if block.merge is not None:
+        w.value(2, "merge", block.merge, k("merge"))
+    if block.then:
+        w.steps(2, "then", block.then)
+    if block.first_only != ["stride"]:
+        w.value(2, "first_only", list(block.first_only), k("first_only"))
+
+
+def _param_text(p: m.BlockParam) -> str:
+    return p.name if p.node is None else f"{p.name} = {render(p.node)}"
+
+
+# -- .ns -----------------------------------------------------------------------------------------
+
+
+def _string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "none"
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _name(name: str, where: str, reserved: frozenset[str] = KEYWORDS) -> str:
+    if name in reserved:
+        raise NetspecError(
+            f"{name!r} is a word of the .ns format and cannot name a layer or value there",
+            where=where,
+            hint="rename it, or keep this spec in YAML",
+        )
+    return name
+
+
+class _NsWriter:
+    def __init__(self, comments: Comments) -> None:
+        self.lines: list[str] = []
+        self.comments = comments
+
+    def emit(self, depth: int, text: str, span: Span | None = None) -> None:
+        for comment in self.comments.before(span):
+            self.lines.append("    " * depth + comment)
+        trailing = self.comments.after(span)
+        self.lines.append("    " * depth + text + (f"  {trailing}" if trailing else ""))
+
+    def entries(self, depth: int, entries: list[Any], where: str) -> None:
+        for entry in entries:
+            self.entry(depth, entry, where)
+
+    def entry(self, depth: int, entry: Any, where: str) -> None:
+        if isinstance(entry, m.LayerRef):
+            self.emit(depth, _expr(entry), entry.span)
+        elif isinstance(entry, m.MappingCall):
+            self.emit(depth, _mapping_call(entry), entry.span)
+        elif isinstance(entry, m.NamedEntry):
+            name = entry.name
+            key = _string(name.text) if name.is_template else _name(name.text, where)
+            self.value(depth, key, entry.value, entry.span, f"{where}.{name.text}")
+        elif isinstance(entry, m.ForEntry):
+            header = f"for {', '.join(entry.for_.names)} in {_expr(entry.for_)} {{"
+            self.block(depth, header, entry.do, entry.span, where)
+        elif isinstance(entry, m.RepeatEntry):
+            header = f"repeat {_expr(entry.repeat)}" + (f" as {entry.as_}" if entry.as_ else "")
+            self.block(depth, header + " {", entry.do, entry.span, where)
+        elif isinstance(entry, m.IfEntry):
+            self.block(
+                depth,
+                f"if {_expr(entry.if_)} {{",
+                entry.then,
+                entry.span,
+                where,
+                close=not entry.else_,
+            )
+            if entry.else_:
+                self.block(depth, "} else {", entry.else_, None, where)
+
+    def value(self, depth: int, key: str, value: Any, span: Span | None, where: str) -> None:
+        if isinstance(value, m.LayerRef):
+            self.emit(depth, f"{key}: {_expr(value)}", span)
+        elif isinstance(value, m.MappingCall):
+            self.emit(depth, f"{key}: {_mapping_call(value)}", span)
+        else:
+            items = value if isinstance(value, list) else [value]
+            self.block(depth, f"{key}: {{", items, span, where)
+
+    def block(
+        self,
+        depth: int,
+        header: str,
+        entries: list[Any],
+        span: Span | None,
+        where: str,
+        close: bool = True,
+    ) -> None:
+        self.emit(depth, header, span)
+        self.entries(depth + 1, entries, where)
+        if close:
+            self.emit(depth, "}")
+
+
+def _mapping_call(call: m.MappingCall) -> str:
+    op, args = next(iter(call.root.items()))
+    inner = ", ".join(f"{k}: {_expr(v)}" for k, v in args.items())
+    return f"{op} {{{inner}}}"
+
+
+_BLOCK_WORDS = frozenset(
+    {
+        "doc",
+        "expansion",
+        "residual",
+        "merge",
+        "first_only",
+        "let",
+        "shortcut",
+        "branches",
+        "then",
+        "for",
+        "repeat",
+        "if",
+    }
+)
+
+
+def to_ns(spec: m.SpecFile) -> str:
+    """``spec`` (one file's AST) as canonical ``.ns``.
+
+    Raises:
+        NetspecError: a name is a word of the ``.ns`` format where it stands.
+    """
+    w = _NsWriter(comments_of(spec))
+    k = spec.key_span
+    if spec.netspec is not None:
+        w.emit(0, f"netspec {spec.netspec}", k("netspec"))
+    if spec.name is not None:
+        w.emit(0, f"name {spec.name}", k("name"))
+    if spec.class_name is not None:
+        w.emit(0, f"class {spec.class_name}", k("class_name"))
+    if spec.description is not None:
+        w.emit(0, f"description {_string(spec.description)}", k("description"))
+    if spec.extends is not None:
+        w.emit(0, f"extends {_string(spec.extends)}", k("extends"))
+    if spec.input is not None:
+        w.emit(0, f"input {_expr(spec.input)}", k("input"))
+    if spec.params:
+        w.emit(0, "params {", k("params"))
+        for name, decl in spec.params.items():
+            span = k(f"params.{name}")
+            if isinstance(decl, m.ParamDecl):
+                text = f"{name} = {_literal(decl.default)}"
+                if decl.choices is not None:
+                    text += f" choices {_literal(decl.choices)}"
+                if decl.doc is not None:
+                    text += f" {_string(decl.doc)}"
+            else:
+                text = f"{name} = {_literal(decl)}"
+            w.emit(1, text, span)
+        w.emit(0, "}")
+    if spec.let:
+        _ns_let(w, 0, spec.let, k("let"))
+    for name, block in spec.blocks.items():
+        _ns_block(w, name, block)
+    if spec.layers is not None:
+        w.block(0, "layers {", spec.layers, k("layers"), "layers")
+    for comment in w.comments.rest():
+        w.lines.append(comment)
+    return "\n".join(w.lines) + "\n"
+
+
+def _ns_let(w: _NsWriter, depth: int, let: dict[str, m.Expression], span: Span | None) -> None:
+    w.emit(depth, "let {", span)
+    for name, code in let.items():
+        value = _value_yaml(code)
+        if isinstance(value, dict):
+            _ns_mapping(w, depth + 1, name, value, code.span)
+        else:
+            w.emit(depth + 1, f"{name} = {_expr(code)}", code.span)
+    w.emit(depth, "}")
+
+
+def _ns_mapping(
+    w: _NsWriter, depth: int, key: str, value: dict[Any, Any], span: Span | None
+) -> None:
+    w.emit(depth, f"{key} {{", span)
+    for k, v in value.items():
+        text_key = _literal(k) if not (isinstance(k, str) and k.isidentifier()) else k
+        if isinstance(v, dict):
+            _ns_mapping(w, depth + 1, text_key, v, None)
+        else:
+            w.emit(depth + 1, f"{text_key}: {_ns_value(v)}")
+    w.emit(depth, "}")
+
+
+def _ns_value(value: Any) -> str:
+    """A value from a ``let`` mapping: literals as literals, text as the expression it is."""
+    if isinstance(value, list):
+        return "[" + ", ".join(_ns_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return value
+    return _literal(value)
+
+
+def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
+    params = f"({', '.join(_param_text(p) for p in block.params)})" if block.params else ""
+    w.emit(0, f"block {name}{params} {{", block.span)
+    k = block.key_span
+    where = f"blocks.{name}"
+    if block.doc is not None:
+        w.emit(1, f"doc {_string(block.doc)}", k("doc"))
+    if block.expansion is not None:
+        w.emit(1, f"expansion {_expr(block.expansion)}", k("expansion"))
+    if block.let:
+        _ns_let(w, 1, block.let, k("let"))
+    if block.residual is not None:
+        w.emit(1, f"residual {_expr(block.residual)}", k("residual"))
+    for entry in block.body:
+        if isinstance(entry, m.NamedEntry) and entry.name.text in _BLOCK_WORDS:
+            _name(entry.name.text, f"{where}.{entry.name.text}", _BLOCK_WORDS)
+        w.entry(1, entry, where)
+    if block.branches is not None:
+        w.emit(1, "branches {", k("branches"))
+        for branch, value in block.branches.items():
+            w.value(2, _name(branch, f"{where}.{branch}"), value, None, f"{where}.{branch}")
+        w.emit(1, "}")
+    if block.shortcut is not None:
+        sc = block.shortcut
+        text = "shortcut"
+        if sc.when is not None:
+            text += f" when {_expr(sc.when)}"
+        if sc.name != "downsample":
+            text += f" as {sc.name}"
+        if sc.project is not None:
+            w.block(1, text + " {", sc.project, k("shortcut"), where)
+        else:
+            w.emit(1, text, k("shortcut"))
+    if block.merge is not None:
+        w.emit(1, f"merge {block.merge}", k("merge"))
+    if block.then:
+        w.block(1, "then {", block.then, k("then"), where)
+    if block.first_only != ["stride"]:
+        w.emit(1, f"first_only {', '.join(block.first_only)}", k("first_only"))
+    w.emit(0, "}")
+
+
+def iter_formats() -> Iterator[str]:
+    yield from ("yaml", "ns")

@@ -1,0 +1,449 @@
+"""Rendering expressions as spec text and as Python source.
+
+Spec text must parse back to the same tree; Python source must be what ``ruff format`` would
+write (generated files are checked with it), with the fewest parentheses Python needs.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import math
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import fields, replace
+from typing import Any
+
+import pytest
+from hypothesis import given, note
+from hypothesis import strategies as st
+
+from netspec.errors import NetspecError
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import InputShape, Scope, Sym, evaluate
+from netspec.expr.render import literal, python_string, render
+from netspec.source.parser import parse_expr
+
+# -- expected renderings -------------------------------------------------------------------------
+
+RENDERINGS: list[tuple[str | n.Expr, str, str]] = [
+    # (text or tree, spec syntax, Python source)
+    ("true", "true", "True"),
+    ("False", "false", "False"),
+    ("none", "none", "None"),
+    ("[1, 2]", "[1, 2]", "(1, 2)"),
+    ("[x]", "[x]", "(x,)"),
+    ("(x,)", "[x]", "(x,)"),
+    ("[]", "[]", "()"),
+    ("[[1], []]", "[[1], []]", "((1,), ())"),
+    ("'M'", "'M'", '"M"'),
+    ("'say \"hi\"'", "'say \"hi\"'", "'say \"hi\"'"),
+    ('"it\'s"', '"it\'s"', '"it\'s"'),
+    ("f(a, k=[1])", "f(a, k=[1])", "f(a, k=(1,))"),
+    ("f()", "f()", "f()"),
+    ("2 ** 10", "2 ** 10", "2**10"),
+    ("x.y ** 2", "x.y ** 2", "x.y**2"),
+    ("2 ** -1", "2 ** -1", "2**-1"),
+    ("2 ** -x.y", "2 ** -x.y", "2**-x.y"),
+    ("1.5 ** 2", "1.5 ** 2", "1.5**2"),
+    ("a[0] ** 2", "a[0] ** 2", "a[0] ** 2"),
+    ("f(x) ** 2", "f(x) ** 2", "f(x) ** 2"),
+    ("(a + b) ** 2", "(a + b) ** 2", "(a + b) ** 2"),
+    ("2 ** (a + b)", "2 ** (a + b)", "2 ** (a + b)"),
+    ("(a ** b) ** c", "(a ** b) ** c", "(a**b) ** c"),
+    ("a ** b ** c", "a ** b ** c", "a**b**c"),
+    ("(-2) ** 2", "(-2) ** 2", "(-2) ** 2"),
+    (n.Binary("**", n.Const(-2), n.Const(2)), "(-2) ** 2", "(-2) ** 2"),
+    ("-(2 ** 2)", "-2 ** 2", "-(2**2)"),
+    ("a ** -(b ** c)", "a ** -b ** c", "a ** -(b**c)"),
+    ("not a ** b", "not a ** b", "not (a**b)"),
+    ("a ** true", "a ** true", "a**True"),
+    ("-2", "-2", "-2"),
+    (n.Const(-2), "-2", "-2"),
+    ("--2", "--2", "--2"),
+    ("a - (b - c)", "a - (b - c)", "a - (b - c)"),
+    ("a - b - c", "a - b - c", "a - b - c"),
+    ("a - -b", "a - -b", "a - -b"),
+    ("a * (b + c)", "a * (b + c)", "a * (b + c)"),
+    ("a * b + c", "a * b + c", "a * b + c"),
+    ("-(a + b)", "-(a + b)", "-(a + b)"),
+    ("a // b % c", "a // b % c", "a // b % c"),
+    ("a / (b * c)", "a / (b * c)", "a / (b * c)"),
+    ("not (a and b)", "not (a and b)", "not (a and b)"),
+    ("not a and b", "not a and b", "not a and b"),
+    ("(a or b) and c", "(a or b) and c", "(a or b) and c"),
+    ("a or b and c", "a or b and c", "a or b and c"),
+    ("(a and b) and c", "(a and b) and c", "(a and b) and c"),
+    ("not a < b", "not a < b", "not a < b"),
+    ("(not a) < b", "(not a) < b", "(not a) < b"),
+    ("-(not a)", "-(not a)", "-(not a)"),
+    ("a < b < c", "a < b < c", "a < b < c"),
+    ("(a < b) < c", "(a < b) < c", "(a < b) < c"),
+    ("a < (b < c)", "a < (b < c)", "a < (b < c)"),
+    ("a not in [1, 2]", "a not in [1, 2]", "a not in (1, 2)"),
+    ("(a + 1) in xs", "a + 1 in xs", "a + 1 in xs"),
+    ("a if b else c if d else e", "a if b else c if d else e", "a if b else c if d else e"),
+    ("(a if b else c) if d else e", "(a if b else c) if d else e", "(a if b else c) if d else e"),
+    ("a if (b if c else d) else e", "a if (b if c else d) else e", "a if (b if c else d) else e"),
+    ("[a if b else c]", "[a if b else c]", "(a if b else c,)"),
+    ("-(a if b else c)", "-(a if b else c)", "-(a if b else c)"),
+    ("(a or b) if c else d", "a or b if c else d", "a or b if c else d"),
+    ("xs[-1]", "xs[-1]", "xs[-1]"),
+    ("(a + b)[0]", "(a + b)[0]", "(a + b)[0]"),
+    ("(-a).b", "(-a).b", "(-a).b"),
+    ("f(a)[0].b(c)", "f(a)[0].b(c)", "f(a)[0].b(c)"),
+    ("in.channels * 2", "in.channels * 2", "in.channels * 2"),
+    (n.Const(0.1), "0.1", "0.1"),
+    (n.Const(1e-05), "1e-05", "1e-05"),
+    (n.Const(1e16), "1e+16", "1e16"),
+    (n.Attr(n.Const(3), "real"), "(3).real", "(3).real"),
+    (n.Attr(n.Const(0.5), "real"), "0.5.real", "(0.5).real"),
+    (n.Const((1, 2)), "[1, 2]", "(1, 2)"),  # type: ignore[arg-type]  # a list constant
+    (n.DictExpr((n.Const("a"),), (n.ListExpr((n.Const(1),)),)), "{'a': [1]}", '{"a": (1,)}'),
+]
+
+
+def _tree(source: str | n.Expr) -> n.Expr:
+    return parse_expr(source) if isinstance(source, str) else source
+
+
+def _id(row: tuple[str | n.Expr, str, str]) -> str:
+    return row[1]
+
+
+@pytest.mark.parametrize(("source", "spec", "python"), RENDERINGS, ids=map(_id, RENDERINGS))
+def test_render_spec(source: str | n.Expr, spec: str, python: str) -> None:
+    assert render(_tree(source)) == spec
+
+
+@pytest.mark.parametrize(("source", "spec", "python"), RENDERINGS, ids=map(_id, RENDERINGS))
+def test_render_python(source: str | n.Expr, spec: str, python: str) -> None:
+    assert render(_tree(source), python=True) == python
+
+
+def ruff_format(lines: list[str]) -> list[str]:
+    """``lines`` (Python statements) as ``ruff format`` writes them with default settings."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--isolated", "-"],
+        input="\n".join(lines) + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.splitlines()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="ruff is not installed")
+def test_expected_python_renderings_are_what_ruff_writes() -> None:
+    """Checks the table itself: each Python rendering above is already ruff-formatted."""
+    lines = [f"x = {python}" for _, _, python in RENDERINGS if "in." not in python]
+    assert ruff_format(lines) == lines
+
+
+@pytest.mark.parametrize(
+    ("source", "value"),
+    [
+        ("-2 ** 2", -4),
+        ("(-2) ** 2", 4),
+        ("2 ** -1", 0.5),
+        ("2 ** 3 ** 2", 512),
+        ("(2 ** 3) ** 2", 64),
+        ("-(2 ** 2) ** 2", -16),
+        ("10 - (4 - 3)", 9),
+        ("2 * (3 + 4)", 14),
+        ("not (1 and 0)", True),
+        ("(1 < 2) == true", True),
+        ("1 if 0 else 2 if 0 else 3", 3),
+        (n.Binary("**", n.Const(-2), n.Const(2)), 4),
+        (n.Unary("-", n.Binary("**", n.Const(2), n.Const(2))), -4),
+        (n.Binary("-", n.Const(1), n.Const(-1)), 2),
+        (n.Index(n.ListExpr((n.Const(5), n.Const(6))), n.Const(-1)), 6),
+    ],
+)
+def test_rendered_python_keeps_precedence(source: str | n.Expr, value: Any) -> None:
+    tree = _tree(source)
+    assert evaluate(tree, Scope()) == value
+    assert eval(render(tree, python=True)) == value
+
+
+# -- round trips ---------------------------------------------------------------------------------
+
+NAME_IDS = ("a", "b", "width", "x_1", "_y")
+ATTRS = ("channels", "width", "shape")
+OPERATORS = ("+", "-", "*", "/", "//", "%", "**")
+COMPARISONS = ("<", ">", "==", ">=", "<=", "!=", "in", "not in")
+
+PARSED_LEAVES: st.SearchStrategy[n.Expr] = st.one_of(
+    st.integers(0, 10**6).map(n.Const),
+    st.floats(min_value=0, allow_nan=False, allow_infinity=False)
+    .filter(lambda v: math.copysign(1, v) > 0)
+    .map(n.Const),
+    st.sampled_from([True, False, None]).map(n.Const),
+    st.text(max_size=6).map(n.Const),
+    st.sampled_from(NAME_IDS).map(n.Name),
+    st.just(n.InputRef()),
+)
+
+
+def _call(name: str, args: list[n.Expr], kwargs: dict[str, n.Expr]) -> n.Expr:
+    return n.Call(n.Name(name), tuple(args), tuple(kwargs.items()))
+
+
+def _compare(left: n.Expr, pairs: list[tuple[str, n.Expr]]) -> n.Expr:
+    return n.Compare(left, tuple(op for op, _ in pairs), tuple(c for _, c in pairs))
+
+
+def _parsed_extend(children: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.Expr]:
+    return st.one_of(
+        st.builds(n.Attr, children, st.sampled_from(ATTRS)),
+        st.builds(n.Index, children, children),
+        st.builds(
+            _call,
+            st.sampled_from(("f", "max", "conv2d")),
+            st.lists(children, max_size=2),
+            st.dictionaries(st.sampled_from(("k", "stride", "padding")), children, max_size=2),
+        ),
+        st.builds(n.Unary, st.sampled_from(("-", "+")), children),
+        st.builds(n.Binary, st.sampled_from(OPERATORS), children, children),
+        st.builds(n.Not, children),
+        st.builds(
+            n.BoolOp,
+            st.sampled_from(("and", "or")),
+            st.lists(children, min_size=2, max_size=3).map(tuple),
+        ),
+        st.builds(
+            _compare,
+            children,
+            st.lists(st.tuples(st.sampled_from(COMPARISONS), children), min_size=1, max_size=3),
+        ),
+        st.builds(n.IfExp, children, children, children),
+        st.lists(children, max_size=3).map(lambda items: n.ListExpr(tuple(items))),
+    )
+
+
+PARSED_TREES = st.recursive(PARSED_LEAVES, _parsed_extend, max_leaves=10)
+"""Trees the parser can produce: no negative literals, no mappings, named callees."""
+
+
+@given(PARSED_TREES)
+def test_spec_rendering_parses_back_to_the_same_tree(tree: n.Expr) -> None:
+    text = render(tree)
+    note(text)
+    assert parse_expr(text).node == tree
+
+
+@given(PARSED_TREES)
+def test_python_rendering_parses_back_to_the_same_tree(tree: n.Expr) -> None:
+    """The grammar accepts Python spellings too: tuples, ``True``, ``None``, double quotes."""
+    text = render(tree, python=True)
+    note(text)
+    assert parse_expr(text).node == tree
+
+
+@given(PARSED_TREES)
+def test_python_rendering_is_python(tree: n.Expr) -> None:
+    text = render(_without_input(tree), python=True)
+    note(text)
+    ast.parse(text, mode="eval")
+
+
+def _without_input(node: n.Expr) -> n.Expr:
+    """``node`` reading ``in`` from a variable ``shape``, as generated code does."""
+    if isinstance(node, n.InputRef):
+        return n.Name("shape")
+    return replace(node, **{f.name: _swap_input(getattr(node, f.name)) for f in fields(node)})
+
+
+def _swap_input(value: Any) -> Any:
+    if isinstance(value, n.Expr):
+        return _without_input(value)
+    if isinstance(value, tuple):
+        return tuple(_swap_input(v) for v in value)
+    return value
+
+
+def subtrees(node: n.Expr, callees: bool = True) -> Iterator[n.Expr]:
+    """``node`` and every expression inside it (called functions only if ``callees``)."""
+    yield node
+    for field in fields(node):
+        if field.name == "func" and not callees:
+            continue
+        child = getattr(node, field.name)
+        for item in child if isinstance(child, tuple) else (child,):
+            if isinstance(item, tuple):
+                item = item[1]  # a keyword argument
+            if isinstance(item, n.Expr):
+                yield from subtrees(item, callees)
+
+
+# -- strings and literals ------------------------------------------------------------------------
+
+
+PYTHON_STRINGS = [
+    ("M", '"M"'),
+    ("", '""'),
+    ('say "hi"', "'say \"hi\"'"),
+    ("it's", '"it\'s"'),
+    ("a\"b'c", '"a\\"b\'c"'),
+    ("''\"", '"\'\'\\""'),
+    ("a\nb\tc\r\\", '"a\\nb\\tc\\r\\\\"'),
+    ("\x00\x7f", '"\\x00\\x7f"'),
+    ("é→", '"é→"'),
+    ("\u200b", '"\\u200b"'),
+    ('""\'', "'\"\"\\''"),
+]
+
+
+@pytest.mark.parametrize(("value", "expected"), PYTHON_STRINGS)
+def test_python_string(value: str, expected: str) -> None:
+    assert python_string(value) == expected
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ruff") is None, reason="ruff is not installed")
+def test_expected_python_strings_are_what_ruff_writes() -> None:
+    lines = [f"x = {expected}" for _, expected in PYTHON_STRINGS]
+    assert ruff_format(lines) == lines
+    assert [ast.literal_eval(line[4:]) for line in lines] == [v for v, _ in PYTHON_STRINGS]
+
+
+@given(st.text())
+def test_python_string_is_a_literal_of_the_value(value: str) -> None:
+    text = python_string(value)
+    assert ast.literal_eval(text) == value
+    assert text.isprintable()
+
+
+@given(st.text())
+def test_spec_string_parses_back(value: str) -> None:
+    assert parse_expr(render(n.Const(value))).node == n.Const(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "python", "spec"),
+    [
+        ((1,), "(1,)", "[1]"),
+        ((), "()", "[]"),
+        ([1, 2], "(1, 2)", "[1, 2]"),
+        (((1, 2), (3,)), "((1, 2), (3,))", "[[1, 2], [3]]"),
+        ({"a": (1, 2)}, '{"a": (1, 2)}', "{'a': [1, 2]}"),
+        ({"k": None, 2: "v"}, '{"k": None, 2: "v"}', "{'k': none, 2: 'v'}"),
+        ({}, "{}", "{}"),
+        (None, "None", "none"),
+        (True, "True", "true"),
+        (-3, "-3", "-3"),
+        (0.1, "0.1", "0.1"),
+        ("x'y\"", '"x\'y\\""', "'x\\'y\"'"),
+        (InputShape((3, 8, 8)), "in", "in"),
+        (Sym(n.Name("c")), "c", "c"),
+        ((Sym(n.Name("c"), 4), 3), "(c, 3)", "[c, 3]"),
+    ],
+)
+def test_literal(value: object, python: str, spec: str) -> None:
+    assert literal(value) == python
+    assert literal(value, python=False) == spec
+
+
+@given(
+    st.recursive(
+        st.one_of(st.integers(-100, 100), st.booleans(), st.none(), st.text(max_size=4)),
+        lambda inner: st.lists(inner, max_size=3).map(tuple),
+        max_leaves=8,
+    )
+)
+def test_literal_evaluates_to_the_value(value: Any) -> None:
+    assert eval(literal(value)) == value
+    assert evaluate(parse_expr(literal(value, python=False)), Scope()) == value
+
+
+# -- substitute, value_names, free_names ---------------------------------------------------------
+
+
+def test_substitute_replaces_names_but_not_called_functions() -> None:
+    tree = parse_expr("f(f, k=f) + in.channels * in.width + xs[f]")
+    mapping: dict[str, n.Expr] = {"f": n.Name("g"), "in.channels": n.Name("c_in")}
+    assert render(n.substitute(tree, mapping)) == "f(g, k=g) + c_in * in.width + xs[g]"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("-a", "-2"),
+        ("not a", "not 2"),
+        ("a[b]", "2[3]"),
+        ("x.y + a", "x.y + 2"),
+        ("a and b or a", "2 and 3 or 2"),
+        ("a < b in [a]", "2 < 3 in [2]"),
+        ("a if b else a", "2 if 3 else 2"),
+        ("[a, [b]]", "[2, [3]]"),
+        ("max(a, k=b)", "max(2, k=3)"),
+        ("a ** b // a", "2 ** 3 // 2"),
+    ],
+)
+def test_substitute_reaches_every_kind_of_node(text: str, expected: str) -> None:
+    replaced = n.substitute(parse_expr(text), {"a": n.Const(2), "b": n.Const(3)})
+    assert not {"a", "b"} & n.value_names(replaced)
+    assert render(replaced) == expected
+
+
+def test_substitute_in_mappings() -> None:
+    tree = n.DictExpr((n.Name("k"),), (n.Name("v"),))
+    assert n.substitute(tree, {"k": n.Const("a"), "v": n.Const(1)}) == n.DictExpr(
+        (n.Const("a"),), (n.Const(1),)
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "values", "free"),
+    [
+        ("f(a, k=b) + c[d]", {"a", "b", "c", "d"}, {"f", "a", "b", "c", "d"}),
+        ("max(min(a), b)", {"a", "b"}, {"max", "min", "a", "b"}),
+        ("in.channels * x.y", {"x"}, {"x"}),
+        ("a if b else -c", {"a", "b", "c"}, {"a", "b", "c"}),
+        ("not a < [b, c] and d or e", {"a", "b", "c", "d", "e"}, {"a", "b", "c", "d", "e"}),
+        ("1 + 2", set(), set()),
+        ("len", {"len"}, {"len"}),
+    ],
+)
+def test_value_names_and_free_names(text: str, values: set[str], free: set[str]) -> None:
+    tree = parse_expr(text)
+    assert n.value_names(tree) == values
+    assert n.free_names(tree) == free
+
+
+def test_names_inside_mappings_and_nested_located_nodes() -> None:
+    tree = n.DictExpr((n.Name("k"),), (parse_expr("v + f(w)"),))
+    assert n.value_names(tree) == {"k", "v", "w"}
+    assert n.free_names(tree) == {"k", "v", "f", "w"}
+
+
+@given(PARSED_TREES)
+def test_value_names_are_the_names_read_as_values(tree: n.Expr) -> None:
+    assert n.free_names(tree) == {s.id for s in subtrees(tree) if isinstance(s, n.Name)}
+    read = {s.id for s in subtrees(tree, callees=False) if isinstance(s, n.Name)}
+    assert n.value_names(tree) == read
+
+
+@given(
+    tree=PARSED_TREES,
+    values=st.fixed_dictionaries(
+        {
+            name: st.one_of(st.integers(-9, 9), st.booleans(), st.text(max_size=2))
+            for name in NAME_IDS
+        }
+    ),
+)
+def test_substituting_constants_is_binding_names(tree: n.Expr, values: dict[str, Any]) -> None:
+    consts: dict[str, n.Expr] = {k: n.Const(v) for k, v in values.items()}
+    scope = Scope(values, input=InputShape((3, 8, 8)))
+    assert _outcome(n.substitute(tree, consts), scope) == _outcome(tree, scope)
+
+
+def _outcome(tree: n.Expr, scope: Scope) -> tuple[str, Any]:
+    try:
+        return ("value", evaluate(tree, scope))
+    except NetspecError as exc:
+        return ("error", exc.message)
+    except (ArithmeticError, TypeError, ValueError) as exc:  # an evaluator bug, but the same one
+        return ("crash", type(exc))
