@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import math
+import re
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -28,6 +30,11 @@ MAX_DEPTH = 64
 """Deepest nesting of an expression (brackets and operators)."""
 MAX_DIGITS = 30
 """Longest integer literal."""
+
+_KEYWORDS = frozenset(
+    {"not", "and", "or", "if", "else", "in", "is", "for", "lambda", "def", "import", "class"}
+)
+"""Words that are never names in an expression (``in`` alone is the block's input)."""
 
 _CONSTANTS: dict[str, bool | None] = {
     "true": True,
@@ -125,7 +132,10 @@ class _ToNodes:
         tok = c[0]
         if len(tok) > MAX_DIGITS + 10:
             raise _Syntax(tok.start_pos, f"the number {tok[:12]}… is too long", width=len(tok))
-        return n.Const(float(tok), **_span(c))
+        value = float(tok)
+        if not math.isfinite(value):
+            raise _Syntax(tok.start_pos, f"the number {tok} is too large", width=len(tok))
+        return n.Const(value, **_span(c))
 
     def string(self, c: list[Any]) -> n.Expr:
         try:
@@ -136,17 +146,17 @@ class _ToNodes:
 
     def name(self, c: list[Any]) -> n.Expr:
         text = str(c[0])
+        if text in _KEYWORDS:  # lark's lexer takes a keyword for a name where one fits
+            raise _Syntax(c[0].start_pos, f"unexpected {text!r}: expected a value", width=len(text))
         if text in _CONSTANTS:
             return n.Const(_CONSTANTS[text], **_span(c))
         return n.Name(text, **_span(c))
 
     def input_(self, c: list[Any]) -> n.Expr:
-        return n.InputRef()
+        return n.InputRef(**_span(c))
 
     def attr(self, c: list[Any]) -> n.Expr:
         value, name = c
-        if isinstance(value, n.InputRef):
-            value = n.InputRef(start=name.start_pos - 3, end=name.start_pos - 1)
         return n.Attr(
             value,
             str(name),
@@ -155,7 +165,7 @@ class _ToNodes:
         )
 
     def index(self, c: list[Any]) -> n.Expr:
-        return n.Index(c[0], c[1], start=c[0].start, end=c[1].end + 1)
+        return n.Index(c[0], c[1], start=c[0].start, end=c[2].end_pos)
 
     def arguments(self, c: list[Any]) -> list[Any]:
         return [x for x in c if x is not None]
@@ -164,7 +174,7 @@ class _ToNodes:
         return (str(c[0]), c[1], c[0].start_pos)
 
     def call(self, c: list[Any]) -> n.Expr:
-        func, arguments = c[0], c[1] or []
+        func, arguments, close = c[0], c[1] or [], c[2]
         args: list[n.Expr] = []
         kwargs: list[tuple[str, n.Expr]] = []
         for a in arguments:
@@ -181,8 +191,7 @@ class _ToNodes:
                         hint="write positional arguments first, as in conv2d(64, 3, padding=1)",
                     )
                 args.append(a)
-        end = max([func.end] + [x.end for x in args] + [v.end for _, v in kwargs]) + 1
-        return n.Call(func, tuple(args), tuple(kwargs), start=func.start, end=end)
+        return n.Call(func, tuple(args), tuple(kwargs), start=func.start, end=close.end_pos)
 
     def binary(self, c: list[Any]) -> n.Expr:
         return n.Binary(str(c[1]), c[0], c[2], **_span(c))
@@ -194,7 +203,7 @@ class _ToNodes:
         return n.Unary(str(c[0]), c[1], **_span(c))
 
     def not_(self, c: list[Any]) -> n.Expr:
-        return n.Not(c[0], **_span(c))
+        return n.Not(c[1], **_span(c))
 
     def and_(self, c: list[Any]) -> n.Expr:
         return n.BoolOp("and", tuple(c), **_span(c))
@@ -279,30 +288,79 @@ _NS_WORDS = {
 }
 
 
+_OPERATORS = frozenset(
+    {
+        "ADD_OP",
+        "MUL_OP",
+        "POW",
+        "LESSTHAN",
+        "MORETHAN",
+        "AND",
+        "OR",
+        "IF",
+        "NOT",
+        "DOT",
+        "LSQB",
+        "LPAR",
+        "IS",
+    }
+)
+_STATEMENT_WORDS = frozenset({"FOR", "REPEAT", "NETSPEC", "PARAMS", "LAYERS", "BLOCK", "LET"})
+
+
+def _closable(expected: set[str], text: str, offset: int, start: str = "") -> set[str]:
+    """``expected`` without the closing brackets (and commas) that cannot come at ``offset``:
+    LALR merges states, so its lists offer a ')' where no '(' is open."""
+    from netspec.source.ns import _open_bracket
+
+    opener = _open_bracket(text, offset)
+    inner = opener[0] if opener else ""
+    drop = {"RPAR", "RSQB"}
+    if inner == "(":
+        drop = {"RSQB"}
+    elif inner == "[":
+        drop = {"RPAR"}
+    if not re.search(r"\bif\b", text[:offset]):
+        drop.add("ELSE")  # an 'else' needs an 'if' before it
+    # outside brackets, a comma only separates loop variables (before the `in`)
+    if not inner and (start in ("expr", "param_decl") or re.search(r"\bin\b", text[:offset])):
+        drop.add("COMMA")
+    return {e for e in expected if e.rsplit("__", 1)[-1] not in drop}
+
+
 def _words(expected: set[str], ns: bool = False) -> str:
+    """The tokens a parser expected, in words: operators as one word, statements as one."""
     table = {**_WORDS, **_NS_WORDS} if ns else _WORDS
+    names = {name.rsplit("__", 1)[-1] for name in expected}  # grammar.lark's are namespaced
     words = set()
-    for name in expected:
-        name = name.rsplit("__", 1)[-1]  # rules imported from grammar.lark are namespaced
-        if name == "LPAR":
+    if ns and {n.strip("_") for n in names} & _STATEMENT_WORDS:
+        words.add("a statement")
+        names = {n for n in names if n in ("RBRACE", "$END")}
+    if {"NAME", "INT"} <= names:  # an operand: a name, number, string, bracket or sign
+        words.add("a value")
+        names -= {"NAME", "INT", "FLOAT", "STRING", "LSQB", "LPAR", "ADD_OP", "NOT", "IN"}
+    for name in names:
+        if name in _OPERATORS or name.startswith("ANON"):
+            words.add("an operator")
             continue
         word = table.get(name)
         if word is None:
             word = f"'{name.strip('_').lower()}'" if name.strip("_").isalpha() else name.lower()
         words.add(word)
-    names = sorted(words or {"?"})
-    if len(names) > 5:
+    ordered = sorted(words or {"the end of the file" if ns else "the end of the expression"})
+    if len(ordered) > 5:
         return "a statement" if ns else "an operand or operator"
-    return " or ".join(names)
+    return " or ".join(ordered)
 
 
 def friendly_syntax_error(
-    exc: Exception, text: str, ns: bool = False
+    exc: Exception, text: str, ns: bool = False, start: str = ""
 ) -> tuple[int, str, str | None]:
     """A lark syntax error in words: ``(offset, message, hint)``.
 
     Args:
         ns: the text is a whole ``.ns`` file, not one expression.
+        start: the grammar rule parsed (``expr``, ``for_header``, ``param_decl``), if known.
     """
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
@@ -319,11 +377,12 @@ def friendly_syntax_error(
             hint = "mappings are written as YAML under `let`, not inside an expression"
         return pos, f"unexpected character {ch!r}", hint
     if isinstance(exc, UnexpectedEOF):
-        expected = {str(e) for e in exc.expected}
+        expected = _closable({str(e) for e in exc.expected}, text, len(text), start)
         return len(text), f"{end} ends too early: expected {_words(expected, ns)}", None
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
-        expected = {str(e) for e in exc.expected}
+        offset = int(tok.start_pos or 0)
+        expected = _closable({str(e) for e in exc.expected}, text, offset, start)
         if tok.type == "$END":
             message = f"{end} ends too early: expected {_words(expected, ns)}"
             hint = "check for an unclosed bracket or a trailing operator" if text.strip() else None
@@ -370,8 +429,8 @@ def friendly_syntax_error(
     return 0, f"cannot parse: {exc}", None
 
 
-def _friendly(exc: Exception, text: str) -> _Syntax:
-    offset, message, hint = friendly_syntax_error(exc, text)
+def _friendly(exc: Exception, text: str, start: str) -> _Syntax:
+    offset, message, hint = friendly_syntax_error(exc, text, start=start)
     width = 1
     token = getattr(exc, "token", None)
     if token is not None and getattr(token, "type", "") != "$END":
@@ -408,7 +467,7 @@ def _parse_cached(text: str, start: str) -> Any:
     except _Syntax:
         raise
     except LarkError as exc:
-        raise _friendly(exc, text) from None
+        raise _friendly(exc, text, start) from None
     if _depth(tree) > MAX_DEPTH:
         raise _Syntax(0, f"the expression nests deeper than {MAX_DEPTH} levels")
     return tree

@@ -159,16 +159,43 @@ def compose(text: str, name: str) -> YNode:
                     Span(source, number, indent.index("\t") + 1),
                     where="document",
                 )
+    for offset, ch in enumerate(text):
+        if "\ud800" <= ch <= "\udfff":
+            raise SourceError(
+                "the text holds an unpaired surrogate (not a character)",
+                _at(source, offset),
+                where="document",
+            )
     try:
         return _compose_events(yaml.parse(text, Loader=_Loader), source)
+    except yaml.reader.ReaderError as exc:
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        problem = f"unacceptable character #x{ord(char):04x}: {exc.reason}"
+        offset = text.find(char)
+        raise SourceError(
+            f"malformed YAML: {problem}", _at(source, max(offset, 0)), where="document"
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        span = Span(source, mark.line + 1, mark.column + 1) if mark else Span(source, 1, 1)
+        span = _at(source, mark.index) if mark else Span(source, 1, 1)
         problem = exc.problem or exc.context or "malformed YAML"
         context = f" {exc.context}" if exc.context and exc.problem else ""
         raise SourceError(f"malformed YAML: {problem}{context}", span, where="document") from None
     except yaml.YAMLError as exc:  # errors without a mark (reader errors)
         raise SourceError(f"malformed YAML: {exc}", Span(source, 1, 1), where="document") from None
+
+
+def _at(source: Source, offset: int) -> Span:
+    """The span of character ``offset``, kept on a line that exists (the end of the text is
+    the end of its last line, where an unclosed bracket is reported)."""
+    text = source.text
+    offset = min(offset, len(text.rstrip("\r\n")))
+    lines = text[:offset].splitlines(keepends=True)  # the line breaks errors count
+    if not lines:
+        return Span(source, 1, 1)
+    if lines[-1].splitlines()[0] != lines[-1]:  # ends with a line break
+        return Span(source, len(lines) + 1, 1)
+    return Span(source, len(lines), len(lines[-1]) + 1)
 
 
 def _compose_events(events: Iterator[Any], source: Source) -> YNode:
@@ -177,7 +204,9 @@ def _compose_events(events: Iterator[Any], source: Source) -> YNode:
     root: YNode | None = None
     documents = 0
 
-    def attach(node: YNode) -> None:
+    keys: dict[int, dict[Any, YScalar]] = {}  # the keys of each open mapping, by id
+
+    def attach(node: YNode, at: Span | None = None) -> None:
         nonlocal root
         if not stack:
             root = node
@@ -190,30 +219,32 @@ def _compose_events(events: Iterator[Any], source: Source) -> YNode:
                 if not isinstance(node, YScalar):
                     raise SourceError(
                         "a mapping key must be a plain value, not a list or mapping",
-                        node.span,
+                        at or node.span,
                         where="document",
                     )
-                for existing, _ in parent.items:
-                    if existing.value == node.value:
-                        raise SourceError(
-                            f"duplicate key {node.value!r} (first at line {existing.span.line})",
-                            node.span,
-                            where="document",
-                            hint="each key may appear once in a mapping",
-                        )
+                seen = keys.setdefault(id(parent), {})
+                existing = seen.get(node.value)  # as a dict would: 1, 1.0 and true collide
+                if existing is not None:
+                    raise SourceError(
+                        f"duplicate key {node.value!r} (first at line {existing.span.line})",
+                        at or node.span,
+                        where="document",
+                        hint="each key may appear once in a mapping",
+                    )
+                seen[node.value] = node
                 stack[-1] = (parent, node)
                 return
             parent.items.append((key, node))
             stack[-1] = (parent, None)
 
-    def grow(node: YNode) -> None:
+    def grow(node: YNode, at: Span | None = None) -> None:
         # Sizes are added up as children arrive, so an alias bomb fails at its first expansion.
         for container, _ in stack:
             container.size += node.size
         if stack and stack[0][0].size > MAX_NODES:
             raise SourceError(
                 f"the document expands to more than {MAX_NODES:,} nodes",
-                node.span,
+                at or node.span,
                 where="document",
                 hint="YAML aliases (*name) may not multiply the document beyond this limit",
             )
@@ -259,6 +290,7 @@ def _compose_events(events: Iterator[Any], source: Source) -> YNode:
             stack.append((node, None))
         elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
             node, _ = stack.pop()
+            keys.pop(id(node), None)
             end = event.end_mark
             if end is not None:
                 node.span = Span(
@@ -269,8 +301,15 @@ def _compose_events(events: Iterator[Any], source: Source) -> YNode:
             target = anchors.get(event.anchor or "")
             if target is None:  # pragma: no cover - the parser rejects unknown anchors itself
                 raise SourceError(f"unknown alias *{event.anchor}", _span(source, event))
-            grow(target)
-            attach(target)
+            at = _span(source, event)
+            if any(target is container for container, _ in stack):
+                raise SourceError(
+                    f"the alias *{event.anchor} is inside the node it names (a cycle)",
+                    at,
+                    where="document",
+                )
+            grow(target, at)
+            attach(target, at)
     if root is None or (isinstance(root, YScalar) and root.value is None):
         raise SourceError(
             "the file is empty",
@@ -312,14 +351,17 @@ def locate(root: YNode, loc: tuple[int | str, ...]) -> tuple[YNode, list[str]]:
     keys: list[str] = []
     for part in loc:
         if isinstance(node, YMap):
+            key: Any = part
             child = node.get(part)
             if child is None and isinstance(part, str) and part.endswith("_"):
-                child = node.get(part[:-1])  # python-safe field names like `for_`
+                key = part[:-1]  # python-safe field names like `for_`
+                child = node.get(key)
             if child is None and isinstance(part, str) and part.isdigit():
-                child = node.get(int(part))
+                key = int(part)
+                child = node.get(key)
             if child is not None:
                 node = child
-                keys.append(str(part).rstrip("_"))
+                keys.append(str(key))
         elif isinstance(node, YSeq) and isinstance(part, int) and 0 <= part < len(node.items):
             node = node.items[part]
             keys.append(str(part))
