@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import re
+import types
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ForwardRef, Union, get_args, get_origin
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, RootModel, ValidationError
 
 from netspec.errors import (
     NetspecError,
@@ -89,7 +90,7 @@ def resolve(ref: str, relative_to: Path | None = None, prefer: str = ".yaml") ->
     bases.append(path)
     for base in bases:
         candidates.append(base)
-        if base.suffix not in (*FORMATS, ".yml"):
+        if base.name and base.suffix not in (*FORMATS, ".yml"):
             candidates += [base.with_name(base.name + s) for s in suffixes]
     for candidate in candidates:
         if candidate.is_file():
@@ -145,10 +146,13 @@ def read_text(text: str, name: str, path: Path | None = None) -> Loaded:
             tree.span,
             "document",
         )
+    early = _check_version(tree)
     try:
         spec = m.SpecFile.model_validate(ysrc.to_data(tree))
     except ValidationError as exc:
-        raise _translate(exc, tree) from None
+        raise _translate(exc, tree, early) from None
+    if early is not None:
+        raise early
     _Binder().bind(spec, tree)
     _check_file(spec, tree)
     spec._sources = [tree.span.source]
@@ -178,18 +182,25 @@ def load_spec(ref: str | Path) -> m.SpecFile:
         NetspecError: the spec or one of its bases is invalid, or the chain is cyclic.
     """
     path = ref if isinstance(ref, Path) else resolve(ref)
-    return _load_chain(read_file(path), [])
+    return _load_complete(read_file(path))
 
 
 def load_text(text: str, name: str = "<spec>") -> m.SpecFile:
     """Like :func:`load_spec` for spec text (``extends`` resolves from the working directory)."""
-    return _load_chain(read_text(text, name), [])
+    return _load_complete(read_text(text, name))
+
+
+def _load_complete(loaded: Loaded) -> m.SpecFile:
+    """The merged chain of ``loaded``, with the keys a model needs present after merging
+    (each file may leave out what its base provides, or what a spec extending it adds)."""
+    spec = _load_chain(loaded, [])
+    _require(spec, loaded.tree, ("input", "layers"))
+    return spec
 
 
 def _load_chain(loaded: Loaded, seen: list[Path]) -> m.SpecFile:
     spec = loaded.spec
     if spec.extends is None:
-        _require(spec, loaded.tree, ("input", "layers"))
         return spec
     where = "extends"
     span = spec.key_span("extends")
@@ -266,6 +277,24 @@ def _check_file(spec: m.SpecFile, tree: ysrc.YNode) -> None:
             raise SpecError(f"missing key {key!r}", Span(tree.span.source, 1, 1), "document", hint)
 
 
+def _check_version(tree: ysrc.YMap) -> SpecError | None:
+    """``netspec: true``, which the models' ``Literal[1]`` would take for 1."""
+    node = tree.get("netspec")
+    if isinstance(node, ysrc.YScalar) and isinstance(node.value, bool):
+        return _version_error(node)
+    return None
+
+
+def _version_error(node: ysrc.YNode) -> SpecError:
+    found = show(node.value) if isinstance(node, ysrc.YScalar) else _kind_of(node)
+    return SpecError(
+        f"unsupported language version {found}",
+        node.span,
+        "netspec",
+        hint="this netspec reads `netspec: 1`",
+    )
+
+
 def _kind_of(node: ysrc.YNode) -> str:
     if isinstance(node, ysrc.YSeq):
         return "a list"
@@ -290,25 +319,27 @@ _TYPE_WORDS = {
     "bool_type": "true or false",
 }
 
-_KEYS = {
-    "spec": [f.alias or k for k, f in m.SpecFile.model_fields.items()],
-    "for": [f.alias or k for k, f in m.ForEntry.model_fields.items()],
-    "repeat": [f.alias or k for k, f in m.RepeatEntry.model_fields.items()],
-    "if": [f.alias or k for k, f in m.IfEntry.model_fields.items()],
-    "param": list(m.ParamDecl.model_fields),
-}
+_VALUE_TAGS = frozenset({"int", "float", "bool", "str", "list[any]"})
+"""The members of a parameter value's union, as pydantic names them in an error's path."""
+
+_PARAM_VALUE = "a parameter value (an integer, a number, true or false, text or a list)"
+
+_CONTROL_KEYS = ("for", "repeat", "if", "then", "else", "do")
 
 
-def _translate(exc: ValidationError, tree: ysrc.YNode) -> SpecError:
-    errors = exc.errors(include_url=False)
+def _translate(exc: ValidationError, tree: ysrc.YNode, early: SpecError | None = None) -> SpecError:
+    """The earliest of the validation errors (and of ``early``), as a positioned message."""
+    errors = _merge_param_unions(exc.errors(include_url=False), tree)
     # A misspelt key shows up twice: as unknown and as the missing key it was meant to be.
     misspelt = {tuple(e["loc"][:-1]) for e in errors if e["type"] == "extra_forbidden"}
     errors = [
         e for e in errors if not (e["type"] == "missing" and tuple(e["loc"][:-1]) in misspelt)
     ]
+    candidates = [_one(err, tree) for err in errors]
+    if early is not None:
+        candidates.append(early)
     best: tuple[tuple[int, int], SpecError] | None = None
-    for err in errors:
-        error = _one(err, tree)
+    for error in candidates:
         span = error.span
         key = (span.line, span.col) if span else (0, 0)
         if best is None or key < best[0]:
@@ -317,35 +348,84 @@ def _translate(exc: ValidationError, tree: ysrc.YNode) -> SpecError:
     return best[1]
 
 
+def _merge_param_unions(errors: list[Any], tree: ysrc.YNode) -> list[Any]:
+    """Parameter errors, with pydantic's one error per member of a union made into one.
+
+    A parameter is a value (integer, number, true/false, text, list) or a declaration (a
+    mapping with ``default``). A mapping is meant as a declaration, so only the declaration's
+    own errors count; any other value that fails fits none of the members, and neither does a
+    declaration's ``default`` or choice that fails: one ``param_value`` error says so.
+    """
+    params = tree.get("params") if isinstance(tree, ysrc.YMap) else None
+    out: list[Any] = []
+    merged: set[tuple[Any, ...]] = set()
+    for err in errors:
+        loc = tuple(err["loc"])
+        cut: int | None = None
+        if len(loc) >= 3 and loc[0] == "params" and loc[2] in (*_VALUE_TAGS, "ParamDecl"):
+            value = params.get(loc[1]) if isinstance(params, ysrc.YMap) else None
+            if not isinstance(value, ysrc.YMap):
+                cut = 2
+            elif loc[2] != "ParamDecl":
+                continue
+            elif len(loc) >= 5 and loc[3] == "default" and loc[4] in _VALUE_TAGS:
+                cut = 4
+            elif len(loc) >= 6 and loc[3] == "choices" and loc[5] in _VALUE_TAGS:
+                cut = 5
+        if cut is None:
+            out.append(err)
+        elif loc[:cut] not in merged:
+            merged.add(loc[:cut])
+            out.append({"type": "param_value", "loc": loc[:cut], "input": err.get("input")})
+    return out
+
+
 def _one(err: Any, tree: ysrc.YNode) -> SpecError:
     loc = tuple(err["loc"])
-    node, keys = ysrc.locate(tree, loc)
-    where = _where(tree, loc)
     kind = err["type"]
+    if kind == "invalid_key" or (loc and loc[-1] == "[key]"):
+        return _key_error(loc[:-1] if loc[-1] == "[key]" else loc, tree)
+    node = _locate(tree, loc)
+    where = _where(tree, loc)
     value = err.get("input")
     if kind == "extra_forbidden":
-        key = keys[-1] if keys else str(loc[-1])
-        parent, _ = ysrc.locate(tree, loc[:-1])
-        key_node = (
-            parent.key_node(_key_value(parent, key)) if isinstance(parent, ysrc.YMap) else None
-        )
-        allowed = _allowed(parent)
-        unknown = choices_hint(key, allowed, "valid keys here")
-        if allowed is _KEYS["spec"] and isinstance(parent, ysrc.YMap) and parent is tree:
-            unknown += "; parameters go under `params:`"
-        return SpecError(
-            f"unknown key {key!r}", key_node.span if key_node else node.span, where, unknown
-        )
+        parent = _locate(tree, loc[:-1])
+        key_node = parent.key_node(loc[-1]) if isinstance(parent, ysrc.YMap) else None
+        key = _key_text(key_node) if key_node is not None else str(loc[-1])
+        model = _model_at(loc[:-1])
+        allowed = [f.alias or k for k, f in model.model_fields.items()] if model else []
+        keys_hint = choices_hint(key, allowed, "valid keys here") if allowed else None
+        if model is m.SpecFile and parent is tree:
+            keys_hint = f"{keys_hint}; parameters go under `params:`"
+        span = key_node.span if key_node is not None else node.span
+        return SpecError(f"unknown key {key!r}", span, where, keys_hint)
     if kind == "missing":
-        key = str(loc[-1]).rstrip("_")
-        return SpecError(f"missing key {key!r}", node.span, where)
+        return SpecError(f"missing key {str(loc[-1])!r}", node.span, where)
+    if kind == "param_value":
+        if len(loc) == 2:
+            return SpecError(
+                f"expected {_PARAM_VALUE} or a declaration with a `default`, "
+                f"found {_kind_of(node)}",
+                node.span,
+                where,
+                hint="a parameter's default gives its type: `depth: 16`, or "
+                "`depth: {default: 16, doc: …}`",
+            )
+        return SpecError(
+            f"expected {_PARAM_VALUE}, found {_kind_of(node)}",
+            node.span,
+            where,
+        )
     if kind in ("layer_entry", "union_tag_not_found", "union_tag_invalid"):
         hint: str | None = None
-        if isinstance(node, ysrc.YMap) and len(node.items) > 1:
+        control = _misspelt_control(node)
+        if control is not None:
+            hint = f"a {control} block starts with `{control}:`"
+        elif isinstance(node, ysrc.YMap) and len(node.items) > 1:
             hint = "one layer per list item: start each layer with `- `"
         elif isinstance(node, ysrc.YScalar) and not isinstance(node.value, str):
             hint = "a layer is an operator call such as conv2d(64, 3), not a bare value"
-        parent, _ = ysrc.locate(tree, loc[:-1])
+        parent = _locate(tree, loc[:-1])
         if isinstance(parent, ysrc.YSeq) and any(
             isinstance(i, ysrc.YScalar) and str(i.value).count("(") > str(i.value).count(")")
             for i in parent.items
@@ -355,16 +435,11 @@ def _one(err: Any, tree: ysrc.YNode) -> SpecError:
         return SpecError(f"{message}, found {_kind_of(node)}", node.span, where, hint)
     if kind == "layer_value":
         return SpecError(f"{err['msg']}, found {_kind_of(node)}", node.span, where)
-    if kind == "literal_error" and keys and keys[-1] == "netspec":
-        return SpecError(
-            f"unsupported language version {show(value)}",
-            node.span,
-            where,
-            hint="this netspec reads `netspec: 1`",
-        )
+    if kind == "literal_error" and loc == ("netspec",):
+        return _version_error(node)
     if kind == "string_pattern_mismatch":
         return SpecError(
-            f"{keys[-1] if keys else 'the value'} must be a Python identifier "
+            f"{loc[-1] if loc else 'the value'} must be a Python identifier "
             f"(letters, digits and _), found {value!r}",
             node.span,
             where,
@@ -377,22 +452,60 @@ def _one(err: Any, tree: ysrc.YNode) -> SpecError:
     return SpecError(f"invalid value: {err.get('msg')}", node.span, where)
 
 
-def _key_value(parent: ysrc.YMap, key: str) -> Any:
-    for k, _ in parent.items:
-        if str(k.value) == key:
-            return k.value
-    return key
+def _misspelt_control(node: ysrc.YNode) -> str | None:
+    """``for``, ``repeat`` or ``if`` when ``node`` is a mapping with one of them written with
+    a trailing ``_`` (``for_:``, a Python field's name), which is not a spec key."""
+    if isinstance(node, ysrc.YMap):
+        for key, _ in node.items:
+            if isinstance(key.value, str) and key.value.endswith("_"):
+                word = key.value.rstrip("_")
+                if word in ("for", "repeat", "if"):
+                    return word
+    return None
 
 
-def _allowed(parent: ysrc.YNode) -> list[str]:
-    if isinstance(parent, ysrc.YMap):
-        keys = {k.value for k, _ in parent.items}
-        for control in ("for", "repeat", "if"):
-            if control in keys:
-                return _KEYS[control]
-        if "default" in keys:
-            return _KEYS["param"]
-    return _KEYS["spec"]
+def _key_error(loc: tuple[Any, ...], tree: ysrc.YNode) -> SpecError:
+    """A mapping key that is not text (``3:``, ``true:``): reported at the key."""
+    parent = _locate(tree, loc[:-1])
+    key_node = parent.key_node(loc[-1]) if isinstance(parent, ysrc.YMap) else None
+    node = key_node if key_node is not None else parent
+    return SpecError(
+        f"a key must be a name (text), found {_kind_of(node)}",
+        node.span,
+        _where(tree, loc),
+        hint="keys are names such as conv1 or depth; YAML reads unquoted numbers, true, "
+        "false and null as values",
+    )
+
+
+def _key_text(key: ysrc.YScalar) -> str:
+    return key.value if isinstance(key.value, str) else show(key.value)
+
+
+def _child(node: ysrc.YNode, part: Any) -> tuple[ysrc.YScalar | None, ysrc.YNode] | None:
+    """The key (``None`` in a list) and child that one part of an error's path names, if any;
+    parts naming nothing here (union tags that pydantic inserts) give ``None``."""
+    if isinstance(node, ysrc.YMap):
+        for key, child in node.items:
+            if key.value == part:
+                return key, child
+        if isinstance(part, str) and part.isdigit():
+            for key, child in node.items:
+                if key.value == int(part):
+                    return key, child
+    elif isinstance(node, ysrc.YSeq) and isinstance(part, int) and 0 <= part < len(node.items):
+        return None, node.items[part]
+    return None
+
+
+def _locate(tree: ysrc.YNode, loc: tuple[Any, ...]) -> ysrc.YNode:
+    """The deepest node an error's path reaches (keys are matched exactly, as written)."""
+    node = tree
+    for part in loc:
+        step = _child(node, part)
+        if step is not None:
+            node = step[1]
+    return node
 
 
 def _where(tree: ysrc.YNode, loc: tuple[Any, ...]) -> str:
@@ -401,28 +514,80 @@ def _where(tree: ysrc.YNode, loc: tuple[Any, ...]) -> str:
     node = tree
     in_layers = False
     for part in loc:
-        if isinstance(node, ysrc.YMap):
-            child = node.get(part)
-            if child is None and isinstance(part, str):
-                child = node.get(part.rstrip("_"))
-            if child is None:
-                continue
-            key = str(part).rstrip("_")
+        step = _child(node, part)
+        if step is None:
+            continue
+        key_node, child = step
+        if key_node is not None:
+            key = _key_text(key_node)
             if key == "layers" and node is tree:
                 in_layers = True
-            elif not in_layers or key in ("for", "repeat", "if", "then", "else", "do"):
+            elif not in_layers or key in _CONTROL_KEYS:
                 parts.append(key)
-            elif len(node.items) == 1:
+            elif isinstance(node, ysrc.YMap) and len(node.items) == 1:
                 parts.append(key)
-            node = child
-        elif isinstance(node, ysrc.YSeq) and isinstance(part, int) and part < len(node.items):
-            child = node.items[part]
-            if not (isinstance(child, ysrc.YMap) and len(child.items) == 1):
-                parts.append(str(part))
-            node = child
+        elif not (isinstance(child, ysrc.YMap) and len(child.items) == 1):
+            parts.append(str(part))
+        node = child
     if not parts:
         return "layers" if in_layers else "document"
     return ".".join(parts)
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model whose mapping an error's path leads to (``None`` if it leads to no model):
+    which keys are valid there."""
+    hint: Any = m.SpecFile
+    for part in loc:
+        hint = _step(_bare(hint), part)
+        if hint is None:
+            return None
+    hint = _bare(hint)
+    return hint if isinstance(hint, type) and issubclass(hint, BaseModel) else None
+
+
+def _bare(hint: Any) -> Any:
+    """A type hint without ``Annotated``, ``| None``, forward references and root models."""
+    while True:
+        if isinstance(hint, ForwardRef | str):  # names in the models module, never evaluated
+            name = hint.__forward_arg__ if isinstance(hint, ForwardRef) else hint
+            hint = getattr(m, name, None) if name.isidentifier() else None
+            continue
+        origin = get_origin(hint)
+        if origin is Annotated:
+            hint = get_args(hint)[0]
+            continue
+        if origin in (Union, types.UnionType):
+            members = [a for a in get_args(hint) if a is not type(None)]
+            if len(members) == 1:
+                hint = members[0]
+                continue
+        if isinstance(hint, type) and issubclass(hint, RootModel):
+            hint = hint.model_fields["root"].annotation
+            continue
+        return hint
+
+
+def _step(hint: Any, part: Any) -> Any:
+    """The type hint one part of an error's path leads to from ``hint`` (``None``: nowhere)."""
+    if isinstance(hint, type) and issubclass(hint, BaseModel):
+        for name, info in hint.model_fields.items():
+            if (info.alias or name) == part:
+                return info.annotation
+        return None
+    origin = get_origin(hint)
+    if origin is list:
+        return get_args(hint)[0] if isinstance(part, int) else None
+    if origin is dict:
+        return get_args(hint)[1]
+    if origin in (Union, types.UnionType):
+        for member in get_args(hint):
+            if get_origin(member) is Annotated:
+                if any(getattr(meta, "tag", None) == part for meta in get_args(member)[1:]):
+                    return member
+            elif getattr(member, "__name__", None) == part:
+                return member
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -482,15 +647,20 @@ class _Binder:
             if isinstance(obj, m.SpecFile) and name == "params":
                 self._params(obj, value, child)
             elif isinstance(obj, m.SpecFile | m.BlockDef) and name == "let":
-                self._let(value, child)
+                self._let(value, child, obj)
             elif isinstance(obj, m.SpecFile) and name == "blocks":
                 self._blocks(value, child)
             elif isinstance(obj, m.BlockDef) and name == "branches" and value is not None:
-                self._branches(value, child)
+                self._branches(value, child, obj)
             elif isinstance(obj, m.ShortcutDef) and name == "name":
                 check_layer_name(value, child.span, self.where() or value)
             elif isinstance(obj, m.RepeatEntry) and name == "as_" and value is not None:
                 check_value_name(value, "loop variable", key_node.span, "as")
+            elif isinstance(obj, m.SpecFile) and name != "layers":
+                try:
+                    self.bind(value, child)
+                except NetspecError as exc:
+                    raise exc.locate(None, str(key_node.value)) from None
             else:
                 self.bind(value, child)
 
@@ -513,13 +683,18 @@ class _Binder:
                 self._model(value, child)
                 value._span = key_node.span
 
-    def _let(self, let: dict[str, m.Expression], node: ysrc.YNode) -> None:
+    def _let(self, let: dict[str, m.Expression], node: ysrc.YNode, owner: m.Node) -> None:
         if not isinstance(node, ysrc.YMap):
             return
         for key_node, child in node.items:
             name = str(key_node.value)
-            check_value_name(name, "let name", key_node.span, f"let.{name}")
-            self._code(let[name], child)
+            owner._key_spans[f"let.{name}"] = key_node.span
+            where = f"let.{name}"
+            check_value_name(name, "let name", key_node.span, where)
+            try:
+                self._code(let[name], child)
+            except NetspecError as exc:
+                raise exc.locate(None, self.where() or where) from None
 
     def _blocks(self, blocks: dict[str, m.BlockDef], node: ysrc.YNode) -> None:
         if not isinstance(node, ysrc.YMap):
@@ -534,11 +709,12 @@ class _Binder:
             _check_block(name, block)
             self.path.pop()
 
-    def _branches(self, branches: dict[str, Any], node: ysrc.YNode) -> None:
+    def _branches(self, branches: dict[str, Any], node: ysrc.YNode, owner: m.Node) -> None:
         if not isinstance(node, ysrc.YMap):
             return
         for key_node, child in node.items:
             name = str(key_node.value)
+            owner._key_spans[f"branches.{name}"] = key_node.span
             self.path.append(name)
             try:
                 check_layer_name(name, key_node.span, self.where() or name)
@@ -555,25 +731,26 @@ class _Binder:
         name = m.NameTemplate(str(key_node.value))
         self.path.append(name.text)
         try:
-            self._template(name, key_node)
+            self._template(name, key_node, self.where() or name.text)
         except NetspecError as exc:
             raise exc.locate(None, self.where()) from None
         obj._name = name
         self.bind(obj.value, child)
         self.path.pop()
 
-    def _template(self, name: m.NameTemplate, node: ysrc.YScalar) -> None:
+    def _template(self, name: m.NameTemplate, node: ysrc.YScalar, where: str) -> None:
         text = str(node.value)
         name.span = node.span
         if "{" not in text and "}" not in text:
-            check_layer_name(text, node.span, text)
+            check_layer_name(text, node.span, where)
             return
         parts: list[str | n.Located] = []
         pos = 0
+        quote = 1 if node.style in ("'", '"') else 0  # the opening quote comes first
         for match in _TEMPLATE.finditer(text):
             parts.append(text[pos : match.start()])
             origin = n.Origin(
-                match.group(1), node.span.shifted(match.start(1)) if node.span else None
+                match.group(1), node.span.shifted(match.start(1) + quote) if node.span else None
             )
             parts.append(parse_expr(match.group(1), origin, "name template"))
             pos = match.end()
@@ -583,14 +760,14 @@ class _Binder:
             raise SourceError(
                 f"unbalanced braces in layer name {text!r}",
                 node.span,
-                text,
+                where,
                 hint="a name template looks like block{i + 1}",
             )
         if not all(ch.isascii() and (ch.isalnum() or ch == "_") for ch in rest):
             raise SpecError(
                 f"layer name template {text!r} has characters a name cannot have",
                 node.span,
-                text,
+                where,
                 hint="outside the {…} parts, use letters, digits and _",
             )
         name.parts = tuple(p for p in parts if p != "")
@@ -606,7 +783,10 @@ class _Binder:
         if isinstance(child, ysrc.YMap):
             for attr_key, attr_node in child.items:
                 code = attrs[str(attr_key.value)]
-                self._code(code, attr_node)
+                try:
+                    self._code(code, attr_node)
+                except NetspecError as exc:
+                    raise exc.locate(None, self.where() or op_name) from None
                 kwargs.append((str(attr_key.value), code.expr))
         origin = n.Origin(op_name, key_node.span)
         call = n.Call(

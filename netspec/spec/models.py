@@ -183,7 +183,6 @@ class Node(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        populate_by_name=True,
         arbitrary_types_allowed=True,
         validate_default=False,
         defer_build=True,  # built once, on the first validation, not for every class at import
@@ -454,7 +453,7 @@ def canonical(obj: Any) -> Any:
     from netspec.expr import nodes as n
 
     if isinstance(obj, Code):
-        node = n.substitute(obj.node, {}) if obj.node is not None else obj.raw
+        node = _negatives(n.substitute(obj.node, {})) if obj.node is not None else obj.raw
         extra: Any = ()
         if isinstance(obj, LoopHeader):
             extra = obj.names
@@ -463,6 +462,8 @@ def canonical(obj: Any) -> Any:
         elif isinstance(obj, NameTemplate):
             extra = tuple(p if isinstance(p, str) else n.substitute(p, {}) for p in obj.parts)
         return (type(obj).__name__, node, extra)
+    if isinstance(obj, ParamDecl) and obj.doc is None and obj.choices is None:
+        return canonical(obj.default)  # `k: {default: 3}` is `k: 3`
     if isinstance(obj, RootModel):
         return (type(obj).__name__, canonical(obj.root))
     if isinstance(obj, BaseModel):
@@ -475,3 +476,24 @@ def canonical(obj: Any) -> Any:
     if isinstance(obj, dict):
         return tuple((k, canonical(v)) for k, v in obj.items())
     return obj
+
+
+def _negatives(node: Any) -> Any:
+    """``-3`` as the literal it is: YAML reads an unquoted ``-3`` as a number, while ``'-3'``
+    parses as ``-`` applied to ``3``; the two are the same value."""
+    from dataclasses import fields, is_dataclass, replace
+
+    from netspec.expr import nodes as n
+
+    if isinstance(node, n.Unary) and node.op == "-":
+        inner = _negatives(node.operand)
+        value = inner.value if isinstance(inner, n.Const) else None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return n.Const(-value)
+        return replace(node, operand=inner)
+    if isinstance(node, tuple):
+        return tuple(_negatives(item) for item in node)
+    if is_dataclass(node) and not isinstance(node, type):
+        changes = {f.name: _negatives(getattr(node, f.name)) for f in fields(node) if f.init}
+        return replace(node, **changes)
+    return node

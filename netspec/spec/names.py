@@ -70,7 +70,7 @@ def check_layer_name(name: str, span: Span | None, where: str) -> None:
         SpecError: the name cannot be a module attribute.
     """
     problem = None
-    if name.isdigit():
+    if name.isascii() and name.isdigit():
         raise SpecError(
             f"layer name {name!r} is a number",
             span,

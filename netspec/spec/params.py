@@ -39,6 +39,7 @@ def _freeze(value: Any) -> Any:
 
 
 def _kind(value: Any) -> str:
+    """``int``, ``float``, ``bool``, ``str`` or ``list`` (a parameter's kinds), or ``other``."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
@@ -47,7 +48,14 @@ def _kind(value: Any) -> str:
         return "float"
     if isinstance(value, str):
         return "str"
-    return "list"
+    if isinstance(value, list | tuple):
+        return "list"
+    return "other"  # none, a mapping, or anything else a keyword argument may be
+
+
+def _fits(kind: str, want: str) -> bool:
+    """Whether a value of ``kind`` suits ``want`` (an integer suits a number)."""
+    return kind == want or (want == "float" and kind == "int")
 
 
 _WORDS = {
@@ -56,6 +64,14 @@ _WORDS = {
     "bool": "true or false",
     "str": "text",
     "list": "a list",
+}
+
+_PLURAL = {
+    "int": "integers",
+    "float": "numbers",
+    "bool": "true/false values",
+    "str": "text values",
+    "list": "lists",
 }
 
 
@@ -93,19 +109,7 @@ def check(param: Param, value: Any, where: str) -> Any:
         NetspecError: wrong type, or not one of the choices.
     """
     value = _freeze(value)
-    ok = _kind(value) == param.kind or (param.kind == "float" and _kind(value) == "int")
-    if ok and param.kind == "list" and param.default:
-        kinds = {_kind(v) for v in param.default}
-        if len(kinds) == 1:
-            (want,) = kinds
-            for item in value:
-                if _kind(item) != want and not (want == "float" and _kind(item) == "int"):
-                    raise NetspecError(
-                        f"{param.name} is a list of {_WORDS[want]} values, found {show(item)} "
-                        f"in {show(value)}",
-                        where=where,
-                    )
-    if not ok:
+    if not _fits(_kind(value), param.kind):
         raise NetspecError(
             f"{param.name} expects {_WORDS[param.kind]} (like its default {show(param.default)}), "
             f"found {show(value)}",
@@ -114,6 +118,19 @@ def check(param: Param, value: Any, where: str) -> Any:
         )
     if param.kind == "float":
         value = float(value)
+    elif param.kind == "list":
+        want = _item_kind(param.default)
+        if want is not None:
+            for item in value:
+                if not _fits(_kind(item), want):
+                    raise NetspecError(
+                        f"{param.name} is a list of {_PLURAL[want]}, found {show(item)} "
+                        f"in {show(value)}",
+                        where=where,
+                        hint=param.doc,
+                    )
+            if want == "float":
+                value = tuple(float(item) for item in value)
     if param.choices is not None and value not in param.choices:
         raise NetspecError(
             f"{param.name} must be one of {', '.join(show(c) for c in param.choices)}, "
@@ -122,6 +139,20 @@ def check(param: Param, value: Any, where: str) -> Any:
             hint=param.doc,
         )
     return value
+
+
+def _item_kind(default: Any) -> str | None:
+    """The kind every item of a list default has (integers and numbers mixed: numbers), or
+    ``None`` when the items differ or there are none: then items are not checked."""
+    kinds = {_kind(v) for v in default}
+    if kinds == {"int", "float"}:
+        return "float"
+    return kinds.pop() if len(kinds) == 1 else None
+
+
+def _unknown(name: str, params: Mapping[str, Param], origin: str) -> NetspecError:
+    hint = choices_hint(name, params, "parameters")
+    return NetspecError(f"the spec has no parameter {name!r}", where=f"{origin} {name}", hint=hint)
 
 
 def bind(
@@ -140,10 +171,7 @@ def bind(
     values = {name: p.default for name, p in params.items()}
     for name, value in overrides.items():
         if name not in params:
-            hint = choices_hint(name, params, "parameters")
-            raise NetspecError(
-                f"the spec has no parameter {name!r}", where=f"{origin} {name}", hint=hint
-            )
+            raise _unknown(name, params, origin)
         values[name] = check(params[name], value, f"{origin} {name}")
     return values
 
@@ -151,8 +179,11 @@ def bind(
 def parse_assignment(text: str, params: Mapping[str, Param] | None = None) -> tuple[str, Any]:
     """Read ``NAME=VALUE`` as given to ``--set``.
 
+    The name is checked before the value is read, when ``params`` are given: a misspelt
+    name is reported as such, not as a value that does not parse.
+
     Raises:
-        NetspecError: no ``=``, or a value that is not a literal.
+        NetspecError: no ``=``, an unknown name, or a value that is not a literal.
     """
     name, sep, raw = text.partition("=")
     name = name.strip()
@@ -160,6 +191,8 @@ def parse_assignment(text: str, params: Mapping[str, Param] | None = None) -> tu
         raise NetspecError(
             f"--set expects NAME=VALUE, found {text!r}", hint="e.g. --set num_classes=10"
         )
+    if params is not None and name not in params:
+        raise _unknown(name, params, "--set")
     return name, parse_value(raw.strip(), name, params.get(name) if params else None)
 
 
