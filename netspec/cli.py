@@ -22,7 +22,7 @@ from netspec.errors import NetspecError
 app = typer.Typer(
     name="netspec",
     help="A declarative architecture-spec compiler for PyTorch: static shapes, parameters "
-    "and MACs from a YAML spec, then an nn.Module or readable PyTorch source.",
+    "and MACs from a YAML or .ns spec, then an nn.Module or readable PyTorch source.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -45,7 +45,8 @@ class Macs(str, Enum):
 SpecArg = Annotated[
     str,
     typer.Argument(
-        metavar="SPEC", help="A spec file, or the name of a bundled spec (see `netspec list`)."
+        metavar="SPEC",
+        help="A spec file (.yaml or .ns), or the name of a bundled spec (see `netspec list`).",
     ),
 ]
 SetOpt = Annotated[
@@ -297,6 +298,115 @@ def export(
     loaded = _open(spec, set_, input)
     onnx_backend.export(loaded, onnx, force, opset)
     _stderr().print(f"wrote {onnx} (input: batch × {'×'.join(map(str, loaded.network.input))})")
+
+
+class Target(str, Enum):
+    yaml = "yaml"
+    ns = "ns"
+
+
+@app.command()
+@_guard
+def fmt(
+    files: Annotated[
+        list[Path],
+        typer.Argument(metavar="FILE...", help="Spec files, YAML (.yaml, .yml) or text (.ns)."),
+    ],
+    to: Annotated[
+        Target | None,
+        typer.Option("--to", "-t", help="Convert to this format (default: the file's own)."),
+    ] = None,
+    check_only: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Change nothing; exit 1 if a file is not in canonical form (for CI hooks).",
+        ),
+    ] = False,
+    write: Annotated[
+        bool,
+        typer.Option(
+            "--write",
+            "-w",
+            help="Write the result: in place, or with --to beside FILE under the new extension "
+            "(refused if that file exists, unless --force).",
+        ),
+    ] = False,
+    out: OutOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Print SPEC files in canonical form, or convert them between YAML and .ns.
+
+    Canonical form: a fixed key order, one layout, every expression re-printed from its parsed
+    tree; comments are kept. The round trip is lossless: YAML -> .ns -> YAML gives the same
+    spec. Without --write, --out or --check the result goes to stdout.
+    """
+    from netspec.files import write_atomic
+    from netspec.spec.format import formatted
+
+    if sum((check_only, write, out is not None)) > 1:
+        raise NetspecError("choose one of --check, --write and --out", where="fmt")
+    if len(files) > 1 and not (check_only or write):
+        raise NetspecError(
+            "several files need --check or --write", where="fmt", hint="or format one at a time"
+        )
+    from netspec.spec.load import is_ns
+
+    changed = []
+    for path in files:
+        text, ns = formatted(path, to.value if to is not None else None)
+        converting = ns != is_ns(path)
+        if check_only:
+            if converting:
+                raise NetspecError(
+                    "--check compares a file with its own canonical form",
+                    where="--to",
+                    hint="drop --to, or convert with --write",
+                )
+            if path.read_text("utf-8") != text:
+                changed.append(path)
+                _stderr().print(f"would reformat {path}")
+        elif write and not converting:
+            if path.read_text("utf-8") != text:
+                write_atomic(path, text, force=True)  # formatting in place is what --write asks
+                _stderr().print(f"reformatted {path}")
+        elif write or out is not None:
+            dest = out or path.with_suffix(".ns" if ns else ".yaml")
+            write_atomic(dest, text, force, option="--out" if out else "--write")
+            _stderr().print(f"wrote {dest}")
+        else:
+            sys.stdout.write(text)
+    if check_only:
+        if changed:
+            _stderr().print(f"{len(changed)} of {_files(len(files))} would be reformatted")
+            raise typer.Exit(1)
+        _stderr().print(f"{_files(len(files))} already canonical")
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
+@app.command()
+@_guard
+def schema(out: OutOpt = None, force: ForceOpt = False) -> None:
+    """Print the JSON Schema of the YAML format, for editors and validators.
+
+    With the yaml-language-server (VS Code's YAML extension and others), a spec whose first
+    line is `# yaml-language-server: $schema=netspec.schema.json` gets completion, hover
+    documentation for every key and operator, and checking as you type. The bundled specs
+    ship the schema beside them.
+    """
+    from netspec.spec.schema import schema_text
+
+    text = schema_text()
+    if out is None:
+        sys.stdout.write(text)
+        return
+    from netspec.files import write_atomic
+
+    write_atomic(out, text, force)
+    _stderr().print(f"wrote {out}")
 
 
 @app.command("list")

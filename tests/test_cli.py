@@ -129,7 +129,7 @@ BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         "conv1",
         "groups=2 must divide the 3 input channels",
     ),
-    ("malformed-yaml", HEAD + "layers: [relu\n", 5, 1, "document", "malformed YAML"),
+    ("malformed-yaml", HEAD + "layers: [relu\n", 4, 14, "document", "malformed YAML"),
     ("empty-file", "", 1, 1, "document", "the file is empty"),
     (
         "alias-bomb",
@@ -139,8 +139,8 @@ BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
             for c, p in zip("abcdefg", ["", "a", "b", "c", "d", "e", "f"], strict=True)
         )
         + "layers: *g\n",
-        8,
-        4,
+        9,
+        12,
         "document",
         "expands to more than 200,000 nodes",
     ),
@@ -815,3 +815,103 @@ def test_internal_errors_exit_1(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.exit_code == 1
     assert "internal error: ZeroDivisionError: simulated bug" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# -- fmt and schema --------------------------------------------------------------------------------
+
+MESSY = (
+    "# a comment\nnetspec: 1\nname: t\ninput: '[3,32,32]'\n"
+    "layers:\n  - c: conv2d( 8,3 )   # conv\n  - relu\n"
+)
+CANONICAL = (
+    "# a comment\nnetspec: 1\nname: t\ninput: [3, 32, 32]\n"
+    "layers:\n  - c: conv2d(8, 3)  # conv\n  - relu\n"
+)
+
+
+def test_fmt_prints_the_canonical_form(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(MESSY)
+    result = run("fmt", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.stdout == CANONICAL
+    assert path.read_text() == MESSY  # printing changes nothing
+
+
+def test_fmt_check_and_write(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(MESSY)
+    result = run("fmt", "--check", str(path))
+    assert result.exit_code == 1
+    assert "would reformat" in result.output
+    result = run("fmt", "--write", str(path))
+    assert result.exit_code == 0, result.output
+    assert path.read_text() == CANONICAL
+    assert run("fmt", "--check", str(path)).exit_code == 0
+
+
+def test_fmt_converts_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(MESSY)
+    result = run("fmt", "--to", "ns", "--write", str(path))
+    assert result.exit_code == 0, result.output
+    ns = tmp_path / "t.ns"
+    assert ns.read_text() == (
+        "# a comment\nnetspec 1\nname t\ninput [3, 32, 32]\n"
+        "layers {\n    c: conv2d(8, 3)  # conv\n    relu\n}\n"
+    )
+    again = run("fmt", "--to", "ns", "--write", str(path))
+    assert again.exit_code == 2
+    assert "exists" in again.output and "--force" in again.output
+    assert run("fmt", "--to", "ns", "--write", "--force", str(path)).exit_code == 0
+    back = run("fmt", "--to", "yaml", str(ns))
+    assert back.exit_code == 0 and back.stdout == CANONICAL
+    # every command takes the .ns file
+    checked = run("check", str(ns), "--format", "json")
+    assert checked.exit_code == 0 and json.loads(checked.stdout)["output"] == [8, 30, 30]
+
+
+def test_fmt_refuses_what_makes_no_sense(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text(CANONICAL)
+    b.write_text(CANONICAL)
+    several = run("fmt", str(a), str(b))
+    assert several.exit_code == 2 and "several files need --check or --write" in several.output
+    assert run("fmt", "--check", str(a), str(b)).exit_code == 0
+    converting_check = run("fmt", "--check", "--to", "ns", str(a))
+    assert converting_check.exit_code == 2 and "--check compares" in converting_check.output
+    both = run("fmt", "--check", "--write", str(a))
+    assert both.exit_code == 2 and "choose one of" in both.output
+
+
+def test_fmt_reports_spec_errors_with_positions(tmp_path: Path) -> None:
+    path = tmp_path / "bad.ns"
+    path.write_text("netspec 1\nname t\nlayers {\n    conv2d(8, 3\n}\n")
+    result = run("fmt", str(path))
+    assert result.exit_code == 2
+    assert "bad.ns:5:1" in result.output and "not closed" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_fmt_out_writes_atomically_and_never_overwrites(tmp_path: Path) -> None:
+    path = tmp_path / "t.yaml"
+    path.write_text(MESSY)
+    out = tmp_path / "out.ns"
+    out.write_text("mine")
+    refused = run("fmt", "--to", "ns", "--out", str(out), str(path))
+    assert refused.exit_code == 2 and out.read_text() == "mine"
+    assert run("fmt", "--to", "ns", "--out", str(out), "--force", str(path)).exit_code == 0
+    assert out.read_text().startswith("# a comment\nnetspec 1\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.ns", "t.yaml"]  # no temp files
+
+
+def test_schema_command(tmp_path: Path) -> None:
+    result = run("schema")
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert schema["title"] == "netspec spec"
+    assert "conv2d" in schema["$defs"]["MappingCall"]["properties"]
+    out = tmp_path / "netspec.schema.json"
+    assert run("schema", "--out", str(out)).exit_code == 0
+    assert json.loads(out.read_text()) == schema
+    assert run("schema", "--out", str(out)).exit_code == 2  # exists: needs --force

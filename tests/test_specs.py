@@ -233,8 +233,11 @@ def test_vgg_variants_are_few_lines_over_one_definition() -> None:
     for name in bundled_names():
         if name.startswith("vgg") and name != "vgg":
             text = (bundled_dir() / f"{name}.yaml").read_text()
-            assert "extends: vgg.yaml" in text
+            assert "\nextends: vgg\n" in text
             assert len(text.strip().splitlines()) <= 10
+            ns = (bundled_dir() / f"{name}.ns").read_text()
+            assert '\nextends "vgg"\n' in ns
+            assert len(ns.strip().splitlines()) <= 10
 
 
 def test_weights_load_unchanged_between_equal_layouts() -> None:

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from importlib import resources
 from typing import Any
 
 from lark import Token
 
-from netspec.errors import Source, SourceError, Span
+from netspec.errors import Source, SourceError, Span, did_you_mean
 from netspec.source.parser import friendly_syntax_error
 from netspec.source.yaml import MAX_BYTES, MAX_DEPTH, YMap, YNode, YScalar, YSeq
 
@@ -103,12 +104,97 @@ def compose(text: str, name: str) -> YNode:
         tree = _parser().parse(text)
     except LarkError as exc:
         offset, message, hint = friendly_syntax_error(exc, text, ns=True)
+        message, hint = _in_context(exc, text, offset, message, hint)
+        offset = min(offset, len(text.rstrip()))  # the end of the file: after its last word
         line = text.count("\n", 0, offset) + 1
         col = offset - (text.rfind("\n", 0, offset) + 1) + 1
         raise SourceError(
             f"invalid .ns syntax: {message}", Span(source, line, col), "document", hint
         ) from None
     return _Reader(source).module(tree)
+
+
+_TOP_WORDS = (
+    *("netspec", "name", "class", "description", "extends", "input"),
+    *("params", "let", "block", "layers"),
+)
+
+
+_FORMS = {
+    "for": ("a loop", "`for NAME in EXPR { … }` or `for A, B in EXPR { … }`"),
+    "repeat": ("a repeat", "`repeat EXPR { … }` or `repeat EXPR as NAME { … }`"),
+    "if": ("a condition", "`if EXPR { … }` or `if EXPR { … } else { … }`"),
+    "shortcut": ("a shortcut", "`shortcut [when EXPR] [as NAME] [{ … }]`"),
+    "block": ("a block", "`block Name(param, param = default) { … }`"),
+}
+
+
+def _in_context(
+    exc: Exception, text: str, offset: int, message: str, hint: str | None
+) -> tuple[str, str | None]:
+    """A clearer message where the parser's expectations are too broad to say much: inside an
+    unclosed bracket, after a complete statement, or at a misspelt statement word."""
+    from lark.exceptions import UnexpectedToken
+
+    if not isinstance(exc, UnexpectedToken) or exc.token.type == "$END":
+        return message, hint
+    token = str(exc.token)
+    expected = {str(e).rsplit("__", 1)[-1] for e in exc.expected}
+    opener = _open_bracket(text, offset)
+    if opener is not None and opener[0] in "([" and {"RPAR", "RSQB", "COMMA"} & expected:
+        close = ")" if opener[0] == "(" else "]"
+        line = text.count("\n", 0, opener[1]) + 1
+        col = opener[1] - (text.rfind("\n", 0, opener[1]) + 1) + 1
+        return (
+            f"unexpected {token!r}: expected ',' or '{close}' or an operator",
+            f"the '{opener[0]}' at line {line}, column {col} is not closed",
+        )
+    start = text.rfind("\n", 0, offset) + 1
+    first = re.match(r"\s*(\w+)", text[start:offset])
+    word = first.group(1) if first else ""
+    if word in KEYWORDS and token == ":":
+        return (
+            f"'{word}' is a word of the .ns format, not a name",
+            f'quote a layer named so: "{word}": …',
+        )
+    if word in _FORMS and token != word:
+        return f"unexpected {token!r} in {_FORMS[word][0]}", f"it reads {_FORMS[word][1]}"
+    if exc.token.type == "NAME" and "_NL" not in expected:
+        guess = did_you_mean(token, list(_TOP_WORDS))
+        if guess:
+            return message, guess
+    if "_NL" in expected and hint is None:
+        return (
+            f"unexpected {token!r}: expected an operator or the end of the statement",
+            "one statement per line (or separate them with ';')",
+        )
+    return message, hint
+
+
+def _open_bracket(text: str, offset: int) -> tuple[str, int] | None:
+    """The innermost bracket still open at ``offset`` (strings and comments skipped)."""
+    stack: list[tuple[str, int]] = []
+    quote = ""
+    i = 0
+    while i < offset:
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            end = text.find("\n", i)
+            i = offset if end < 0 else end
+            continue
+        elif ch in "([{":
+            stack.append((ch, i))
+        elif ch in ")]}" and stack:
+            stack.pop()
+        i += 1
+    return stack[-1] if stack else None
 
 
 def _has_statement(text: str) -> bool:
@@ -163,6 +249,17 @@ class _Reader:
         meta = tree.meta
         return str(self.text[meta.start_pos : meta.end_pos])
 
+    def unquote(self, token: Any, text: str | None = None) -> str:
+        """The text of a string literal, or a positioned error."""
+        try:
+            value = ast.literal_eval(str(token) if text is None else text)
+        except (ValueError, SyntaxError) as exc:
+            reason = "it holds a NUL character" if "\x00" in str(token) else str(exc.args[0])
+            raise SourceError(
+                f"invalid string literal: {reason}", self.span(token), "document"
+            ) from None
+        return str(value)
+
     def key(self, token: Any, value: Any = None) -> YScalar:
         return YScalar(self.span(token), 1, str(token) if value is None else value, "")
 
@@ -211,7 +308,7 @@ class _Reader:
         """A value that must be a literal (a parameter's default, its choices)."""
         kind = _kind(tree)
         if kind == "string":
-            return YScalar(self.span(tree), 1, ast.literal_eval(str(tree.children[0])), '"')
+            return YScalar(self.span(tree), 1, self.unquote(tree.children[0]), '"')
         if kind == "list_":
             items = [self.literal(c, what) for c in _items(tree)]
             return YSeq(self.span(tree), 1 + sum(i.size for i in items), items)
@@ -226,7 +323,7 @@ class _Reader:
         )
 
     def string(self, token: Any) -> YScalar:
-        return YScalar(self.span(token), 1, ast.literal_eval(str(token)), '"')
+        return YScalar(self.span(token), 1, self.unquote(token), '"')
 
     # -- the module ------------------------------------------------------------------------------
 
@@ -320,7 +417,7 @@ class _Reader:
         if token.type.endswith("INT"):
             return YScalar(self.span(token), 1, int(text), "")
         if token.type.endswith("STRING"):
-            return YScalar(self.span(token), 1, ast.literal_eval(text), '"')
+            return YScalar(self.span(token), 1, self.unquote(token, text), '"')
         return YScalar(self.span(token), 1, text, "")
 
     # -- blocks ----------------------------------------------------------------------------------
@@ -347,7 +444,7 @@ class _Reader:
             elif kind == "merge":
                 self.pair(out, key, self.key(item.children[0]))
             elif kind == "first_only":
-                names = [self.key(t) for t in item.children]
+                names = [self.key(t) for t in item.children if t is not None]
                 self.pair(out, key, YSeq(self.span(item), 1 + len(names), list(names)))
             elif kind == "let":
                 self.pair(out, YScalar(self.span(item), 1, "let", ""), self.let(item))
@@ -394,7 +491,7 @@ class _Reader:
             return YScalar(span, 1, self.slice(tree.children[0]), "")
         if kind in ("named", "named_template"):
             token, value = tree.children
-            name = ast.literal_eval(str(token)) if kind == "named_template" else str(token)
+            name = self.unquote(token) if kind == "named_template" else str(token)
             out = YMap(span)
             self.pair(out, YScalar(self.span(token), 1, name, ""), self.value(value))
             return out

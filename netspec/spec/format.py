@@ -9,9 +9,8 @@ written back there.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from netspec.errors import NetspecError, Span
@@ -24,7 +23,7 @@ INDENT = "  "
 _PLAIN = re.compile(r"^[A-Za-z_(][^\n]*$")
 _YAML_SPECIAL = re.compile(r"(: |\s#|^[-?:,\[\]{}#&*!|>'\"%@`])|[:]$")
 _RESERVED_SCALARS = re.compile(
-    r"^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|yes|no|on|off|y|n|Yes|No|On|Off"
+    r"^(~|null|Null|NULL|true|True|TRUE|false|False|FALSE|yes|no|on|off|Yes|No|On|Off|YES|NO|ON|OFF"
     r"|[-+]?[0-9][0-9_]*(\.[0-9]*)?([eE][-+]?[0-9]+)?|[-+]?\.(inf|Inf|INF|nan|NaN|NAN))$"
 )
 
@@ -51,9 +50,12 @@ class Comments:
         if span is None:
             return []
         out = []
-        for number in sorted(k for k in self.full if k < span.line and k not in self.used):
+        earlier = set(self.full) | set(self.trailing)
+        for number in sorted(k for k in earlier if k < span.line and k not in self.used):
             self.used.add(number)
-            out += self.full[number]
+            # a comment that ended a line with nothing of its own to attach to stays, on a
+            # line of its own, where it was
+            out += self.full.get(number) or [self.trailing[number]]
         return out
 
     def after(self, span: Span | None) -> str:
@@ -65,7 +67,8 @@ class Comments:
         return comment
 
     def rest(self) -> list[str]:
-        return [c for k in sorted(self.full) if k not in self.used for c in self.full[k]]
+        earlier = sorted((set(self.full) | set(self.trailing)) - self.used)
+        return [c for k in earlier for c in self.full.get(k) or [self.trailing[k]]]
 
 
 def _comment_at(line: str, ns: bool) -> int | None:
@@ -91,12 +94,29 @@ def _no_comments() -> Comments:
     return Comments("", False)
 
 
-def comments_of(spec: m.SpecFile) -> Comments:
-    """The comments of the file ``spec`` was read from (its own, not those it extends)."""
+_SCHEMA_COMMENT = "# yaml-language-server:"
+"""The comment that points YAML editors at the schema; it means nothing in ``.ns`` text."""
+
+
+def comments_of(spec: m.SpecFile, ns: bool = False) -> Comments:
+    """The comments of the file ``spec`` was read from (its own, not those it extends), for
+    writing as ``.ns`` text if ``ns``."""
     if not spec._sources:
         return _no_comments()
     source = spec._sources[0]
-    return Comments(source.text, source.name.endswith(".ns"))
+    comments = Comments(source.text, source.name.endswith(".ns"))
+    if ns:
+        for line, texts in list(comments.full.items()):
+            if texts[0].startswith(_SCHEMA_COMMENT):
+                del comments.full[line]
+    return comments
+
+
+def _key(owner: m.Node, key: str, default: Span | None) -> Span | None:
+    """Where ``key`` of ``owner`` was written (comments attach there), else ``default``."""
+    spans = owner.__pydantic_private__ or {}
+    found: Span | None = spans.get("_key_spans", {}).get(key)
+    return found or default
 
 
 def _expr(code: m.Code) -> str:
@@ -121,12 +141,36 @@ def _scalar(value: Any, flow: bool = False) -> str:
     plain = (
         text == text.strip()
         and text
-        and "\n" not in text
+        and text.isprintable()
         and not _YAML_SPECIAL.search(text)
         and not _RESERVED_SCALARS.match(text)
         and not (flow and any(ch in text for ch in ",[]{}"))
     )
-    return text if plain else json.dumps(text, ensure_ascii=False)
+    return text if plain else quoted(text)
+
+
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def quoted(text: str) -> str:
+    """``text`` in double quotes, readable alike as a YAML double-quoted scalar and as an
+    expression string: backslash escapes for quotes and every character that is not
+    printable (``\\x1b``, ``\\u2028``), so no text can break a line or the file."""
+    out = ['"']
+    for ch in text:
+        code = ord(ch)
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ch.isprintable():
+            out.append(ch)
+        elif code < 0x100:
+            out.append(f"\\x{code:02x}")
+        elif code < 0x10000:
+            out.append(f"\\u{code:04x}")
+        else:
+            out.append(f"\\U{code:08x}")
+    out.append('"')
+    return "".join(out)
 
 
 def _flow(value: Any) -> str:
@@ -154,8 +198,14 @@ def _expr_value(node: n.Expr) -> Any:
     if isinstance(node, n.ListExpr):
         return [_expr_value(i) for i in node.items]
     if isinstance(node, n.DictExpr):
-        return {_expr_value(k): _expr_value(v) for k, v in zip(node.keys, node.values, strict=True)}
+        return {_key_value(k): _expr_value(v) for k, v in zip(node.keys, node.values, strict=True)}
     return render(node)
+
+
+def _key_value(node: n.Expr) -> Any:
+    """A mapping key: a literal (``a`` in ``{a: 1}`` is the text "a", not a name)."""
+    node = n.strip(node)
+    return node.value if isinstance(node, n.Const) else _expr_value(node)
 
 
 class _YamlWriter:
@@ -228,8 +278,8 @@ class _YamlWriter:
             self.emit(depth, f"{key}:" if items else f"{key}: []", span)
             self.entries(depth + 2 if prefix else depth + 1, items)
 
-    def steps(self, depth: int, key: str, entries: list[Any]) -> None:
-        self.emit(depth, f"{key}:" if entries else f"{key}: []")
+    def steps(self, depth: int, key: str, entries: list[Any], span: Span | None = None) -> None:
+        self.emit(depth, f"{key}:" if entries else f"{key}: []", span)
         self.entries(depth + 1, entries)
 
 
@@ -249,7 +299,9 @@ def to_yaml(spec: m.SpecFile, header: str = "") -> str:
         w.emit(0, "params:", k("params"))
         for name, decl in spec.params.items():
             span = k(f"params.{name}")
-            if isinstance(decl, m.ParamDecl):
+            if isinstance(decl, m.ParamDecl) and decl.doc is None and decl.choices is None:
+                w.value(1, _scalar(name), decl.default, span)  # `k: {default: 3}` is `k: 3`
+            elif isinstance(decl, m.ParamDecl):
                 w.emit(1, f"{_scalar(name)}:", span)
                 w.value(2, "default", decl.default)
                 if decl.doc is not None:
@@ -261,14 +313,13 @@ def to_yaml(spec: m.SpecFile, header: str = "") -> str:
     if spec.let:
         w.emit(0, "let:", k("let"))
         for name, code in spec.let.items():
-            w.value(1, _scalar(name), _value_yaml(code), code.span)
+            w.value(1, _scalar(name), _value_yaml(code), _key(spec, f"let.{name}", code.span))
     if spec.blocks:
         w.emit(0, "blocks:", k("blocks"))
         for name, block in spec.blocks.items():
             _yaml_block(w, name, block)
     if spec.layers is not None:
-        w.emit(0, "layers:", k("layers"))
-        w.entries(1, spec.layers)
+        w.steps(0, "layers", spec.layers, k("layers"))
     for comment in w.comments.rest():
         w.lines.append(comment)
     return "\n".join(w.lines) + "\n"
@@ -286,7 +337,8 @@ def _yaml_block(w: _YamlWriter, name: str, block: m.BlockDef) -> None:
     if block.let:
         w.emit(2, "let:", k("let"))
         for let_name, code in block.let.items():
-            w.value(3, _scalar(let_name), _value_yaml(code), code.span)
+            span = _key(block, f"let.{let_name}", code.span)
+            w.value(3, _scalar(let_name), _value_yaml(code), span)
     if block.residual is not None:
         w.value(2, "residual", _value_yaml(block.residual), k("residual"))
     if block.body:
@@ -295,7 +347,7 @@ def _yaml_block(w: _YamlWriter, name: str, block: m.BlockDef) -> None:
     if block.branches is not None:
         w.emit(2, "branches:", k("branches"))
         for branch, value in block.branches.items():
-            w.named(3, branch, value, None)
+            w.named(3, branch, value, _key(block, f"branches.{branch}", None))
     if block.shortcut is not None:
         sc = block.shortcut
         fields = []
@@ -327,7 +379,7 @@ def _param_text(p: m.BlockParam) -> str:
 
 
 def _string(text: str) -> str:
-    return json.dumps(text, ensure_ascii=False)
+    return quoted(text)
 
 
 def _literal(value: Any) -> str:
@@ -448,7 +500,7 @@ def to_ns(spec: m.SpecFile) -> str:
     Raises:
         NetspecError: a name is a word of the ``.ns`` format where it stands.
     """
-    w = _NsWriter(comments_of(spec))
+    w = _NsWriter(comments_of(spec, ns=True))
     k = spec.key_span
     if spec.netspec is not None:
         w.emit(0, f"netspec {spec.netspec}", k("netspec"))
@@ -477,7 +529,7 @@ def to_ns(spec: m.SpecFile) -> str:
             w.emit(1, text, span)
         w.emit(0, "}")
     if spec.let:
-        _ns_let(w, 0, spec.let, k("let"))
+        _ns_let(w, 0, spec, spec.let, k("let"))
     for name, block in spec.blocks.items():
         _ns_block(w, name, block)
     if spec.layers is not None:
@@ -487,14 +539,17 @@ def to_ns(spec: m.SpecFile) -> str:
     return "\n".join(w.lines) + "\n"
 
 
-def _ns_let(w: _NsWriter, depth: int, let: dict[str, m.Expression], span: Span | None) -> None:
+def _ns_let(
+    w: _NsWriter, depth: int, owner: m.Node, let: dict[str, m.Expression], span: Span | None
+) -> None:
     w.emit(depth, "let {", span)
     for name, code in let.items():
         value = _value_yaml(code)
+        at = _key(owner, f"let.{name}", code.span)
         if isinstance(value, dict):
-            _ns_mapping(w, depth + 1, name, value, code.span)
+            _ns_mapping(w, depth + 1, name, value, at)
         else:
-            w.emit(depth + 1, f"{name} = {_expr(code)}", code.span)
+            w.emit(depth + 1, f"{name} = {_expr(code)}", at)
     w.emit(depth, "}")
 
 
@@ -530,7 +585,7 @@ def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
     if block.expansion is not None:
         w.emit(1, f"expansion {_expr(block.expansion)}", k("expansion"))
     if block.let:
-        _ns_let(w, 1, block.let, k("let"))
+        _ns_let(w, 1, block, block.let, k("let"))
     if block.residual is not None:
         w.emit(1, f"residual {_expr(block.residual)}", k("residual"))
     for entry in block.body:
@@ -540,7 +595,8 @@ def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
     if block.branches is not None:
         w.emit(1, "branches {", k("branches"))
         for branch, value in block.branches.items():
-            w.value(2, _name(branch, f"{where}.{branch}"), value, None, f"{where}.{branch}")
+            at = _key(block, f"branches.{branch}", None)
+            w.value(2, _name(branch, f"{where}.{branch}"), value, at, f"{where}.{branch}")
         w.emit(1, "}")
     if block.shortcut is not None:
         sc = block.shortcut
@@ -558,9 +614,22 @@ def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
     if block.then:
         w.block(1, "then {", block.then, k("then"), where)
     if block.first_only != ["stride"]:
-        w.emit(1, f"first_only {', '.join(block.first_only)}", k("first_only"))
+        w.emit(1, f"first_only {', '.join(block.first_only)}".rstrip(), k("first_only"))
     w.emit(0, "}")
 
 
-def iter_formats() -> Iterator[str]:
-    yield from ("yaml", "ns")
+def formatted(path: Path, target: str | None = None) -> tuple[str, bool]:
+    """The canonical text of the spec file at ``path``, and whether it is ``.ns`` text.
+
+    Args:
+        target: ``"yaml"`` or ``"ns"`` to convert; ``None`` keeps the file's own format.
+
+    Raises:
+        NetspecError: the file is not a valid spec (each format is validated in full), or a
+            name cannot be written in the target format.
+    """
+    from netspec.spec.load import is_ns, read_file
+
+    spec = read_file(path).spec
+    ns = is_ns(path) if target is None else target == "ns"
+    return (to_ns(spec) if ns else to_yaml(spec)), ns

@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netspec.errors import CodegenError, NetspecError, ShapeError
+from netspec.errors import CodegenError, NetspecError, ShapeError, SpecError
 from netspec.expand import calls
 from netspec.expand.expander import container_kind, has_names
 from netspec.expand.ir import BlockNode, SeqNode, walk
@@ -555,7 +555,12 @@ class Emitter:
             error = ShapeError(exc.message, origin.span_at(node.start, node.end), where)
             raise _Dead(error.headline()) from None
         pc = op.module(attrs, shape) if module else op.functional(attrs, shape)
-        assert pc is not None
+        if pc is None:  # an unnamed layer with state, in a branch the defaults do not take
+            raise SpecError(
+                f"this {op.name} needs a name (its module attribute)",
+                origin.span_at(node.start, node.end),
+                where,
+            )
         if not module:
             pc = PyCall(
                 pc.func,
@@ -626,7 +631,9 @@ class Emitter:
         assert isinstance(node, n.Call)
         block_ref = node.args[0]
         assert isinstance(block_ref, n.Name)
-        block = self.spec.blocks[block_ref.id]
+        block = self.spec.blocks.get(block_ref.id)
+        if block is None:  # in a branch the defaults do not take
+            raise SpecError(f"unknown block {block_ref.id!r}", origin.span, where)
         depth = next(v for k, v in node.kwargs if k == "depth")
         rest = n.Call(node.func, node.args, tuple((k, v) for k, v in node.kwargs if k != "depth"))
         values, _ = calls.bind_names(
@@ -820,8 +827,12 @@ class Emitter:
         then_state, else_state = state.copy(), state.copy()
         then: list[Stmt] = []
         orelse: list[Stmt] = []
-        body_fn(entry.then, scope, then_state, then)
-        body_fn(entry.else_, scope, else_state, orelse)
+        failed = [
+            self._branch(body_fn, entry.then, scope, then_state, then),
+            self._branch(body_fn, entry.else_, scope, else_state, orelse),
+        ]
+        if all(failed):
+            raise failed[0]  # type: ignore[misc]
         introduced = self.tracked_names - before
         if then_state.dead or else_state.dead:
             live = else_state if then_state.dead else then_state
@@ -849,6 +860,24 @@ class Emitter:
             merged[i] = Sym(n.Name(var))
         state.shape = tuple(merged)
         stmts.append(self._if_stmt(entry, then, orelse))
+
+    def _branch(
+        self, body_fn: Any, entries: list[Any], scope: Scope, state: State, out: list[Stmt]
+    ) -> NetspecError | None:
+        """Compile one branch of a condition on the params. A branch the default params do
+        not take has not been checked; if it cannot be compiled, the generated code raises
+        its error there (for values that take it) instead of failing the whole model."""
+        snapshot = len(out)
+        try:
+            body_fn(entries, scope, state, out)
+        except CodegenError:
+            raise  # what the generator cannot write is an error for every value
+        except NetspecError as exc:
+            del out[snapshot:]
+            out.append(_Dead(exc.headline()).stmt())
+            state.dead = True
+            return exc
+        return None
 
     def _if_stmt(self, entry: m.IfEntry, then: list[Stmt], orelse: list[Stmt]) -> Stmt:
         test = self.subst(entry.if_.expr)
@@ -984,8 +1013,10 @@ class Emitter:
         if isinstance(entry, m.IfEntry):
             self._class_if(entry, scope, state, init, fwd, flow)
             return
-        if isinstance(entry, m.ForEntry | m.RepeatEntry):  # pragma: no cover - expand rejects
-            raise CodegenError("a loop at the top level of a model", entry.span)
+        if isinstance(entry, m.ForEntry | m.RepeatEntry):  # a branch the defaults do not take
+            raise SpecError(
+                "a loop directly in a model's top level is not supported", entry.span, "layers"
+            )
         if isinstance(entry, m.LayerRef | m.MappingCall):
             ref = entry if isinstance(entry, m.LayerRef) else entry.call
             assert ref is not None
@@ -996,7 +1027,7 @@ class Emitter:
             return
         assert isinstance(entry, m.NamedEntry)
         if entry.name.is_template:
-            raise CodegenError("a name template outside a loop", entry.span, entry.name.text)
+            raise SpecError("a name template outside a loop", entry.span, entry.name.text)
         name = entry.name.text
         module = self._named_value(entry, scope, state, init)
         self._assign(name, module, init, shapes)
@@ -1040,8 +1071,12 @@ class Emitter:
 
         def run(branch: Sequence[Any], frame: Scope, s: State, out: list[Stmt]) -> None:
             f: list[Stmt] = []
-            self.class_body(branch, frame, s, out, f, Flow(flow.dst, flow.dst))
             bodies.append(f)
+            try:
+                self.class_body(branch, frame, s, out, f, Flow(flow.dst, flow.dst))
+            except NetspecError:
+                f.clear()  # the branch raises in __init__: forward never gets there
+                raise
 
         self._if(entry, scope, state, "if", init, run)
         then_fwd, else_fwd = bodies[-2], bodies[-1]

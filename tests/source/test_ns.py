@@ -1,0 +1,268 @@
+"""The ``.ns`` text format: its reader, its syntax errors, and fuzzing of both formats.
+
+Fuzzing feeds random and mutated spec texts (truncations, swapped and dropped tokens, random
+bytes, deep nesting, huge numbers) through the whole static pipeline, YAML and ``.ns`` alike:
+each must load and check, or fail with a positioned :class:`NetspecError` — never another
+exception.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, example, given, note, settings
+from hypothesis import strategies as st
+
+import netspec
+from netspec.errors import NetspecError
+from netspec.source import ns
+from netspec.source.yaml import MAX_DEPTH, YMap, YScalar, YSeq
+from netspec.spec.load import bundled_dir
+
+SPECS = bundled_dir()
+
+LENET = (SPECS / "lenet5.ns").read_text("utf-8")
+
+
+def _error(text: str, name: str = "bad.ns") -> NetspecError:
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(text, name=name).check()
+    return info.value
+
+
+# -- the reader ----------------------------------------------------------------------------------
+
+
+def test_reads_to_the_same_tree_shape_as_yaml() -> None:
+    tree = ns.compose(
+        'netspec 1\nname x\ninput [1, 8, 8]\nparams {\n  k = 3 "kernel"\n}\n'
+        "layers {\n  conv: conv2d(4, k)\n  relu\n}\n",
+        "x.ns",
+    )
+    assert isinstance(tree, YMap)
+    keys = [k.value for k, _ in tree.items]
+    assert keys == ["netspec", "name", "input", "params", "layers"]
+    layers = dict((k.value, v) for k, v in tree.items)["layers"]
+    assert isinstance(layers, YSeq) and len(layers.items) == 2
+    first = layers.items[0]
+    assert isinstance(first, YMap)
+    key, value = first.items[0]
+    assert key.value == "conv" and isinstance(value, YScalar) and value.value == "conv2d(4, k)"
+    # positions point into the .ns text
+    assert (key.span.line, key.span.col) == (8, 3)
+    assert (value.span.line, value.span.col) == (8, 9)
+
+
+def test_statements_may_wrap_inside_brackets_and_share_lines_with_semicolons() -> None:
+    text = (
+        "netspec 1; name x; input [1,\n  8, 8]\nlayers {\n  conv: conv2d(\n    4,\n    3,\n"
+        "  )\n  relu; flatten  # two on a line\n}\n"
+    )
+    spec = netspec.loads(text, name="x.ns")
+    assert [row["op"] for row in spec.summary()["layers"]] == ["conv2d", "relu", "flatten"]
+
+
+def test_errors_in_expressions_point_into_the_ns_file() -> None:
+    err = _error("netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    conv: conv2d(widht, 3)\n}\n")
+    assert err.span is not None
+    assert (err.span.line, err.span.col) == (5, 18)
+    assert "undefined name 'widht'" in err.message
+    rendered = err.render()
+    assert "bad.ns:5:18" in rendered and "conv2d(widht, 3)" in rendered
+
+
+# -- syntax errors -------------------------------------------------------------------------------
+
+SYNTAX_ERRORS = [
+    # (text, line, column, message, hint)
+    (
+        "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    conv: conv2d(4, 3\n    relu\n}\n",
+        6,
+        5,
+        "unexpected 'relu': expected ',' or ')' or an operator",
+        "the '(' at line 5, column 17 is not closed",
+    ),
+    (
+        "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    relu\n",
+        5,
+        9,
+        "the file ends too early: expected '}' or a statement",
+        "a '{' is not closed",
+    ),
+    (
+        "netspec 1\nname x\ninput [1, 8, 8]\nlayer {\n    relu\n}\n",
+        4,
+        1,
+        "unexpected 'layer': expected a statement or the end of the file",
+        "did you mean 'layers'?",
+    ),
+    (
+        "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    relu $\n}\n",
+        5,
+        10,
+        "unexpected character '$'",
+        None,
+    ),
+    (
+        "netspec 1\nname x\ninput [1, 8, 8]\nparams {\n  a = 1 b\n}\nlayers {\n  relu\n}\n",
+        5,
+        9,
+        "unexpected 'b': expected an operator or the end of the statement",
+        "one statement per line (or separate them with ';')",
+    ),
+    (
+        "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    for in range(2) {\n    }\n}\n",
+        5,
+        12,
+        "unexpected 'range' in a loop",
+        "it reads `for NAME in EXPR { … }`",
+    ),
+    (
+        "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    repeat: relu\n}\n",
+        5,
+        11,
+        "'repeat' is a word of the .ns format, not a name",
+        'quote a layer named so: "repeat": …',
+    ),
+    (
+        'netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    "relu\n}\n',
+        5,
+        5,
+        "unexpected character '\"'",
+        "a string is not closed",
+    ),
+    ("# nothing but a comment\n", 1, 1, "the file is empty", "a spec starts with"),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "col", "message", "hint"), SYNTAX_ERRORS)
+def test_syntax_errors_in_words_with_a_caret(
+    text: str, line: int, col: int, message: str, hint: str | None
+) -> None:
+    err = _error(text)
+    assert err.span is not None
+    assert (err.span.line, err.span.col) == (line, col)
+    assert message in err.message
+    assert not re.search(r"\b(__ANON|_NL|RPAR|LSQB|NAME|\$END)\b", err.message)
+    if hint is None:
+        assert err.hint is None
+    else:
+        assert err.hint is not None and hint in err.hint
+    rendered = err.render().splitlines()
+    if message != "the file is empty":
+        # the offending line, then a caret under the column
+        source_line = text.splitlines()[line - 1]
+        assert any(row.endswith(source_line) for row in rendered)
+        caret = next(row for row in rendered if row.rstrip().endswith("^"))
+        assert caret.index("^") - caret.index("|") - 2 == col - 1
+
+
+def test_deep_nesting_is_refused_with_a_position() -> None:
+    text = "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n  x: " + "[" * 5000 + "\n}\n"
+    err = _error(text)
+    assert f"deeper than {MAX_DEPTH}" in err.message
+    assert err.span is not None and err.span.line == 5
+
+
+def test_huge_numbers_are_refused_with_a_position() -> None:
+    err = _error("netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n  linear(" + "9" * 400 + ")\n}\n")
+    assert "too large" in err.message
+    assert err.span is not None and err.span.line == 5
+
+
+# -- fuzzing -------------------------------------------------------------------------------------
+
+SEEDS = {
+    path.name: path.read_text("utf-8")
+    for name in ("lenet5", "examples/inception_block", "mobilenet_v1", "vgg", "resnet18")
+    for path in (SPECS / f"{name}.yaml", SPECS / f"{name}.ns")
+}
+TOKEN = re.compile(r"\w+|[^\w\s]|\s+")
+
+
+def _check_outcome(text: str, name: str) -> None:
+    """Success, or a NetspecError positioned inside the text (or naming no position at all
+    only for errors about other files, such as an unknown ``extends``)."""
+    try:
+        spec = netspec.loads(text, name=name)
+        spec.check()
+    except NetspecError as exc:
+        message = exc.render()
+        assert message and "Traceback" not in message
+        if exc.span is not None and exc.span.source.name == name:
+            lines = text.splitlines() or [""]
+            assert 1 <= exc.span.line <= len(lines) + 1, message
+            assert exc.span.col >= 1, message
+
+
+@st.composite
+def mutated(draw: Any) -> tuple[str, str]:
+    name = draw(st.sampled_from(sorted(SEEDS)))
+    tokens = TOKEN.findall(SEEDS[name])
+    for _ in range(draw(st.integers(1, 4))):
+        if not tokens:
+            break
+        i = draw(st.integers(0, len(tokens) - 1))
+        kind = draw(st.sampled_from(["drop", "swap", "dup", "insert", "number", "truncate"]))
+        if kind == "drop":
+            del tokens[i]
+        elif kind == "swap" and i + 1 < len(tokens):
+            tokens[i], tokens[i + 1] = tokens[i + 1], tokens[i]
+        elif kind == "dup":
+            tokens.insert(i, tokens[i])
+        elif kind == "insert":
+            tokens.insert(
+                i,
+                draw(
+                    st.one_of(
+                        st.sampled_from(
+                            list("{}[](),:;=#'\"-\n\t") + ["for", "if", "in", "else", "*", "**"]
+                        ),
+                        st.text(max_size=3),
+                    )
+                ),
+            )
+        elif kind == "number":
+            tokens.insert(i, draw(st.sampled_from(["9" * 40, "1e400", "-0", "0.0", "2**62"])))
+        else:
+            tokens = tokens[:i]
+    suffix = ".ns" if name.endswith(".ns") else ".yaml"
+    return "".join(tokens), "fuzz" + suffix
+
+
+FUZZ = settings(
+    max_examples=max(2000, settings.default.max_examples),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@FUZZ
+@given(case=mutated())
+@example(case=("netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n" + "{" * 200, "fuzz.ns"))
+@example(case=("layers:\n" + "  - [" * 300, "fuzz.yaml"))
+def test_mutated_specs_give_a_result_or_a_positioned_error(case: tuple[str, str]) -> None:
+    text, name = case
+    note(text)
+    _check_outcome(text, name)
+
+
+@FUZZ
+@given(
+    data=st.one_of(
+        st.text(max_size=200),
+        st.binary(max_size=200).map(lambda b: b.decode("utf-8", "replace")),
+        st.binary(max_size=200).map(lambda b: b.decode("latin-1")),
+    ),
+    suffix=st.sampled_from([".ns", ".yaml"]),
+)
+def test_random_text_gives_a_positioned_error(data: str, suffix: str) -> None:
+    _check_outcome(data, "fuzz" + suffix)
+
+
+def test_every_bundled_ns_file_checks(tmp_path: Path) -> None:
+    for path in sorted(SPECS.rglob("*.ns")):
+        netspec.load(path).check()
