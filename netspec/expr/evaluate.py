@@ -874,23 +874,27 @@ def _boolop(node: n.BoolOp, scope: Scope) -> Any:
 
 def _compare_node(node: n.Compare, scope: Scope) -> Any:
     values = [_eval(node.left, scope)]
+    false = False  # a link known to be false: the chain is, whatever follows
     for i, comparator in enumerate(node.comparators):
+        if false:  # Python stops here; the residual keeps the rest as written
+            try:
+                values.append(_eval(comparator, scope))
+            except _Fail:
+                values.append(Sym(n.strip(comparator)))
+            continue
         values.append(_eval(comparator, scope))
-        if any(isinstance(v, Sym) for v in values):
-            values += [_eval(c, scope) for c in node.comparators[i + 1 :]]
-            break
-        # as in Python, a chain stops at its first false link
-        if not _compare_values(node, values[i:], node.ops[i : i + 1]):
-            return False
-    else:
+        a, b = values[i], values[i + 1]
+        if known(a, b) and not _compare_values(node, [concrete(a), concrete(b)], node.ops[i:][:1]):
+            if not any(isinstance(v, Sym) for v in values):
+                return False
+            false = True
+    if not any(isinstance(v, Sym) for v in values):
         return True
-    if any(isinstance(v, Sym) for v in values):
-        result = UNKNOWN
-        if known(*values):
-            result = _compare_values(node, [concrete(v) for v in values])
-        residual = n.Compare(as_expr(values[0]), node.ops, tuple(as_expr(v) for v in values[1:]))
-        return Sym(residual, result)
-    return _compare_values(node, values)
+    result: Any = False if false else UNKNOWN
+    if not false and known(*values):
+        result = _compare_values(node, [concrete(v) for v in values])
+    residual = n.Compare(as_expr(values[0]), node.ops, tuple(as_expr(v) for v in values[1:]))
+    return Sym(residual, result)
 
 
 def _compare_values(node: n.Compare, values: list[Any], ops: tuple[str, ...] | None = None) -> bool:
