@@ -213,6 +213,24 @@ def median_time(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
+def paired_times(
+    first: Callable[[], Any], second: Callable[[], Any], repeat: int
+) -> tuple[float, float]:
+    """Medians of ``first`` and ``second`` timed alternately (ABBA…), so that the state of the
+    allocator and caches favours neither: building a large model is dominated by allocating
+    and initialising its weights, which the order of runs otherwise skews."""
+    first(), second()  # warm up both
+    a: list[float] = []
+    b: list[float] = []
+    for i in range(repeat):
+        order = [(first, a), (second, b)] if i % 2 == 0 else [(second, b), (first, a)]
+        for fn, times in order:
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+    return statistics.median(a), statistics.median(b)
+
+
 def static(name: str) -> None:
     parser._parse_cached.cache_clear()
     netspec.load(name).summary()
@@ -274,9 +292,7 @@ def main() -> None:
             if has_torchinfo
             else float("nan")
         )
-        builds = max(2, args.repeat // 2)
-        t_build = median_time(spec.build, builds)
-        t_ref_build = median_time(factory, builds)
+        t_build, t_ref_build = paired_times(spec.build, factory, args.repeat)
 
         ours, ref = spec.build().eval(), factory().eval()
         ref.load_state_dict(ours.state_dict())

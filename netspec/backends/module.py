@@ -77,11 +77,23 @@ def _rebuild(source: str, label: str, qualname: str, state: dict[str, Any]) -> A
     return obj
 
 
+_SOURCES: dict[tuple[int, Shape | None], tuple[m.SpecFile, str, str]] = {}
+"""Generated sources by spec object (kept alive with its entry, so its id stays its own)."""
+
+
 def source_for(spec: m.SpecFile, input_override: Shape | None = None) -> tuple[str, str]:
-    """The source ``build`` executes for ``spec`` (generated at its defaults) and its class."""
+    """The source ``build`` executes for ``spec`` (generated at its defaults) and its class;
+    generated once per spec object, so building a model again costs what PyTorch does."""
+    key = (id(spec), input_override)
+    hit = _SOURCES.get(key)
+    if hit is not None and hit[0] is spec:
+        return hit[1], hit[2]
     params = {name: p.default for name, p in declared(spec).items()}
     net = expand(spec, params, input_override)
     gen = generate(spec, net, input_override)
+    if len(_SOURCES) >= 64:
+        _SOURCES.clear()
+    _SOURCES[key] = (spec, gen.text, gen.class_name)
     return gen.text, gen.class_name
 
 

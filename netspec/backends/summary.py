@@ -30,12 +30,16 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
     """
     t = net.totals
     layers = []
+    calls: dict[int, str] = {}  # copies of a block share their layers' attributes
     for leaf in leaves(net.root):
+        call = calls.get(id(leaf.attrs))
+        if call is None:
+            call = calls[id(leaf.attrs)] = leaf.call
         layers.append(
             {
                 "path": leaf.path,
                 "op": leaf.op.name,
-                "call": leaf.call,
+                "call": call,
                 "module": not leaf.functional,
                 "input": list(leaf.input),
                 "output": list(leaf.output),

@@ -14,6 +14,7 @@ become function calls in ``forward``.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from typing import Any
 from netspec import ops
 from netspec.errors import ExprError, NetspecError, ShapeError, Span, SpecError, choices_hint
 from netspec.expand import calls
-from netspec.expand.ir import BlockNode, ContainerKind, Node, OpNode, SeqNode
+from netspec.expand.ir import BlockNode, ContainerKind, Node, OpNode, SeqNode, leaves
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import InputShape, Scope, evaluate, iterate, show, type_name
 from netspec.infer import Network, apply
@@ -99,6 +100,8 @@ class _Expander:
         """The spec's params and ``let`` values: where blocks and their defaults see names."""
         self.stack: list[str] = []
         """Blocks being instantiated, outermost first (to refuse recursion)."""
+        self.block_cache: dict[tuple[Any, ...], BlockNode] = {}
+        """Expanded blocks by (block, arguments, input shape)."""
         self.lets: dict[str, tuple[str, Any]] = {}
 
     # -- top level ---------------------------------------------------------------------------
@@ -463,11 +466,23 @@ class _Expander:
             )
         if len(self.stack) >= MAX_BLOCK_DEPTH:
             raise SpecError(f"blocks nested deeper than {MAX_BLOCK_DEPTH}", span, where)
+        # A block is a function of its arguments and input shape: a stage's identical blocks
+        # (ResNet-152's 35 in a row) are expanded once and copied.
+        key = (block_name, _freeze(values), tuple(x))
+        cached = self.block_cache.get(key)
+        if cached is not None:
+            node = _clone(cached, cached.path, path, name, span)
+            self.count += sum(1 for _ in leaves(node))
+            if self.count > MAX_LAYERS:
+                raise SpecError(f"the network expands to more than {MAX_LAYERS:,} layers", span)
+            return node
         self.stack.append(block_name)
         try:
-            return self._instantiate(path, name, block_name, block, values, span, x, where)
+            node = self._instantiate(path, name, block_name, block, values, span, x, where)
         finally:
             self.stack.pop()
+        self.block_cache[key] = node  # nothing changes a node once its block returns it
+        return node
 
     def _instantiate(
         self,
@@ -628,6 +643,62 @@ class _Expander:
             test = calls.evaluate_at(node.test, origin, scope, box.node.path or None)
             node = node.body if _truth(test) else node.orelse
         return node
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable form of an argument value that tells 1, 1.0 and true apart."""
+    if isinstance(value, dict):
+        return ("dict", tuple((_freeze(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return ("list", tuple(_freeze(v) for v in value))
+    return (type(value).__name__, value)
+
+
+_SLOTS: dict[type, tuple[str, ...]] = {}
+
+
+def _slots(cls: type) -> tuple[str, ...]:
+    slots = _SLOTS.get(cls)
+    if slots is None:
+        slots = _SLOTS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return slots
+
+
+def _clone(node: BlockNode, old: str, new: str, name: str, span: Span | None) -> BlockNode:
+    """A copy of an expanded block at another path (``old`` → ``new``), under ``name``."""
+    memo: dict[int, Node] = {}
+
+    def moved(path: str) -> str:
+        if path == old or path.startswith(old + "."):
+            return new + path[len(old) :]
+        return path
+
+    def copy_of(item: Node) -> Node:
+        done = memo.get(id(item))
+        if done is not None:
+            return done
+        cls = type(item)
+        twin = object.__new__(cls)
+        for slot in _slots(cls):
+            setattr(twin, slot, getattr(item, slot))
+        memo[id(item)] = twin
+        twin.path = moved(item.path)
+        if isinstance(item, SeqNode) and isinstance(twin, SeqNode):
+            twin.children = [copy_of(c) for c in item.children]
+        if isinstance(item, BlockNode) and isinstance(twin, BlockNode):
+            twin.args = dict(item.args)
+            twin.body = [copy_of(c) for c in item.body]
+            twin.then = [copy_of(c) for c in item.then]
+            if item.shortcut is not None:
+                twin.shortcut = [copy_of(c) for c in item.shortcut]
+            if item.branches is not None:
+                twin.branches = [copy_of(c) for c in item.branches]
+        return twin
+
+    top = copy_of(node)
+    assert isinstance(top, BlockNode)
+    top.name, top.span = name, span
+    return top
 
 
 def broadcast(shapes: Sequence[Shape]) -> Shape | None:

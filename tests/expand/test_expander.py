@@ -201,3 +201,29 @@ def test_errors_name_the_layer_path() -> None:
     assert info.value.where == "features.1"
     assert info.value.span is not None and info.value.span.line == 7
     assert "the input 4×14×14 comes from `features.0`" in (info.value.hint or "")
+
+
+def test_identical_blocks_are_expanded_once_and_copied_to_their_own_paths() -> None:
+    net = netspec.load("resnet152", depths=[1, 1, 5, 1]).network
+    lint(net.root)
+    stage = next(c for c in net.root.children if c.name == "layer3")
+    assert isinstance(stage, SeqNode)
+    blocks = stage.children
+    assert [b.path for b in blocks] == [f"layer3.{i}" for i in range(5)]
+    # the copies are distinct objects with their own paths, down to every leaf
+    second, third = blocks[1], blocks[2]
+    pairs = list(zip(walk(second), walk(third), strict=True))
+    assert all(a is not b for a, b in pairs)
+    assert all(b.path == a.path.replace("layer3.1", "layer3.2", 1) for a, b in pairs)
+    assert [leaf.path for leaf in leaves(third)][:2] == ["layer3.2.conv1", "layer3.2.bn1"]
+    # and a block with other arguments or another input is expanded anew
+    first = blocks[0]
+    assert len(list(leaves(first))) == len(list(leaves(second))) + 2  # the downsample
+
+
+def test_block_copies_count_toward_the_layer_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from netspec.expand import expander
+
+    monkeypatch.setattr(expander, "MAX_LAYERS", 100)
+    with pytest.raises(SpecError, match="more than 100 layers"):
+        netspec.load("resnet152").check()
