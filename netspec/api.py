@@ -114,5 +114,6 @@ def loads(
     input_shape: Sequence[int] | None = None,
     **params: Any,
 ) -> Spec:
-    """Like :func:`load`, for spec text."""
+    """Like :func:`load`, for spec text; ``name`` (``model.ns``, ``model.yaml``) says its
+    format, and without an extension the text itself does (``netspec 1`` is ``.ns``)."""
     return Spec(load_text(text, name), params, input_shape)

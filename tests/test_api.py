@@ -77,3 +77,13 @@ def test_error_attributes() -> None:
     assert error.where == "fc"
     assert error.hint and "linear" in error.hint
     assert repr(netspec.load("lenet5")).startswith("<netspec.Spec lenet5")
+
+
+def test_loads_tells_the_formats_apart_without_a_file_name() -> None:
+    from netspec.spec.load import bundled_dir
+
+    for suffix in (".yaml", ".ns"):
+        text = (bundled_dir() / f"lenet5{suffix}").read_text("utf-8")
+        assert netspec.loads(text).summary()["parameters"] == 61_706
+    assert netspec.loads("# c\nnetspec: 1\nname: a\ninput: [1, 4, 4]\nlayers: [relu]\n")
+    assert netspec.loads("# c\nnetspec 1\nname a\ninput [1, 4, 4]\nlayers { relu }\n")

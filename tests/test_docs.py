@@ -93,3 +93,17 @@ def test_the_error_shown_is_the_error_netspec_gives() -> None:
     with pytest.raises(NetspecError) as info:
         netspec.loads(text, name="model.ns")
     assert shown.strip() == f"error: {info.value.render()}".strip()
+
+
+def test_readme_examples_check_and_its_ns_example_is_the_yaml_one() -> None:
+    readme = (DOC.parent.parent / "README.md").read_text("utf-8")
+    blocks = FENCE.findall(readme)
+    yaml_text = next(body for lang, body in blocks if lang == "yaml")
+    ns_text = next(body for lang, body in blocks if lang == "ns")
+    from_yaml = netspec.loads(yaml_text, name="readme.yaml")
+    from_ns = netspec.loads(ns_text, name="readme.ns")
+    assert from_yaml.summary()["parameters"] == from_ns.summary()["parameters"] == 138_357_544
+    # the .ns version leaves out the description only
+    assert m.canonical(from_yaml.spec.model_copy(update={"description": None})) == m.canonical(
+        from_ns.spec
+    )

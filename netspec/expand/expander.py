@@ -166,7 +166,8 @@ class _Expander:
                     "a loop directly in a model's top level is not supported",
                     entry.span,
                     box.node.path or "layers",
-                    hint="put the loop in a named sequence, e.g. `blocks: [{for: ..., do: [...]}]`",
+                    hint="put the loop inside a named sequence of layers (a name whose value "
+                    "is a list of layers), as VGG's `features` does",
                 )
             return self._loop(box, entry, scope, x)
         if isinstance(entry, m.IfEntry):

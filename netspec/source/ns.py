@@ -197,6 +197,32 @@ def _open_bracket(text: str, offset: int) -> tuple[str, int] | None:
     return stack[-1] if stack else None
 
 
+def _blank_comments(text: str) -> str:
+    """``text`` with its comments (in a call wrapped over lines) turned to spaces, so the
+    expression parser sees code only and every column stays where it was."""
+    if "#" not in text:
+        return text
+    out = list(text)
+    quote = ""
+    i = 0
+    while i < len(out):
+        ch = out[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch == "#":
+            while i < len(out) and out[i] != "\n":
+                out[i] = " "
+                i += 1
+            continue
+        i += 1
+    return "".join(out)
+
+
 def _has_statement(text: str) -> bool:
     for line in text.splitlines():
         stripped = line.split("#", 1)[0].strip()
@@ -247,7 +273,7 @@ class _Reader:
 
     def slice(self, tree: Any) -> str:
         meta = tree.meta
-        return str(self.text[meta.start_pos : meta.end_pos])
+        return _blank_comments(str(self.text[meta.start_pos : meta.end_pos]))
 
     def unquote(self, token: Any, text: str | None = None) -> str:
         """The text of a string literal, or a positioned error."""
@@ -455,7 +481,11 @@ class _Reader:
                 for branch in item.children:
                     if branch is not None:
                         bname, value = branch.children
-                        self.pair(branches, self.key(bname), self.value(value))
+                        if bname.type.endswith("STRING"):
+                            label = self.key(bname, self.unquote(bname))
+                        else:
+                            label = self.key(bname)
+                        self.pair(branches, label, self.value(value))
                 self.pair(out, key, branches)
             elif kind == "then":
                 self.pair(out, key, self.entries(item.children[0]))

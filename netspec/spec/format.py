@@ -395,13 +395,19 @@ def _literal(value: Any) -> str:
 
 
 def _name(name: str, where: str, reserved: frozenset[str] = KEYWORDS) -> str:
+    """A value's name (a param, a let name), which ``.ns`` cannot quote."""
     if name in reserved:
         raise NetspecError(
-            f"{name!r} is a word of the .ns format and cannot name a layer or value there",
+            f"{name!r} is a word of the .ns format and cannot name a value there",
             where=where,
             hint="rename it, or keep this spec in YAML",
         )
     return name
+
+
+def _layer_name(name: str, template: bool = False) -> str:
+    """A layer's name: quoted where it is a template or a word of the format."""
+    return _string(name) if template or name in KEYWORDS else name
 
 
 class _NsWriter:
@@ -426,7 +432,7 @@ class _NsWriter:
             self.emit(depth, _mapping_call(entry), entry.span)
         elif isinstance(entry, m.NamedEntry):
             name = entry.name
-            key = _string(name.text) if name.is_template else _name(name.text, where)
+            key = _layer_name(name.text, name.is_template)
             self.value(depth, key, entry.value, entry.span, f"{where}.{name.text}")
         elif isinstance(entry, m.ForEntry):
             header = f"for {', '.join(entry.for_.names)} in {_expr(entry.for_)} {{"
@@ -517,6 +523,7 @@ def to_ns(spec: m.SpecFile) -> str:
     if spec.params:
         w.emit(0, "params {", k("params"))
         for name, decl in spec.params.items():
+            _name(name, f"params.{name}")
             span = k(f"params.{name}")
             if isinstance(decl, m.ParamDecl):
                 text = f"{name} = {_literal(decl.default)}"
@@ -544,6 +551,7 @@ def _ns_let(
 ) -> None:
     w.emit(depth, "let {", span)
     for name, code in let.items():
+        _name(name, f"let.{name}")
         value = _value_yaml(code)
         at = _key(owner, f"let.{name}", code.span)
         if isinstance(value, dict):
@@ -576,6 +584,9 @@ def _ns_value(value: Any) -> str:
 
 
 def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
+    _name(name, f"blocks.{name}")
+    for param in block.params:
+        _name(param.name, f"blocks.{name}.params")
     params = f"({', '.join(_param_text(p) for p in block.params)})" if block.params else ""
     w.emit(0, f"block {name}{params} {{", block.span)
     k = block.key_span
@@ -589,14 +600,12 @@ def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
     if block.residual is not None:
         w.emit(1, f"residual {_expr(block.residual)}", k("residual"))
     for entry in block.body:
-        if isinstance(entry, m.NamedEntry) and entry.name.text in _BLOCK_WORDS:
-            _name(entry.name.text, f"{where}.{entry.name.text}", _BLOCK_WORDS)
         w.entry(1, entry, where)
     if block.branches is not None:
         w.emit(1, "branches {", k("branches"))
         for branch, value in block.branches.items():
             at = _key(block, f"branches.{branch}", None)
-            w.value(2, _name(branch, f"{where}.{branch}"), value, at, f"{where}.{branch}")
+            w.value(2, _layer_name(branch), value, at, f"{where}.{branch}")
         w.emit(1, "}")
     if block.shortcut is not None:
         sc = block.shortcut

@@ -62,6 +62,23 @@ def is_ns(path: Path | str) -> bool:
     return str(path).endswith(".ns")
 
 
+def _has_suffix(name: str) -> bool:
+    return name.endswith((*FORMATS, ".yml"))
+
+
+def looks_like_ns(text: str) -> bool:
+    """Whether spec text without a file name is ``.ns`` rather than YAML: its first statement
+    is not a YAML key (``netspec 1``, not ``netspec: 1``)."""
+    for line in text.splitlines():
+        stripped = line.split("#", 1)[0].strip()
+        if not stripped:
+            continue
+        if stripped.startswith(("-", "{", "[", "---", "%")):
+            return False
+        return re.match(r"^([\w\"'.]+)\s*:", stripped) is None
+    return False
+
+
 def bundled_names() -> list[str]:
     """Names of the bundled specs (``examples/…`` included), sorted; each ships as ``.yaml``
     and ``.ns``."""
@@ -133,7 +150,7 @@ def read_text(text: str, name: str, path: Path | None = None) -> Loaded:
     Raises:
         NetspecError: the text is not a valid spec.
     """
-    if is_ns(path or name):
+    if is_ns(path or name) or (path is None and not _has_suffix(name) and looks_like_ns(text)):
         from netspec.source import ns
 
         tree = ns.compose(text, name)

@@ -150,10 +150,25 @@ def test_formatting_normalises_layout_and_expressions() -> None:
     )
 
 
-def test_names_that_are_words_of_the_ns_format_are_refused() -> None:
-    text = "netspec: 1\nname: x\ninput: [1, 8, 8]\nlayers:\n  - block: relu\n"
-    with pytest.raises(NetspecError, match="word of the .ns format"):
-        fmt.to_ns(_read(text, "x.yaml"))
+def test_layer_names_that_are_words_of_the_ns_format_are_quoted() -> None:
+    text = (
+        "netspec: 1\nname: x\ninput: [1, 8, 8]\nblocks:\n  B:\n    body:\n"
+        "      - then: relu\n  C:\n    branches:\n      input: relu\n"
+        "layers:\n  - block: B\n  - c: C\n"
+    )
+    spec = _read(text, "x.yaml")
+    ns = fmt.to_ns(spec)
+    assert '"then": relu' in ns and '"input": relu' in ns and '"block": B' in ns
+    assert m.canonical(_read(ns, "x.ns")) == m.canonical(spec)
+
+
+def test_value_names_that_are_words_of_the_ns_format_are_refused() -> None:
+    for section in ("params", "let"):
+        text = f"netspec: 1\nname: x\ninput: [1, 8, 8]\n{section}:\n  layers: 3\nlayers: [relu]\n"
+        with pytest.raises(NetspecError, match="word of the .ns format") as info:
+            fmt.to_ns(_read(text, "x.yaml"))
+        assert info.value.where == f"{section}.layers"
+        assert info.value.hint == "rename it, or keep this spec in YAML"
 
 
 # -- random specs ---------------------------------------------------------------------------------

@@ -420,6 +420,10 @@ class Emitter:
         mapping = {**self.renames, **(extra or {})}
         for dim, var in self.input_names.items():
             mapping[f"in.{dim}"] = n.Name(var)
+        if self.input_names:
+            names = tuple(n.Name(var) for var in self.input_names.values())
+            mapping["in.shape"] = n.ListExpr(names)
+            mapping["in.rank"] = n.Const(len(names))
         return n.substitute(node, mapping) if mapping else n.strip(node)
 
     def py_code(self, node: n.Expr, renames: dict[str, n.Expr] | None = None) -> PyExpr:

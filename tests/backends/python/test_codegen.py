@@ -215,3 +215,18 @@ def test_generated_code_builds_what_the_analysis_predicts(
     note(spec.source())
     assert compare_state(model, net) == []
     assert compare_forward(model, net) == []
+
+
+def test_block_input_shape_and_rank_compile() -> None:
+    """`in.shape` and `in.rank` become the block's input-size arguments in generated code."""
+    text = (
+        "netspec: 1\nname: r\ninput: [3, 28, 28]\nblocks:\n  B:\n    params: [c]\n"
+        "    let:\n      k: in.shape[1] // 4\n      r: in.rank\n    body:\n"
+        "      - conv2d(c * r, k)\nlayers:\n  - b: B(2)\n  - flatten\n"
+    )
+    spec = netspec.loads(text)
+    source = spec.source()
+    assert "in.shape" not in source and "in.rank" not in source
+    model = spec.build()
+    assert compare_state(model, spec.network) == []
+    assert compare_forward(model, spec.network) == []
