@@ -32,7 +32,7 @@ from typing import Any
 from lark import Token
 
 from netspec.errors import Source, SourceError, Span, did_you_mean
-from netspec.source.parser import friendly_syntax_error
+from netspec.source.parser import _CONSTANTS, friendly_syntax_error
 from netspec.source.yaml import MAX_BYTES, MAX_DEPTH, YMap, YNode, YScalar, YSeq
 
 KEYWORDS = frozenset(
@@ -171,29 +171,44 @@ def _in_context(
     return message, hint
 
 
-def _open_bracket(text: str, offset: int) -> tuple[str, int] | None:
-    """The innermost bracket still open at ``offset`` (strings and comments skipped)."""
-    stack: list[tuple[str, int]] = []
+def _kinds(text: str) -> str:
+    """What each character of ``text`` is: ``c`` code, ``s`` inside a string, ``#`` comment."""
+    out = []
     quote = ""
-    i = 0
-    while i < offset:
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
+    escaped = comment = False
+    for ch in text:
+        if comment:
+            comment = ch != "\n"
+            out.append("#" if comment else "c")
+        elif quote:
+            out.append("s")
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
             elif ch == quote:
                 quote = ""
         elif ch in "\"'":
             quote = ch
+            out.append("s")
         elif ch == "#":
-            end = text.find("\n", i)
-            i = offset if end < 0 else end
+            comment = True
+            out.append("#")
+        else:
+            out.append("c")
+    return "".join(out)
+
+
+def _open_bracket(text: str, offset: int) -> tuple[str, int] | None:
+    """The innermost bracket still open at ``offset`` (strings and comments skipped)."""
+    stack: list[tuple[str, int]] = []
+    for i, (ch, kind) in enumerate(zip(text[:offset], _kinds(text[:offset]), strict=True)):
+        if kind != "c":
             continue
-        elif ch in "([{":
+        if ch in "([{":
             stack.append((ch, i))
         elif ch in ")]}" and stack:
             stack.pop()
-        i += 1
     return stack[-1] if stack else None
 
 
@@ -202,25 +217,7 @@ def _blank_comments(text: str) -> str:
     expression parser sees code only and every column stays where it was."""
     if "#" not in text:
         return text
-    out = list(text)
-    quote = ""
-    i = 0
-    while i < len(out):
-        ch = out[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "#":
-            while i < len(out) and out[i] != "\n":
-                out[i] = " "
-                i += 1
-            continue
-        i += 1
-    return "".join(out)
+    return "".join(" " if kind == "#" else ch for ch, kind in zip(text, _kinds(text), strict=True))
 
 
 def _has_statement(text: str) -> bool:
@@ -566,16 +563,6 @@ class _Reader:
         out = YMap(self.span(tree))
         self.pair(out, self.key(op), args)
         return out
-
-
-_CONSTANTS: dict[str, Any] = {
-    "true": True,
-    "True": True,
-    "false": False,
-    "False": False,
-    "none": None,
-    "None": None,
-}
 
 
 def _items(tree: Any) -> list[Any]:

@@ -353,6 +353,12 @@ def _words(expected: set[str], ns: bool = False) -> str:
     return " or ".join(ordered)
 
 
+def _ns_keywords() -> frozenset[str]:
+    from netspec.source.ns import KEYWORDS
+
+    return KEYWORDS
+
+
 def friendly_syntax_error(
     exc: Exception, text: str, ns: bool = False, start: str = ""
 ) -> tuple[int, str, str | None]:
@@ -396,34 +402,7 @@ def friendly_syntax_error(
             hint = "compare with '=='; '=' only gives a keyword argument, as in padding=1"
         elif ns and tok.type == "_NL" and "_NL" not in expected:
             hint = "a statement is not complete on this line"
-        elif ns and str(tok) in (
-            "for",
-            "if",
-            "repeat",
-            "in",
-            "as",
-            "when",
-            "then",
-            "else",
-            "choices",
-            "shortcut",
-            "branches",
-            "doc",
-            "expansion",
-            "residual",
-            "merge",
-            "first_only",
-            "let",
-            "params",
-            "layers",
-            "block",
-            "input",
-            "name",
-            "class",
-            "extends",
-            "description",
-            "netspec",
-        ):
+        elif ns and str(tok) in _ns_keywords():
             hint = f"'{tok}' is a word of the .ns format; a name cannot be it here"
         return int(tok.start_pos or 0), message, hint
     return 0, f"cannot parse: {exc}", None

@@ -208,17 +208,24 @@ def _key_value(node: n.Expr) -> Any:
     return node.value if isinstance(node, n.Const) else _expr_value(node)
 
 
-class _YamlWriter:
+class _Writer:
+    """Lines of text at an indentation depth, each with the comments that belong to it."""
+
+    indent = INDENT
+
     def __init__(self, comments: Comments) -> None:
         self.lines: list[str] = []
         self.comments = comments
 
     def emit(self, depth: int, text: str, span: Span | None = None) -> None:
+        pad = self.indent * depth
         for comment in self.comments.before(span):
-            self.lines.append(INDENT * depth + comment)
+            self.lines.append(pad + comment)
         trailing = self.comments.after(span)
-        self.lines.append(INDENT * depth + text + (f"  {trailing}" if trailing else ""))
+        self.lines.append(pad + text + (f"  {trailing}" if trailing else ""))
 
+
+class _YamlWriter(_Writer):
     def value(self, depth: int, key: str, value: Any, span: Span | None = None) -> None:
         """``key: value``; mappings and long lists go on the following lines."""
         if isinstance(value, dict):
@@ -410,16 +417,8 @@ def _layer_name(name: str, template: bool = False) -> str:
     return _string(name) if template or name in KEYWORDS else name
 
 
-class _NsWriter:
-    def __init__(self, comments: Comments) -> None:
-        self.lines: list[str] = []
-        self.comments = comments
-
-    def emit(self, depth: int, text: str, span: Span | None = None) -> None:
-        for comment in self.comments.before(span):
-            self.lines.append("    " * depth + comment)
-        trailing = self.comments.after(span)
-        self.lines.append("    " * depth + text + (f"  {trailing}" if trailing else ""))
+class _NsWriter(_Writer):
+    indent = "    "
 
     def entries(self, depth: int, entries: list[Any], where: str) -> None:
         for entry in entries:
@@ -480,24 +479,6 @@ def _mapping_call(call: m.MappingCall) -> str:
     op, args = next(iter(call.root.items()))
     inner = ", ".join(f"{k}: {_expr(v)}" for k, v in args.items())
     return f"{op} {{{inner}}}"
-
-
-_BLOCK_WORDS = frozenset(
-    {
-        "doc",
-        "expansion",
-        "residual",
-        "merge",
-        "first_only",
-        "let",
-        "shortcut",
-        "branches",
-        "then",
-        "for",
-        "repeat",
-        "if",
-    }
-)
 
 
 def to_ns(spec: m.SpecFile) -> str:
