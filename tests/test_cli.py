@@ -915,3 +915,11 @@ def test_schema_command(tmp_path: Path) -> None:
     assert run("schema", "--out", str(out)).exit_code == 0
     assert json.loads(out.read_text()) == schema
     assert run("schema", "--out", str(out)).exit_code == 2  # exists: needs --force
+
+
+def test_a_misspelt_param_in_a_variant_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "v.yaml").write_text("netspec: 1\nname: v\nextends: vgg\nparams:\n  detph: 11\n")
+    result = run("check", str(tmp_path / "v.yaml"))
+    assert result.exit_code == 2
+    assert "v.yaml:5:3: params.detph: 'detph' is not a parameter of the spec" in result.output
+    assert "did you mean 'depth'?" in result.output

@@ -134,21 +134,29 @@ def _in_context(
 ) -> tuple[str, str | None]:
     """A clearer message where the parser's expectations are too broad to say much: inside an
     unclosed bracket, after a complete statement, or at a misspelt statement word."""
-    from lark.exceptions import UnexpectedToken
+    from lark.exceptions import UnexpectedEOF, UnexpectedToken
 
-    if not isinstance(exc, UnexpectedToken) or exc.token.type == "$END":
+    opener = _open_bracket(text, offset)
+    where = ""
+    if opener is not None:
+        line = text.count("\n", 0, opener[1]) + 1
+        col = opener[1] - (text.rfind("\n", 0, opener[1]) + 1) + 1
+        where = f"the '{opener[0]}' at line {line}, column {col} is not closed"
+    at_end = isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    )
+    if at_end:
+        return message, where or hint
+    if not isinstance(exc, UnexpectedToken):
         return message, hint
     token = str(exc.token)
     expected = {str(e).rsplit("__", 1)[-1] for e in exc.expected}
-    opener = _open_bracket(text, offset)
     if opener is not None and opener[0] in "([" and {"RPAR", "RSQB", "COMMA"} & expected:
         close = ")" if opener[0] == "(" else "]"
-        line = text.count("\n", 0, opener[1]) + 1
-        col = opener[1] - (text.rfind("\n", 0, opener[1]) + 1) + 1
-        return (
-            f"unexpected {token!r}: expected ',' or '{close}' or an operator",
-            f"the '{opener[0]}' at line {line}, column {col} is not closed",
-        )
+        return f"unexpected {token!r}: expected ',' or '{close}' or an operator", where
+    at_line_start = not text[text.rfind("\n", 0, offset) + 1 : offset].strip()
+    if opener is not None and opener[0] == "{" and token in _TOP_WORDS and at_line_start:
+        return f"unexpected {token!r}: a section before it is not closed", where
     start = text.rfind("\n", 0, offset) + 1
     first = re.match(r"\s*(\w+)", text[start:offset])
     word = first.group(1) if first else ""

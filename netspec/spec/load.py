@@ -235,18 +235,29 @@ def _load_chain(loaded: Loaded, seen: list[Path]) -> m.SpecFile:
         cycle = " → ".join(p.name for p in [*chain, resolved])
         raise SpecError(f"extends forms a cycle: {cycle}", span, where)
     base = _load_chain(read_file(base_path), chain)
-    return _merge(base, spec)
+    return _merge(base, spec, last=not seen)
 
 
-def _merge(base: m.SpecFile, child: m.SpecFile) -> m.SpecFile:
+def _merge(base: m.SpecFile, child: m.SpecFile, last: bool = False) -> m.SpecFile:
+    """``child`` over ``base``; ``last``: nothing extends ``child`` (so nothing else can use
+    a parameter it adds)."""
     update: dict[str, Any] = {}
     for field in child.model_fields_set:
         if field in ("params", "let", "blocks", "extends"):
             continue
         update[field] = getattr(child, field)
     params = dict(base.params)
+    own_code = child.layers is not None or child.let or child.blocks
     for name, value in child.params.items():
         old = params.get(name)
+        if name not in params and not own_code and last:
+            # a variant that only sets params: a new one is used by nothing — a typo
+            raise SpecError(
+                f"{name!r} is not a parameter of the spec this one extends",
+                child.key_span(f"params.{name}"),
+                f"params.{name}",
+                hint=choices_hint(name, base.params, "parameters"),
+            )
         if isinstance(old, m.ParamDecl) and not isinstance(value, m.ParamDecl):
             decl = old.model_copy(update={"default": value})
             decl._span = child.key_span(f"params.{name}") or old.span

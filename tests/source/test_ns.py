@@ -90,7 +90,15 @@ SYNTAX_ERRORS = [
         5,
         9,
         "the file ends too early: expected '}' or a statement",
-        "a '{' is not closed",
+        "the '{' at line 4, column 8 is not closed",
+    ),
+    (
+        "netspec 1\nname x\ninput [1, 8, 8]\nblock B(c) {\n    conv2d(c, 3)\n\n"
+        "layers {\n    b: B(2)\n}\n",
+        7,
+        1,
+        "unexpected 'layers': a section before it is not closed",
+        "the '{' at line 4, column 12 is not closed",
     ),
     (
         "netspec 1\nname x\ninput [1, 8, 8]\nlayer {\n    relu\n}\n",
