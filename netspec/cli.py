@@ -94,14 +94,14 @@ ExplainOpt = Annotated[
 def _stderr() -> Any:
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def _stdout() -> Any:
     from rich.console import Console
 
     # A terminal gets rich's layout; a pipe or file gets unwrapped lines (tables size to fit).
-    return Console(highlight=False, width=None if sys.stdout.isatty() else 1000)
+    return Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 1000)
 
 
 def _guard(fn: F) -> F:

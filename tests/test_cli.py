@@ -923,3 +923,14 @@ def test_a_misspelt_param_in_a_variant_is_an_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "v.yaml:5:3: params.detph: 'detph' is not a parameter of the spec" in result.output
     assert "did you mean 'depth'?" in result.output
+
+
+def test_table_prints_brackets_as_written(tmp_path: Path) -> None:
+    """Calls are text, never console markup: `[none, 2]` must not vanish as a style tag."""
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        HEAD.replace("32, 32", "9, 9") + "layers:\n  - pool: adaptive_avgpool2d([none, 2])\n"
+    )
+    result = run("check", str(path))
+    assert result.exit_code == 0, result.output
+    assert "adaptive_avgpool2d([none, 2])" in result.output
