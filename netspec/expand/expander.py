@@ -21,7 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netspec import ops
-from netspec.errors import ExprError, NetspecError, ShapeError, Span, SpecError, choices_hint
+from netspec.errors import (
+    ExprError,
+    NetspecError,
+    ShapeError,
+    Span,
+    SpecError,
+    choices_hint,
+    did_you_mean,
+)
 from netspec.expand import calls
 from netspec.expand.ir import BlockNode, ContainerKind, Node, OpNode, SeqNode, leaves
 from netspec.expr import nodes as n
@@ -417,10 +425,14 @@ class _Expander:
         assert isinstance(call, n.Call)
         depth_arg = dict(call.kwargs).get("depth")
         if depth_arg is None:
+            misspelt = [
+                k for k, _ in call.kwargs if k not in positional and did_you_mean(k, ["depth"])
+            ]
             raise SpecError(
                 "stage needs depth=…, the number of blocks",
                 origin.span_at(call.start, call.end),
                 where,
+                hint=f"{misspelt[0]!r}: did you mean 'depth'?" if misspelt else None,
             )
         depth = calls.evaluate_at(depth_arg, origin, scope, where)
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:

@@ -465,6 +465,10 @@ def _one(err: Any, tree: ysrc.YNode) -> SpecError:
         return SpecError(f"{err['msg']}, found {_kind_of(node)}", node.span, where)
     if kind == "literal_error" and loc == ("netspec",):
         return _version_error(node)
+    if kind == "literal_error":
+        expected = str((err.get("ctx") or {}).get("expected", "")).replace("'", "")
+        words = " or ".join(repr(w.strip()) for w in re.split(r",| or ", expected) if w.strip())
+        return SpecError(f"expected {words}, found {_kind_of(node)}", node.span, where)
     if kind == "string_pattern_mismatch":
         return SpecError(
             f"{loc[-1] if loc else 'the value'} must be a Python identifier "

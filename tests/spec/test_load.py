@@ -310,7 +310,7 @@ def test_the_earliest_of_several_errors_is_reported() -> None:
             HEAD + "blocks:\n  B:\n    body: [relu]\n    merge: mul\nlayers: [relu]\n",
             (7, 12),
             "blocks.B.merge",
-            "invalid value: Input should be 'add' or 'concat'",
+            "expected 'add' or 'concat', found the text 'mul'",
         ),
         (
             HEAD + "blocks:\n  B:\n    params: [3]\n    body: [relu]\nlayers: [relu]\n",
