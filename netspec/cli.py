@@ -310,7 +310,7 @@ class Target(str, Enum):
 def fmt(
     files: Annotated[
         list[Path],
-        typer.Argument(metavar="FILE...", help="Spec files, YAML (.yaml, .yml) or text (.ns)."),
+        typer.Argument(metavar="FILE", help="Spec files, YAML (.yaml, .yml) or text (.ns)."),
     ],
     to: Annotated[
         Target | None,
@@ -335,7 +335,7 @@ def fmt(
     out: OutOpt = None,
     force: ForceOpt = False,
 ) -> None:
-    """Print SPEC files in canonical form, or convert them between YAML and .ns.
+    """Print spec files in canonical form, or convert them between YAML and .ns.
 
     Canonical form: a fixed key order, one layout, every expression re-printed from its parsed
     tree; comments are kept. The round trip is lossless: YAML -> .ns -> YAML gives the same
