@@ -35,7 +35,7 @@ from netspec.expand.ir import BlockNode, ContainerKind, Node, OpNode, SeqNode, l
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import InputShape, Scope, evaluate, iterate, show, type_name
 from netspec.infer import Network, apply
-from netspec.ops.base import OpError, Shape, fmt_shape, numel
+from netspec.ops.base import Op, OpError, Shape, fmt_shape, numel
 from netspec.spec import models as m
 from netspec.spec.names import check_layer_name, class_name_problem
 
@@ -170,13 +170,7 @@ class _Expander:
             return self._named(box, entry, scope, x)
         if isinstance(entry, m.ForEntry | m.RepeatEntry):
             if box.kind == "class":
-                raise SpecError(
-                    "a loop directly in a model's top level is not supported",
-                    entry.span,
-                    box.node.path or "layers",
-                    hint="put the loop inside a named sequence of layers (a name whose value "
-                    "is a list of layers), as VGG's `features` does",
-                )
+                raise top_level_loop(entry.span, box.node.path or "layers")
             return self._loop(box, entry, scope, x)
         if isinstance(entry, m.IfEntry):
             cond = self._eval(entry.if_.expr, scope, box.node.path or "if")
@@ -378,7 +372,7 @@ class _Expander:
         )
         if unnamed_call:
             if node.tensors or op.functional(attrs, x) is None:
-                self._unnamed(node)
+                raise unnamed_layer(node.op, node.attrs, bool(node.tensors), node.span, node.path)
             node.functional = True
         else:
             if not self._claim(box, name, node, entry_span or span):
@@ -637,25 +631,37 @@ class _Expander:
             )
         return (sum(s[0] for s in shapes), *shapes[0][1:])
 
-    @staticmethod
-    def _unnamed(node: OpNode) -> None:
-        """An unnamed layer in a class body that needs a module: it must be named."""
-        what = "owns parameters" if node.tensors else "has no functional form"
-        raise SpecError(
-            f"this {node.op.name} {what}, so it needs a name (its module attribute"
-            f"{' and state_dict key' if node.tensors else ''})",
-            node.span,
-            node.path,
-            hint=f"e.g. `{node.op.name}1: {node.call}`; or leave every layer of the list unnamed "
-            "for nn.Sequential indices",
-        )
-
     def _pick(self, node: n.Expr, origin: n.Origin, scope: Scope, box: _Container) -> n.Expr:
         """Resolve ``a if cond else b`` layer choices down to a call or name."""
         while isinstance(node, n.IfExp):
             test = calls.evaluate_at(node.test, origin, scope, box.node.path or None)
             node = node.body if _truth(test) else node.orelse
         return node
+
+
+def unnamed_layer(op: Op, attrs: Any, owns: bool, span: Span | None, where: str) -> SpecError:
+    """The error for an unnamed layer in a class body that needs a module (it owns tensors,
+    or has no functional form): it must be named."""
+    what = "owns parameters" if owns else "has no functional form"
+    return SpecError(
+        f"this {op.name} {what}, so it needs a name (its module attribute"
+        f"{' and state_dict key' if owns else ''})",
+        span,
+        where,
+        hint=f"e.g. `{op.name}1: {op.describe(attrs)}`; or leave every layer of the list unnamed "
+        "for nn.Sequential indices",
+    )
+
+
+def top_level_loop(span: Span | None, where: str) -> SpecError:
+    """The error for a loop directly in a class body (the top of a model that names layers)."""
+    return SpecError(
+        "a loop directly in a model's top level is not supported",
+        span,
+        where,
+        hint="put the loop inside a named sequence of layers (a name whose value is a list of "
+        "layers), as VGG's `features` does",
+    )
 
 
 def _freeze(value: Any) -> Any:

@@ -91,12 +91,10 @@ through ``tuple(...)``, except as the iterable of a loop."""
 
 def render_iterable(node: n.Expr) -> str:
     """``node`` as the Python iterable of a ``for`` loop: ``range(n)``, not ``tuple(range(n))``."""
-    text = render(node, python=True)
-    if text.startswith("tuple(") and any(text.startswith(f"tuple({f}(") for f in _ITERATORS):
-        call = n.strip(node)
-        if isinstance(call, n.Call):
-            return text[len("tuple(") : -1]
-    return text
+    call = n.strip(node)
+    if isinstance(call, n.Call):
+        return _Renderer(True).call(call, as_tuple=False)
+    return render(node, python=True)
 
 
 def render(node: n.Expr, python: bool = False) -> str:
@@ -135,14 +133,7 @@ class _Renderer:
         if isinstance(node, n.Index):
             return f"{self.run(node.value, _POSTFIX)}[{self.run(node.index)}]"
         if isinstance(node, n.Call):
-            parts = [self.run(a) for a in node.args]
-            parts += [f"{k}={self.run(v)}" for k, v in node.kwargs]
-            call = f"{self.run(node.func, _POSTFIX)}({', '.join(parts)})"
-            func = n.strip(node.func)
-            if self.python and isinstance(func, n.Name):
-                if func.id in _ITERATORS:
-                    return f"tuple({call})"
-            return call
+            return self.call(node)
         if isinstance(node, n.Unary):
             if self.python and _is_power(node.operand):
                 return f"{node.op}({self.run(node.operand)})"  # -(2**2), not -2**2
@@ -182,6 +173,17 @@ class _Renderer:
             ]
             return "{" + ", ".join(pairs) + "}"
         raise TypeError(f"cannot render {node!r}")  # pragma: no cover
+
+    def call(self, node: n.Call, as_tuple: bool = True) -> str:
+        """A call; in Python, ``range``/``zip``/``enumerate`` through ``tuple(...)`` (lists in
+        specs) unless ``as_tuple`` is false (a loop's iterable)."""
+        parts = [self.run(a) for a in node.args]
+        parts += [f"{k}={self.run(v)}" for k, v in node.kwargs]
+        text = f"{self.run(node.func, _POSTFIX)}({', '.join(parts)})"
+        func = n.strip(node.func)
+        if as_tuple and self.python and isinstance(func, n.Name) and func.id in _ITERATORS:
+            return f"tuple({text})"
+        return text
 
     def _const(self, value: object) -> str:
         if isinstance(value, bool):

@@ -32,14 +32,16 @@ from typing import Any
 from lark import Token
 
 from netspec.errors import Source, SourceError, Span, did_you_mean
-from netspec.source.parser import _CONSTANTS, friendly_syntax_error
+from netspec.source.parser import (
+    _CONSTANTS,
+    NS_KEYWORDS,
+    friendly_syntax_error,
+    kinds,
+    open_bracket,
+)
 from netspec.source.yaml import MAX_BYTES, MAX_DEPTH, YMap, YNode, YScalar, YSeq
 
-KEYWORDS = frozenset(
-    """netspec name class description extends input params let block layers choices doc
-    expansion residual merge first_only shortcut when as branches then for in repeat if
-    else""".split()
-)
+KEYWORDS = NS_KEYWORDS
 """Words with a meaning in ``.ns`` statements; a layer or name cannot be one of them there."""
 
 
@@ -136,7 +138,7 @@ def _in_context(
     unclosed bracket, after a complete statement, or at a misspelt statement word."""
     from lark.exceptions import UnexpectedEOF, UnexpectedToken
 
-    opener = _open_bracket(text, offset)
+    opener = open_bracket(text, offset)
     where = ""
     if opener is not None:
         line = text.count("\n", 0, opener[1]) + 1
@@ -179,53 +181,12 @@ def _in_context(
     return message, hint
 
 
-def _kinds(text: str) -> str:
-    """What each character of ``text`` is: ``c`` code, ``s`` inside a string, ``#`` comment."""
-    out = []
-    quote = ""
-    escaped = comment = False
-    for ch in text:
-        if comment:
-            comment = ch != "\n"
-            out.append("#" if comment else "c")
-        elif quote:
-            out.append("s")
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-            out.append("s")
-        elif ch == "#":
-            comment = True
-            out.append("#")
-        else:
-            out.append("c")
-    return "".join(out)
-
-
-def _open_bracket(text: str, offset: int) -> tuple[str, int] | None:
-    """The innermost bracket still open at ``offset`` (strings and comments skipped)."""
-    stack: list[tuple[str, int]] = []
-    for i, (ch, kind) in enumerate(zip(text[:offset], _kinds(text[:offset]), strict=True)):
-        if kind != "c":
-            continue
-        if ch in "([{":
-            stack.append((ch, i))
-        elif ch in ")]}" and stack:
-            stack.pop()
-    return stack[-1] if stack else None
-
-
 def _blank_comments(text: str) -> str:
     """``text`` with its comments (in a call wrapped over lines) turned to spaces, so the
     expression parser sees code only and every column stays where it was."""
     if "#" not in text:
         return text
-    return "".join(" " if kind == "#" else ch for ch, kind in zip(text, _kinds(text), strict=True))
+    return "".join(" " if kind == "#" else ch for ch, kind in zip(text, kinds(text), strict=True))
 
 
 def _has_statement(text: str) -> bool:

@@ -31,6 +31,13 @@ MAX_DEPTH = 64
 MAX_DIGITS = 30
 """Longest integer literal."""
 
+NS_KEYWORDS = frozenset(
+    """netspec name class description extends input params let block layers choices doc
+    expansion residual merge first_only shortcut when as branches then for in repeat if
+    else""".split()
+)
+"""Words with a meaning in ``.ns`` statements; a layer or name cannot be one of them there."""
+
 _KEYWORDS = frozenset(
     {"not", "and", "or", "if", "else", "in", "is", "for", "lambda", "def", "import", "class"}
 )
@@ -308,12 +315,51 @@ _OPERATORS = frozenset(
 _STATEMENT_WORDS = frozenset({"FOR", "REPEAT", "NETSPEC", "PARAMS", "LAYERS", "BLOCK", "LET"})
 
 
-def _closable(expected: set[str], text: str, offset: int, start: str = "") -> set[str]:
+def kinds(text: str) -> str:
+    """What each character of ``text`` is: ``c`` code, ``s`` inside a string, ``#`` comment."""
+    out = []
+    quote = ""
+    escaped = comment = False
+    for ch in text:
+        if comment:
+            comment = ch != "\n"
+            out.append("#" if comment else "c")
+        elif quote:
+            out.append("s")
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+            out.append("s")
+        elif ch == "#":
+            comment = True
+            out.append("#")
+        else:
+            out.append("c")
+    return "".join(out)
+
+
+def open_bracket(text: str, offset: int) -> tuple[str, int] | None:
+    """The innermost bracket still open at ``offset`` (strings and comments skipped)."""
+    stack: list[tuple[str, int]] = []
+    for i, (ch, kind) in enumerate(zip(text[:offset], kinds(text[:offset]), strict=True)):
+        if kind != "c":
+            continue
+        if ch in "([{":
+            stack.append((ch, i))
+        elif ch in ")]}" and stack:
+            stack.pop()
+    return stack[-1] if stack else None
+
+
+def _possible(expected: set[str], text: str, offset: int, start: str = "") -> set[str]:
     """``expected`` without the closing brackets (and commas) that cannot come at ``offset``:
     LALR merges states, so its lists offer a ')' where no '(' is open."""
-    from netspec.source.ns import _open_bracket
-
-    opener = _open_bracket(text, offset)
+    opener = open_bracket(text, offset)
     inner = opener[0] if opener else ""
     drop = {"RPAR", "RSQB"}
     if inner == "(":
@@ -353,12 +399,6 @@ def _words(expected: set[str], ns: bool = False) -> str:
     return " or ".join(ordered)
 
 
-def _ns_keywords() -> frozenset[str]:
-    from netspec.source.ns import KEYWORDS
-
-    return KEYWORDS
-
-
 def friendly_syntax_error(
     exc: Exception, text: str, ns: bool = False, start: str = ""
 ) -> tuple[int, str, str | None]:
@@ -383,12 +423,12 @@ def friendly_syntax_error(
             hint = "mappings are written as YAML under `let`, not inside an expression"
         return pos, f"unexpected character {ch!r}", hint
     if isinstance(exc, UnexpectedEOF):
-        expected = _closable({str(e) for e in exc.expected}, text, len(text), start)
+        expected = _possible({str(e) for e in exc.expected}, text, len(text), start)
         return len(text), f"{end} ends too early: expected {_words(expected, ns)}", None
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
         offset = int(tok.start_pos or 0)
-        expected = _closable({str(e) for e in exc.expected}, text, offset, start)
+        expected = _possible({str(e) for e in exc.expected}, text, offset, start)
         if tok.type == "$END":
             message = f"{end} ends too early: expected {_words(expected, ns)}"
             hint = "check for an unclosed bracket or a trailing operator" if text.strip() else None
@@ -402,7 +442,7 @@ def friendly_syntax_error(
             hint = "compare with '=='; '=' only gives a keyword argument, as in padding=1"
         elif ns and tok.type == "_NL" and "_NL" not in expected:
             hint = "a statement is not complete on this line"
-        elif ns and str(tok) in _ns_keywords():
+        elif ns and str(tok) in NS_KEYWORDS:
             hint = f"'{tok}' is a word of the .ns format; a name cannot be it here"
         return int(tok.start_pos or 0), message, hint
     return 0, f"cannot parse: {exc}", None

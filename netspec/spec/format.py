@@ -481,6 +481,16 @@ def _mapping_call(call: m.MappingCall) -> str:
     return f"{op} {{{inner}}}"
 
 
+_NS_HEADER = (
+    ("netspec", "netspec", False),
+    ("name", "name", False),
+    ("class_name", "class", False),
+    ("description", "description", True),
+    ("extends", "extends", True),
+)
+"""The header keys of a spec: (field, its word in ``.ns``, written as a quoted string)."""
+
+
 def to_ns(spec: m.SpecFile) -> str:
     """``spec`` (one file's AST) as canonical ``.ns``.
 
@@ -489,16 +499,10 @@ def to_ns(spec: m.SpecFile) -> str:
     """
     w = _NsWriter(comments_of(spec, ns=True))
     k = spec.key_span
-    if spec.netspec is not None:
-        w.emit(0, f"netspec {spec.netspec}", k("netspec"))
-    if spec.name is not None:
-        w.emit(0, f"name {spec.name}", k("name"))
-    if spec.class_name is not None:
-        w.emit(0, f"class {spec.class_name}", k("class_name"))
-    if spec.description is not None:
-        w.emit(0, f"description {_string(spec.description)}", k("description"))
-    if spec.extends is not None:
-        w.emit(0, f"extends {_string(spec.extends)}", k("extends"))
+    for key, word, quote in _NS_HEADER:
+        value = getattr(spec, key)
+        if value is not None:
+            w.emit(0, f"{word} {_string(value) if quote else value}", k(key))
     if spec.input is not None:
         w.emit(0, f"input {_expr(spec.input)}", k("input"))
     if spec.params:

@@ -24,7 +24,7 @@ from typing import Any
 
 from netspec.errors import CodegenError, NetspecError, ShapeError, SpecError
 from netspec.expand import calls
-from netspec.expand.expander import container_kind, has_names
+from netspec.expand.expander import container_kind, has_names, top_level_loop, unnamed_layer
 from netspec.expand.ir import BlockNode, SeqNode, walk
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
@@ -560,11 +560,8 @@ class Emitter:
             raise _Dead(error.headline()) from None
         pc = op.module(attrs, shape) if module else op.functional(attrs, shape)
         if pc is None:  # an unnamed layer with state, in a branch the defaults do not take
-            raise SpecError(
-                f"this {op.name} needs a name (its module attribute)",
-                origin.span_at(node.start, node.end),
-                where,
-            )
+            owns = bool(op.tensors(attrs, shape))
+            raise unnamed_layer(op, attrs, owns, origin.span_at(node.start, node.end), where)
         if not module:
             pc = PyCall(
                 pc.func,
@@ -1018,9 +1015,7 @@ class Emitter:
             self._class_if(entry, scope, state, init, fwd, flow)
             return
         if isinstance(entry, m.ForEntry | m.RepeatEntry):  # a branch the defaults do not take
-            raise SpecError(
-                "a loop directly in a model's top level is not supported", entry.span, "layers"
-            )
+            raise top_level_loop(entry.span, "layers")
         if isinstance(entry, m.LayerRef | m.MappingCall):
             ref = entry if isinstance(entry, m.LayerRef) else entry.call
             assert ref is not None
