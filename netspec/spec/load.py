@@ -51,7 +51,7 @@ FLOW_LIST_HINT = (
 
 def bundled_dir() -> Path:
     """The folder of the specs that ship with netspec."""
-    return Path(str(resources.files("netspec").joinpath("specs")))
+    return Path(str(resources.files("netspec").joinpath("zoo")))
 
 
 FORMATS = (".yaml", ".ns")

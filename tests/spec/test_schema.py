@@ -28,7 +28,7 @@ def test_the_schema_is_a_valid_json_schema() -> None:
 
 def test_the_shipped_schema_is_the_generated_one() -> None:
     shipped = (SPECS / SCHEMA_FILE).read_text("utf-8")
-    assert shipped == schema_text(), "run `netspec schema --out netspec/specs/netspec.schema.json`"
+    assert shipped == schema_text(), "run `netspec schema --out netspec/zoo/netspec.schema.json`"
 
 
 @pytest.mark.parametrize(
