@@ -31,11 +31,21 @@ from netspec.errors import (
     did_you_mean,
 )
 from netspec.expand import calls
-from netspec.expand.ir import BlockNode, ContainerKind, Node, OpNode, SeqNode, leaves
+from netspec.expand.ir import BlockNode, JoinRun, Node, OpNode, PathRun, SeqNode, leaves
+from netspec.expand.lower import (
+    IN,
+    ContainerKind,
+    Join,
+    Path,
+    container_kind,
+    lower_block,
+    stage_arguments,
+)
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import InputShape, Scope, evaluate, iterate, show, type_name
 from netspec.infer import Network, apply
-from netspec.ops.base import Op, OpError, Shape, fmt_shape, numel
+from netspec.ops.base import Op, OpError, Shape, fmt_shape
+from netspec.ops.merge import MERGES
 from netspec.spec import models as m
 from netspec.spec.names import check_layer_name, class_name_problem
 
@@ -77,25 +87,6 @@ class _Container:
 
     def child_path(self, name: str) -> str:
         return f"{self.node.path}.{name}" if self.node.path else name
-
-
-def has_names(entries: Sequence[Any]) -> bool:
-    """Whether a layer list names any of its layers (looking through loops and conditions)."""
-    for entry in entries:
-        if isinstance(entry, m.NamedEntry):
-            return True
-        if isinstance(entry, m.ForEntry | m.RepeatEntry) and has_names(entry.do):
-            return True
-        if isinstance(entry, m.IfEntry) and (has_names(entry.then) or has_names(entry.else_)):
-            return True
-    return False
-
-
-def container_kind(entries: Sequence[Any], top: bool) -> ContainerKind:
-    """The kind of container a layer list becomes (see :data:`ContainerKind`)."""
-    if not has_names(entries):
-        return "sequential"
-    return "class" if top else "module"
 
 
 class _Expander:
@@ -442,9 +433,7 @@ class _Expander:
         path = box.child_path(name)
         seq = SeqNode(path, name, span, x, x, kind="sequential")
         for i in range(depth):
-            args = (
-                values if i == 0 else {k: v for k, v in values.items() if k not in block.first_only}
-            )
+            args = stage_arguments(block, values, i)
             node = self._block(f"{path}.{i}", str(i), first.id, args, span, x, f"{path}.{i}")
             seq.children.append(node)
             x = node.output
@@ -533,103 +522,77 @@ class _Expander:
             )
         for let_name, code in block.let.items():
             scope.names[let_name] = self._eval(code.expr, scope, f"{where} (let {let_name})")
-        residual = block.shortcut is not None
-        if block.residual is not None:
-            residual = _truth(self._eval(block.residual.expr, scope, f"{where} (residual)"))
-        plain = (
-            block.branches is None
-            and not residual
-            and not has_names(block.body)
-            and not has_names(block.then)
-        )
-        kind: ContainerKind = "sequential" if plain else "class"
-        node = BlockNode(path, name, span, x, x, kind=kind, block=block_name, args=args)
-        box = _Container(node, kind)
-        y = self._segment(box, block.body, scope, x, node.body)
-        merged = y
-        if block.branches is not None:
-            node.branches = []
-            outs = []
-            for branch, value in block.branches.items():
-                before = len(node.children)
-                entry = m.NamedEntry.model_construct({branch: value})
-                entry._name = m.NameTemplate(branch)
-                entry._span = block.key_span("branches")
-                self._named(box, entry, scope, x)
-                node.branches += node.children[before:]
-                outs.append((branch, node.children[-1].output))
-            merged = self._merge(block, block_name, block.merge or "concat", outs, where)
-        elif residual:
-            node.shortcut = []
-            identity = x
-            sc = block.shortcut
-            if sc is not None and sc.project is not None:
-                project = True
-                if sc.when is not None:
-                    project = _truth(self._eval(sc.when.expr, scope, f"{where} (shortcut.when)"))
-                if project:
-                    before = len(node.children)
-                    entry = m.NamedEntry.model_construct({sc.name: sc.project})
-                    entry._name = m.NameTemplate(sc.name)
-                    entry._span = sc.key_span("project")
-                    identity = self._named(box, entry, scope, x)
-                    node.shortcut += node.children[before:]
-            merged = self._merge(
-                block,
-                block_name,
-                block.merge or "add",
-                [("body", y), ("shortcut", identity)],
-                where,
-            )
-        if merged is not y or block.branches is not None or residual:
-            node.merge = block.merge or ("concat" if block.branches is not None else "add")
-            node.merged = merged
-            if node.merge == "add":
-                node.merge_ops = int(numel(merged)) * (
-                    len(node.branches) - 1 if node.branches is not None else 1
-                )
-        node.output = self._segment(box, block.then, scope, merged, node.then)
+        lowered = lower_block(block)
+        node = BlockNode(path, name, span, x, x, kind=lowered.kind, block=block_name, args=args)
+        box = _Container(node, lowered.kind)
+        tensors: dict[str, Shape] = {IN: x}
+        for step in lowered.steps:
+            if isinstance(step, Path):
+                node.flow.append(self._path(box, step, scope, tensors, where))
+            else:
+                node.flow.append(self._join(block, block_name, step, scope, tensors, where))
+        node.output = tensors[lowered.output]
+        _check_shared_writes(node)
         return node
 
-    def _segment(
-        self, box: _Container, entries: Sequence[Any], scope: Scope, x: Shape, into: list[Node]
-    ) -> Shape:
-        before = len(box.node.children)
-        y = self._fill(box, entries, scope, x)
-        into += box.node.children[before:]
-        return y
+    def _when(
+        self, conditions: tuple[tuple[str, m.Expression], ...], scope: Scope, where: str
+    ) -> bool:
+        """Whether every condition of a step holds."""
+        for key, code in conditions:
+            if not _truth(self._eval(code.expr, scope, f"{where} ({key})")):
+                return False
+        return True
 
-    @staticmethod
-    def _merge(
-        block: m.BlockDef, block_name: str, merge: str, outs: list[tuple[str, Shape]], where: str
-    ) -> Shape:
-        """The shape where paths join; a mismatch is an error naming every path's shape."""
-        shapes = [shape for _, shape in outs]
-        listing = ", ".join(f"{label} {fmt_shape(shape)}" for label, shape in outs)
-        key = "branches" if block.branches is not None else "shortcut"
-        if merge == "add":
-            merged = broadcast(shapes)
-            if merged is None:
-                raise ShapeError(
-                    f"{block_name}: paths added together must have the same shape (or shapes "
-                    f"PyTorch broadcasts), found {listing}",
-                    block.key_span(key) or block.span,
-                    where,
-                    hint="project the shortcut (shortcut: {when: …, project: [conv2d(…, 1), "
-                    "batchnorm2d]}) or fix the body"
-                    if key == "shortcut"
-                    else None,
-                )
-            return merged
-        if any(len(s) != len(shapes[0]) or s[1:] != shapes[0][1:] for s in shapes):
-            raise ShapeError(
-                f"{block_name}: paths concatenated along channels must agree on every other "
-                f"dimension, found {listing}",
-                block.key_span(key) or block.span,
-                where,
-                hint="give every path the same stride and padding",
+    def _path(
+        self, box: _Container, step: Path, scope: Scope, tensors: dict[str, Shape], where: str
+    ) -> PathRun:
+        """Apply a path's layers to its source tensor (see :mod:`netspec.expand.lower`)."""
+        x = tensors[step.src]
+        if not self._when(step.when, scope, where):
+            tensors[step.dst] = x
+            return PathRun(step, x, x, [], exists=False)
+        before = len(box.node.children)
+        if step.module is None:
+            y = self._fill(box, step.entries, scope, x)
+        else:
+            entry = m.NamedEntry.model_construct({step.module: step.value})
+            entry._name = m.NameTemplate(step.module)
+            entry._span = step.anchor.key_span(step.key) if step.anchor is not None else None
+            y = self._named(box, entry, scope, x)
+        tensors[step.dst] = y
+        return PathRun(step, x, y, box.node.children[before:])
+
+    def _join(
+        self,
+        block: m.BlockDef,
+        block_name: str,
+        step: Join,
+        scope: Scope,
+        tensors: dict[str, Shape],
+        where: str,
+    ) -> JoinRun:
+        """Merge tensors; a mismatch is an error naming every path's shape."""
+        if not self._when(step.when, scope, where):
+            tensors[step.dst] = tensors[step.otherwise]
+            return JoinRun(step, tensors[step.dst], applied=False)
+        merge = MERGES[step.merge]
+        shapes = [tensors[t] for t in step.inputs]
+        try:
+            y = merge.infer(shapes)
+        except OpError as exc:
+            listing = ", ".join(
+                f"{label} {fmt_shape(shape)}"
+                for label, shape in zip(step.labels, shapes, strict=True)
             )
-        return (sum(s[0] for s in shapes), *shapes[0][1:])
+            raise ShapeError(
+                f"{block_name}: {exc.message}, found {listing}",
+                block.key_span(step.key) or block.span,
+                where,
+                hint=step.hint or merge.hint,
+            ) from None
+        tensors[step.dst] = y
+        return JoinRun(step, y, ops=merge.ops(y, len(shapes)))
 
     def _pick(self, node: n.Expr, origin: n.Origin, scope: Scope, box: _Container) -> n.Expr:
         """Resolve ``a if cond else b`` layer choices down to a call or name."""
@@ -661,6 +624,72 @@ def top_level_loop(span: Span | None, where: str) -> SpecError:
         where,
         hint="put the loop inside a named sequence of layers (a name whose value is a list of "
         "layers), as VGG's `features` does",
+    )
+
+
+def _overwrites(nodes: Sequence[Node]) -> OpNode | None:
+    """The operation that writes in place into the tensor ``nodes`` start from, if any: the
+    first layer, or the first after layers that pass their input on (identity, a view)."""
+    for node in nodes:
+        if isinstance(node, OpNode):
+            if node.op.in_place(node.attrs):
+                return node
+            if not node.op.aliases_input:
+                return None
+        elif isinstance(node, BlockNode):
+            for run in node.flow:
+                if isinstance(run, PathRun) and run.step.src == IN and run.nodes:
+                    found = _overwrites(run.nodes)
+                    if found is not None:
+                        return found
+            return None
+        elif isinstance(node, SeqNode):
+            return _overwrites(node.children)
+    return None
+
+
+def _check_shared_writes(node: BlockNode) -> None:
+    """Refuse an in-place operation on a tensor another step of the block also reads (it would
+    silently change what that step sees)."""
+    value: dict[str, int] = {IN: 0}
+    readers: dict[int, list[str]] = {}
+    paths: list[tuple[PathRun, int, str]] = []
+    for run in node.flow:
+        if isinstance(run, PathRun):
+            step = run.step
+            src = value[step.src]
+            if not run.nodes:
+                value[step.dst] = src
+                continue
+            label = f"branch {step.module!r}" if step.role == "branch" else f"the {step.role}"
+            readers.setdefault(src, []).append(label)
+            paths.append((run, src, label))
+            value[step.dst] = len(value)
+        elif run.applied:
+            for tensor in run.step.inputs:
+                readers.setdefault(value[tensor], []).append(f"the {run.step.merge}")
+            value[run.step.dst] = len(value)
+        else:
+            value[run.step.dst] = value[run.step.otherwise]
+    names = {v: k for k, v in reversed(value.items())}
+    for run, src, label in paths:
+        others = [r for r in readers[src] if r != label]
+        if not others:
+            continue
+        first = _overwrites(run.nodes)
+        if first is not None:
+            tensor = names.get(src, run.step.src)
+            what = f"{node.block}'s input" if tensor == IN else f"{node.block}'s {tensor!r}"
+            raise _in_place_error(first, what, others[0])
+
+
+def _in_place_error(node: OpNode, tensor: str, reader: str) -> SpecError:
+    return SpecError(
+        f"{node.call} writes in place into {tensor}, which {reader} also reads",
+        node.span,
+        node.path,
+        hint="drop inplace=true here: an in-place layer is safe only where nothing else reads "
+        "its input",
     )
 
 
@@ -706,35 +735,18 @@ def _clone(node: BlockNode, old: str, new: str, name: str, span: Span | None) ->
             twin.children = [copy_of(c) for c in item.children]
         if isinstance(item, BlockNode) and isinstance(twin, BlockNode):
             twin.args = dict(item.args)
-            twin.body = [copy_of(c) for c in item.body]
-            twin.then = [copy_of(c) for c in item.then]
-            if item.shortcut is not None:
-                twin.shortcut = [copy_of(c) for c in item.shortcut]
-            if item.branches is not None:
-                twin.branches = [copy_of(c) for c in item.branches]
+            twin.flow = [
+                dataclasses.replace(run, nodes=[copy_of(c) for c in run.nodes])
+                if isinstance(run, PathRun)
+                else run
+                for run in item.flow
+            ]
         return twin
 
     top = copy_of(node)
     assert isinstance(top, BlockNode)
     top.name, top.span = name, span
     return top
-
-
-def broadcast(shapes: Sequence[Shape]) -> Shape | None:
-    """The shape PyTorch's broadcasting gives ``shapes`` (batch aligned), or ``None``.
-
-    Each dimension must be equal across the shapes, or 1 in some of them.
-    """
-    rank = max(len(s) for s in shapes)
-    if any(len(s) != rank for s in shapes):
-        return None  # a different rank would broadcast against the batch dimension
-    out = []
-    for dims in zip(*shapes, strict=True):
-        sizes = {d for d in dims if d != 1}
-        if len(sizes) > 1:
-            return None
-        out.append(sizes.pop() if sizes else 1)
-    return tuple(out)
 
 
 def _truth(value: Any) -> bool:

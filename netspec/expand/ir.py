@@ -10,19 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from netspec.errors import Span
+from netspec.expand.lower import IN, ContainerKind, Join, Path
 from netspec.ops.base import Op, Shape, Tensor
-
-ContainerKind = Literal["sequential", "module", "class"]
-"""How a container is built:
-
-- ``sequential``: ``nn.Sequential`` of unnamed layers, children named ``0, 1, 2…``;
-- ``module``: ``nn.Sequential`` of named layers (an ``OrderedDict``), every child named;
-- ``class``: a module class with a ``forward`` — the top of a network that names its layers —
-  where unnamed stateless layers are function calls and a stateless layer may be called twice.
-"""
 
 
 @dataclass(eq=False, slots=True)
@@ -66,26 +58,46 @@ class SeqNode(Node):
 
 
 @dataclass(eq=False, slots=True)
-class BlockNode(SeqNode):
-    """An instance of a block: its children in call order, and which path each belongs to.
+class PathRun:
+    """A path of a block (see :mod:`netspec.expand.lower`) as expanded: the nodes it made,
+    none where a condition of the path is false."""
 
-    ``children`` is ``body + shortcut + branches + then``; the segments say how they connect:
-    the body, the shortcut and each branch start from the block's input, and ``then`` from the
-    merged shape.
+    step: Path
+    input: Shape
+    output: Shape
+    nodes: list[Node]
+    exists: bool = True
+
+
+@dataclass(eq=False, slots=True)
+class JoinRun:
+    """A merge of a block as expanded (``applied`` false: a condition of it is false)."""
+
+    step: Join
+    output: Shape
+    applied: bool = True
+    ops: int = 0
+    """Element-wise operations (for ``--macs all``)."""
+
+
+@dataclass(eq=False, slots=True)
+class BlockNode(SeqNode):
+    """An instance of a block: its children in call order, and the dataflow that connects them.
+
+    ``flow`` is the block's lowered program at these values: each path with the nodes it made
+    (``children`` is their concatenation), each merge with its shape.
     """
 
     block: str = field(kw_only=True)
     args: dict[str, Any] = field(default_factory=dict, kw_only=True)
-    body: list[Node] = field(default_factory=list, kw_only=True)
-    shortcut: list[Node] | None = field(default=None, kw_only=True)
-    """The identity path's modules (``[]``: the input itself); ``None``: no residual."""
-    branches: list[Node] | None = field(default=None, kw_only=True)
+    flow: list[PathRun | JoinRun] = field(default_factory=list, kw_only=True)
     merge: str | None = field(default=None, kw_only=True)
-    merged: Shape | None = field(default=None, kw_only=True)
-    """The shape after the merge (the input of ``then``)."""
-    then: list[Node] = field(default_factory=list, kw_only=True)
-    merge_ops: int = field(default=0, kw_only=True)
-    """Element-wise additions of the merge (for ``--macs all``)."""
+    """The merge applied, if any (shown by the summary)."""
+
+    @property
+    def merge_ops(self) -> int:
+        """Element-wise operations of the block's merges (for ``--macs all``)."""
+        return sum(run.ops for run in self.flow if isinstance(run, JoinRun))
 
 
 def walk(node: Node) -> Iterator[Node]:
@@ -177,20 +189,25 @@ def _chain(nodes: list[Node], shape: Shape, where: str) -> Shape:
 
 
 def _lint_block(node: BlockNode) -> None:
-    segments = [*node.body, *(node.shortcut or []), *(node.branches or []), *node.then]
-    if [id(c) for c in segments] != [id(c) for c in node.children]:
-        raise LintError(f"{node.path}: children are not body + shortcut + branches + then")
-    body = _chain(node.body, node.input, "the block input")
-    if node.branches is not None:
-        outs = [_chain([b], node.input, "the block input") for b in node.branches]
-        if node.merged is None or not outs:
-            raise LintError(f"{node.path}: branches without a merged shape")
-    elif node.shortcut is not None:
-        _chain(node.shortcut, node.input, "the block input")
-        if node.merged is None:
-            raise LintError(f"{node.path}: a residual connection without a merged shape")
-    elif node.merged is not None and node.merged != body:
-        raise LintError(f"{node.path}: merged shape {node.merged} but body gave {body}")
-    merged = node.merged if node.merged is not None else body
-    if _chain(node.then, merged, "the merge") != node.output:
+    made = [c for run in node.flow if isinstance(run, PathRun) for c in run.nodes]
+    if [id(c) for c in made] != [id(c) for c in node.children]:
+        raise LintError(f"{node.path}: children are not the nodes of its paths")
+    tensors: dict[str, Shape] = {IN: node.input}
+    last = IN
+    for run in node.flow:
+        if isinstance(run, PathRun):
+            step = run.step
+            if tensors.get(step.src) != run.input:
+                raise LintError(f"{node.path}: path {step.dst} does not start from {step.src}")
+            out = _chain(run.nodes, run.input, f"tensor {step.src}")
+            if out != run.output or (not run.exists and (run.nodes or out != run.input)):
+                raise LintError(f"{node.path}: path {step.dst} gives {out}, recorded {run.output}")
+            tensors[step.dst], last = run.output, step.dst
+        else:
+            if any(name not in tensors for name in run.step.inputs):
+                raise LintError(f"{node.path}: a merge reads a tensor no step made")
+            if not run.applied and tensors[run.step.otherwise] != run.output:
+                raise LintError(f"{node.path}: a merge not applied changes the shape")
+            tensors[run.step.dst], last = run.output, run.step.dst
+    if tensors[last] != node.output:
         raise LintError(f"{node.path}: output {node.output} does not follow from its paths")

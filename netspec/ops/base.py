@@ -124,6 +124,13 @@ class Op:
     """Family, for docs and listings: conv, linear, norm, activation, pool, shape…"""
     module_name: ClassVar[str] = ""
     """The PyTorch class it builds, for docs (``nn.Conv2d``)."""
+    aliases_input: ClassVar[bool] = False
+    """Whether its output may be its input or a view of it (identity, flatten, dropout in
+    eval mode): an in-place operation after it writes into its input."""
+
+    def in_place(self, a: Any) -> bool:
+        """Whether it overwrites its input (``inplace=true``)."""
+        return bool(getattr(a, "inplace", False))
 
     # -- rules ---------------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ class _Dropout(Op):
 class Dropout(_Dropout):
     """Zero elements at random with probability ``p`` while training; scale the rest."""
 
+    aliases_input = True
     name = "dropout"
     module_name = "nn.Dropout"
     functional_name = "F.dropout"
@@ -43,6 +44,7 @@ class Dropout(_Dropout):
 class Dropout2d(_Dropout):
     """Zero whole channels at random with probability ``p`` while training."""
 
+    aliases_input = True
     name = "dropout2d"
     module_name = "nn.Dropout2d"
     functional_name = "F.dropout2d"

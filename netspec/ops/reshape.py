@@ -33,6 +33,7 @@ class FlattenAttrs(Attrs):
 class Flatten(Op):
     """Merge dimensions ``start_dim…end_dim`` into one (by default: all but the batch)."""
 
+    aliases_input = True
     name = "flatten"
     Attrs = FlattenAttrs
     category = "shape"
@@ -90,6 +91,7 @@ class NoAttrs(Attrs):
 class Identity(Op):
     """Pass the input through unchanged (a placeholder that keeps module indices)."""
 
+    aliases_input = True
     name = "identity"
     Attrs = NoAttrs
     category = "shape"

@@ -63,10 +63,14 @@ convs = st.builds(
 
 
 class Residual(nn.Module):
-    """The oracle: body, an optional projected shortcut, add, ReLU."""
+    """The oracle: body, an optional projected shortcut, add (or concat: a dense connection,
+    the shortcut's channels first), ReLU."""
 
-    def __init__(self, channels: int, body: list[Conv], project: Conv | None) -> None:
+    def __init__(
+        self, channels: int, body: list[Conv], project: Conv | None, merge: str = "add"
+    ) -> None:
         super().__init__()
+        self.merge = merge
         layers: list[nn.Module] = []
         c = channels
         for conv in body:
@@ -81,11 +85,17 @@ class Residual(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         identity = self.project(x) if self.project is not None else x
+        if self.merge == "concat":
+            return torch.relu(torch.cat([identity, self.body(x)], 1))
         return torch.relu(self.body(x) + identity)
 
 
 def residual_spec(
-    body: list[Conv], project: Conv | None, depth: int | None, shape: tuple[int, ...]
+    body: list[Conv],
+    project: Conv | None,
+    depth: int | None,
+    shape: tuple[int, ...],
+    merge: str = "add",
 ) -> str:
     lines = ["netspec: 1", "name: t", f"input: {list(shape)}", "blocks:", "  Res:", "    body:"]
     for i, conv in enumerate(body):
@@ -97,7 +107,7 @@ def residual_spec(
         lines += ["      project:", f"        - {project.spec()}", "        - batchnorm2d"]
     else:
         lines.append("      when: false")
-    lines += ["    then: [relu]", "layers:"]
+    lines += [f"    merge: {merge}", "    then: [relu]", "layers:"]
     lines.append(f"  - blocks: stage(Res, depth={depth})" if depth else "  - block: Res")
     return "\n".join(lines) + "\n"
 
@@ -136,11 +146,18 @@ shapes = st.tuples(st.sampled_from([2, 4, 6]), st.integers(3, 9), st.integers(3,
 
 
 @given(
-    body=st.lists(convs, min_size=1, max_size=3), project=st.one_of(st.none(), convs), shape=shapes
+    body=st.lists(convs, min_size=1, max_size=3),
+    project=st.one_of(st.none(), convs),
+    shape=shapes,
+    merge=st.sampled_from(["add", "concat"]),
 )
-def test_residual_blocks(body: list[Conv], project: Conv | None, shape: tuple[int, ...]) -> None:
+def test_residual_blocks(
+    body: list[Conv], project: Conv | None, shape: tuple[int, ...], merge: str
+) -> None:
     compare(
-        residual_spec(body, project, None, shape), lambda: Residual(shape[0], body, project), shape
+        residual_spec(body, project, None, shape, merge),
+        lambda: Residual(shape[0], body, project, merge),
+        shape,
     )
 
 
@@ -277,3 +294,99 @@ layers:
 """
     summary = netspec.loads(text).summary()
     assert summary["output"] == [12, 2, 1]
+
+
+# -- one meaning for check, build and codegen -----------------------------------------------------
+
+DENSE = """netspec: 1
+name: cat_residual
+input: [8, 4, 4]
+blocks:
+  Grow:
+    residual: true
+    merge: concat
+    body:
+      - conv: conv2d(4, 3, padding=1)
+layers:
+  - a: Grow()
+  - b: Grow()
+"""
+
+
+def test_a_residual_concat_is_a_dense_connection() -> None:
+    """``merge: concat`` on a residual block is ``cat([x, body(x)], 1)`` in the analysis, the
+    built module and its values (DenseNet's layer)."""
+    spec = netspec.loads(DENSE)
+    net = spec.check()
+    assert net.output == (16, 4, 4) and net.totals.parameters == 728
+    model = spec.build(verify=True)
+    x = torch.randn(2, 8, 4, 4)
+    a = torch.cat([x, model.a.conv(x)], 1)
+    expected = torch.cat([a, model.b.conv(a)], 1)
+    assert torch.equal(model(x), expected)
+    assert "torch.cat([x, out], 1)" in spec.source()
+
+
+def test_a_residual_concat_without_a_projection_keeps_equal_channels_apart() -> None:
+    text = DENSE.replace("conv2d(4, 3", "conv2d(8, 3").replace(
+        "merge: concat", "merge: concat\n    shortcut: {}"
+    )
+    spec = netspec.loads(text)
+    assert spec.check().output == (24, 4, 4)
+    model = spec.build(verify=True)
+    assert model(torch.zeros(1, 8, 4, 4)).shape == (1, 24, 4, 4)
+
+
+def test_a_block_reading_a_top_level_let_keeps_its_defaults() -> None:
+    """Spec-level names a block reads are keyword-only arguments of its class, so a `let` value
+    (which has no default) may follow defaulted params."""
+    text = (
+        "netspec: 1\nname: m\ninput: [3, 8, 8]\nlet:\n  momentum: 0.2\nblocks:\n  B:\n"
+        "    params: [c, k = 3]\n    body:\n      - conv: conv2d(c, k, padding=k // 2)\n"
+        "      - bn: batchnorm2d(momentum=momentum)\nlayers:\n  - a: B(4)\n  - b: B(8, k=5)\n"
+    )
+    spec = netspec.loads(text)
+    source = spec.source()
+    compile(source, "m.py", "exec")
+    assert "k: int = 3, *, momentum: Any" in source
+    model = spec.build(verify=True)
+    assert model.b.bn.momentum == 0.2
+
+
+@pytest.mark.parametrize(
+    ("branches", "reader"),
+    [
+        ('keep: identity\n      act: ["relu(inplace=true)", "conv2d(4, 1)"]', "branch 'keep'"),
+        ('act: ["relu(inplace=true)", "conv2d(4, 1)"]\n      keep: identity', "branch 'keep'"),
+        ('a: ["dropout(0.1)", "relu(inplace=true)"]\n      b: conv2d(4, 1)', "branch 'b'"),
+    ],
+)
+def test_an_in_place_layer_on_a_shared_tensor_is_refused(branches: str, reader: str) -> None:
+    text = (
+        "netspec: 1\nname: m\ninput: [4, 8, 8]\nblocks:\n  B:\n    branches:\n"
+        f"      {branches}\n    merge: add\nlayers:\n  - conv: conv2d(4, 3, padding=1)\n"
+        "  - b: B()\n"
+    )
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(text).check()
+    err = info.value
+    assert "writes in place into B's input" in err.message and reader in err.message
+    line = 7 if "inplace" in branches.split("\n")[0] else 8
+    assert err.span is not None and err.span.line == line
+    assert err.hint and "inplace=true" in err.hint
+
+
+def test_an_in_place_body_refused_where_the_shortcut_reads_its_input() -> None:
+    text = (
+        "netspec: 1\nname: m\ninput: [4, 8, 8]\nblocks:\n  R:\n    body:\n"
+        "      - act: relu(inplace=true)\n      - conv: conv2d(4, 3, padding=1)\n"
+        "    shortcut: {}\nlayers:\n  - r: R()\n"
+    )
+    with pytest.raises(NetspecError, match="which the add also reads"):
+        netspec.loads(text).check()
+    # after a layer that makes a new tensor, in place is fine (ResNet's own ReLUs)
+    safe = text.replace(
+        "      - act: relu(inplace=true)\n      - conv: conv2d(4, 3, padding=1)\n",
+        "      - conv: conv2d(4, 3, padding=1)\n      - act: relu(inplace=true)\n",
+    )
+    netspec.loads(safe).build(verify=True)

@@ -21,6 +21,7 @@ class Bottleneck(nn.Module):
         in_channels: int,
         planes: int,
         stride: int = 1,
+        *,
         groups: int = 1,
         width_per_group: int = 64,
     ) -> None:

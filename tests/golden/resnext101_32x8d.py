@@ -22,6 +22,7 @@ class Bottleneck(nn.Module):
         in_channels: int,
         planes: int,
         stride: int = 1,
+        *,
         groups: int = 32,
         width_per_group: int = 8,
     ) -> None:

@@ -24,8 +24,19 @@ from typing import Any
 
 from netspec.errors import CodegenError, NetspecError, ShapeError, SpecError
 from netspec.expand import calls
-from netspec.expand.expander import container_kind, has_names, top_level_loop, unnamed_layer
+from netspec.expand.expander import top_level_loop, unnamed_layer
 from netspec.expand.ir import BlockNode, SeqNode, walk
+from netspec.expand.lower import (
+    IDENTITY,
+    IN,
+    OUT,
+    Join,
+    Lowered,
+    Path,
+    container_kind,
+    lower_block,
+    stage_arguments,
+)
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
     BUILTINS,
@@ -41,6 +52,7 @@ from netspec.expr.evaluate import (
 from netspec.expr.render import literal, render, render_iterable
 from netspec.infer import Network
 from netspec.ops.base import TRAINING, OpError, PyCall, Shape, X
+from netspec.ops.merge import MERGES
 from netspec.spec import models as m
 from netspec.spec.names import GENERATED
 from netspec.spec.params import Param
@@ -304,9 +316,10 @@ class Module:
             )
             frame.names[let_name] = Sym(n.Name(let_name), concrete(value))
         state = State(x)
-        plain = em.block_kind(block, frame) == "sequential"
-        if plain:
-            pre, expr = em.sequential(block.body, frame, state, "sequential", "layers")
+        lowered = lower_block(block)
+        if lowered.kind == "sequential":
+            entries = _sequential_entries(lowered)
+            pre, expr = em.sequential(entries, frame, state, "sequential", "layers")
             assert isinstance(expr, Bracket)
             body = (
                 init
@@ -321,7 +334,7 @@ class Module:
             base = "nn.Sequential"
         else:
             body = [Stmt("super().__init__()"), *init]
-            forward = em.block_body(block, name, frame, state, body)
+            forward = em.block_body(lowered, frame, state, body)
             base = "nn.Module"
         body = prune(body, em.tracked_names)
         reads: set[str] = set()
@@ -342,6 +355,8 @@ class Module:
             for p in block.params
             if p.name in defaults
         ]
+        if globals_:  # the spec's names: keyword-only, since a `let` value has no default
+            signature.append(Item(Atom("*")))
         for g in globals_:
             signature.append(self._global_item(g))
         doc = f"{name}: {block.doc.strip().rstrip('.')}." if block.doc else f"The {name} block."
@@ -380,10 +395,11 @@ class Module:
         state = State(tuple(x))
         helpers, ordered = set(self.helpers), self.uses_ordered_dict
         try:
-            if em.block_kind(block, frame) == "sequential":
-                em.sequential(block.body, frame, state, "sequential", "layers")
+            lowered = lower_block(block)
+            if lowered.kind == "sequential":
+                em.sequential(_sequential_entries(lowered), frame, state, "sequential", "layers")
             else:
-                em.block_body(block, name, frame, state, [])
+                em.block_body(lowered, frame, state, [])
         finally:
             self.helpers, self.uses_ordered_dict = helpers, ordered
         if state.dead:
@@ -658,7 +674,7 @@ class Emitter:
             )
         )
         self._sync(state, stmts)
-        later = {k: v for k, v in values.items() if k not in block.first_only}
+        later = stage_arguments(block, values, 1)
 
         def run(s: State, out: list[Stmt]) -> None:
             try:
@@ -1091,126 +1107,133 @@ class Emitter:
 
     # -- blocks ------------------------------------------------------------------------------------
 
-    def block_kind(self, block: m.BlockDef, scope: Scope) -> str:
-        """``sequential`` for a block that is a plain unnamed list of layers."""
-        if block.branches is not None or block.shortcut is not None or block.residual is not None:
-            return "class"
-        if has_names(block.body) or has_names(block.then) or block.then:
-            return "class"
-        return "sequential"
-
     def block_body(
-        self, block: m.BlockDef, name: str, scope: Scope, state: State, init: list[Stmt]
+        self, lowered: Lowered, scope: Scope, state: State, init: list[Stmt]
     ) -> list[Stmt]:
-        """A block's ``__init__`` statements (appended to ``init``) and its ``forward``."""
+        """A block's ``__init__`` statements (appended to ``init``) and its ``forward``: the
+        block's lowered steps printed (see :mod:`netspec.expand.lower`)."""
         fwd: list[Stmt] = []
-        x = state.shape
-        if block.branches is not None:
-            outs = []
-            shapes = []
-            for branch, value in block.branches.items():
-                s = State(tuple(x))
-                entry = m.NamedEntry.model_construct({branch: value})
-                entry._name = m.NameTemplate(branch)
-                module = self._named_value(entry, scope, s, init)
-                self._assign(branch, module, init, {})
-                var = self.ns.fresh(branch) if branch in _FORWARD_NAMES else branch
-                fwd.append(Stmt(f"{var} = self.{branch}(x)"))
-                outs.append(var)
-                shapes.append(s.shape)
-                if s.dead:
-                    state.dead = True
-            merge = block.merge or "concat"
-            if merge == "concat":
-                channels = shapes[0][0]
-                for other in shapes[1:]:
-                    channels = channels + other[0]
-                state.shape = (channels, *shapes[0][1:])
-                joined = ", ".join(outs)
-                fwd.append(Stmt(f"out = torch.cat([{joined}], 1)"))
+        tensors: dict[str, tuple[str, State]] = {IN: ("x", state.copy())}
+        for step in lowered.steps:
+            if isinstance(step, Path):
+                self._path(step, scope, tensors, init, fwd)
             else:
-                state.shape = shapes[0]
-                fwd.append(Stmt(f"out = {' + '.join(outs)}"))
-            flow = Flow("out", "out")
-        else:
-            residual: Any = block.shortcut is not None
-            if block.residual is not None:
-                residual = calls.evaluate_at(block.residual.expr, None, scope, "residual")
-            flow = Flow("x", "out" if residual is not False else "x")
-            self.class_body(block.body, scope, state, init, fwd, flow)
-            if residual is not False and not state.dead:
-                self._residual(block, scope, residual, x, init, fwd, flow, state)
-        self.class_body(block.then, scope, state, init, fwd, flow)
-        return fwd + [Stmt(f"return {flow.src}")]
+                self._join(step, scope, tensors, init, fwd)
+            if tensors[step.dst][1].dead:
+                state.dead = True
+                break
+        var, final = tensors[lowered.output] if not state.dead else tensors[step.dst]
+        state.shape, state.tracked = final.shape, final.tracked
+        return fwd + [Stmt(f"return {var}")]
 
-    def _residual(
+    def _var(self, tensor: str) -> str:
+        """The ``forward`` variable holding a block's tensor (a branch is named for itself)."""
+        if tensor in (IN, OUT, IDENTITY):
+            return tensor
+        return self.ns.fresh(tensor) if tensor in _FORWARD_NAMES else tensor
+
+    def _condition(self, when: tuple[tuple[str, m.Expression], ...], scope: Scope) -> Any:
+        """``True``/``False`` where a step's conditions are known, else their expression."""
+        unknown: list[n.Expr] = []
+        for key, code in when:
+            value = calls.evaluate_at(code.expr, None, scope, key)
+            if known(value):
+                if not concrete(value):
+                    return False
+                continue
+            unknown.append(self.subst(code.expr))
+        if not unknown:
+            return True
+        return unknown[0] if len(unknown) == 1 else n.BoolOp("and", tuple(unknown))
+
+    def _path(
         self,
-        block: m.BlockDef,
+        step: Path,
         scope: Scope,
-        residual: Any,
-        x: Shape,
+        tensors: dict[str, tuple[str, State]],
         init: list[Stmt],
         fwd: list[Stmt],
-        flow: Flow,
-        state: State,
     ) -> None:
-        """``out = out + identity``, the identity projected when the shortcut says so."""
-        merge: list[Stmt] = []
-        identity = "x"
-        identity_shape: Shape = x
-        sc = block.shortcut
-        if sc is not None and sc.project is not None:
-            when: Any = True
-            if sc.when is not None:
-                when = calls.evaluate_at(sc.when.expr, None, scope, "shortcut.when")
-            s = State(tuple(x))
-            entry = m.NamedEntry.model_construct({sc.name: sc.project})
-            entry._name = m.NameTemplate(sc.name)
-            project: list[Stmt] = []
-            module = self._named_value(entry, scope, s, project)
-            if not (known(when) and not concrete(when)):
-                identity_shape = s.shape
-            if known(when) and concrete(when):
-                init.extend(project)
-                self._assign(sc.name, module, init, {})
-                merge.append(Stmt(f"identity = self.{sc.name}(x)"))
-                identity = "identity"
-            elif not known(when):
-                project.append(Stmt(f"self.{sc.name} = ", module, reads=_reads_items(module)))
-                test = self.subst(sc.when.expr) if sc.when is not None else n.Const(True)
-                init.append(
-                    Stmt(
-                        f"if {render(test, python=True)}:",
-                        reads=_reads(test),
-                        body=project,
-                        orelse=[Stmt(f"self.{sc.name} = None")],
-                        block=True,
-                    )
-                )
-                self.assigned.add(sc.name)
-                merge += [
-                    Stmt("identity = x"),
-                    Stmt(
-                        f"if self.{sc.name} is not None:",
-                        body=[Stmt(f"identity = self.{sc.name}(x)")],
-                        block=True,
-                    ),
-                ]
-                identity = "identity"
-        add = Stmt(f"{flow.dst} = {flow.src} + {identity}")
-        flow.src = flow.dst
-        # PyTorch broadcasts the add: where one path is known to be 1 wide, the other's size wins
-        state.shape = tuple(
-            b if known(a) and concrete(a) == 1 else a
-            for a, b in zip(state.shape, identity_shape, strict=False)
-        )
-        if known(residual):
-            fwd.extend(merge + [add])
+        src, start = tensors[step.src]
+        cond = self._condition(step.when, scope)
+        if cond is False:
+            tensors[step.dst] = (src, start)
             return
-        flag = self.attrs.fresh("use_residual")
-        test = self.subst(block.residual.expr) if block.residual is not None else n.Const(True)
-        init.append(Stmt(f"self.{flag} = ", _expr(test), reads=_reads(test)))
-        fwd.append(Stmt(f"if self.{flag}:", body=[*merge, add], block=True))
+        s = start.copy()
+        if step.module is None:
+            assert cond is True  # the lowering guards only module paths
+            flow = Flow(src, self._var(step.dst))
+            self.class_body(step.entries, scope, s, init, fwd, flow)
+            tensors[step.dst] = (flow.src, s)
+            return
+        name = step.module
+        entry = m.NamedEntry.model_construct({name: step.value})
+        entry._name = m.NameTemplate(name)
+        dst = self._var(step.dst)
+        if cond is True:
+            module = self._named_value(entry, scope, s, init)
+            self._assign(name, module, init, {})
+            fwd.append(Stmt(f"{dst} = self.{name}({src})"))
+        else:
+            made: list[Stmt] = []
+            module = self._named_value(entry, scope, s, made)
+            made.append(Stmt(f"self.{name} = ", module, reads=_reads_items(module)))
+            init.append(
+                Stmt(
+                    f"if {render(cond, python=True)}:",
+                    reads=_reads(cond),
+                    body=made,
+                    orelse=[Stmt(f"self.{name} = None")],
+                    block=True,
+                )
+            )
+            self.assigned.add(name)
+            fwd += [
+                Stmt(f"{dst} = {src}"),
+                Stmt(
+                    f"if self.{name} is not None:",
+                    body=[Stmt(f"{dst} = self.{name}({src})")],
+                    block=True,
+                ),
+            ]
+        tensors[step.dst] = (dst, s)
+
+    def _join(
+        self,
+        step: Join,
+        scope: Scope,
+        tensors: dict[str, tuple[str, State]],
+        init: list[Stmt],
+        fwd: list[Stmt],
+    ) -> None:
+        cond = self._condition(step.when, scope)
+        if cond is False:
+            tensors[step.dst] = tensors[step.otherwise]
+            return
+        merge = MERGES[step.merge]
+        try:
+            shape = merge.infer([tensors[t][1].shape for t in step.inputs])
+        except OpError as exc:  # only in code the default values do not reach
+            raise _Dead(exc.message) from None
+        dst = self._var(step.dst)
+        line = Stmt(f"{dst} = {merge.code([tensors[t][0] for t in step.inputs])}")
+        s = tensors[step.inputs[0]][1].copy()
+        s.shape = shape
+        if cond is True:
+            fwd.append(line)
+        else:
+            flag = self.attrs.fresh(f"use_{step.when[0][0].split('.')[0]}")
+            init.append(Stmt(f"self.{flag} = ", _expr(cond), reads=_reads(cond)))
+            otherwise = tensors[step.otherwise][0]
+            if dst != otherwise:
+                fwd.append(Stmt(f"{dst} = {otherwise}"))
+            fwd.append(Stmt(f"if self.{flag}:", body=[line], block=True))
+        tensors[step.dst] = (dst, s)
+
+
+def _sequential_entries(lowered: Lowered) -> list[Any]:
+    """The layers of a block that is an ``nn.Sequential``: its paths' layers in order."""
+    return [e for step in lowered.steps if isinstance(step, Path) for e in step.entries]
 
 
 def _flatten(stmts: list[Stmt]) -> list[Stmt]:
@@ -1349,13 +1372,13 @@ def _block_calls(entries: Sequence[Any], blocks: dict[str, m.BlockDef]) -> set[s
 
 
 def _block_entries(block: m.BlockDef) -> list[Any]:
-    entries: list[Any] = [*block.body, *block.then]
-    if block.branches is not None:
-        for value in block.branches.values():
-            entries += value if isinstance(value, list) else [value]
-    if block.shortcut is not None and block.shortcut.project is not None:
-        entries += block.shortcut.project
-    return entries
+    """Every layer entry of a block, through its lowered paths."""
+    return [e for step in lower_block(block).steps if isinstance(step, Path) for e in step.entries]
+
+
+def _block_conditions(block: m.BlockDef) -> list[m.Expression]:
+    """Every condition of a block's lowered steps (``residual``, ``shortcut.when``)."""
+    return [code for step in lower_block(block).steps for _, code in step.when]
 
 
 def _block_needs(spec: m.SpecFile) -> dict[str, list[str]]:
@@ -1371,12 +1394,7 @@ def _block_needs(spec: m.SpecFile) -> dict[str, list[str]]:
         local = {p.name for p in block.params} | set(block.let) | {"expansion"}
         local |= _block_local_names(block)
         names: set[str] = set()
-        for code in [
-            block.expansion,
-            *block.let.values(),
-            block.residual,
-            block.shortcut.when if block.shortcut else None,
-        ]:
+        for code in [block.expansion, *block.let.values(), *_block_conditions(block)]:
             if code is not None:
                 names |= n.value_names(code.expr)
         names |= _code_names(_block_entries(block))
@@ -1406,11 +1424,10 @@ def _block_local_names(block: m.BlockDef) -> set[str]:
 
 
 def _block_layer_names(block: m.BlockDef) -> set[str]:
-    names = _layer_names(block.body) | _layer_names(block.then)
-    if block.branches is not None:
-        names |= set(block.branches)
-    if block.shortcut is not None:
-        names.add(block.shortcut.name)
+    names: set[str] = set()
+    for step in lower_block(block).steps:
+        if isinstance(step, Path):
+            names |= _layer_names(step.entries) if step.module is None else {step.module}
     return names
 
 

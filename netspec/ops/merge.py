@@ -1,0 +1,103 @@
+"""Merges: how the paths of a block join (``merge: add | concat``), each declared once.
+
+A merge is an operator over several tensors. Its declaration carries everything about it — the
+shape rule (written with ordinary arithmetic, guarded by :func:`known`, so the static analysis
+runs it on integers and the code generator on symbolic sizes), the Python expression it
+compiles to, and the element-wise operations it costs (for ``--macs all``). The expander and the
+Python back end both apply merges through :data:`MERGES`; neither knows what a merge does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from netspec.expr.evaluate import concrete, known
+from netspec.ops.base import OpError, Shape, numel
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    name: str
+    doc: str
+    infer: Callable[[Sequence[Shape]], Shape]
+    """The merged shape; raises :class:`OpError` where the inputs cannot be merged."""
+    code: Callable[[Sequence[str]], str]
+    """The Python expression merging the tensors held by these variables."""
+    hint: str | None
+    """What to do when the shapes do not merge."""
+    counts_ops: bool = True
+    """Whether each output element costs one operation per extra input (``--macs all``)."""
+
+    def ops(self, output: Shape, inputs: int) -> int:
+        """Element-wise operations of this merge (``--macs all``)."""
+        return int(numel(output)) * (inputs - 1) if self.counts_ops else 0
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two sizes may be equal (unknown symbolic sizes are taken at their word)."""
+    return not known(a, b) or concrete(a) == concrete(b)
+
+
+def _one(size: Any) -> bool:
+    return known(size) and concrete(size) == 1
+
+
+def _broadcast(shapes: Sequence[Shape]) -> Shape:
+    """PyTorch's broadcasting of same-rank shapes (batch aligned): each dimension equal across
+    the shapes, or 1 in some of them."""
+    if any(len(s) != len(shapes[0]) for s in shapes):
+        # a different rank would broadcast against the batch dimension
+        raise OpError(
+            "paths added together must have the same shape (or shapes PyTorch broadcasts)"
+        )
+    out = []
+    for dims in zip(*shapes, strict=True):
+        sizes = [d for d in dims if not _one(d)]
+        if not sizes:
+            out.append(dims[0])
+            continue
+        if any(not _same(sizes[0], d) for d in sizes[1:]):
+            raise OpError(
+                "paths added together must have the same shape (or shapes PyTorch broadcasts)"
+            )
+        out.append(sizes[0])
+    return tuple(out)
+
+
+def _concat(shapes: Sequence[Shape]) -> Shape:
+    """Concatenation along channels: every other dimension must agree."""
+    first = shapes[0]
+    for s in shapes[1:]:
+        if len(s) != len(first) or any(
+            not _same(a, b) for a, b in zip(s[1:], first[1:], strict=True)
+        ):
+            raise OpError("paths concatenated along channels must agree on every other dimension")
+    channels = first[0]
+    for s in shapes[1:]:
+        channels = channels + s[0]
+    return (channels, *first[1:])
+
+
+MERGES: dict[str, Merge] = {
+    merge.name: merge
+    for merge in (
+        Merge(
+            "add",
+            "element-wise sum of the paths (broadcast as PyTorch does)",
+            _broadcast,
+            lambda names: " + ".join(names),
+            None,
+        ),
+        Merge(
+            "concat",
+            "concatenation of the paths along channels, in order",
+            _concat,
+            lambda names: f"torch.cat([{', '.join(names)}], 1)",
+            "give every path the same stride and padding",
+            counts_ops=False,
+        ),
+    )
+}
+"""Every merge, by the name a spec gives it (``merge: add``)."""
