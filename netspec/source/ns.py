@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import keyword
 import re
 from importlib import resources
 from typing import Any
@@ -43,6 +44,31 @@ from netspec.source.yaml import MAX_BYTES, MAX_DEPTH, YMap, YNode, YScalar, YSeq
 
 KEYWORDS = NS_KEYWORDS
 """Words with a meaning in ``.ns`` statements; a layer or name cannot be one of them there."""
+
+
+def word_as_name(word: str, what: str, quotable: bool = False) -> tuple[str, str]:
+    """What to say of ``word``, a word of the ``.ns`` format (:data:`KEYWORDS`), written as
+    the name of ``what`` (``"a parameter"``, ``"a layer"``…): ``(message, hint)``.
+
+    The reader says it where such a name stands unquoted, and ``netspec fmt`` where it cannot
+    write one. ``quotable``: ``.ns`` reads the name quoted there (a layer, a branch, a key), as
+    fmt writes it; a parameter, ``let`` value or block name has no quoted form.
+    """
+    entry_key = what == "a layer" and word in ("for", "repeat", "if")
+    quotable = quotable and not entry_key
+    if quotable:
+        message = f"{word!r} is a word of the .ns format and cannot name {what} there unquoted"
+    else:
+        message = f"{word!r} is a word of the .ns format and cannot name {what} there"
+    if keyword.iskeyword(word) and what != "a key":
+        hint = "rename it: it is a Python keyword as well, which no spec can use as a name"
+    elif entry_key:  # `{repeat: …}` in a layer list is a repeat, however its key is written
+        hint = f"rename it: in a layer list, `{word}:` starts a {word} in YAML as well"
+    elif quotable:
+        hint = f'quote it, as `netspec fmt` writes it: "{word}": …'
+    else:
+        hint = "rename it, or keep this spec in YAML"
+    return message, hint
 
 
 class _PostLex:
@@ -105,21 +131,121 @@ def compose(text: str, name: str) -> YNode:
     try:
         tree = _parser().parse(text)
     except LarkError as exc:
+        named = _word_as_name(exc, text)
+        if named is not None:  # not a syntax error: a name the format keeps for itself
+            at, word, word_message, word_hint = named
+            raise SourceError(
+                word_message, _span_at(source, at, len(word)), "document", word_hint
+            ) from None
         offset, message, hint = friendly_syntax_error(exc, text, ns=True)
         message, hint = _in_context(exc, text, offset, message, hint)
         offset = min(offset, len(text.rstrip()))  # the end of the file: after its last word
-        line = text.count("\n", 0, offset) + 1
-        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
         raise SourceError(
-            f"invalid .ns syntax: {message}", Span(source, line, col), "document", hint
+            f"invalid .ns syntax: {message}", _span_at(source, offset), "document", hint
         ) from None
     return _Reader(source).module(tree)
+
+
+def _span_at(source: Source, offset: int, width: int = 0) -> Span:
+    """The position of ``offset`` in the text (and of the ``width`` characters from it)."""
+    text = source.text
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return Span(source, line, col, line, col + width) if width else Span(source, line, col)
 
 
 _TOP_WORDS = (
     *("netspec", "name", "class", "description", "extends", "input"),
     *("params", "let", "block", "layers"),
 )
+
+_STATEMENT_WORDS = frozenset(
+    {"for", "repeat", "if", "shortcut", "doc", "expansion", "residual", "merge", "first_only"}
+    | {"branches", "then"}
+)
+"""Words that start a statement inside a section (a YAML habit writes them with a ':')."""
+
+_FIRST_WORD = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*([=:{])?")
+
+
+def _statement_start(text: str, offset: int, code: str) -> int:
+    """Where the statement holding ``offset`` starts: after a new line, ';' or '{'."""
+    for i in range(offset - 1, -1, -1):
+        if code[i] == "c" and text[i] in "\n;{":
+            return i + 1
+    return 0
+
+
+def _sections(text: str, offset: int, code: str) -> list[tuple[str, int]]:
+    """The '{' still open at ``offset``, outermost first: the first word of the statement
+    that opens each (``params``, ``let``, ``branches``, a layer's name…) and its position."""
+    stack: list[tuple[str, int]] = []
+    for i in range(offset):
+        if code[i] != "c":
+            continue
+        if text[i] == "{":
+            first = _FIRST_WORD.match(text, _statement_start(text, i, code))
+            stack.append((first.group(1) if first else "", i))
+        elif text[i] == "}" and stack:
+            stack.pop()
+    return stack
+
+
+def _is_closed(text: str, opener: int, code: str) -> bool:
+    """Whether the '{' at ``opener`` is closed somewhere after it."""
+    depth = 0
+    for i in range(opener, len(text)):
+        if code[i] != "c":
+            continue
+        if text[i] == "{":
+            depth += 1
+        elif text[i] == "}":
+            depth -= 1
+            if depth == 0:
+                return True
+    return False
+
+
+def _word_as_name(exc: Exception, text: str) -> tuple[int, str, str, str] | None:
+    """``(offset, word, message, hint)`` where the parser stopped at a word of the format
+    written as a name (``params { layers = 2 }``, ``layers { for: relu }``): the lexer takes
+    the word for the statement it starts, so the parser's own complaint would be beside the
+    point."""
+    from lark.exceptions import UnexpectedToken
+
+    if not isinstance(exc, UnexpectedToken) or exc.token.type == "$END":
+        return None
+    offset = int(exc.token.start_pos or 0)
+    code = kinds(text)
+    start = _statement_start(text, offset, code)
+    first = _FIRST_WORD.match(text, start)
+    if first is None or first.group(1) not in KEYWORDS or first.group(2) is None:
+        return None
+    word, follow, at = first.group(1), first.group(2), first.start(1)
+    if offset > first.start(2):
+        return None  # the statement went wrong after its name, not at it
+    sections = _sections(text, offset, code)
+    if not sections or (open_bracket(text, offset) or ("", 0))[0] != "{":
+        return None
+    inner, opener = sections[-1]
+    in_let = any(section == "let" for section, _ in sections)
+    if follow == "{":  # a let mapping, or a section word after a section left open
+        if not in_let or not _is_closed(text, opener, code):
+            return None
+        what, quotable = ("a let value", False) if inner == "let" else ("a key", True)
+    elif follow == "=":
+        what = {"params": "a parameter", "let": "a let value"}.get(inner, "a value")
+        quotable = False
+    elif inner in ("params", "let"):  # `name: value`, as YAML writes it
+        what, quotable = ("a parameter" if inner == "params" else "a let value"), False
+    elif in_let:
+        what, quotable = "a key", True
+    else:
+        what, quotable = ("a branch" if inner == "branches" else "a layer"), True
+    message, hint = word_as_name(word, what, quotable)
+    if follow == ":" and word in _STATEMENT_WORDS and what in ("a layer", "a branch"):
+        hint += f"; the `{word}` statement takes no ':'"
+    return at, word, message, hint
 
 
 _FORMS = {
@@ -158,15 +284,15 @@ def _in_context(
         return f"unexpected {token!r}: expected ',' or '{close}' or an operator", where
     at_line_start = not text[text.rfind("\n", 0, offset) + 1 : offset].strip()
     if opener is not None and opener[0] == "{" and token in _TOP_WORDS and at_line_start:
-        return f"unexpected {token!r}: a section before it is not closed", where
+        if not _is_closed(text, opener[1], kinds(text)):
+            return f"unexpected {token!r}: a section before it is not closed", where
+        return (
+            f"unexpected {token!r} inside a section: it is a statement of the top level",
+            f"move it out of the section opened by {where.removesuffix(' is not closed')}",
+        )
     start = text.rfind("\n", 0, offset) + 1
     first = re.match(r"\s*(\w+)", text[start:offset])
     word = first.group(1) if first else ""
-    if word in KEYWORDS and token == ":":
-        return (
-            f"'{word}' is a word of the .ns format, not a name",
-            f'quote a layer named so: "{word}": …',
-        )
     if word in _FORMS and token != word:
         return f"unexpected {token!r} in {_FORMS[word][0]}", f"it reads {_FORMS[word][1]}"
     if exc.token.type == "NAME" and "_NL" not in expected:
@@ -252,6 +378,15 @@ class _Reader:
             ) from None
         return str(value)
 
+    def name(self, token: Any, what: str, quotable: bool = False) -> YScalar:
+        """A name written unquoted: never a word of the format (the lexer reads some as names
+        where no statement can start, as in ``block layers``), as ``netspec fmt`` never
+        writes one."""
+        if str(token) in KEYWORDS:
+            message, hint = word_as_name(str(token), what, quotable)
+            raise SourceError(message, self.span(token), "document", hint)
+        return self.key(token)
+
     def key(self, token: Any, value: Any = None) -> YScalar:
         return YScalar(self.span(token), 1, str(token) if value is None else value, "")
 
@@ -331,7 +466,7 @@ class _Reader:
                     blocks = YMap(self.span(item))
                     self.pair(root, YScalar(self.span(item), 1, "blocks", ""), blocks)
                 name_token = item.children[0]
-                self.pair(blocks, self.key(name_token), self.block(item))
+                self.pair(blocks, self.name(name_token, "a block"), self.block(item))
             elif kind == "params":
                 self.pair(root, self.key(item, "params"), self.params(item))
             elif kind == "let":
@@ -363,9 +498,10 @@ class _Reader:
             if param is None:
                 continue
             name, default, choices, doc = param.children
+            key = self.name(name, "a parameter")
             value = self.literal(default, f"the default of {name}")
             if choices is None and doc is None:
-                self.pair(out, self.key(name), value)
+                self.pair(out, key, value)
                 continue
             decl = YMap(self.span(param))
             self.pair(decl, YScalar(self.span(default), 1, "default", ""), value)
@@ -377,7 +513,7 @@ class _Reader:
                 )
             if doc is not None:
                 self.pair(decl, YScalar(self.span(doc), 1, "doc", ""), self.string(doc))
-            self.pair(out, self.key(name), decl)
+            self.pair(out, key, decl)
         return out
 
     def let(self, tree: Any) -> YMap:
@@ -386,8 +522,9 @@ class _Reader:
             if item is None:
                 continue
             name, value = item.children
+            key = self.name(name, "a let value")
             node = self.mapping(value) if _kind(item) == "let_mapping" else self.expr(value)
-            self.pair(out, self.key(name), node)
+            self.pair(out, key, node)
         return out
 
     def mapping(self, tree: Any) -> YMap:
@@ -421,6 +558,7 @@ class _Reader:
             seq = YSeq(self.span(params))
             for p in params.children:
                 if p is not None:
+                    self.name(p.children[0], "a block parameter")
                     seq.items.append(YScalar(self.span(p), 1, self.slice(p), ""))
             self.pair(out, YScalar(self.span(params), 1, "params", ""), seq)
         body = YSeq(self.span(tree))
@@ -450,7 +588,7 @@ class _Reader:
                         if bname.type.endswith("STRING"):
                             label = self.key(bname, self.unquote(bname))
                         else:
-                            label = self.key(bname)
+                            label = self.name(bname, "a branch", quotable=True)
                         self.pair(branches, label, self.value(value))
                 self.pair(out, key, branches)
             elif kind == "then":
@@ -487,9 +625,12 @@ class _Reader:
             return YScalar(span, 1, self.slice(tree.children[0]), "")
         if kind in ("named", "named_template"):
             token, value = tree.children
-            name = self.unquote(token) if kind == "named_template" else str(token)
+            if kind == "named_template":
+                key = YScalar(self.span(token), 1, self.unquote(token), "")
+            else:
+                key = self.name(token, "a layer", quotable=True)
             out = YMap(span)
-            self.pair(out, YScalar(self.span(token), 1, name, ""), self.value(value))
+            self.pair(out, key, self.value(value))
             return out
         if kind == "mapping_entry":
             return self.mapping_call(tree)

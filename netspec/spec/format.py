@@ -16,7 +16,7 @@ from typing import Any
 from netspec.errors import NetspecError, Span
 from netspec.expr import nodes as n
 from netspec.expr.render import render
-from netspec.source.ns import KEYWORDS
+from netspec.source.ns import KEYWORDS, word_as_name
 from netspec.spec import models as m
 
 INDENT = "  "
@@ -401,14 +401,12 @@ def _literal(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _name(name: str, where: str, reserved: frozenset[str] = KEYWORDS) -> str:
-    """A value's name (a param, a let name), which ``.ns`` cannot quote."""
-    if name in reserved:
-        raise NetspecError(
-            f"{name!r} is a word of the .ns format and cannot name a value there",
-            where=where,
-            hint="rename it, or keep this spec in YAML",
-        )
+def _name(name: str, where: str, what: str) -> str:
+    """The name of ``what`` (a param, a let value, a block, a block parameter), which ``.ns``
+    cannot quote."""
+    if name in KEYWORDS:
+        message, hint = word_as_name(name, what)
+        raise NetspecError(message, where=where, hint=hint)
     return name
 
 
@@ -508,7 +506,7 @@ def to_ns(spec: m.SpecFile) -> str:
     if spec.params:
         w.emit(0, "params {", k("params"))
         for name, decl in spec.params.items():
-            _name(name, f"params.{name}")
+            _name(name, f"params.{name}", "a parameter")
             span = k(f"params.{name}")
             if isinstance(decl, m.ParamDecl):
                 text = f"{name} = {_literal(decl.default)}"
@@ -536,7 +534,7 @@ def _ns_let(
 ) -> None:
     w.emit(depth, "let {", span)
     for name, code in let.items():
-        _name(name, f"let.{name}")
+        _name(name, f"let.{name}", "a let value")
         value = _value_yaml(code)
         at = _key(owner, f"let.{name}", code.span)
         if isinstance(value, dict):
@@ -551,7 +549,8 @@ def _ns_mapping(
 ) -> None:
     w.emit(depth, f"{key} {{", span)
     for k, v in value.items():
-        text_key = _literal(k) if not (isinstance(k, str) and k.isidentifier()) else k
+        plain = isinstance(k, str) and k.isidentifier() and k not in KEYWORDS
+        text_key = k if plain else _literal(k)
         if isinstance(v, dict):
             _ns_mapping(w, depth + 1, text_key, v, None)
         else:
@@ -569,9 +568,9 @@ def _ns_value(value: Any) -> str:
 
 
 def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
-    _name(name, f"blocks.{name}")
+    _name(name, f"blocks.{name}", "a block")
     for param in block.params:
-        _name(param.name, f"blocks.{name}.params")
+        _name(param.name, f"blocks.{name}.params", "a block parameter")
     params = f"({', '.join(_param_text(p) for p in block.params)})" if block.params else ""
     w.emit(0, f"block {name}{params} {{", block.span)
     k = block.key_span

@@ -8,6 +8,7 @@ exception.
 
 from __future__ import annotations
 
+import keyword
 import re
 from pathlib import Path
 from typing import Any
@@ -131,9 +132,37 @@ SYNTAX_ERRORS = [
     (
         "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    repeat: relu\n}\n",
         5,
-        11,
-        "'repeat' is a word of the .ns format, not a name",
-        'quote a layer named so: "repeat": …',
+        5,
+        "'repeat' is a word of the .ns format and cannot name a layer there",
+        "`repeat:` starts a repeat in YAML as well; the `repeat` statement takes no ':'",
+    ),
+    (
+        "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    relu\n    then: relu\n}\n",
+        6,
+        5,
+        "'then' is a word of the .ns format and cannot name a layer there unquoted",
+        'quote it, as `netspec fmt` writes it: "then": …',
+    ),
+    (  # a section that is really not closed: the let's '{', not a let mapping named layers
+        "netspec 1\nname x\ninput [1, 8, 8]\nlet {\n    w = 2\n\nlayers {\n    relu\n}\n",
+        7,
+        1,
+        "unexpected 'layers': a section before it is not closed",
+        "the '{' at line 4, column 5 is not closed",
+    ),
+    (
+        "netspec 1\nname x\ninput [1, 8, 8]\nparams {\n    w = 2\n\nlayers {\n    relu\n}\n",
+        7,
+        1,
+        "unexpected 'layers': a section before it is not closed",
+        "the '{' at line 4, column 8 is not closed",
+    ),
+    (  # a top-level statement inside a section that is closed
+        "netspec 1\ninput [1, 8, 8]\nlayers {\n    name x\n    relu\n}\n",
+        4,
+        5,
+        "unexpected 'name' inside a section: it is a statement of the top level",
+        "move it out of the section opened by the '{' at line 3, column 8",
     ),
     (
         'netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    "relu\n}\n',
@@ -166,6 +195,143 @@ def test_syntax_errors_in_words_with_a_caret(
         assert any(row.endswith(source_line) for row in rendered)
         caret = next(row for row in rendered if row.rstrip().endswith("^"))
         assert caret.index("^") - caret.index("|") - 2 == col - 1
+
+
+# -- words of the format used as names ------------------------------------------------------------
+
+_HEAD = "netspec 1\nname x\ninput [1, 8, 8]\n"
+_TAIL = "layers {\n    relu\n}\n"
+NAME_PLACES = {
+    # place: (text, with @ where the word stands; its line and column; what it names; whether
+    # .ns can quote such a name)
+    "a param": (_HEAD + "params {\n    @ = 2\n}\n" + _TAIL, 5, 5, "a parameter", False),
+    "a param after another": (
+        _HEAD + "params { a = 1; @ = 2 }\n" + _TAIL,
+        4,
+        17,
+        "a parameter",
+        False,
+    ),
+    "a let value": (_HEAD + "let {\n    @ = 2\n}\n" + _TAIL, 5, 5, "a let value", False),
+    "a let mapping": (
+        _HEAD + "let {\n    @ {\n        a: 1\n    }\n}\n" + _TAIL,
+        5,
+        5,
+        "a let value",
+        False,
+    ),
+    "a layer": (_HEAD + "layers {\n    relu\n    @: relu\n}\n", 6, 5, "a layer", True),
+    "a layer first in its section": (_HEAD + "layers { @: relu }\n", 4, 10, "a layer", True),
+    "a nested layer": (
+        _HEAD + "layers {\n    seq: {\n        a: relu\n        @: relu\n    }\n}\n",
+        7,
+        9,
+        "a layer",
+        True,
+    ),
+    "a layer of a block": (
+        _HEAD + "block B {\n    relu\n    @: relu\n}\n" + _TAIL,
+        6,
+        5,
+        "a layer",
+        True,
+    ),
+    "a block": (_HEAD + "block @(c) {\n    relu\n}\n" + _TAIL, 4, 7, "a block", False),
+    "a block parameter": (
+        _HEAD + "block B(c, @ = 1) {\n    relu\n}\n" + _TAIL,
+        4,
+        12,
+        "a block parameter",
+        False,
+    ),
+    "a branch": (
+        _HEAD + "block B {\n    branches {\n        a: relu\n        @: relu\n    }\n}\n" + _TAIL,
+        7,
+        9,
+        "a branch",
+        True,
+    ),
+}
+
+
+@pytest.mark.parametrize("word", sorted(ns.KEYWORDS))
+@pytest.mark.parametrize("place", list(NAME_PLACES))
+def test_a_word_of_the_format_as_a_name_is_refused_at_the_word(place: str, word: str) -> None:
+    text, line, col, what, quotable = NAME_PLACES[place]
+    text = text.replace("@", word)
+    err = _error(text)
+    assert err.span is not None
+    assert (err.span.line, err.span.col) == (line, col), err.render()
+    assert err.message.startswith(f"'{word}' is a word of the .ns format and cannot name {what}")
+    assert "not closed" not in err.message and "not closed" not in (err.hint or "")
+    assert err.hint is not None
+    if keyword.iskeyword(word):  # no spec, YAML or .ns, can use it as a name
+        assert "Python keyword" in err.hint
+    elif word == "repeat" and what == "a layer":  # `repeat:` in a layer list is a repeat
+        assert err.message.endswith("there")
+        assert err.hint.startswith("rename it: in a layer list, `repeat:` starts a repeat")
+    elif quotable:  # the grammar reads a quoted layer or branch name, and fmt writes it so
+        assert err.message.endswith("there unquoted")
+        assert f'quote it, as `netspec fmt` writes it: "{word}": …' in err.hint
+        netspec.loads(re.sub(rf"\b{word}:", f'"{word}":', text, count=1), name="ok.ns").check()
+    else:
+        assert err.hint == "rename it, or keep this spec in YAML"
+    rendered = err.render()
+    assert f"bad.ns:{line}:{col}:" in rendered and "Traceback" not in rendered
+
+
+@pytest.mark.parametrize(
+    ("place", "yaml_part"),
+    [
+        ("a param", "params:\n  layers: 2\n"),
+        ("a let value", "let:\n  layers: 2\n"),
+        ("a block", "blocks:\n  layers:\n    params: [c]\n    body: [relu]\n"),
+        ("a block parameter", "blocks:\n  B:\n    params: [c, layers = 1]\n    body: [relu]\n"),
+    ],
+)
+def test_the_reader_and_fmt_refuse_a_reserved_name_in_the_same_words(
+    place: str, yaml_part: str
+) -> None:
+    from netspec.spec import format as fmt
+    from netspec.spec.load import read_text
+
+    yaml_spec = "netspec: 1\nname: x\ninput: [1, 8, 8]\n" + yaml_part + "layers: [relu]\n"
+    with pytest.raises(NetspecError) as written:
+        fmt.to_ns(read_text(yaml_spec, "x.yaml").spec)
+    read = _error(NAME_PLACES[place][0].replace("@", "layers"))
+    assert read.message == written.value.message
+    assert read.hint == written.value.hint == "rename it, or keep this spec in YAML"
+
+
+def test_a_word_of_the_format_as_a_mapping_key_is_quoted() -> None:
+    text = _HEAD + "let {\n    m {\n        a: 1\n        layers: 2\n    }\n}\n" + _TAIL
+    err = _error(text)
+    assert err.span is not None and (err.span.line, err.span.col) == (7, 9)
+    assert (
+        err.message == "'layers' is a word of the .ns format and cannot name a key there unquoted"
+    )
+    assert err.hint is not None and '"layers": …' in err.hint
+    netspec.loads(text.replace("layers: 2", '"layers": 2'), name="ok.ns").check()
+
+
+def test_a_statement_word_written_with_a_colon_is_read_as_a_name() -> None:
+    err = _error(_HEAD + "block B {\n    relu\n    merge: add\n}\n" + _TAIL)
+    assert err.span is not None and (err.span.line, err.span.col) == (6, 5)
+    assert err.hint is not None and "the `merge` statement takes no ':'" in err.hint
+
+
+def test_the_cli_shows_a_reserved_name_at_the_word(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from netspec.cli import app
+
+    path = tmp_path / "x.ns"
+    path.write_text(_HEAD + "params {\n    layers = 2\n}\n" + _TAIL, "utf-8")
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 2, result.output
+    assert f"{path}:5:5: document: 'layers' is a word of the .ns format" in result.output
+    assert "rename it, or keep this spec in YAML" in result.output
+    assert "Traceback" not in result.output and "not closed" not in result.output
 
 
 def test_deep_nesting_is_refused_with_a_position() -> None:

@@ -162,6 +162,16 @@ def test_layer_names_that_are_words_of_the_ns_format_are_quoted() -> None:
     assert m.canonical(_read(ns, "x.ns")) == m.canonical(spec)
 
 
+def test_let_mapping_keys_that_are_words_of_the_ns_format_are_quoted() -> None:
+    text = (
+        "netspec: 1\nname: lm\ninput: [3, 8, 8]\nlet:\n  m: {layers: 4, then: 2}\n"
+        "layers:\n  - conv2d(m['layers'], 3)\n"
+    )
+    ns = fmt.to_ns(_read(text, "lm.yaml"))
+    assert '"layers": 4' in ns and '"then": 2' in ns
+    assert m.canonical(_read(ns, "lm.ns")) == m.canonical(_read(text, "lm.yaml"))
+
+
 def test_value_names_that_are_words_of_the_ns_format_are_refused() -> None:
     for section in ("params", "let"):
         text = f"netspec: 1\nname: x\ninput: [1, 8, 8]\n{section}:\n  layers: 3\nlayers: [relu]\n"
