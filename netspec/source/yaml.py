@@ -4,7 +4,9 @@ PyYAML's event stream (its C parser where available) is composed here, iterative
 small tree of :class:`YNode` that remembers the line and column of every key and value. The
 composer is ours rather than PyYAML's so that the limits hold before anything recursive runs:
 nesting depth, document size and the number of nodes aliases expand to (a "billion laughs"
-document fails at its first alias over budget, not after filling memory).
+document fails at its first alias over budget, not after filling memory). The first problem in
+the text is the one reported, whichever PyYAML is installed: one that PyYAML finds further on,
+reading ahead of its events (or at its own nesting limit), does not hide it (see ``_events``).
 
 Plain scalars are resolved with YAML 1.2's core schema (``true``/``false``, ``null``, decimal
 integers and floats); ``yes``/``no``/``on``/``off`` stay strings. Tags other than the standard
@@ -166,23 +168,88 @@ def compose(text: str, name: str) -> YNode:
                 _at(source, offset),
                 where="document",
             )
-    try:
-        return _compose_events(yaml.parse(text, Loader=_Loader), source)
-    except yaml.reader.ReaderError as exc:
-        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
-        problem = f"unacceptable character #x{ord(char):04x}: {exc.reason}"
-        offset = text.find(char)
+    root = _compose_events(_events(source), source)
+    if root is None or (isinstance(root, YScalar) and root.value is None):
         raise SourceError(
-            f"malformed YAML: {problem}", _at(source, max(offset, 0)), where="document"
-        ) from None
-    except yaml.MarkedYAMLError as exc:
+            "the file is empty",
+            Span(source, 1, 1),
+            where="document",
+            hint="a spec is a mapping with at least `netspec: 1`, `name`, `input` and `layers`",
+        )
+    return root
+
+
+def _events(source: Source) -> Iterator[Any]:
+    """PyYAML's events for the text of ``source``; where PyYAML finds a problem, the events
+    before it that it has not handed on yet, then the first problem in the text.
+
+    PyYAML's scanner reads ahead of the events it hands on (the rest of a line, up to 1,024
+    characters, to learn whether what it read is a mapping key), and since libyaml 0.2.6
+    (bundled with PyYAML 6.0.4) it refuses to nest deeper than 1,000 levels itself. So the
+    problem PyYAML raises may lie beyond one that comes first: ``[[[[...`` thousands deep fails
+    in PyYAML's scanner before the event of the first bracket arrives, where netspec's depth
+    limit fails at bracket ``MAX_DEPTH + 1``. The text before PyYAML's problem is therefore
+    parsed again and the events not handed on yet follow, so that netspec's own checks see
+    them (too deep, a duplicate key, ...); an earlier problem of PyYAML's that its read-ahead
+    overtook is the one raised. What is reported does not depend on the PyYAML version, nor on
+    its parser (C or Python).
+
+    Only events that start before the cut count: those after it come from the end of the
+    shortened text, not from the spec. Where the shortened text ends inside a token (a quoted
+    scalar cut short, say), PyYAML's complaint about that end is not the spec's: the text is cut
+    again before the token. A few rounds at most, each cut shorter than the last.
+    """
+    text = source.text
+    handed = 0  # events handed on (and composed without error)
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            handed += 1
+            yield event
+        return
+    except yaml.YAMLError as exc:
+        offset, problem = _problem(exc, text)
+    cut = offset
+    for _ in range(4):
+        if cut <= 0:
+            break
+        try:
+            for number, event in enumerate(_events_before(text, cut)):
+                if number >= handed:  # the same events as before, up to here
+                    handed += 1
+                    yield event
+        except yaml.YAMLError as earlier:
+            at, what = _problem(earlier, text)
+            if at < cut:  # a problem of the spec before the cut, overtaken by the read-ahead
+                offset, problem, cut = at, what, at
+                continue
+            context = getattr(earlier, "context_mark", None)
+            if context is not None and context.index < cut:  # a token cut short
+                cut = context.index
+                continue
+        break
+    raise SourceError(f"malformed YAML: {problem}", _at(source, offset), where="document")
+
+
+def _problem(exc: yaml.YAMLError, text: str) -> tuple[int, str]:
+    """Where in ``text`` PyYAML's error is (a character offset), and what it says."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        return max(text.find(char), 0), f"unacceptable character #x{ord(char):04x}: {exc.reason}"
+    if isinstance(exc, yaml.MarkedYAMLError):
         mark = exc.problem_mark or exc.context_mark
-        span = _at(source, mark.index) if mark else Span(source, 1, 1)
         problem = exc.problem or exc.context or "malformed YAML"
-        context = f" {exc.context}" if exc.context and exc.problem else ""
-        raise SourceError(f"malformed YAML: {problem}{context}", span, where="document") from None
-    except yaml.YAMLError as exc:  # errors without a mark (reader errors)
-        raise SourceError(f"malformed YAML: {exc}", Span(source, 1, 1), where="document") from None
+        if exc.context and exc.problem:
+            problem += f" {exc.context}"
+        return (mark.index if mark else 0), problem
+    return 0, str(exc)  # pragma: no cover - PyYAML's errors carry a mark or a character
+
+
+def _events_before(text: str, cut: int) -> Iterator[Any]:
+    """PyYAML's events for ``text[:cut]`` that start before the cut."""
+    for event in yaml.parse(text[:cut], Loader=_Loader):
+        if event.start_mark is not None and event.start_mark.index >= cut:
+            return
+        yield event
 
 
 def _at(source: Source, offset: int) -> Span:
@@ -198,7 +265,8 @@ def _at(source: Source, offset: int) -> Span:
     return Span(source, len(lines), len(lines[-1]) + 1)
 
 
-def _compose_events(events: Iterator[Any], source: Source) -> YNode:
+def _compose_events(events: Iterator[Any], source: Source) -> YNode | None:
+    """Compose ``events`` into a tree; ``None`` when they hold no node."""
     stack: list[tuple[YNode, YScalar | None]] = []  # (container, pending mapping key)
     anchors: dict[str, YNode] = {}
     root: YNode | None = None
@@ -310,13 +378,6 @@ def _compose_events(events: Iterator[Any], source: Source) -> YNode:
                 )
             grow(target, at)
             attach(target, at)
-    if root is None or (isinstance(root, YScalar) and root.value is None):
-        raise SourceError(
-            "the file is empty",
-            Span(source, 1, 1),
-            where="document",
-            hint="a spec is a mapping with at least `netspec: 1`, `name`, `input` and `layers`",
-        )
     return root
 
 
