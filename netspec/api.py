@@ -72,17 +72,26 @@ class Spec:
         return summary_backend.data(self.network, macs)
 
     def source(self) -> str:
-        """Self-contained PyTorch source defining this spec's model class (the params given
-        here become the constructor's defaults)."""
-        from netspec.backends.python import generate
+        """Self-contained PyTorch source defining this spec's model class (the params and input
+        given here become the constructor's defaults): what ``netspec codegen`` writes and
+        :meth:`build` executes."""
+        from netspec.backends.module import source_for
 
-        return generate(self.spec, self.network, self._input).text
+        return source_for(self.spec, self.params, self._input, self.network)[0]
 
-    def build(self) -> torch.nn.Module:
-        """Build the ``nn.Module`` (by executing :meth:`source`) with these parameters."""
+    def build(self, verify: bool = False) -> torch.nn.Module:
+        """Build the ``nn.Module`` by executing :meth:`source`, and check it against the static
+        analysis: its state_dict (every key and shape) and trainable parameter count, and with
+        ``verify`` one forward pass (every module's output shape and the model's output shape).
+
+        Raises:
+            NetspecError: the spec is invalid at these parameters and input.
+            InternalError: the module disagrees with the analysis — a bug in netspec, never
+                returned as a silently different module.
+        """
         from netspec.backends.module import build
 
-        return build(self.spec, self.network, self.params, self._input)
+        return build(self.spec, self.network, self.params, self._input, verify)
 
     def __repr__(self) -> str:
         return f"<netspec.Spec {self.name} {self.params}>"

@@ -6,13 +6,14 @@ outside the layers), what was expected and found, and, where one exists, a hint.
 it as ``file:line:col: where: message`` followed by the source line and a caret, and exits 2.
 
 Each pipeline stage raises its own subclass, so a test or a caller can tell a syntax error
-from a shape error without parsing messages.
+from a shape error without parsing messages. A bug netspec detects in itself (a built module
+that disagrees with the static analysis) is an :class:`InternalError` instead: the CLI exits 1.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -169,6 +170,28 @@ class CodegenError(NetspecError):
     """The spec is valid but cannot be written as PyTorch source."""
 
     kind = "codegen error"
+
+
+class InternalError(RuntimeError):
+    """A bug in netspec, never a problem with the user's spec — deliberately not a
+    :class:`NetspecError`, so ``except NetspecError`` never catches it.
+
+    Raised when netspec catches itself out: a built module whose state_dict, parameter count
+    or forward shapes differ from the static analysis. The CLI reports it and exits 1.
+
+    Args:
+        message: what disagrees; the first difference comes first.
+        details: every difference found (the first is the one the message names).
+    """
+
+    def __init__(self, message: str, details: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details)
+
+    def __str__(self) -> str:
+        rest = self.details[1:]
+        return "\n  ".join([self.message, *rest]) if rest else self.message
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str | None:

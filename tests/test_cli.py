@@ -783,6 +783,92 @@ def test_build_json_is_pure_json() -> None:
     assert json.loads(result.stdout)["parameters"] == 61_706
 
 
+KERNEL = (
+    "netspec: 1\nname: k\ninput: [3, 16, 16]\nparams:\n  k: 7\n"
+    "layers:\n  - conv: conv2d(8, k)\n  - flatten\n  - fc: linear(10)\n"
+)
+"""A kernel of 7 by default: an input of 5×5 needs ``--set k=3``."""
+
+
+def test_build_agrees_with_check_for_set_and_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from netspec.backends import module as module_backend
+
+    path = tmp_path / "k.yaml"
+    path.write_text(KERNEL)
+    args = (str(path), "--set", "k=3", "--input", "3,5,5")
+    checked = run("check", *args, "-f", "json")
+    assert checked.exit_code == 0, checked.output
+    executed: list[str] = []
+    real = module_backend.compile_source
+
+    def spy(source: str, label: str = "model") -> Any:
+        executed.append(source)
+        return real(source, label)
+
+    monkeypatch.setattr(module_backend, "compile_source", spy)
+    built = run("build", *args, "-f", "json", "--verify")
+    assert built.exit_code == 0, built.output
+    assert json.loads(built.stdout) == json.loads(checked.stdout)
+    assert json.loads(built.stdout)["parameters"] == 954
+    # build executes exactly what codegen writes for the same arguments
+    written = run("codegen", *args)
+    assert written.exit_code == 0, written.output
+    assert executed == [written.stdout]
+    # at the default k=7 the input is too small: build says so as check does
+    for command in ("check", "build"):
+        result = run(command, str(path), "--input", "3,5,5")
+        assert result.exit_code == 2
+        assert "the kernel spans 7 but the padded input H is 5" in result.stderr
+
+
+def _patch_source(monkeypatch: pytest.MonkeyPatch, old: str, new: str) -> None:
+    """Make the Python back end write ``new`` where it writes ``old`` (a simulated bug)."""
+    import dataclasses
+
+    from netspec.backends import module as module_backend
+
+    real = module_backend.generate
+
+    def patched(*args: Any, **kwargs: Any) -> Any:
+        gen = real(*args, **kwargs)
+        assert old in gen.text
+        return dataclasses.replace(gen, text=gen.text.replace(old, new))
+
+    monkeypatch.setattr(module_backend, "generate", patched)
+
+
+def test_build_that_disagrees_is_an_internal_error(
+    tmp_spec: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_spec(
+        HEAD.replace("[3, 32, 32]", "[8]") + "layers:\n  - a: linear(4)\n  - b: linear(3)\n"
+    )
+    _patch_source(monkeypatch, "nn.Linear(8, 4)", "nn.Linear(8, 5)")
+    result = run("build", str(path), "-f", "json")
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    first = result.stderr.splitlines()[0]
+    assert first == (
+        "internal error: the built module disagrees with the static analysis: "
+        "a.weight: static [4, 8], module [5, 8]"
+    )
+    assert "a.bias: static [4], module [5]" in result.stderr
+    assert "This is a bug in netspec" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_build_verify_checks_the_final_output(
+    tmp_spec: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_spec(HEAD.replace("[3, 32, 32]", "[8]") + "layers:\n  - a: linear(4)\n")
+    _patch_source(monkeypatch, "        return x\n", "        return x[:, :2]\n")
+    assert run("build", str(path)).exit_code == 0  # the state_dict agrees
+    result = run("build", str(path), "--verify")
+    assert result.exit_code == 1
+    assert "output: static [4], module [2]" in result.stderr
+
+
 def test_list() -> None:
     result = run("list")
     assert result.exit_code == 0

@@ -1,8 +1,11 @@
 """The module back end: the generated source, executed.
 
-``build`` renders the same source ``netspec codegen`` writes (at the spec's defaults), executes
-it once per distinct source, and instantiates the class with the requested parameters — so a
-built module and a generated file cannot disagree, and the forward pass is plain PyTorch code.
+``build`` renders the source ``netspec codegen`` writes for the same parameters and input (the
+requested values are the constructor's defaults), executes it once per distinct source and
+instantiates the class — so a built module and a generated file cannot disagree, and the
+forward pass is plain PyTorch code. Every built module is then checked against the static
+analysis (state_dict keys and shapes, trainable parameters; with ``verify`` also a forward
+pass); a difference is a bug in netspec, raised as :class:`~netspec.errors.InternalError`.
 
 The source is registered with :mod:`linecache` under a stable name and its module is put in
 ``sys.modules``, so tracebacks, ``inspect.getsource`` and ``torch.jit.script`` see real lines.
@@ -16,15 +19,16 @@ import hashlib
 import linecache
 import sys
 import types
+from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from netspec.backends.python import generate
+from netspec.errors import InternalError
 from netspec.expand.expander import expand
 from netspec.expand.ir import modules
 from netspec.infer import Network
 from netspec.ops.base import Shape
 from netspec.spec import models as m
-from netspec.spec.params import declared
 
 if TYPE_CHECKING:
     import torch
@@ -47,7 +51,14 @@ def compile_source(source: str, label: str = "model") -> types.ModuleType:
     module = types.ModuleType(name)
     module.__file__ = filename
     sys.modules[name] = module
-    exec(compile(source, filename, "exec"), module.__dict__)  # noqa: S102 - our own generated code
+    # dont_inherit: this file's `from __future__ import annotations` must not apply to the
+    # source, or annotations a written file evaluates would never be evaluated here
+    code = compile(source, filename, "exec", dont_inherit=True)
+    try:
+        exec(code, module.__dict__)  # noqa: S102 - our own generated code
+    except BaseException:
+        del sys.modules[name]
+        raise
     for value in list(module.__dict__.values()):
         if (
             isinstance(value, type)
@@ -77,19 +88,45 @@ def _rebuild(source: str, label: str, qualname: str, state: dict[str, Any]) -> A
     return obj
 
 
-_SOURCES: dict[tuple[int, Shape | None], tuple[m.SpecFile, str, str]] = {}
-"""Generated sources by spec object (kept alive with its entry, so its id stays its own)."""
+def _freeze(value: Any) -> Hashable:
+    """A hashable, type-exact form of a parameter value (``True``, ``1`` and ``1.0`` differ:
+    they render differently)."""
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(_freeze(v) for v in value))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((str(k), _freeze(v)) for k, v in value.items())))
+    return (type(value).__name__, value)
 
 
-def source_for(spec: m.SpecFile, input_override: Shape | None = None) -> tuple[str, str]:
-    """The source ``build`` executes for ``spec`` (generated at its defaults) and its class;
-    generated once per spec object, so building a model again costs what PyTorch does."""
-    key = (id(spec), input_override)
+_SourceKey = tuple[int, Hashable, Shape | None]
+_SOURCES: dict[_SourceKey, tuple[m.SpecFile, str, str]] = {}
+"""Generated sources by (spec object, parameter values, input); the entry keeps the spec
+alive, so its id stays its own."""
+
+
+def source_for(
+    spec: m.SpecFile,
+    params: Mapping[str, Any],
+    input_override: Shape | None = None,
+    net: Network | None = None,
+) -> tuple[str, str]:
+    """The source ``build`` executes for ``spec`` at ``params`` and ``input_override`` — what
+    ``netspec codegen`` writes for them, the values being the constructor's defaults — and its
+    class name. Generated once per (spec object, values, input), so building again costs what
+    PyTorch does.
+
+    Args:
+        net: ``spec`` expanded at these values, when the caller has it (else expanded here).
+
+    Raises:
+        NetspecError: the spec is invalid at these values, or cannot be compiled.
+    """
+    key: _SourceKey = (id(spec), _freeze(dict(params)), input_override)
     hit = _SOURCES.get(key)
     if hit is not None and hit[0] is spec:
         return hit[1], hit[2]
-    params = {name: p.default for name, p in declared(spec).items()}
-    net = expand(spec, params, input_override)
+    if net is None:
+        net = expand(spec, dict(params), input_override)
     gen = generate(spec, net, input_override)
     if len(_SOURCES) >= 64:
         _SOURCES.clear()
@@ -98,35 +135,64 @@ def source_for(spec: m.SpecFile, input_override: Shape | None = None) -> tuple[s
 
 
 def build(
-    spec: m.SpecFile, net: Network, params: dict[str, Any], input_override: Shape | None = None
+    spec: m.SpecFile,
+    net: Network,
+    params: Mapping[str, Any],
+    input_override: Shape | None = None,
+    verify: bool = False,
 ) -> torch.nn.Module:
-    """Instantiate ``spec``'s generated class with ``params``."""
-    defaults = {name: p.default for name, p in declared(spec).items()}
-    text, class_name = source_for(spec, input_override)
+    """Execute the source generated for ``params`` and ``input_override``, instantiate its
+    class, and check the module against ``net`` (the analysis at the same values).
+
+    Args:
+        verify: also run one forward pass and compare every module's output shape and the
+            model's output shape (see :func:`check_built`).
+
+    Raises:
+        NetspecError: the spec is invalid at these values.
+        InternalError: the module disagrees with the analysis (a bug in netspec).
+    """
+    text, class_name = source_for(spec, params, input_override, net)
     cls = getattr(compile_source(text, spec.name or "model"), class_name)
-    overrides = {
-        k: v
-        for k, v in params.items()
-        if defaults.get(k) != v or type(defaults.get(k)) is not type(v)
-    }
-    return cls(**overrides)  # type: ignore[no-any-return]
+    model: torch.nn.Module = cls()  # the defaults are the requested values
+    check_built(model, net, verify)
+    return model
+
+
+def check_built(model: torch.nn.Module, net: Network, verify: bool = False) -> None:
+    """Compare a built module with the static analysis: its state_dict (every key and shape)
+    and trainable parameter count; with ``verify``, also one forward pass (every leaf module's
+    output shape and the final output shape).
+
+    Raises:
+        InternalError: a difference, the first one named in the message (a bug in netspec).
+    """
+    problems = compare_state(model, net)
+    if verify and not problems:
+        problems = compare_forward(model, net)
+    if problems:
+        raise InternalError(
+            f"the built module disagrees with the static analysis: {problems[0]}", problems
+        )
 
 
 def compare_state(model: torch.nn.Module, net: Network) -> list[str]:
-    """Differences between a module's state_dict and the static analysis (empty: none)."""
+    """Differences between a module's state_dict and the static analysis (empty: none): keys
+    in the analysis's order, then keys only the module has, then the parameter count."""
     expected: dict[str, tuple[int, ...]] = {}
     for path, leaf in modules(net.root).items():
         for t in leaf.tensors:
             expected[f"{path}.{t.name}" if path else t.name] = tuple(t.shape)
     actual = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     problems = []
-    for key in sorted(expected.keys() - actual.keys()):
-        problems.append(f"missing from the module: {key} {list(expected[key])}")
-    for key in sorted(actual.keys() - expected.keys()):
-        problems.append(f"not in the static analysis: {key} {list(actual[key])}")
-    for key in sorted(expected.keys() & actual.keys()):
-        if expected[key] != actual[key]:
-            problems.append(f"{key}: static {list(expected[key])}, module {list(actual[key])}")
+    for key, shape in expected.items():  # in state_dict order, so the first is the first key
+        if key not in actual:
+            problems.append(f"missing from the module: {key} {list(shape)}")
+        elif actual[key] != shape:
+            problems.append(f"{key}: static {list(shape)}, module {list(actual[key])}")
+    for key, shape in actual.items():
+        if key not in expected:
+            problems.append(f"not in the static analysis: {key} {list(shape)}")
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     if trainable != net.totals.parameters:
         problems.append(f"parameters: static {net.totals.parameters:,}, module {trainable:,}")
@@ -136,6 +202,14 @@ def compare_state(model: torch.nn.Module, net: Network) -> list[str]:
 def leaf_calls(model: torch.nn.Module, shape: Shape, batch: int = 2) -> list[tuple[str, Shape]]:
     """Run one forward pass (eval mode, no grad) and record every leaf module call's output
     shape (batch excluded), in call order."""
+    return _forward(model, shape, batch)[0]
+
+
+def _forward(
+    model: torch.nn.Module, shape: Shape, batch: int = 2
+) -> tuple[list[tuple[str, Shape]], Any]:
+    """One forward pass (eval mode, no grad): every leaf module call's output shape (batch
+    excluded) in call order, and the model's output."""
     import torch
 
     calls: list[tuple[str, Shape]] = []
@@ -154,20 +228,23 @@ def leaf_calls(model: torch.nn.Module, shape: Shape, batch: int = 2) -> list[tup
     try:
         model.eval()
         with torch.no_grad():
-            model(torch.zeros(batch, *shape, device=device))
+            output = model(torch.zeros(batch, *shape, device=device))
     finally:
         model.train(training)
         for h in hooks:
             h.remove()
-    return calls
+    return calls, output
 
 
 def compare_forward(model: torch.nn.Module, net: Network) -> list[str]:
-    """Differences between a real forward pass and the static shapes (empty: none)."""
+    """Differences between a real forward pass and the static shapes (empty: none): the first
+    leaf module call that differs, the number of calls, and the model's output shape."""
+    import torch
+
     from netspec.expand.ir import leaves
 
     expected = [(leaf.path, tuple(leaf.output)) for leaf in leaves(net.root) if not leaf.functional]
-    actual = leaf_calls(model, net.input)
+    actual, output = _forward(model, net.input)
     problems = []
     for i, (want, got) in enumerate(zip(expected, actual, strict=False)):
         if want != got:
@@ -177,4 +254,8 @@ def compare_forward(model: torch.nn.Module, net: Network) -> list[str]:
             break
     if len(expected) != len(actual):
         problems.append(f"{len(expected)} module calls expected, {len(actual)} made")
+    if not isinstance(output, torch.Tensor):
+        problems.append(f"output: static {list(net.output)}, module {type(output).__name__}")
+    elif tuple(output.shape[1:]) != tuple(net.output):
+        problems.append(f"output: static {list(net.output)}, module {list(output.shape[1:])}")
     return problems

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import inspect
 import io
 import pickle
+import runpy
 import subprocess
 import sys
 import traceback
+from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
 import netspec
+from netspec.backends import module as module_backend
 from netspec.backends.module import compare_forward, compare_state, compile_source
+from netspec.errors import InternalError, NetspecError, ShapeError
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +38,13 @@ def test_build_executes_exactly_the_generated_source() -> None:
 
 def test_one_class_per_distinct_source() -> None:
     first = netspec.load("vgg11").build()
+    again = netspec.load("vgg11").build()
     second = netspec.load("vgg11", num_classes=3).build()
-    assert type(first) is type(second)
+    assert type(first) is type(again)
+    # the requested values are the constructor's defaults, as in `codegen --set`
+    assert type(first) is not type(second)
     assert second.classifier[-1].out_features == 3
+    assert type(second)().classifier[-1].out_features == 3
 
 
 def test_source_is_compiled_once() -> None:
@@ -117,3 +127,120 @@ def test_compare_reports_differences() -> None:
     assert any("output.weight" in p for p in problems)
     assert any(p.startswith("parameters:") for p in problems)
     assert compare_forward(other, spec.network) != []
+
+
+# -- build() is generated at the requested values and checked against the analysis ------------
+
+KERNEL = (
+    "netspec: 1\nname: k\ninput: [3, 16, 16]\nparams:\n  k: 7\n"
+    "layers:\n  - conv: conv2d(8, k)\n  - flatten\n  - fc: linear(10)\n"
+)
+"""A kernel of 7 by default: an input of 5×5 needs ``k=3``."""
+
+
+def test_build_uses_the_requested_params_and_input() -> None:
+    spec = netspec.loads(KERNEL, input_shape=(3, 5, 5), k=3)
+    summary = spec.summary()
+    model = spec.build(verify=True)
+    assert {k: list(v.shape) for k, v in model.state_dict().items()} == {
+        "conv.weight": [8, 3, 3, 3],
+        "conv.bias": [8],
+        "fc.weight": [10, 72],
+        "fc.bias": [10],
+    }
+    assert sum(p.numel() for p in model.parameters()) == summary["parameters"] == 954
+    assert list(model(torch.zeros(2, 3, 5, 5)).shape[1:]) == summary["output"] == [10]
+    # the defaults do not fit that input: build refuses exactly as check does
+    default = netspec.loads(KERNEL, input_shape=(3, 5, 5))
+    with pytest.raises(ShapeError) as checked:
+        default.check()
+    with pytest.raises(ShapeError) as built:
+        default.build()
+    assert built.value.render() == checked.value.render()
+
+
+def test_build_executes_what_codegen_writes_for_the_same_values() -> None:
+    spec = netspec.loads(KERNEL, input_shape=(3, 5, 5), k=3)
+    model = spec.build()
+    assert type(model).__netspec_source__ == spec.source()  # type: ignore[attr-defined]
+    assert "k: int = 3" in spec.source()
+    assert type(model)().conv.kernel_size == (3, 3)  # the class alone builds the same module
+
+
+def test_sources_are_generated_once_per_spec_params_and_input(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[Any] = []
+    real = module_backend.generate
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module_backend, "generate", counting)
+    spec = netspec.loads(KERNEL, input_shape=(3, 5, 5), k=3)
+    spec.build()
+    spec.build()
+    assert spec.source() == type(spec.build()).__netspec_source__  # type: ignore[attr-defined]
+    assert len(calls) == 1
+    spec.replace(k=3).build()  # another Spec object, the same spec, the same values
+    assert len(calls) == 1
+    spec.replace(k=5).build()
+    netspec.Spec(spec.spec, {"k": 3}).build()  # the spec's own input
+    assert len(calls) == 3
+
+
+def _patch_source(monkeypatch: pytest.MonkeyPatch, old: str, new: str) -> None:
+    """Make the Python back end write ``new`` where it writes ``old`` (a simulated bug)."""
+    real = module_backend.generate
+
+    def patched(*args: Any, **kwargs: Any) -> Any:
+        gen = real(*args, **kwargs)
+        assert old in gen.text
+        return dataclasses.replace(gen, text=gen.text.replace(old, new))
+
+    monkeypatch.setattr(module_backend, "generate", patched)
+
+
+TWO = "netspec: 1\nname: two\ninput: [8]\nlayers:\n  - a: linear(4)\n  - relu\n  - b: linear(3)\n"
+
+
+def test_a_module_that_disagrees_is_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    _patch_source(monkeypatch, "self.a = nn.Linear(8, 4)", "self.a = nn.Linear(8, 5)")
+    with pytest.raises(InternalError) as info:
+        netspec.loads(TWO).build()
+    error = info.value
+    assert not isinstance(error, NetspecError)  # never mistaken for a problem with the spec
+    assert error.message.startswith("the built module disagrees with the static analysis")
+    assert "a.weight: static [4, 8], module [5, 8]" in error.message  # the first key
+    assert "a.bias: static [4], module [5]" in error.details
+    assert any(d.startswith("parameters:") for d in error.details)
+
+
+def test_verify_compares_the_final_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every module's output is right, only what forward returns is not
+    _patch_source(monkeypatch, "        return x\n", "        return x[:, :2]\n")
+    spec = netspec.loads(TWO)
+    spec.build()  # the state_dict agrees
+    with pytest.raises(InternalError, match=r"output: static \[3\], module \[2\]"):
+        spec.build(verify=True)
+
+
+def test_compare_forward_reports_the_output_shape() -> None:
+    spec = netspec.loads(TWO)
+    other = netspec.loads(TWO.replace("linear(3)", "linear(2)")).build()
+    problems = compare_forward(other, spec.network)
+    assert problems[-1] == "output: static [3], module [2]"
+
+
+def test_built_source_evaluates_annotations_as_a_written_file(tmp_path: Path) -> None:
+    """module.py's own ``from __future__ import annotations`` must not leak into the source
+    it executes: an annotation a written file evaluates, build() evaluates too."""
+    text = "import torch\n\nvalue: undefined_annotation = 1\n"
+    path = tmp_path / "written.py"
+    path.write_text(text)
+    with pytest.raises(NameError, match="undefined_annotation"):
+        runpy.run_path(str(path))
+    with pytest.raises(NameError, match="undefined_annotation"):
+        compile_source(text, "annotations")
+    assert not any("annotations_" in name for name in sys.modules)  # nothing half-made kept

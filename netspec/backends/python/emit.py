@@ -1249,7 +1249,7 @@ def _annotation(kind: str, default: Any) -> str:
     simple = {"int": "int", "float": "float", "bool": "bool", "str": "str"}.get(kind)
     if simple is not None:
         return simple
-    kinds = {type(v).__name__ for v in default} if default else {"int"}
+    kinds = {"None" if v is None else type(v).__name__ for v in default} if default else {"int"}
     inner = kinds.pop() if len(kinds) == 1 else "Any"
     return f"tuple[{inner}, ...]"
 
