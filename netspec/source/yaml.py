@@ -15,6 +15,7 @@ integers and floats); ``yes``/``no``/``on``/``off`` stay strings. Tags other tha
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -97,7 +98,19 @@ def _span(source: Source, event: Any) -> Span:
 
 
 def _resolve(event: Any, source: Source) -> Scalar:
-    """The value of a scalar event under the core schema (and its standard tags)."""
+    """The value of a scalar event under the core schema (and its standard tags); a number
+    too large for a float is refused, as in expressions."""
+    value = _resolve_tagged(event, source)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise SourceError(
+            f"the number {event.value} is too large",
+            _span(source, event),
+            hint="numbers in a spec are finite (at most about 1.8e308)",
+        )
+    return value
+
+
+def _resolve_tagged(event: Any, source: Source) -> Scalar:
     text: str = event.value
     tag = event.tag
     if tag is not None and tag != "!":

@@ -966,3 +966,10 @@ def test_the_bundled_spec_composes() -> None:
     root = compose(RESNET50, "resnet50.yaml")
     assert isinstance(root, YMap)
     assert to_data(root)["name"] == "resnet50"
+
+
+@pytest.mark.parametrize("text", ["a: 1e400\n", "a: [1, -1e999]\n", "a: !!float 2e308\n"])
+def test_numbers_too_large_for_a_float_are_refused_at_the_number(text: str) -> None:
+    err = fails(text)
+    assert "is too large" in err.message
+    assert err.span is not None and err.span.line == 1 and text[err.span.col - 1] in "-12!"

@@ -241,3 +241,21 @@ def test_block_input_shape_and_rank_compile() -> None:
     model = spec.build()
     assert compare_state(model, spec.network) == []
     assert compare_forward(model, spec.network) == []
+
+
+@pytest.mark.parametrize(
+    ("default", "annotation"),
+    [
+        ("[null, null]", "tuple[None, ...]"),
+        ("[1, 2.5]", "tuple[Any, ...]"),
+        ("[[1], [2]]", "tuple[tuple, ...]"),
+    ],
+)
+def test_list_params_are_annotated_with_types_that_exist(default: str, annotation: str) -> None:
+    text = f"netspec: 1\nname: m\ninput: [3, 8, 8]\nparams:\n  xs: {default}\nlayers:\n  - conv2d(4, 1)\n"
+    spec = netspec.loads(text)
+    source = spec.source()
+    assert f"xs: {annotation} = " in source
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "m.py", "exec"), namespace)  # annotations evaluated, as in a file
+    assert compare_state(namespace["M"](), spec.network) == []
