@@ -206,17 +206,19 @@ def leaf_calls(model: torch.nn.Module, shape: Shape, batch: int = 2) -> list[tup
 
 
 def _forward(
-    model: torch.nn.Module, shape: Shape, batch: int = 2
+    model: torch.nn.Module, shape: Shape, batch: int = 2, paths: set[str] | None = None
 ) -> tuple[list[tuple[str, Shape]], Any]:
     """One forward pass (eval mode, no grad): every leaf module call's output shape (batch
-    excluded) in call order, and the model's output."""
+    excluded) in call order — or, given ``paths``, every call of those modules — and the
+    model's output."""
     import torch
 
     calls: list[tuple[str, Shape]] = []
     hooks = []
     for path, mod in model.named_modules():
         # leaves are modules without children (an empty nn.Sequential is a container still)
-        if next(mod.children(), None) is None and not isinstance(mod, torch.nn.Sequential):
+        leaf = next(mod.children(), None) is None and not isinstance(mod, torch.nn.Sequential)
+        if path in paths if paths is not None else leaf:
 
             def hook(_m: Any, _i: Any, out: Any, path: str = path) -> None:
                 calls.append((path, tuple(out.shape[1:])))
@@ -244,7 +246,9 @@ def compare_forward(model: torch.nn.Module, net: Network) -> list[str]:
     from netspec.expand.ir import leaves
 
     expected = [(leaf.path, tuple(leaf.output)) for leaf in leaves(net.root) if not leaf.functional]
-    actual, output = _forward(model, net.input)
+    # the operator modules the analysis lists (a block class whose layers are all calls in its
+    # forward has no children, but is not an operator)
+    actual, output = _forward(model, net.input, paths={path for path, _ in expected})
     problems = []
     for i, (want, got) in enumerate(zip(expected, actual, strict=False)):
         if want != got:

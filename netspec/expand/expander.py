@@ -6,7 +6,7 @@ attributes and names every module. It carries the current shape along and asks
 :func:`netspec.infer.apply` for each layer's output, because later layers (and blocks) may
 depend on it.
 
-Naming follows one rule per container (see :data:`~netspec.expand.ir.ContainerKind`): a list
+Naming follows one rule per container (see :data:`~netspec.expand.lower.ContainerKind`): a list
 with no names is an ``nn.Sequential`` indexed from 0; a nested list with names names every
 layer; the top of a network that names its layers is a class whose unnamed stateless layers
 become function calls in ``forward``.
@@ -532,6 +532,9 @@ class _Expander:
             else:
                 node.flow.append(self._join(block, block_name, step, scope, tensors, where))
         node.output = tensors[lowered.output]
+        node.merge = next(
+            (run.step.merge for run in node.flow if isinstance(run, JoinRun) and run.applied), None
+        )
         _check_shared_writes(node)
         return node
 
@@ -627,6 +630,75 @@ def top_level_loop(span: Span | None, where: str) -> SpecError:
     )
 
 
+def _aliases(nodes: Sequence[Node]) -> bool:
+    """Whether ``nodes`` return the tensor they start from (or a view of it)."""
+    for node in nodes:
+        if isinstance(node, OpNode):
+            if not (node.op.aliases_input or node.op.in_place(node.attrs)):
+                return False
+        elif isinstance(node, BlockNode):
+            values, _ = _dataflow(node)
+            if values[_block_output(node)] != 0:
+                return False
+        elif isinstance(node, SeqNode) and not _aliases(node.children):
+            return False
+    return True
+
+
+def _block_output(node: BlockNode) -> str:
+    """The tensor a block returns: the destination of its last step."""
+    last = node.flow[-1]
+    return last.step.dst
+
+
+def _dataflow(
+    node: BlockNode,
+) -> tuple[dict[str, int], list[tuple[PathRun | JoinRun, list[int]]]]:
+    """The block's tensors numbered by value (``0``: the block's input; a path that passes its
+    input on, or one that does not exist, gives the same value), and each step with the values
+    it reads. Steps whose conditions are false still read (they would, at other values: the
+    in-place rule is decided from the text)."""
+    values: dict[str, int] = {IN: 0}
+    count = 1
+    steps: list[tuple[PathRun | JoinRun, list[int]]] = []
+    for run in node.flow:
+        step = run.step
+        if isinstance(run, PathRun):
+            src = values[run.step.src]
+            steps.append((run, [src]))
+            if not run.exists or _aliases(run.nodes):
+                values[step.dst] = src
+                continue
+        else:
+            inputs = [values[t] for t in run.step.inputs]
+            steps.append((run, inputs))
+            if not run.applied:
+                values[step.dst] = values[run.step.otherwise]
+                continue
+            if len(inputs) == 1:
+                values[step.dst] = inputs[0]
+                continue
+        values[step.dst] = count
+        count += 1
+    return values, steps
+
+
+def _readers(node: BlockNode) -> dict[int, list[tuple[PathRun | None, str]]]:
+    """Who reads each value of a block: paths (with their runs) and merges, by label."""
+    _, steps = _dataflow(node)
+    out: dict[int, list[tuple[PathRun | None, str]]] = {}
+    for run, reads in steps:
+        if isinstance(run, PathRun):
+            step = run.step
+            label = f"branch {step.module!r}" if step.role == "branch" else f"the {step.role}"
+            if run.nodes or not run.exists:
+                out.setdefault(reads[0], []).append((run, label))
+        else:
+            for value in reads:
+                out.setdefault(value, []).append((None, f"the {run.step.merge}"))
+    return out
+
+
 def _overwrites(nodes: Sequence[Node]) -> OpNode | None:
     """The operation that writes in place into the tensor ``nodes`` start from, if any: the
     first layer, or the first after layers that pass their input on (identity, a view)."""
@@ -637,50 +709,35 @@ def _overwrites(nodes: Sequence[Node]) -> OpNode | None:
             if not node.op.aliases_input:
                 return None
         elif isinstance(node, BlockNode):
-            for run in node.flow:
-                if isinstance(run, PathRun) and run.step.src == IN and run.nodes:
-                    found = _overwrites(run.nodes)
-                    if found is not None:
-                        return found
-            return None
+            for run, _ in _readers(node).get(0, []):
+                found = _overwrites(run.nodes) if run is not None else None
+                if found is not None:
+                    return found
+            if not _aliases([node]):
+                return None
         elif isinstance(node, SeqNode):
-            return _overwrites(node.children)
+            found = _overwrites(node.children)
+            if found is not None or not _aliases(node.children):
+                return found
     return None
 
 
 def _check_shared_writes(node: BlockNode) -> None:
     """Refuse an in-place operation on a tensor another step of the block also reads (it would
     silently change what that step sees)."""
-    value: dict[str, int] = {IN: 0}
-    readers: dict[int, list[str]] = {}
-    paths: list[tuple[PathRun, int, str]] = []
-    for run in node.flow:
-        if isinstance(run, PathRun):
-            step = run.step
-            src = value[step.src]
-            if not run.nodes:
-                value[step.dst] = src
-                continue
-            label = f"branch {step.module!r}" if step.role == "branch" else f"the {step.role}"
-            readers.setdefault(src, []).append(label)
-            paths.append((run, src, label))
-            value[step.dst] = len(value)
-        elif run.applied:
-            for tensor in run.step.inputs:
-                readers.setdefault(value[tensor], []).append(f"the {run.step.merge}")
-            value[run.step.dst] = len(value)
-        else:
-            value[run.step.dst] = value[run.step.otherwise]
-    names = {v: k for k, v in reversed(value.items())}
-    for run, src, label in paths:
-        others = [r for r in readers[src] if r != label]
-        if not others:
+    values, _ = _dataflow(node)
+    names = {v: k for k, v in reversed(values.items())}
+    for value, readers in _readers(node).items():
+        if len(readers) < 2:
             continue
-        first = _overwrites(run.nodes)
-        if first is not None:
-            tensor = names.get(src, run.step.src)
-            what = f"{node.block}'s input" if tensor == IN else f"{node.block}'s {tensor!r}"
-            raise _in_place_error(first, what, others[0])
+        for run, _ in readers:
+            first = _overwrites(run.nodes) if run is not None else None
+            if first is None:
+                continue
+            other = next(lab for r, lab in readers if r is not run)
+            tensor = names.get(value, IN)
+            what = f"{node.block}'s input" if value == 0 else f"{node.block}'s {tensor!r}"
+            raise _in_place_error(first, what, other)
 
 
 def _in_place_error(node: OpNode, tensor: str, reader: str) -> SpecError:

@@ -14,7 +14,9 @@ the Python back end (:mod:`netspec.backends.python.emit`) prints it as ``__init_
 the same to ``check``, ``build`` and ``codegen``, because it is written here only.
 
 Tensors are named by the variables generated code uses for them: ``x`` the block's input,
-``out`` the body's output, ``identity`` the projected shortcut, a branch by its name.
+``out`` the output of the body and of the merge in a block with a merge (a block without one
+carries ``x`` through), ``identity`` the projected shortcut, a branch by its name. A name may
+be assigned again (``out``), so consumers that track values number them.
 """
 
 from __future__ import annotations
@@ -53,6 +55,19 @@ def has_names(entries: Sequence[Any]) -> bool:
         if isinstance(entry, m.IfEntry) and (has_names(entry.then) or has_names(entry.else_)):
             return True
     return False
+
+
+def layer_names(entries: Sequence[Any]) -> set[str]:
+    """The names a layer list gives (through loops and conditions, not nested lists)."""
+    out: set[str] = set()
+    for entry in entries:
+        if isinstance(entry, m.NamedEntry):
+            out.add(entry.name.text)
+        elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+            out |= layer_names(entry.do)
+        elif isinstance(entry, m.IfEntry):
+            out |= layer_names(entry.then) | layer_names(entry.else_)
+    return out
 
 
 def container_kind(entries: Sequence[Any], top: bool) -> ContainerKind:
@@ -144,11 +159,14 @@ def lower_block(block: m.BlockDef) -> Lowered:
     steps: list[Step] = []
     if block.branches is not None:
         names = tuple(block.branches)
+        tensors: list[str] = []
         for name, value in block.branches.items():
             entries = value if isinstance(value, list) else [value]
-            steps.append(Path("branch", IN, name, entries, name, value, (), block, "branches"))
+            tensor = f"branch {name}"  # never one of the names above
+            steps.append(Path("branch", IN, tensor, entries, name, value, (), block, "branches"))
+            tensors.append(tensor)
         merge = block.merge or "concat"
-        steps.append(Join(merge, names, names, OUT, OUT, key="branches"))
+        steps.append(Join(merge, tuple(tensors), names, OUT, OUT, key="branches"))
         current = OUT
     elif block.shortcut is not None or block.residual is not None:
         residual = (("residual", block.residual),) if block.residual is not None else ()
@@ -162,17 +180,18 @@ def lower_block(block: m.BlockDef) -> Lowered:
             )
             identity = IDENTITY
         merge = block.merge or "add"
+        key, side = ("shortcut", "shortcut") if sc is not None else ("residual", "input")
         # a dense connection keeps the input's channels first, as torch.cat([x, f(x)], 1)
-        pair = ((identity, OUT), ("shortcut", "body"))
+        pair = ((identity, OUT), (side, "body"))
         if merge != "concat":
-            pair = ((OUT, identity), ("body", "shortcut"))
-        hint = (
-            "project the shortcut (shortcut: {when: …, project: [conv2d(…, 1), batchnorm2d]}) "
-            "or fix the body"
-            if merge == "add"
-            else None
-        )
-        steps.append(Join(merge, pair[0], pair[1], OUT, OUT, residual, "shortcut", hint))
+            pair = ((OUT, identity), ("body", side))
+        hint = None
+        if merge == "add":
+            hint = (
+                "project the shortcut (shortcut: {when: …, project: [conv2d(…, 1), "
+                "batchnorm2d]}) or fix the body"
+            )
+        steps.append(Join(merge, pair[0], pair[1], OUT, OUT, residual, key, hint))
         current = OUT
     else:
         steps.append(Path("body", IN, IN, block.body))

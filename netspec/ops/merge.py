@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from netspec.expr.evaluate import concrete, known
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import Sym, as_expr, concrete, known
 from netspec.ops.base import OpError, Shape, numel
 
 
@@ -55,14 +56,24 @@ def _broadcast(shapes: Sequence[Shape]) -> Shape:
     out = []
     for dims in zip(*shapes, strict=True):
         sizes = [d for d in dims if not _one(d)]
-        if not sizes:
-            out.append(dims[0])
-            continue
-        if any(not _same(sizes[0], d) for d in sizes[1:]):
+        if any(not _same(a, b) for a in sizes for b in sizes):
             raise OpError(
                 "paths added together must have the same shape (or shapes PyTorch broadcasts)"
             )
-        out.append(sizes[0])
+        fixed = [d for d in sizes if known(d)]
+        if fixed or not sizes:
+            out.append(fixed[0] if fixed else dims[0])
+            continue
+        # sizes known only when the generated code runs: any of them may be 1, so the result
+        # is the largest (where they are not 1 they must be equal, which PyTorch checks)
+        distinct: list[Any] = []
+        for d in sizes:
+            if all(as_expr(d) != as_expr(e) for e in distinct):
+                distinct.append(d)
+        if len(distinct) == 1:
+            out.append(distinct[0])
+        else:
+            out.append(Sym(n.Call(n.Name("max"), tuple(as_expr(d) for d in distinct), ())))
     return tuple(out)
 
 

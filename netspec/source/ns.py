@@ -38,6 +38,7 @@ from netspec.source.parser import (
     NS_KEYWORDS,
     friendly_syntax_error,
     kinds,
+    number,
     open_bracket,
 )
 from netspec.source.yaml import MAX_BYTES, MAX_DEPTH, YMap, YNode, YScalar, YSeq
@@ -408,10 +409,12 @@ class _Reader:
         """An expression, as YAML would hold it: literals typed, lists as sequences, the rest
         as text (parsed again, with its position, by the loader)."""
         kind = _kind(tree)
-        if kind == "int_":
-            return YScalar(self.span(tree), 1, int(tree.children[0]), "")
-        if kind == "float_":
-            return YScalar(self.span(tree), 1, float(tree.children[0]), "")
+        if kind in ("int_", "float_"):
+            try:
+                value = number(str(tree.children[0]))
+            except ValueError as exc:
+                raise SourceError(str(exc), self.span(tree), "document") from None
+            return YScalar(self.span(tree), 1, value, "")
         if kind == "name" and str(tree.children[0]) in _CONSTANTS:
             return YScalar(self.span(tree), 1, _CONSTANTS[str(tree.children[0])], "")
         if (

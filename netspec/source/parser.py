@@ -124,24 +124,41 @@ def _span(children: list[Any]) -> dict[str, int]:
     return {"start": _start(real[0]), "end": _end(real[-1])}
 
 
+def number(text: str) -> int | float:
+    """The value of a number literal (``12``, ``1.5e3``), within the language's bounds.
+
+    Raises:
+        ValueError: with the message for a number too long or too large.
+    """
+    if any(ch in text for ch in ".eE"):
+        if len(text) > MAX_DIGITS + 10:
+            raise ValueError(f"the number {text[:12]}… is too long")
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError(f"the number {text} is too large")
+        return value
+    if len(text) > MAX_DIGITS:
+        raise ValueError(f"the number {text[:12]}… is too large")
+    return int(text)
+
+
 class _ToNodes:
     """Inline LALR transformer: grammar rule aliases map to these methods."""
 
     # lark looks methods up by rule name and calls them with the list of children
 
     def int_(self, c: list[Any]) -> n.Expr:
-        tok = c[0]
-        if len(tok) > MAX_DIGITS:
-            raise _Syntax(tok.start_pos, f"the number {tok[:12]}… is too large", width=len(tok))
-        return n.Const(int(tok), **_span(c))
+        return self._number(c)
 
     def float_(self, c: list[Any]) -> n.Expr:
+        return self._number(c)
+
+    def _number(self, c: list[Any]) -> n.Expr:
         tok = c[0]
-        if len(tok) > MAX_DIGITS + 10:
-            raise _Syntax(tok.start_pos, f"the number {tok[:12]}… is too long", width=len(tok))
-        value = float(tok)
-        if not math.isfinite(value):
-            raise _Syntax(tok.start_pos, f"the number {tok} is too large", width=len(tok))
+        try:
+            value = number(str(tok))
+        except ValueError as exc:
+            raise _Syntax(tok.start_pos, str(exc), width=len(tok)) from None
         return n.Const(value, **_span(c))
 
     def string(self, c: list[Any]) -> n.Expr:

@@ -28,6 +28,7 @@ from netspec.errors import (
     choices_hint,
     did_you_mean,
 )
+from netspec.expand.lower import layer_names
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import show
 from netspec.source import yaml as ysrc
@@ -883,6 +884,31 @@ def _check_block(name: str, block: m.BlockDef) -> None:
             block.key_span("merge"),
             where,
         )
+    if block.branches is not None and not block.branches:
+        raise SpecError(
+            "`branches` needs at least one path",
+            block.key_span("branches"),
+            where,
+            hint="name each path: branches: {a: conv2d(8, 1), b: [conv2d(8, 3, padding=1)]}",
+        )
+    sc = block.shortcut
+    if sc is not None and sc.when is not None and sc.project is None:
+        raise SpecError(
+            "`shortcut.when` says when to project the shortcut, but there is no `project`",
+            sc.key_span("when"),
+            where,
+            hint="add `project: [...]`, or drop `when` (`residual: cond` says when the "
+            "connection exists)",
+        )
+    if sc is not None and sc.project is not None:
+        taken = layer_names(block.body) | layer_names(block.then)
+        if sc.name in taken:
+            raise SpecError(
+                f"the shortcut's projection is named {sc.name!r}, like a layer of the block",
+                sc.key_span("name") or sc.key_span("project"),
+                where,
+                hint="give the shortcut another name (shortcut: {name: …})",
+            )
     seen: set[str] = set()
     required_after_default = False
     for param in block.params:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 import netspec
-from netspec.backends.module import compare_forward, compare_state
+from netspec.backends.module import compare_forward, compare_state, compile_source
 from netspec.errors import NetspecError
 
 
@@ -102,11 +103,11 @@ def residual_spec(
         lines += [f"      - conv{i}: {conv.spec()}", f"      - bn{i}: batchnorm2d"]
         if i < len(body) - 1:
             lines.append("      - relu")
-    lines.append("    shortcut:")
     if project is not None:
-        lines += ["      project:", f"        - {project.spec()}", "        - batchnorm2d"]
+        lines += ["    shortcut:", "      project:", f"        - {project.spec()}"]
+        lines.append("        - batchnorm2d")
     else:
-        lines.append("      when: false")
+        lines.append("    shortcut: {}")
     lines += [f"    merge: {merge}", "    then: [relu]", "layers:"]
     lines.append(f"  - blocks: stage(Res, depth={depth})" if depth else "  - block: Res")
     return "\n".join(lines) + "\n"
@@ -390,3 +391,80 @@ def test_an_in_place_body_refused_where_the_shortcut_reads_its_input() -> None:
         "      - conv: conv2d(4, 3, padding=1)\n      - act: relu(inplace=true)\n",
     )
     netspec.loads(safe).build(verify=True)
+
+
+# -- steps whose conditions are decided only when the generated code runs -------------------------
+
+CASES = Path(__file__).parent / "cases"
+
+
+def agree(text: str, **values: Any) -> None:
+    """The analysis at ``values``, the module built for them, and the class generated at the
+    defaults constructed with them: one network."""
+    spec = netspec.loads(text, **values)
+    net = spec.check()
+    built = spec.build(verify=True)
+    assert compare_state(built, net) == [] and compare_forward(built, net) == []
+    cls = getattr(compile_source(netspec.loads(text).source()), spec.class_name)
+    made = cls(**values)
+    assert compare_state(made, net) == [] and compare_forward(made, net) == []
+
+
+@pytest.mark.parametrize(
+    ("case", "values"),
+    [
+        ("noparam", {}),  # a residual concat on a condition of the block's own input
+        ("dense", {"dense": True}),
+        ("dense", {"dense": False}),
+        ("sc_concat2", {"w": 4}),
+        ("sc_concat2", {"w": 6}),
+        ("bcast", {"res": True}),  # a 1-channel body broadcast against the input
+        ("bcast", {"res": False}),
+        ("bc2", {"c": 1}),  # an add of a size known only at run time and a known one
+        ("bc2", {"c": 4}),
+        ("leaf", {}),  # a block class whose layers are all calls in forward
+    ],
+)
+def test_conditional_steps_agree_at_every_value(case: str, values: dict[str, Any]) -> None:
+    agree((CASES / f"{case}.yaml").read_text(), **values)
+
+
+def test_in_place_after_a_block_that_makes_a_new_tensor_is_allowed() -> None:
+    """`then` of a block without a merge reads the body's output, not the block's input."""
+    netspec.loads((CASES / "fp1.yaml").read_text()).build(verify=True)
+
+
+def test_in_place_after_a_block_that_passes_its_input_on_is_refused() -> None:
+    with pytest.raises(NetspecError, match="writes in place into Mixed's input, which branch 'b'"):
+        netspec.loads((CASES / "fn2.yaml").read_text()).check()
+
+
+@pytest.mark.parametrize(
+    ("block", "message"),
+    [
+        ("    branches: {}\n", "`branches` needs at least one path"),
+        (
+            '    body: [conv: "conv2d(4, 1)"]\n    shortcut: {when: true}\n',
+            "there is no `project`",
+        ),
+        (
+            '    body: [conv: "conv2d(4, 1)"]\n'
+            '    shortcut: {name: conv, project: ["conv2d(4, 1)"]}\n',
+            "named 'conv', like a layer of the block",
+        ),
+    ],
+)
+def test_block_keys_that_cannot_mean_anything_are_refused(block: str, message: str) -> None:
+    text = f"netspec: 1\nname: m\ninput: [4, 8, 8]\nblocks:\n  B:\n{block}layers:\n  - b: B()\n"
+    with pytest.raises(NetspecError, match=message) as info:
+        netspec.loads(text).check()
+    assert info.value.span is not None
+
+
+def test_the_summary_names_the_merge_of_each_block() -> None:
+    from netspec.backends.summary import _block_call
+    from netspec.expand.ir import BlockNode, walk
+
+    net = netspec.load("googlenet").check()
+    block = next(b for b in walk(net.root) if isinstance(b, BlockNode) and b.path == "inception3a")
+    assert block.merge == "concat" and "[concat]" in _block_call(block)

@@ -440,3 +440,13 @@ def test_random_text_gives_a_positioned_error(data: str, suffix: str) -> None:
 def test_every_bundled_ns_file_checks(tmp_path: Path) -> None:
     for path in sorted(SPECS.rglob("*.ns")):
         netspec.load(path).check()
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [("1e400", "is too large"), ("9" * 5000, "is too large")]
+)
+def test_numbers_beyond_the_language_are_refused_at_the_number(value: str, message: str) -> None:
+    text = f"netspec 1\nname t\ninput [4]\nparams {{\n    p = {value}\n}}\nlayers {{\n    linear(2)\n}}\n"
+    with pytest.raises(NetspecError, match=message) as info:
+        netspec.loads(text, name="t.ns")
+    assert info.value.span is not None and (info.value.span.line, info.value.span.col) == (5, 9)

@@ -34,6 +34,7 @@ from netspec.expand.lower import (
     Lowered,
     Path,
     container_kind,
+    layer_names,
     lower_block,
     stage_arguments,
 )
@@ -66,6 +67,8 @@ _DIM_NAMES = {
     4: ("channels", "depth", "height", "width"),
 }
 _FORWARD_NAMES = {"x", "out", "identity", "self"}
+_RESERVED_VARS = _FORWARD_NAMES | {"torch", "nn", "F", "OrderedDict", "Any"}
+"""Names a ``forward`` reads besides its own variables."""
 
 
 class Namespace:
@@ -223,7 +226,7 @@ class Module:
         entries = spec.layers
         kind = container_kind(entries, top=True)
         em = Emitter(
-            self, set(self.params) | set(spec.let) | _spec_names(entries), _layer_names(entries)
+            self, set(self.params) | set(spec.let) | _spec_names(entries), layer_names(entries)
         )
         scope = Scope({p: Sym(n.Name(p)) for p in self.params})
         init: list[Stmt] = [] if kind == "sequential" else [Stmt("super().__init__()")]
@@ -286,7 +289,7 @@ class Module:
         globals_ = self.needs[name]
         taken = set(params) | set(block.let) | set(globals_) | _block_local_names(block)
         in_names = {i: _fresh_in(f"in_{d}", taken) for i, d in enumerate(dims)}
-        em = Emitter(self, taken | set(in_names.values()), _block_layer_names(block))
+        em = Emitter(self, taken | set(in_names.values()), _blocklayer_names(block))
         renames: dict[str, n.Expr] = {}
         scope = Scope({g: Sym(n.Name(g)) for g in globals_})
         x = tuple(Sym(n.Name(in_names[i])) for i in range(rank))
@@ -384,7 +387,7 @@ class Module:
     ) -> Shape:
         """A block instance's output shape, in the caller's terms (a dry run of its class)."""
         block = self.spec.blocks[name]
-        em = Emitter(self, set(), _block_layer_names(block))
+        em = Emitter(self, set(), _blocklayer_names(block))
         em.dry = 1
         em.caller_terms = True
         frame = Scope(names).child(args, input=InputShape(x))
@@ -428,6 +431,8 @@ class Emitter:
         """Attributes ``__init__`` has assigned (a shared module is assigned once)."""
         self.caller_terms = False
         self.dry = 0
+        self.forward_vars: dict[str, str] = {}
+        """Branch name → the ``forward`` variable holding its output."""
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -1126,11 +1131,18 @@ class Emitter:
         state.shape, state.tracked = final.shape, final.tracked
         return fwd + [Stmt(f"return {var}")]
 
-    def _var(self, tensor: str) -> str:
-        """The ``forward`` variable holding a block's tensor (a branch is named for itself)."""
-        if tensor in (IN, OUT, IDENTITY):
-            return tensor
-        return self.ns.fresh(tensor) if tensor in _FORWARD_NAMES else tensor
+    def _var(self, step: Path | Join) -> str:
+        """The ``forward`` variable holding a step's result: the block's tensor names, or a
+        branch's own name where that is free in ``forward``."""
+        if step.dst in (IN, OUT, IDENTITY):
+            return step.dst
+        name = step.module if isinstance(step, Path) and step.module else "branch"
+        if name not in self.forward_vars:
+            var = name
+            while var in _RESERVED_VARS or var in self.forward_vars.values():
+                var += "_"
+            self.forward_vars[name] = var
+        return self.forward_vars[name]
 
     def _condition(self, when: tuple[tuple[str, m.Expression], ...], scope: Scope) -> Any:
         """``True``/``False`` where a step's conditions are known, else their expression."""
@@ -1141,7 +1153,9 @@ class Emitter:
                 if not concrete(value):
                     return False
                 continue
-            unknown.append(self.subst(code.expr))
+            # the residual of the evaluation: in the terms of whoever is compiling (the block's
+            # class, or its caller in a dry run)
+            unknown.append(as_expr(value))
         if not unknown:
             return True
         return unknown[0] if len(unknown) == 1 else n.BoolOp("and", tuple(unknown))
@@ -1162,14 +1176,14 @@ class Emitter:
         s = start.copy()
         if step.module is None:
             assert cond is True  # the lowering guards only module paths
-            flow = Flow(src, self._var(step.dst))
+            flow = Flow(src, self._var(step))
             self.class_body(step.entries, scope, s, init, fwd, flow)
             tensors[step.dst] = (flow.src, s)
             return
         name = step.module
         entry = m.NamedEntry.model_construct({name: step.value})
         entry._name = m.NameTemplate(name)
-        dst = self._var(step.dst)
+        dst = self._var(step)
         if cond is True:
             module = self._named_value(entry, scope, s, init)
             self._assign(name, module, init, {})
@@ -1188,6 +1202,7 @@ class Emitter:
                 )
             )
             self.assigned.add(name)
+            s = _either(cond, s, start)
             fwd += [
                 Stmt(f"{dst} = {src}"),
                 Stmt(
@@ -1215,13 +1230,14 @@ class Emitter:
             shape = merge.infer([tensors[t][1].shape for t in step.inputs])
         except OpError as exc:  # only in code the default values do not reach
             raise _Dead(exc.message) from None
-        dst = self._var(step.dst)
+        dst = self._var(step)
         line = Stmt(f"{dst} = {merge.code([tensors[t][0] for t in step.inputs])}")
         s = tensors[step.inputs[0]][1].copy()
         s.shape = shape
         if cond is True:
             fwd.append(line)
         else:
+            s = _either(cond, s, tensors[step.otherwise][1])
             flag = self.attrs.fresh(f"use_{step.when[0][0].split('.')[0]}")
             init.append(Stmt(f"self.{flag} = ", _expr(cond), reads=_reads(cond)))
             otherwise = tensors[step.otherwise][0]
@@ -1229,6 +1245,45 @@ class Emitter:
                 fwd.append(Stmt(f"{dst} = {otherwise}"))
             fwd.append(Stmt(f"if self.{flag}:", body=[line], block=True))
         tensors[step.dst] = (dst, s)
+
+
+def _either(cond: n.Expr, then: State, orelse: State) -> State:
+    """The state after a step that happens only where ``cond`` holds (decided when the generated
+    code runs): sizes the two outcomes agree on stay, others become ``a if cond else b``."""
+    if len(then.shape) != len(orelse.shape):
+        raise CodegenError(
+            "a connection that exists only for some values would change the rank of the tensor",
+            None,
+        )
+    equal = _equalities(cond)
+    out = then.copy()
+    dims = []
+    for a, b in zip(then.shape, orelse.shape, strict=True):
+        ea, eb = _given(as_expr(a), equal), as_expr(b)
+        dims.append(b if ea == eb else Sym(n.IfExp(cond, ea, eb)))
+    out.shape = tuple(dims)
+    out.dead = then.dead and orelse.dead
+    return out
+
+
+def _equalities(cond: n.Expr) -> list[tuple[n.Expr, n.Expr]]:
+    """The ``a == b`` that ``cond`` implies (its ``==`` conjuncts)."""
+    cond = n.strip(cond)
+    if isinstance(cond, n.BoolOp) and cond.op == "and":
+        return [pair for value in cond.values for pair in _equalities(value)]
+    if isinstance(cond, n.Compare) and cond.ops == ("==",):
+        return [(n.strip(cond.left), n.strip(cond.comparators[0]))]
+    return []
+
+
+def _given(expr: n.Expr, equal: list[tuple[n.Expr, n.Expr]]) -> n.Expr:
+    """``max(a, b)`` is ``a`` where ``a == b`` is known to hold (a residual add whose condition
+    says the sizes match: MobileNetV2's ``in.channels == out``)."""
+    if isinstance(expr, n.Call) and expr.func == n.Name("max") and len(expr.args) == 2:
+        a, b = expr.args
+        if (a, b) in equal or (b, a) in equal:
+            return a
+    return expr
 
 
 def _sequential_entries(lowered: Lowered) -> list[Any]:
@@ -1423,25 +1478,12 @@ def _block_local_names(block: m.BlockDef) -> set[str]:
     return _spec_names(_block_entries(block))
 
 
-def _block_layer_names(block: m.BlockDef) -> set[str]:
+def _blocklayer_names(block: m.BlockDef) -> set[str]:
     names: set[str] = set()
     for step in lower_block(block).steps:
         if isinstance(step, Path):
-            names |= _layer_names(step.entries) if step.module is None else {step.module}
+            names |= layer_names(step.entries) if step.module is None else {step.module}
     return names
-
-
-def _layer_names(entries: Sequence[Any]) -> set[str]:
-    """The names a layer list gives (through loops and conditions, not nested lists)."""
-    out: set[str] = set()
-    for entry in entries:
-        if isinstance(entry, m.NamedEntry):
-            out.add(entry.name.text)
-        elif isinstance(entry, m.ForEntry | m.RepeatEntry):
-            out |= _layer_names(entry.do)
-        elif isinstance(entry, m.IfEntry):
-            out |= _layer_names(entry.then) | _layer_names(entry.else_)
-    return out
 
 
 def _spec_names(entries: Sequence[Any]) -> set[str]:
@@ -1499,15 +1541,6 @@ def _arg_types(net: Network) -> dict[str, dict[str, str]]:
         block: {k: next(iter(v)) if len(v) == 1 else "Any" for k, v in args.items()}
         for block, args in seen.items()
     }
-
-
-def block_ranks(net: Network) -> dict[str, int]:
-    """The input rank of each block as instantiated in a network."""
-    out: dict[str, int] = {}
-    for node in walk(net.root):
-        if isinstance(node, BlockNode):
-            out.setdefault(node.block, len(node.input))
-    return out
 
 
 def generate_module(
