@@ -634,7 +634,8 @@ def _aliases(nodes: Sequence[Node]) -> bool:
     """Whether ``nodes`` return the tensor they start from (or a view of it)."""
     for node in nodes:
         if isinstance(node, OpNode):
-            if not (node.op.aliases_input or node.op.in_place(node.attrs)):
+            # an in-place operation makes a new version of the tensor (its readers come after)
+            if not node.op.aliases_input or node.op.in_place(node.attrs):
                 return False
         elif isinstance(node, BlockNode):
             values, _ = _dataflow(node)

@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from netspec.expr.evaluate import Sym, known, product, show
+from netspec.expr.evaluate import Sym, concrete, known, product, show
 
 Dim = Any  # int, or a Sym in generated code
 Shape = tuple[Dim, ...]
@@ -178,7 +178,11 @@ class Op:
 
     def check_declared(self, declared: Any, found: Dim, what: str, x: Shape) -> None:
         """Fail if the spec states an input size (``in_channels=…``) the input does not have."""
-        if declared is not None and known(found) and declared != found:
+        if (
+            declared is not None
+            and known(declared, found)
+            and concrete(declared) != concrete(found)
+        ):
             raise OpError(
                 f"{self.name} expects {declared} {what}, but its input has {found}",
                 hint=f"the input is {fmt_shape(x)}; {what} are inferred, so the layer before "

@@ -8,6 +8,7 @@ and the module netspec builds must agree with its own analysis.
 
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -468,3 +469,19 @@ def test_the_summary_names_the_merge_of_each_block() -> None:
     net = netspec.load("googlenet").check()
     block = next(b for b in walk(net.root) if isinstance(b, BlockNode) and b.path == "inception3a")
     assert block.merge == "concat" and "[concat]" in _block_call(block)
+
+
+REGRESSIONS = json.loads((CASES / "agreement_regressions.json").read_text())
+
+
+@pytest.mark.parametrize("key", sorted(REGRESSIONS))
+def test_specs_the_agreement_test_found_agree(key: str) -> None:
+    """Minimal specs on which the analysis, build() and the generated file once disagreed."""
+    case = REGRESSIONS[key]
+    if case["input"] is None:
+        agree(case["text"], **case["values"])
+        return
+    spec = netspec.loads(case["text"], input_shape=case["input"], **case["values"])
+    net = spec.check()
+    model = spec.build(verify=True)
+    assert compare_state(model, net) == [] and compare_forward(model, net) == []

@@ -446,7 +446,10 @@ def test_every_bundled_ns_file_checks(tmp_path: Path) -> None:
     ("value", "message"), [("1e400", "is too large"), ("9" * 5000, "is too large")]
 )
 def test_numbers_beyond_the_language_are_refused_at_the_number(value: str, message: str) -> None:
-    text = f"netspec 1\nname t\ninput [4]\nparams {{\n    p = {value}\n}}\nlayers {{\n    linear(2)\n}}\n"
+    text = (
+        f"netspec 1\nname t\ninput [4]\nparams {{\n    p = {value}\n}}\n"
+        "layers {\n    linear(2)\n}\n"
+    )
     with pytest.raises(NetspecError, match=message) as info:
         netspec.loads(text, name="t.ns")
     assert info.value.span is not None and (info.value.span.line, info.value.span.col) == (5, 9)

@@ -48,6 +48,7 @@ from netspec.expr.evaluate import (
     SymbolicError,
     as_expr,
     concrete,
+    evaluate,
     known,
 )
 from netspec.expr.render import literal, render, render_iterable
@@ -289,7 +290,7 @@ class Module:
         globals_ = self.needs[name]
         taken = set(params) | set(block.let) | set(globals_) | _block_local_names(block)
         in_names = {i: _fresh_in(f"in_{d}", taken) for i, d in enumerate(dims)}
-        em = Emitter(self, taken | set(in_names.values()), _blocklayer_names(block))
+        em = Emitter(self, taken | set(in_names.values()), _block_layer_names(block))
         renames: dict[str, n.Expr] = {}
         scope = Scope({g: Sym(n.Name(g)) for g in globals_})
         x = tuple(Sym(n.Name(in_names[i])) for i in range(rank))
@@ -387,7 +388,10 @@ class Module:
     ) -> Shape:
         """A block instance's output shape, in the caller's terms (a dry run of its class)."""
         block = self.spec.blocks[name]
-        em = Emitter(self, set(), _blocklayer_names(block))
+        # sizes the dry run tracks get names of their own, apart from the caller's
+        values = [*x, *args.values(), *names.values()]
+        caller = set().union(*(n.free_names(as_expr(v)) for v in values))
+        em = Emitter(self, caller, _block_layer_names(block))
         em.dry = 1
         em.caller_terms = True
         frame = Scope(names).child(args, input=InputShape(x))
@@ -407,6 +411,16 @@ class Module:
             self.helpers, self.uses_ordered_dict = helpers, ordered
         if state.dead:
             raise _Dead(f"{name} cannot be built with these arguments")
+        inner = set().union(*(n.free_names(as_expr(d)) for d in state.shape)) & em.tracked_names
+        if inner:
+            raise CodegenError(
+                f"the output size of block {name} is computed by a loop inside it, which the "
+                "code that calls it cannot follow",
+                block.span,
+                f"blocks.{name}",
+                hint="give the layer after it its input size explicitly, or make the loop's "
+                "count a constant",
+            )
         return state.shape
 
 
@@ -431,6 +445,8 @@ class Emitter:
         """Attributes ``__init__`` has assigned (a shared module is assigned once)."""
         self.caller_terms = False
         self.dry = 0
+        self.conditional: set[str] = set()
+        """Attributes assigned only under a condition (``None`` otherwise), so far."""
         self.forward_vars: dict[str, str] = {}
         """Branch name → the ``forward`` variable holding its output."""
 
@@ -546,12 +562,14 @@ class Emitter:
             first, second = state.copy(), state.copy()
             body = self._choice(node.body, origin, scope, first, where, stmts, module, x)
             orelse = self._choice(node.orelse, origin, scope, second, where, stmts, module, x)
-            self._merge_choice(state, first, second, self.subst(node.test))
+            self._merge_choice(state, first, second, as_expr(test))
             test_expr: Any = Sym(self.subst(node.test))
             if not module:
                 test_expr = self.capture(test_expr, stmts)
             cond = render(test_expr.expr, python=True)
-            return Atom(f"{body.flat()} if {cond} else {orelse.flat()}")
+            # a choice that is the identity in forward is the input itself
+            then_text, else_text = body.flat() or x, orelse.flat() or x
+            return Atom(f"{then_text} if {cond} else {else_text}")
         func = calls.func_name(node)
         if func.id == "stage":
             return self._stage(node, origin, scope, state, where, stmts)
@@ -692,6 +710,10 @@ class Emitter:
             self._sync(s, out)
 
         count = n.Binary("-", self.subst(n.strip(depth)), n.Const(1))
+        if self.caller_terms:
+            depth_value = as_expr(calls.evaluate_at(depth, origin, scope, where))
+            if self._loop_in_caller(n.Binary("-", depth_value, n.Const(1)), {}, state, run):
+                return call("nn.Sequential", Atom(f"*{var}"))
         header = f"for _ in range({render(count, python=True)}):"
         self._loop_body(header, _reads(count), state, stmts, run)
         return call("nn.Sequential", Atom(f"*{var}"))
@@ -830,7 +852,32 @@ class Emitter:
         def run(s: State, out: list[Stmt]) -> None:
             body_fn(entry.do, frame, s, out)
 
+        if self.caller_terms and self._loop_in_caller(*_loop_count(entry, scope), state, run):
+            return
         self._loop_body(header, reads, state, stmts, run)
+
+    def _loop_in_caller(
+        self,
+        count: n.Expr,
+        last: dict[str, n.Expr],
+        state: State,
+        run: Callable[[State, list[Stmt]], None],
+    ) -> bool:
+        """A loop in a dry run for a block's caller, run ``count`` times (its variables at
+        their last iteration: ``last``): the sizes after it in the caller's terms, where each
+        can be written without the loop (see :func:`_after_loop`). False where one cannot."""
+        start = State(tuple(Sym(n.Name(f"__dim{i}")) for i in range(len(state.shape))))
+        probe = self._dry(run, start)
+        if probe.dead or len(probe.shape) != len(state.shape):
+            return False
+        dims = []
+        for i, (before, anywhere) in enumerate(zip(state.shape, probe.shape, strict=True)):
+            after = _after_loop(as_expr(anywhere), f"__dim{i}", as_expr(before), count, last)
+            if after is None:
+                return False
+            dims.append(before if after == as_expr(before) else Sym(after))
+        state.shape = tuple(dims)
+        return True
 
     def _if(
         self,
@@ -874,6 +921,9 @@ class Emitter:
         for i, (a, b) in enumerate(zip(then_state.shape, else_state.shape, strict=True)):
             ea, eb = as_expr(a), as_expr(b)
             if ea == eb and not (n.free_names(ea) & introduced):
+                continue
+            if self.caller_terms:  # the caller sees the size as an expression of its own
+                merged[i] = Sym(n.IfExp(as_expr(cond), ea, eb))
                 continue
             var = state.tracked.get(i) or self.ns.fresh(names[i] if i < len(names) else f"dim{i}")
             self.tracked_names.add(var)
@@ -1057,9 +1107,10 @@ class Emitter:
     def _assign(
         self, name: str, module: PyExpr, init: list[Stmt], shapes: dict[str, Shape]
     ) -> None:
-        if name in self.assigned:
+        if name in self.assigned and name not in self.conditional:
             return  # a shared module, called again
         self.assigned.add(name)
+        self.conditional.discard(name)  # assigned here whatever the condition said
         comment = f"-> {list(shapes[name])}" if name in shapes and not self.dry else ""
         init.append(Stmt(f"self.{name} = ", module, comment=comment, reads=_reads_items(module)))
 
@@ -1103,6 +1154,7 @@ class Emitter:
         block = init[-1]
         then_names, else_names = _attrs(block.body), _attrs(block.orelse or [])
         # a module made in one branch only is None in the other (checked in forward via the flag)
+        self.conditional |= then_names ^ else_names
         block.body += [Stmt(f"self.{a} = None") for a in sorted(else_names - then_names)]
         if then_names - else_names:
             block.orelse = (block.orelse or []) + [
@@ -1229,7 +1281,11 @@ class Emitter:
         try:
             shape = merge.infer([tensors[t][1].shape for t in step.inputs])
         except OpError as exc:  # only in code the default values do not reach
-            raise _Dead(exc.message) from None
+            if cond is True:
+                raise _Dead(exc.message) from None
+            # the shapes cannot merge, so wherever the code runs the condition is false (or
+            # PyTorch raises there, as the spec would)
+            shape = tensors[step.otherwise][1].shape
         dst = self._var(step)
         line = Stmt(f"{dst} = {merge.code([tensors[t][0] for t in step.inputs])}")
         s = tensors[step.inputs[0]][1].copy()
@@ -1264,6 +1320,86 @@ def _either(cond: n.Expr, then: State, orelse: State) -> State:
     out.shape = tuple(dims)
     out.dead = then.dead and orelse.dead
     return out
+
+
+def _identity(size: Any, name: str) -> bool:
+    """Whether a size computed from a start size ``name`` alone is that size, whatever it is
+    (a 1×1 convolution's ``(h - 1) // 1 + 1``): checked on sample sizes."""
+    expr = size if isinstance(size, n.Expr) else as_expr(size)
+    if n.free_names(expr) != {name}:
+        return expr == n.Name(name)
+    try:
+        return all(evaluate(expr, Scope({name: v})) == v for v in (1, 2, 3, 7, 16, 101))
+    except Exception:  # noqa: BLE001 - a size that fails for some start is no identity
+        return False
+
+
+def _loop_count(
+    entry: m.ForEntry | m.RepeatEntry, scope: Scope
+) -> tuple[n.Expr, dict[str, n.Expr]]:
+    """How many times a loop runs, and its variables at the last iteration, as expressions in
+    the terms of ``scope``."""
+    last: dict[str, n.Expr] = {}
+    if isinstance(entry, m.RepeatEntry):
+        count = as_expr(calls.evaluate_at(entry.repeat.expr, None, scope, "repeat"))
+        if entry.as_:
+            last[entry.as_] = n.Binary("-", count, n.Const(1))
+        return count, last
+    iterable = as_expr(calls.evaluate_at(entry.for_.expr, None, scope, "for"))
+    items = n.Call(n.Name("tuple"), (iterable,), ())
+    item = n.Index(items, n.Const(-1))
+    names = entry.for_.names
+    for k, name in enumerate(names):
+        last[name] = item if len(names) == 1 else n.Index(item, n.Const(k))
+    return n.Call(n.Name("len"), (items,), ()), last
+
+
+def _after_loop(
+    expr: n.Expr, name: str, before: n.Expr, count: n.Expr, last: dict[str, n.Expr]
+) -> n.Expr | None:
+    """A size after a loop run ``count`` times, from ``expr``, the size one iteration makes of
+    a start size ``name``; ``None`` where it cannot be written without the loop."""
+    expr = n.strip(expr)
+    free = n.free_names(expr)
+    if any(f.startswith("__dim") and f != name for f in free):
+        return None
+    ran = n.Compare(count, (">",), (n.Const(0),))
+    if name not in free:  # the same whatever the start: the last iteration's, if any ran
+        value = n.substitute(expr, last)
+        return before if value == before else n.IfExp(ran, value, before)
+    if _identity(expr, name):
+        return before
+    if isinstance(expr, n.IfExp) and not n.free_names(expr.test) & ({name} | set(last)):
+        then = _after_loop(expr.body, name, before, count, last)
+        orelse = _after_loop(expr.orelse, name, before, count, last)
+        if then is None or orelse is None:
+            return None
+        return then if then == orelse else n.IfExp(expr.test, then, orelse)
+    step = _linear_step(expr, name)
+    if step is None or n.free_names(step) & set(last):
+        return None
+    return n.Binary("+", before, n.Binary("*", count, step))
+
+
+def _linear_step(size: Any, name: str) -> n.Expr | None:
+    """``d`` where a size computed from a start size ``name`` is ``name + d`` for every start
+    (a padded convolution adds the same amount each time), checked on sample values of every
+    name it reads; ``None`` otherwise."""
+    expr = size if isinstance(size, n.Expr) else as_expr(size)
+    step = n.substitute(expr, {name: n.Const(0)})
+    others = sorted(n.free_names(expr) - {name})
+    if name in n.free_names(step):
+        return None
+    for sample in range(12):
+        values = {o: (sample * 7 + j * 3) % 10 for j, o in enumerate(others)}
+        start = 1 + sample * 5
+        try:
+            grown = evaluate(expr, Scope({**values, name: start}))
+            if grown != start + evaluate(step, Scope(values)):
+                return None
+        except Exception:  # noqa: BLE001 - not computable for these values: not linear
+            return None
+    return step
 
 
 def _equalities(cond: n.Expr) -> list[tuple[n.Expr, n.Expr]]:
@@ -1478,7 +1614,7 @@ def _block_local_names(block: m.BlockDef) -> set[str]:
     return _spec_names(_block_entries(block))
 
 
-def _blocklayer_names(block: m.BlockDef) -> set[str]:
+def _block_layer_names(block: m.BlockDef) -> set[str]:
     names: set[str] = set()
     for step in lower_block(block).steps:
         if isinstance(step, Path):

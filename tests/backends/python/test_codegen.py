@@ -252,7 +252,10 @@ def test_block_input_shape_and_rank_compile() -> None:
     ],
 )
 def test_list_params_are_annotated_with_types_that_exist(default: str, annotation: str) -> None:
-    text = f"netspec: 1\nname: m\ninput: [3, 8, 8]\nparams:\n  xs: {default}\nlayers:\n  - conv2d(4, 1)\n"
+    text = (
+        f"netspec: 1\nname: m\ninput: [3, 8, 8]\nparams:\n  xs: {default}\n"
+        "layers:\n  - conv2d(4, 1)\n"
+    )
     spec = netspec.loads(text)
     source = spec.source()
     assert f"xs: {annotation} = " in source

@@ -1,0 +1,1699 @@
+"""Random specs over the whole netspec language, for ``tests/test_agreement.py``.
+
+One generator writes a spec as YAML data: top-level params (plain and declared, with docs and
+choices), ``let`` (expressions, lists, a mapping), blocks of every kind (plain bodies, projected
+and identity shortcuts, ``residual`` conditions, branches merged by ``add`` or ``concat``,
+``then``, ``expansion``, ``first_only``, blocks calling blocks, stages), layer lists in every
+container kind (unnamed ``nn.Sequential``, named nested lists, the named top level), loops,
+conditions, conditional layer choices, name templates, the mapping form of calls, every operator
+with every attribute, and the call: parameter overrides, an input-shape override, ``extends``.
+
+It is driven either by hypothesis (:func:`examples`, which shrinks) or by a seeded
+``random.Random`` (:func:`generate`), so that the coverage test can draw a fixed sample without
+``strategy.example()``.
+
+Shapes are valid by construction where the test needs them valid. Four scenarios are tracked:
+``A`` the declared defaults at the spec's input, ``B`` the overrides at the call's input,
+``C`` the overrides at the spec's input, ``D`` the defaults at the call's input. Sizes must stay
+valid in ``A``, ``B`` and ``C``; ``D`` may fail (the test then checks that the generated class
+refuses those values too). Inside loops, conditions and blocks only operators that cannot make a
+size smaller than 1 are used; operators that can (``maxpool2d(2)``, a convolution without
+padding, a crop) appear only in straight-line code at the top, where every scenario's smallest
+size is known.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import yaml
+from hypothesis import strategies as st
+
+import netspec
+
+T = TypeVar("T")
+
+SCHEMA_PATH = Path(netspec.__file__).parent / "zoo" / "netspec.schema.json"
+SCHEMA: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+OPS: dict[str, list[str]] = {
+    op: list(body.get("properties", {}))
+    for op, body in SCHEMA["$defs"]["MappingCall"]["properties"].items()
+}
+"""Every operator and its attributes in positional order (the schema keeps the model's order)."""
+KW_ONLY = {"in_channels", "in_features", "num_features"}
+
+REQUIRED = ("A", "B", "C")
+BIG = 1 << 20
+
+
+# -- choosers: hypothesis or a seeded Random --------------------------------------------------
+
+
+class Chooser(Protocol):
+    def pick(self, options: Sequence[T]) -> T: ...
+
+    def integer(self, lo: int, hi: int) -> int: ...
+
+    def chance(self, p: float) -> bool: ...
+
+
+class RandomChooser:
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def pick(self, options: Sequence[T]) -> T:
+        return options[self.rng.randrange(len(options))]
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.rng.randint(lo, hi)
+
+    def chance(self, p: float) -> bool:
+        return self.rng.random() < p
+
+
+class DrawChooser:
+    """Hypothesis draws; every choice shrinks towards the first option, ``lo`` and ``False``."""
+
+    def __init__(self, draw: Callable[[Any], Any]) -> None:
+        self.draw = draw
+
+    def pick(self, options: Sequence[T]) -> T:
+        return options[self.draw(st.integers(0, len(options) - 1))]
+
+    def integer(self, lo: int, hi: int) -> int:
+        return int(self.draw(st.integers(lo, hi)))
+
+    def chance(self, p: float) -> bool:
+        return bool(self.draw(st.integers(0, 99)) >= 100 - round(p * 100))
+
+
+# -- values -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class E:
+    """An expression, written as text (a value that is not a literal)."""
+
+    text: str
+
+
+def literal(value: Any) -> str:
+    """A value as netspec expression text."""
+    if isinstance(value, E):
+        return value.text
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    return repr(value)
+
+
+def yaml_value(value: Any) -> Any:
+    """A value in the mapping form of a call (text there is an expression)."""
+    if isinstance(value, E):
+        return value.text
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+@dataclass
+class Call:
+    op: str
+    attrs: list[tuple[str, Any]]
+    npos: int = 0
+
+
+PARAM_VALUES: dict[str, list[Any]] = {
+    "width": [1, 2, 3, 4, 5, 6],
+    "depth": [1, 2, 3],
+    "use_bn": [False, True],
+    "act": ["relu", "silu", "gelu"],
+    "widths": [[2], [3, 4], [1, 2, 3], [4, 2], [5, 1]],
+    "drop": [0.0, 0.1, 0.25, 0.5],
+    "k": [1, 3, 5],
+    "n_down": [0, 1, 2],
+    "classes": [1, 2, 3, 4, 5],
+}
+DOCS = [
+    "channels of the first layer",
+    'a "quoted" doc — with × and ü',
+    "back\\slash, # hash and a colon: here",
+    'triple """ quotes',
+    "it's",
+]
+DESCRIPTIONS = [*DOCS, "a random network", "line one\\nstill one line"]
+COND_TOP = [
+    "use_bn",
+    "not use_bn",
+    "depth > 1",
+    "act == 'relu'",
+    "len(widths) > 1 and use_bn",
+    "n_down == 0 or depth < 3",
+]
+
+
+# -- the data flowing through a layer list ------------------------------------------------------
+
+
+@dataclass
+class Flow:
+    """What reaches the next layer: its kind of data and what is known of its sizes.
+
+    ``tracked``: straight-line code at the top, where ``lo`` is each scenario's smallest spatial
+    size (0: that scenario already failed). Otherwise (loops, conditions, blocks) only operators
+    that keep every size ≥ 1 are used, and ``h`` counts the halvings and ``cap`` the smallest
+    fixed size that may have happened, so that the caller can bound the sizes afterwards.
+    ``fixed``: the spatial size must not change at all (a residual body, a branch).
+    """
+
+    world: str  # "2d": C×H×W, "1d": C×L, "flat": F
+    chan: str | None = None
+    tracked: bool = False
+    lo: dict[str, int] = field(default_factory=dict)
+    h: int = 0
+    cap: int = BIG
+    fixed: bool = False
+    inplace_ok: bool = True
+    """False where another path reads the tensors (a residual block, branches): netspec refuses
+    an in-place layer there."""
+
+    def sub(self, fixed: bool | None = None) -> Flow:
+        fixed = self.fixed if fixed is None else fixed
+        return Flow(self.world, None, False, {}, 0, BIG, fixed, self.inplace_ok)
+
+    def absorb(self, other: Flow, times: int = 1) -> None:
+        """Sizes after ``other`` (a region of untracked code) ran up to ``times`` times."""
+        if self.tracked:
+            for s, v in self.lo.items():
+                if v > 0:
+                    self.lo[s] = -(-min(v, other.cap) // 2 ** (other.h * times))
+        else:
+            self.h += other.h * times
+            self.cap = min(self.cap, other.cap)
+
+    def allows(self, need: int) -> bool:
+        return self.tracked and all(self.lo[s] >= need for s in REQUIRED)
+
+    def apply(self, kind: str, n: int = 0, need: int = 1) -> None:
+        if kind == "keep":
+            return
+        if not self.tracked:
+            assert kind in ("halve", "cap", "grow"), kind
+            if kind == "halve":
+                self.h += 1
+            elif kind == "cap":
+                self.cap = min(self.cap, n)
+            return
+        for s, v in self.lo.items():
+            if v <= 0:
+                continue
+            if v < need:
+                self.lo[s] = 0
+            elif kind == "halve":
+                self.lo[s] = (v + 1) // 2
+            elif kind == "cap":
+                self.lo[s] = min(v, n)
+            elif kind == "grow":
+                self.lo[s] = v + n
+            elif kind == "pool2":
+                self.lo[s] = v // 2
+            elif kind == "valid":
+                self.lo[s] = v - n + 1
+            elif kind == "set":
+                self.lo[s] = n
+
+
+@dataclass
+class Ctx:
+    """What names an expression may use where a layer is written."""
+
+    chans: list[str]
+    counts: list[tuple[str, int]]
+    conds: list[str]
+    index_vars: list[str] = field(default_factory=list)
+    """Loop indices of the current container's enclosing loops (for name templates)."""
+    used_vars: frozenset[str] = frozenset()
+    block: Block | None = None
+    depth: int = 0
+    in_loop: bool = False
+
+
+@dataclass
+class Block:
+    name: str
+    world: str
+    params: list[tuple[str, str | None]]
+    data: dict[str, Any]
+    h: int = 0
+    cap: int = BIG
+    has_loop: bool = False
+    kind: str = ""
+    heavy: bool = False
+    """Calls blocks, loops, or may grow the channels it gets: never called inside a loop."""
+
+
+class Names:
+    """Unique module names of one container; templates inside loops."""
+
+    def __init__(self, taken: set[str] | None = None) -> None:
+        self.taken: set[str] = set(taken or ())
+        self.stateless: dict[str, str] = {}
+
+    def new(self, prefix: str, ctx: Ctx, gen: SpecGen) -> str:
+        n = 0
+        while f"{prefix}{n}" in self.taken:
+            n += 1
+        base = f"{prefix}{n}"
+        self.taken.add(base)
+        if not ctx.index_vars:
+            return base
+        parts = []
+        for var in ctx.index_vars:
+            parts.append("{" + gen.c.pick([var, f"{var} + 1", f"{var} * 2"]) + "}")
+        gen.tag("name-template")
+        return base + "_" + "_".join(parts)
+
+
+# -- the generator ------------------------------------------------------------------------------
+
+
+@dataclass
+class Example:
+    """One drawn example: spec files as YAML data, and how to load them."""
+
+    files: dict[str, dict[str, Any]]
+    """``main`` and, with ``extends``, ``base`` (stems; written as .yaml and .ns)."""
+    fmt: str
+    defaults: dict[str, Any]
+    overrides: dict[str, Any]
+    input_override: list[int] | None
+    by_path: bool
+    cli: bool
+    tags: set[str]
+
+    def yaml_texts(self) -> dict[str, str]:
+        return {stem: dump(data) for stem, data in self.files.items()}
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
+    def __repr__(self) -> str:
+        parts = [f"--- {stem}.yaml\n{text}" for stem, text in self.yaml_texts().items()]
+        parts.append(
+            f"format={self.fmt} overrides={self.overrides!r} "
+            f"input_override={self.input_override!r} by_path={self.by_path} cli={self.cli}"
+        )
+        return "\n".join(parts)
+
+
+class _Dumper(yaml.SafeDumper):
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def dump(data: dict[str, Any]) -> str:
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=10_000)
+
+
+class SpecGen:
+    def __init__(self, chooser: Chooser) -> None:
+        self.c = chooser
+        self.tags: set[str] = set()
+        self.blocks: dict[str, Block] = {}
+        self.lets: dict[str, Any] = {}
+        self.current_block_has_loop = False
+        self.calls_block = False
+        self.block_names = Names()
+
+    def tag(self, *names: str) -> None:
+        self.tags.update(names)
+
+    # -- the spec -------------------------------------------------------------------------------
+
+    def example(self) -> Example:
+        c = self.c
+        world = c.pick(["2d", "2d", "1d"])
+        self.tag(f"world:{world}")
+        if world == "2d":
+            shape = [c.integer(1, 4), c.integer(4, 12), c.integer(4, 12)]
+        else:
+            shape = [c.integer(1, 4), c.integer(4, 16)]
+        defaults = {name: c.pick(values) for name, values in PARAM_VALUES.items()}
+        overrides: dict[str, Any] = {}
+        for name, values in PARAM_VALUES.items():
+            if c.chance(0.35):
+                overrides[name] = c.pick([v for v in values if v != defaults[name]])
+        call_input = None
+        deep = c.chance(0.15)
+        if deep:
+            # the defaults pool more than the call's input allows, the overrides do not
+            defaults["n_down"], overrides["n_down"] = 2, c.pick([0, 1])
+            call_input = [c.integer(1, 4)] + [c.integer(2, 3) for _ in shape[1:]]
+            self.tag("call:input", "call:input+params")
+        elif c.chance(0.35):
+            call_input = [c.integer(1, 4)] + [c.integer(2, 12) for _ in shape[1:]]
+            self.tag("call:input")
+            if overrides:
+                self.tag("call:input+params")
+        if overrides:
+            self.tag("call:params")
+        self.env = {
+            "A": (defaults, shape),
+            "B": ({**defaults, **overrides}, call_input or shape),
+            "C": ({**defaults, **overrides}, shape),
+            "D": (defaults, call_input or shape),
+        }
+        params = self.params(defaults, overrides)
+        self.lets = self.top_lets()
+        for i in range(c.integer(0, 3)):
+            block = self.block(i, world)
+            self.blocks[block.name] = block
+        flow = Flow(world, tracked=True, lo={s: min(env[1][1:]) for s, env in self.env.items()})
+        kind = c.pick(["class", "class", "seq"])
+        self.tag(f"top:{kind}")
+        ctx = self.top_ctx()
+        names = Names()
+        layers = [self.n_down(ctx, flow, kind, names)] if deep else []
+        layers += self.layer_list(ctx, flow, kind, names, c.integer(1, 5))
+        if flow.lo["D"] <= 0:
+            self.tag("call:defaults-fail-at-call-input")
+        if c.chance(0.5):
+            layers += self.head(ctx, flow, kind)
+        spec: dict[str, Any] = {"netspec": 1}
+        spec["name"] = c.pick(["net", "tiny_model", "m3", "Random_Net"])
+        if c.chance(0.3):
+            spec["class_name"] = c.pick(["MyNet", "Net2", "the_model"])
+        if c.chance(0.4):
+            spec["description"] = c.pick(DESCRIPTIONS)
+        spec["input"] = shape
+        spec["params"] = params
+        if self.lets:
+            spec["let"] = self.lets
+        if self.blocks:
+            spec["blocks"] = {name: b.data for name, b in self.blocks.items()}
+        spec["layers"] = layers
+        files = self.split(spec) if c.chance(0.25) else {"main": spec}
+        fmt = c.pick(["yaml", "ns"])
+        self.tag(f"format:{fmt}")
+        by_path = "base" in files or c.chance(0.5)
+        cli = c.chance(0.25)
+        if cli:
+            self.tag("cli")
+        effective = {k: v["default"] if isinstance(v, dict) else v for k, v in params.items()}
+        return Example(files, fmt, effective, overrides, call_input, by_path, cli, self.tags)
+
+    def params(self, defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, value in defaults.items():
+            if not self.c.chance(0.4):
+                out[name] = value
+                continue
+            decl: dict[str, Any] = {"default": value}
+            if self.c.chance(0.6):
+                decl["doc"] = self.c.pick(DOCS)
+            if self.c.chance(0.6):
+                keep = {json.dumps(value), json.dumps(overrides.get(name, value))}
+                decl["choices"] = [
+                    v for v in PARAM_VALUES[name] if json.dumps(v) in keep or self.c.chance(0.5)
+                ]
+            out[name] = decl
+            self.tag("param:declared")
+        return out
+
+    def top_lets(self) -> dict[str, Any]:
+        c = self.c
+        lets: dict[str, Any] = {}
+        if c.chance(0.6):
+            lets["wide"] = c.pick(["width * 2", "width + width"])
+        if c.chance(0.5):
+            lets["half"] = "max(width // 2, 1)"
+        if c.chance(0.5):
+            lets["chans"] = c.pick(
+                ["[width, width + 1]", *(["[width, wide]"] if "wide" in lets else [])]
+            )
+            if "wide" in lets["chans"]:
+                self.tag("let:reads-let")
+        if c.chance(0.5):
+            lets["mom"] = c.pick(["0.1 if use_bn else 0.2", 0.3, "drop / 2 + 0.1"])
+        if c.chance(0.4):
+            a, b, d = (c.integer(1, 5) for _ in range(3))
+            lets["table"] = {1: [a], 2: [a, b], 3: [a, b, d]}
+            self.tag("let:mapping")
+        if c.chance(0.3):
+            lets["pad"] = "k // 2"
+        return lets
+
+    def top_ctx(self) -> Ctx:
+        chans = ["width", "4", "2", "width + 1", "max(width, 3)", "make_divisible(width * 3, 2)"]
+        for name, text in (("wide", "wide"), ("half", "half"), ("chans", "chans[-1]")):
+            if name in self.lets:
+                chans.append(text)
+        counts = [("depth", 3), ("2", 2), ("len(widths)", 3), ("depth - 1", 2), ("1", 1)]
+        return Ctx(chans, counts, list(COND_TOP))
+
+    def split(self, spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """The spec as a base file and a file that extends it (merged, they are ``spec``)."""
+        c = self.c
+        self.tag("extends")
+        base: dict[str, Any] = {"netspec": 1, "name": "base_net"}
+        main: dict[str, Any] = {"netspec": 1}
+        main["name"] = spec["name"]
+        ref = c.pick(["base", "base.yaml", "base.ns"])
+        if ref == "base":
+            self.tag("extends:no-suffix")
+        main["extends"] = ref
+        for key in ("class_name", "description"):
+            if key in spec:
+                (main if c.chance(0.5) else base)[key] = spec[key]
+        if c.chance(0.5):
+            base["input"] = spec["input"]
+        else:
+            main["input"] = spec["input"]
+            if c.chance(0.5):
+                base["input"] = [1] + [3] * (len(spec["input"]) - 1)
+        base_params: dict[str, Any] = {}
+        main_params: dict[str, Any] = {}
+        for name, decl in spec["params"].items():
+            # a file extending another may override its params, not add new ones
+            if c.chance(0.5):
+                value = decl["default"] if isinstance(decl, dict) else decl
+                base_params[name] = c.pick([v for v in PARAM_VALUES[name] if v != value])
+                main_params[name] = decl
+                self.tag("extends:override-param")
+            else:
+                base_params[name] = decl
+        base["params"] = base_params
+        if main_params:
+            main["params"] = main_params
+        lets = list(spec.get("let", {}).items())
+        cut = c.integer(0, len(lets))
+        if lets[:cut]:
+            base["let"] = dict(lets[:cut])
+        if lets[cut:]:
+            main["let"] = dict(lets[cut:])
+        for name, block in spec.get("blocks", {}).items():
+            where = c.pick(["base", "main", "both"])
+            if where == "both":
+                base.setdefault("blocks", {})[name] = {"body": ["identity"]}
+                self.tag("extends:override-block")
+            target = base if where == "base" else main
+            target.setdefault("blocks", {})[name] = block
+        where = c.pick(["base", "main", "both"])
+        if where == "both":
+            base["layers"] = ["identity"]
+        (base if where == "base" else main)["layers"] = spec["layers"]
+        return {"base": base, "main": main}
+
+    # -- layer lists ------------------------------------------------------------------------------
+
+    def wrap(self, entries: list[Any], single_ok: bool = True) -> Any:
+        """A list, or its only entry (a single layer is accepted where a list of one is)."""
+        if single_ok and len(entries) == 1 and self.c.chance(0.5):
+            self.tag("single-entry")
+            return entries[0]
+        return entries
+
+    def layer_list(self, ctx: Ctx, flow: Flow, kind: str, names: Names, n: int) -> list[Any]:
+        """``n`` entries of a container of ``kind``: ``seq`` (no names), ``module`` (a named
+        nested list: every entry named) or ``class`` (the named top level, a block body: layers
+        with parameters named, no loops)."""
+        return [self.entry(ctx, flow, kind, names) for _ in range(n)]
+
+    def some(self, ctx: Ctx, flow: Flow, kind: str, names: Names, most: int) -> list[Any]:
+        """One to ``most`` entries; sometimes a lone loop (a list may be just a loop)."""
+        if kind != "class" and ctx.depth < 3 and self.c.chance(0.25):
+            self.tag("lone-loop")
+            return [self.loop(ctx, flow, kind, names)]
+        return self.layer_list(ctx, flow, kind, names, self.c.integer(1, most))
+
+    def entry(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
+        c = self.c
+        options = ["op", "op", "op", "choice", "if"]
+        if self.usable_blocks(ctx, flow):
+            options += ["block", "block"]
+            if not ctx.in_loop:
+                options += ["stage"]
+        if ctx.depth < 2:
+            if kind != "seq":
+                options += ["nested", "named-control"]
+            if kind != "class":
+                options += ["loop", "loop"]
+        if flow.tracked:
+            options += ["transition"]
+            if flow.world != "flat" and "n_down" not in self.tags:
+                options += ["n_down"]
+        what = c.pick(options)
+        if what == "op":
+            return self.op_entry(ctx, flow, kind, names)
+        if what == "choice":
+            return self.choice(ctx, flow, kind, names)
+        if what == "if":
+            return self.if_entry(ctx, flow, kind, names)
+        if what == "block":
+            return self.block_call(ctx, flow, kind, names)
+        if what == "stage":
+            return self.stage_call(ctx, flow, kind, names)
+        if what == "nested":
+            return self.nested(ctx, flow, names)
+        if what == "named-control":
+            return self.named_control(ctx, flow, names)
+        if what == "loop":
+            return self.loop(ctx, flow, kind, names)
+        if what == "n_down":
+            return self.n_down(ctx, flow, kind, names)
+        return self.transition(ctx, flow, kind, names)
+
+    def named(self, kind: str, names: Names, ctx: Ctx, prefix: str, value: Any, stateful: bool):
+        """``value`` as an entry of a container of ``kind`` (named where it must or may be)."""
+        if kind == "module" or (kind == "class" and (stateful or self.c.chance(0.5))):
+            return {names.new(prefix, ctx, self): value}
+        if kind == "class":
+            self.tag("functional-call")
+        return value
+
+    def op_entry(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
+        c = self.c
+        if kind == "class" and names.stateless and c.chance(0.3):
+            name, text = c.pick(sorted(names.stateless.items()))
+            self.tag("shared-stateless-name")
+            return {name: text}
+        call, stateful = self.op(ctx, flow)
+        value = self.render(call)
+        entry = self.named(kind, names, ctx, call.op[:4], value, stateful)
+        if (
+            kind == "class"
+            and isinstance(entry, dict)
+            and call.op in ACTIVATIONS
+            and isinstance(value, str)
+            and not ctx.index_vars
+        ):
+            names.stateless[next(iter(entry))] = value
+        return entry
+
+    def render(self, call: Call) -> Any:
+        """A call as text (positional, then keywords; bare when without attributes) or in the
+        mapping form."""
+        if self.c.chance(0.3):
+            self.tag("mapping-call")
+            return {call.op: {k: yaml_value(v) for k, v in call.attrs}}
+        if not call.attrs and self.c.chance(0.7):
+            return call.op
+        order = OPS[call.op]
+        given = dict(call.attrs)
+        npos = 0
+        while npos < len(order) and order[npos] in given and order[npos] not in KW_ONLY:
+            npos += 1
+        npos = min(npos, call.npos if call.npos else self.c.integer(0, npos))
+        pos = [literal(given[name]) for name in order[:npos]]
+        kws = [f"{k}={literal(v)}" for k, v in call.attrs if k not in order[:npos]]
+        if pos and kws:
+            self.tag("call:positional+keyword")
+        return f"{call.op}({', '.join(pos + kws)})"
+
+    def choice(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
+        """``a if cond else b``: two operators (or a block and an operator)."""
+        c = self.c
+        self.tag("layer-choice")
+        cond = c.pick(ctx.conds)
+        one, two = flow.sub(), flow.sub()
+        left, s1 = self.op(ctx, one)
+        right, s2 = self.op(ctx, two)
+        left_text = self.render_text(left)
+        blocks = self.usable_blocks(ctx, flow)
+        if blocks and c.chance(0.3):
+            block = c.pick(blocks)
+            self.calls_block = True
+            left_text = self.block_text(ctx, block)
+            one.h, one.cap, s1 = block.h, block.cap, True
+            self.tag("layer-choice:block")
+        flow.absorb(one)
+        flow.absorb(two)
+        flow.chan = None
+        text = f"{left_text} if {cond} else {self.render_text(right)}"
+        return self.named(kind, names, ctx, "pick", text, s1 or s2)
+
+    def render_text(self, call: Call) -> str:
+        order = OPS[call.op]
+        if not call.attrs:
+            return call.op
+        given = dict(call.attrs)
+        pos = []
+        for name in order:
+            if name in given and name not in KW_ONLY and len(pos) < 1:
+                pos.append(name)
+            else:
+                break
+        args = [literal(given[n]) for n in pos]
+        args += [f"{k}={literal(v)}" for k, v in call.attrs if k not in pos]
+        return f"{call.op}({', '.join(args)})"
+
+    def if_entry(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
+        c = self.c
+        cond = c.pick(ctx.conds)
+        sub_ctx = replace(ctx, depth=ctx.depth + 1)
+        one = flow.sub()
+        then = self.some(sub_ctx, one, kind, names, 2)
+        entry: dict[str, Any] = {"if": cond, "then": self.wrap(then)}
+        two = flow.sub()
+        if c.chance(0.6):
+            other = self.some(sub_ctx, two, kind, names, 2)
+            entry["else"] = self.wrap(other)
+            self.tag("if-else")
+        flow.absorb(one)
+        flow.absorb(two)
+        flow.chan = None
+        return entry
+
+    def nested(self, ctx: Ctx, flow: Flow, names: Names) -> Any:
+        """A named nested list: named (module) or not (sequential)."""
+        c = self.c
+        inner_kind = c.pick(["module", "seq"])
+        self.tag(f"nested:{inner_kind}")
+        sub_ctx = replace(ctx, depth=ctx.depth + 1, index_vars=[])
+        entries = self.layer_list(sub_ctx, flow, inner_kind, Names(), c.integer(1, 3))
+        return {names.new("seq", ctx, self): entries}
+
+    def named_control(self, ctx: Ctx, flow: Flow, names: Names) -> Any:
+        """A named entry whose value is a loop, a condition or one mapping-form call."""
+        c = self.c
+        inner_kind = c.pick(["seq", "module"])
+        sub_ctx = replace(ctx, depth=ctx.depth + 1, index_vars=[])
+        what = c.pick(["loop", "if"])
+        if what == "loop":
+            value = self.loop(sub_ctx, flow, inner_kind, Names())
+        else:
+            value = self.if_entry(sub_ctx, flow, inner_kind, Names())
+        self.tag(f"named-{what}")
+        return {names.new("grp", ctx, self): value}
+
+    def loop_header(self, ctx: Ctx, need_index: bool) -> tuple[dict[str, Any], Ctx, int]:
+        """A ``for`` or ``repeat`` header, the scope of its body and its largest count."""
+        c = self.c
+        free = [v for v in ("i", "j", "n") if v not in ctx.used_vars]
+        var = free[0]
+        chans = list(ctx.chans)
+        index = None
+        form = c.pick(["repeat", "repeat-as", "range", "enumerate", "in", "zip", "table"])
+        if need_index and form in ("repeat", "in", "zip"):
+            form = c.pick(["repeat-as", "range", "enumerate"])
+        if form == "table" and "table" not in self.lets:
+            form = "repeat-as"
+        used = {var}
+        if form in ("repeat", "repeat-as", "table"):
+            count, most = c.pick(ctx.counts) if form != "table" else ("depth", 3)
+            header: dict[str, Any] = {"repeat": count}
+            if form != "repeat":
+                header["as"] = var
+                index = var
+                chans += [f"width + {var}"]
+            if form == "table":
+                chans += [f"table[depth][{var}]"]
+                self.tag("let:table-lookup")
+        elif form == "range":
+            count, most = c.pick(ctx.counts)
+            header = {"for": f"{var} in range({count})"}
+            index = var
+        elif form == "enumerate":
+            w = "w" if "w" not in ctx.used_vars else "v"
+            header = {"for": f"{var}, {w} in enumerate(widths)"}
+            index, most = var, 3
+            chans += [w, f"{w} + {var}"]
+            used.add(w)
+        elif form == "in":
+            w = "w" if "w" not in ctx.used_vars else "v"
+            src = c.pick(["widths", *(["chans"] if "chans" in self.lets else [])])
+            header = {"for": f"{w} in {src}"}
+            most = 3
+            chans += [w]
+            used = {w}
+        else:
+            header = {"for": "a, b in zip(widths, [width, 2, 3])"}
+            most = 3
+            chans += ["a", "b", "a + b"]
+            used = {"a", "b"}
+            if "a" in ctx.used_vars:
+                header = {"for": f"{var} in widths"}
+                chans = [*ctx.chans, var]
+                used = {var}
+        index_vars = ctx.index_vars + ([index] if index else [])
+        body_ctx = replace(
+            ctx,
+            chans=chans,
+            index_vars=index_vars,
+            used_vars=ctx.used_vars | used,
+            depth=ctx.depth + 1,
+            in_loop=True,
+        )
+        self.tag(f"loop:{form}")
+        return header, body_ctx, most
+
+    def loop(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
+        header, body_ctx, most = self.loop_header(ctx, need_index=kind == "module")
+        if kind == "module":
+            self.tag("loop:in-named-list")
+        if ctx.block is not None:
+            self.tag("loop:in-block")
+            self.current_block_has_loop = True
+        # in a block, a loop keeps the spatial size: a size accumulated by a loop inside a
+        # block is a size its caller's generated code cannot follow (a CodegenError, by design)
+        body = flow.sub(fixed=True) if ctx.block is not None else flow.sub()
+        do = self.some(body_ctx, body, kind, names, 2)
+        flow.absorb(body, most)
+        flow.chan = None
+        return {**header, "do": self.wrap(do)}
+
+    def n_down(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
+        """``repeat: n_down`` of a 2-pooling: a size that depends on a parameter exactly."""
+        rank = "2d" if flow.world == "2d" else "1d"
+        new = {}
+        for s, (params, _) in self.env.items():
+            v = flow.lo[s]
+            new[s] = v // 2 ** params["n_down"] if v > 0 else 0
+        if any(new[s] < 1 for s in REQUIRED):
+            return self.op_entry(ctx, flow, kind, names)
+        flow.lo = new
+        self.tag("n_down")
+        pool = self.c.pick([f"maxpool{rank}(2)", f"avgpool{rank}(2)"])
+        if kind == "seq":
+            return {"repeat": "n_down", "do": [pool]}
+        if kind == "module":
+            return {"repeat": "n_down", "as": "i", "do": [{"pool{i}": pool}]}
+        return {names.new("down", ctx, self): {"repeat": "n_down", "do": pool}}
+
+    def transition(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
+        """Straight-line code changing the kind of data (flatten) or an unsafe reduction."""
+        c = self.c
+        if flow.world == "2d":
+            form = c.pick(["flat", "1d", "unsafe", "unsafe"])
+        elif flow.world == "1d":
+            form = c.pick(["flat", "unsafe", "unsafe", "linear"])
+        else:
+            form = "op"
+        if form == "unsafe":
+            call = self.unsafe(flow)
+            if call is None:
+                return self.op_entry(ctx, flow, kind, names)
+            stateful = call.op.startswith("conv")
+            return self.named(kind, names, ctx, "cut", self.render(call), stateful)
+        if form == "op":
+            return self.op_entry(ctx, flow, kind, names)
+        if form == "linear":
+            out = E(c.pick(ctx.chans))
+            flow.apply("set", 1)
+            self.tag("linear-on-1d")
+            call = Call("linear", [("out_features", out)])
+            return self.named(kind, names, ctx, "proj", self.render(call), True)
+        if form == "flat":
+            attrs = c.pick(
+                [
+                    [],
+                    [("start_dim", 1)],
+                    [("end_dim", -1)],
+                    [("start_dim", -2 if flow.world == "1d" else -3)],
+                ]
+            )
+            flow.world, flow.chan = "flat", None
+            self.tag("flatten:flat")
+            return self.named(kind, names, ctx, "flat", self.render(Call("flatten", attrs)), False)
+        attrs = c.pick(
+            [
+                [("start_dim", 2)],
+                [("start_dim", 2), ("end_dim", 3)],
+                [("start_dim", -2)],
+                [("start_dim", 1), ("end_dim", 2)],
+            ]
+        )
+        if attrs == [("start_dim", 1), ("end_dim", 2)]:
+            flow.chan = None
+        else:
+            flow.lo = {s: v * v for s, v in flow.lo.items()}
+        flow.world = "1d"
+        self.tag("flatten:2d-to-1d")
+        return self.named(kind, names, ctx, "flat", self.render(Call("flatten", attrs)), False)
+
+    def unsafe(self, flow: Flow) -> Call | None:
+        """An operator that needs a minimum input size (checked in every required scenario)."""
+        c = self.c
+        r = "2d" if flow.world == "2d" else "1d"
+        options = []
+        if flow.allows(2):
+            options += ["pool", "crop"]
+        if flow.allows(3):
+            options += ["valid"]
+        if not options:
+            return None
+        what = c.pick(options)
+        self.tag(f"unsafe:{what}")
+        if what == "pool":
+            op = c.pick([f"maxpool{r}", f"avgpool{r}"])
+            attrs: list[tuple[str, Any]] = [("kernel_size", 2)]
+            if c.chance(0.4):
+                attrs.append(("stride", 2))
+            if c.chance(0.3):
+                attrs.append(("ceil_mode", True))
+            flow.apply("pool2", need=2)
+            return Call(op, attrs)
+        if what == "crop":
+            amount = [-1, 0, 0, 0] if r == "2d" else [0, -1]
+            flow.apply("valid", 2, need=2)
+            return Call(f"zeropad{r}", [("padding", amount)])
+        k = c.pick([2, 3])
+        flow.apply("valid", k, need=k)
+        out = E(self.c.pick(self.top_ctx().chans))
+        flow.chan = out.text
+        return Call(f"conv{r}", [("out_channels", out), ("kernel_size", k)])
+
+    def head(self, ctx: Ctx, flow: Flow, kind: str) -> list[Any]:
+        """Pool, flatten and a classifier."""
+        c = self.c
+        out: list[Any] = []
+        if flow.world != "flat":
+            if c.chance(0.5):
+                r = "2d" if flow.world == "2d" else "1d"
+                pool = c.pick([f"adaptive_avgpool{r}(1)", f"adaptive_maxpool{r}(1)"])
+                out.append({"pool": pool} if kind == "class" else pool)
+            out.append("flatten")
+            flow.world = "flat"
+        hidden = c.pick([None, *self.top_ctx().chans])
+        if hidden is not None:
+            out.append({"hidden": f"linear({hidden})"} if kind == "class" else f"linear({hidden})")
+            out.append("relu")
+        attrs: list[tuple[str, Any]] = [("out_features", E("classes"))]
+        if c.chance(0.3):
+            attrs.append(("bias", False))
+        if hidden is not None and c.chance(0.5):
+            attrs.append(("in_features", E(hidden)))
+            self.tag("declared-size-check")
+        fc = self.render(Call("linear", attrs))
+        out.append({"fc": fc} if kind == "class" else fc)
+        self.tag("head:flatten+linear")
+        return out
+
+    # -- operators --------------------------------------------------------------------------------
+
+    def op(self, ctx: Ctx, flow: Flow) -> tuple[Call, bool]:
+        """One operator that keeps the kind of data; returns it and whether it owns tensors."""
+        c = self.c
+        w = flow.world
+        options = ["act", "act", "dropout", "identity", "norm"]
+        if w != "flat":
+            options += ["conv", "conv", "conv", "pool", "pool", "lrn", "pad"]
+            if not flow.fixed:
+                options += ["adaptive"]
+        else:
+            options += ["linear", "linear", "flatten"]
+        what = c.pick(options)
+        r = "2d" if w == "2d" else "1d"
+        chan = flow.chan
+        if what == "act":
+            return self.activation(ctx, flow), False
+        if what == "dropout":
+            op = "dropout2d" if w == "2d" and c.chance(0.5) else "dropout"
+            attrs: list[tuple[str, Any]] = []
+            if c.chance(0.7):
+                attrs.append(("p", c.pick([0.5, 0.0, E("drop"), 0.25])))
+            if c.chance(0.3):
+                attrs.append(("inplace", c.pick([False, True]) and flow.inplace_ok))
+            return Call(op, attrs), False
+        if what == "identity":
+            return Call("identity", []), False
+        if what == "flatten":
+            attrs = c.pick(
+                [[], [("start_dim", 1)], [("end_dim", -1)], [("start_dim", 1), ("end_dim", 1)]]
+            )
+            return Call("flatten", attrs), False
+        if what == "norm":
+            op = "batchnorm2d" if w == "2d" else "batchnorm1d"
+            attrs = []
+            if c.chance(0.3):
+                attrs.append(("eps", c.pick([1e-3, 0.0001])))
+            if c.chance(0.3):
+                mom = [0.2, None, *([E("mom")] if "mom" in self.lets else [])]
+                attrs.append(("momentum", c.pick(mom)))
+                if "mom" in self.lets and ctx.block is not None:
+                    self.tag("block:reads-let")
+            if c.chance(0.3):
+                attrs.append(("affine", c.pick([False, True])))
+            if c.chance(0.3):
+                attrs.append(("track_running_stats", c.pick([False, True])))
+            if chan is not None and c.chance(0.6):
+                attrs.append(("num_features", E(chan)))
+                self.tag("declared-size-check")
+            return Call(op, attrs), True  # without tensors, still no functional form
+        if what == "linear":
+            out = c.pick(ctx.chans)
+            attrs = [("out_features", E(out))]
+            if c.chance(0.3):
+                attrs.append(("bias", c.pick([False, True, E("not use_bn")])))
+            if chan is not None and c.chance(0.4):
+                attrs.append(("in_features", E(chan)))
+                self.tag("declared-size-check")
+            flow.chan = out
+            return Call("linear", attrs), True
+        if what == "lrn":
+            attrs = [("size", c.integer(1, 3))]
+            for name, values in (("alpha", [1e-3, 0.0002]), ("beta", [0.5, 0.75]), ("k", [2.0, 1])):
+                if c.chance(0.3):
+                    attrs.append((name, c.pick(values)))
+            return Call("local_response_norm", attrs), False
+        if what == "pad":
+            amount = c.pick([1, [1, 0, 2, 0], [0, 1, 1, 0]] if r == "2d" else [1, [2, 0], [1, 2]])
+            if flow.fixed:
+                return Call("identity", []), False
+            flow.apply("grow", 1)
+            return Call(f"zeropad{r}", [("padding", amount)]), False
+        if what == "adaptive":
+            op = c.pick([f"adaptive_avgpool{r}", f"adaptive_maxpool{r}"])
+            size: Any = c.pick([1, 2, [2, None], [None, 1]] if r == "2d" else [1, 2, 3])
+            if isinstance(size, list) and None in size:
+                flow.apply("cap", 1 if 1 in size else 2)
+            else:
+                flow.apply("cap", size if isinstance(size, int) else 1)
+            return Call(op, [("output_size", size)]), False
+        if what == "pool":
+            return self.pool(ctx, flow, r), False
+        return self.conv(ctx, flow, r), True
+
+    def activation(self, ctx: Ctx, flow: Flow) -> Call:
+        c = self.c
+        op = c.pick(sorted(ACTIVATIONS))
+        attrs: list[tuple[str, Any]] = []
+        if op == "leaky_relu" and c.chance(0.6):
+            attrs.append(("negative_slope", c.pick([0.2, 0.01])))
+        if op == "gelu" and c.chance(0.6):
+            attrs.append(("approximate", c.pick(["tanh", "none"])))
+        if op == "softmax" and c.chance(0.8):
+            attrs.append(("dim", c.pick([1, -1])))
+        if "inplace" in OPS[op] and c.chance(0.4):
+            attrs.append(("inplace", c.pick([True, False]) and flow.inplace_ok))
+        return Call(op, attrs)
+
+    def pool(self, ctx: Ctx, flow: Flow, r: str) -> Call:
+        c = self.c
+        op = c.pick([f"maxpool{r}", f"avgpool{r}"])
+        shrink = not flow.fixed and c.chance(0.5)
+        attrs: list[tuple[str, Any]] = [("kernel_size", 3)]
+        attrs.append(("stride", 2 if shrink else 1))
+        if op.startswith("max") and not shrink and c.chance(0.3):
+            attrs = [("kernel_size", 2), ("stride", 1), ("padding", 1), ("dilation", 2)]
+        else:
+            attrs.append(("padding", 1))
+        if c.chance(0.3):
+            attrs.append(("ceil_mode", c.pick([True, False])))
+        if op.startswith("avg"):
+            if c.chance(0.4):
+                attrs.append(("count_include_pad", c.pick([False, True])))
+            if r == "2d" and c.chance(0.3):
+                attrs.append(("divisor_override", c.pick([2, 9])))
+        flow.apply("halve" if shrink else "keep")
+        return Call(op, attrs, npos=c.integer(1, 2))
+
+    def conv(self, ctx: Ctx, flow: Flow, r: str) -> Call:
+        c = self.c
+        chan = flow.chan
+        out = c.pick(ctx.chans)
+        modes = ["same", "same", "dilated"]
+        if not flow.fixed:
+            modes += ["strided", "strided"]
+        if chan is not None:
+            modes += ["depthwise", "depthwise"]
+        mode = c.pick(modes)
+        attrs: list[tuple[str, Any]] = []
+        pad: Any = 0
+        if mode == "same":
+            kernels: list[Any] = [1, 3, 5, E("k")]
+            if ctx.block is not None and any(p == "kk" for p, _ in ctx.block.params):
+                kernels.append(E("kk"))
+            k = c.pick(kernels)
+            if k == E("kk"):
+                pad = E("kk // 2")
+            elif isinstance(k, E):
+                pad = E(c.pick(["k // 2", *(["pad"] if "pad" in self.lets else [])]))
+            else:
+                pad = k // 2
+            if c.chance(0.2):
+                pad = "same"
+                self.tag("padding:same")
+            attrs = [("out_channels", E(out)), ("kernel_size", k), ("padding", pad)]
+        elif mode == "dilated":
+            attrs = [("out_channels", E(out)), ("kernel_size", 3), ("padding", 2), ("dilation", 2)]
+            pad = 2
+        elif mode == "strided":
+            stride: Any = 2
+            block = ctx.block
+            if block is not None and any(p == "stride" for p, _ in block.params):
+                stride = E("stride")
+                self.tag("block:stride-param")
+            attrs = [
+                ("out_channels", E(out)),
+                ("kernel_size", 3),
+                ("stride", stride),
+                ("padding", 1),
+            ]
+            pad = 1
+            flow.apply("halve")
+        else:
+            assert chan is not None
+            out = c.pick([chan, f"({chan}) * 2"])
+            attrs = [
+                ("out_channels", E(out)),
+                ("kernel_size", 3),
+                ("padding", 1),
+                ("groups", E(chan)),
+            ]
+            pad = 1
+            self.tag("conv:groups")
+        if c.chance(0.3):
+            attrs.append(("bias", c.pick([False, True, E("not use_bn")])))
+        if c.chance(0.25):
+            modes_ok = ["zeros", "replicate"]
+            if isinstance(pad, int) and (flow.allows(pad + 1) or pad == 0):
+                modes_ok += ["reflect", "circular"]
+            attrs.append(("padding_mode", c.pick(modes_ok)))
+        if chan is not None and c.chance(0.4):
+            attrs.append(("in_channels", E(chan)))
+            self.tag("declared-size-check")
+        flow.chan = out
+        return Call(f"conv{r}", attrs)
+
+    # -- blocks -----------------------------------------------------------------------------------
+
+    def block(self, index: int, world: str) -> Block:
+        c = self.c
+        earlier = [b for b in self.blocks.values() if b.world == world]
+        kinds = ["plain", "proj", "ident", "branches"]
+        if earlier:
+            kinds.append("nested")
+        kind = c.pick(kinds)
+        name = c.pick(["Unit", "Cell", "Res", "Mix"]) + str(index)
+        self.tag(f"block:{kind}")
+        params: list[tuple[str, str | None]] = [("c", None if c.chance(0.8) else "4")]
+        if kind in ("proj", "ident") or c.chance(0.4):
+            params.append(("stride", "1"))
+        if c.chance(0.3):
+            params.append(("kk", c.pick(["3", "1"])))
+        if c.chance(0.3):
+            params.append(("m", "1"))
+        block = Block(name, world, params, {}, kind=kind)
+        data: dict[str, Any] = {}
+        if c.chance(0.4):
+            data["doc"] = c.pick(DOCS)
+        data["params"] = [p if d is None else f"{p} = {d}" for p, d in params]
+        if any(d is not None for _, d in params):
+            self.tag("block:default-param")
+        chans = ["c", "in.channels", "width"]
+        expansion = None
+        if kind == "proj" or c.chance(0.3):
+            expansion = c.pick([1, 2, "2 if use_bn else 1", "1 + 1"])
+            data["expansion"] = expansion
+            chans.append("c * expansion")
+            self.tag("block:expansion")
+        let: dict[str, Any] = {}
+        if c.chance(0.5):
+            let["mid"] = c.pick(["max(in.channels // 2, 1)", "min(in.channels, c)"])
+            chans.append("mid")
+            self.tag("block:let-in.channels")
+        if kind in ("proj", "ident") or c.chance(0.3):
+            let["out"] = "c * expansion" if expansion is not None else c.pick(["c", "c * 2"])
+            chans.append("out")
+        if any(p == "m" for p, _ in params):
+            chans.append("c * m")
+        if let:
+            data["let"] = let
+        conds = ["use_bn", "c > 2", "in.channels == c", "depth > 1"]
+        if any(p == "stride" for p, _ in params):
+            conds.append("stride == 1")
+        ctx = Ctx(
+            chans,
+            [("depth", 3), ("2", 2), ("len(widths)", 3), ("1", 1)],
+            conds,
+            block=block,
+            depth=1,
+        )
+        self.current_block_has_loop = False
+        self.calls_block = False
+        self.block_names = Names({"x", "downsample", "proj", "skip", "down"})
+        flow = Flow(world, inplace_ok=kind in ("plain", "nested"))
+        out_chan = "out" if "out" in let else "c"
+        if kind == "plain":
+            style = c.pick(["class", "seq"])
+            flow.chan = "in.channels"
+            names = self.block_names if style == "class" else Names()
+            if c.chance(0.35):
+                data["body"] = self.entry(ctx, flow, style, names)  # one layer, not a list
+                self.tag("single-entry")
+            else:
+                data["body"] = self.wrap(self.some(ctx, flow, style, names, 3))
+            if style == "class" and c.chance(0.4):
+                data["then"] = self.then(ctx, flow)
+        elif kind == "nested":
+            flow.chan = "in.channels"
+            inner = c.pick(earlier)
+            names = self.block_names
+            body = self.layer_list(ctx, flow, "class", names, c.integer(0, 1))
+            if c.chance(0.5):
+                body.append({names.new("inner", ctx, self): self.block_text(ctx, inner)})
+                flow.h, flow.cap = flow.h + inner.h, min(flow.cap, inner.cap)
+            else:
+                body.append({names.new("stg", ctx, self): self.stage_text(ctx, inner)})
+                flow.h, flow.cap = flow.h + inner.h * 3, min(flow.cap, inner.cap)
+                self.tag("block:stage-in-block")
+            self.tag("block:calls-block")
+            flow.chan = None
+            body += self.layer_list(ctx, flow, "class", names, c.integer(0, 1))
+            data["body"] = self.wrap(body)
+            if c.chance(0.3):
+                data["then"] = self.then(ctx, flow)
+        elif kind == "proj":
+            self.residual_projected(ctx, flow, data, out_chan)
+        elif kind == "ident":
+            self.residual_identity(ctx, flow, data, out_chan)
+        else:
+            self.branches(ctx, flow, data)
+        if c.chance(0.3):
+            defaulted = [p for p, d in params if d is not None]
+            data["first_only"] = c.pick(
+                [[], ["stride"] if "stride" in dict(params) else [], defaulted]
+            )
+            self.tag("block:first_only")
+        block.data = data
+        block.h, block.cap = flow.h, flow.cap
+        block.has_loop = self.current_block_has_loop
+        grows = data.get("merge") == "concat" or (kind == "branches" and "merge" not in data)
+        block.heavy = block.has_loop or self.calls_block or grows or kind == "nested"
+        if (
+            "mom" in self.lets
+            and any(d is not None for _, d in params)
+            and "mom" in json.dumps(data)
+        ):
+            self.tag("block:default-param+top-let")
+        text = json.dumps(data)
+        for top in PARAM_VALUES:
+            if re.search(rf"\b{top}\b", text):
+                self.tag("block:reads-param")
+        return block
+
+    def then(self, ctx: Ctx, flow: Flow) -> Any:
+        self.tag("block:then")
+        if self.c.chance(0.3):
+            self.tag("single-entry")
+            return self.entry(ctx, flow, "class", self.block_names)
+        entries = self.layer_list(ctx, flow, "class", self.block_names, self.c.integer(1, 2))
+        return self.wrap(entries)
+
+    def body_to(self, ctx: Ctx, flow: Flow, target: str, first_stride: bool) -> list[Any]:
+        """A class-style body: (a strided conv,) layers that keep the size, a conv to
+        ``target`` channels last."""
+        c = self.c
+        names = self.block_names
+        r = "2d" if flow.world == "2d" else "1d"
+        body: list[Any] = []
+        flow.chan = "in.channels"
+        if first_stride:
+            k = c.pick([1, 3])
+            conv = Call(
+                f"conv{r}",
+                [
+                    ("out_channels", E(c.pick(ctx.chans))),
+                    ("kernel_size", k),
+                    ("stride", E("stride")),
+                    ("padding", k // 2),
+                ],
+            )
+            flow.apply("halve")
+            flow.chan = None
+            body.append({names.new("conv", ctx, self): self.render(conv)})
+        flow.fixed = True
+        body += self.layer_list(ctx, flow, "class", names, c.integer(0, 2))
+        last = Call(f"conv{r}", [("out_channels", E(target)), ("kernel_size", 1)])
+        if c.chance(0.4):
+            last.attrs.append(("bias", False))
+        body.append({names.new("last", ctx, self): self.render(last)})
+        flow.fixed = False
+        flow.chan = target
+        return body
+
+    def merge(self, data: dict[str, Any], what: str, flow: Flow) -> str:
+        """Choose how the paths join; ``flow.chan`` becomes what is known after the merge."""
+        merge = self.c.pick(["add", "concat", None])
+        if merge is not None:
+            data["merge"] = merge
+        self.tag(f"merge:{merge or 'default'}+{what}")
+        merge = merge or ("add" if what == "residual" else "concat")
+        if merge == "concat":
+            flow.chan = None
+        elif what == "branches":
+            flow.chan = "c"
+        return merge
+
+    def residual_projected(self, ctx: Ctx, flow: Flow, data: dict[str, Any], out: str) -> None:
+        c = self.c
+        data["body"] = self.wrap(self.body_to(ctx, flow, out, first_stride=True))
+        r = "2d" if flow.world == "2d" else "1d"
+        project = [
+            self.render(
+                Call(
+                    f"conv{r}",
+                    [("out_channels", E(out)), ("kernel_size", 1), ("stride", E("stride"))],
+                )
+            )
+        ]
+        if c.chance(0.5):
+            project.append(c.pick([f"batchnorm{r}", "dropout(0.0)"]))
+        if c.chance(0.2):
+            project = [{f"p{i}": entry} for i, entry in enumerate(project)]
+            self.tag("shortcut:named-project")
+        elif c.chance(0.4):
+            project.append(self.keeping_control(ctx, r))
+            self.tag("shortcut:project-control")
+        shortcut: dict[str, Any] = {}
+        if c.chance(0.7):
+            shortcut["when"] = c.pick(
+                [f"stride != 1 or in.channels != {out}", f"in.channels != {out} or stride > 1"]
+            )
+            self.tag("shortcut:when")
+        shortcut["project"] = project
+        if c.chance(0.4):
+            shortcut["name"] = c.pick(["proj", "skip", "down"])
+            self.tag("shortcut:name")
+        data["shortcut"] = shortcut
+        self.tag("shortcut:project")
+        self.merge(data, "residual", flow)
+        if c.chance(0.4):
+            data["then"] = self.then(ctx, flow)
+
+    def keeping_control(self, ctx: Ctx, r: str) -> Any:
+        """A loop or condition of layers that keep the shape (for a projection's end)."""
+        c = self.c
+        keep = [f"batchnorm{r}", "relu", "dropout(0.0)", "identity", f"avgpool{r}(3, 1, 1)"]
+        do = self.wrap([c.pick(keep) for _ in range(c.integer(1, 2))])
+        form = c.pick(["if", "repeat", "for"])
+        if form == "if":
+            entry: dict[str, Any] = {"if": c.pick(ctx.conds), "then": do}
+            if c.chance(0.5):
+                entry["else"] = self.wrap([c.pick(keep)])
+            return entry
+        if form == "repeat":
+            return {"repeat": c.pick(["depth", "2", "depth - 1"]), "do": do}
+        return {"for": "w in widths", "do": do}
+
+    def residual_identity(self, ctx: Ctx, flow: Flow, data: dict[str, Any], out: str) -> None:
+        c = self.c
+        form = c.pick(["true", "false", "expr", "param", "shortcut", "when"])
+        self.tag(f"residual:{form}")
+        if form == "true":
+            data["residual"] = True
+            body = self.body_to(ctx, flow, "in.channels", first_stride=False)
+        elif form == "false":
+            data["residual"] = False
+            body = self.body_to(ctx, flow, out, first_stride=c.chance(0.5))
+        elif form == "expr":
+            data["residual"] = c.pick(
+                [f"stride == 1 and in.channels == {out}", f"in.channels == {out} and stride < 2"]
+            )
+            body = self.body_to(ctx, flow, out, first_stride=True)
+        elif form == "param":
+            data["residual"] = c.pick(["use_bn", "depth > 1"])
+            body = self.body_to(ctx, flow, "in.channels", first_stride=False)
+        elif form == "shortcut":
+            data["shortcut"] = {}
+            body = self.body_to(ctx, flow, "in.channels", first_stride=False)
+        else:
+            r = "2d" if flow.world == "2d" else "1d"
+            data["shortcut"] = {
+                "when": "stride != 1",
+                "project": [f"conv{r}(in.channels, 1, stride=stride)"],
+            }
+            body = self.body_to(ctx, flow, "in.channels", first_stride=True)
+        data["body"] = self.wrap(body)
+        self.merge(data, "residual", flow)
+        if c.chance(0.3):
+            data["then"] = self.then(ctx, flow)
+
+    def branches(self, ctx: Ctx, flow: Flow, data: dict[str, Any]) -> None:
+        c = self.c
+        data["branches"] = {}
+        merge = self.merge(data, "branches", flow)
+        add = merge == "add"
+        r = "2d" if flow.world == "2d" else "1d"
+        for name in ["left", "right", "extra"][: c.integer(2, 3)]:
+            sub = flow.sub(fixed=True)
+            sub.chan = "in.channels"
+            form = c.pick(["string", "list", "named-list", "for", "repeat", "if", "mapping"])
+            self.tag(f"branch:{form}")
+            last = f"conv{r}(c, 1)"
+            if form == "string":
+                value: Any = last if add else c.pick([last, f"maxpool{r}(3, stride=1, padding=1)"])
+            elif form == "mapping":
+                value = {f"conv{r}": {"out_channels": "c", "kernel_size": 3, "padding": 1}}
+            elif form in ("list", "named-list"):
+                kind = "seq" if form == "list" else "module"
+                names = Names()
+                value = self.layer_list(ctx, sub, kind, names, c.integer(1, 2))
+                if add:
+                    value.append(last if kind == "seq" else {names.new("last", ctx, self): last})
+            elif form in ("for", "repeat"):
+                header, body_ctx, _ = self.loop_header(ctx, need_index=False)
+                if form == "repeat" or "repeat" in header:
+                    header = {"repeat": c.pick(["depth", "2"] if add else ["depth", "depth - 1"])}
+                    body_ctx = replace(ctx, depth=ctx.depth + 1, in_loop=True)
+                do = self.layer_list(body_ctx, sub.sub(fixed=True), "seq", Names(), 1)
+                if add:
+                    do.append(last)
+                value = {**header, "do": self.wrap(do)}
+                self.current_block_has_loop = True
+            else:
+                then = self.layer_list(ctx, sub.sub(fixed=True), "seq", Names(), 1)
+                value = {"if": c.pick(ctx.conds)}
+                if add:
+                    value["then"] = self.wrap([*then, last])
+                    value["else"] = self.wrap([last])
+                else:
+                    value["then"] = self.wrap(then)
+                    if c.chance(0.5):
+                        value["else"] = self.wrap(
+                            self.layer_list(ctx, sub.sub(fixed=True), "seq", Names(), 1)
+                        )
+            data["branches"][name] = value
+        if c.chance(0.4):
+            data["then"] = self.then(ctx, flow)
+
+    # -- calling blocks -----------------------------------------------------------------------
+
+    def block_args(self, ctx: Ctx, block: Block, keyword_only: bool = False) -> list[str]:
+        c = self.c
+        args = []
+        keyword = keyword_only
+        for name, default in block.params:
+            if default is not None and c.chance(0.5):
+                keyword = True
+                continue
+            if name == "c":
+                small = ["c", "width", "2"] if ctx.block is not None else ctx.chans
+                value = c.pick(small)
+            elif name == "stride":
+                value = c.pick(["1", "2", "1 if use_bn else 2"])
+            elif name == "kk":
+                value = c.pick(["1", "3", "k"])
+            else:
+                value = c.pick(["1", "2"])
+            if keyword or (default is not None and c.chance(0.5)):
+                keyword = True
+                args.append(f"{name}={value}")
+                self.tag("block:keyword-arg")
+            else:
+                args.append(value)
+        return args
+
+    def block_text(self, ctx: Ctx, block: Block) -> str:
+        return f"{block.name}({', '.join(self.block_args(ctx, block))})"
+
+    def stage_text(self, ctx: Ctx, block: Block) -> str:
+        depth = self.c.pick(["depth", "2", "1", "len(widths)"])
+        args = self.block_args(ctx, block, keyword_only=True)
+        self.tag("stage")
+        if block.has_loop:
+            self.tag("loop:in-stage")
+        return f"stage({', '.join([block.name, f'depth={depth}', *args])})"
+
+    def usable_blocks(self, ctx: Ctx, flow: Flow) -> list[Block]:
+        if flow.world == "flat" or flow.fixed:
+            return []
+        blocks = [b for b in self.blocks.values() if b.world == flow.world]
+        return [b for b in blocks if not (ctx.in_loop and b.heavy)]
+
+    def block_call(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
+        c = self.c
+        block = c.pick(self.usable_blocks(ctx, flow))
+        self.calls_block = True
+        if c.chance(0.25):
+            value: Any = {block.name: {}}
+            for arg in self.block_args(ctx, block, keyword_only=True):
+                k, v = arg.split("=", 1)
+                value[block.name][k] = int(v) if v.isdigit() else v
+            self.tag("block:mapping-call")
+        else:
+            value = self.block_text(ctx, block)
+        sub = Flow(flow.world, h=block.h, cap=block.cap)
+        flow.absorb(sub)
+        flow.chan = None
+        self.tag("block:call")
+        return self.named(kind, names, ctx, "blk", value, True)
+
+    def stage_call(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
+        block = self.c.pick(self.usable_blocks(ctx, flow))
+        self.calls_block = True
+        sub = Flow(flow.world, h=block.h, cap=block.cap)
+        flow.absorb(sub, 3)
+        flow.chan = None
+        return self.named(kind, names, ctx, "stage", self.stage_text(ctx, block), True)
+
+
+ACTIVATIONS = {
+    "relu",
+    "relu6",
+    "leaky_relu",
+    "gelu",
+    "silu",
+    "sigmoid",
+    "tanh",
+    "hardswish",
+    "softmax",
+}
+
+
+@st.composite
+def examples(draw: Callable[[Any], Any]) -> Example:
+    """Hypothesis strategy: one random example (shrinks towards small, plain specs)."""
+    return SpecGen(DrawChooser(draw)).example()
+
+
+def generate(seed: int) -> Example:
+    """The same generator, driven by a seeded ``random.Random``."""
+    return SpecGen(RandomChooser(seed)).example()
+
+
+# -- what the schema says, and what a spec uses ------------------------------------------------
+
+
+def _alternatives(node: dict[str, Any]) -> list[dict[str, Any]]:
+    if "anyOf" in node:
+        out = []
+        for alt in node["anyOf"]:
+            out += _alternatives(alt)
+        return [a for a in out if a.get("type") != "null"]
+    return [node]
+
+
+def _is_expression(alts: list[dict[str, Any]]) -> bool:
+    """The generic "expression or literal value" union: no structure to cover."""
+    types = {a.get("type") for a in alts}
+    return {"string", "number", "boolean", "array", "object"} <= types
+
+
+def _alt_name(alt: dict[str, Any]) -> str:
+    if "$ref" in alt:
+        return str(alt["$ref"].rsplit("/", 1)[1])
+    if "const" in alt:
+        return f"const:{alt['const']}"
+    return str(alt.get("type", "any"))
+
+
+def schema_constructs(schema: dict[str, Any] = SCHEMA) -> set[str]:
+    """Every construct of the schema: each key of each object definition reachable from the
+    root (``BlockDef.shortcut``), each enum value (``BlockDef.merge=concat``), each alternative
+    of each structural union (``IfEntry.else:RepeatEntry``, ``BlockDef.body[]:ForEntry``,
+    ``spec.params.*:ParamDecl``), each operator in the mapping form (``MappingCall.conv2d``)
+    and each operator attribute (``op:conv2d.padding_mode``)."""
+    defs = schema["$defs"]
+    out: set[str] = set()
+    visited: set[str] = set()
+
+    def node(n: dict[str, Any], loc: str) -> None:
+        alts = _alternatives(n)
+        if _is_expression(alts):
+            return
+        if len(alts) > 1:
+            out.update(f"{loc}:{_alt_name(a)}" for a in alts)
+        for alt in alts:
+            if "$ref" in alt:
+                definition(_alt_name(alt))
+            elif alt.get("type") == "array" and alt.get("items"):
+                node(alt["items"], f"{loc}[]")
+            elif alt.get("type") == "object":
+                obj(alt, loc)
+            for value in alt.get("enum", []):
+                out.add(f"{loc}={value}")
+
+    def obj(n: dict[str, Any], loc: str) -> None:
+        for key, sub in n.get("properties", {}).items():
+            out.add(f"{loc}.{key}")
+            node(sub, f"{loc}.{key}")
+        extra = n.get("additionalProperties")
+        if isinstance(extra, dict) and extra:
+            node(extra, f"{loc}.*")
+
+    def definition(name: str) -> None:
+        if name in visited:
+            return
+        visited.add(name)
+        if name == "MappingCall":
+            for op, body in defs[name]["properties"].items():
+                out.add(f"MappingCall.{op}")
+                out.update(f"op:{op}.{attr}" for attr in body.get("properties", {}))
+            return
+        obj(defs[name], name)
+
+    obj(schema, "spec")
+    return out
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """``text`` split at ``sep`` outside brackets and quotes."""
+    parts, depth, quote, start, i = [], 0, "", 0, 0
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif depth == 0 and text.startswith(sep, i):
+            parts.append(text[start:i])
+            i += len(sep)
+            start = i
+            continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def call_constructs(text: str) -> set[str]:
+    """The operator attributes a layer-call string uses (``op:conv2d.stride``)."""
+    out: set[str] = set()
+    choice = _split_top(text, " if ")
+    if len(choice) == 2:
+        out.add("layer-choice")
+        first = choice[0]
+        rest = _split_top(choice[1], " else ")
+        return out | call_constructs(first) | call_constructs(rest[-1])
+    m = re.fullmatch(r"\s*([A-Za-z_]\w*)\s*(?:\((.*)\))?\s*", text, re.S)
+    if m is None or m.group(1) not in OPS:
+        return out
+    op, args = m.group(1), m.group(2)
+    out.add(f"op:{op}")
+    if not args or not args.strip():
+        return out
+    order = [a for a in OPS[op] if a not in KW_ONLY]
+    for index, arg in enumerate(_split_top(args, ",")):
+        kw = re.match(r"\s*([A-Za-z_]\w*)\s*=(?!=)", arg)
+        if kw:
+            out.add(f"op:{op}.{kw.group(1)}")
+        elif index < len(order):
+            out.add(f"op:{op}.{order[index]}")
+    return out
+
+
+def spec_constructs(data: Any, schema: dict[str, Any] = SCHEMA) -> set[str]:
+    """The constructs (as :func:`schema_constructs` names them) one spec file uses."""
+    defs = schema["$defs"]
+    blocks = set((data.get("blocks") or {}) if isinstance(data, dict) else ())
+    out: set[str] = set()
+
+    def kind_of(value: Any) -> str | None:
+        if isinstance(value, dict):
+            if "for" in value:
+                return "ForEntry"
+            if "repeat" in value:
+                return "RepeatEntry"
+            if "if" in value:
+                return "IfEntry"
+            if len(value) == 1 and next(iter(value)) in set(OPS) | blocks:
+                return "MappingCall"
+        return None
+
+    def matches(alt: dict[str, Any], value: Any) -> bool:
+        if "$ref" in alt:
+            name = _alt_name(alt)
+            if name in ("ForEntry", "RepeatEntry", "IfEntry", "MappingCall"):
+                return kind_of(value) == name
+            if name == "NamedEntry":
+                return isinstance(value, dict) and len(value) == 1 and kind_of(value) is None
+            if name == "ParamDecl":
+                return isinstance(value, dict) and "default" in value
+            return isinstance(value, dict)
+        if "const" in alt:
+            return bool(value == alt["const"])
+        t = alt.get("type")
+        if t == "string":
+            return isinstance(value, str)
+        if t == "boolean":
+            return isinstance(value, bool)
+        if t == "integer":
+            return isinstance(value, int) and not isinstance(value, bool)
+        if t == "number":
+            return isinstance(value, int | float) and not isinstance(value, bool)
+        if t == "array":
+            return isinstance(value, list)
+        if t == "object":
+            return isinstance(value, dict)
+        return True
+
+    def node(n: dict[str, Any], value: Any, loc: str) -> None:
+        alts = _alternatives(n)
+        if _is_expression(alts):
+            return
+        alt = next((a for a in alts if matches(a, value)), None)
+        if alt is None:
+            return
+        if len(alts) > 1:
+            out.add(f"{loc}:{_alt_name(alt)}")
+        if "$ref" in alt:
+            name = _alt_name(alt)
+            if name == "MappingCall":
+                ((op, attrs),) = value.items()
+                if op in OPS:
+                    out.add(f"MappingCall.{op}")
+                    out.update(f"op:{op}.{a}" for a in (attrs or {}))
+                    out.add(f"op:{op}")
+                return
+            obj(defs[name], value, name)
+        elif alt.get("type") == "array" and alt.get("items"):
+            for item in value:
+                node(alt["items"], item, f"{loc}[]")
+        elif alt.get("type") == "object":
+            obj(alt, value, loc)
+        elif alt.get("type") == "string" and "A layer call" in alt.get("description", ""):
+            out.update(call_constructs(value))
+        if "enum" in alt:
+            out.add(f"{loc}={value}")
+
+    def obj(n: dict[str, Any], value: dict[str, Any], loc: str) -> None:
+        props = n.get("properties", {})
+        extra = n.get("additionalProperties")
+        for key, sub in value.items():
+            if key in props:
+                out.add(f"{loc}.{key}")
+                node(props[key], sub, f"{loc}.{key}")
+            elif isinstance(extra, dict) and extra:
+                node(extra, sub, f"{loc}.*")
+
+    obj(schema, data, "spec")
+    return out
