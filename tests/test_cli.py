@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from netspec.cli import app
+from tests.backends.test_module import patch_source
 
 runner = CliRunner()
 
@@ -823,29 +824,13 @@ def test_build_agrees_with_check_for_set_and_input(
         assert "the kernel spans 7 but the padded input H is 5" in result.stderr
 
 
-def _patch_source(monkeypatch: pytest.MonkeyPatch, old: str, new: str) -> None:
-    """Make the Python back end write ``new`` where it writes ``old`` (a simulated bug)."""
-    import dataclasses
-
-    from netspec.backends import module as module_backend
-
-    real = module_backend.generate
-
-    def patched(*args: Any, **kwargs: Any) -> Any:
-        gen = real(*args, **kwargs)
-        assert old in gen.text
-        return dataclasses.replace(gen, text=gen.text.replace(old, new))
-
-    monkeypatch.setattr(module_backend, "generate", patched)
-
-
 def test_build_that_disagrees_is_an_internal_error(
     tmp_spec: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_spec(
         HEAD.replace("[3, 32, 32]", "[8]") + "layers:\n  - a: linear(4)\n  - b: linear(3)\n"
     )
-    _patch_source(monkeypatch, "nn.Linear(8, 4)", "nn.Linear(8, 5)")
+    patch_source(monkeypatch, "nn.Linear(8, 4)", "nn.Linear(8, 5)")
     result = run("build", str(path), "-f", "json")
     assert result.exit_code == 1
     assert result.stdout == ""
@@ -862,7 +847,7 @@ def test_build_verify_checks_the_final_output(
     tmp_spec: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_spec(HEAD.replace("[3, 32, 32]", "[8]") + "layers:\n  - a: linear(4)\n")
-    _patch_source(monkeypatch, "        return x\n", "        return x[:, :2]\n")
+    patch_source(monkeypatch, "        return x\n", "        return x[:, :2]\n")
     assert run("build", str(path)).exit_code == 0  # the state_dict agrees
     result = run("build", str(path), "--verify")
     assert result.exit_code == 1

@@ -190,7 +190,7 @@ def test_sources_are_generated_once_per_spec_params_and_input(
     assert len(calls) == 3
 
 
-def _patch_source(monkeypatch: pytest.MonkeyPatch, old: str, new: str) -> None:
+def patch_source(monkeypatch: pytest.MonkeyPatch, old: str, new: str) -> None:
     """Make the Python back end write ``new`` where it writes ``old`` (a simulated bug)."""
     real = module_backend.generate
 
@@ -206,7 +206,7 @@ TWO = "netspec: 1\nname: two\ninput: [8]\nlayers:\n  - a: linear(4)\n  - relu\n 
 
 
 def test_a_module_that_disagrees_is_an_internal_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    _patch_source(monkeypatch, "self.a = nn.Linear(8, 4)", "self.a = nn.Linear(8, 5)")
+    patch_source(monkeypatch, "self.a = nn.Linear(8, 4)", "self.a = nn.Linear(8, 5)")
     with pytest.raises(InternalError) as info:
         netspec.loads(TWO).build()
     error = info.value
@@ -219,7 +219,7 @@ def test_a_module_that_disagrees_is_an_internal_error(monkeypatch: pytest.Monkey
 
 def test_verify_compares_the_final_output(monkeypatch: pytest.MonkeyPatch) -> None:
     # every module's output is right, only what forward returns is not
-    _patch_source(monkeypatch, "        return x\n", "        return x[:, :2]\n")
+    patch_source(monkeypatch, "        return x\n", "        return x[:, :2]\n")
     spec = netspec.loads(TWO)
     spec.build()  # the state_dict agrees
     with pytest.raises(InternalError, match=r"output: static \[3\], module \[2\]"):
