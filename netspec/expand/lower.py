@@ -47,14 +47,7 @@ ContainerKind = Literal["sequential", "module", "class"]
 
 def has_names(entries: Sequence[Any]) -> bool:
     """Whether a layer list names any of its layers (looking through loops and conditions)."""
-    for entry in entries:
-        if isinstance(entry, m.NamedEntry):
-            return True
-        if isinstance(entry, m.ForEntry | m.RepeatEntry) and has_names(entry.do):
-            return True
-        if isinstance(entry, m.IfEntry) and (has_names(entry.then) or has_names(entry.else_)):
-            return True
-    return False
+    return bool(layer_names(entries))
 
 
 def layer_names(entries: Sequence[Any]) -> set[str]:

@@ -765,13 +765,7 @@ class Emitter:
             raise CodegenError(
                 "the two choices of a conditional layer give outputs of different rank", None
             )
-        out = []
-        for a, b in zip(first.shape, second.shape, strict=True):
-            if as_expr(a) == as_expr(b):
-                out.append(a)
-            else:
-                out.append(Sym(n.IfExp(n.strip(test), as_expr(a), as_expr(b))))
-        state.shape = tuple(out)
+        state.shape = _either(n.strip(test), first, second).shape
 
     # -- loops and conditions ----------------------------------------------------------------------
 
@@ -1304,7 +1298,7 @@ class Emitter:
 
 
 def _either(cond: n.Expr, then: State, orelse: State) -> State:
-    """The state after a step that happens only where ``cond`` holds (decided when the generated
+    """The state after ``then if cond else orelse`` (a choice or a step decided when the generated
     code runs): sizes the two outcomes agree on stay, others become ``a if cond else b``."""
     if len(then.shape) != len(orelse.shape):
         raise CodegenError(
