@@ -31,12 +31,23 @@ from netspec.errors import (
     did_you_mean,
 )
 from netspec.expand import calls
-from netspec.expand.ir import BlockNode, JoinRun, Node, OpNode, PathRun, SeqNode, leaves
+from netspec.expand.ir import (
+    BlockNode,
+    JoinRun,
+    Node,
+    OpNode,
+    PathRun,
+    Run,
+    SeqNode,
+    SplitRun,
+    leaves,
+)
 from netspec.expand.lower import (
     IN,
     ContainerKind,
     Join,
     Path,
+    Split,
     container_kind,
     lower_block,
     stage_arguments,
@@ -45,7 +56,7 @@ from netspec.expr import nodes as n
 from netspec.expr.evaluate import InputShape, Scope, evaluate, iterate, show, type_name
 from netspec.infer import Network, apply
 from netspec.ops.base import Op, OpError, Shape, fmt_shape
-from netspec.ops.merge import MERGES
+from netspec.ops.merge import MERGES, split_channels
 from netspec.spec import models as m
 from netspec.spec.names import check_layer_name, class_name_problem
 
@@ -529,6 +540,8 @@ class _Expander:
         for step in lowered.steps:
             if isinstance(step, Path):
                 node.flow.append(self._path(box, step, scope, tensors, where))
+            elif isinstance(step, Split):
+                node.flow.append(self._split(block_name, step, scope, tensors, where))
             else:
                 node.flow.append(self._join(block, block_name, step, scope, tensors, where))
         node.output = tensors[lowered.output]
@@ -565,6 +578,32 @@ class _Expander:
             y = self._named(box, entry, scope, x)
         tensors[step.dst] = y
         return PathRun(step, x, y, box.node.children[before:])
+
+    def _split(
+        self,
+        block_name: str,
+        step: Split,
+        scope: Scope,
+        tensors: dict[str, Shape],
+        where: str,
+    ) -> SplitRun:
+        """Split the channels into equal parts, one per path."""
+        x = tensors[step.src]
+        parts = len(step.dsts)
+        if not self._when(step.when, scope, where):
+            tensors.update(dict.fromkeys(step.dsts, x))
+            return SplitRun(step, x, (x,) * parts, applied=False)
+        try:
+            shapes = split_channels(x, parts)
+        except OpError as exc:
+            raise ShapeError(
+                f"{block_name}: {exc.message}",
+                step.anchor.key_span(step.key) or step.anchor.span,
+                where,
+                hint=exc.hint,
+            ) from None
+        tensors.update(zip(step.dsts, shapes, strict=True))
+        return SplitRun(step, x, shapes)
 
     def _join(
         self,
@@ -649,20 +688,28 @@ def _aliases(nodes: Sequence[Node]) -> bool:
 def _block_output(node: BlockNode) -> str:
     """The tensor a block returns: the destination of its last step."""
     last = node.flow[-1]
+    assert not isinstance(last, SplitRun)  # a split is always followed by its paths
     return last.step.dst
 
 
 def _dataflow(
     node: BlockNode,
-) -> tuple[dict[str, int], list[tuple[PathRun | JoinRun, list[int]]]]:
+) -> tuple[dict[str, int], list[tuple[Run, list[int]]]]:
     """The block's tensors numbered by value (``0``: the block's input; a path that passes its
     input on, or one that does not exist, gives the same value), and each step with the values
     it reads. Steps whose conditions are false still read (they would, at other values: the
     in-place rule is decided from the text)."""
     values: dict[str, int] = {IN: 0}
     count = 1
-    steps: list[tuple[PathRun | JoinRun, list[int]]] = []
+    steps: list[tuple[Run, list[int]]] = []
     for run in node.flow:
+        if isinstance(run, SplitRun):
+            src = values[run.step.src]
+            steps.append((run, [src]))
+            for part in run.step.dsts:
+                values[part] = count if run.applied else src
+                count += 1 if run.applied else 0
+            continue
         step = run.step
         if isinstance(run, PathRun):
             src = values[run.step.src]
@@ -691,9 +738,14 @@ def _readers(node: BlockNode) -> dict[int, list[tuple[PathRun | None, str]]]:
     for run, reads in steps:
         if isinstance(run, PathRun):
             step = run.step
-            label = f"branch {step.module!r}" if step.role == "branch" else f"the {step.role}"
+            name = step.module or step.var
+            label = f"the {step.role}"
+            if step.role == "branch":
+                label = f"branch {name!r}" if name else "a parallel path"
             if run.nodes or not run.exists:
                 out.setdefault(reads[0], []).append((run, label))
+        elif isinstance(run, SplitRun):
+            out.setdefault(reads[0], []).append((None, "the split"))
         else:
             for value in reads:
                 out.setdefault(value, []).append((None, f"the {run.step.merge}"))

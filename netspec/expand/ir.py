@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netspec.errors import Span
-from netspec.expand.lower import IN, ContainerKind, Join, Path
+from netspec.expand.lower import IN, ContainerKind, Join, Path, Split
 from netspec.ops.base import Op, Shape, Tensor
 
 
@@ -81,6 +81,20 @@ class JoinRun:
 
 
 @dataclass(eq=False, slots=True)
+class SplitRun:
+    """A split of a block's channels as expanded (``applied`` false: a condition of it is
+    false, and every part is the whole input)."""
+
+    step: Split
+    input: Shape
+    outputs: tuple[Shape, ...]
+    applied: bool = True
+
+
+Run = PathRun | JoinRun | SplitRun
+
+
+@dataclass(eq=False, slots=True)
 class BlockNode(SeqNode):
     """An instance of a block: its children in call order, and the dataflow that connects them.
 
@@ -90,7 +104,7 @@ class BlockNode(SeqNode):
 
     block: str = field(kw_only=True)
     args: dict[str, Any] = field(default_factory=dict, kw_only=True)
-    flow: list[PathRun | JoinRun] = field(default_factory=list, kw_only=True)
+    flow: list[Run] = field(default_factory=list, kw_only=True)
     merge: str | None = field(default=None, kw_only=True)
     """The merge applied, if any (shown by the summary)."""
 
@@ -203,6 +217,10 @@ def _lint_block(node: BlockNode) -> None:
             if out != run.output or (not run.exists and (run.nodes or out != run.input)):
                 raise LintError(f"{node.path}: path {step.dst} gives {out}, recorded {run.output}")
             tensors[step.dst], last = run.output, step.dst
+        elif isinstance(run, SplitRun):
+            if tensors.get(run.step.src) != run.input:
+                raise LintError(f"{node.path}: a split does not start from {run.step.src}")
+            tensors.update(zip(run.step.dsts, run.outputs, strict=True))
         else:
             if any(name not in tensors for name in run.step.inputs):
                 raise LintError(f"{node.path}: a merge reads a tensor no step made")

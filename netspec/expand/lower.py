@@ -60,7 +60,15 @@ def layer_names(entries: Sequence[Any]) -> set[str]:
             out |= layer_names(entry.do)
         elif isinstance(entry, m.IfEntry):
             out |= layer_names(entry.then) | layer_names(entry.else_)
+        elif isinstance(entry, m.ParallelEntry):
+            for path in entry.parallel:
+                out |= layer_names(path)
     return out
+
+
+def has_parallel(entries: Sequence[Any]) -> bool:
+    """Whether a layer list splits into ``parallel`` paths (at its top, where they may be)."""
+    return any(isinstance(entry, m.ParallelEntry) for entry in entries)
 
 
 def container_kind(entries: Sequence[Any], top: bool) -> ContainerKind:
@@ -86,6 +94,8 @@ class Path:
     dst: str
     entries: Sequence[Any]
     module: str | None = None
+    var: str | None = None
+    """A name for the path's result in generated code (an inline path's first layer)."""
     value: Any = None
     """The spec's value for a ``module`` path (a layer or a list of layers)."""
     when: tuple[tuple[str, m.Expression], ...] = ()
@@ -114,7 +124,21 @@ class Join:
     """What to do when the shapes do not merge (``None``: the merge's own hint)."""
 
 
-Step = Path | Join
+@dataclass(frozen=True, slots=True)
+class Split:
+    """``dsts = src.chunk(len(dsts), 1)``: the channels split into equal parts; where a
+    condition of ``when`` is false, every part is ``src`` itself."""
+
+    src: str
+    dsts: tuple[str, ...]
+    labels: tuple[str, ...]
+    """The paths reading each part, for messages."""
+    when: tuple[tuple[str, m.Expression], ...]
+    anchor: m.Node
+    key: str = "split"
+
+
+Step = Path | Join | Split
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +167,8 @@ def block_kind(block: m.BlockDef) -> Literal["sequential", "class"]:
     joined = block.branches is not None or block.shortcut is not None
     if joined or block.residual is not None or has_names(block.body) or has_names(block.then):
         return "class"
+    if has_parallel(block.body) or has_parallel(block.then):
+        return "class"
     return "sequential"
 
 
@@ -152,24 +178,23 @@ def lower_block(block: m.BlockDef) -> Lowered:
     steps: list[Step] = []
     if block.branches is not None:
         names = tuple(block.branches)
-        tensors: list[str] = []
+        paths: list[tuple[Sequence[Any], str | None, Any]] = []
         for name, value in block.branches.items():
             entries = value if isinstance(value, list) else [value]
-            tensor = f"branch {name}"  # never one of the names above
-            steps.append(Path("branch", IN, tensor, entries, name, value, (), block, "branches"))
-            tensors.append(tensor)
+            paths.append((entries, name, value))
         merge = block.merge or "concat"
-        steps.append(Join(merge, tuple(tensors), names, OUT, OUT, key="branches"))
+        _lower_paths(steps, IN, OUT, paths, names, merge, block.split, block, "branches")
         current = OUT
     elif block.shortcut is not None or block.residual is not None:
         residual = (("residual", block.residual),) if block.residual is not None else ()
-        steps.append(Path("body", IN, OUT, block.body))
+        _lower_inline(steps, "body", IN, OUT, block.body, block, "body")
         identity = IN
         sc = block.shortcut
         if sc is not None and sc.project is not None:
             when = residual + ((("shortcut.when", sc.when),) if sc.when is not None else ())
+            project = sc.project
             steps.append(
-                Path("shortcut", IN, IDENTITY, sc.project, sc.name, sc.project, when, sc, "project")
+                Path("shortcut", IN, IDENTITY, project, sc.name, None, project, when, sc, "project")
             )
             identity = IDENTITY
         merge = block.merge or "add"
@@ -187,8 +212,128 @@ def lower_block(block: m.BlockDef) -> Lowered:
         steps.append(Join(merge, pair[0], pair[1], OUT, OUT, residual, key, hint))
         current = OUT
     else:
-        steps.append(Path("body", IN, IN, block.body))
-        current = IN
+        current = _lower_inline(steps, "body", IN, IN, block.body, block, "body")
     if block.then:
-        steps.append(Path("then", current, current, block.then, anchor=block, key="then"))
+        current = _lower_inline(steps, "then", current, current, block.then, block, "then")
     return Lowered(kind, tuple(steps), current)
+
+
+def _lower_inline(
+    steps: list[Step],
+    role: Role,
+    src: str,
+    dst: str,
+    entries: Sequence[Any],
+    anchor: m.Node,
+    key: str,
+) -> str:
+    """Lower a layer list of the block's own children from ``src``; its ``parallel`` entries
+    become paths and a merge. Returns the tensor holding the result (``dst``, or ``src`` for a
+    list that ends where it starts)."""
+    if not has_parallel(entries):
+        steps.append(Path(role, src, dst, entries, anchor=anchor, key=key))
+        return dst
+    current = src
+    run: list[Any] = []
+
+    def flush(into: str) -> None:
+        nonlocal current
+        if run:
+            steps.append(Path(role, current, into, list(run), anchor=anchor, key=key))
+            current = into
+            run.clear()
+
+    for entry in entries:
+        if not isinstance(entry, m.ParallelEntry):
+            run.append(entry)
+            continue
+        flush(dst)
+        into = dst if current != dst else f"parallel {len(steps)}"
+        paths = [(path, None, None) for path in entry.parallel]
+        labels = tuple(_path_label(path, i) for i, path in enumerate(entry.parallel))
+        merge = entry.merge or "concat"
+        _lower_paths(steps, current, into, paths, labels, merge, entry.split, entry, "parallel")
+        current = into
+    flush(dst)
+    if current != dst:  # the list ends with a parallel entry
+        last = steps[-1]
+        assert isinstance(last, Join)
+        steps[-1] = Join(
+            last.merge, last.inputs, last.labels, dst, dst, last.when, last.key, last.hint
+        )
+        current = dst
+    return current
+
+
+def _lower_paths(
+    steps: list[Step],
+    src: str,
+    dst: str,
+    paths: Sequence[tuple[Sequence[Any], str | None, Any]],
+    labels: tuple[str, ...],
+    merge: str,
+    split: m.Expression | None,
+    anchor: m.Node,
+    key: str,
+) -> None:
+    """Paths over ``src`` side by side (each a child module, or the block's own layers where
+    its name is ``None``), optionally reading equal parts of its channels, joined into
+    ``dst``."""
+    base = len(steps)
+    sources = [src] * len(paths)
+    if split is not None:
+        sources = [f"part {base}.{i}" for i in range(len(paths))]
+        steps.append(Split(src, tuple(sources), labels, (("split", split),), anchor))
+    tensors: list[str] = []
+    for i, ((entries, module, value), source) in enumerate(zip(paths, sources, strict=True)):
+        tensor = f"path {base}.{i}"  # never one of the block's named tensors
+        when: tuple[tuple[str, m.Expression], ...] = ()
+        if module is not None:
+            entries, when = _guarded(entries, f"branches.{module}")
+            value = value if not when else list(entries)
+            steps.append(
+                Path("branch", source, tensor, entries, module, None, value, when, anchor, key)
+            )
+            tensors.append(tensor)
+            continue
+        start = len(steps)
+        _lower_inline(steps, "branch", source, tensor, entries, anchor, key)
+        first = _first_name(entries)
+        if first:  # the path's result is named after its first layer in generated code
+            steps[start:] = [
+                _named_var(step, first) if getattr(step, "dst", None) == tensor else step
+                for step in steps[start:]
+            ]
+        tensors.append(tensor)
+    steps.append(Join(merge, tuple(tensors), labels, dst, dst, key=key))
+
+
+def _guarded(
+    entries: Sequence[Any], key: str
+) -> tuple[Sequence[Any], tuple[tuple[str, m.Expression], ...]]:
+    """A child-module path whose layers are all under one condition exists only where the
+    condition holds: no module, no call, its input passed on (ShuffleNetV2's ``branch1``)."""
+    if len(entries) == 1 and isinstance(entries[0], m.IfEntry) and not entries[0].else_:
+        return entries[0].then, ((f"{key} if", entries[0].if_),)
+    return entries, ()
+
+
+def _named_var(step: Step, name: str) -> Step:
+    if not isinstance(step, Path):
+        return step
+    return Path(
+        step.role, step.src, step.dst, step.entries, step.module, name, step.value,
+        step.when, step.anchor, step.key,
+    )  # fmt: skip
+
+
+def _first_name(entries: Sequence[Any]) -> str | None:
+    for entry in entries:
+        if isinstance(entry, m.NamedEntry) and not entry.name.is_template:
+            return entry.name.text
+    return None
+
+
+def _path_label(entries: Sequence[Any], index: int) -> str:
+    first = _first_name(entries)
+    return f"path {index + 1} ({first})" if first else f"path {index + 1}"

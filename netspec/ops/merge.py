@@ -1,4 +1,4 @@
-"""Merges: how the paths of a block join (``merge: add | concat``), each declared once.
+"""Merges: how the paths of a block join (``merge: add | mul | concat``), each declared once.
 
 A merge is an operator over several tensors. Its declaration carries everything about it — the
 shape rule (written with ordinary arithmetic, guarded by :func:`known`, so the static analysis
@@ -45,21 +45,27 @@ def _one(size: Any) -> bool:
     return known(size) and concrete(size) == 1
 
 
-def _broadcast(shapes: Sequence[Shape]) -> Shape:
+def _broadcasting(verb: str) -> Callable[[Sequence[Shape]], Shape]:
+    """The shape rule of an element-wise merge: paths ``verb`` together broadcast."""
+
+    def rule(shapes: Sequence[Shape]) -> Shape:
+        return _broadcast(shapes, verb)
+
+    return rule
+
+
+def _broadcast(shapes: Sequence[Shape], verb: str) -> Shape:
     """PyTorch's broadcasting of same-rank shapes (batch aligned): each dimension equal across
     the shapes, or 1 in some of them."""
+    failure = f"paths {verb} together must have the same shape (or shapes PyTorch broadcasts)"
     if any(len(s) != len(shapes[0]) for s in shapes):
         # a different rank would broadcast against the batch dimension
-        raise OpError(
-            "paths added together must have the same shape (or shapes PyTorch broadcasts)"
-        )
+        raise OpError(failure)
     out = []
     for dims in zip(*shapes, strict=True):
         sizes = [d for d in dims if not _one(d)]
         if any(not _same(a, b) for a in sizes for b in sizes):
-            raise OpError(
-                "paths added together must have the same shape (or shapes PyTorch broadcasts)"
-            )
+            raise OpError(failure)
         fixed = [d for d in sizes if known(d)]
         if fixed or not sizes:
             out.append(fixed[0] if fixed else dims[0])
@@ -97,9 +103,18 @@ MERGES: dict[str, Merge] = {
         Merge(
             "add",
             "element-wise sum of the paths (broadcast as PyTorch does)",
-            _broadcast,
+            _broadcasting("added"),
             lambda names: " + ".join(names),
             None,
+        ),
+        Merge(
+            "mul",
+            "element-wise product of the paths (broadcast as PyTorch does): a gate, such as "
+            "squeeze-and-excitation's `scale * x`",
+            _broadcasting("multiplied"),
+            lambda names: " * ".join(names),
+            "make the gate's shape broadcast against the input: its channels equal the "
+            "input's, its other sizes equal or 1 (adaptive_avgpool2d(1) before it)",
         ),
         Merge(
             "concat",
@@ -112,3 +127,24 @@ MERGES: dict[str, Merge] = {
     )
 }
 """Every merge, by the name a spec gives it (``merge: add``)."""
+
+
+def split_channels(shape: Shape, parts: int) -> tuple[Shape, ...]:
+    """The shapes of ``x.chunk(parts, 1)`` where the channels divide into equal parts (the
+    split of ``split:``, ShuffleNetV2's channel split)."""
+    if not shape:
+        raise OpError("a channel split needs an input with channels, found a scalar")
+    channels = shape[0]
+    if known(channels) and concrete(channels) % parts:
+        raise OpError(
+            f"the input's {concrete(channels)} channels do not split into {parts} equal parts "
+            f"(one per path)",
+            hint=f"give the block an input whose channels are a multiple of {parts}",
+        )
+    part = channels // parts
+    return tuple((part, *shape[1:]) for _ in range(parts))
+
+
+def split_code(source: str, parts: Sequence[str]) -> str:
+    """The Python statement splitting ``source`` into the variables ``parts``."""
+    return f"{', '.join(parts)} = {source}.chunk({len(parts)}, 1)"

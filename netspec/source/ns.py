@@ -572,7 +572,7 @@ class _Reader:
             key = YScalar(self.span(item), 1, kind, "")
             if kind == "doc":
                 self.pair(out, key, self.string(item.children[0]))
-            elif kind in ("expansion", "residual"):
+            elif kind in ("expansion", "residual", "split"):
                 self.pair(out, key, self.expr(item.children[0]))
             elif kind == "merge":
                 self.pair(out, key, self.key(item.children[0]))
@@ -650,6 +650,18 @@ class _Reader:
             if as_name is not None:
                 self.pair(out, YScalar(self.span(as_name), 1, "as", ""), self.key(as_name))
             self.pair(out, YScalar(span, 1, "do", ""), self.entries(body))
+        elif kind == "parallel":
+            merge, split, *paths = tree.children
+            seq = YSeq(span)
+            for path in paths:
+                if path is not None:
+                    seq.items.append(self.entries(path.children[0]))
+            seq.size = 1 + sum(p.size for p in seq.items)
+            self.pair(out, YScalar(span, 1, "parallel", ""), seq)
+            if merge is not None:
+                self.pair(out, YScalar(self.span(merge), 1, "merge", ""), self.key(merge))
+            if split is not None:
+                self.pair(out, YScalar(self.span(split), 1, "split", ""), self.expr(split))
         else:  # if_
             test, then, orelse = tree.children
             self.pair(out, YScalar(span, 1, "if", ""), self.expr(test))

@@ -269,6 +269,18 @@ class _YamlWriter(_Writer):
             self.steps(pad + 1, "then", entry.then)
             if entry.else_:
                 self.steps(pad + 1, "else", entry.else_)
+        elif isinstance(entry, m.ParallelEntry):
+            self.emit(pad, "- parallel:", entry.span)
+            for path in entry.parallel:
+                if path:
+                    self.emit(pad + 2, "-")
+                    self.entries(pad + 3, path)
+                else:
+                    self.emit(pad + 2, "- []")
+            if entry.merge is not None:
+                self.emit(pad + 1, f"merge: {entry.merge}", entry.key_span("merge"))
+            if entry.split is not None:
+                self.value(pad + 1, "split", _value_yaml(entry.split), entry.key_span("split"))
         else:  # pragma: no cover
             raise TypeError(entry)
 
@@ -372,6 +384,8 @@ def _yaml_block(w: _YamlWriter, name: str, block: m.BlockDef) -> None:
                 w.steps(3, "project", sc.project)
     if block.merge is not None:
         w.value(2, "merge", block.merge, k("merge"))
+    if block.split is not None:
+        w.value(2, "split", _value_yaml(block.split), k("split"))
     if block.then:
         w.steps(2, "then", block.then)
     if block.first_only != ["stride"]:
@@ -448,6 +462,16 @@ class _NsWriter(_Writer):
             )
             if entry.else_:
                 self.block(depth, "} else {", entry.else_, None, where)
+        elif isinstance(entry, m.ParallelEntry):
+            header = "parallel"
+            if entry.merge is not None:
+                header += f" merge {entry.merge}"
+            if entry.split is not None:
+                header += f" split {_expr(entry.split)}"
+            self.emit(depth, header + " {", entry.span)
+            for path in entry.parallel:
+                self.block(depth + 1, "{", path, None, where)
+            self.emit(depth, "}")
 
     def value(self, depth: int, key: str, value: Any, span: Span | None, where: str) -> None:
         if isinstance(value, m.LayerRef):
@@ -604,6 +628,8 @@ def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
             w.emit(1, text, k("shortcut"))
     if block.merge is not None:
         w.emit(1, f"merge {block.merge}", k("merge"))
+    if block.split is not None:
+        w.emit(1, f"split {_expr(block.split)}", k("split"))
     if block.then:
         w.block(1, "then {", block.then, k("then"), where)
     if block.first_only != ["stride"]:

@@ -297,6 +297,7 @@ def _check_file(spec: m.SpecFile, tree: ysrc.YNode) -> None:
                 "class_name",
                 hint="choose another name, e.g. MyNet",
             )
+    check_parallel(spec.layers, False, "layers")
     for key in ("netspec", "name"):
         if getattr(spec, key) is None:
             hint = {
@@ -304,6 +305,42 @@ def _check_file(spec: m.SpecFile, tree: ysrc.YNode) -> None:
                 "name": "add `name: my_model` (a Python identifier)",
             }[key]
             raise SpecError(f"missing key {key!r}", Span(tree.span.source, 1, 1), "document", hint)
+
+
+def check_parallel(entries: Any, allowed: bool, where: str) -> None:
+    """``parallel`` paths are the children of a block: they are written at the top of a
+    block's layers (its body, ``then``, or a path of another ``parallel``), where lowering
+    turns them into paths and a merge, and nowhere else."""
+    for entry in entries if isinstance(entries, list) else [entries]:
+        if isinstance(entry, m.ParallelEntry):
+            if not allowed:
+                raise SpecError(
+                    "parallel paths are written directly in a block's layers (its body, "
+                    "`then`, or a path of another `parallel`), not here",
+                    entry.span,
+                    where,
+                    hint="define a block whose body holds the `parallel` entry and call it "
+                    "here; for paths that are modules of their own, use the block's "
+                    "`branches:`",
+                )
+            if not entry.parallel:
+                raise SpecError(
+                    "`parallel` needs at least one path",
+                    entry.key_span("parallel"),
+                    where,
+                    hint="write each path as a list: parallel: [[a: conv2d(8, 1)], [b: relu]]",
+                )
+            for path in entry.parallel:
+                check_parallel(path, True, where)
+        elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+            check_parallel(entry.do, False, where)
+        elif isinstance(entry, m.IfEntry):
+            check_parallel(entry.then, False, where)
+            check_parallel(entry.else_, False, where)
+        elif isinstance(entry, m.NamedEntry) and not isinstance(
+            entry.value, m.LayerRef | m.MappingCall
+        ):
+            check_parallel(entry.value, False, where)
 
 
 def _check_version(tree: ysrc.YMap) -> SpecError | None:
@@ -883,6 +920,19 @@ def _check_block(name: str, block: m.BlockDef) -> None:
             "`merge` needs `branches` or a residual connection (`shortcut` or `residual`)",
             block.key_span("merge"),
             where,
+        )
+    check_parallel(block.body, True, where)
+    check_parallel(block.then, True, where)
+    for value in (block.branches or {}).values():
+        check_parallel(value, False, where)
+    if block.shortcut is not None and block.shortcut.project is not None:
+        check_parallel(block.shortcut.project, False, where)
+    if block.split is not None and block.branches is None:
+        raise SpecError(
+            "`split` divides the input's channels among `branches`, and this block has none",
+            block.key_span("split"),
+            where,
+            hint="add `branches:`, or write `split:` on a `parallel` entry of the body",
         )
     if block.branches is not None and not block.branches:
         raise SpecError(

@@ -213,11 +213,12 @@ def _entry_kind(value: Any) -> str | None:
     """Classify a raw layer entry (see :data:`LayerEntry`)."""
     if isinstance(value, str | LayerRef):
         return "call"
-    if isinstance(value, ForEntry | RepeatEntry | IfEntry | NamedEntry | MappingCall):
+    if isinstance(value, ForEntry | RepeatEntry | IfEntry | ParallelEntry | NamedEntry | MappingCall):
         return {
             ForEntry: "for",
             RepeatEntry: "repeat",
             IfEntry: "if",
+            ParallelEntry: "parallel",
             NamedEntry: "named",
             MappingCall: "mapping",
         }[type(value)]
@@ -225,6 +226,8 @@ def _entry_kind(value: Any) -> str | None:
         for key in ("for", "repeat", "if"):
             if key in value:
                 return key
+        if _is_parallel(value):
+            return "parallel"
         if len(value) == 1:
             inner = next(iter(value.values()))
             if isinstance(inner, dict) and not any(isinstance(v, dict) for v in inner.values()):
@@ -232,6 +235,17 @@ def _entry_kind(value: Any) -> str | None:
                     return "mapping"
             return "named"
     return None
+
+
+def _is_parallel(value: dict[Any, Any]) -> bool:
+    """Whether a raw mapping is a ``parallel`` entry rather than a layer named ``parallel``: it
+    has the entry's other keys, or its paths are lists (a named sequence holds no bare lists)."""
+    paths = value.get("parallel")
+    if paths is None:
+        return False
+    if len(value) > 1:
+        return True
+    return isinstance(paths, list) and bool(paths) and all(isinstance(p, list) for p in paths)
 
 
 def _tag(kind: str | None, named: bool = True) -> str | None:
@@ -273,6 +287,22 @@ class IfEntry(Node):
     """Layers included when the condition holds."""
     else_: Steps = Field(default_factory=list, alias="else")
     """Layers included otherwise (none by default)."""
+
+
+class ParallelEntry(Node):
+    """Paths over the current tensor, side by side, merged into one: a split inside a block.
+
+    Each path's layers are the block's own children (``Mixed_5b.branch5x5_1``), so the entry
+    is written in a block's layers (its body, ``then``, or a path of another ``parallel``)."""
+
+    parallel: list[Steps]
+    """The paths, each a list of layers applied to the entry's input (or, with ``split``, to
+    its own part of the input's channels)."""
+    merge: Literal["add", "mul", "concat"] | None = None
+    """How the paths join: ``concat`` along channels (default), ``add`` or ``mul``."""
+    split: Expression | None = None
+    """When this holds, the input's channels are split into as many equal parts as there are
+    paths (``x.chunk(n, 1)``), path ``i`` reading part ``i`` (ShuffleNetV2)."""
 
 
 class MappingCall(RootModel[dict[str, dict[str, Expression]]]):
@@ -336,13 +366,14 @@ LayerEntry = Annotated[
     | Annotated[MappingCall, Tag("<mapping>")]
     | Annotated[ForEntry, Tag("<for>")]
     | Annotated[RepeatEntry, Tag("<repeat>")]
-    | Annotated[IfEntry, Tag("<if>")],
+    | Annotated[IfEntry, Tag("<if>")]
+    | Annotated[ParallelEntry, Tag("<parallel>")],
     Discriminator(
         lambda v: _tag(_entry_kind(v)),
         custom_error_type="layer_entry",
         custom_error_message=(
             "expected a layer: `op(args)`, `name: op(args)`, `name: [layers]`, "
-            "or a for/repeat/if block"
+            "a for/repeat/if block, or parallel paths"
         ),
     ),
 ]
@@ -381,9 +412,13 @@ class BlockDef(Node):
     residual: Expression | None = None
     """Whether the residual connection exists (MobileNetV2: ``stride == 1 and in.channels ==
     out``). Default: true when ``shortcut`` is given."""
-    merge: Literal["add", "concat"] | None = None
-    """How paths join: ``add`` (residual default) or ``concat`` along channels (branch
-    default)."""
+    merge: Literal["add", "mul", "concat"] | None = None
+    """How paths join: ``add`` (residual default), ``mul`` (a gate: ``body(x) * x``) or
+    ``concat`` along channels (branch default)."""
+    split: Expression | None = None
+    """With ``branches``: when this holds, the input's channels are split into as many equal
+    parts as there are branches (``x.chunk(n, 1)``), branch ``i`` reading part ``i``
+    (ShuffleNetV2)."""
     then: Steps = Field(default_factory=list)
     """Layers applied after the merge (ResNet's final ReLU)."""
     first_only: list[str] = Field(default_factory=lambda: ["stride"])

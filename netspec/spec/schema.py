@@ -34,6 +34,13 @@ _FALLBACK_DOCS = {
         "then": "The layers used when the condition holds (one layer or a list).",
         "else": "The layers used otherwise (one layer or a list).",
     },
+    "ParallelEntry": {
+        "parallel": "The paths, side by side: each a list of layers (the block's own "
+        "children) applied to the entry's input.",
+        "merge": "How the paths join: `concat` along channels (default), `add` or `mul`.",
+        "split": "When this holds, path i reads part i of the input's channels split into "
+        "equal parts (x.chunk(n, 1)).",
+    },
 }
 """Descriptions of the keys whose models have no docstring for them."""
 

@@ -36,7 +36,8 @@ from netspec.spec.params import declared
 HEAD = "netspec: 1\nname: t\ninput: [3, 8, 8]\n"
 SPEC_KEYS = "blocks, class_name, description, extends, input, layers, let, name, netspec, params"
 BLOCK_KEYS = (
-    "body, branches, doc, expansion, first_only, let, merge, params, residual, shortcut, then"
+    "body, branches, doc, expansion, first_only, let, merge, params, residual, shortcut, split, "
+    "then"
 )
 
 
@@ -307,10 +308,10 @@ def test_the_earliest_of_several_errors_is_reported() -> None:
             "expected a list, found the text 'stride'",
         ),
         (
-            HEAD + "blocks:\n  B:\n    body: [relu]\n    merge: mul\nlayers: [relu]\n",
+            HEAD + "blocks:\n  B:\n    body: [relu]\n    merge: max\nlayers: [relu]\n",
             (7, 12),
             "blocks.B.merge",
-            "expected 'add' or 'concat', found the text 'mul'",
+            "expected 'add' or 'mul' or 'concat', found the text 'max'",
         ),
         (
             HEAD + "blocks:\n  B:\n    params: [3]\n    body: [relu]\nlayers: [relu]\n",

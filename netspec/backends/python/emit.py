@@ -33,6 +33,7 @@ from netspec.expand.lower import (
     Join,
     Lowered,
     Path,
+    Split,
     container_kind,
     layer_names,
     lower_block,
@@ -54,7 +55,7 @@ from netspec.expr.evaluate import (
 from netspec.expr.render import literal, render, render_iterable
 from netspec.infer import Network
 from netspec.ops.base import TRAINING, OpError, PyCall, Shape, X
-from netspec.ops.merge import MERGES
+from netspec.ops.merge import MERGES, split_channels, split_code
 from netspec.spec import models as m
 from netspec.spec.names import GENERATED
 from netspec.spec.params import Param
@@ -1165,30 +1166,83 @@ class Emitter:
         block's lowered steps printed (see :mod:`netspec.expand.lower`)."""
         fwd: list[Stmt] = []
         tensors: dict[str, tuple[str, State]] = {IN: ("x", state.copy())}
+        last = IN
         for step in lowered.steps:
             if isinstance(step, Path):
                 self._path(step, scope, tensors, init, fwd)
+            elif isinstance(step, Split):
+                self._split(step, scope, tensors, init, fwd)
+                continue
             else:
                 self._join(step, scope, tensors, init, fwd)
+            last = step.dst
             if tensors[step.dst][1].dead:
                 state.dead = True
                 break
-        var, final = tensors[lowered.output] if not state.dead else tensors[step.dst]
+        var, final = tensors[lowered.output] if not state.dead else tensors[last]
         state.shape, state.tracked = final.shape, final.tracked
         return fwd + [Stmt(f"return {var}")]
 
     def _var(self, step: Path | Join) -> str:
         """The ``forward`` variable holding a step's result: the block's tensor names, or a
-        branch's own name where that is free in ``forward``."""
+        branch's own name (its module's, or its first layer's) where that is free in
+        ``forward``."""
         if step.dst in (IN, OUT, IDENTITY):
             return step.dst
-        name = step.module if isinstance(step, Path) and step.module else "branch"
-        if name not in self.forward_vars:
+        name = "branch"
+        if isinstance(step, Path):
+            name = step.module or step.var or name
+        return self._fresh_var(step.dst, name)
+
+    def _fresh_var(self, tensor: str, name: str) -> str:
+        """The variable of a lowered tensor: ``name``, or ``name_`` where that is taken."""
+        if tensor not in self.forward_vars:
             var = name
             while var in _RESERVED_VARS or var in self.forward_vars.values():
                 var += "_"
-            self.forward_vars[name] = var
-        return self.forward_vars[name]
+            self.forward_vars[tensor] = var
+        return self.forward_vars[tensor]
+
+    def _split(
+        self,
+        step: Split,
+        scope: Scope,
+        tensors: dict[str, tuple[str, State]],
+        init: list[Stmt],
+        fwd: list[Stmt],
+    ) -> None:
+        src, start = tensors[step.src]
+        cond = self._condition(step.when, scope)
+        if cond is False:
+            tensors.update(dict.fromkeys(step.dsts, (src, start)))
+            return
+        names = [self._fresh_var(t, f"{src}{i + 1}") for i, t in enumerate(step.dsts)]
+        try:
+            shapes = split_channels(start.shape, len(names))
+        except OpError as exc:  # only in code the default values do not reach
+            if cond is True:
+                raise _Dead(exc.message) from None
+            shapes = (start.shape,) * len(names)
+        line = Stmt(split_code(src, names))
+        states = []
+        for shape in shapes:
+            s = start.copy()
+            s.shape = shape
+            states.append(s if cond is True else _either(cond, s, start))
+        if cond is True:
+            fwd.append(line)
+        else:
+            flag = self.attrs.fresh("use_split")
+            init.append(Stmt(f"self.{flag} = ", _expr(cond), reads=_reads(cond)))
+            fwd.append(
+                Stmt(
+                    f"if self.{flag}:",
+                    body=[line],
+                    orelse=[Stmt(f"{' = '.join(names)} = {src}")],
+                    block=True,
+                )
+            )
+        tensors.update(zip(step.dsts, zip(names, states, strict=True), strict=True))
 
     def _condition(self, when: tuple[tuple[str, m.Expression], ...], scope: Scope) -> Any:
         """``True``/``False`` where a step's conditions are known, else their expression."""
