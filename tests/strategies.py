@@ -1094,7 +1094,7 @@ class SpecGen:
     def block(self, index: int, world: str) -> Block:
         c = self.c
         earlier = [b for b in self.blocks.values() if b.world == world]
-        kinds = ["plain", "proj", "ident", "branches"]
+        kinds = ["plain", "proj", "ident", "branches", "parallel"]
         if earlier:
             kinds.append("nested")
         kind = c.pick(kinds)
@@ -1181,6 +1181,8 @@ class SpecGen:
             self.residual_projected(ctx, flow, data, out_chan)
         elif kind == "ident":
             self.residual_identity(ctx, flow, data, out_chan)
+        elif kind == "parallel":
+            self.parallel_body(ctx, flow, data)
         else:
             self.branches(ctx, flow, data)
         if c.chance(0.3):
@@ -1193,6 +1195,7 @@ class SpecGen:
         block.h, block.cap = flow.h, flow.cap
         block.has_loop = self.current_block_has_loop
         grows = data.get("merge") == "concat" or (kind == "branches" and "merge" not in data)
+        grows = grows or (kind == "parallel" and flow.chan is None)
         block.heavy = block.has_loop or self.calls_block or grows or kind == "nested"
         if (
             "mom" in self.lets
@@ -1208,6 +1211,12 @@ class SpecGen:
 
     def then(self, ctx: Ctx, flow: Flow) -> Any:
         self.tag("block:then")
+        if self.c.chance(0.15):
+            entries = self.parallel_entry(ctx, flow, self.block_names, nested=False)
+            if len(entries) == 1 and self.c.chance(0.5):
+                self.tag("single-entry")
+                return entries[0]
+            return self.wrap(entries)
         if self.c.chance(0.3):
             self.tag("single-entry")
             return self.entry(ctx, flow, "class", self.block_names)
@@ -1248,7 +1257,7 @@ class SpecGen:
 
     def merge(self, data: dict[str, Any], what: str, flow: Flow) -> str:
         """Choose how the paths join; ``flow.chan`` becomes what is known after the merge."""
-        merge = self.c.pick(["add", "concat", None])
+        merge = self.c.pick(["add", "mul", "concat", None])
         if merge is not None:
             data["merge"] = merge
         self.tag(f"merge:{merge or 'default'}+{what}")
@@ -1347,11 +1356,16 @@ class SpecGen:
         c = self.c
         data["branches"] = {}
         merge = self.merge(data, "branches", flow)
-        add = merge == "add"
+        add = merge in ("add", "mul")
         r = "2d" if flow.world == "2d" else "1d"
-        for name in ["left", "right", "extra"][: c.integer(2, 3)]:
+        count = c.integer(2, 3)
+        split = count == 2 and c.chance(0.3)
+        if split:  # a condition that holds exactly where the channels split evenly
+            data["split"] = c.pick(["in.channels % 2 == 0", "in.channels % 2 == 0 and use_bn"])
+            self.tag("branches:split")
+        for name in ["left", "right", "extra"][:count]:
             sub = flow.sub(fixed=True)
-            sub.chan = "in.channels"
+            sub.chan = None if split else "in.channels"
             form = c.pick(["string", "list", "named-list", "for", "repeat", "if", "mapping"])
             self.tag(f"branch:{form}")
             last = f"conv{r}(c, 1)"
@@ -1390,6 +1404,56 @@ class SpecGen:
             data["branches"][name] = value
         if c.chance(0.4):
             data["then"] = self.then(ctx, flow)
+
+    def parallel_body(self, ctx: Ctx, flow: Flow, data: dict[str, Any]) -> None:
+        """A class-style body that splits into ``parallel`` paths (the block's own layers)."""
+        c = self.c
+        names = self.block_names
+        flow.chan = "in.channels"
+        body = self.layer_list(ctx, flow, "class", names, c.integer(0, 1))
+        body += self.parallel_entry(ctx, flow, names, nested=False)
+        if c.chance(0.4):
+            body += self.layer_list(ctx, flow, "class", names, 1)
+        data["body"] = self.wrap(body)
+        if c.chance(0.3):
+            data["then"] = self.then(ctx, flow)
+
+    def parallel_entry(self, ctx: Ctx, flow: Flow, names: Names, nested: bool) -> list[Any]:
+        """A ``parallel`` entry (and the layer before it that a channel split needs); leaves
+        ``flow.chan`` at what is known after the merge."""
+        c = self.c
+        r = "2d" if flow.world == "2d" else "1d"
+        merge = c.pick(["add", "mul", "concat", None])
+        self.tag(f"merge:{merge or 'default'}+parallel")
+        joins = merge in ("add", "mul")
+        split = c.chance(0.3)
+        entries: list[Any] = []
+        if split:  # two paths over halves of an even number of channels
+            conv = Call(f"conv{r}", [("out_channels", E("c * 2")), ("kernel_size", 1)])
+            entries.append({names.new("pre", ctx, self): self.render(conv)})
+            self.tag("parallel:split")
+        paths = []
+        for _ in range(2 if split else c.integer(1, 3)):
+            sub = flow.sub(fixed=True)
+            sub.inplace_ok = False  # the paths read the same tensor
+            sub.chan = None if split else flow.chan
+            path = self.layer_list(ctx, sub, "class", names, c.integer(0, 2))
+            if not nested and c.chance(0.3):
+                path += self.parallel_entry(ctx, sub, names, nested=True)
+                self.tag("parallel:nested")
+            if joins:
+                last = Call(f"conv{r}", [("out_channels", E("c")), ("kernel_size", 1)])
+                path.append({names.new("last", ctx, self): self.render(last)})
+            paths.append(path)
+        entry: dict[str, Any] = {"parallel": paths}
+        if merge is not None:
+            entry["merge"] = merge
+        if split:
+            entry["split"] = c.pick(ctx.conds)
+        entries.append(entry)
+        flow.chan = "c" if joins else None
+        self.tag("block:parallel")
+        return entries
 
     # -- calling blocks -----------------------------------------------------------------------
 
@@ -1625,6 +1689,8 @@ def spec_constructs(data: Any, schema: dict[str, Any] = SCHEMA) -> set[str]:
                 return "RepeatEntry"
             if "if" in value:
                 return "IfEntry"
+            if "parallel" in value:
+                return "ParallelEntry"
             if len(value) == 1 and next(iter(value)) in set(OPS) | blocks:
                 return "MappingCall"
         return None
@@ -1632,7 +1698,7 @@ def spec_constructs(data: Any, schema: dict[str, Any] = SCHEMA) -> set[str]:
     def matches(alt: dict[str, Any], value: Any) -> bool:
         if "$ref" in alt:
             name = _alt_name(alt)
-            if name in ("ForEntry", "RepeatEntry", "IfEntry", "MappingCall"):
+            if name in ("ForEntry", "RepeatEntry", "IfEntry", "ParallelEntry", "MappingCall"):
                 return kind_of(value) == name
             if name == "NamedEntry":
                 return isinstance(value, dict) and len(value) == 1 and kind_of(value) is None
