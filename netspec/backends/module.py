@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from netspec.backends.python import generate
 from netspec.errors import InternalError
 from netspec.expand.expander import expand
-from netspec.expand.ir import modules
+from netspec.expand.ir import state
 from netspec.infer import Network
 from netspec.ops.base import Shape
 from netspec.spec import models as m
@@ -179,10 +179,7 @@ def check_built(model: torch.nn.Module, net: Network, verify: bool = False) -> N
 def compare_state(model: torch.nn.Module, net: Network) -> list[str]:
     """Differences between a module's state_dict and the static analysis (empty: none): keys
     in the analysis's order, then keys only the module has, then the parameter count."""
-    expected: dict[str, tuple[int, ...]] = {}
-    for path, leaf in modules(net.root).items():
-        for t in leaf.tensors:
-            expected[f"{path}.{t.name}" if path else t.name] = tuple(t.shape)
+    expected = {key: tuple(t.shape) for key, t in state(net.root).items()}
     actual = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     problems = []
     for key, shape in expected.items():  # in state_dict order, so the first is the first key

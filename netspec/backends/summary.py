@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, leaves, walk
+from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, leaves, state, walk
 from netspec.infer import Network
 from netspec.ops.base import Shape, fmt_shape
 
@@ -47,6 +47,12 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
                 "macs": _macs(leaf, macs),
             }
         )
+    tensors = [
+        {"path": f"{node.path}.{t.name}", "shape": list(t.shape), "parameters": t.numel}
+        for node in walk(net.root)
+        if isinstance(node, BlockNode)
+        for t in node.own
+    ]
     return {
         "name": net.name,
         "description": net.description,
@@ -59,6 +65,7 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
         "macs": t.macs + (t.extra_ops if macs == "all" else 0),
         "macs_convention": macs,
         "layers": layers,
+        "tensors": tensors,
     }
 
 
@@ -91,13 +98,9 @@ def _block_call(node: BlockNode) -> str:
 
 
 def _subtotal(node: Node, convention: MacsConvention) -> tuple[int, int]:
-    params = 0
-    seen: set[str] = set()
+    params = sum(t.numel for t in state(node).values() if t.trainable)
     macs = 0
     for leaf in leaves(node):
-        if not leaf.functional and leaf.path not in seen:
-            seen.add(leaf.path)
-            params += leaf.parameters
         macs += _macs(leaf, convention)
     if convention == "all":
         macs += sum(n.merge_ops for n in walk(node) if isinstance(n, BlockNode))
@@ -204,6 +207,14 @@ def table(
                     f"{m:,}" if folded else "",
                 )
                 if not folded:
+                    for t in child.own if isinstance(child, BlockNode) else []:
+                        grid.add_row(
+                            Text(indent + "  " + t.name),
+                            Text("learned tensor", style="dim"),
+                            _shape(t.shape),
+                            f"{t.numel:,}",
+                            "",
+                        )
                     visit(child, level + 1)
                 continue
             assert isinstance(child, OpNode)

@@ -15,6 +15,7 @@ become function calls in ``forward``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -55,7 +56,8 @@ from netspec.expand.lower import (
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import InputShape, Scope, evaluate, iterate, show, type_name
 from netspec.infer import Network, apply
-from netspec.ops.base import Op, OpError, Shape, fmt_shape
+from netspec.ops.base import Op, OpError, Shape, Tensor, fmt_shape
+from netspec.ops.learned import TensorRef, declare
 from netspec.ops.merge import MERGES, split_channels
 from netspec.spec import models as m
 from netspec.spec.names import check_layer_name, class_name_problem
@@ -341,6 +343,7 @@ class _Expander:
             return node.output
         op = calls.resolve(call, origin, where)
         values, attr_spans = calls.bind(op, call, origin, scope, where)
+        _check_tensor_use(op, values, box, name, span, where)
         try:
             attrs = op.validate(values)
         except OpError as exc:
@@ -503,7 +506,15 @@ class _Expander:
         where: str,
     ) -> BlockNode:
         known_params = {p.name for p in block.params}
-        for key in values:
+        for key, value in values.items():
+            if isinstance(value, TensorRef):
+                raise SpecError(
+                    f"{block_name}'s {key!r} is given the learned tensor {value.name!r}, "
+                    "which belongs to the block that declares it",
+                    span,
+                    where,
+                    hint="apply the tensor where it is declared, with mul(…) or add(…)",
+                )
             if key not in known_params:
                 raise SpecError(
                     f"{block_name} has no parameter {key!r}",
@@ -533,8 +544,19 @@ class _Expander:
             )
         for let_name, code in block.let.items():
             scope.names[let_name] = self._eval(code.expr, scope, f"{where} (let {let_name})")
+        own: list[Tensor] = []
+        for tensor_name, code in block.tensors.items():
+            at = f"{where} (tensors.{tensor_name})"
+            try:
+                decl = declare(code.expr, functools.partial(self._eval, scope=scope, where=at))
+            except OpError as exc:
+                raise ShapeError(exc.message, code.span, at, exc.hint) from None
+            shape = tuple(int(d) for d in decl.shape)
+            own.append(Tensor(tensor_name, shape, True))
+            scope.names[tensor_name] = TensorRef(tensor_name, shape)
         lowered = lower_block(block)
         node = BlockNode(path, name, span, x, x, kind=lowered.kind, block=block_name, args=args)
+        node.own = own
         box = _Container(node, lowered.kind)
         tensors: dict[str, Shape] = {IN: x}
         for step in lowered.steps:
@@ -642,6 +664,32 @@ class _Expander:
             test = calls.evaluate_at(node.test, origin, scope, box.node.path or None)
             node = node.body if _truth(test) else node.orelse
         return node
+
+
+def _check_tensor_use(
+    op: Op, values: dict[str, Any], box: _Container, name: str | None, span: Span | None, where: str
+) -> None:
+    """A block's learned tensor is read only by ``mul``/``add`` calls in the block's own
+    layers (where ``self.<tensor>`` is the block's attribute), and those read nothing else."""
+    refs = [v for v in values.values() if isinstance(v, TensorRef)]
+    applies = not getattr(op, "module_form", True)
+    if not refs and not applies:
+        return
+    if refs and not applies:
+        raise SpecError(
+            f"{op.name} takes no learned tensor ({refs[0].name!r} is one)",
+            span,
+            where,
+            hint=f"apply a tensor with mul({refs[0].name}) or add({refs[0].name})",
+        )
+    if name is not None or not isinstance(box.node, BlockNode):
+        raise SpecError(
+            f"{op.name}(…) applies a learned tensor of the block: it is a call in the block's "
+            "forward, so it stands unnamed among the block's own layers",
+            span,
+            where,
+            hint="move it out of the nested list, and leave it unnamed",
+        )
 
 
 def unnamed_layer(op: Op, attrs: Any, owns: bool, span: Span | None, where: str) -> SpecError:

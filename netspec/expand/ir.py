@@ -104,6 +104,9 @@ class BlockNode(SeqNode):
 
     block: str = field(kw_only=True)
     args: dict[str, Any] = field(default_factory=dict, kw_only=True)
+    own: list[Tensor] = field(default_factory=list, kw_only=True)
+    """The block's learned tensors (``tensors:``): its own parameters, first in its
+    state_dict."""
     flow: list[Run] = field(default_factory=list, kw_only=True)
     merge: str | None = field(default=None, kw_only=True)
     """The merge applied, if any (shown by the summary)."""
@@ -137,6 +140,20 @@ def modules(node: Node) -> dict[str, OpNode]:
     for leaf in leaves(node):
         if not leaf.functional:
             out.setdefault(leaf.path, leaf)
+    return out
+
+
+def state(node: Node) -> dict[str, Tensor]:
+    """Every state_dict entry of the module tree, by key, in ``state_dict()`` order: a
+    module's own tensors, then its children's (a shared module once)."""
+    out: dict[str, Tensor] = {}
+    for item in walk(node):
+        if isinstance(item, BlockNode):
+            for t in item.own:
+                out.setdefault(f"{item.path}.{t.name}" if item.path else t.name, t)
+        elif isinstance(item, OpNode) and not item.functional:
+            for t in item.tensors:
+                out.setdefault(f"{item.path}.{t.name}" if item.path else t.name, t)
     return out
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netspec.errors import ShapeError, Span
-from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, leaves, modules, walk
+from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, leaves, state, walk
 from netspec.ops.base import Op, OpError, Shape, fmt_shape
 
 
@@ -81,12 +81,11 @@ class Totals:
 def totals(root: Node) -> Totals:
     """Add up a network's parameters, buffers and operations."""
     params = buffers = 0
-    for leaf in modules(root).values():
-        for t in leaf.tensors:
-            if t.trainable:
-                params += t.numel
-            else:
-                buffers += t.numel
+    for t in state(root).values():
+        if t.trainable:
+            params += t.numel
+        else:
+            buffers += t.numel
     macs = extra = 0
     for leaf in leaves(root):
         macs += leaf.macs

@@ -519,13 +519,13 @@ class _Reader:
             self.pair(out, key, decl)
         return out
 
-    def let(self, tree: Any) -> YMap:
+    def let(self, tree: Any, what: str = "a let value") -> YMap:
         out = YMap(self.span(tree))
         for item in tree.children:
             if item is None:
                 continue
             name, value = item.children
-            key = self.name(name, "a let value")
+            key = self.name(name, what)
             node = self.mapping(value) if _kind(item) == "let_mapping" else self.expr(value)
             self.pair(out, key, node)
         return out
@@ -581,6 +581,8 @@ class _Reader:
                 self.pair(out, key, YSeq(self.span(item), 1 + len(names), list(names)))
             elif kind == "let":
                 self.pair(out, YScalar(self.span(item), 1, "let", ""), self.let(item))
+            elif kind == "tensors":
+                self.pair(out, key, self.let(item, "a tensor"))
             elif kind == "shortcut":
                 self.pair(out, key, self.shortcut(item))
             elif kind == "branches":

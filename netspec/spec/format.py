@@ -358,6 +358,11 @@ def _yaml_block(w: _YamlWriter, name: str, block: m.BlockDef) -> None:
         for let_name, code in block.let.items():
             span = _key(block, f"let.{let_name}", code.span)
             w.value(3, _scalar(let_name), _value_yaml(code), span)
+    if block.tensors:
+        w.emit(2, "tensors:", k("tensors"))
+        for tensor, code in block.tensors.items():
+            span = _key(block, f"tensors.{tensor}", code.span)
+            w.value(3, _scalar(tensor), _value_yaml(code), span)
     if block.residual is not None:
         w.value(2, "residual", _value_yaml(block.residual), k("residual"))
     if block.body:
@@ -605,6 +610,12 @@ def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
         w.emit(1, f"expansion {_expr(block.expansion)}", k("expansion"))
     if block.let:
         _ns_let(w, 1, block, block.let, k("let"))
+    if block.tensors:
+        w.emit(1, "tensors {", k("tensors"))
+        for tensor, code in block.tensors.items():
+            _name(tensor, f"{where}.tensors.{tensor}", "a tensor")
+            w.emit(2, f"{tensor} = {_expr(code)}", _key(block, f"tensors.{tensor}", code.span))
+        w.emit(1, "}")
     if block.residual is not None:
         w.emit(1, f"residual {_expr(block.residual)}", k("residual"))
     for entry in block.body:

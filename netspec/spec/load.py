@@ -307,6 +307,13 @@ def _check_file(spec: m.SpecFile, tree: ysrc.YNode) -> None:
             raise SpecError(f"missing key {key!r}", Span(tree.span.source, 1, 1), "document", hint)
 
 
+def _block_layer_names(block: m.BlockDef) -> set[str]:
+    names = layer_names(block.body) | layer_names(block.then) | set(block.branches or {})
+    if block.shortcut is not None and block.shortcut.project is not None:
+        names.add(block.shortcut.name)
+    return names
+
+
 def check_parallel(entries: Any, allowed: bool, where: str) -> None:
     """``parallel`` paths are the children of a block: they are written at the top of a
     block's layers (its body, ``then``, or a path of another ``parallel``), where lowering
@@ -718,6 +725,8 @@ class _Binder:
                 self._params(obj, value, child)
             elif isinstance(obj, m.SpecFile | m.BlockDef) and name == "let":
                 self._let(value, child, obj)
+            elif isinstance(obj, m.BlockDef) and name == "tensors":
+                self._tensors(value, child, obj)
             elif isinstance(obj, m.SpecFile) and name == "blocks":
                 self._blocks(value, child)
             elif isinstance(obj, m.BlockDef) and name == "branches" and value is not None:
@@ -763,6 +772,19 @@ class _Binder:
             check_value_name(name, "let name", key_node.span, where)
             try:
                 self._code(let[name], child)
+            except NetspecError as exc:
+                raise exc.locate(None, self.where() or where) from None
+
+    def _tensors(self, tensors: dict[str, m.Expression], node: ysrc.YNode, owner: m.Node) -> None:
+        if not isinstance(node, ysrc.YMap):
+            return
+        for key_node, child in node.items:
+            name = str(key_node.value)
+            owner._key_spans[f"tensors.{name}"] = key_node.span
+            where = f"tensors.{name}"
+            try:
+                check_layer_name(name, key_node.span, where)
+                self._code(tensors[name], child)
             except NetspecError as exc:
                 raise exc.locate(None, self.where() or where) from None
 
@@ -927,6 +949,16 @@ def _check_block(name: str, block: m.BlockDef) -> None:
         check_parallel(value, False, where)
     if block.shortcut is not None and block.shortcut.project is not None:
         check_parallel(block.shortcut.project, False, where)
+    taken = _block_layer_names(block)
+    for tensor in block.tensors:
+        if tensor in taken:
+            raise SpecError(
+                f"the tensor {tensor!r} is named like a layer of the block",
+                block.key_span(f"tensors.{tensor}"),
+                where,
+                hint="a tensor and a layer are both attributes of the block's module: give "
+                "them different names",
+            )
     if block.split is not None and block.branches is None:
         raise SpecError(
             "`split` divides the input's channels among `branches`, and this block has none",

@@ -213,7 +213,8 @@ def _entry_kind(value: Any) -> str | None:
     """Classify a raw layer entry (see :data:`LayerEntry`)."""
     if isinstance(value, str | LayerRef):
         return "call"
-    if isinstance(value, ForEntry | RepeatEntry | IfEntry | ParallelEntry | NamedEntry | MappingCall):
+    entries = (ForEntry, RepeatEntry, IfEntry, ParallelEntry, NamedEntry, MappingCall)
+    if isinstance(value, entries):
         return {
             ForEntry: "for",
             RepeatEntry: "repeat",
@@ -403,6 +404,10 @@ class BlockDef(Node):
     """Output channels per ``planes`` (ResNet's Bottleneck: 4), a name in the block's scope."""
     let: dict[str, Expression] = Field(default_factory=dict)
     """Values derived from the params and the input shape (``in.channels``…), in order."""
+    tensors: dict[str, Expression] = Field(default_factory=dict)
+    """Learned tensors the block owns — its own parameters, first in its state_dict — each an
+    initialiser call: ``zeros([…])``, ``ones([…])`` or ``full([…], value)``. In the layers,
+    ``mul(name)`` and ``add(name)`` apply one (ConvNeXt's ``layer_scale``)."""
     body: Steps = Field(default_factory=list)
     """The layers of the block's main path."""
     branches: dict[str, LayerValue] | None = None

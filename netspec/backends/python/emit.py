@@ -17,6 +17,7 @@ Sizes that change inside a loop or a condition are carried by local variables (`
 from __future__ import annotations
 
 import keyword
+import functools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ from netspec.expr.evaluate import (
 from netspec.expr.render import literal, render, render_iterable
 from netspec.infer import Network
 from netspec.ops.base import TRAINING, OpError, PyCall, Shape, X
+from netspec.ops.learned import TensorRef, declare
 from netspec.ops.merge import MERGES, split_channels, split_code
 from netspec.spec import models as m
 from netspec.spec.names import GENERATED
@@ -291,7 +293,9 @@ class Module:
         globals_ = self.needs[name]
         taken = set(params) | set(block.let) | set(globals_) | _block_local_names(block)
         in_names = {i: _fresh_in(f"in_{d}", taken) for i, d in enumerate(dims)}
-        em = Emitter(self, taken | set(in_names.values()), _block_layer_names(block))
+        em = Emitter(
+            self, taken | set(in_names.values()), _block_layer_names(block) | set(block.tensors)
+        )
         renames: dict[str, n.Expr] = {}
         scope = Scope({g: Sym(n.Name(g)) for g in globals_})
         x = tuple(Sym(n.Name(in_names[i])) for i in range(rank))
@@ -320,6 +324,7 @@ class Module:
                 )
             )
             frame.names[let_name] = Sym(n.Name(let_name), concrete(value))
+        learned = self._tensors(block, frame, f"blocks.{name}")
         state = State(x)
         lowered = lower_block(block)
         if lowered.kind == "sequential":
@@ -338,7 +343,7 @@ class Module:
             forward = None
             base = "nn.Sequential"
         else:
-            body = [Stmt("super().__init__()"), *init]
+            body = [Stmt("super().__init__()"), *init, *learned]
             forward = em.block_body(lowered, frame, state, body)
             base = "nn.Module"
         body = prune(body, em.tracked_names)
@@ -368,6 +373,23 @@ class Module:
         return ClassCode(
             name, base, signature, body, forward, doc, attributes, used_dims, list(globals_)
         )
+
+    @staticmethod
+    def _tensors(block: m.BlockDef, frame: Scope, where: str) -> list[Stmt]:
+        """The block's learned tensors: ``self.<name> = nn.Parameter(…)``, and their names
+        bound in ``frame`` for the layers that apply them."""
+        out = []
+        for tensor_name, code in block.tensors.items():
+            at = f"{where}.tensors.{tensor_name}"
+            try:
+                decl = declare(code.expr, functools.partial(_evaluate_in, frame=frame, where=at))
+            except OpError as exc:
+                raise ShapeError(exc.message, code.span, at, exc.hint) from None
+            text = decl.code(lambda v: render(as_expr(v), python=True))
+            reads = _reads(*decl.shape, *decl.args)
+            out.append(Stmt(f"self.{tensor_name} = {text}", reads=reads))
+            frame.names[tensor_name] = TensorRef(tensor_name, decl.shape)
+        return out
 
     def _literal_defaults(self, block: m.BlockDef) -> dict[str, Any]:
         """Block params whose default is a constant (the class signature can hold it)."""
@@ -400,6 +422,7 @@ class Module:
             frame.names["expansion"] = calls.evaluate_at(block.expansion.expr, None, frame, name)
         for let_name, code in block.let.items():
             frame.names[let_name] = calls.evaluate_at(code.expr, None, frame, let_name)
+        self._tensors(block, frame, f"blocks.{name}")
         state = State(tuple(x))
         helpers, ordered = set(self.helpers), self.uses_ordered_dict
         try:
@@ -1351,6 +1374,10 @@ class Emitter:
         tensors[step.dst] = (dst, s)
 
 
+def _evaluate_in(node: n.Expr, frame: Scope, where: str) -> Any:
+    return calls.evaluate_at(node, None, frame, where)
+
+
 def _either(cond: n.Expr, then: State, orelse: State) -> State:
     """The state after ``then if cond else orelse`` (a choice or a step decided when the generated
     code runs): sizes the two outcomes agree on stay, others become ``a if cond else b``."""
@@ -1631,9 +1658,11 @@ def _block_needs(spec: m.SpecFile) -> dict[str, list[str]]:
     calls_of: dict[str, set[str]] = {}
     for name, block in spec.blocks.items():
         local = {p.name for p in block.params} | set(block.let) | {"expansion"}
+        local |= set(block.tensors)
         local |= _block_local_names(block)
         names: set[str] = set()
-        for code in [block.expansion, *block.let.values(), *_block_conditions(block)]:
+        codes = [block.expansion, *block.let.values(), *block.tensors.values()]
+        for code in codes + _block_conditions(block):
             if code is not None:
                 names |= n.value_names(code.expr)
         names |= _code_names(_block_entries(block))
