@@ -38,7 +38,7 @@ class Bottleneck(nn.Module):
         self.conv3 = nn.Conv2d(width, out, 1, bias=False)
         self.bn3 = nn.BatchNorm2d(out)
         if stride != 1 or in_channels != out:
-            self.downsample = nn.Sequential(
+            self.downsample: nn.Module | None = nn.Sequential(
                 nn.Conv2d(in_channels, out, 1, stride=stride, bias=False),
                 nn.BatchNorm2d(out),
             )

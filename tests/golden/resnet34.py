@@ -26,7 +26,7 @@ class BasicBlock(nn.Module):
         self.conv2 = nn.Conv2d(planes, planes, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
         if stride != 1 or in_channels != planes * self.expansion:
-            self.downsample = nn.Sequential(
+            self.downsample: nn.Module | None = nn.Sequential(
                 nn.Conv2d(
                     in_channels, planes * self.expansion, 1, stride=stride, bias=False
                 ),

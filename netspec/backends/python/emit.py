@@ -361,7 +361,7 @@ class Module:
             if p.name not in defaults
         ]
         signature += [
-            Item(_py(defaults[p.name]), f"{p.name}: {_annotation_of(p, defaults)}", " = ")
+            Item(_py(defaults[p.name]), f"{p.name}: {_annotation_of(p, defaults, types)}", " = ")
             for p in block.params
             if p.name in defaults
         ]
@@ -1314,7 +1314,10 @@ class Emitter:
         else:
             made: list[Stmt] = []
             module = self._named_value(entry, scope, s, made)
-            made.append(Stmt(f"self.{name} = ", module, reads=_reads_items(module)))
+            # typed as what the other branch leaves, so the file type-checks
+            made.append(
+                Stmt(f"self.{name}: nn.Module | None = ", module, reads=_reads_items(module))
+            )
             init.append(
                 Stmt(
                     f"if {render(cond, python=True)}:",
@@ -1520,16 +1523,21 @@ def _annotation(kind: str, default: Any) -> str:
     return f"tuple[{inner}, ...]"
 
 
-def _annotation_of(p: m.BlockParam, defaults: dict[str, Any]) -> str:
+def _annotation_of(p: m.BlockParam, defaults: dict[str, Any], passed: dict[str, str]) -> str:
+    """A defaulted parameter's annotation: its default's type, or ``Any`` where the calls
+    pass values of another type (``padding = 0`` given ``[0, 3]``)."""
+    out = "Any"
     if p.name in defaults:
         value = defaults[p.name]
         if isinstance(value, bool):
-            return "bool"
-        if isinstance(value, int | float | str):
-            return type(value).__name__
-        if isinstance(value, tuple):
-            return _annotation("list", value)
-    return "Any"
+            out = "bool"
+        elif isinstance(value, int | float | str):
+            out = type(value).__name__
+        elif isinstance(value, tuple):
+            out = _annotation("list", value)
+    if passed.get(p.name, out) != out:
+        return "Any"
+    return out
 
 
 def _uses_input(node: n.Expr) -> bool:
