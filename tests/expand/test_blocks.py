@@ -485,3 +485,187 @@ def test_specs_the_agreement_test_found_agree(key: str) -> None:
     net = spec.check()
     model = spec.build(verify=True)
     assert compare_state(model, net) == [] and compare_forward(model, net) == []
+
+
+# -- gates, parallel paths, channel splits, learned tensors ---------------------------------------
+
+GATE = """netspec: 1
+name: gate
+input: [8, 6, 6]
+blocks:
+  SE:
+    params: [squeeze]
+    residual: true
+    merge: mul
+    body:
+      - avgpool: adaptive_avgpool2d(1)
+      - fc1: conv2d(squeeze, 1)
+      - activation: relu
+      - fc2: conv2d(in.channels, 1)
+      - scale_activation: sigmoid
+layers:
+  - se: SE(4)
+"""
+
+
+def test_a_residual_mul_is_a_gate() -> None:
+    """``merge: mul`` multiplies the input by the body's C×1×1 output, broadcast (not adds)."""
+    spec = netspec.loads(GATE)
+    net = spec.check()
+    assert net.output == (8, 6, 6) and net.totals.parameters == (8 * 4 + 4) + (4 * 8 + 8)
+    model = spec.build(verify=True)
+    se = model.se
+    x = torch.randn(2, 8, 6, 6)
+    scale = torch.sigmoid(se.fc2(torch.relu(se.fc1(x.mean((2, 3), keepdim=True)))))
+    assert torch.allclose(model(x), scale * x)
+    assert "out * x" in spec.source()
+
+
+def test_a_gate_that_does_not_broadcast_names_both_shapes() -> None:
+    text = GATE.replace("fc2: conv2d(in.channels, 1)", "fc2: conv2d(3, 1)")
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(text).check()
+    error = info.value
+    assert "multiplied together" in error.message
+    assert "3×1×1" in error.message and "8×6×6" in error.message
+    assert error.span is not None and error.hint and "broadcast" in error.hint
+
+
+FIRE = """netspec: 1
+name: fire_net
+input: [6, 5, 5]
+blocks:
+  Fire:
+    params: [s, e]
+    body:
+      - squeeze: conv2d(s, 1)
+      - squeeze_activation: relu(inplace=true)
+      - parallel:
+          - - expand1x1: conv2d(e, 1)
+          - - expand3x3: conv2d(e, 3, padding=1)
+            - parallel:
+                - - a: conv2d(2, 1)
+                - - maxpool2d(3, stride=1, padding=1)
+                  - b: conv2d(2, 1)
+layers:
+  - fire: Fire(3, 4)
+"""
+
+
+def test_parallel_paths_are_the_blocks_own_layers() -> None:
+    spec = netspec.loads(FIRE)
+    net = spec.check()
+    assert net.output == (4 + 2 + 2, 5, 5)
+    model = spec.build(verify=True)
+    keys = [k for k in model.state_dict() if k.endswith("weight")]
+    assert keys == [f"fire.{n}.weight" for n in ("squeeze", "expand1x1", "expand3x3", "a", "b")]
+    f = model.fire
+    x = torch.randn(2, 6, 5, 5)
+    s = torch.relu(f.squeeze(x))
+    t = f.expand3x3(s)
+    pooled = torch.nn.functional.max_pool2d(t, 3, stride=1, padding=1)
+    expected = torch.cat([f.expand1x1(s), torch.cat([f.a(t), f.b(pooled)], 1)], 1)
+    assert torch.allclose(model(x), expected)
+
+
+def test_parallel_entries_elsewhere_are_refused_at_their_position() -> None:
+    text = "netspec: 1\nname: p\ninput: [4, 8, 8]\nlayers:\n  - parallel:\n      - [relu]\n"
+    with pytest.raises(NetspecError, match="written directly in a block's layers") as info:
+        netspec.loads(text).check()
+    assert info.value.span is not None and info.value.span.line == 5
+
+
+SPLIT = """netspec: 1
+name: split
+input: [8, 4, 4]
+blocks:
+  Unit:
+    params: [stride]
+    branches:
+      left:
+        - if: stride > 1
+          then:
+            - conv2d(in.channels, 1, stride=stride)
+      right:
+        - conv2d(4, 3, stride=stride, padding=1)
+    split: stride == 1
+    then:
+      - channel_shuffle(2)
+layers:
+  - a: Unit(1)
+  - b: Unit(2)
+"""
+
+
+def test_a_split_gives_each_branch_its_part_of_the_channels() -> None:
+    spec = netspec.loads(SPLIT)
+    net = spec.check()
+    assert net.output == (8 + 4, 2, 2)
+    model = spec.build(verify=True)
+    assert not hasattr(model.a, "left") or model.a.left is None  # no module where stride is 1
+    x = torch.randn(2, 8, 4, 4)
+    x1, x2 = x.chunk(2, 1)
+    a = torch.cat([x1, model.a.right(x2)], 1)
+    a = a.view(2, 2, 4, 4, 4).transpose(1, 2).reshape(2, 8, 4, 4)
+    b = torch.cat([model.b.left(a), model.b.right(a)], 1)
+    b = b.view(2, 2, 6, 2, 2).transpose(1, 2).reshape(2, 12, 2, 2)
+    assert torch.equal(model(x), b)
+    assert "x1, x2 = x.chunk(2, 1)" in spec.source()
+
+
+def test_a_split_that_does_not_divide_the_channels_names_both_numbers() -> None:
+    text = SPLIT.replace("input: [8, 4, 4]", "input: [7, 4, 4]")
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(text).check()
+    assert "7 channels do not split into 2" in info.value.message
+    assert info.value.span is not None and info.value.span.line == 14 and info.value.hint
+
+
+SCALE = """netspec: 1
+name: scaled_net
+input: [4, 3, 3]
+blocks:
+  Scaled:
+    params: [dim, init = 0.5]
+    tensors:
+      layer_scale: full([dim, 1, 1], init)
+    residual: true
+    body:
+      - block:
+          - conv2d(dim, 3, padding=1)
+      - mul(layer_scale)
+layers:
+  - s: Scaled(4)
+"""
+
+
+def test_a_learned_tensor_is_the_blocks_own_parameter() -> None:
+    spec = netspec.loads(SCALE)
+    net = spec.check()
+    assert net.totals.parameters == 4 + (4 * 9 * 4 + 4)
+    model = spec.build(verify=True)
+    assert list(model.state_dict())[0] == "s.layer_scale"  # a module's own tensors come first
+    assert torch.equal(model.s.layer_scale, torch.full((4, 1, 1), 0.5))
+    x = torch.randn(2, 4, 3, 3)
+    assert torch.allclose(model(x), model.s.layer_scale * model.s.block(x) + x)
+    source = spec.source()
+    assert "self.layer_scale = nn.Parameter(torch.full((dim, 1, 1), init))" in source
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("full([dim, 1, 1], init)", "full([3, 1, 1], init)"), "does not broadcast"),
+        (("full([dim, 1, 1], init)", "randn([dim])"), "declared by an initialiser call"),
+        (("      - mul(layer_scale)", "      - m: mul(layer_scale)"), "stands unnamed"),
+        (("padding=1)\n", "padding=1)\n          - mul(layer_scale)\n"), "stands unnamed"),
+        (("      - mul(layer_scale)", "      - dropout(layer_scale)"), "takes no learned tensor"),
+        (("tensors:\n      layer_scale", "tensors:\n      block"), "named like a layer"),
+    ],
+)  # fmt: skip
+def test_learned_tensors_used_wrongly_are_refused(change: tuple[str, str], message: str) -> None:
+    text = SCALE.replace(*change)
+    assert text != SCALE
+    with pytest.raises(NetspecError, match=message) as info:
+        netspec.loads(text).check()
+    assert info.value.span is not None
