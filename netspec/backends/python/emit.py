@@ -458,6 +458,9 @@ class Emitter:
         self.attrs = Namespace(layer_names | _FORWARD_NAMES)
         """Attribute names of the class (layers, then captured values and flags)."""
         self.captured: dict[str, str] = {}
+        self.stored: set[str] = set()
+        """Captured names whose ``self.<attr> = name`` runs on every path to this point (one
+        stored inside a branch of ``__init__`` is stored again after it, where needed)."""
         """Locals that ``forward`` reads, and the attribute each is stored in."""
         self.tracked_names: set[str] = set()
         """Size variables this emitter introduced: candidates for pruning when unread."""
@@ -544,8 +547,10 @@ class Emitter:
             if name == "self":
                 continue
             if name not in self.captured:
-                attr = self.attrs.fresh(name)
-                self.captured[name] = attr
+                self.captured[name] = self.attrs.fresh(name)
+            if name not in self.stored:
+                self.stored.add(name)
+                attr = self.captured[name]
                 init.append(Stmt(f"self.{attr} = {name}", reads=frozenset({name})))
             mapping[name] = n.Attr(n.Name("self"), self.captured[name])
         return Sym(n.substitute(value.expr, mapping), value.value)
@@ -958,6 +963,7 @@ class Emitter:
         not take has not been checked; if it cannot be compiled, the generated code raises
         its error there (for values that take it) instead of failing the whole model."""
         snapshot = len(out)
+        stored = set(self.stored)
         try:
             body_fn(entries, scope, state, out)
         except CodegenError:
@@ -967,6 +973,8 @@ class Emitter:
             out.append(_Dead(exc.headline()).stmt())
             state.dead = True
             return exc
+        finally:
+            self.stored = stored
         return None
 
     def _if_stmt(self, entry: m.IfEntry, then: list[Stmt], orelse: list[Stmt]) -> Stmt:
