@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, leaves, state, walk
+from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, SplitRun, leaves, state, walk
 from netspec.infer import Network
 from netspec.ops.base import Shape, fmt_shape
 
@@ -93,7 +93,9 @@ def _block_call(node: BlockNode) -> str:
     from netspec.expr.evaluate import show
 
     args = ", ".join(f"{k}={show(v)}" for k, v in node.args.items())
-    merge = f" [{node.merge}]" if node.merge else ""
+    how = [f"split {len(r.step.dsts)}" for r in node.flow if isinstance(r, SplitRun) and r.applied]
+    how += [node.merge] if node.merge else []
+    merge = f" [{', '.join(how)}]" if how else ""
     return f"{node.block}({args}){merge}"
 
 

@@ -16,8 +16,8 @@ Sizes that change inside a loop or a condition are carried by local variables (`
 
 from __future__ import annotations
 
-import keyword
 import functools
+import keyword
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -1321,6 +1321,8 @@ class Emitter:
             fwd.append(Stmt(f"{dst} = self.{name}({src})"))
         else:
             made: list[Stmt] = []
+            # sizes decided by the condition the module is made under (a split not taken)
+            s.shape = tuple(_assuming(d, cond) for d in s.shape)
             module = self._named_value(entry, scope, s, made)
             # typed as what the other branch leaves, so the file type-checks
             made.append(
@@ -1486,6 +1488,57 @@ def _linear_step(size: Any, name: str) -> n.Expr | None:
         except Exception:  # noqa: BLE001 - not computable for these values: not linear
             return None
     return step
+
+
+_HOLDS = {
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _implied(test: n.Expr, cond: n.Expr) -> bool | None:
+    """What ``test`` is where ``cond`` holds, when that follows from their text: the same
+    comparison, or ``x == j`` (``x != j``) where ``cond`` is ``x op k`` that ``j`` fails."""
+    test, cond = n.strip(test), n.strip(cond)
+    if test == cond:
+        return True
+    if isinstance(cond, n.BoolOp) and cond.op == "and":
+        for value in cond.values:
+            found = _implied(test, value)
+            if found is not None:
+                return found
+        return None
+    if not (isinstance(test, n.Compare) and isinstance(cond, n.Compare)):
+        return None
+    if len(test.ops) != 1 or len(cond.ops) != 1 or test.ops[0] not in ("==", "!="):
+        return None
+    if n.strip(test.left) != n.strip(cond.left) or cond.ops[0] not in _HOLDS:
+        return None
+    j, k = n.strip(test.comparators[0]), n.strip(cond.comparators[0])
+    if not (isinstance(j, n.Const) and isinstance(k, n.Const)):
+        return None
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (j.value, k.value)):
+        return None
+    if _HOLDS[cond.ops[0]](j.value, k.value):
+        return None  # x may equal j
+    return test.ops[0] == "!="
+
+
+def _assuming(size: Any, cond: Any) -> Any:
+    """``size`` where ``cond`` holds: ``a if t else b`` decided where ``cond`` decides ``t``."""
+    if not isinstance(size, Sym) or not isinstance(cond, n.Expr):
+        return size
+    expr = n.strip(size.expr)
+    while isinstance(expr, n.IfExp):
+        decided = _implied(expr.test, cond)
+        if decided is None:
+            break
+        expr = n.strip(expr.body if decided else expr.orelse)
+    return size if expr == n.strip(size.expr) else Sym(expr, size.value)
 
 
 def _equalities(cond: n.Expr) -> list[tuple[n.Expr, n.Expr]]:
