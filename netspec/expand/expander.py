@@ -258,6 +258,14 @@ class _Expander:
 
     def _claim(self, box: _Container, name: str, node: OpNode | None, span: Span | None) -> bool:
         """Register ``name`` in ``box``; True if it already names the same stateless module."""
+        if box.kind == "class" and not name.isidentifier():
+            raise SpecError(
+                f"layer name {name!r} is not an identifier, so it cannot be an attribute of "
+                f"{box.node.path or 'the model'}'s class",
+                span,
+                box.child_path(name),
+                hint="a name with - is a key of a named sequence (name: [layers]); here use _",
+            )
         other = box.names.get(name)
         if other is None:
             return False

@@ -431,7 +431,7 @@ def _name(name: str, where: str, what: str) -> str:
 
 def _layer_name(name: str, template: bool = False) -> str:
     """A layer's name: quoted where it is a template or a word of the format."""
-    return _string(name) if template or name in KEYWORDS else name
+    return _string(name) if template or name in KEYWORDS or not name.isidentifier() else name
 
 
 class _NsWriter(_Writer):

@@ -855,12 +855,12 @@ class _Binder:
                 where,
                 hint="a name template looks like block{i + 1}",
             )
-        if not all(ch.isascii() and (ch.isalnum() or ch == "_") for ch in rest):
+        if not all(ch.isascii() and (ch.isalnum() or ch in "_-") for ch in rest):
             raise SpecError(
                 f"layer name template {text!r} has characters a name cannot have",
                 node.span,
                 where,
-                hint="outside the {…} parts, use letters, digits and _",
+                hint="outside the {…} parts, use letters, digits, _ and - (in a named sequence)",
             )
         name.parts = tuple(p for p in parts if p != "")
 

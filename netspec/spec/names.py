@@ -63,8 +63,14 @@ def check_value_name(name: str, what: str, span: Span | None, where: str) -> Non
         raise SpecError(f"{what} {name!r} {problem}", span, where, hint="choose another name")
 
 
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*")
+"""A layer name of a named sequence, where it is a key of ``nn.Sequential(OrderedDict)`` and
+may hold ``-`` (RegNet's ``block1-0``); a class's layers are attributes: identifiers."""
+
+
 def check_layer_name(name: str, span: Span | None, where: str) -> None:
-    """Check a layer name (a module attribute in the built model).
+    """Check a layer name (a module attribute in the built model, or a key of a named
+    sequence: ``-`` is allowed here, and refused by the expander in a class).
 
     Raises:
         SpecError: the name cannot be a module attribute.
@@ -77,8 +83,11 @@ def check_layer_name(name: str, span: Span | None, where: str) -> None:
             where,
             hint="leave the layers of a list unnamed to have them numbered 0, 1, 2…",
         )
-    if not _IDENTIFIER.fullmatch(name):
-        problem = "is not a valid layer name (letters, digits and _, not starting with a digit)"
+    if not _IDENTIFIER.fullmatch(name) and not _KEY.fullmatch(name):
+        problem = (
+            "is not a valid layer name (letters, digits and _, not starting with a digit; "
+            "- between them in a named sequence)"
+        )
     elif keyword.iskeyword(name):
         problem = "is a Python keyword"
     elif name.startswith("_"):

@@ -137,6 +137,8 @@ def _source_name(spec: m.SpecFile) -> str:
 
 def _imports(body: str, ordered_dict: bool) -> list[str]:
     stdlib = []
+    if re.search(r"\bmath\.", body):
+        stdlib.append("import math")
     if ordered_dict:
         stdlib.append("from collections import OrderedDict")
     if re.search(r"\bAny\b", body):

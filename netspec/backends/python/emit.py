@@ -53,7 +53,7 @@ from netspec.expr.evaluate import (
     evaluate,
     known,
 )
-from netspec.expr.render import literal, render, render_iterable
+from netspec.expr.render import literal, python_function, render, render_iterable
 from netspec.infer import Network
 from netspec.ops.base import TRAINING, OpError, PyCall, Shape, X
 from netspec.ops.learned import TensorRef, declare
@@ -178,7 +178,7 @@ def _expr(node: n.Expr) -> PyExpr:
     if isinstance(node, n.Call) and isinstance(node.func, n.Name):
         args = tuple(Item(_expr(a)) for a in node.args)
         kwargs = tuple(Item(_expr(v), k, "=") for k, v in node.kwargs)
-        return Bracket(f"{node.func.id}(", args + kwargs, ")")
+        return Bracket(f"{python_function(node.func.id)}(", args + kwargs, ")")
     return Atom(render(node, python=True))
 
 
@@ -442,8 +442,8 @@ class Module:
                 "code that calls it cannot follow",
                 block.span,
                 f"blocks.{name}",
-                hint="give the layer after it its input size explicitly, or make the loop's "
-                "count a constant",
+                hint="give the layer after the block its input size explicitly (in_channels=…), "
+                "or write apart a first iteration that differs from the rest",
             )
         return state.shape
 
@@ -897,8 +897,30 @@ class Emitter:
         for i, (before, anywhere) in enumerate(zip(state.shape, probe.shape, strict=True)):
             after = _after_loop(as_expr(anywhere), f"__dim{i}", as_expr(before), count, last)
             if after is None:
-                return False
+                return self._settled_loop(count, last, state, probe)
             dims.append(before if after == as_expr(before) else Sym(after))
+        state.shape = tuple(dims)
+        return True
+
+    @staticmethod
+    def _settled_loop(count: n.Expr, last: dict[str, n.Expr], state: State, probe: State) -> bool:
+        """A loop whose iteration maps the sizes to sizes it keeps — a residual block that
+        keeps its shape once it has it, repeated — leaves the sizes of one iteration, if any
+        ran (checked on sample values of every name the sizes read). False otherwise."""
+        names = [f"__dim{i}" for i in range(len(state.shape))]
+        step = [as_expr(d) for d in probe.shape]
+        if set().union(*(n.free_names(e) for e in step)) & set(last) or not _idempotent(
+            step, names
+        ):
+            return False
+        start = dict(zip(names, (as_expr(d) for d in state.shape), strict=True))
+        ran = n.Compare(count, (">",), (n.Const(0),))
+        dims = []
+        for before, expr in zip(state.shape, step, strict=True):
+            after = n.substitute(expr, start)
+            dims.append(
+                before if after == as_expr(before) else Sym(n.IfExp(ran, after, as_expr(before)))
+            )
         state.shape = tuple(dims)
         return True
 
@@ -1467,6 +1489,24 @@ def _after_loop(
     if step is None or n.free_names(step) & set(last):
         return None
     return n.Binary("+", before, n.Binary("*", count, step))
+
+
+def _idempotent(exprs: list[n.Expr], names: list[str]) -> bool:
+    """Whether sizes ``exprs`` of start sizes ``names`` map sizes they made to themselves
+    (one more iteration changes nothing), on small sample values of every name they read (so
+    that equality tests such as ``in.channels == out`` go both ways)."""
+    others = sorted(set().union(*(n.free_names(e) for e in exprs)) - set(names))
+    for sample in range(24):
+        values = {o: 1 + (sample * 7 + j * 3) % 4 for j, o in enumerate(others)}
+        start = {name: 1 + (sample * 5 + i * 2) % 4 for i, name in enumerate(names)}
+        try:
+            once = [evaluate(e, Scope({**values, **start})) for e in exprs]
+            again = dict(zip(names, once, strict=True))
+            if [evaluate(e, Scope({**values, **again})) for e in exprs] != once:
+                return False
+        except Exception:  # noqa: BLE001 - not computable for these values: not shown to settle
+            return False
+    return True
 
 
 def _linear_step(size: Any, name: str) -> n.Expr | None:
