@@ -62,7 +62,7 @@ from netspec.spec import models as m
 from netspec.spec.names import GENERATED
 from netspec.spec.params import Param
 
-from .format import Atom, Bracket, Item, PyExpr, Stmt, call, prune
+from .format import Atom, Bracket, Chain, Item, PyExpr, Stmt, call, prune
 
 _DIM_NAMES = {
     1: ("features",),
@@ -165,7 +165,62 @@ def _py(value: Any, x: str = "x") -> PyExpr:
     return _expr(as_expr(value))
 
 
+_CHAINED = ({"+", "-"}, {"*", "/", "//", "%"})
+"""Operators of one precedence, which a long expression splits before (as black does)."""
+
+
 def _expr(node: n.Expr) -> PyExpr:
+    """``node`` as a layout-able expression: calls and displays as brackets, comprehensions,
+    conditional expressions and operator chains as parts that split where a line is too long
+    (checked against the one-line rendering, which stays the reference)."""
+    laid = _laid_out(n.strip(node))
+    if laid is not None and laid.flat() == render(node, python=True):
+        return laid
+    return _plain_expr(node)
+
+
+def _laid_out(node: n.Expr) -> PyExpr | None:
+    if isinstance(node, n.IfExp):
+        test = render(node.test, python=True)
+        return Chain((_expr(node.body), Atom(f"if {test}"), _prefixed("else ", node.orelse)))
+    if isinstance(node, n.ListComp):
+        parts: list[PyExpr] = [_expr(node.element)]
+        for clause in node.clauses:
+            iterable = render(n.ListComp(n.Name("_"), (clause,)), python=True)
+            parts.append(Atom(iterable[len("tuple(_ ") : -1].split(" if ")[0]))
+            parts += [Atom(f"if {render(c, python=True)}") for c in clause.conditions]
+        return Bracket("tuple(", (Item(Chain(tuple(parts))),), ")", commas=False)
+    if isinstance(node, n.Binary):
+        group = next((g for g in _CHAINED if node.op in g), None)
+        if group is None:
+            return None
+        operands: list[tuple[str, n.Expr]] = []
+        left: n.Expr = node
+        while isinstance(left, n.Binary) and left.op in group:
+            operands.insert(0, (left.op, left.right))
+            left = n.strip(left.left)
+        parts = [_expr(left)] + [_prefixed(f"{op} ", right) for op, right in operands]
+        return Chain(tuple(parts))
+    return None
+
+
+def _for_header(header: str) -> PyExpr | None:
+    """A ``for a, b in x:`` header that black would split: its names bracketed, one per line."""
+    names, sep, rest = header[len("for ") :].partition(" in ")
+    if not sep or ", " not in names:
+        return None
+    items = tuple(Item(Atom(name)) for name in names.split(", "))
+    return Bracket("for (", items, f") in {rest}", text=header)
+
+
+def _prefixed(text: str, node: n.Expr) -> PyExpr:
+    inner = _expr(node)
+    if isinstance(inner, Bracket):
+        return Bracket(text + inner.head, inner.items, inner.close, inner.tuple_like, inner.commas)
+    return Atom(text + inner.flat())
+
+
+def _plain_expr(node: n.Expr) -> PyExpr:
     node = n.strip(node)
     if isinstance(node, n.ListExpr):
         return Bracket("(", tuple(Item(_expr(i)) for i in node.items), ")", tuple_like=True)
@@ -845,7 +900,7 @@ class Emitter:
         start = state.copy()
         body: list[Stmt] = []
         run(state, body)
-        stmts.append(Stmt(header, reads=reads, body=body, block=True))
+        stmts.append(Stmt(header, _for_header(header), reads=reads, body=body, block=True))
         state.tracked = outer  # after the loop its variables hold the final sizes
         if state.dead:  # the body always raises: only a loop that runs no time gets past it
             state.shape, state.dead = start.shape, start.dead

@@ -46,15 +46,39 @@ class Bracket:
     close: str = ")"
     tuple_like: bool = False
     """A one-item tuple keeps its trailing comma: ``(a,)``."""
+    commas: bool = True
+    """Whether split items end with commas (not a call's lone generator argument)."""
+    text: str | None = None
+    """The flat form where it is not head + items + close (``for a, b in x:``, whose split
+    form brackets the names)."""
 
     def flat(self) -> str:
+        if self.text is not None:
+            return self.text
         inner = ", ".join(i.flat() for i in self.items)
         if self.tuple_like and len(self.items) == 1:
             inner += ","
         return f"{self.head}{inner}{self.close}"
 
+    @property
+    def literal(self) -> bool:
+        """A tuple, list or dict display: split, it has one item per line (black's rule)."""
+        return self.tuple_like or self.head in ("[", "{")
 
-PyExpr = Atom | Bracket
+
+@dataclass(frozen=True)
+class Chain:
+    """Parts split one per line where they do not fit: a generator's element and its
+    clauses, a conditional expression's value, ``if`` and ``else``, the operands of a chain
+    of operators (each after the first starting with its operator)."""
+
+    parts: tuple[PyExpr, ...]
+
+    def flat(self) -> str:
+        return " ".join(p.flat() for p in self.parts)
+
+
+PyExpr = Atom | Bracket | Chain
 
 
 def call(func: str, *args: PyExpr, **kwargs: PyExpr) -> Bracket:
@@ -62,11 +86,27 @@ def call(func: str, *args: PyExpr, **kwargs: PyExpr) -> Bracket:
     return Bracket(f"{func}(", items, ")")
 
 
-def lay_out(prefix: str, expr: PyExpr, suffix: str = "", depth: int = 0) -> list[str]:
-    """The lines of one statement ``prefix + expr + suffix`` at ``depth`` indentation."""
+def lay_out(
+    prefix: str, expr: PyExpr, suffix: str = "", depth: int = 0, statement: bool = True
+) -> list[str]:
+    """The lines of ``prefix + expr + suffix`` at ``depth`` indentation: a statement, or
+    (``statement`` false) an item inside brackets."""
     indent = INDENT * depth
     flat = f"{indent}{prefix}{expr.flat()}{suffix}"
-    if len(flat) <= LINE_LENGTH or not isinstance(expr, Bracket) or not expr.items:
+    if len(flat) <= LINE_LENGTH:
+        return [flat]
+    if isinstance(expr, Chain):
+        if statement:  # black brackets the right-hand side: x = (\n    a if c else b\n)
+            inner = lay_out("", expr, "", depth + 1, statement=False)
+            return [f"{indent}{prefix}(", *inner, f"{indent}){suffix}"]
+        lines: list[str] = []
+        last = len(expr.parts) - 1
+        for i, part in enumerate(expr.parts):
+            lines += lay_out(
+                prefix if i == 0 else "", part, suffix if i == last else "", depth, False
+            )
+        return lines
+    if not isinstance(expr, Bracket) or not expr.items:
         return [flat]
     head = f"{indent}{prefix}{expr.head}"
     tail = f"{indent}{expr.close}{suffix}"
@@ -74,11 +114,12 @@ def lay_out(prefix: str, expr: PyExpr, suffix: str = "", depth: int = 0) -> list
     if expr.tuple_like and len(expr.items) == 1:
         inner += ","
     one_line = f"{indent}{INDENT}{inner}"
-    if len(one_line) <= LINE_LENGTH:
+    if len(one_line) <= LINE_LENGTH and not (expr.literal and len(expr.items) > 1):
         return [head, one_line, tail]
     lines = [head]
     for item in expr.items:
-        lines += lay_out(f"{item.key}{item.sep}", item.value, ",", depth + 1)
+        comma = "," if expr.commas else ""
+        lines += lay_out(f"{item.key}{item.sep}", item.value, comma, depth + 1, False)
     lines.append(tail)
     return lines
 
@@ -107,6 +148,8 @@ class Stmt:
         indent = INDENT * depth
         if self.block:
             out = [f"{indent}{self.prefix}"]
+            if self.expr is not None:  # a header that may need splitting (a long `for`)
+                out = lay_out("", self.expr, "", depth)
             for stmt in self.body or [Stmt("pass")]:
                 out += stmt.lines(depth + 1)
             if self.orelse:
@@ -174,6 +217,13 @@ def _drop(stmts: list[Stmt], dead: set[str]) -> list[Stmt]:
                     stmt = Stmt(f"if not ({cond}):", reads=stmt.reads, body=orelse, block=True)
                     out.append(stmt)
                     continue
-            stmt = Stmt(stmt.prefix, reads=stmt.reads, body=body, orelse=orelse or None, block=True)
+            stmt = Stmt(
+                stmt.prefix,
+                stmt.expr,
+                reads=stmt.reads,
+                body=body,
+                orelse=orelse or None,
+                block=True,
+            )
         out.append(stmt)
     return out
