@@ -97,8 +97,8 @@ def lay_out(
         return [flat]
     if isinstance(expr, Chain):
         if statement:  # black brackets the right-hand side: x = (\n    a if c else b\n)
-            inner = lay_out("", expr, "", depth + 1, statement=False)
-            return [f"{indent}{prefix}(", *inner, f"{indent}){suffix}"]
+            wrapped = lay_out("", expr, "", depth + 1, statement=False)
+            return [f"{indent}{prefix}(", *wrapped, f"{indent}){suffix}"]
         lines: list[str] = []
         last = len(expr.parts) - 1
         for i, part in enumerate(expr.parts):
