@@ -1157,6 +1157,8 @@ class SpecGen:
                 self.tag("single-entry")
             else:
                 data["body"] = self.wrap(self.some(ctx, flow, style, names, 3))
+            if style == "class" and c.chance(0.3):
+                self.learned(data, flow)
             if style == "class" and c.chance(0.4):
                 data["then"] = self.then(ctx, flow)
         elif kind == "nested":
@@ -1404,6 +1406,25 @@ class SpecGen:
             data["branches"][name] = value
         if c.chance(0.4):
             data["then"] = self.then(ctx, flow)
+
+    def learned(self, data: dict[str, Any], flow: Flow) -> None:
+        """Learned tensors of the block (shapes of ones, so they broadcast against any input
+        of the world's rank), applied at the end of the body."""
+        c = self.c
+        rank = {"2d": 3, "1d": 2, "flat": 1}[flow.world]
+        tensors = {}
+        for name in ("gain", "shift")[: c.integer(1, 2)]:
+            dims = [1] * c.integer(1, rank)
+            init = c.pick(["zeros", "ones", "full"])
+            args = f"{dims}" + (f", {c.pick([0.5, 2, 'drop'])}" if init == "full" else "")
+            tensors[name] = f"{init}({args})"
+            self.tag(f"tensor:{init}")
+        data["tensors"] = tensors
+        body = data["body"] if isinstance(data["body"], list) else [data["body"]]
+        for name in tensors:
+            body.append(f"{c.pick(['mul', 'add'])}({name})")
+        data["body"] = body
+        self.tag("block:tensors")
 
     def parallel_body(self, ctx: Ctx, flow: Flow, data: dict[str, Any]) -> None:
         """A class-style body that splits into ``parallel`` paths (the block's own layers)."""

@@ -67,7 +67,9 @@ def small(name: str, resize: bool = True) -> netspec.Spec:
     if isinstance(depths, tuple):
         params["depths"] = [1] * len(depths)
     channels, *rest = default.network.input
-    sizes = (32, 64, 96) if resize and len(rest) == 2 else ()
+    # 64 first: at 32×32 the last stage of some nets is 1×1, where batch norm in training
+    # normalises over the batch alone and one step of SGD need not descend
+    sizes = (64, 96, 32) if resize and len(rest) == 2 else ()
     for size in sizes:
         try:
             spec = netspec.load(name, input_shape=(channels, size, size), **params)
