@@ -370,6 +370,7 @@ def _allowed(expected: set[str]) -> dict[str, str]:
             out[construct] = _LOOP_IN_THEN
     return out
 
+
 TAGS = {
     # how a spec is written and called
     "format:yaml",

@@ -13,9 +13,11 @@ write into Python source and whose ``value`` is still computed when every operan
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import operator
 from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,9 @@ MAX_ITEMS = 100_000
 """Longest list (or range) a spec may compute."""
 MAX_STR = 10_000
 """Longest string a spec may compute."""
+MAX_STEPS = 1_000_000
+"""Most work one evaluation may do: the items of every list and string it builds, plus one per
+step of a comprehension (so a comprehension can neither loop for long nor build much)."""
 
 
 class _Unknown:
@@ -300,7 +305,26 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+_BUDGET: ContextVar[list[int] | None] = ContextVar("netspec_expr_budget", default=None)
+"""The steps left to the evaluation in progress (a one-item list), or None outside one."""
+
+
+def _charge(steps: int) -> None:
+    budget = _BUDGET.get()
+    if budget is None:
+        return
+    budget[0] -= steps
+    if budget[0] < 0:
+        raise _Fail(
+            f"the expression does too much work (more than {MAX_STEPS:,} steps)",
+            hint="a comprehension steps once per item of each `for`, and every list it builds "
+            "counts its items; iterate over shorter lists",
+        )
+
+
 def _check_size(value: Any) -> Any:
+    if isinstance(value, tuple | str):
+        _charge(len(value))
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
         raise _Fail("the result is too large (more than 2**62)")
     if isinstance(value, float) and not math.isfinite(value):
@@ -365,7 +389,10 @@ def _int_const(expr: n.Expr) -> int | None:
     return None
 
 
-_INT_CALLS = frozenset({"len", "int", "make_divisible"})
+_INT_CALLS = frozenset({"len", "int", "make_divisible", "ceil", "floor"})
+
+_LOCAL = "\N{PRIME}"
+"""Marks the placeholder names of a comprehension's variables while its residual is built."""
 
 
 def _integral(value: Any) -> bool:
@@ -383,7 +410,9 @@ def _integral(value: Any) -> bool:
 
 def _integral_expr(expr: n.Expr) -> bool:
     expr = n.strip(expr)
-    if isinstance(expr, n.Name | n.Attr | n.InputRef):
+    if isinstance(expr, n.Name):
+        return _LOCAL not in expr.id  # a comprehension's variable may hold anything
+    if isinstance(expr, n.Attr | n.InputRef):
         return True
     if isinstance(expr, n.Const):
         return isinstance(expr.value, int) and not isinstance(expr.value, bool)
@@ -397,7 +426,8 @@ def _integral_expr(expr: n.Expr) -> bool:
             _integral_expr(e) for e in (expr.left, expr.right)
         )
     if isinstance(expr, n.Index):
-        return True  # an item of a list of sizes, as a name is a size
+        # an item of a list of sizes, as a name is a size; a slice is a list
+        return not isinstance(n.strip(expr.index), n.Slice)
     if isinstance(expr, n.IfExp):
         return _integral_expr(expr.body) and _integral_expr(expr.orelse)
     callee = n.strip(expr.func) if isinstance(expr, n.Call) else None
@@ -405,6 +435,8 @@ def _integral_expr(expr: n.Expr) -> bool:
         func = callee.id
         if func in ("min", "max", "abs"):
             return all(_integral_expr(a) for a in expr.args)
+        if func == "round":
+            return len(expr.args) == 1 and not expr.kwargs
         return func in _INT_CALLS
     return False
 
@@ -566,9 +598,55 @@ def _make_divisible(value: Any, divisor: Any, min_value: Any = None) -> int:
     return new
 
 
+def _number_arg(fn: str, v: Any) -> int | float:
+    if not _is_number(v):
+        raise _Fail(f"{fn}() expects a number, found {show(v)} ({type_name(v)})")
+    number: int | float = v
+    return number
+
+
+def _log(value: Any, base: Any = None) -> float:
+    x = _number_arg("log", value)
+    if x <= 0:
+        raise _Fail(f"log() of {show(x)}: the logarithm is only defined for positive numbers")
+    if base is None:
+        return math.log(x)
+    b = _number_arg("log", base)
+    if b <= 0 or b == 1:
+        raise _Fail(f"log() base {show(b)}: a base must be positive and not 1")
+    return math.log(x, b)
+
+
+def _sqrt(value: Any) -> float:
+    x = _number_arg("sqrt", value)
+    if x < 0:
+        raise _Fail(f"sqrt() of {show(x)}: a negative number has no real square root")
+    return math.sqrt(x)
+
+
+def _sorted(items: Any, reverse: Any = False) -> tuple[Any, ...]:
+    values = _iterable("sorted", items)
+    if not isinstance(reverse, bool):
+        raise _Fail(f"sorted() reverse must be true or false, found {show(reverse)}")
+    if not (
+        all(_is_number(v) for v in values)
+        or all(isinstance(v, str) for v in values)
+        or all(isinstance(v, tuple) for v in values)
+    ):
+        kinds = sorted({type_name(v) for v in values})
+        raise _Fail(
+            f"sorted() cannot order {' and '.join(kinds)} items against each other",
+            hint="sort a list of numbers, of strings or of lists",
+        )
+    try:
+        return tuple(sorted(values, reverse=reverse))
+    except TypeError:  # lists whose items cannot be ordered against each other
+        raise _Fail("sorted(): the lists' items differ in type and cannot be ordered") from None
+
+
 @dataclass(frozen=True, slots=True)
 class Builtin:
-    """A function callable from specs; ``python`` is the same function in generated code."""
+    """A function callable from specs, and how generated code calls it."""
 
     name: str
     fn: Callable[..., Any]
@@ -577,10 +655,27 @@ class Builtin:
     doc: str
     source: str = ""
     """The function's definition for generated code, when it is not a Python built-in."""
+    python: str = ""
+    """The function generated code calls, when it is not ``name`` (``math.ceil``)."""
+    iterator: bool = False
+    """Python's function gives an iterator or a Python list where netspec's gives a list:
+    generated code wraps the call in ``tuple(...)``, except as the iterable of a loop."""
+    keywords: tuple[str, ...] = ()
+    """The keyword arguments it takes (``sorted(xs, reverse=true)``)."""
 
 
-def _b(name: str, fn: Callable[..., Any], lo: int, hi: int, doc: str, source: str = "") -> None:
-    BUILTINS[name] = Builtin(name, fn, lo, hi, doc, source)
+def _b(
+    name: str,
+    fn: Callable[..., Any],
+    lo: int,
+    hi: int,
+    doc: str,
+    source: str = "",
+    python: str = "",
+    iterator: bool = False,
+    keywords: tuple[str, ...] = (),
+) -> None:
+    BUILTINS[name] = Builtin(name, fn, lo, hi, doc, source, python, iterator, keywords)
 
 
 BUILTINS: dict[str, Builtin] = {}
@@ -588,7 +683,14 @@ _b("min", lambda *a: _minmax("min", a), 1, 64, "smallest of its arguments (or of
 _b("max", lambda *a: _minmax("max", a), 1, 64, "largest of its arguments (or of one list)")
 _b("abs", lambda a: abs(a) if _is_number(a) else _arith("-", a, 0), 1, 1, "absolute value")
 _b("len", lambda a: len(_iterable("len", a)), 1, 1, "length of a list")
-_b("range", _range, 1, 3, "the integers range(stop) / range(start, stop[, step]), as a list")
+_b(
+    "range",
+    _range,
+    1,
+    3,
+    "the integers range(stop) / range(start, stop[, step]), as a list",
+    iterator=True,
+)
 _b("sum", _sum, 1, 2, "sum of a list")
 _b(
     "zip",
@@ -596,6 +698,7 @@ _b(
     1,
     8,
     "pairs up lists item by item",
+    iterator=True,
 )
 _b(
     "enumerate",
@@ -603,7 +706,27 @@ _b(
     1,
     2,
     "(index, item) pairs of a list",
+    iterator=True,
 )
+_b(
+    "sorted",
+    _sorted,
+    1,
+    1,
+    "the items of a list in ascending order (`reverse=true`: descending)",
+    iterator=True,
+    keywords=("reverse",),
+)
+_b(
+    "reversed",
+    lambda a: tuple(reversed(_iterable("reversed", a))),
+    1,
+    1,
+    "the items of a list in reverse order",
+    iterator=True,
+)
+_b("all", lambda a: all(_iterable("all", a)), 1, 1, "whether every item of a list is true")
+_b("any", lambda a: any(_iterable("any", a)), 1, 1, "whether some item of a list is true")
 _b(
     "int",
     lambda a: int(a) if _is_number(a) else _fail_convert("int", a),
@@ -625,6 +748,31 @@ _b(
     2,
     "round half to even, as Python does",
 )
+_b(
+    "ceil",
+    lambda a: math.ceil(_number_arg("ceil", a)),
+    1,
+    1,
+    "the smallest integer not below a number (math.ceil)",
+    python="math.ceil",
+)
+_b(
+    "floor",
+    lambda a: math.floor(_number_arg("floor", a)),
+    1,
+    1,
+    "the largest integer not above a number (math.floor)",
+    python="math.floor",
+)
+_b(
+    "log",
+    _log,
+    1,
+    2,
+    "natural logarithm; log(x, base) in another base (math.log)",
+    python="math.log",
+)
+_b("sqrt", _sqrt, 1, 1, "square root (math.sqrt)", python="math.sqrt")
 _MAKE_DIVISIBLE = '''
 def make_divisible(value: float, divisor: int, min_value: int | None = None) -> int:
     """Round to a multiple of divisor, never below 90% of value (as MobileNet does)."""
@@ -649,14 +797,20 @@ def _fail_convert(fn: str, a: Any) -> Any:
 
 
 def _call_builtin(b: Builtin, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    if kwargs:
+    unknown = [k for k in kwargs if k not in b.keywords]
+    if unknown and not b.keywords:
         raise _Fail(f"{b.name}() takes no keyword arguments")
+    if unknown:
+        raise _Fail(
+            f"{b.name}() takes no keyword argument {unknown[0]!r}",
+            hint="its keyword arguments: " + ", ".join(b.keywords),
+        )
     if not b.min_args <= len(args) <= b.max_args:
         want = str(b.min_args) if b.min_args == b.max_args else f"{b.min_args} to {b.max_args}"
         noun = "argument" if want == "1" else "arguments"
         raise _Fail(f"{b.name}() takes {want} {noun}, found {len(args)}")
     try:
-        return _check_size(b.fn(*args))
+        return _check_size(b.fn(*args, **kwargs))
     except _Fail:
         raise
     except (TypeError, ValueError, OverflowError) as exc:
@@ -673,10 +827,13 @@ def evaluate(node: n.Expr, scope: Scope) -> Any:
     Raises:
         ExprError: positioned at the sub-expression that failed.
     """
+    token = _BUDGET.set([MAX_STEPS])
     try:
         return _eval(node, scope)
     except _Fail as exc:  # no Located wrapper on the way up: no position to give
         raise ExprError(exc.message, hint=exc.hint) from None
+    finally:
+        _BUDGET.reset(token)
 
 
 def _eval(node: n.Expr, scope: Scope) -> Any:
@@ -736,6 +893,9 @@ def _attr(node: n.Attr, scope: Scope) -> Any:
 
 def _index(node: n.Index, scope: Scope) -> Any:
     value = _eval(node.value, scope)
+    part = n.strip(node.index)
+    if isinstance(part, n.Slice):
+        return _slice(node, part, value, scope)
     index = _eval(node.index, scope)
     if isinstance(value, Sym) or isinstance(index, Sym):
         result = UNKNOWN
@@ -766,6 +926,41 @@ def _index_value(node: n.Index, value: Any, index: Any) -> Any:
             hint=f"keys: {', '.join(keys[:12])}",
         )
     raise _Fail(f"{a_type(value)} cannot be indexed", node)
+
+
+def _slice(node: n.Index, part: n.Slice, value: Any, scope: Scope) -> Any:
+    nodes = (part.lower, part.upper, part.step)
+    bounds = tuple(None if p is None else _eval(p, scope) for p in nodes)
+    if isinstance(value, Sym) or any(isinstance(b, Sym) for b in bounds):
+        result = UNKNOWN
+        if known(value, *bounds):
+            result = _slice_value(node, nodes, concrete(value), tuple(map(concrete, bounds)))
+        residual = n.Slice(
+            *(None if p is None else as_expr(b) for p, b in zip(nodes, bounds, strict=True))
+        )
+        return Sym(n.Index(as_expr(value), residual), result)
+    return _slice_value(node, nodes, value, bounds)
+
+
+def _slice_value(
+    node: n.Index, nodes: tuple[n.Expr | None, ...], value: Any, bounds: tuple[Any, ...]
+) -> Any:
+    if not isinstance(value, tuple | str):
+        raise _Fail(
+            f"{a_type(value)} cannot be sliced",
+            node,
+            hint="slices such as xs[1:], xs[:-1] and xs[::2] take part of a list or string",
+        )
+    for part, bound in zip(nodes, bounds, strict=True):
+        if bound is not None and (isinstance(bound, bool) or not isinstance(bound, int)):
+            raise _Fail(
+                f"a slice bound must be an integer (or none), found {show(bound)}",
+                part,
+                hint=None if not _is_number(bound) else "round it with int(…)",
+            )
+    if bounds[2] == 0:
+        raise _Fail("a slice step must not be zero", nodes[2])
+    return _check_size(value[slice(*bounds)])
 
 
 def _call(node: n.Call, scope: Scope) -> Any:
@@ -927,6 +1122,172 @@ def _list(node: n.ListExpr, scope: Scope) -> Any:
     return _check_size(items)
 
 
+class _Undecided(Exception):
+    """A comprehension needs a value not known until the generated code runs (an iterable, a
+    condition): it can only be written out as a comprehension."""
+
+
+def _listcomp(node: n.ListComp, scope: Scope) -> Any:
+    """A comprehension: evaluated item by item when its iterables and conditions are known.
+
+    With symbolic operands its residual is the same comprehension, written in terms of the
+    names it reads (or, if that cannot be written, the list of its items' residuals).
+    """
+    items: list[Any] = []
+    seen = [False]  # whether a symbolic iterable or condition took part
+    try:
+        _comprehend(node, 0, scope, items, seen)
+    except _Undecided:
+        residual = _comprehension_residual(node, scope)
+        return () if residual is None else Sym(residual)
+    if not seen[0] and not any(isinstance(i, Sym) for i in items):
+        return _with_node(node, _check_size, tuple(items))
+    value = UNKNOWN
+    if known(*items):
+        value = _with_node(node, _check_size, tuple(concrete(i) for i in items))
+    try:
+        expr = _comprehension_residual(node, scope)
+    except _Fail:  # a part fails for some values: write out the items computed
+        expr = n.ListExpr(tuple(as_expr(i) for i in items))
+    return Sym(n.ListExpr(()) if expr is None else expr, value)
+
+
+def _comprehend(node: n.ListComp, k: int, scope: Scope, items: list[Any], seen: list[bool]) -> None:
+    """Append the items of clauses ``k``… of ``node`` in ``scope`` to ``items``."""
+    if k == len(node.clauses):
+        items.append(_eval(node.element, scope))
+        if len(items) > MAX_ITEMS:
+            raise _Fail(f"the comprehension gives more than {MAX_ITEMS:,} items", node)
+        return
+    clause = node.clauses[k]
+    iterable = _eval(clause.iterable, scope)
+    if isinstance(iterable, Sym):
+        seen[0] = True
+        if not iterable.known:
+            raise _Undecided
+        iterable = iterable.value
+    for item in _comprehension_items(clause, iterable):
+        _with_node(node, _charge, 1)
+        frame = scope.child(_bind(clause, item, seen))
+        for condition in clause.conditions:
+            test = _eval(condition, frame)
+            if isinstance(test, Sym):
+                seen[0] = True
+                if not test.known:
+                    raise _Undecided
+            if not _truth(test):
+                break
+        else:
+            _comprehend(node, k + 1, frame, items, seen)
+
+
+def _comprehension_items(clause: n.CompFor, iterable: Any) -> tuple[Any, ...]:
+    if isinstance(iterable, tuple | str | dict):
+        return tuple(iterable)
+    raise _Fail(
+        f"a comprehension needs a list to iterate over, found {_brief(iterable)} "
+        f"({type_name(iterable)})",
+        clause.iterable,
+    )
+
+
+def _bind(clause: n.CompFor, item: Any, seen: list[bool]) -> dict[str, Any]:
+    names = clause.targets
+    if len(names) == 1:
+        return {names[0]: item}
+    if isinstance(item, Sym):
+        seen[0] = True
+        if not item.known:
+            raise _Undecided
+        item = item.value
+    if not isinstance(item, tuple) or len(item) != len(names):
+        raise _Fail(
+            f"cannot unpack {_brief(item)} into {len(names)} names ({', '.join(names)})",
+            clause,
+            hint=f"each item must be a list of {len(names)}, as zip(…) and enumerate(…) give",
+        )
+    return dict(zip(names, item, strict=True))
+
+
+def _comprehension_residual(node: n.ListComp, scope: Scope) -> n.Expr | None:
+    """``node`` with what is known folded in, its variables unknown; ``None`` when a condition
+    is known to be false (the list is empty)."""
+    frame = scope
+    clauses: list[n.CompFor] = []
+    local: dict[str, str] = {}  # placeholder → the variable's name
+    for clause in node.clauses:
+        iterable = _eval(clause.iterable, frame)
+        if not isinstance(iterable, Sym):
+            _comprehension_items(clause, iterable)  # fails as the evaluation would
+        placeholders = []
+        for target in clause.targets:
+            placeholder = f"{target}{_LOCAL}{len(local)}"
+            local[placeholder] = target
+            placeholders.append(placeholder)
+        frame = frame.child(
+            {t: Sym(n.Name(p)) for t, p in zip(clause.targets, placeholders, strict=True)}
+        )
+        conditions = []
+        for condition in clause.conditions:
+            test = _eval(condition, frame)
+            if isinstance(test, Sym) and not test.known:
+                conditions.append(test.expr)
+            elif not _truth(test):
+                return None
+        clauses.append(n.CompFor(tuple(placeholders), as_expr(iterable), tuple(conditions)))
+    residual = n.ListComp(as_expr(_eval(node.element, frame)), tuple(clauses))
+    # each variable keeps its name unless the residual already uses that name
+    taken = n.free_names(residual) | n.bound_names(residual)
+    names: dict[str, str] = {}
+    for placeholder, target in local.items():
+        name, i = target, 0
+        while name in taken:
+            i += 1
+            name = f"{target}_{i}"
+        taken.add(name)
+        names[placeholder] = name
+    renamed: n.ListComp = _rename(residual, names)
+    return renamed
+
+
+def _rename(node: Any, names: dict[str, str]) -> Any:
+    """``node`` with the placeholders in ``names`` renamed, where bound and where read (they
+    are unique, so no scope needs minding)."""
+    if isinstance(node, n.Name):
+        return n.Name(names.get(node.id, node.id))
+    if isinstance(node, n.CompFor):
+        return n.CompFor(
+            tuple(names.get(t, t) for t in node.targets),
+            _rename(node.iterable, names),
+            tuple(_rename(c, names) for c in node.conditions),
+        )
+    if isinstance(node, n.Expr):
+        changes = {}
+        for field in dataclasses.fields(node):
+            if field.name in ("start", "end", "func"):
+                continue
+            changes[field.name] = _rename(getattr(node, field.name), names)
+        return dataclasses.replace(node, **changes)
+    if isinstance(node, tuple):
+        return tuple(_rename(item, names) for item in node)
+    return node
+
+
+def _brief(value: Any, depth: int = 0) -> str:
+    """``show(value)``, shortened: at most a few items of each list."""
+    if isinstance(value, tuple):
+        if depth > 2:
+            return "[…]"
+        head = ", ".join(_brief(v, depth + 1) for v in value[:4])
+        return "[" + head + (", …" if len(value) > 4 else "") + "]"
+    text = show(value) if not isinstance(value, dict) else "{…}"
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _not_alone(node: n.Expr, scope: Scope) -> Any:
+    raise _Fail("a slice or a comprehension's `for` is only written inside brackets", node)
+
+
 def _dict(node: n.DictExpr, scope: Scope) -> Any:
     keys = [_eval(k, scope) for k in node.keys]
     values = [_eval(v, scope) for v in node.values]
@@ -957,7 +1318,10 @@ _DISPATCH: dict[type, Callable[[Any, Scope], Any]] = {
     n.Compare: _compare_node,
     n.IfExp: _ifexp,
     n.ListExpr: _list,
+    n.ListComp: _listcomp,
     n.DictExpr: _dict,
+    n.Slice: _not_alone,
+    n.CompFor: _not_alone,
 }
 
 

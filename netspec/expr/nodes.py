@@ -8,6 +8,7 @@ cached by text and shared, which is why positions are offsets rather than absolu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from netspec.errors import Span
@@ -67,8 +68,19 @@ class Attr(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Index(Expr):
+    """``value[index]``; ``index`` is a :class:`Slice` for ``value[a:b:c]``."""
+
     value: Expr
     index: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class Slice(Expr):
+    """``lower:upper:step`` between brackets, every part optional: only ever an index."""
+
+    lower: Expr | None = None
+    upper: Expr | None = None
+    step: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +136,27 @@ class ListExpr(Expr):
 
 
 @dataclass(frozen=True, slots=True)
+class CompFor(Expr):
+    """One clause of a comprehension: ``for a, b in iterable if condition…``.
+
+    The targets are local to the comprehension: they are bound for the clauses after this one
+    and for the element, never outside (Python's scoping).
+    """
+
+    targets: tuple[str, ...]
+    iterable: Expr
+    conditions: tuple[Expr, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ListComp(Expr):
+    """``[element for … in … if …]``; a list (a tuple) like :class:`ListExpr`."""
+
+    element: Expr
+    clauses: tuple[CompFor, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class DictExpr(Expr):
     """A mapping literal (from a YAML mapping under ``let``)."""
 
@@ -147,7 +180,11 @@ def strip(node: Expr) -> Expr:
 
 
 def substitute(node: Expr, mapping: dict[str, Expr]) -> Expr:
-    """``node`` with every :class:`Name` in ``mapping`` replaced (called functions excepted)."""
+    """``node`` with every :class:`Name` in ``mapping`` replaced (called functions excepted).
+
+    A comprehension's targets shadow the mapping inside it; a target that a replacement reads
+    is renamed (``w`` → ``w_1``), so that no replacement is captured.
+    """
     node = strip(node)
     if isinstance(node, Name):
         return mapping.get(node.id, node)
@@ -157,6 +194,8 @@ def substitute(node: Expr, mapping: dict[str, Expr]) -> Expr:
         return Attr(substitute(node.value, mapping), node.attr)
     if isinstance(node, Index):
         return Index(substitute(node.value, mapping), substitute(node.index, mapping))
+    if isinstance(node, Slice):
+        return Slice(*(None if p is None else substitute(p, mapping) for p in _parts(node)))
     if isinstance(node, Call):
         return Call(
             node.func,
@@ -181,12 +220,65 @@ def substitute(node: Expr, mapping: dict[str, Expr]) -> Expr:
         return IfExp(*(substitute(x, mapping) for x in (node.test, node.body, node.orelse)))
     if isinstance(node, ListExpr):
         return ListExpr(tuple(substitute(i, mapping) for i in node.items))
+    if isinstance(node, ListComp):
+        return _substitute_comprehension(node, mapping)
     if isinstance(node, DictExpr):
         return DictExpr(
             tuple(substitute(k, mapping) for k in node.keys),
             tuple(substitute(v, mapping) for v in node.values),
         )
     return node
+
+
+def _parts(node: Slice) -> tuple[Expr | None, Expr | None, Expr | None]:
+    return node.lower, node.upper, node.step
+
+
+def _substitute_comprehension(node: ListComp, mapping: dict[str, Expr]) -> ListComp:
+    inner = dict(mapping)
+    taken: set[str] | None = None
+    clauses = []
+    for clause in node.clauses:
+        iterable = substitute(clause.iterable, inner)
+        targets = []
+        for target in clause.targets:
+            inner.pop(target, None)  # the target hides the outer name
+            if any(target in free_names(value) for value in inner.values()):
+                if taken is None:
+                    taken = free_names(node) | _bound(node)
+                    taken |= set().union(*(free_names(v) for v in mapping.values()))
+                fresh = _fresh(target, taken)
+                taken.add(fresh)
+                inner[target] = Name(fresh)
+                target = fresh
+            targets.append(target)
+        conditions = tuple(substitute(c, inner) for c in clause.conditions)
+        clauses.append(CompFor(tuple(targets), iterable, conditions))
+    return ListComp(substitute(node.element, inner), tuple(clauses))
+
+
+def _fresh(name: str, taken: set[str]) -> str:
+    i = 1
+    while f"{name}_{i}" in taken:
+        i += 1
+    return f"{name}_{i}"
+
+
+def _bound(node: ListComp) -> set[str]:
+    """The targets of ``node``'s clauses."""
+    return {t for clause in node.clauses for t in clause.targets}
+
+
+def _comprehension_names(node: ListComp, names: Callable[[Expr], set[str]]) -> set[str]:
+    """``names`` of each part of ``node`` less the targets bound where that part is."""
+    out: set[str] = set()
+    bound: set[str] = set()
+    for clause in node.clauses:
+        out |= names(clause.iterable) - bound
+        bound |= set(clause.targets)
+        for condition in clause.conditions:
+            out |= names(condition) - bound
+    return out | (names(node.element) - bound)
 
 
 def value_names(node: Expr) -> set[str]:
@@ -197,6 +289,8 @@ def value_names(node: Expr) -> set[str]:
         item = strip(stack.pop())
         if isinstance(item, Name):
             out.add(item.id)
+        elif isinstance(item, ListComp):
+            out |= _comprehension_names(item, value_names)
         elif isinstance(item, Call):
             stack += [a for a in item.args]
             stack += [v for _, v in item.kwargs]
@@ -224,6 +318,10 @@ def free_names(node: Expr) -> set[str]:
             stack.append(n.value)
         elif isinstance(n, Index):
             stack += [n.value, n.index]
+        elif isinstance(n, Slice):
+            stack += [p for p in _parts(n) if p is not None]
+        elif isinstance(n, ListComp):
+            out |= _comprehension_names(n, free_names)
         elif isinstance(n, Call):
             stack.append(n.func)
             stack += n.args
@@ -244,4 +342,22 @@ def free_names(node: Expr) -> set[str]:
         elif isinstance(n, DictExpr):
             stack += n.keys
             stack += n.values
+    return out
+
+
+def bound_names(node: Expr) -> set[str]:
+    """The variables of every comprehension inside ``node``."""
+    out: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, CompFor):
+            out.update(item.targets)
+        for slot in getattr(item, "__slots__", ()):
+            child = getattr(item, slot, None)
+            if isinstance(child, Expr):
+                stack.append(child)
+            elif isinstance(child, tuple):
+                stack += [c for c in child if isinstance(c, Expr)]
+                stack += [c[1] for c in child if isinstance(c, tuple) and len(c) == 2]
     return out

@@ -4,6 +4,7 @@ messages. Parentheses are added only where Python's precedence needs them."""
 from __future__ import annotations
 
 from netspec.expr import nodes as n
+from netspec.expr.evaluate import BUILTINS
 
 # Python's precedence, loosest first
 _IF, _OR, _AND, _NOT, _CMP, _ADD, _MUL, _UNARY, _POW, _POSTFIX, _ATOM = range(11)
@@ -71,6 +72,15 @@ def _simple(node: n.Expr, right: bool = False) -> bool:
     return isinstance(node, n.Name)
 
 
+def _plain(node: n.Expr) -> bool:
+    """A slice part ruff writes without spaces around the colons: a name, a literal, or a sign
+    applied to one of those."""
+    node = n.strip(node)
+    if isinstance(node, n.Unary):
+        return _plain(node.operand)
+    return isinstance(node, n.Name | n.Const)
+
+
 def _number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -84,17 +94,33 @@ def _is_power(node: n.Expr) -> bool:
     return isinstance(node, n.Binary) and node.op == "**"
 
 
-_ITERATORS = frozenset({"range", "zip", "enumerate"})
+_ITERATORS = frozenset(name for name, b in BUILTINS.items() if b.iterator)
 """Built-ins that give lists in netspec and iterators in Python: called from generated code
 through ``tuple(...)``, except as the iterable of a loop."""
 
 
+def python_function(name: str) -> str:
+    """What generated code calls for the function ``name`` of a spec: ``math.ceil`` for
+    ``ceil``, the name itself for Python's built-ins and for layers."""
+    builtin = BUILTINS.get(name)
+    return builtin.python if builtin is not None and builtin.python else name
+
+
+def needs_tuple(name: str) -> bool:
+    """Whether generated code calls the function ``name`` through ``tuple(...)`` (it gives a
+    list in netspec, an iterator or a Python list in Python)."""
+    return name in _ITERATORS
+
+
+def comprehension_parts(node: n.ListComp) -> tuple[str, list[str]]:
+    """A comprehension as generated code writes it inside ``tuple(…)``: its element, then each
+    ``for …`` and ``if …`` — the pieces ruff puts on lines of their own when it is too long."""
+    return _Renderer(True).comprehension(node)
+
+
 def render_iterable(node: n.Expr) -> str:
     """``node`` as the Python iterable of a ``for`` loop: ``range(n)``, not ``tuple(range(n))``."""
-    call = n.strip(node)
-    if isinstance(call, n.Call):
-        return _Renderer(True).call(call, as_tuple=False)
-    return render(node, python=True)
+    return _Renderer(True).iterable(node, _IF)
 
 
 def render(node: n.Expr, python: bool = False) -> str:
@@ -131,7 +157,9 @@ class _Renderer:
                     return f"({self._node(value)}).{node.attr}"
             return f"{self.run(node.value, _POSTFIX)}.{node.attr}"
         if isinstance(node, n.Index):
-            return f"{self.run(node.value, _POSTFIX)}[{self.run(node.index)}]"
+            index = n.strip(node.index)
+            inner = self._slice(index) if isinstance(index, n.Slice) else self.run(index)
+            return f"{self.run(node.value, _POSTFIX)}[{inner}]"
         if isinstance(node, n.Call):
             return self.call(node)
         if isinstance(node, n.Unary):
@@ -167,6 +195,12 @@ class _Renderer:
             if self.python:
                 return "(" + ", ".join(items) + ("," if len(items) == 1 else "") + ")"
             return "[" + ", ".join(items) + "]"
+        if isinstance(node, n.ListComp):
+            element, parts = self.comprehension(node)
+            inner = " ".join([element, *parts])
+            return f"tuple({inner})" if self.python else f"[{inner}]"  # a list is a tuple
+        if isinstance(node, n.Slice):  # only ever inside an Index; rendered there
+            return self._slice(node)
         if isinstance(node, n.DictExpr):
             pairs = [
                 f"{self.run(k)}: {self.run(v)}" for k, v in zip(node.keys, node.values, strict=True)
@@ -175,15 +209,51 @@ class _Renderer:
         raise TypeError(f"cannot render {node!r}")  # pragma: no cover
 
     def call(self, node: n.Call, as_tuple: bool = True) -> str:
-        """A call; in Python, ``range``/``zip``/``enumerate`` through ``tuple(...)`` (lists in
-        specs) unless ``as_tuple`` is false (a loop's iterable)."""
+        """A call; in Python, ``range``/``zip``/``enumerate``/… through ``tuple(...)`` (lists
+        in specs) unless ``as_tuple`` is false (a loop's iterable), and ``ceil`` as
+        ``math.ceil``."""
         parts = [self.run(a) for a in node.args]
         parts += [f"{k}={self.run(v)}" for k, v in node.kwargs]
-        text = f"{self.run(node.func, _POSTFIX)}({', '.join(parts)})"
         func = n.strip(node.func)
-        if as_tuple and self.python and isinstance(func, n.Name) and func.id in _ITERATORS:
+        name = self.run(node.func, _POSTFIX)
+        if self.python and isinstance(func, n.Name):
+            name = python_function(func.id)
+        text = f"{name}({', '.join(parts)})"
+        if as_tuple and self.python and isinstance(func, n.Name) and needs_tuple(func.id):
             return f"tuple({text})"
         return text
+
+    def iterable(self, node: n.Expr, need: int) -> str:
+        """What a ``for`` iterates over: in Python, ``range(n)`` rather than
+        ``tuple(range(n))``."""
+        call = n.strip(node)
+        if self.python and isinstance(call, n.Call):
+            return self.call(call, as_tuple=False)
+        return self.run(node, need)
+
+    def comprehension(self, node: n.ListComp) -> tuple[str, list[str]]:
+        """The element of a comprehension, and its ``for …`` and ``if …`` parts."""
+        parts = []
+        for clause in node.clauses:
+            # the iterable and the conditions are or_tests: a conditional needs brackets there
+            iterable = self.iterable(clause.iterable, _OR)
+            parts.append(f"for {', '.join(clause.targets)} in {iterable}")
+            parts += [f"if {self.run(c, _OR)}" for c in clause.conditions]
+        return self.run(node.element), parts
+
+    def _slice(self, node: n.Slice) -> str:
+        """``a:b:c`` as ruff writes it: colons spaced like a binary operator (no space where a
+        part is left out) unless every part is a name or a literal, signed or not."""
+        parts = [node.lower, node.upper, node.step]
+        texts = ["" if p is None else self.run(p) for p in parts]
+        if node.step is None:
+            texts = texts[:2]
+        if all(p is None or _plain(p) for p in parts):
+            return ":".join(texts)
+        out = texts[0]
+        for before, after in zip(texts, texts[1:], strict=False):
+            out += (" :" if before else ":") + (f" {after}" if after else "")
+        return out
 
     def _const(self, value: object) -> str:
         if isinstance(value, bool):

@@ -280,7 +280,8 @@ def _in_context(
         return message, hint
     token = str(exc.token)
     expected = {str(e).rsplit("__", 1)[-1] for e in exc.expected}
-    if opener is not None and opener[0] in "([" and {"RPAR", "RSQB", "COMMA"} & expected:
+    inside = {"RPAR", "RSQB", "COMMA", "_IF", "FOR", "COLON"}
+    if opener is not None and opener[0] in "([" and inside & expected:
         close = ")" if opener[0] == "(" else "]"
         return f"unexpected {token!r}: expected ',' or '{close}' or an operator", where
     at_line_start = not text[text.rfind("\n", 0, offset) + 1 : offset].strip()

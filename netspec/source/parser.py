@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import keyword
 import math
 import re
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ MAX_DIGITS = 30
 NS_KEYWORDS = frozenset(
     """netspec name class description extends input params let block layers choices doc
     expansion residual merge first_only shortcut when as branches then for in repeat if
-    else""".split()
+    else parallel split tensors""".split()
 )
 """Words with a meaning in ``.ns`` statements; a layer or name cannot be one of them there."""
 
@@ -62,12 +63,14 @@ _WORDS = {
     "LSQB": "'['",
     "RSQB": "']'",
     "COMMA": "','",
+    "COLON": "':'",
     "DOT": "'.'",
     "EQUAL": "'='",
     "ADD_OP": "'+' or '-'",
     "MUL_OP": "an operator",
     "POW": "'**'",
     "IF": "'if'",
+    "FOR": "'for'",
     "ELSE": "'else'",
     "IN": "'in'",
     "NOT": "'not'",
@@ -191,6 +194,23 @@ class _ToNodes:
     def index(self, c: list[Any]) -> n.Expr:
         return n.Index(c[0], c[1], start=c[0].start, end=c[2].end_pos)
 
+    def slice(self, c: list[Any]) -> n.Expr:
+        parts = [x for x in c if not isinstance(x, Token)]  # lower, upper[, step]
+        lower, upper, step = (parts + [None])[:3]
+        return n.Slice(lower, upper, step, **_span(c))
+
+    def listcomp(self, c: list[Any]) -> n.Expr:
+        element, *clauses = c[1:-1]
+        return n.ListComp(element, tuple(clauses), **_span(c))
+
+    def comp_for(self, c: list[Any]) -> n.Expr:
+        names = [t for t in c[1:] if isinstance(t, Token)]
+        for token in names:
+            _check_target(token)
+        rest = c[1 + len(names) :]
+        targets = tuple(str(t) for t in names)
+        return n.CompFor(targets, rest[0], tuple(rest[1:]), **_span(c))
+
     def arguments(self, c: list[Any]) -> list[Any]:
         return [x for x in c if x is not None]
 
@@ -256,6 +276,38 @@ class _ToNodes:
 
     def param_decl(self, c: list[Any]) -> ParamDecl:
         return ParamDecl(str(c[0]), c[1])
+
+
+def _check_target(token: Token) -> None:
+    """A comprehension variable is a name that generated Python can bind, hiding nothing."""
+    from netspec.expr.evaluate import BUILTINS
+    from netspec.spec.names import CONSTANTS, GENERATED
+
+    name = str(token)
+    problem = None
+    if name in CONSTANTS:
+        problem = "is a constant of the expression language"
+    elif name in _KEYWORDS or keyword.iskeyword(name):
+        problem = "is a keyword"
+    elif name in BUILTINS:
+        problem = f"would hide the built-in function {name}()"
+    elif name in (GENERATED | _GENERATED_TOO) - {"x"}:
+        problem = "is reserved for generated code"
+    elif name.startswith("__"):
+        problem = "starts with a double underscore"
+    if problem:
+        raise _Syntax(
+            token.start_pos or 0,
+            f"the comprehension variable {name!r} {problem}",
+            hint="choose another name",
+            width=len(name),
+        )
+
+
+_GENERATED_TOO = frozenset({"math"})
+"""Names generated code uses that a comprehension variable must not hide (``math.ceil``),
+besides those :data:`netspec.spec.names.GENERATED` lists. ``x`` (``forward``'s tensor) is
+free: a comprehension's variable is local to it in Python, and no residual reads the tensor."""
 
 
 @functools.cache
@@ -373,7 +425,9 @@ def open_bracket(text: str, offset: int) -> tuple[str, int] | None:
     return stack[-1] if stack else None
 
 
-def _possible(expected: set[str], text: str, offset: int, start: str = "") -> set[str]:
+def _possible(
+    expected: set[str], text: str, offset: int, start: str = "", ns: bool = False
+) -> set[str]:
     """``expected`` without the closing brackets (and commas) that cannot come at ``offset``:
     LALR merges states, so its lists offer a ')' where no '(' is open."""
     opener = open_bracket(text, offset)
@@ -383,6 +437,10 @@ def _possible(expected: set[str], text: str, offset: int, start: str = "") -> se
         drop = {"RSQB"}
     elif inner == "[":
         drop = {"RPAR"}
+    if inner != "[":  # a comprehension's `for` and a slice's ':' are written in brackets
+        drop.add("FOR")
+        if not ns:  # the .ns format writes `name: value` with the same ':'
+            drop.add("COLON")
     if not re.search(r"\bif\b", text[:offset]):
         drop.add("ELSE")  # an 'else' needs an 'if' before it
     # outside brackets, a comma only separates loop variables (before the `in`)
@@ -395,8 +453,9 @@ def _words(expected: set[str], ns: bool = False) -> str:
     """The tokens a parser expected, in words: operators as one word, statements as one."""
     table = {**_WORDS, **_NS_WORDS} if ns else _WORDS
     names = {name.rsplit("__", 1)[-1] for name in expected}  # grammar.lark's are namespaced
+    own = {name.strip("_") for name in expected if "__" not in name.strip("_")}
     words = set()
-    if ns and {n.strip("_") for n in names} & _STATEMENT_WORDS:
+    if ns and own & _STATEMENT_WORDS:  # ns.lark's `for`, not a comprehension's
         words.add("a statement")
         names = {n for n in names if n in ("RBRACE", "$END")}
     if {"NAME", "INT"} <= names:  # an operand: a name, number, string, bracket or sign
@@ -440,12 +499,12 @@ def friendly_syntax_error(
             hint = "mappings are written as YAML under `let`, not inside an expression"
         return pos, f"unexpected character {ch!r}", hint
     if isinstance(exc, UnexpectedEOF):
-        expected = _possible({str(e) for e in exc.expected}, text, len(text), start)
+        expected = _possible({str(e) for e in exc.expected}, text, len(text), start, ns)
         return len(text), f"{end} ends too early: expected {_words(expected, ns)}", None
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
         offset = int(tok.start_pos or 0)
-        expected = _possible({str(e) for e in exc.expected}, text, offset, start)
+        expected = _possible({str(e) for e in exc.expected}, text, offset, start, ns)
         if tok.type == "$END":
             message = f"{end} ends too early: expected {_words(expected, ns)}"
             hint = "check for an unclosed bracket or a trailing operator" if text.strip() else None
@@ -457,6 +516,8 @@ def friendly_syntax_error(
         hint = None
         if str(tok) == "=":
             hint = "compare with '=='; '=' only gives a keyword argument, as in padding=1"
+        elif str(tok) == "for" and (open_bracket(text, offset) or ("",))[0] == "(":
+            hint = "a comprehension is written in square brackets, as in sum([d for d in xs])"
         elif ns and tok.type == "_NL" and "_NL" not in expected:
             hint = "a statement is not complete on this line"
         elif ns and str(tok) in NS_KEYWORDS:

@@ -350,7 +350,8 @@ def _yaml_block(w: _YamlWriter, name: str, block: m.BlockDef) -> None:
     if block.doc is not None:
         w.value(2, "doc", block.doc, k("doc"))
     if block.params:
-        w.emit(2, f"params: [{', '.join(_param_text(p) for p in block.params)}]", k("params"))
+        params = ", ".join(_flow_text(_param_text(p)) for p in block.params)
+        w.emit(2, f"params: [{params}]", k("params"))
     if block.expansion is not None:
         w.value(2, "expansion", _value_yaml(block.expansion), k("expansion"))
     if block.let:
@@ -395,6 +396,11 @@ def _yaml_block(w: _YamlWriter, name: str, block: m.BlockDef) -> None:
         w.steps(2, "then", block.then)
     if block.first_only != ["stride"]:
         w.value(2, "first_only", list(block.first_only), k("first_only"))
+
+
+def _flow_text(text: str) -> str:
+    """Text as an item of a YAML flow list: quoted where brackets or commas would split it."""
+    return _scalar(text, flow=True)
 
 
 def _param_text(p: m.BlockParam) -> str:

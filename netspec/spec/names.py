@@ -18,7 +18,7 @@ CONSTANTS = frozenset({"true", "false", "none", "True", "False", "None"})
 """Names the expression language reads as constants."""
 
 GENERATED = frozenset(
-    {"self", "x", "nn", "F", "torch", "super", "in", "Any", "OrderedDict", "ValueError"}
+    {"self", "x", "nn", "F", "torch", "math", "super", "in", "Any", "OrderedDict", "ValueError"}
 )
 """Names generated source uses itself."""
 

@@ -25,7 +25,6 @@ import netspec
 from netspec.errors import NetspecError
 from netspec.spec.load import bundled_names, resolve
 
-
 REFERENCE = Path(__file__).parent.parent / "reference" / "torchvision"
 
 
@@ -41,6 +40,7 @@ def family_names() -> list[str]:
         if (REFERENCE / f"{name}.json").exists()
         or not any(line.startswith("extends:") for line in resolve(name).read_text().splitlines())
     ]
+
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 

@@ -27,6 +27,7 @@ from netspec.expr.evaluate import (
     BUILTINS,
     MAX_INT,
     MAX_ITEMS,
+    MAX_STEPS,
     MAX_STR,
     UNKNOWN,
     InputShape,
@@ -40,13 +41,15 @@ from netspec.expr.evaluate import (
     product,
     show,
 )
-from netspec.expr.render import render
+from netspec.expr.render import render, render_iterable
 from netspec.source.parser import parse_expr
 
 # -- random expression trees -------------------------------------------------------------------
 
 INT_NAMES = ("a", "b", "c")
-NAMES = (*INT_NAMES, "xs", "undefined")  # `undefined` is never bound
+NAMES = (*INT_NAMES, "xs", "undefined", "v")  # `undefined` is never bound, `v` only in […]
+LOCAL = "v"
+"""The variable of the random comprehensions: bound inside them, undefined outside."""
 FUNCTIONS = ("min", "max", "abs", "len", "sum")
 ARITHMETIC = ("+", "-", "*", "//", "%")
 COMPARISONS = ("<", ">", "==", ">=", "<=", "!=", "in", "not in")
@@ -93,7 +96,31 @@ def _extend(children: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.Expr]:
             st.one_of(st.integers(-4, 4).map(n.Const), children),
         ),
         st.builds(_call, st.sampled_from(FUNCTIONS), st.lists(children, min_size=1, max_size=3)),
+        st.builds(n.Index, st.one_of(lists, children), _slices(children)),
+        st.builds(
+            _comprehension,
+            children,
+            st.one_of(lists, children),
+            st.lists(children, max_size=1),
+            st.one_of(st.none(), st.one_of(lists, children)),
+        ),
     )
+
+
+def _slices(children: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.Expr]:
+    part = st.one_of(st.none(), st.integers(-4, 4).map(n.Const), children)
+    return st.builds(n.Slice, part, part, part)
+
+
+def _comprehension(
+    element: n.Expr, iterable: n.Expr, conditions: list[n.Expr], inner: n.Expr | None
+) -> n.Expr:
+    """``[element for v in iterable if …]``, and a second ``for v in inner`` (which shadows
+    the first) when ``inner`` is given."""
+    clauses = [n.CompFor((LOCAL,), iterable, tuple(conditions))]
+    if inner is not None:
+        clauses.append(n.CompFor((LOCAL,), inner))
+    return n.ListComp(element, tuple(clauses))
 
 
 TREES = st.recursive(LEAVES, _extend, max_leaves=12)
@@ -227,24 +254,53 @@ def python(node: n.Expr, env: Mapping[str, Any]) -> Any:
         return python(node.body if python(node.test, env) else node.orelse, env)
     if isinstance(node, n.ListExpr):
         return tuple(python(item, env) for item in node.items)
+    if isinstance(node, n.Index) and isinstance(node.index, n.Slice):
+        value = python(node.value, env)
+        parts = [None if p is None else python(p, env) for p in _slice_parts(node.index)]
+        result = value[slice(*parts)]
+        if any(isinstance(p, bool) for p in parts):
+            raise Refused("a boolean used as a slice bound")
+        if isinstance(value, dict):
+            raise TypeError("a mapping cannot be sliced")  # Python 3.12 raises KeyError
+        return _bounded(result)
     if isinstance(node, n.Index):
         value, index = python(node.value, env), python(node.index, env)
         result = value[index]
         if isinstance(index, bool):
             raise Refused("a boolean used as an index")
         return result
+    if isinstance(node, n.ListComp):
+        return _bounded(tuple(_py_comprehension(node, 0, env)))
     if isinstance(node, n.Call):
         assert isinstance(node.func, n.Name)
         return _py_builtin(node.func.id, [python(a, env) for a in node.args])
     raise AssertionError(f"no model for {node!r}")
 
 
+def _slice_parts(node: n.Slice) -> tuple[n.Expr | None, ...]:
+    return (node.lower, node.upper, node.step)
+
+
+def _py_comprehension(node: n.ListComp, k: int, env: Mapping[str, Any]) -> Iterator[Any]:
+    """The items of clauses ``k``… of ``node``, in Python's order of evaluation."""
+    if k == len(node.clauses):
+        yield python(node.element, env)
+        return
+    clause = node.clauses[k]
+    for item in python(clause.iterable, env):
+        (name,) = clause.targets
+        inner = {**env, name: item}
+        if all(python(c, inner) for c in clause.conditions):
+            yield from _py_comprehension(node, k + 1, inner)
+
+
 def run_python(source: str, env: Mapping[str, Any], namespace: dict[str, Any] | None = None) -> Any:
-    """``source`` evaluated by Python itself, as generated code would."""
+    """``source`` evaluated by Python itself, as generated code would (where the names it reads
+    are visible inside comprehensions too: locals of a function, not of ``eval``)."""
     with warnings.catch_warnings():  # `1[0]` is a SyntaxWarning before it is a TypeError
         warnings.simplefilter("ignore", SyntaxWarning)
         code = compile(source, "<rendered>", "eval")
-    return eval(code, dict(namespace or {}), dict(env))
+    return eval(code, {"math": math, **(namespace or {}), **env})
 
 
 def same(a: Any, b: Any) -> bool:
@@ -683,6 +739,14 @@ BUILTIN_SAMPLES: dict[str, tuple[str, Any]] = {
     "float": ("float(3)", 3.0),
     "round": ("round(2.5)", 2),
     "make_divisible": ("make_divisible(37.5, 8)", 40),
+    "ceil": ("ceil(2.1)", 3),
+    "floor": ("floor(-2.1)", -3),
+    "log": ("log(8, 2)", 3.0),
+    "sqrt": ("sqrt(2.25)", 1.5),
+    "sorted": ("sorted([3, 1, 2], reverse=true)", (3, 2, 1)),
+    "reversed": ("reversed([1, 2, 3])", (3, 2, 1)),
+    "all": ("all([1, 'a', [0]])", True),
+    "any": ("any([0, '', []])", False),
 }
 
 
@@ -707,11 +771,15 @@ def test_builtin(name: str) -> None:
     text, expected = BUILTIN_SAMPLES[name]
     value = ev(text)
     assert same(value, expected)
-    # generated code calls the Python built-in (or the definition netspec writes out)
-    produced = run_python(render(parse_expr(text), python=True), {}, generated_namespace())
-    if name in ("range", "zip", "enumerate"):  # iterated over in generated code
-        produced = tuple(produced)
+    # generated code calls the Python built-in (or math's, or the definition netspec writes)
+    source = render(parse_expr(text), python=True)
+    if builtin.python:
+        assert source.startswith(f"{builtin.python}(")
+    produced = run_python(source, {}, generated_namespace())
     assert same(produced, expected)
+    if builtin.iterator:  # a list in netspec: a tuple in generated code, but not as a loop's
+        assert source.startswith("tuple(")
+        assert render_iterable(parse_expr(text)).startswith(f"{name}(")
 
 
 @pytest.mark.parametrize(
@@ -913,3 +981,401 @@ def test_iterate() -> None:
         ExprError, match=r"a loop needs a list to iterate over, found 3 \(integer\)"
     ):
         iterate(3)
+
+
+# -- math built-ins, sorted, reversed, all, any ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("ceil(2.0)", 2),
+        ("ceil(-0.5)", 0),
+        ("ceil(7)", 7),
+        ("floor(2.9)", 2),
+        ("floor(-0.5)", -1),
+        ("log(1)", 0.0),
+        ("log(100, 10)", 2.0),
+        ("log(2.0 ** 10, 2)", 10.0),
+        ("sqrt(0)", 0.0),
+        ("sqrt(16)", 4.0),
+        ("sorted([2.5, 1, -3])", (-3, 1, 2.5)),
+        ("sorted(['b', 'a'])", ("a", "b")),
+        ("sorted([[2], [1, 5]])", ((1, 5), (2,))),
+        ("sorted([])", ()),
+        ("sorted('cab')", ("a", "b", "c")),
+        ("reversed('ab')", ("b", "a")),
+        ("reversed([])", ()),
+        ("all([])", True),
+        ("any([])", False),
+        ("all([1, 0])", False),
+        ("any([none, 2])", True),
+        ("abs(-2)", 2),
+    ],
+)
+def test_new_builtin_values_are_pythons(text: str, value: Any) -> None:
+    assert same(ev(text), value)
+    assert same(run_python(render(parse_expr(text), python=True), {}), value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        ("ceil('a')", "ceil() expects a number, found 'a' (string)", None),
+        ("floor(true)", "floor() expects a number, found true (boolean)", None),
+        ("ceil(1e300)", "the result is too large (more than 2**62)", None),
+        ("log(0)", "log() of 0: the logarithm is only defined for positive numbers", None),
+        ("log(-1.5)", "log() of -1.5", None),
+        ("log(8, 1)", "log() base 1: a base must be positive and not 1", None),
+        ("log(8, 0)", "log() base 0", None),
+        ("log(8, '2')", "log() expects a number, found '2' (string)", None),
+        ("sqrt(-1)", "sqrt() of -1: a negative number has no real square root", None),
+        ("sorted(3)", "sorted() expects a list, found 3 (integer)", None),
+        ("sorted([1, 'a'])", "sorted() cannot order integer and string items", "numbers, of"),
+        ("sorted([true, false])", "sorted() cannot order boolean items", None),
+        ("sorted([[1], ['a']])", "the lists' items differ in type", None),
+        ("sorted([1], reverse=1)", "sorted() reverse must be true or false, found 1", None),
+        ("sorted([1], key=1)", "sorted() takes no keyword argument 'key'", "reverse"),
+        ("reversed(1)", "reversed() expects a list, found 1 (integer)", None),
+        ("all(1)", "all() expects a list", None),
+        ("ceil(1, 2)", "ceil() takes 1 argument, found 2", None),
+        ("log()", "log() takes 1 to 2 arguments, found 0", None),
+    ],
+)
+def test_new_builtin_errors(text: str, message: str, hint: str | None) -> None:
+    with pytest.raises(ExprError) as info:
+        ev(text)
+    assert message in info.value.message
+    if hint is not None:
+        assert info.value.hint is not None and hint in info.value.hint
+
+
+@given(st.floats(-1e15, 1e15))
+def test_ceil_and_floor_are_maths(x: float) -> None:
+    for name in ("ceil", "floor"):
+        tree = n.Call(n.Name(name), (n.Const(x),))
+        assert same(evaluate(tree, Scope()), getattr(math, name)(x))
+        assert same(run_python(render(tree, python=True), {}), getattr(math, name)(x))
+
+
+@given(
+    st.floats(1e-300, 1e300), st.one_of(st.none(), st.floats(1e-3, 1e3).filter(lambda b: b != 1))
+)
+def test_log_is_maths(x: float, base: float | None) -> None:
+    args = (n.Const(x),) if base is None else (n.Const(x), n.Const(base))
+    tree = n.Call(n.Name("log"), args)
+    expected = math.log(x) if base is None else math.log(x, base)
+    assert same(evaluate(tree, Scope()), expected)
+    assert same(run_python(render(tree, python=True), {}), expected)
+
+
+def test_integer_builtins_fold_as_integers() -> None:
+    """``ceil(x) // 1`` is ``ceil(x)``: the folding rules know which calls give integers."""
+    x = Sym(n.Name("x"))
+    scope = Scope({"x": x})
+    for text, residual in [
+        ("ceil(x) // 1", "math.ceil(x)"),
+        ("floor(x) // 1", "math.floor(x)"),
+        ("round(x) // 1", "round(x)"),
+        ("round(x, 1) // 1", "round(x, 1) // 1"),
+        ("sqrt(x) // 1", "math.sqrt(x) // 1"),
+    ]:
+        assert render(evaluate(parse_expr(text), scope).expr, python=True) == residual
+
+
+# -- slices --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("xs[1:]", (2, 3, 4, 5)),
+        ("xs[:-1]", (1, 2, 3, 4)),
+        ("xs[::2]", (1, 3, 5)),
+        ("xs[::-1]", (5, 4, 3, 2, 1)),
+        ("xs[1:4:2]", (2, 4)),
+        ("xs[:]", (1, 2, 3, 4, 5)),
+        ("xs[10:]", ()),
+        ("xs[-100:2]", (1, 2)),
+        ("xs[none:2]", (1, 2)),
+        ("xs[a:a + 2]", (3, 4)),
+        ("'abcd'[1:3]", "bc"),
+        ("range(10)[2:8:3]", (2, 5)),
+        ("sum(xs[:a])", 3),
+        ("xs[1:][0]", 2),
+    ],
+)
+def test_slices(text: str, value: Any) -> None:
+    env = {"xs": (1, 2, 3, 4, 5), "a": 2}
+    assert same(ev(text, **env), value)
+    assert same(run_python(render(parse_expr(text), python=True), env), value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "part", "hint"),
+    [
+        ("xs[1:2:0]", "a slice step must not be zero", "0", None),
+        ("xs[1.5:]", "a slice bound must be an integer (or none), found 1.5", "1.5", "int(…)"),
+        ("xs[:true]", "a slice bound must be an integer (or none), found true", "true", None),
+        ("xs[:'a']", "a slice bound must be an integer (or none), found 'a'", "'a'", None),
+        ("m[1:]", "a mapping cannot be sliced", "m[1:]", "take part of a list or string"),
+        ("3[1:]", "an integer cannot be sliced", "3[1:]", None),
+    ],
+)
+def test_slice_errors_are_positioned(text: str, message: str, part: str, hint: str | None) -> None:
+    with pytest.raises(ExprError) as info:
+        evaluate(parse_expr(text, _origin(text)), Scope({"xs": (1, 2), "m": {"a": 1}}))
+    assert info.value.message == message
+    assert hint is None or (info.value.hint is not None and hint in info.value.hint)
+    span = info.value.span
+    assert span is not None
+    start = 10 + text.index(part)
+    assert (span.col, span.end_col) == (start, start + len(part))
+
+
+def test_symbolic_slices() -> None:
+    xs, a = Sym(n.Name("xs")), Sym(n.Name("a"))
+    cases = {
+        "xs[1:]": ({"xs": xs}, "xs[1:]"),
+        "ys[a:]": ({"ys": (1, 2, 3), "a": a}, "(1, 2, 3)[a:]"),
+        "ys[: a + 1 : 2]": ({"ys": (1, 2), "a": a}, "(1, 2)[: a + 1 : 2]"),
+        "xs[::2][0]": ({"xs": xs}, "xs[::2][0]"),
+    }
+    for text, (names, residual) in cases.items():
+        result = evaluate(parse_expr(text), Scope(names))
+        assert isinstance(result, Sym) and not result.known
+        assert render(result.expr, python=True) == residual
+    known = evaluate(parse_expr("xs[1:]"), Scope({"xs": Sym(n.Name("xs"), (1, 2, 3))}))
+    assert known.value == (2, 3) and render(known.expr) == "xs[1:]"
+
+
+# -- comprehensions ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("[v * 2 for v in xs]", (2, 4, 6)),
+        ("[v for v in xs if v != 2]", (1, 3)),
+        ("[v for v in xs if v > 1 if v < 3]", (2,)),
+        ("[a + b for a, b in zip(xs, [10, 20, 30])]", (11, 22, 33)),
+        ("[i * v for i, v in enumerate(xs)]", (0, 2, 6)),
+        ("[[i, j] for i in range(3) for j in range(i)]", ((1, 0), (2, 0), (2, 1))),
+        ("[v for v in range(3) for v in range(v)]", (0, 0, 1)),  # the second `v` shadows
+        ("[[w for w in range(v)] for v in xs]", ((0,), (0, 1), (0, 1, 2))),
+        ("[c for c in 'ab']", ("a", "b")),
+        ("[k for k in m]", ("p", "q")),
+        ("[v for v in []]", ()),
+        ("[v if v > 1 else 0 for v in xs]", (0, 2, 3)),
+        ("[v for v in xs if v > 5] + [0]", (0,)),
+        ("len([1 for v in range(100000)])", 100_000),
+        ("sum([v for v in xs[1:]])", 5),
+        ("[x for x in xs][-1]", 3),  # `x` (the generated `forward`'s tensor) is allowed here
+    ],
+)
+def test_comprehension_values_are_pythons(text: str, value: Any) -> None:
+    env = {"xs": (1, 2, 3), "m": {"p": 1, "q": 2}}
+    assert same(ev(text, **env), value)
+    assert same(run_python(render(parse_expr(text), python=True), env), value)
+
+
+def test_a_comprehension_variable_is_local() -> None:
+    """Python's scoping: the variable is bound inside the brackets only, shadows an outer name
+    there, and the first iterable is read outside it."""
+    assert ev("[v for v in range(v)]", v=3) == (0, 1, 2)
+    assert ev("[v + w for w in range(2)]", v=10, w=99) == (10, 11)
+    with pytest.raises(ExprError, match="undefined name 'v'"):
+        ev("[v for v in xs] + [v]", xs=(1,))
+    with pytest.raises(ExprError, match="undefined name 'w'"):
+        ev("[w for v in range(w) for w in range(2)]")
+
+
+def test_comprehension_names() -> None:
+    tree = parse_expr("[a * v for v in range(v) if v > b for w in f(v, c)]")
+    assert n.free_names(tree) == {"a", "v", "range", "b", "f", "c"}
+    assert n.value_names(tree) == {"a", "v", "b", "c"}
+    assert n.bound_names(tree) == {"v", "w"}
+    assert n.value_names(parse_expr("[v for v in xs]")) == {"xs"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "part", "hint"),
+    [
+        (
+            "[v for v in 3]",
+            "a comprehension needs a list to iterate over, found 3 (integer)",
+            "3",
+            None,
+        ),
+        (
+            "[a for a, b in xs]",
+            "cannot unpack 1 into 2 names (a, b)",
+            "for a, b in xs",
+            "each item must be a list of 2",
+        ),
+        (
+            "[a for a, b in [[1, 2, 3]]]",
+            "cannot unpack [1, 2, 3] into 2 names (a, b)",
+            "for a, b in [[1, 2, 3]]",
+            None,
+        ),
+        ("[v // 0 for v in xs]", "division by zero", "v // 0", None),
+        ("[v for v in xs if v < 'a']", "cannot compare an integer with a string", "v < 'a'", None),
+        ("[undefined for v in xs]", "undefined name 'undefined'", "undefined", None),
+        (
+            "[v for v in range(100000) for w in range(100) if w < 0]",
+            "the expression does too much work (more than 1,000,000 steps)",
+            "[v for v in range(100000) for w in range(100) if w < 0]",
+            "iterate over shorter lists",
+        ),
+        (
+            "[range(100000) for v in range(20)]",
+            "the expression does too much work",
+            "range(100000)",
+            None,
+        ),
+        (
+            "[v for v in range(100000)] + [0]",
+            "the list is longer than 100,000 items",
+            "[v for v in range(100000)] + [0]",
+            None,
+        ),
+    ],
+)
+def test_comprehension_errors_are_positioned(
+    text: str, message: str, part: str, hint: str | None
+) -> None:
+    with pytest.raises(ExprError) as info:
+        evaluate(parse_expr(text, _origin(text)), Scope({"xs": (1, 2)}))
+    assert message in info.value.message
+    assert hint is None or (info.value.hint is not None and hint in info.value.hint)
+    span = info.value.span
+    assert span is not None
+    start = 10 + text.index(part)
+    assert (span.col, span.end_col) == (start, start + len(part))
+
+
+def test_the_work_of_one_evaluation_is_bounded() -> None:
+    """A comprehension can neither loop for long nor build much: every step and every item of
+    every list built counts, and the count starts afresh with each evaluation."""
+    assert len(ev("[v for v in range(100000)]")) == MAX_ITEMS  # 300,000 steps
+    assert len(ev("[v for v in range(100000)]")) == MAX_ITEMS  # a new evaluation, a new count
+    with pytest.raises(ExprError, match="too much work"):
+        ev("[[0] * 100000 for v in range(10)]")
+    with pytest.raises(ExprError, match="too much work"):
+        ev("[[w for w in range(1000)] for v in range(1000)]")
+    assert ev("[[w for w in range(300)] for v in range(300)]")[-1][-1] == 299
+    assert MAX_STEPS == 1_000_000
+    with pytest.raises(ExprError, match="more than 100,000 items"):
+        ev("[v for v in range(1000) for w in range(101)]")
+
+
+def test_a_short_mention_of_a_long_item_in_messages() -> None:
+    with pytest.raises(ExprError) as info:
+        ev("[a for a, b in [range(1000)]]")
+    assert info.value.message == "cannot unpack [0, 1, 2, 3, …] into 2 names (a, b)"
+
+
+# -- comprehensions with symbolic values ---------------------------------------------------------
+
+
+D, M = Sym(n.Name("depth")), Sym(n.Name("mult"))
+
+
+@pytest.mark.parametrize(
+    ("text", "names", "residual"),
+    [
+        # an unknown iterable: the same comprehension, with what is known folded in
+        (
+            "[i * 2 + 1 for i in range(depth)]",
+            {"depth": D},
+            "tuple(i * 2 + 1 for i in range(depth))",
+        ),
+        ("[v for v in xs if v > k]", {"xs": D, "k": 3}, "tuple(v for v in depth if v > 3)"),
+        ("[v for v in xs if k]", {"xs": D, "k": True}, "tuple(v for v in depth)"),
+        (
+            "[a + b for a, b in zip(xs, ys)]",
+            {"xs": D, "ys": (1, 2)},
+            "tuple(a + b for a, b in zip(depth, (1, 2)))",
+        ),
+        (
+            "[[w + v for w in range(v)] for v in range(depth)]",
+            {"depth": D},
+            "tuple(tuple(w + v for w in range(v)) for v in range(depth))",
+        ),
+        # a known iterable, unknown items: still the comprehension, not the items unrolled
+        (
+            "[make_divisible(c * mult, 8) for c in [16, 24]]",
+            {"mult": M},
+            "tuple(make_divisible(c * mult, 8) for c in (16, 24))",
+        ),
+        (
+            "[ceil(n * mult) for n in ns]",
+            {"mult": M, "ns": (1, 2)},
+            "tuple(math.ceil(n * mult) for n in (1, 2))",
+        ),
+        # an unknown condition
+        ("[v for v in [1, 2] if v > depth]", {"depth": D}, "tuple(v for v in (1, 2) if v > depth)"),
+        # a variable spelt like a name the residual reads is renamed
+        (
+            "[v + a for v in range(3)]",
+            {"a": Sym(n.Name("v"))},
+            "tuple(v_1 + v for v_1 in (0, 1, 2))",
+        ),
+        # no integer folding of a variable that may hold a float: (v + 2) - 3 stays
+        ("[(v + 2) - 3 for v in xs]", {"xs": D}, "tuple(v + 2 - 3 for v in depth)"),
+    ],
+)
+def test_symbolic_comprehensions_stay_comprehensions(
+    text: str, names: dict[str, Any], residual: str
+) -> None:
+    result = evaluate(parse_expr(text), Scope(names))
+    assert isinstance(result, Sym) and not result.known
+    assert render(result.expr, python=True) == residual
+    assert not any(
+        "\N{PRIME}" in name for name in n.free_names(result.expr) | n.bound_names(result.expr)
+    )
+
+
+def test_symbolic_comprehensions_compute_what_python_computes() -> None:
+    env = {"depth": 4, "mult": 0.75}
+    for text in [
+        "[i * 2 + 1 for i in range(depth)]",
+        "[make_divisible(c * mult, 8) for c in [16, 24, 40]]",
+        "[ceil(n * mult) for n in [1, 2, 3]]",
+        "[[w + v for w in range(v)] for v in range(depth)]",
+        "[v for v in range(10) if v > depth]",
+        "[v * mult for v in sorted(range(depth), reverse=true)[1:]]",
+    ]:
+        expected = ev(text, **env)
+        symbolic = evaluate(parse_expr(text), Scope({k: Sym(n.Name(k)) for k in env}))
+        source = render(symbolic.expr, python=True)
+        assert same(run_python(source, env, generated_namespace()), expected), source
+
+
+def test_a_condition_known_false_gives_the_empty_list() -> None:
+    assert ev("[v for v in xs if k]", xs=D, k=False) == ()
+    assert ev("[v for v in xs if v > 1 if k]", xs=D, k=0) == ()
+
+
+def test_known_symbols_in_comprehensions() -> None:
+    xs = Sym(n.Name("xs"), (1, 2, 3))
+    result = evaluate(parse_expr("[v * 2 for v in xs if v > 1]"), Scope({"xs": xs}))
+    assert isinstance(result, Sym) and same(result.value, (4, 6))
+    assert render(result.expr, python=True) == "tuple(v * 2 for v in xs if v > 1)"
+    # a part that fails for values the iteration never reaches: the items are written out
+    result = evaluate(parse_expr("[1 // 0 if v > 5 else v for v in xs]"), Scope({"xs": xs}))
+    assert same(result.value, (1, 2, 3)) and render(result.expr, python=True) == "(1, 2, 3)"
+    # items that are symbols of the input shape
+    shape = (Sym(n.Name("c")), Sym(n.Name("h")))
+    result = evaluate(parse_expr("[d * 2 for d in s]"), Scope({"s": shape}))
+    assert render(result.expr, python=True) == "tuple(d * 2 for d in (c, h))"
+    result = evaluate(parse_expr("[a for a, b in [s]]"), Scope({"s": Sym(n.Name("s"))}))
+    assert render(result.expr, python=True) == "tuple(a for a, b in (s,))"
+
+
+def test_slices_and_comprehensions_alone_are_refused() -> None:
+    """The parser never makes them outside brackets; a tree built by hand gets an error."""
+    for node in (n.Slice(n.Const(1)), n.CompFor(("v",), n.Name("xs"))):
+        with pytest.raises(ExprError, match="only written inside brackets"):
+            evaluate(node, Scope({"xs": ()}))

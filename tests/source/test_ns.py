@@ -453,3 +453,131 @@ def test_numbers_beyond_the_language_are_refused_at_the_number(value: str, messa
     with pytest.raises(NetspecError, match=message) as info:
         netspec.loads(text, name="t.ns")
     assert info.value.span is not None and (info.value.span.line, info.value.span.col) == (5, 9)
+
+
+# -- comprehensions and slices in both formats ---------------------------------------------------
+
+COMPREHENSIONS_YAML = """\
+netspec: 1
+name: widths
+input: [3, 8, 8]
+params:
+  depth: 3
+  width_mult: 1.0
+let:
+  widths: "[make_divisible(c * width_mult, 8) for c in [16, 24, 40, 80]]"
+  depths: "[ceil(n * 1.5) for n in [1, 2, 2]]"
+  pairs: "[[w, d] for w, d in zip(widths, depths) if d > 1]"
+  ids: "[sum(depths[:s]) + i for s in range(len(depths)) for i in range(depths[s])]"
+  probs: "[0.2 * b / sum(depths) for b in ids]"
+  last: widths[-1:]
+blocks:
+  Pair:
+    params:
+      - out
+      - keep = 2
+    body:
+      - conv2d(out, 1)
+      - if: all([layers > 0 for layers in range(keep)][::2])
+        then:
+          - relu
+layers:
+  - for: w in widths[:depth]
+    do:
+      - Pair(w)
+  - if: any([p > 0.1 for p in probs])
+    then:
+      - Pair(last[0])
+  - flatten
+"""
+
+COMPREHENSIONS_NS = """\
+netspec 1
+name widths
+input [3, 8, 8]
+params {
+    depth = 3
+    width_mult = 1.0
+}
+let {
+    widths = [make_divisible(c * width_mult, 8) for c in [16, 24, 40, 80]]
+    depths = [ceil(n * 1.5) for n in [1, 2, 2]]
+    pairs = [[w, d] for w, d in zip(widths, depths) if d > 1]
+    ids = [
+        sum(depths[:s]) + i
+        for s in range(len(depths))
+        for i in range(depths[s])
+    ]
+    probs = [0.2 * b / sum(depths) for b in ids]
+    last = widths[-1:]
+}
+block Pair(out, keep = 2) {
+    conv2d(out, 1)
+    if all([layers > 0 for layers in range(keep)][::2]) {
+        relu
+    }
+}
+layers {
+    for w in widths[:depth] {
+        Pair(w)
+    }
+    if any([p > 0.1 for p in probs]) {
+        Pair(last[0])
+    }
+    flatten
+}
+"""
+
+
+def test_comprehensions_and_slices_read_the_same_in_both_formats() -> None:
+    """`for`, `in`, `if` and `:` inside brackets belong to the expression, not to a `.ns`
+    statement: the file reads as the YAML does, words of the format included."""
+    from netspec.spec import models as m
+
+    from_yaml = netspec.loads(COMPREHENSIONS_YAML, name="widths.yaml")
+    from_ns = netspec.loads(COMPREHENSIONS_NS, name="widths.ns")
+    assert m.canonical(from_yaml.spec) == m.canonical(from_ns.spec)
+    assert from_yaml.summary() == from_ns.summary()
+    lets = from_ns.network.lets
+    assert lets["ids"][1] == tuple(range(8)) and lets["last"][1] == (80,)
+
+
+def test_comprehensions_and_slices_survive_the_formatter() -> None:
+    """``netspec fmt`` re-renders each expression from its tree: a comprehension comes back the
+    same, in YAML (quoted: it starts with '[') and in .ns."""
+    from netspec.spec import format as fmt
+    from netspec.spec import models as m
+    from netspec.spec.load import read_text
+
+    spec = read_text(COMPREHENSIONS_YAML, "widths.yaml").spec
+    as_ns = fmt.to_ns(spec)
+    assert "widths = [make_divisible(c * width_mult, 8) for c in [16, 24, 40, 80]]" in as_ns
+    assert "for w in widths[:depth] {" in as_ns
+    back = fmt.to_yaml(read_text(as_ns, "widths.ns").spec)
+    assert '  widths: "[make_divisible(c * width_mult, 8) for c in [16, 24, 40, 80]]"' in back
+    assert "  last: widths[-1:]" in back
+    assert m.canonical(read_text(back, "widths.yaml").spec) == m.canonical(spec)
+    assert fmt.to_ns(read_text(as_ns, "widths.ns").spec) == as_ns
+
+
+@pytest.mark.parametrize(
+    ("line", "row", "column", "message"),
+    [
+        ("y = [v for v in ws", 6, 1, "unexpected '}'"),
+        (
+            "y = [v for len in ws]",
+            5,
+            16,
+            "the comprehension variable 'len' would hide the built-in",
+        ),
+        ("y = sum(v for v in ws)", 5, 15, "unexpected 'for'"),
+        ("y = ws[1:2:3:4]", 5, 17, "unexpected ':'"),
+    ],
+)
+def test_comprehension_errors_in_ns_are_positioned(
+    line: str, row: int, column: int, message: str
+) -> None:
+    text = f"netspec 1\nname x\ninput [1, 8, 8]\nlet {{\n    {line}\n}}\nlayers {{\n    relu\n}}\n"
+    err = _error(text)
+    assert message in err.message
+    assert err.span is not None and (err.span.line, err.span.col) == (row, column)

@@ -256,8 +256,18 @@ def from_python(node: ast.AST) -> n.Expr:
         return n.Call(from_python(node.func), tuple(map(from_python, node.args)), kwargs)
     if isinstance(node, ast.Attribute):
         return n.Attr(from_python(node.value), node.attr)
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Slice):
+        parts = (node.slice.lower, node.slice.upper, node.slice.step)
+        return n.Index(from_python(node.value), n.Slice(*(p and from_python(p) for p in parts)))
     if isinstance(node, ast.Subscript):
         return n.Index(from_python(node.value), from_python(node.slice))
+    if isinstance(node, ast.ListComp):
+        clauses = []
+        for c in node.generators:
+            names = c.target.elts if isinstance(c.target, ast.Tuple) else [c.target]
+            targets = tuple(t.id for t in names if isinstance(t, ast.Name))
+            clauses.append(n.CompFor(targets, from_python(c.iter), tuple(map(from_python, c.ifs))))
+        return n.ListComp(from_python(node.elt), tuple(clauses))
     raise AssertionError(ast.dump(node))  # pragma: no cover - the generator makes no others
 
 
@@ -275,6 +285,11 @@ def _grow(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         inner.map(lambda s: f"({s})"),
         st.tuples(inner, inner, inner).map(lambda t: f"{t[0]} if {t[1]} else {t[2]}"),
         st.lists(inner, max_size=3).map(lambda items: "[" + ", ".join(items) + "]"),
+        st.tuples(inner, inner, inner).map(lambda t: f"xs[{t[0]}:{t[1]}:{t[2]}]"),
+        st.tuples(inner, inner).map(lambda t: f"xs[:{t[0]}][{t[1]}:]"),
+        st.tuples(inner, inner).map(lambda t: f"[{t[0]} for v in {t[1]}]"),
+        st.tuples(inner, inner, inner).map(lambda t: f"[{t[0]} for a, b in {t[1]} if {t[2]}]"),
+        st.tuples(inner, inner, inner).map(lambda t: f"[{t[0]} for v in {t[1]} for w in {t[2]}]"),
     )
 
 
@@ -461,7 +476,7 @@ def test_expression_syntax_errors(
         ('"abc', 0, "unexpected character '\"'", "a string is not closed"),
         ("x + 'abc", 4, 'unexpected character "\'"', "a string is not closed"),
         ("$", 0, "unexpected character '$'", None),
-        ("a[1:2]", 3, "unexpected character ':'", None),
+        ("a[1] @ 2", 5, "unexpected character '@'", None),
         ("1 # comment", 2, "unexpected character '#'", None),
         (
             "f(x=1, 2)",
@@ -642,7 +657,7 @@ def test_param_errors(
 
 def test_param_error_with_a_fixed_message() -> None:
     err = fails("x: 1", parse_param)
-    assert err.message == "invalid block parameter: unexpected character ':'"
+    assert err.message == "invalid block parameter: unexpected ':': expected '='"
     assert err.hint == HINT_PARAM
     assert at(err) == (2, 5)
 
@@ -817,6 +832,8 @@ EXPRESSIONS = [
     "stride != 1 or in.channels != out",
     "[64 * 2 ** i for_ in range(4)]",
     "a if -b[0] >= 2.5e1 else 'x' not in xs",
+    "[w * 2 for w, d in zip(ws, ds) if d > 1 for v in range(d)]",
+    "xs[1:-1:2] + ys[: n - 1][::2]",
 ]
 TOKENS = st.sampled_from(
     ["a", "1", "2.5", "'s'", '"t"', "+", "-", "*", "//", "**", "(", ")", "[", "]", ",", "."]
@@ -885,3 +902,137 @@ def test_fuzz_errors_say_what_was_expected_in_words(kind: str, data: st.DataObje
     err = outcome(parse_expr, text)
     if err is not None and re.search(r"(?<!un)expected ", err.message):
         expected_words(err.message)
+
+
+# -- slices and comprehensions -------------------------------------------------------------------
+
+S, LC, CF = n.Slice, n.ListComp, n.CompFor
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("xs[1:2]", n.Index(N("xs"), S(C(1), C(2)))),
+        ("xs[1:]", n.Index(N("xs"), S(C(1)))),
+        ("xs[:-1]", n.Index(N("xs"), S(None, n.Unary("-", C(1))))),
+        ("xs[::2]", n.Index(N("xs"), S(None, None, C(2)))),
+        ("xs[:]", n.Index(N("xs"), S())),
+        ("xs[::]", n.Index(N("xs"), S())),
+        ("xs[a:b:c]", n.Index(N("xs"), S(N("a"), N("b"), N("c")))),
+        ("xs[a if b else c:]", n.Index(N("xs"), S(n.IfExp(N("b"), N("a"), N("c"))))),
+        ("xs[1:][0]", n.Index(n.Index(N("xs"), S(C(1))), C(0))),
+        ("[v for v in xs]", LC(N("v"), (CF(("v",), N("xs")),))),
+        ("[v for v in xs if v if w]", LC(N("v"), (CF(("v",), N("xs"), (N("v"), N("w"))),))),
+        (
+            "[a for a, b in zip(x, y) for c in b]",
+            LC(N("a"), (CF(("a", "b"), n.Call(N("zip"), (N("x"), N("y")))), CF(("c",), N("b")))),
+        ),
+        (
+            "[a if b else c for v in x or y if not v]",
+            LC(
+                n.IfExp(N("b"), N("a"), N("c")),
+                (CF(("v",), n.BoolOp("or", (N("x"), N("y"))), (n.Not(N("v")),)),),
+            ),
+        ),
+        ("[v for v in a in b]", LC(N("v"), (CF(("v",), n.Compare(N("a"), ("in",), (N("b"),))),))),
+        ("[[v] for v in xs][0]", n.Index(LC(n.ListExpr((N("v"),)), (CF(("v",), N("xs")),)), C(0))),
+        ("[x for x in xs]", LC(N("x"), (CF(("x",), N("xs")),))),
+        ("[\n v\n for v in xs\n]", LC(N("v"), (CF(("v",), N("xs")),))),
+    ],
+)
+def test_slices_and_comprehensions_parse_to_nodes(text: str, expected: n.Expr) -> None:
+    same(P(text), expected)
+
+
+def test_slice_and_comprehension_spans() -> None:
+    text = "[v * 2 for v, w in zip(xs, ys[1:-1]) if w]"
+    tree = P(text)
+    assert isinstance(tree, LC) and (tree.start, tree.end) == (0, len(text))
+    clause = tree.clauses[0]
+    assert text[clause.start : clause.end] == "for v, w in zip(xs, ys[1:-1]) if w"
+    index = clause.iterable.args[1]  # type: ignore[attr-defined]
+    assert text[index.start : index.end] == "ys[1:-1]"
+    assert text[index.index.start : index.index.end] == "1:-1"
+    tail = P("xs[::2]").index  # type: ignore[attr-defined]
+    assert (tail.start, tail.end) == (3, 6)
+
+
+@pytest.mark.parametrize(
+    "text, word, message",
+    [
+        ("[len for len in xs]", "len", "would hide the built-in function len()"),
+        ("[1 for a, ceil in xs]", "ceil", "would hide the built-in function ceil()"),
+        ("[1 for true in xs]", "true", "is a constant of the expression language"),
+        ("[1 for None in xs]", "None", "is a constant of the expression language"),
+        ("[1 for self in xs]", "self", "is reserved for generated code"),
+        ("[1 for math in xs]", "math", "is reserved for generated code"),
+        ("[1 for nn in xs]", "nn", "is reserved for generated code"),
+        ("[1 for __v in xs]", "__v", "starts with a double underscore"),
+        ("[1 for v in xs for in in xs]", "in", "is a keyword"),
+    ],
+)
+def test_comprehension_variables_that_would_hide_something_are_refused(
+    text: str, word: str, message: str
+) -> None:
+    err = fails(text)
+    assert err.message == f"invalid expression: the comprehension variable {word!r} {message}"
+    assert err.hint == "choose another name"
+    assert err.span is not None
+    start = col(text, text.index(f"{word} in") if word != "in" else text.index("in in"))
+    assert (err.span.col, err.span.end_col) == (start, start + len(word))
+
+
+@pytest.mark.parametrize(
+    "text, offset, head, hint",
+    [
+        (
+            "sum(d for d in xs)",
+            6,
+            "unexpected 'for'",
+            "a comprehension is written in square brackets, as in sum([d for d in xs])",
+        ),
+        ("[v for v in xs", 14, "the text ends too early", "check for an unclosed bracket"),
+        ("[v for v in a if b else c]", 19, "unexpected 'else'", None),
+        ("[v for v]", 8, "unexpected ']'", None),
+        ("[v for 1 in xs]", 7, "unexpected '1'", None),
+        ("[for v in xs]", 5, "unexpected 'v'", None),
+        ("xs[1:2:3:4]", 8, "unexpected ':'", None),
+        ("xs[1 2]", 5, "unexpected '2'", None),
+        ("f(1:2)", 3, "unexpected ':'", None),
+        ("v for v in xs", 2, "unexpected 'for'", None),
+    ],
+)
+def test_slice_and_comprehension_syntax_errors(
+    text: str, offset: int, head: str, hint: str | None
+) -> None:
+    err = fails(text)
+    assert err.message.startswith(f"invalid expression: {head}")
+    assert at(err) == (2, col(text, offset))
+    if hint is None:
+        assert err.hint is None or "bracket" in err.hint
+    else:
+        assert err.hint is not None and err.hint.startswith(hint)
+    if "expected " in err.message:
+        expected_words(err.message)
+
+
+@pytest.mark.parametrize(
+    "start, text",
+    [("expr", "[v for v in xs"), ("expr", "xs[1:2"), ("expr", "[v for v, w"), ("expr", "f(1 2)")],
+)
+def test_the_tokens_named_after_comprehensions_fit_there(start: str, text: str) -> None:
+    parse = PARSERS[start]
+    err = fails(text, parse)
+    assert err.span is not None
+    offset = err.span.col - 4
+    for word in expected_words(err.message):
+        if word.startswith("'"):
+            assert suggestion_taken(parse, text, offset, word[1:-1]), (word, err.message)
+
+
+def test_loop_headers_and_defaults_take_comprehensions_and_slices() -> None:
+    names, iterable = parse_for_header("w in [v * 2 for v in xs][1:]")
+    assert names == ("w",)
+    same(iterable.node, n.Index(LC(n.Binary("*", N("v"), C(2)), (CF(("v",), N("xs")),)), S(C(1))))
+    name, default = parse_param("ws = [v for v in range(3)]")
+    assert name == "ws" and isinstance(default, n.Located) and isinstance(default.node, LC)

@@ -53,7 +53,7 @@ from netspec.expr.evaluate import (
     evaluate,
     known,
 )
-from netspec.expr.render import literal, python_function, render, render_iterable
+from netspec.expr.render import literal, needs_tuple, python_function, render, render_iterable
 from netspec.infer import Network
 from netspec.ops.base import TRAINING, OpError, PyCall, Shape, X
 from netspec.ops.learned import TensorRef, declare
@@ -233,7 +233,8 @@ def _plain_expr(node: n.Expr) -> PyExpr:
     if isinstance(node, n.Call) and isinstance(node.func, n.Name):
         args = tuple(Item(_expr(a)) for a in node.args)
         kwargs = tuple(Item(_expr(v), k, "=") for k, v in node.kwargs)
-        return Bracket(f"{python_function(node.func.id)}(", args + kwargs, ")")
+        made = Bracket(f"{python_function(node.func.id)}(", args + kwargs, ")")
+        return Bracket("tuple(", (Item(made),), ")") if needs_tuple(node.func.id) else made
     return Atom(render(node, python=True))
 
 
