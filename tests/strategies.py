@@ -890,6 +890,9 @@ class SpecGen:
         hidden = c.pick([None, *self.top_ctx().chans])
         if hidden is not None:
             out.append({"hidden": f"linear({hidden})"} if kind == "class" else f"linear({hidden})")
+            if c.chance(0.3):  # normalised over the features it knows
+                norm = self.render(Call("layer_norm", [("normalized_shape", E(hidden))]))
+                out.append({"ln": norm} if kind == "class" else norm)
             out.append("relu")
         attrs: list[tuple[str, Any]] = [("out_features", E("classes"))]
         if c.chance(0.3):
@@ -908,7 +911,7 @@ class SpecGen:
         """One operator that keeps the kind of data; returns it and whether it owns tensors."""
         c = self.c
         w = flow.world
-        options = ["act", "act", "dropout", "identity", "norm"]
+        options = ["act", "act", "dropout", "identity", "norm", "layer_norm", "shape"]
         if w != "flat":
             options += ["conv", "conv", "conv", "pool", "pool", "lrn", "pad"]
             if not flow.fixed:
@@ -930,6 +933,34 @@ class SpecGen:
             return Call(op, attrs), False
         if what == "identity":
             return Call("identity", []), False
+        if what == "layer_norm":
+            if w == "2d" and c.chance(0.5):  # channels-first, over C
+                attrs = [("eps", c.pick([1e-6, 1e-5]))] if c.chance(0.5) else []
+                return Call("layer_norm2d", attrs), True
+            attrs = []
+            if w == "flat" and chan is not None:
+                attrs.append(("normalized_shape", E(chan)))
+            for name, values in (
+                ("eps", [1e-6, 1e-5]),
+                ("elementwise_affine", [True, False]),
+                ("bias", [True, False]),
+            ):
+                if c.chance(0.3):
+                    attrs.append((name, c.pick(values)))
+            return Call("layer_norm", attrs), True
+        if what == "shape":  # shape operators that keep the shape (their rules are tested alone)
+            rank = {"2d": 4, "1d": 3, "flat": 2}[w]
+            form = c.pick(["permute", "shuffle", "depth", "reshape"])
+            if form == "reshape" and w == "flat":
+                return Call("reshape", [("shape", [-1])]), False
+            if form == "permute" or form == "reshape":
+                return Call("permute", [("dims", list(range(rank)))]), False
+            if form == "shuffle" and w != "flat":
+                return Call("channel_shuffle", [("groups", 1)]), False
+            attrs = [("p", c.pick([0.0, 0.0, 0.5]))]
+            if c.chance(0.5):
+                attrs.append(("mode", c.pick(["row", "batch"])))
+            return Call("stochastic_depth", attrs), False
         if what == "flatten":
             attrs = c.pick(
                 [[], [("start_dim", 1)], [("end_dim", -1)], [("start_dim", 1), ("end_dim", 1)]]
@@ -1422,7 +1453,11 @@ class SpecGen:
         data["tensors"] = tensors
         body = data["body"] if isinstance(data["body"], list) else [data["body"]]
         for name in tensors:
-            body.append(f"{c.pick(['mul', 'add'])}({name})")
+            op = c.pick(["mul", "add"])
+            mapping = c.chance(0.3)
+            body.append({op: {"other": name}} if mapping else f"{op}({name})")
+            if mapping:
+                self.tag("mapping-call")
         data["body"] = body
         self.tag("block:tensors")
 
@@ -1556,6 +1591,7 @@ ACTIVATIONS = {
     "sigmoid",
     "tanh",
     "hardswish",
+    "hardsigmoid",
     "softmax",
 }
 

@@ -42,6 +42,7 @@ from typer.testing import CliRunner
 import netspec
 from netspec.cli import app
 from netspec.errors import CodegenError, NetspecError
+from netspec.ops import HELPERS
 from netspec.spec.format import to_ns
 from netspec.spec.load import read_text
 from tests.strategies import (
@@ -88,6 +89,8 @@ def analysed(spec: netspec.Spec) -> Facts:
     def walk(node: Any) -> None:
         children = getattr(node, "children", None)
         if children is not None:
+            for t in getattr(node, "own", ()):  # a block's learned tensors
+                state[f"{node.path}.{t.name}" if node.path else t.name] = tuple(t.shape)
             for child in children:
                 walk(child)
             return
@@ -118,7 +121,10 @@ def observed(model: nn.Module, x: torch.Tensor) -> tuple[Facts, Any]:
     leaves = set()
     hooks = []
     for path, module in model.named_modules():
-        if type(module).__module__.startswith("torch.nn") and not isinstance(module, CONTAINERS):
+        operator = (
+            type(module).__module__.startswith("torch.nn") or type(module).__name__ in HELPERS
+        )
+        if operator and not isinstance(module, CONTAINERS):
             leaves.add(path)
 
             def hook(_m: Any, _i: Any, out: Any, path: str = path) -> None:

@@ -690,7 +690,7 @@ def _check_tensor_use(
             where,
             hint=f"apply a tensor with mul({refs[0].name}) or add({refs[0].name})",
         )
-    if name is not None or not isinstance(box.node, BlockNode):
+    if name is not None or not isinstance(box.node, BlockNode) or box.kind != "class":
         raise SpecError(
             f"{op.name}(…) applies a learned tensor of the block: it is a call in the block's "
             "forward, so it stands unnamed among the block's own layers",

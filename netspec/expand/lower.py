@@ -162,12 +162,12 @@ def stage_arguments(block: m.BlockDef, values: dict[str, Any], index: int) -> di
 
 def block_kind(block: m.BlockDef) -> Literal["sequential", "class"]:
     """A block is an ``nn.Sequential`` exactly when it is an unnamed list of layers with no
-    paths to join; decided from the spec's text, so every parameter value builds the same
-    kind of container."""
+    paths to join and no tensors of its own; decided from the spec's text, so every parameter
+    value builds the same kind of container."""
     joined = block.branches is not None or block.shortcut is not None
     if joined or block.residual is not None or has_names(block.body) or has_names(block.then):
         return "class"
-    if has_parallel(block.body) or has_parallel(block.then):
+    if has_parallel(block.body) or has_parallel(block.then) or block.tensors:
         return "class"
     return "sequential"
 

@@ -1,5 +1,6 @@
 """Element-wise activations: relu, relu6, leaky_relu, gelu, silu, sigmoid, tanh, hardswish,
-softmax. Each keeps the shape, owns no tensors, and has a functional form."""
+hardsigmoid, softmax. Each keeps the shape (of any rank), owns no tensors, and has a functional
+form."""
 
 from __future__ import annotations
 
@@ -52,6 +53,13 @@ _simple("relu", "nn.ReLU", "F.relu", InplaceAttrs, "max(0, x).")
 _simple("relu6", "nn.ReLU6", "F.relu6", InplaceAttrs, "min(max(0, x), 6) (MobileNet).")
 _simple("silu", "nn.SiLU", "F.silu", InplaceAttrs, "x·sigmoid(x), also called swish.")
 _simple("hardswish", "nn.Hardswish", "F.hardswish", InplaceAttrs, "x·relu6(x + 3)/6 (MobileNetV3).")
+_simple(
+    "hardsigmoid",
+    "nn.Hardsigmoid",
+    "F.hardsigmoid",
+    InplaceAttrs,
+    "relu6(x + 3)/6, a piecewise-linear sigmoid (MobileNetV3's squeeze-and-excitation gate).",
+)
 _simple("sigmoid", "nn.Sigmoid", "torch.sigmoid", NoAttrs, "1 / (1 + e^(−x)).")
 _simple("tanh", "nn.Tanh", "torch.tanh", NoAttrs, "Hyperbolic tangent.")
 

@@ -16,13 +16,25 @@ runs.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from netspec.expr.evaluate import Sym, concrete, known, product, show
+from netspec.errors import NetspecError
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import (
+    Scope,
+    Sym,
+    SymbolicError,
+    concrete,
+    evaluate,
+    known,
+    product,
+    show,
+)
 
 Dim = Any  # int, or a Sym in generated code
 Shape = tuple[Dim, ...]
@@ -337,3 +349,47 @@ def _rank_hint(found: int, ranks: Sequence[int]) -> str | None:
 
 def positive(value: Any) -> bool:
     return not known(value) or (value if not isinstance(value, Sym) else value.value) > 0
+
+
+def divisors_hint(c: int) -> str:
+    """``divisors of 12: 1, 2, 3, 4, 6, 12`` (the first sixteen), for a ``groups`` error."""
+    divisors = [d for d in range(1, min(c, 4096) + 1) if c % d == 0]
+    shown = ", ".join(str(d) for d in divisors[:16]) + (", …" if len(divisors) > 16 else "")
+    return f"divisors of {c}: {shown}"
+
+
+def items(value: Any) -> tuple[Any, ...]:
+    """The entries of a list attribute (``dims``, ``shape``), each symbolic where the list is.
+
+    A list whose length is not known (a symbolic value that is not a list literal) raises
+    :class:`SymbolicError`: the rank of the result depends on it.
+    """
+    if isinstance(value, Sym):
+        inner = concrete(value)
+        if isinstance(value.expr, n.ListExpr):
+            if isinstance(inner, tuple):
+                return tuple(Sym(e, v) for e, v in zip(value.expr.items, inner, strict=True))
+            # the list is partly unknown: its literal entries are still known
+            return tuple(_entry(e) for e in value.expr.items)
+        if isinstance(inner, tuple):
+            return tuple(Sym(n.Index(value.expr, n.Const(i)), v) for i, v in enumerate(inner))
+        raise SymbolicError(value)
+    if isinstance(value, tuple | list):
+        return tuple(value)
+    return (value,)
+
+
+def _entry(expr: n.Expr) -> Any:
+    """An entry of a partly unknown list: its value where it reads no names (``-1``)."""
+    if n.free_names(expr):
+        return Sym(expr)
+    try:
+        value = evaluate(expr, Scope({}))
+    except NetspecError:  # it reads the input shape, say
+        return Sym(expr)
+    return value if isinstance(value, Sym) else Sym(expr, value)
+
+
+def indices(value: Any) -> tuple[int, ...]:
+    """The entries of a list attribute as integers (:class:`SymbolicError` if one is unknown)."""
+    return tuple(operator.index(v) for v in items(value))

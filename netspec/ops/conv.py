@@ -15,6 +15,7 @@ from netspec.ops.base import (
     PyCall,
     Shape,
     Tensor,
+    divisors_hint,
     fmt_shape,
     numel,
     register,
@@ -27,7 +28,11 @@ class Padded{cls}(nn.{cls}):
     """nn.{cls} that pads its input itself (asymmetrically if need be)."""
 
     def __init__(
-        self, *args: Any, pad: tuple[int, ...], pad_mode: str = "constant", **kwargs: Any
+        self,
+        *args: Any,
+        pad: tuple[int, ...],
+        pad_mode: str = "constant",
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.pad = pad  # F.pad order: last dimension first, (before, after) each
@@ -98,7 +103,7 @@ class _Conv(Op):
         if known(c, a.groups) and concrete(c) % concrete(a.groups):
             raise OpError(
                 f"{self.name}: groups={a.groups} must divide the {c} input channels",
-                hint=_divisors_hint(concrete(c)),
+                hint=divisors_hint(concrete(c)),
                 attr="groups",
             )
         if known(a.out_channels, a.groups) and concrete(a.out_channels) % concrete(a.groups):
@@ -194,12 +199,6 @@ def _items(padding: Any) -> tuple[Any, ...]:
 def _same_pair(kernel: Any, dilation: Any) -> tuple[Any, Any]:
     total = dilation * (kernel - 1)
     return (total // 2, total - total // 2)
-
-
-def _divisors_hint(c: int) -> str:
-    divisors = [d for d in range(1, min(c, 4096) + 1) if c % d == 0]
-    shown = ", ".join(str(d) for d in divisors[:16]) + (", …" if len(divisors) > 16 else "")
-    return f"divisors of {c}: {shown}"
 
 
 @register

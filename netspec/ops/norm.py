@@ -1,11 +1,29 @@
-"""Normalisation: ``batchnorm1d``, ``batchnorm2d`` and ``local_response_norm``."""
+"""Normalisation: ``batchnorm1d``, ``batchnorm2d``, ``layer_norm``, ``layer_norm2d`` and
+``local_response_norm``."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from netspec.ops.base import Attrs, Op, PyCall, Shape, Tensor, X, numel, register, require_rank
-from netspec.ops.fields import Count, Declared, Flag, Float, PositiveFloat
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import Sym, concrete, known, show
+from netspec.ops.base import (
+    HELPERS,
+    Attrs,
+    Expect,
+    Op,
+    OpError,
+    PyCall,
+    Shape,
+    Tensor,
+    X,
+    fmt_shape,
+    items,
+    numel,
+    register,
+    require_rank,
+)
+from netspec.ops.fields import Count, Declared, Flag, Float, PosInt, PositiveFloat
 
 
 class BatchNormAttrs(Attrs):
@@ -110,3 +128,160 @@ class LocalResponseNorm(Op):
 
     def functional(self, a: Any, x: Shape) -> PyCall | None:
         return PyCall("F.local_response_norm", (X, a.size), self.kwargs(a))
+
+
+NormalizedShape = Annotated[
+    PosInt | tuple[PosInt, ...] | None,
+    Expect("a positive integer, a list of them (the last dimensions of the input), or none"),
+]
+
+
+class LayerNormAttrs(Attrs):
+    normalized_shape: NormalizedShape = None
+    """The last dimensions to normalise over: none (the default) for the last dimension,
+    inferred; an integer or a list is checked against the input's last dimensions."""
+    eps: PositiveFloat = 1e-5
+    """Added to the variance for numerical stability."""
+    elementwise_affine: Flag = True
+    """Whether to learn a scale (weight) and shift (bias) per normalised element."""
+    bias: Flag = True
+    """Whether to learn the shift (with ``elementwise_affine``)."""
+
+
+@register
+class LayerNorm(Op):
+    """Layer normalisation over the last dimensions of each position (``nn.LayerNorm``): the
+    last dimension by default, so ``layer_norm`` after ``permute([0, 2, 3, 1])`` normalises
+    the channels of each pixel."""
+
+    name = "layer_norm"
+    Attrs = LayerNormAttrs
+    category = "norm"
+    module_name = "nn.LayerNorm"
+
+    def _normalized(self, a: Any, x: Shape) -> tuple[Any, ...]:
+        """The normalised shape: the given one, or the input's last dimension."""
+        given = a.normalized_shape
+        if given is None:
+            return (x[-1],)
+        if isinstance(given, Sym) and not isinstance(given.expr, n.ListExpr):
+            if not isinstance(concrete(given), tuple):
+                return (given,)  # a size known only when the generated code runs
+        return items(given)
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        if not x:
+            raise OpError(f"layer_norm expects at least a 1-d input, found {fmt_shape(x)}")
+        shape = self._normalized(a, x)
+        given = show(a.normalized_shape)
+        if len(shape) > len(x):
+            raise OpError(
+                f"layer_norm: normalized_shape {given} has {len(shape)} dimensions, but the "
+                f"input {fmt_shape(x)} has {len(x)} (batch excluded)",
+                hint="normalized_shape names the last dimensions of each sample; leave it out "
+                "to normalise over the last one",
+                attr="normalized_shape",
+            )
+        last = x[len(x) - len(shape) :]
+        if any(
+            known(s, d) and concrete(s) != concrete(d) for s, d in zip(shape, last, strict=True)
+        ):
+            ending = "dimension" if len(shape) == 1 else f"{len(shape)} dimensions"
+            raise OpError(
+                f"layer_norm: normalized_shape {given} must equal the input's last {ending}, "
+                f"found {fmt_shape(last)} in {fmt_shape(x)}",
+                hint="leave normalized_shape out to normalise over the last dimension, "
+                "whatever its size",
+                attr="normalized_shape",
+            )
+        return x
+
+    def tensors(self, a: Any, x: Shape) -> list[Tensor]:
+        if not a.elementwise_affine:
+            return []
+        shape = self._normalized(a, x)
+        weight = Tensor("weight", shape, True)
+        return [weight, Tensor("bias", shape, True)] if a.bias else [weight]
+
+    def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
+        return 2 * int(numel(x))  # normalisation: a scale and a shift per element
+
+    def _shape_arg(self, a: Any, x: Shape) -> Any:
+        return x[-1] if a.normalized_shape is None else a.normalized_shape
+
+    def module(self, a: Any, x: Shape) -> PyCall:
+        kwargs = self.kwargs(a, skip=["normalized_shape"])
+        return PyCall("nn.LayerNorm", (self._shape_arg(a, x),), kwargs)
+
+    def functional(self, a: Any, x: Shape) -> PyCall | None:
+        if a.elementwise_affine:
+            return None  # it owns a weight: a module
+        skip = ["normalized_shape", "elementwise_affine", "bias"]
+        return PyCall("F.layer_norm", (X, self._normalized(a, x)), self.kwargs(a, skip))
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        shape = self._normalized(a, x)
+        count = numel(shape)
+        over = "·".join(str(s) for s in shape)
+        last = "the last dimension" if len(shape) == 1 else f"the last {len(shape)} dimensions"
+        positions = numel(x[: len(x) - len(shape)])
+        lines = [
+            f"mean and variance over {last} ({over}), at each of {positions:,} position"
+            + ("s" if positions != 1 else "")
+        ]
+        if a.elementwise_affine:
+            per = 2 if a.bias else 1
+            what = "scale and shift" if a.bias else "scale"
+            lines.append(f"params: {per}·{over} = {per * count:,} ({what} per element)")
+        return lines
+
+
+class LayerNorm2dAttrs(Attrs):
+    eps: PositiveFloat = 1e-5
+    """Added to the variance for numerical stability (ConvNeXt uses 1e-6)."""
+
+
+_LAYER_NORM_2D = '''
+class LayerNorm2d(nn.LayerNorm):
+    """nn.LayerNorm over the channels of each pixel of N × C × H × W (ConvNeXt)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        x = x.permute(0, 3, 1, 2)
+        return x
+'''
+
+
+@register
+class LayerNorm2d(Op):
+    """Layer normalisation over the channels of each pixel of a ``channels × height × width``
+    input (ConvNeXt's channels-first ``LayerNorm2d``: channels last, ``nn.LayerNorm``, back)."""
+
+    name = "layer_norm2d"
+    Attrs = LayerNorm2dAttrs
+    category = "norm"
+    module_name = "LayerNorm2d"
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        require_rank(self.name, x, (3,), "channels × height × width")
+        return x
+
+    def tensors(self, a: Any, x: Shape) -> list[Tensor]:
+        return [Tensor("weight", (x[0],), True), Tensor("bias", (x[0],), True)]
+
+    def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
+        return 2 * int(numel(x))  # normalisation: a scale and a shift per element
+
+    def module(self, a: Any, x: Shape) -> PyCall:
+        return PyCall("LayerNorm2d", (x[0],), self.kwargs(a), helpers=("LayerNorm2d",))
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        return [
+            f"mean and variance over the {x[0]} channels, at each of {x[1]}·{x[2]} = "
+            f"{x[1] * x[2]:,} positions",
+            f"params: 2·{x[0]} = {2 * x[0]:,} (scale and shift per channel)",
+        ]
+
+
+HELPERS["LayerNorm2d"] = _LAYER_NORM_2D

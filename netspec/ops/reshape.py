@@ -1,12 +1,16 @@
-"""Shape plumbing: ``flatten``, ``identity``, ``zeropad1d`` and ``zeropad2d``."""
+"""Shape plumbing: ``flatten``, ``reshape``, ``permute``, ``channel_shuffle``, ``identity``,
+``zeropad1d`` and ``zeropad2d``."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar
 
-from netspec.expr.evaluate import concrete, known
+from pydantic import field_validator
+
+from netspec.expr.evaluate import as_expr, concrete, known, product, show
 from netspec.ops import spatial
 from netspec.ops.base import (
+    HELPERS,
     Attrs,
     Expect,
     Op,
@@ -14,12 +18,15 @@ from netspec.ops.base import (
     PyCall,
     Shape,
     X,
+    divisors_hint,
     fmt_shape,
+    indices,
+    items,
     numel,
     register,
     require_rank,
 )
-from netspec.ops.fields import Int
+from netspec.ops.fields import Count, Int
 
 
 class FlattenAttrs(Attrs):
@@ -81,6 +88,269 @@ class Flatten(Op):
         if len(merged) < 2:
             return []
         return [f"{'·'.join(str(d) for d in merged)} = {numel(merged):,} features"]
+
+
+class ReshapeAttrs(Attrs):
+    shape: Annotated[
+        tuple[Int, ...],
+        Expect("a list of sizes, batch excluded (one of them may be -1): [512, 7, 7]"),
+    ]
+    """The new shape of each sample, the batch dimension excluded; one size may be ``-1``,
+    inferred from the element count (PyTorch's rule)."""
+
+    @field_validator("shape")
+    @classmethod
+    def _sizes(cls, shape: tuple[int, ...]) -> tuple[int, ...]:
+        if not shape:
+            raise ValueError("needs at least one size")
+        if any(size < 1 and size != -1 for size in shape) or shape.count(-1) > 1:
+            raise ValueError("needs positive sizes, at most one of them -1")
+        return shape
+
+
+_RESHAPE = '''
+class Reshape(nn.Module):
+    """Reshape each sample to ``shape``, the batch kept (one size may be -1)."""
+
+    def __init__(self, shape: list[int] | tuple[int, ...]) -> None:
+        super().__init__()
+        self.shape = list(shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.unflatten(torch.flatten(x, 1), 1, self.shape)
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"
+'''
+
+
+@register
+class Reshape(Op):
+    """Give each sample a new shape with the same elements, in order (``torch.reshape``, the
+    batch dimension kept)."""
+
+    aliases_input = True
+    name = "reshape"
+    Attrs = ReshapeAttrs
+    category = "shape"
+    module_name = "Reshape"
+
+    def _sizes(self, a: Any) -> tuple[tuple[Any, ...], int | None]:
+        sizes = items(a.shape)
+        free = [i for i, size in enumerate(sizes) if known(size) and concrete(size) == -1]
+        return sizes, (free[0] if free else None)
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        sizes, free = self._sizes(a)
+        total = numel(x)
+        rest = product(s for i, s in enumerate(sizes) if i != free)
+        hint = (
+            "the sizes must multiply to the input's element count (batch excluded); one of "
+            "them may be -1 to have it inferred"
+        )
+        if free is None:
+            if known(total, rest) and concrete(total) != concrete(rest):
+                raise OpError(
+                    f"reshape: shape {show(a.shape)} holds {rest} elements, but the input "
+                    f"{fmt_shape(x)} has {total}",
+                    hint=hint,
+                    attr="shape",
+                )
+            return tuple(sizes)
+        if known(total, rest) and concrete(total) % concrete(rest):
+            raise OpError(
+                f"reshape: shape {show(a.shape)} cannot hold the input {fmt_shape(x)}: its "
+                f"{total} elements are not a multiple of {rest}",
+                hint=hint,
+                attr="shape",
+            )
+        inferred = _quotient(x, [s for i, s in enumerate(sizes) if i != free])
+        return tuple(inferred if i == free else s for i, s in enumerate(sizes))
+
+    def module(self, a: Any, x: Shape) -> PyCall:
+        return PyCall("Reshape", (a.shape,), helpers=("Reshape",))
+
+    def functional(self, a: Any, x: Shape) -> PyCall | None:
+        flat: Any = X if len(x) == 1 else PyCall("torch.flatten", (X, 1))
+        return PyCall("torch.unflatten", (flat, 1, a.shape))
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        sizes, free = self._sizes(a)
+        total = numel(x)
+        lines = [f"elements: {'·'.join(str(d) for d in x)} = {total:,}"]
+        if free is not None:
+            others = [str(s) for i, s in enumerate(sizes) if i != free] or ["1"]
+            lines.append(f"-1: {total:,} / {'·'.join(others)} = {y[free]:,}")
+        return lines
+
+
+def _quotient(x: Shape, sizes: list[Any]) -> Any:
+    """The element count of ``x`` divided by the product of ``sizes`` (a divisor), sizes that
+    are dimensions of ``x`` cancelled first so that a symbolic result stays short."""
+    left = list(x)
+    rest = []
+    for size in sizes:
+        same = [i for i, d in enumerate(left) if as_expr(d) == as_expr(size)]
+        if same:
+            del left[same[0]]
+        else:
+            rest.append(size)
+    return numel(tuple(left)) // product(rest) if rest else numel(tuple(left))
+
+
+class PermuteAttrs(Attrs):
+    dims: Annotated[
+        tuple[Int, ...],
+        Expect("a list of dimensions, the batch (0) first: [0, 2, 3, 1]"),
+    ]
+    """The order of the input's dimensions in the output, counted as PyTorch counts them: the
+    batch is dimension 0 and stays first (``[0, 2, 3, 1]``: channels last)."""
+
+
+_PERMUTE = '''
+class Permute(nn.Module):
+    """Reorder the dimensions, the batch (0) included: torch.permute(x, dims)."""
+
+    def __init__(self, dims: list[int] | tuple[int, ...]) -> None:
+        super().__init__()
+        self.dims = list(dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.permute(x, self.dims)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
+'''
+
+
+@register
+class Permute(Op):
+    """Reorder the dimensions (``torch.permute``), e.g. channels first to channels last."""
+
+    aliases_input = True
+    name = "permute"
+    Attrs = PermuteAttrs
+    category = "shape"
+    module_name = "Permute"
+
+    def _dims(self, a: Any, x: Shape) -> tuple[int, ...]:
+        """``dims`` with negative entries counted from the end, checked against the input."""
+        dims = indices(a.dims)
+        rank = len(x) + 1
+        if len(dims) != rank:
+            example = [0, *range(2, rank), 1] if rank > 2 else list(range(rank))
+            entries = "1 entry" if len(dims) == 1 else f"{len(dims)} entries"
+            raise OpError(
+                f"permute: dims {show(dims)} has {entries}, but the input {fmt_shape(x)} has "
+                f"{rank} dimensions with the batch",
+                hint=f"give every dimension once, the batch (0) first: e.g. {show(example)}",
+                attr="dims",
+            )
+        norm = tuple(d + rank if d < 0 else d for d in dims)
+        if sorted(norm) != list(range(rank)):
+            raise OpError(
+                f"permute: dims {show(dims)} is not a permutation of 0…{rank - 1}, the "
+                f"dimensions of the input {fmt_shape(x)} with the batch",
+                hint="give every dimension exactly once; the batch is dimension 0",
+                attr="dims",
+            )
+        if norm[0] != 0:
+            raise OpError(
+                f"permute: dims {show(dims)} moves the batch dimension (dims[0] must be 0)",
+                hint="moving the batch is not supported: netspec's shapes exclude the batch, "
+                "which stays first",
+                attr="dims",
+            )
+        return norm
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        return tuple(x[d - 1] for d in self._dims(a, x)[1:])
+
+    def module(self, a: Any, x: Shape) -> PyCall:
+        return PyCall("Permute", (a.dims,), helpers=("Permute",))
+
+    def functional(self, a: Any, x: Shape) -> PyCall | None:
+        return PyCall("torch.permute", (X, a.dims))
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        order = ", ".join(str(d) for d in self._dims(a, x)[1:])
+        return [
+            f"{fmt_shape(x)} → {fmt_shape(y)}: input dimensions {order} in that order (the "
+            "batch, 0, stays first)"
+        ]
+
+
+class ChannelShuffleAttrs(Attrs):
+    groups: Count
+    """Number of channel groups to interleave; it must divide the channels."""
+
+
+_CHANNEL_SHUFFLE = '''
+def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
+    """Interleave ``groups`` groups of channels (ShuffleNet): view, transpose, view."""
+    batchsize, num_channels = x.shape[0], x.shape[1]
+    x = x.reshape([batchsize, groups, num_channels // groups] + list(x.shape[2:]))
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view([batchsize, num_channels] + list(x.shape[3:]))
+'''
+
+_CHANNEL_SHUFFLE_MODULE = '''
+class ChannelShuffle(nn.Module):
+    """Interleave ``groups`` groups of channels (ShuffleNet): see channel_shuffle."""
+
+    def __init__(self, groups: int) -> None:
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return channel_shuffle(x, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
+'''
+
+
+@register
+class ChannelShuffle(Op):
+    """Split the channels into ``groups`` groups and interleave them (ShuffleNet's channel
+    shuffle: view as groups × channels per group, transpose, flatten back)."""
+
+    aliases_input = True  # one group (or one channel per group) leaves the input as it is
+    name = "channel_shuffle"
+    Attrs = ChannelShuffleAttrs
+    category = "shape"
+    module_name = "ChannelShuffle"
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        if len(x) < 2:
+            require_rank(self.name, x, (2, 3, 4), "channels × spatial dimensions")
+        c = x[0]
+        if known(c, a.groups) and concrete(c) % concrete(a.groups):
+            raise OpError(
+                f"channel_shuffle: groups={a.groups} must divide the {c} input channels",
+                hint=divisors_hint(concrete(c)),
+                attr="groups",
+            )
+        return x
+
+    def module(self, a: Any, x: Shape) -> PyCall:
+        return PyCall("ChannelShuffle", (a.groups,), helpers=("ChannelShuffle", "channel_shuffle"))
+
+    def functional(self, a: Any, x: Shape) -> PyCall | None:
+        return PyCall("channel_shuffle", (X, a.groups), helpers=("channel_shuffle",))
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        c, g = x[0], a.groups
+        return [
+            f"{c} channels = {g} groups of {c // g}; output channel i·{g} + j is input "
+            f"channel j·{c // g} + i"
+        ]
+
+
+HELPERS["Reshape"] = _RESHAPE
+HELPERS["Permute"] = _PERMUTE
+HELPERS["channel_shuffle"] = _CHANNEL_SHUFFLE
+HELPERS["ChannelShuffle"] = _CHANNEL_SHUFFLE_MODULE
 
 
 class NoAttrs(Attrs):

@@ -10,8 +10,10 @@ checked against the same tensor too.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -26,6 +28,7 @@ from netspec import ops
 from netspec.errors import NetspecError
 from netspec.expr.evaluate import show
 from tests.conftest import spec_text
+from tests.ops import oracles
 
 Oracle = Callable[
     [dict[str, Any], tuple[int, ...]], tuple[Callable[[torch.Tensor], Any], nn.Module]
@@ -163,6 +166,39 @@ def zeropad_oracle(cls: type[nn.Module]) -> Oracle:
     return make
 
 
+def permute_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    """torchvision's Permute; moving the batch (a valid permutation whose first entry is not
+    the batch) gives another network, which netspec refuses by design."""
+    dims, rank = a["dims"], len(x) + 1
+    if sorted(d % rank if -rank <= d < rank else d for d in dims) == list(range(rank)):
+        if dims[0] % rank != 0:
+            raise ValueError("moves the batch dimension")
+    return _module(oracles.Permute(dims))
+
+
+def reshape_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    return (lambda t: t.reshape(t.shape[0], *a["shape"])), nn.Identity()
+
+
+def layer_norm_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    """nn.LayerNorm; a normalized_shape longer than the sample would reach into the batch,
+    which netspec's batch-free shapes refuse."""
+    kw = dict(a)
+    shape = kw.pop("normalized_shape", None)
+    shape = x[-1] if shape is None else shape
+    if isinstance(shape, list) and len(shape) > len(x):
+        raise ValueError("normalized_shape reaches into the batch")
+    return _module(nn.LayerNorm(shape, **kw))
+
+
+def layer_norm2d_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    return _module(oracles.LayerNorm2d(x[0], **a))
+
+
+def stochastic_depth_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    return _module(oracles.StochasticDepth(a["p"], a.get("mode", "row")))
+
+
 # -- strategies ------------------------------------------------------------------------------------
 
 small = st.integers(1, 8)
@@ -233,11 +269,66 @@ def adaptive_attrs(rank: int) -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries({"output_size": size})
 
 
+@dataclass(frozen=True)
+class ForShape:
+    """An attribute strategy that depends on the input shape (drawn first)."""
+
+    attrs: Callable[[tuple[int, ...]], st.SearchStrategy[dict[str, Any]]]
+
+
+def permute_dims(shape: tuple[int, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    """Permutations of the input's dimensions (batch included), mostly keeping the batch first,
+    entries sometimes counted from the end; sometimes of another rank, or any short list
+    (repeats, out of range)."""
+
+    def permutation(rank: int) -> st.SearchStrategy[list[int]]:
+        keep = st.permutations(range(1, rank)).map(lambda p: [0, *p])
+        order = st.one_of(keep, keep, keep, st.permutations(range(rank)).map(list))
+        negative = st.lists(st.booleans(), min_size=rank, max_size=rank)
+        return st.tuples(order, negative).map(
+            lambda t: [d - rank if neg else d for d, neg in zip(*t, strict=True)]
+        )
+
+    rank = len(shape) + 1
+    valid = permutation(rank)
+    dims = st.one_of(
+        valid,
+        valid,
+        valid,
+        st.integers(1, 5).flatmap(permutation),
+        st.lists(st.integers(-5, 5), min_size=1, max_size=5),
+    )
+    return st.fixed_dictionaries({"dims": dims})
+
+
+@st.composite
+def fitting_shape(draw: st.DrawFn, total: int) -> list[int]:
+    """Sizes that multiply to ``total``, in any order, one of them sometimes -1."""
+    sizes: list[int] = []
+    left = total
+    for _ in range(draw(st.integers(0, 2))):
+        size = draw(st.sampled_from([d for d in range(1, left + 1) if left % d == 0]))
+        sizes.append(size)
+        left //= size
+    sizes = list(draw(st.permutations([*sizes, left])))
+    if draw(st.booleans()):
+        sizes[draw(st.integers(0, len(sizes) - 1))] = -1
+    return sizes
+
+
+def reshape_shapes(shape: tuple[int, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    """Shapes that fit the input, or any short list of sizes (which may not fit, or repeat
+    -1, or hold sizes PyTorch refuses)."""
+    other = st.lists(st.sampled_from([-1, 1, 2, 3, 4, 6, 8, 0, -2]), min_size=1, max_size=3)
+    fit = fitting_shape(math.prod(shape))
+    return st.fixed_dictionaries({"shape": st.one_of(fit, fit, other)})
+
+
 any_shape = st.integers(1, 4).flatmap(lambda r: st.tuples(*[st.integers(1, 6)] * r))
 inplace = optional(inplace=st.booleans())
 nothing = st.just({})
 
-CASES: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any], Oracle]] = {
+CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any], Oracle]] = {
     "conv1d": (conv_attrs(1), shapes(1), conv_oracle(1)),
     "conv2d": (conv_attrs(2), shapes(2), conv_oracle(2)),
     "linear": (
@@ -260,6 +351,23 @@ CASES: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any], Oracle]] 
         any_shape,
         batchnorm_oracle(nn.BatchNorm2d, (3,)),
     ),
+    "layer_norm": (
+        optional(
+            normalized_shape=st.one_of(
+                st.none(), st.integers(1, 6), st.lists(st.integers(1, 6), min_size=1, max_size=3)
+            ),
+            eps=st.sampled_from([1e-5, 1e-6]),
+            elementwise_affine=st.booleans(),
+            bias=st.booleans(),
+        ),
+        any_shape,
+        layer_norm_oracle,
+    ),
+    "layer_norm2d": (
+        optional(eps=st.sampled_from([1e-5, 1e-6])),
+        shapes(2, 6),
+        layer_norm2d_oracle,
+    ),
     "local_response_norm": (
         st.fixed_dictionaries(
             {"size": st.integers(1, 6)},
@@ -272,6 +380,7 @@ CASES: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any], Oracle]] 
     "relu6": (inplace, any_shape, simple(nn.ReLU6)),
     "silu": (inplace, any_shape, simple(nn.SiLU)),
     "hardswish": (inplace, any_shape, simple(nn.Hardswish)),
+    "hardsigmoid": (inplace, any_shape, simple(nn.Hardsigmoid)),
     "sigmoid": (nothing, any_shape, simple(nn.Sigmoid)),
     "tanh": (nothing, any_shape, simple(nn.Tanh)),
     "leaky_relu": (
@@ -292,6 +401,14 @@ CASES: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any], Oracle]] 
         any_shape,
         batched(2, simple(nn.Dropout2d)),
     ),
+    "stochastic_depth": (
+        st.fixed_dictionaries(
+            {"p": st.sampled_from([0.0, 0.2, 0.5, 1.0, 1.5, -0.1])},
+            optional={"mode": st.sampled_from(["row", "batch", "col"])},
+        ),
+        any_shape,
+        stochastic_depth_oracle,
+    ),
     "maxpool1d": (pool_attrs(1, True, False, False), shapes(1), pool_oracle(nn.MaxPool1d, 1)),
     "maxpool2d": (pool_attrs(2, True, False, False), shapes(2), pool_oracle(nn.MaxPool2d, 2)),
     "avgpool1d": (pool_attrs(1, False, True, False), shapes(1), pool_oracle(nn.AvgPool1d, 1)),
@@ -307,6 +424,15 @@ CASES: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any], Oracle]] 
         simple(nn.Flatten),
     ),
     "identity": (nothing, any_shape, simple(nn.Identity)),
+    # nn.ChannelShuffle as the oracle of which inputs are valid: channels first, any spatial rank
+    "channel_shuffle": (
+        st.fixed_dictionaries({"groups": st.integers(1, 6)}),
+        st.one_of(shapes(2, 6), any_shape),
+        simple(nn.ChannelShuffle),
+    ),
+    "permute": (ForShape(permute_dims), any_shape, permute_oracle),
+    # An empty shape (one scalar per sample) is outside netspec's shapes by design.
+    "reshape": (ForShape(reshape_shapes), any_shape, reshape_oracle),
     "zeropad1d": (
         st.fixed_dictionaries(
             {
@@ -332,13 +458,27 @@ CASES: dict[str, tuple[st.SearchStrategy[Any], st.SearchStrategy[Any], Oracle]] 
 }
 
 
+APPLIED_IN_BLOCKS = {"add", "mul"}
+"""Operators that apply a block's learned tensor: their property test builds blocks
+(tests/ops/test_learned.py)."""
+
+
 def test_every_operator_has_a_property_test() -> None:
-    assert sorted(CASES) == ops.names()
+    assert sorted(set(CASES) | APPLIED_IN_BLOCKS) == ops.names()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_static_rules_match_pytorch(name: str) -> None:
     attrs_st, shape_st, oracle = CASES[name]
+    if isinstance(attrs_st, ForShape):  # attributes drawn to suit the input shape
+
+        @given(data=st.data())
+        def run_for_shape(data: st.DataObject) -> None:
+            shape = data.draw(shape_st, label="shape")
+            check(name, oracle, data.draw(attrs_st.attrs(shape), label="attrs"), shape)
+
+        run_for_shape()
+        return
 
     @given(attrs=attrs_st, shape=shape_st)
     def run(attrs: dict[str, Any], shape: tuple[int, ...]) -> None:
