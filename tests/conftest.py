@@ -26,12 +26,50 @@ settings.register_profile(
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-REFERENCE = Path(__file__).parent / "reference" / "torchvision"
+REFERENCE = Path(__file__).parent / "reference"
 
 
 def reference(name: str) -> dict[str, Any]:
     """A torchvision reference manifest (see tests/reference/README.md)."""
-    return json.loads((REFERENCE / f"{name}.json").read_text())  # type: ignore[no-any-return]
+    return _json(REFERENCE / "torchvision" / f"{name}.json")
+
+
+def fingerprint(name: str) -> dict[str, Any]:
+    """A torchvision output fingerprint under the deterministic weight fill (see
+    tests/reference/README.md)."""
+    return _json(REFERENCE / "fingerprints" / f"{name}.json")
+
+
+def manifest_names() -> list[str]:
+    """The models with a reference manifest."""
+    return sorted(path.stem for path in (REFERENCE / "torchvision").glob("*.json"))
+
+
+def fingerprint_names() -> list[str]:
+    """The models with a reference fingerprint."""
+    return sorted(path.stem for path in (REFERENCE / "fingerprints").glob("*.json"))
+
+
+def zoo() -> dict[str, dict[str, Any]]:
+    """tests/reference/zoo.md's table: for each torchvision builder, its `input` and `output`
+    shapes (lists of ints), `parameters` and `macs`."""
+    rows: dict[str, dict[str, Any]] = {}
+    for line in (REFERENCE / "zoo.md").read_text().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) != 6 or not cells[0].startswith("`"):
+            continue
+        builder, input_shape, output_shape, parameters, macs, _ = cells
+        rows[builder.strip("`")] = {
+            "input": [int(d) for d in input_shape.split("×")],
+            "output": [int(d) for d in output_shape.split("×")],
+            "parameters": int(parameters.replace(",", "")),
+            "macs": int(macs.replace(",", "")),
+        }
+    return rows
+
+
+def _json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())  # type: ignore[no-any-return]
 
 
 def spec_text(layers: list[str], input_shape: tuple[int, ...], **extra: Any) -> str:
