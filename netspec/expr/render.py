@@ -184,6 +184,9 @@ class _Renderer:
         if isinstance(node, n.Compare):
             text = self.run(node.left, _CMP + 1)
             for op, rhs in zip(node.ops, node.comparators, strict=True):
+                none = isinstance(rhs, n.Const) and rhs.value is None
+                if self.python and none and op in ("==", "!="):
+                    op = "is" if op == "==" else "is not"  # the same test, as Python writes it
                 text += f" {op} {self.run(rhs, _CMP + 1)}"
             return text
         if isinstance(node, n.IfExp):

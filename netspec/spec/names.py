@@ -115,6 +115,8 @@ def check_block_name(name: str, span: Span | None) -> None:
         problem = "is the name of an operator"
     elif name in ("stage",) or name in CONSTANTS or name in GENERATED or name in BUILTINS:
         problem = "is reserved"
+    elif name in ops.HELPERS:
+        problem = "is the name of a class generated code defines"
     elif name.startswith("_"):
         problem = "starts with an underscore"
     if problem:
@@ -131,4 +133,8 @@ def class_name_problem(name: str) -> str | None:
         return "is a Python keyword"
     if name in GENERATED or name in BUILTINS or name in CONSTANTS:
         return "is a name generated code uses"
+    from netspec import ops
+
+    if name in ops.HELPERS:
+        return "is the name of a class generated code defines"
     return None

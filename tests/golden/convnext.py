@@ -196,7 +196,7 @@ class ConvNeXt(nn.Module):
                     total_stage_blocks=total_stage_blocks,
                 ),
             )
-            if row[1] != None:
+            if row[1] is not None:
                 features.append(Downsample(channels, row[1]))
                 channels = row[1]
         self.features = nn.Sequential(*features)  # -> [768, 7, 7]

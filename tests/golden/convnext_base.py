@@ -197,7 +197,7 @@ class ConvNeXtBase(nn.Module):
                     total_stage_blocks=total_stage_blocks,
                 ),
             )
-            if row[1] != None:
+            if row[1] is not None:
                 features.append(Downsample(channels, row[1]))
                 channels = row[1]
         self.features = nn.Sequential(*features)  # -> [1024, 7, 7]

@@ -160,16 +160,17 @@ class FusedMBConv(nn.Module):
                 ),
             )
         self.block = nn.Sequential(*block)
-        self.use_res_connect = use_res_connect
         if use_res_connect:
-            self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+            self.stochastic_depth: nn.Module | None = StochasticDepth(
+                stochastic_depth_prob, "row"
+            )
         else:
             self.stochastic_depth = None
         self.use_residual = use_res_connect
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.block(x)
-        if self.use_res_connect:
+        if self.stochastic_depth is not None:
             out = self.stochastic_depth(out)
         if self.use_residual:
             out = out + x
@@ -254,16 +255,17 @@ class MBConv(nn.Module):
             ),
         )
         self.block = nn.Sequential(*block)
-        self.use_res_connect = use_res_connect
         if use_res_connect:
-            self.stochastic_depth = StochasticDepth(stochastic_depth_prob, "row")
+            self.stochastic_depth: nn.Module | None = StochasticDepth(
+                stochastic_depth_prob, "row"
+            )
         else:
             self.stochastic_depth = None
         self.use_residual = use_res_connect
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.block(x)
-        if self.use_res_connect:
+        if self.stochastic_depth is not None:
             out = self.stochastic_depth(out)
         if self.use_residual:
             out = out + x

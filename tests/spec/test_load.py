@@ -37,7 +37,7 @@ HEAD = "netspec: 1\nname: t\ninput: [3, 8, 8]\n"
 SPEC_KEYS = "blocks, class_name, description, extends, input, layers, let, name, netspec, params"
 BLOCK_KEYS = (
     "body, branches, doc, expansion, first_only, let, merge, params, residual, shortcut, split, "
-    "then"
+    "tensors, …"
 )
 
 
@@ -609,9 +609,9 @@ def test_same_text_same_digest() -> None:
     [
         ('"b{i}}"', (8, 11), "unbalanced braces in layer name 'b{i}}'", "block{i + 1}"),
         (
-            '"b-{i}"',
+            '"b.{i}"',
             (8, 11),
-            "layer name template 'b-{i}' has characters a name cannot have",
+            "layer name template 'b.{i}' has characters a name cannot have",
             "use letters",
         ),
         ("a{}", (8, 13), "invalid name template: the expression is empty", None),

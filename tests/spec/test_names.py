@@ -42,7 +42,7 @@ VALUE_REASONS = (
 )
 LAYER_REASONS = (
     "is a number",
-    "is not a valid layer name (letters, digits and _, not starting with a digit)",
+    "is not a valid layer name (letters, digits and _, not starting with a digit",
     "is a Python keyword",
     "starts with an underscore (reserved for PyTorch internals)",
     "is an attribute of torch.nn.Module and would break the model",
@@ -204,8 +204,9 @@ def test_value_name_property(name: str) -> None:
     [
         ("0", "is a number"),
         ("12", "is a number"),
-        ("0conv", "is not a valid layer name (letters, digits and _, not starting with a digit)"),
-        ("conv-1", "is not a valid layer name"),
+        ("0conv", "is not a valid layer name (letters, digits and _, not starting with a digit"),
+        ("conv-", "is not a valid layer name"),
+        ("-conv", "is not a valid layer name"),
         ("conv.1", "is not a valid layer name"),
         ("def", "is a Python keyword"),
         ("_conv", "starts with an underscore (reserved for PyTorch internals)"),
@@ -259,7 +260,9 @@ def test_layer_name_property(name: str) -> None:
         assert any(reason in exc.message for reason in LAYER_REASONS), exc.message
         assert exc.span is SPAN and exc.where == "net" and exc.hint
         return
-    assert name.isidentifier() and name.isascii() and not keyword.iskeyword(name)
+    # an identifier, or a key of a named sequence: identifiers joined by - (block1-0)
+    assert all(part.isidentifier() or part.isalnum() for part in name.split("-"))
+    assert name.isascii() and name[0].isidentifier() and not keyword.iskeyword(name)
     assert not name.startswith("_")
     assert name not in MODULE_ATTRIBUTES and name not in CONSTANTS and name not in GENERATED
 

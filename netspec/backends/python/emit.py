@@ -55,7 +55,7 @@ from netspec.expr.evaluate import (
 )
 from netspec.expr.render import literal, needs_tuple, python_function, render, render_iterable
 from netspec.infer import Network
-from netspec.ops.base import TRAINING, OpError, PyCall, Shape, X
+from netspec.ops.base import HELPERS, TRAINING, OpError, PyCall, Shape, X
 from netspec.ops.learned import TensorRef, declare
 from netspec.ops.merge import MERGES, split_channels, split_code
 from netspec.spec import models as m
@@ -71,7 +71,7 @@ _DIM_NAMES = {
     4: ("channels", "depth", "height", "width"),
 }
 _FORWARD_NAMES = {"x", "out", "identity", "self"}
-_RESERVED_VARS = _FORWARD_NAMES | {"torch", "nn", "F", "OrderedDict", "Any"}
+_RESERVED_VARS = _FORWARD_NAMES | {"torch", "nn", "F", "math", "OrderedDict", "Any"} | set(HELPERS)
 """Names a ``forward`` reads besides its own variables."""
 
 
@@ -1233,13 +1233,12 @@ class Emitter:
             self.class_body(branch, scope, state, init, fwd, flow)
             return
         flag = self.attrs.fresh(_flag_name(entry.if_.expr))
-        init.append(
-            Stmt(
-                f"self.{flag} = ",
-                self.py_code(entry.if_.expr),
-                reads=_reads(self.subst(entry.if_.expr)),
-            )
+        flag_stmt = Stmt(
+            f"self.{flag} = ",
+            self.py_code(entry.if_.expr),
+            reads=_reads(self.subst(entry.if_.expr)),
         )
+        init.append(flag_stmt)
         if flow.src != flow.dst:  # both branches must continue from the same variable
             fwd.append(flow.line(Atom(flow.src)))
         bodies = []
@@ -1257,14 +1256,34 @@ class Emitter:
         then_fwd, else_fwd = bodies[-2], bodies[-1]
         block = init[-1]
         then_names, else_names = _attrs(block.body), _attrs(block.orelse or [])
-        # a module made in one branch only is None in the other (checked in forward via the flag)
+        # a module made in one branch only is None in the other, typed so (for mypy) where
+        # first assigned
         self.conditional |= then_names ^ else_names
         block.body += [Stmt(f"self.{a} = None") for a in sorted(else_names - then_names)]
         if then_names - else_names:
             block.orelse = (block.orelse or []) + [
                 Stmt(f"self.{a} = None") for a in sorted(then_names - else_names)
             ]
-        fwd.append(Stmt(f"if self.{flag}:", body=then_fwd, orelse=else_fwd or None, block=True))
+        then_mods = sorted((then_names - else_names) & self.assigned)
+        else_mods = sorted((else_names - then_names) & self.assigned)
+        for name in then_mods + else_mods:
+            _annotate_first(block.body, name)
+        # forward tests the module itself where a branch has modules of its own, so that
+        # TorchScript (which compiles the branch only where the test may hold) and mypy follow
+        if then_mods or else_mods:
+            init.remove(flag_stmt)
+            self.attrs.restore(self.attrs.snapshot() - {flag})
+        if then_mods:
+            orelse = else_fwd or None
+            if else_mods and else_fwd:
+                orelse = [Stmt(f"if self.{else_mods[0]} is not None:", body=else_fwd, block=True)]
+            test = f"if self.{then_mods[0]} is not None:"
+            fwd.append(Stmt(test, body=then_fwd, orelse=orelse, block=True))
+        elif else_mods:
+            test = f"if self.{else_mods[0]} is not None:"
+            fwd.append(Stmt(test, body=else_fwd, orelse=then_fwd or None, block=True))
+        else:
+            fwd.append(Stmt(f"if self.{flag}:", body=then_fwd, orelse=else_fwd or None, block=True))
 
     # -- blocks ------------------------------------------------------------------------------------
 
@@ -1889,11 +1908,25 @@ def _flag_name(code: n.Expr) -> str:
     return "flag"
 
 
+def _annotate_first(stmts: list[Stmt], name: str) -> bool:
+    """Type the first assignment of ``self.<name>`` in ``stmts`` (depth first) as
+    ``nn.Module | None``; True when found."""
+    for stmt in stmts:
+        if stmt.prefix == f"self.{name} = ":
+            stmt.prefix = f"self.{name}: nn.Module | None = "
+            return True
+        if stmt.prefix.startswith(f"self.{name}: "):
+            return True
+        if _annotate_first(stmt.body, name) or _annotate_first(stmt.orelse or [], name):
+            return True
+    return False
+
+
 def _attrs(stmts: list[Stmt]) -> set[str]:
     out = set()
     for stmt in stmts:
         if stmt.prefix.startswith("self.") and stmt.prefix.endswith(" = "):
-            out.add(stmt.prefix[5:-3])
+            out.add(stmt.prefix[5:-3].split(":")[0])
     return out
 
 
