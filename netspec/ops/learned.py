@@ -57,7 +57,7 @@ INITS: dict[str, Init] = {
     for i in (
         Init("zeros", (), "torch.zeros", "a tensor of zeros (a class token)"),
         Init("ones", (), "torch.ones", "a tensor of ones"),
-        Init("full", ("value",), "torch.full", "a tensor filled with `value` (a layer scale)"),
+        Init("full", ("value",), "torch.ones", "a tensor filled with `value` (a layer scale)"),
     )
 }
 """Every initialiser a ``tensors:`` entry may call, by name."""
@@ -72,9 +72,11 @@ class TensorDecl:
     args: tuple[Any, ...]
 
     def code(self, literal: Callable[[Any], str]) -> str:
-        """The PyTorch expression creating it: ``nn.Parameter(torch.full((96, 1, 1), 1e-06))``."""
+        """The PyTorch expression creating it: ``nn.Parameter(torch.ones((96, 1, 1)) * 1e-06)``."""
         dims = ", ".join(literal(d) for d in self.shape)
         shape = f"({dims},)" if len(self.shape) == 1 else f"({dims})"
+        if self.init.name == "full":  # ones × value: a float tensor whatever the value's type
+            return f"nn.Parameter(torch.ones({shape}) * {literal(self.args[0])})"
         args = "".join(f", {literal(a)}" for a in self.args)
         return f"nn.Parameter({self.init.torch}({shape}{args}))"
 
@@ -113,7 +115,12 @@ def declare(node: n.Expr, evaluate: Callable[[n.Expr], Any]) -> TensorDecl:
             raise OpError(f"a tensor's sizes are integers ≥ 1, found {show(shape)}")
         if known(dim) and concrete(dim) < 1:
             raise OpError(f"a tensor's sizes are integers ≥ 1, found {show(shape)}")
-    return TensorDecl(init, tuple(shape), tuple(values[a] for a in init.args))
+    args = tuple(values[a] for a in init.args)
+    for arg in args:
+        value = concrete(arg) if isinstance(arg, Sym) else arg
+        if known(arg) and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise OpError(f"{init.name} fills with a number, found {show(arg)}")
+    return TensorDecl(init, tuple(shape), args)
 
 
 class TensorAttrs(Attrs):

@@ -649,7 +649,7 @@ def test_a_learned_tensor_is_the_blocks_own_parameter() -> None:
     x = torch.randn(2, 4, 3, 3)
     assert torch.allclose(model(x), model.s.layer_scale * model.s.block(x) + x)
     source = spec.source()
-    assert "self.layer_scale = nn.Parameter(torch.full((dim, 1, 1), init))" in source
+    assert "self.layer_scale = nn.Parameter(torch.ones((dim, 1, 1)) * init)" in source
 
 
 @pytest.mark.parametrize(

@@ -105,7 +105,7 @@ class CNBlock(nn.Module):
     def __init__(self, in_channels: int, scale_init: float, sd_prob: float) -> None:
         super().__init__()
         dim = in_channels
-        self.layer_scale = nn.Parameter(torch.full((dim, 1, 1), scale_init))
+        self.layer_scale = nn.Parameter(torch.ones((dim, 1, 1)) * scale_init)
         self.block = nn.Sequential(
             nn.Conv2d(in_channels, dim, 7, padding=3, groups=dim),
             Permute((0, 2, 3, 1)),

@@ -309,7 +309,9 @@ class Module:
             base = "nn.Sequential"
         else:
             fwd: list[Stmt] = []
+            em.first, em.early = init, set(self.params) | set(spec.let)
             em.class_body(entries, lets, state, init, fwd, Flow(), self.net.root)
+            em.settle_tests(fwd)
             body = init
             forward = fwd + [Stmt("return x")]
             base = "nn.Module"
@@ -400,7 +402,11 @@ class Module:
             base = "nn.Sequential"
         else:
             body = [Stmt("super().__init__()"), *init, *learned]
+            em.first = body
+            em.early = {*params, *block.let, *globals_, *in_names.values()}
+            em.early |= {"expansion"} if block.expansion is not None else set()
             forward = em.block_body(lowered, frame, state, body)
+            em.settle_tests(forward)
             base = "nn.Module"
         body = prune(body, em.tracked_names)
         reads: set[str] = set()
@@ -515,6 +521,16 @@ class Emitter:
         """Attribute names of the class (layers, then captured values and flags)."""
         self.captured: dict[str, str] = {}
         self.stored: set[str] = set()
+        self.first: list[Stmt] | None = None
+        """The class's ``__init__`` at its top level, where values known from the start
+        (:attr:`early`) are stored for ``forward``."""
+        self.early: set[str] = set()
+        self.stored_first: set[str] = set()
+        self.flags: list[tuple[list[Stmt], Stmt, str]] = []
+        """Conditions stored as flags in ``__init__`` (dropped where forward reads none)."""
+        self.module_tests: list[tuple[str, Stmt, str]] = []
+        """Forward's ``if self.<module> is not None:`` tests, with the flag test to use where
+        the module turns out to be assigned again."""
         """Captured names whose ``self.<attr> = name`` runs on every path to this point (one
         stored inside a branch of ``__init__`` is stored again after it, where needed)."""
         """Locals that ``forward`` reads, and the attribute each is stored in."""
@@ -604,10 +620,17 @@ class Emitter:
                 continue
             if name not in self.captured:
                 self.captured[name] = self.attrs.fresh(name)
-            if name not in self.stored:
-                self.stored.add(name)
+            if name not in self.stored and name not in self.stored_first:
                 attr = self.captured[name]
-                init.append(Stmt(f"self.{attr} = {name}", reads=frozenset({name})))
+                stmt = Stmt(f"self.{attr} = {name}", reads=frozenset({name}))
+                if self.first is not None and name in self.early and not self.dry:
+                    # a parameter or `let` value: stored first thing, on every path (TorchScript
+                    # compiles both branches of forward's tests)
+                    self.stored_first.add(name)
+                    self.first.append(stmt)
+                else:
+                    self.stored.add(name)
+                    init.append(stmt)
             mapping[name] = n.Attr(n.Name("self"), self.captured[name])
         return Sym(n.substitute(value.expr, mapping), value.value)
 
@@ -858,6 +881,7 @@ class Emitter:
         """Run ``run(state, stmts)`` on a copy without keeping anything it emits or names."""
         probe = state.copy()
         snapshot = self.ns.snapshot()
+        stored = set(self.stored)
         helpers, ordered = set(self.mod.helpers), self.mod.uses_ordered_dict
         self.dry += 1
         try:
@@ -865,6 +889,7 @@ class Emitter:
         finally:
             self.dry -= 1
             self.ns.restore(snapshot)
+            self.stored = stored
             self.mod.helpers, self.mod.uses_ordered_dict = helpers, ordered
         return probe
 
@@ -1270,20 +1295,40 @@ class Emitter:
             _annotate_first(block.body, name)
         # forward tests the module itself where a branch has modules of its own, so that
         # TorchScript (which compiles the branch only where the test may hold) and mypy follow
-        if then_mods or else_mods:
-            init.remove(flag_stmt)
-            self.attrs.restore(self.attrs.snapshot() - {flag})
+        self.flags.append((init, flag_stmt, flag))
         if then_mods:
             orelse = else_fwd or None
             if else_mods and else_fwd:
-                orelse = [Stmt(f"if self.{else_mods[0]} is not None:", body=else_fwd, block=True)]
-            test = f"if self.{then_mods[0]} is not None:"
-            fwd.append(Stmt(test, body=then_fwd, orelse=orelse, block=True))
+                inner = Stmt(f"if self.{else_mods[0]} is not None:", body=else_fwd, block=True)
+                self.module_tests.append((else_mods[0], inner, f"if not self.{flag}:"))
+                orelse = [inner]
+            test = Stmt(
+                f"if self.{then_mods[0]} is not None:", body=then_fwd, orelse=orelse, block=True
+            )
+            self.module_tests.append((then_mods[0], test, f"if self.{flag}:"))
         elif else_mods:
-            test = f"if self.{else_mods[0]} is not None:"
-            fwd.append(Stmt(test, body=else_fwd, orelse=then_fwd or None, block=True))
+            test = Stmt(
+                f"if self.{else_mods[0]} is not None:",
+                body=else_fwd,
+                orelse=then_fwd or None,
+                block=True,
+            )
+            self.module_tests.append((else_mods[0], test, f"if not self.{flag}:"))
         else:
-            fwd.append(Stmt(f"if self.{flag}:", body=then_fwd, orelse=else_fwd or None, block=True))
+            test = Stmt(f"if self.{flag}:", body=then_fwd, orelse=else_fwd or None, block=True)
+        fwd.append(test)
+
+    def settle_tests(self, forward: list[Stmt]) -> None:
+        """Forward tests a module made under a condition for ``None`` where nothing assigns it
+        again (a shared stateless module made after the condition too); otherwise it tests the
+        condition's flag. Flags nothing reads are not stored."""
+        for name, stmt, flagged in self.module_tests:
+            if name in self.assigned and name not in self.conditional:
+                stmt.prefix = flagged  # assigned again whatever the condition: always there
+        text = "\n".join(line for stmt in forward for line in stmt.lines(0))
+        for stmts, flag_stmt, flag in self.flags:
+            if f"self.{flag}" not in text and flag_stmt in stmts:
+                stmts.remove(flag_stmt)
 
     # -- blocks ------------------------------------------------------------------------------------
 
