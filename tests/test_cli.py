@@ -1005,3 +1005,82 @@ def test_table_prints_brackets_as_written(tmp_path: Path) -> None:
     result = run("check", str(path))
     assert result.exit_code == 0, result.output
     assert "adaptive_avgpool2d([none, 2])" in result.output
+
+
+# -- the zoo's constructs: bad input is positioned, names both sizes, and has a hint ------------
+
+_Z = "netspec: 1\nname: t\ninput: [8, 6, 6]\n"
+CONSTRUCT_BAD_SPECS = [
+    (
+        "gate-does-not-broadcast",
+        _Z + "blocks:\n  SE:\n    residual: true\n    merge: mul\n    body:\n"
+        "      - pool: adaptive_avgpool2d(1)\n      - fc: conv2d(3, 1)\nlayers:\n  - se: SE\n",
+        6,
+        5,
+        "se",
+        "found body 3×1×1, input 8×6×6",
+    ),
+    (
+        "split-does-not-divide",
+        _Z + "blocks:\n  U:\n    split: true\n    branches:\n      a: [identity]\n"
+        "      b: [identity]\n      c: [identity]\nlayers:\n  - u: U\n",
+        6,
+        5,
+        "u",
+        "the input's 8 channels do not split into 3 equal parts",
+    ),
+    (
+        "permute-not-a-permutation",
+        _Z + "layers:\n  - p: permute([0, 2, 2, 1])\n",
+        5,
+        16,
+        "p",
+        "dims [0, 2, 2, 1] is not a permutation of 0…3, the dimensions of the input 8×6×6",
+    ),
+    (
+        "permute-moves-the-batch",
+        _Z + "layers:\n  - p: permute([1, 0, 2, 3])\n",
+        5,
+        16,
+        "p",
+        "moves the batch dimension",
+    ),
+    (
+        "shuffle-groups-do-not-divide",
+        _Z + "layers:\n  - s: channel_shuffle(3)\n",
+        5,
+        24,
+        "s",
+        "groups=3 must divide the 8 input channels",
+    ),
+    (
+        "tensor-does-not-broadcast",
+        _Z + "blocks:\n  S:\n    tensors:\n      g: full([3, 1, 1], 0.5)\n    body:\n"
+        "      - mul(g)\nlayers:\n  - s: S\n",
+        9,
+        9,
+        "s.mul",
+        "a tensor 3×1×1 does not broadcast against the input 8×6×6",
+    ),
+    (
+        "parallel-outside-a-block",
+        _Z + "layers:\n  - parallel:\n      - [relu]\n",
+        5,
+        5,
+        "layers",
+        "parallel paths are written directly in a block's layers",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "col", "where", "message"),
+    [case[1:] for case in CONSTRUCT_BAD_SPECS],
+    ids=[case[0] for case in CONSTRUCT_BAD_SPECS],
+)
+def test_bad_construct_spec(
+    tmp_path: Path, text: str, line: int, col: int, where: str, message: str
+) -> None:
+    test_bad_spec(tmp_path, text, line, col, where, message)
+    result = run("check", str(tmp_path / "bad.yaml"))
+    assert "hint: " in result.stderr
