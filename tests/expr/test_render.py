@@ -332,10 +332,21 @@ def test_spec_rendering_parses_back_to_the_same_tree(tree: n.Expr) -> None:
     assert parse_expr(text).node == tree
 
 
-@given(PARSED_TREES.filter(lambda tree: not _has_comprehension(tree)))
+def _compares_with_none(tree: n.Expr) -> bool:
+    return any(
+        isinstance(s, n.Compare)
+        and any(isinstance(c, n.Const) and c.value is None for c in s.comparators)
+        for s in subtrees(tree)
+    )
+
+
+@given(
+    PARSED_TREES.filter(lambda tree: not _has_comprehension(tree) and not _compares_with_none(tree))
+)
 def test_python_rendering_parses_back_to_the_same_tree(tree: n.Expr) -> None:
     """The grammar accepts Python spellings too: tuples, ``True``, ``None``, double quotes
-    (not a comprehension's: ``tuple(v for v in xs)`` is Python's, not netspec's)."""
+    (not a comprehension's: ``tuple(v for v in xs)`` is Python's, not netspec's; nor ``x is
+    None``, which generated code writes for the spec's ``x == none``)."""
     text = render(tree, python=True)
     note(text)
     assert parse_expr(text).node == tree
@@ -629,3 +640,11 @@ def test_comprehension_parts_are_what_ruff_puts_on_lines_of_their_own() -> None:
     element, parts = comprehension_parts(long)
     lines = ["stage_widths = tuple(", *(f"    {p}" for p in [element, *parts]), ")"]
     assert ruff_format(lines) == lines
+
+
+def test_python_compares_with_none_by_identity() -> None:
+    """``== none`` and ``!= none`` are ``is None`` / ``is not None`` in Python (the same test,
+    as Python code is written)."""
+    assert render(parse_expr("c != none").node, python=True) == "c is not None"
+    assert render(parse_expr("c == none").node, python=True) == "c is None"
+    assert render(parse_expr("c == none").node) == "c == none"
