@@ -1,11 +1,12 @@
 """Lowering: what each construct of a block means, decided once.
 
 A block in a spec is written with keys — ``body``, ``shortcut`` (``when``, ``project``),
-``residual``, ``branches``, ``merge``, ``then`` — whose meaning is a small dataflow program
-over named tensors: *paths* (layer lists applied to one tensor, giving another) and *merges*
-(an operator from :data:`~netspec.ops.merge.MERGES` joining several tensors), each optionally
-guarded by conditions on the block's values. :func:`lower_block` writes that program, and
-:func:`block_kind` the container a block becomes.
+``residual``, ``branches``, ``split``, ``merge``, ``then`` — and ``parallel`` entries in its
+layers, whose meaning is a small dataflow program over named tensors: *paths* (layer lists
+applied to one tensor, giving another), *splits* (a tensor's channels in equal parts, one per
+path) and *merges* (an operator from :data:`~netspec.ops.merge.MERGES` joining several
+tensors), each optionally guarded by conditions on the block's values. :func:`lower_block`
+writes that program, and :func:`block_kind` the container a block becomes.
 
 Both back ends consume the lowered form and nothing else of a block's keys: the expander
 (:mod:`netspec.expand.expander`) interprets it at concrete values — the static analysis — and
