@@ -529,6 +529,7 @@ class Emitter:
         self.flags: list[tuple[list[Stmt], Stmt, str]] = []
         """Conditions stored as flags in ``__init__`` (dropped where forward reads none)."""
         self.module_tests: list[tuple[str, Stmt, str]] = []
+        self.reassigned: set[str] = set()
         """Forward's ``if self.<module> is not None:`` tests, with the flag test to use where
         the module turns out to be assigned again."""
         """Captured names whose ``self.<attr> = name`` runs on every path to this point (one
@@ -1236,6 +1237,8 @@ class Emitter:
     def _assign(
         self, name: str, module: PyExpr, init: list[Stmt], shapes: dict[str, Shape]
     ) -> None:
+        if any(tested == name for tested, _, _ in self.module_tests):
+            self.reassigned.add(name)  # forward cannot tell its condition by its presence
         if name in self.assigned and name not in self.conditional:
             return  # a shared module, called again
         self.assigned.add(name)
@@ -1323,8 +1326,8 @@ class Emitter:
         again (a shared stateless module made after the condition too); otherwise it tests the
         condition's flag. Flags nothing reads are not stored."""
         for name, stmt, flagged in self.module_tests:
-            if name in self.assigned and name not in self.conditional:
-                stmt.prefix = flagged  # assigned again whatever the condition: always there
+            if name in self.reassigned or (name in self.assigned and name not in self.conditional):
+                stmt.prefix = flagged  # assigned again elsewhere: its presence says nothing
         text = "\n".join(line for stmt in forward for line in stmt.lines(0))
         for stmts, flag_stmt, flag in self.flags:
             if f"self.{flag}" not in text and flag_stmt in stmts:
