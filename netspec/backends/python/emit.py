@@ -530,6 +530,8 @@ class Emitter:
         """Conditions stored as flags in ``__init__`` (dropped where forward reads none)."""
         self.module_tests: list[tuple[str, Stmt, str]] = []
         self.reassigned: set[str] = set()
+        self.present: set[str] = set()
+        """Modules assigned on every path of ``__init__`` to the current point."""
         """Forward's ``if self.<module> is not None:`` tests, with the flag test to use where
         the module turns out to be assigned again."""
         """Captured names whose ``self.<attr> = name`` runs on every path to this point (one
@@ -1067,7 +1069,7 @@ class Emitter:
         not take has not been checked; if it cannot be compiled, the generated code raises
         its error there (for values that take it) instead of failing the whole model."""
         snapshot = len(out)
-        stored = set(self.stored)
+        stored, present = set(self.stored), set(self.present)
         try:
             body_fn(entries, scope, state, out)
         except CodegenError:
@@ -1078,7 +1080,7 @@ class Emitter:
             state.dead = True
             return exc
         finally:
-            self.stored = stored
+            self.stored, self.present = stored, present
         return None
 
     def _if_stmt(self, entry: m.IfEntry, then: list[Stmt], orelse: list[Stmt]) -> Stmt:
@@ -1239,8 +1241,9 @@ class Emitter:
     ) -> None:
         if any(tested == name for tested, _, _ in self.module_tests):
             self.reassigned.add(name)  # forward cannot tell its condition by its presence
-        if name in self.assigned and name not in self.conditional:
-            return  # a shared module, called again
+        if name in self.present:
+            return  # a shared module, made on every path to here: called again
+        self.present.add(name)
         self.assigned.add(name)
         self.conditional.discard(name)  # assigned here whatever the condition said
         comment = f"-> {list(shapes[name])}" if name in shapes and not self.dry else ""
@@ -1971,10 +1974,12 @@ def _annotate_first(stmts: list[Stmt], name: str) -> bool:
 
 
 def _attrs(stmts: list[Stmt]) -> set[str]:
+    """Attributes ``stmts`` assign, on some path through them."""
     out = set()
     for stmt in stmts:
         if stmt.prefix.startswith("self.") and stmt.prefix.endswith(" = "):
             out.add(stmt.prefix[5:-3].split(":")[0])
+        out |= _attrs(stmt.body) | _attrs(stmt.orelse or [])
     return out
 
 
