@@ -1295,8 +1295,10 @@ class Emitter:
             block.orelse = (block.orelse or []) + [
                 Stmt(f"self.{a} = None") for a in sorted(then_names - else_names)
             ]
-        then_mods = sorted((then_names - else_names) & self.assigned)
-        else_mods = sorted((else_names - then_names) & self.assigned)
+        # a module forward can test for: made on every path of one branch, on none of the other
+        then_sure, else_sure = _attrs(block.body, False), _attrs(block.orelse or [], False)
+        then_mods = sorted((then_sure - else_names) & self.assigned)
+        else_mods = sorted((else_sure - then_names) & self.assigned)
         for name in then_mods + else_mods:
             _annotate_first(block.body, name)
         # forward tests the module itself where a branch has modules of its own, so that
@@ -1973,13 +1975,15 @@ def _annotate_first(stmts: list[Stmt], name: str) -> bool:
     return False
 
 
-def _attrs(stmts: list[Stmt]) -> set[str]:
-    """Attributes ``stmts`` assign, on some path through them."""
+def _attrs(stmts: list[Stmt], nested: bool = True) -> set[str]:
+    """Attributes ``stmts`` assign on some path through them (``nested``), or on every path
+    (their own statements, outside conditions)."""
     out = set()
     for stmt in stmts:
         if stmt.prefix.startswith("self.") and stmt.prefix.endswith(" = "):
             out.add(stmt.prefix[5:-3].split(":")[0])
-        out |= _attrs(stmt.body) | _attrs(stmt.orelse or [])
+        if nested:
+            out |= _attrs(stmt.body) | _attrs(stmt.orelse or [])
     return out
 
 
