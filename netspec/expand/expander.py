@@ -680,7 +680,7 @@ def _check_tensor_use(
     """A block's learned tensor is read only by ``mul``/``add`` calls in the block's own
     layers (where ``self.<tensor>`` is the block's attribute), and those read nothing else."""
     refs = [v for v in values.values() if isinstance(v, TensorRef)]
-    applies = not getattr(op, "module_form", True)
+    applies = not op.module_form
     if not refs and not applies:
         return
     if refs and not applies:

@@ -67,6 +67,15 @@ def layer_names(entries: Sequence[Any]) -> set[str]:
     return out
 
 
+def block_layer_names(block: m.BlockDef) -> set[str]:
+    """Every attribute a block's layers take: its layers' names (through parallel paths),
+    its branches' and its shortcut projection's."""
+    names = layer_names(block.body) | layer_names(block.then) | set(block.branches or {})
+    if block.shortcut is not None and block.shortcut.project is not None:
+        names.add(block.shortcut.name)
+    return names
+
+
 def has_parallel(entries: Sequence[Any]) -> bool:
     """Whether a layer list splits into ``parallel`` paths (at its top, where they may be)."""
     return any(isinstance(entry, m.ParallelEntry) for entry in entries)

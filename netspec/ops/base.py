@@ -136,6 +136,9 @@ class Op:
     """Family, for docs and listings: conv, linear, norm, activation, pool, shape…"""
     module_name: ClassVar[str] = ""
     """The PyTorch class it builds, for docs (``nn.Conv2d``)."""
+    module_form: ClassVar[bool] = True
+    """Whether it can be a module; ``False``: only a call in a block's ``forward`` (``mul`` of
+    a block's learned tensor)."""
     aliases_input: ClassVar[bool] = False
     """Whether its output may be its input or a view of it (identity, flatten, dropout in
     eval mode): an in-place operation after it writes into its input."""

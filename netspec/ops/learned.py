@@ -168,8 +168,7 @@ def _ref(value: Any) -> TensorRef:
 class _TensorOp(Op):
     Attrs = TensorAttrs
     category = "tensor"
-    module_form: ClassVar[bool] = False
-    """A call in ``forward`` only: the tensor is an attribute of the block itself."""
+    module_form = False  # a call in forward only: the tensor is an attribute of the block
     verb: ClassVar[str]
     torch: ClassVar[str]
 

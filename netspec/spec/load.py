@@ -28,7 +28,7 @@ from netspec.errors import (
     choices_hint,
     did_you_mean,
 )
-from netspec.expand.lower import layer_names
+from netspec.expand.lower import block_layer_names, layer_names
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import show
 from netspec.source import yaml as ysrc
@@ -305,13 +305,6 @@ def _check_file(spec: m.SpecFile, tree: ysrc.YNode) -> None:
                 "name": "add `name: my_model` (a Python identifier)",
             }[key]
             raise SpecError(f"missing key {key!r}", Span(tree.span.source, 1, 1), "document", hint)
-
-
-def _block_layer_names(block: m.BlockDef) -> set[str]:
-    names = layer_names(block.body) | layer_names(block.then) | set(block.branches or {})
-    if block.shortcut is not None and block.shortcut.project is not None:
-        names.add(block.shortcut.name)
-    return names
 
 
 def check_parallel(entries: Any, allowed: bool, where: str) -> None:
@@ -949,7 +942,7 @@ def _check_block(name: str, block: m.BlockDef) -> None:
         check_parallel(value, False, where)
     if block.shortcut is not None and block.shortcut.project is not None:
         check_parallel(block.shortcut.project, False, where)
-    taken = _block_layer_names(block)
+    taken = block_layer_names(block)
     for tensor in block.tensors:
         if tensor in taken:
             raise SpecError(

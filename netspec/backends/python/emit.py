@@ -35,6 +35,7 @@ from netspec.expand.lower import (
     Lowered,
     Path,
     Split,
+    block_layer_names,
     container_kind,
     layer_names,
     lower_block,
@@ -352,7 +353,7 @@ class Module:
         taken = set(params) | set(block.let) | set(globals_) | _block_local_names(block)
         in_names = {i: _fresh_in(f"in_{d}", taken) for i, d in enumerate(dims)}
         em = Emitter(
-            self, taken | set(in_names.values()), _block_layer_names(block) | set(block.tensors)
+            self, taken | set(in_names.values()), block_layer_names(block) | set(block.tensors)
         )
         renames: dict[str, n.Expr] = {}
         scope = Scope({g: Sym(n.Name(g)) for g in globals_})
@@ -476,7 +477,7 @@ class Module:
         # sizes the dry run tracks get names of their own, apart from the caller's
         values = [*x, *args.values(), *names.values()]
         caller = set().union(*(n.free_names(as_expr(v)) for v in values))
-        em = Emitter(self, caller, _block_layer_names(block))
+        em = Emitter(self, caller, block_layer_names(block))
         em.dry = 1
         em.caller_terms = True
         frame = Scope(names).child(args, input=InputShape(x))
@@ -1926,14 +1927,6 @@ def _block_needs(spec: m.SpecFile) -> dict[str, list[str]]:
 
 def _block_local_names(block: m.BlockDef) -> set[str]:
     return _spec_names(_block_entries(block))
-
-
-def _block_layer_names(block: m.BlockDef) -> set[str]:
-    names: set[str] = set()
-    for step in lower_block(block).steps:
-        if isinstance(step, Path):
-            names |= layer_names(step.entries) if step.module is None else {step.module}
-    return names
 
 
 def _spec_names(entries: Sequence[Any]) -> set[str]:
