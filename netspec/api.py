@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netspec.backends import summary as summary_backend
+from netspec.errors import NetspecError
 from netspec.expand.expander import class_name, expand
 from netspec.infer import Network
 from netspec.spec import models as m
@@ -112,17 +113,38 @@ def load(
     Raises:
         NetspecError: the spec is invalid, or a parameter value does not fit.
     """
+    if not isinstance(spec, str | os.PathLike):
+        raise TypeError(f"load() takes a path or a bundled spec's name, found {_kind(spec)}")
     ref = spec if isinstance(spec, str) else Path(spec)
     return Spec(load_spec(ref), params, input_shape)
 
 
 def loads(
-    text: str,
+    text: str | bytes,
     *,
     name: str = "<spec>",
     input_shape: Sequence[int] | None = None,
     **params: Any,
 ) -> Spec:
     """Like :func:`load`, for spec text; ``name`` (``model.ns``, ``model.yaml``) says its
-    format, and without an extension the text itself does (``netspec 1`` is ``.ns``)."""
+    format, and without an extension the text itself does (``netspec 1`` is ``.ns``).
+
+    ``text`` may be ``bytes`` of UTF-8.
+
+    Raises:
+        NetspecError: the spec is invalid (or its bytes are not UTF-8), or a parameter value
+            does not fit.
+        TypeError: ``text`` is neither text nor bytes.
+    """
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NetspecError(f"the spec is not UTF-8 text (byte {exc.start})") from None
+    if not isinstance(text, str):
+        raise TypeError(f"loads() takes the spec's text, found {_kind(text)}")
     return Spec(load_text(text, name), params, input_shape)
+
+
+def _kind(value: Any) -> str:
+    return "None" if value is None else f"a value of type {type(value).__name__}"

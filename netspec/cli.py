@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from netspec.errors import InternalError, NetspecError
+from netspec.errors import InternalError, NetspecError, printable
 
 app = typer.Typer(
     name="netspec",
@@ -114,7 +114,7 @@ def _guard(fn: F) -> F:
         except NetspecError as exc:
             from rich.text import Text
 
-            _stderr().print(Text(f"error: {exc.render()}"))
+            _stderr().print(Text(printable(f"error: {exc.render()}")))
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
@@ -130,7 +130,7 @@ def _guard(fn: F) -> F:
                 what = str(value) if isinstance(value, InternalError) else f"{name}: {value}"
                 console.print(
                     Text(
-                        f"internal error: {what}\n"
+                        f"internal error: {printable(what)}\n"
                         "This is a bug in netspec, not in your spec. "
                         "Set NETSPEC_DEBUG=1 for the traceback and please report it."
                     )
@@ -157,14 +157,11 @@ def _parse_input(text: str | None) -> tuple[int, ...] | None:
 
 
 def _open(spec: str, sets: list[str] | None, input_text: str | None) -> Any:
-    from pathlib import Path
-
     from netspec.api import Spec
     from netspec.spec.load import load_spec, resolve
     from netspec.spec.params import declared, parse_assignment
 
-    path = resolve(spec) if not Path(spec).is_file() else Path(spec)
-    model = load_spec(path)
+    model = load_spec(resolve(spec))
     params = declared(model)
     overrides = dict(parse_assignment(item, params) for item in sets or [])
     return Spec(model, overrides, _parse_input(input_text), origin="--set")
@@ -437,7 +434,7 @@ def list_specs(
     table.add_column("Spec", no_wrap=True)
     table.add_column("Description")
     for row in rows:
-        table.add_row(str(row["name"]), str(row["description"]))
+        table.add_row(str(row["name"]), printable(str(row["description"])))
     _stdout().print(table)
 
 

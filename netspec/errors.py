@@ -13,6 +13,7 @@ that disagrees with the static analysis) is an :class:`InternalError` instead: t
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -212,3 +213,21 @@ def choices_hint(word: str, choices: Iterable[str], what: str, limit: int = 12) 
     shown = ", ".join(options[:limit]) + (", …" if len(options) > limit else "")
     listing = f"{what}: {shown}" if options else f"no {what} are defined"
     return f"{guess} {listing}" if guess else listing
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal: control characters (ANSI escape sequences start
+    with one), invisible formatting characters (bidi overrides that reorder what a reader
+    sees) and lone surrogates are shown escaped, as Python writes them (``\\x1b``,
+    ``\\u202e``); line breaks and tabs stay."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch in "\n\t" or unicodedata.category(ch) not in _HIDDEN else ascii(ch)[1:-1]
+        for ch in text
+    )
+
+
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+"""Unicode categories never printed raw: controls, formatting, surrogates, private use,
+unassigned, line and paragraph separators."""

@@ -23,7 +23,7 @@ from collections.abc import Hashable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from netspec.backends.python import generate
-from netspec.errors import InternalError
+from netspec.errors import InternalError, NetspecError
 from netspec.expand.expander import expand
 from netspec.expand.ir import state
 from netspec.infer import Network
@@ -154,7 +154,19 @@ def build(
     """
     text, class_name = source_for(spec, params, input_override, net)
     cls = getattr(compile_source(text, spec.name or "model"), class_name)
-    model: torch.nn.Module = cls()  # the defaults are the requested values
+    try:
+        model: torch.nn.Module = cls()  # the defaults are the requested values
+    except (MemoryError, RuntimeError) as exc:
+        if not isinstance(exc, MemoryError) and "allocate" not in str(exc):
+            raise
+        gib = (net.totals.parameters + net.totals.buffers) * 4 / 2**30
+        raise NetspecError(
+            f"this machine cannot allocate the model: {net.totals.parameters:,} parameters "
+            f"and {net.totals.buffers:,} buffer elements ({gib:,.1f} GiB in float32)",
+            where=net.name,
+            hint="`netspec check` analyses it without allocating; build a smaller "
+            "configuration (--set) or on a larger machine",
+        ) from None
     check_built(model, net, verify)
     return model
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
+from netspec.errors import printable
 from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, SplitRun, leaves, state, walk
 from netspec.infer import Network
 from netspec.ops.base import Shape, fmt_shape
@@ -163,12 +164,12 @@ def table(
 
     from netspec.expr.evaluate import show
 
-    title = Text(f"{net.name}", style="bold")
+    title = Text(printable(net.name), style="bold")
     if net.description:
-        title.append(f" — {net.description}", style="")
+        title.append(printable(f" — {net.description}"), style="")
     if net.params:
         title.append("\nparams ", style="bold")
-        title.append(" · ".join(f"{k}={show(v)}" for k, v in net.params.items()))
+        title.append(printable(" · ".join(f"{k}={show(v)}" for k, v in net.params.items())))
     computed = [
         f"{name} = {text} = {show(value)}"
         for name, (text, value) in net.lets.items()
@@ -176,7 +177,7 @@ def table(
     ]
     if computed:
         title.append("\nlet    ", style="bold")
-        title.append(" · ".join(computed))
+        title.append(printable(" · ".join(computed)))
     grid = Table(
         show_lines=False,
         header_style="bold",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,6 @@ from netspec.expand.ir import (
     Run,
     SeqNode,
     SplitRun,
-    leaves,
 )
 from netspec.expand.lower import (
     IN,
@@ -56,6 +56,7 @@ from netspec.expand.lower import (
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import InputShape, Scope, evaluate, iterate, show, type_name
 from netspec.infer import Network, apply
+from netspec.infer.infer import MAX_ELEMENTS
 from netspec.ops.base import Op, OpError, Shape, Tensor, fmt_shape
 from netspec.ops.learned import TensorRef, declare
 from netspec.ops.merge import MERGES, split_channels
@@ -82,14 +83,92 @@ def class_name(spec: m.SpecFile) -> str:
     return camel if class_name_problem(camel) is None else f"{camel}Net"
 
 
-def expand(spec: m.SpecFile, params: dict[str, Any], input_shape: Shape | None = None) -> Network:
+def expand(
+    spec: m.SpecFile,
+    params: dict[str, Any],
+    input_shape: Shape | None = None,
+    *,
+    reuse: bool = True,
+) -> Network:
     """Expand ``spec`` for ``params`` (already bound and checked) and an optional input
-    shape override.
+    shape override. With ``reuse`` false every block is expanded afresh, never copied from
+    an earlier expansion of it (the tests compare both ways).
 
     Raises:
         NetspecError: any problem of the spec at these parameter values, positioned.
     """
-    return _Expander(spec, params).run(input_shape)
+    return _Expander(spec, params, reuse).run(input_shape)
+
+
+_TEMPLATES = 8
+"""Templates kept per block and input shape (the most recent first)."""
+
+
+class _Reads(dict[str, Any]):
+    """A block's scope names that record each read: into ``structural`` unless an operator's
+    arguments are being bound (then into that layer's own log)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.structural: list[str] = []
+        self.log = self.structural
+        self.scope: Scope | None = None
+
+    def __getitem__(self, key: str) -> Any:
+        self.log.append(key)
+        return dict.__getitem__(self, key)
+
+    @property
+    def read(self) -> set[str]:
+        return set(self.structural)
+
+
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    """A layer a block made itself, with what binding its call again needs."""
+
+    node: OpNode
+    call: n.Expr
+    origin: n.Origin
+    scope: Scope
+    read: frozenset[str]
+    """The block's names its arguments read."""
+    producer: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Template:
+    node: BlockNode
+    varying: frozenset[str]
+    """The block's parameters nothing structural read (only its layers' arguments)."""
+    fixed: Any
+    """The frozen values of the other arguments given."""
+    scope: Scope
+    leaves: list[_Leaf]
+
+
+def _moved(path: str | None, old: str, new: str) -> str | None:
+    """``path`` under ``new`` where it is under ``old``."""
+    if path is not None and (path == old or path.startswith(old + ".")):
+        return new + path[len(old) :]
+    return path
+
+
+def _frames(scope: Scope, old: Scope, new: Scope) -> Scope:
+    """``scope`` (``old`` or a loop frame under it) with ``old`` replaced by ``new``."""
+    if scope is old:
+        return new
+    assert scope.parent is not None
+    return Scope(scope.names, _frames(scope.parent, old, new))
+
+
+def _validate(op: Op, values: dict[str, Any], spans: Any, where: str, fallback: Any) -> Any:
+    """``op``'s attributes from ``values``; an invalid one is an error at its argument."""
+    try:
+        return op.validate(values)
+    except OpError as exc:
+        at = spans.get(exc.attr or "") or fallback()
+        raise ShapeError(exc.message, at, where, exc.hint) from None
 
 
 @dataclass
@@ -103,9 +182,10 @@ class _Container:
 
 
 class _Expander:
-    def __init__(self, spec: m.SpecFile, params: dict[str, Any]) -> None:
+    def __init__(self, spec: m.SpecFile, params: dict[str, Any], reuse: bool = True) -> None:
         self.spec = spec
         self.params = params
+        self.reuse = reuse
         self.count = 0
         self.producer: str | None = None
         self.globals = Scope()
@@ -115,6 +195,16 @@ class _Expander:
         self.block_cache: dict[tuple[Any, ...], BlockNode] = {}
         """Expanded blocks by (block, arguments, input shape)."""
         self.lets: dict[str, tuple[str, Any]] = {}
+        self.templates: dict[tuple[str, Shape], list[_Template]] = {}
+        """Expanded blocks that calls varying only in arguments its layers' own arguments
+        read can be copied from (see :meth:`_rebind`), by (block, input shape)."""
+        self.reads: list[_Reads] = []
+        self.leaves: list[list[_Leaf]] = []
+        """Per block being instantiated: what its scope was read for, and the layers it made
+        itself (for its template)."""
+        self.shared = 0
+        """Stateless modules reused under one name so far (a block that reuses one is no
+        template: its copies' layers must stay the same)."""
 
     # -- top level ---------------------------------------------------------------------------
 
@@ -350,13 +440,20 @@ class _Expander:
             self.producer = node.path
             return node.output
         op = calls.resolve(call, origin, where)
-        values, attr_spans = calls.bind(op, call, origin, scope, where)
+        reads = self.reads[-1] if self.reads else None
+        if reads is None:
+            values, attr_spans = calls.bind(op, call, origin, scope, where)
+        else:  # what the arguments read is recorded for the block's template (_rebind)
+            read: list[str] = []
+            reads.log = read
+            try:
+                values, attr_spans = calls.bind(op, call, origin, scope, where)
+            finally:
+                reads.log = reads.structural
         _check_tensor_use(op, values, box, name, span, where)
-        try:
-            attrs = op.validate(values)
-        except OpError as exc:
-            at = attr_spans.get(exc.attr or "") or origin.span_at(func.start, func.end) or span
-            raise ShapeError(exc.message, at, where, exc.hint) from None
+        attrs = _validate(
+            op, values, attr_spans, where, lambda: origin.span_at(func.start, func.end) or span
+        )
 
         unnamed_call = False
         if box.kind == "sequential":
@@ -387,9 +484,12 @@ class _Expander:
             if node.tensors or op.functional(attrs, x) is None:
                 raise unnamed_layer(node.op, node.attrs, bool(node.tensors), node.span, node.path)
             node.functional = True
+        elif self._claim(box, name, node, entry_span or span):
+            self.shared += 1
         else:
-            if not self._claim(box, name, node, entry_span or span):
-                box.names[name] = node
+            box.names[name] = node
+        if reads is not None:
+            self.leaves[-1].append(_Leaf(node, call, origin, scope, frozenset(read), self.producer))
         box.node.children.append(node)
         self.producer = path if not node.functional else f"{path} ({op.name})"
         return node.output
@@ -487,22 +587,43 @@ class _Expander:
         # A block is a function of its arguments and input shape: a stage's identical blocks
         # (ResNet-152's 35 in a row) are expanded once and copied.
         key = (block_name, _freeze(values), tuple(x))
-        cached = self.block_cache.get(key)
+        cached = self.block_cache.get(key) if self.reuse else None
+        if cached is None and self.reuse:
+            cached = self._rebind(path, name, block_name, block, values, span, x, where)
+            if cached is not None:
+                self.block_cache[key] = cached
+                return cached
         if cached is not None:
-            node = _clone(cached, cached.path, path, name, span)
-            self.count += sum(1 for _ in leaves(node))
-            if self.count > MAX_LAYERS:
-                raise SpecError(f"the network expands to more than {MAX_LAYERS:,} layers", span)
+            memo: dict[int, Node] = {}
+            node = _clone(cached, cached.path, path, name, span, memo)
+            self._counted(memo, span)
             return node
         self.stack.append(block_name)
+        shared = self.shared
+        self.reads.append(_Reads())
+        self.leaves.append([])
         try:
             node = self._instantiate(path, name, block_name, block, values, span, x, where)
         finally:
             self.stack.pop()
+            reads = self.reads.pop()
+            made = self.leaves.pop()
         self.block_cache[key] = node  # nothing changes a node once its block returns it
+        if self.shared == shared and reads.scope is not None:
+            varying = frozenset(p.name for p in block.params) - reads.read
+            fixed = _freeze({k: v for k, v in values.items() if k not in varying})
+            templates = self.templates.setdefault((block_name, tuple(x)), [])
+            templates.insert(0, _Template(node, varying, fixed, reads.scope, made))
+            del templates[_TEMPLATES:]
         return node
 
-    def _instantiate(
+    def _counted(self, copies: dict[int, Node], span: Span | None) -> None:
+        """Count the layers of a copied block (``copies``: its nodes)."""
+        self.count += sum(type(node) is OpNode for node in copies.values())
+        if self.count > MAX_LAYERS:
+            raise SpecError(f"the network expands to more than {MAX_LAYERS:,} layers", span)
+
+    def _rebind(
         self,
         path: str,
         name: str,
@@ -512,7 +633,83 @@ class _Expander:
         span: Span | None,
         x: Shape,
         where: str,
-    ) -> BlockNode:
+    ) -> BlockNode | None:
+        """The block for ``values`` copied from an expansion of it at other values of
+        arguments that only its own layers' arguments read (EfficientNet's stochastic-depth
+        probability grows from block to block; nothing else differs), its layers that read
+        them bound again; ``None`` where no template fits, or a layer's output would change.
+
+        A template knows which arguments anything structural read — a condition, a loop, a
+        ``let``, a name, a block's or a tensor's arguments: those must be equal. The others
+        reach only operator arguments, re-evaluated here as :meth:`_layer` would.
+        """
+        for template in self.templates.get((block_name, tuple(x)), ()):
+            fixed = {k: v for k, v in values.items() if k not in template.varying}
+            if _freeze(fixed) != template.fixed:
+                continue
+            args = self._arguments(block_name, block, values, span, x, where)
+            old = template.node.args
+            changed = {k for k in template.varying if _freeze(args.get(k)) != _freeze(old.get(k))}
+            scope = Scope(parent=template.scope.parent)
+            scope.names = dict(template.scope.names)
+            scope.names.update({k: args[k] for k in template.varying if k in args})
+            memo: dict[int, Node] = {}
+            old_path = template.node.path
+            node = _clone(template.node, old_path, path, name, span, memo)
+            writes = False
+            for leaf in template.leaves:
+                if leaf.read & changed:
+                    twin = memo[id(leaf.node)]
+                    assert isinstance(twin, OpNode)
+                    before = twin.op.in_place(twin.attrs)
+                    at = _frames(leaf.scope, template.scope, scope)
+                    if not self._bind_again(twin, leaf, at, _moved(leaf.producer, old_path, path)):
+                        return None
+                    writes |= twin.op.in_place(twin.attrs) != before
+            node.args = args
+            if writes:  # which layers write in place changed: the template's check may not hold
+                _check_shared_writes(node)
+            self._counted(memo, span)
+            return node
+        return None
+
+    def _bind_again(self, node: OpNode, leaf: _Leaf, scope: Scope, producer: str | None) -> bool:
+        """Bind ``node``'s call again in ``scope``; False where its output or its form
+        (module or function call) would change."""
+        op, where = node.op, node.path
+        values, attr_spans = calls.bind(op, leaf.call, leaf.origin, scope, where)
+        func = calls.func_name(leaf.call)
+        attrs = _validate(
+            op, values, attr_spans, where, lambda: leaf.origin.span_at(func.start, func.end)
+        )
+        again = apply(
+            op,
+            attrs,
+            node.input,
+            path=node.path,
+            name=node.name,
+            span=node.span,
+            attr_spans=attr_spans,
+            producer=producer,
+        )
+        if again.output != node.output:
+            return False
+        if node.functional and (again.tensors or op.functional(attrs, node.input) is None):
+            return False
+        node.attrs, node.tensors = again.attrs, again.tensors
+        node.macs, node.extra_ops = again.macs, again.extra_ops
+        return True
+
+    def _arguments(
+        self,
+        block_name: str,
+        block: m.BlockDef,
+        values: dict[str, Any],
+        span: Span | None,
+        x: Shape,
+        where: str,
+    ) -> dict[str, Any]:
+        """A block's arguments: ``values`` and the defaults of the others."""
         known_params = {p.name for p in block.params}
         for key, value in values.items():
             if isinstance(value, TensorRef):
@@ -545,7 +742,28 @@ class _Expander:
                     where,
                     hint=f"{block_name} takes ({', '.join(p.raw for p in block.params)})",
                 )
-        scope = outer.child(args)
+        return args
+
+    def _instantiate(
+        self,
+        path: str,
+        name: str,
+        block_name: str,
+        block: m.BlockDef,
+        values: dict[str, Any],
+        span: Span | None,
+        x: Shape,
+        where: str,
+    ) -> BlockNode:
+        args = self._arguments(block_name, block, values, span, x, where)
+        scope = Scope(parent=self.globals.child(input=InputShape(x)))
+        if self.reads:  # record what reads the scope (for the block's template)
+            reads = self.reads[-1]
+            reads.update(args)
+            reads.scope = scope
+            scope.names = reads
+        else:
+            scope.names = args
         if block.expansion is not None:
             scope.names["expansion"] = self._eval(
                 block.expansion.expr, scope, f"blocks.{block_name}.expansion"
@@ -868,45 +1086,59 @@ def _freeze(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
-_SLOTS: dict[type, tuple[str, ...]] = {}
+_COPIERS: dict[type, Any] = {}
 
 
-def _slots(cls: type) -> tuple[str, ...]:
-    slots = _SLOTS.get(cls)
-    if slots is None:
-        slots = _SLOTS[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return slots
+def _copier(cls: type) -> Any:
+    """A function making a shallow copy of a ``cls`` node (a slotted dataclass), generated
+    once per class: direct slot assignments, much cheaper than ``copy.copy`` or a loop of
+    ``setattr``."""
+    copier = _COPIERS.get(cls)
+    if copier is None:
+        names = [f.name for f in dataclasses.fields(cls)]
+        body = "".join(f"    twin.{a} = item.{a}\n" for a in names)
+        code = f"def copy(item):\n    twin = new(cls)\n{body}    return twin\n"
+        namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+        exec(code, namespace)  # noqa: S102 - the field names of our own dataclasses
+        copier = _COPIERS[cls] = namespace["copy"]
+    return copier
 
 
-def _clone(node: BlockNode, old: str, new: str, name: str, span: Span | None) -> BlockNode:
-    """A copy of an expanded block at another path (``old`` → ``new``), under ``name``."""
-    memo: dict[int, Node] = {}
-
-    def moved(path: str) -> str:
-        if path == old or path.startswith(old + "."):
-            return new + path[len(old) :]
-        return path
+def _clone(
+    node: BlockNode,
+    old: str,
+    new: str,
+    name: str,
+    span: Span | None,
+    memo: dict[int, Node] | None = None,
+) -> BlockNode:
+    """A copy of an expanded block at another path (``old`` → ``new``), under ``name``;
+    ``memo`` receives each copy by the ``id`` of its original."""
+    memo = {} if memo is None else memo
+    cut = len(old)
+    prefix = old + "."
 
     def copy_of(item: Node) -> Node:
         done = memo.get(id(item))
         if done is not None:
             return done
-        cls = type(item)
-        twin = object.__new__(cls)
-        for slot in _slots(cls):
-            setattr(twin, slot, getattr(item, slot))
+        twin: Node = _copier(type(item))(item)
         memo[id(item)] = twin
-        twin.path = moved(item.path)
-        if isinstance(item, SeqNode) and isinstance(twin, SeqNode):
-            twin.children = [copy_of(c) for c in item.children]
-        if isinstance(item, BlockNode) and isinstance(twin, BlockNode):
-            twin.args = dict(item.args)
-            twin.flow = [
-                dataclasses.replace(run, nodes=[copy_of(c) for c in run.nodes])
-                if isinstance(run, PathRun)
-                else run
-                for run in item.flow
-            ]
+        path = item.path
+        if path == old or path.startswith(prefix):
+            twin.path = new + path[cut:]
+        if isinstance(twin, SeqNode):
+            twin.children = [copy_of(c) for c in twin.children]
+            if isinstance(twin, BlockNode):
+                twin.args = dict(twin.args)
+                twin.flow = [
+                    PathRun(
+                        run.step, run.input, run.output, [copy_of(c) for c in run.nodes], run.exists
+                    )
+                    if isinstance(run, PathRun)
+                    else run
+                    for run in twin.flow
+                ]
         return twin
 
     top = copy_of(node)
@@ -924,6 +1156,14 @@ def _check_input(value: Any, span: Span | None) -> Shape:
     ok = 1 <= len(shape) <= MAX_RANK and all(
         isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
     )
+    if ok and math.prod(shape) > MAX_ELEMENTS:
+        raise NetspecError(
+            f"the input {fmt_shape(shape)} has {math.prod(shape):.3g} elements, more than "
+            "PyTorch's int64 sizes hold (2⁶³ − 1)",
+            span,
+            "input",
+            hint="one sample's size, e.g. input: [3, 224, 224]",
+        )
     if not ok:
         raise NetspecError(
             f"input must be a list of 1 to {MAX_RANK} positive integers (one sample, no batch "

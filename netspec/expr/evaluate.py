@@ -19,7 +19,7 @@ import operator
 from collections.abc import Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from netspec.errors import ExprError, did_you_mean
 from netspec.expr import nodes as n
@@ -827,6 +827,21 @@ def evaluate(node: n.Expr, scope: Scope) -> Any:
     Raises:
         ExprError: positioned at the sub-expression that failed.
     """
+    # most arguments are a name or a literal: answered without setting up a step budget
+    inner = node
+    while type(inner) is n.Located:
+        inner = inner.node
+    kind = type(inner)
+    if kind is n.Const:
+        return cast(n.Const, inner).value
+    if kind is n.Name:
+        ident = cast(n.Name, inner).id
+        scope_: Scope | None = scope
+        while scope_ is not None:
+            if ident in scope_.names:
+                return scope_.names[ident]
+            scope_ = scope_.parent
+        # undefined: the full path below says so, positioned
     token = _BUDGET.set([MAX_STEPS])
     try:
         return _eval(node, scope)

@@ -8,11 +8,12 @@ where the input came from.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from netspec.errors import ShapeError, Span
-from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, leaves, state, walk
+from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, state, walk
 from netspec.ops.base import Op, OpError, Shape, fmt_shape
 
 
@@ -49,6 +50,7 @@ def apply(
         context = f"the input {fmt_shape(x)} comes from {origin}"
         hint = f"{hint}; {context}" if hint else context
         raise ShapeError(exc.message, where, path or name, hint) from None
+    _check_sizes(op, x, y, tensors, span, path or name)
     if functional and tensors:  # pragma: no cover - expand only makes stateless calls functional
         raise AssertionError(f"{path}: a functional call cannot own tensors")
     return OpNode(
@@ -64,6 +66,26 @@ def apply(
         macs=macs,
         extra_ops=extra,
     )
+
+
+MAX_ELEMENTS = 2**63 - 1
+"""Most elements of one tensor: PyTorch's sizes are int64."""
+
+
+def _check_sizes(
+    op: Op, x: Shape, y: Shape, tensors: list[Any], span: Span | None, where: str
+) -> None:
+    """Refuse a tensor PyTorch could never make: more elements than int64 holds (the
+    analysis itself counts in Python's unbounded integers)."""
+    for what, shape in [("output", y), *((f"{t.name!r} tensor", t.shape) for t in tensors)]:
+        if all(type(d) is int for d in shape) and math.prod(shape) > MAX_ELEMENTS:
+            raise ShapeError(
+                f"{op.name}: its {what} {fmt_shape(shape)} has {math.prod(shape):.3g} elements, "
+                "more than PyTorch's int64 sizes hold (2⁶³ − 1)",
+                span,
+                where,
+                hint=f"the input is {fmt_shape(x)}; no machine could build this tensor",
+            )
 
 
 @dataclass(frozen=True)
@@ -87,11 +109,11 @@ def totals(root: Node) -> Totals:
         else:
             buffers += t.numel
     macs = extra = 0
-    for leaf in leaves(root):
-        macs += leaf.macs
-        extra += leaf.extra_ops
     for node in walk(root):
-        if isinstance(node, BlockNode):
+        if isinstance(node, OpNode):
+            macs += node.macs
+            extra += node.extra_ops
+        elif isinstance(node, BlockNode):
             extra += node.merge_ops
     return Totals(params, buffers, macs, extra)
 

@@ -57,6 +57,9 @@ def _broadcasting(verb: str) -> Callable[[Sequence[Shape]], Shape]:
 def _broadcast(shapes: Sequence[Shape], verb: str) -> Shape:
     """PyTorch's broadcasting of same-rank shapes (batch aligned): each dimension equal across
     the shapes, or 1 in some of them."""
+    first = shapes[0]
+    if all(s == first for s in shapes) and all(type(d) is int for d in first):
+        return first  # the common case, equal concrete shapes
     failure = f"paths {verb} together must have the same shape (or shapes PyTorch broadcasts)"
     if any(len(s) != len(shapes[0]) for s in shapes):
         # a different rank would broadcast against the batch dimension

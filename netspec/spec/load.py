@@ -110,21 +110,30 @@ def resolve(ref: str, relative_to: Path | None = None, prefer: str = ".yaml") ->
         candidates.append(base)
         if base.name and base.suffix not in (*FORMATS, ".yml"):
             candidates += [base.with_name(base.name + s) for s in suffixes]
-    for candidate in candidates:
-        if candidate.is_file():
+    for candidate in candidates:  # a file, or a pipe (`netspec check <(…)`, /dev/stdin)
+        if _is(candidate, Path.exists) and not _is(candidate, Path.is_dir):
             return candidate
     if not path.is_absolute():
         names = [ref] if path.suffix in FORMATS else [ref + s for s in suffixes]
         for name in names:
             bundled = bundled_dir() / name
-            if bundled.is_file():
+            if _is(bundled, Path.is_file):
                 return bundled
     names = bundled_names()
-    guess = did_you_mean(Path(ref).stem, names)
+    guess = did_you_mean(Path(ref).stem, names) if len(ref) <= 200 else None
     hint = (guess + " " if guess else "") + "bundled specs: " + ", ".join(names)
-    if candidates[0].is_dir():
-        raise NetspecError(f"{ref} is a folder, not a spec file", hint=hint)
-    raise NetspecError(f"no spec file {ref!r} and no bundled spec by that name", hint=hint)
+    shown = ref if len(ref) <= 80 else ref[:77] + "…"
+    if _is(candidates[0], Path.is_dir):
+        raise NetspecError(f"{shown} is a folder, not a spec file", hint=hint)
+    raise NetspecError(f"no spec file {shown!r} and no bundled spec by that name", hint=hint)
+
+
+def _is(path: Path, test: Any) -> bool:
+    """``test(path)``, false where the system cannot tell (a name too long for it, …)."""
+    try:
+        return bool(test(path))
+    except (OSError, ValueError):
+        return False
 
 
 def display_name(path: Path) -> str:
@@ -178,19 +187,34 @@ def read_text(text: str, name: str, path: Path | None = None) -> Loaded:
 
 
 def read_file(path: Path) -> Loaded:
-    """Read and validate one spec file (no ``extends`` resolution)."""
+    """Read and validate one spec file (no ``extends`` resolution).
+
+    At most :data:`~netspec.source.yaml.MAX_BYTES` are read: a larger file is refused before
+    its content is (a file whose size the system does not report, a pipe or ``/proc``, is read
+    up to the limit and one byte more).
+    """
+    return read_text(_read_bounded(path), display_name(path), path)
+
+
+def _read_bounded(path: Path) -> str:
     name = display_name(path)
+    document = Span(Source(name, ""), 1, 1)
+    too_large = f"the file is larger than {ysrc.MAX_BYTES // (1024 * 1024)} MiB"
     try:
-        text = path.read_text("utf-8")
+        with path.open("rb") as handle:
+            if os.fstat(handle.fileno()).st_size > ysrc.MAX_BYTES:
+                raise SourceError(too_large, document, "document")
+            data = handle.read(ysrc.MAX_BYTES + 1)
+    except OSError as exc:
+        raise NetspecError(f"cannot read {name}: {exc.strerror or exc}") from None
+    if len(data) > ysrc.MAX_BYTES:
+        raise SourceError(too_large, document, "document")
+    try:
+        return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SourceError(
-            f"the file is not UTF-8 text (byte {exc.start})",
-            Span(Source(name, ""), 1, 1),
-            "document",
+            f"the file is not UTF-8 text (byte {exc.start})", document, "document"
         ) from None
-    except OSError as exc:
-        raise NetspecError(f"cannot read {name}: {exc.strerror}") from None
-    return read_text(text, name, path)
 
 
 def load_spec(ref: str | Path) -> m.SpecFile:
@@ -235,8 +259,30 @@ def _load_chain(loaded: Loaded, seen: list[Path]) -> m.SpecFile:
     if resolved in chain:
         cycle = " → ".join(p.name for p in [*chain, resolved])
         raise SpecError(f"extends forms a cycle: {cycle}", span, where)
-    base = _load_chain(read_file(base_path), chain)
+    base = _load_chain(_read_base(base_path, span), chain)
     return _merge(base, spec, last=not seen)
+
+
+def _read_base(path: Path, span: Span | None) -> Loaded:
+    """Read a spec that ``extends`` names. It may be any spec file (``.yaml``, ``.yml``,
+    ``.ns``) or a bundled name; anything else — a file of another kind, a file that is not a
+    netspec spec — is refused at the ``extends`` line *without* showing its content: the
+    errors of a base quote its lines, and a spec checked where it is not trusted must not be
+    able to print ``/etc/passwd`` or ``/proc/self/environ`` that way."""
+    name = display_name(path)
+    hint = "extends names a spec: a .yaml or .ns file with a `netspec` key, or a bundled spec"
+    if path.suffix not in (*FORMATS, ".yml"):
+        raise SpecError(f"{name} is not a spec file (.yaml, .yml or .ns)", span, "extends", hint)
+    text = _read_bounded(path)
+    if not _declares_netspec(text, path):
+        raise SpecError(f"{name} is not a netspec spec (no `netspec:` key)", span, "extends", hint)
+    return read_text(text, name, path)
+
+
+def _declares_netspec(text: str, path: Path) -> bool:
+    """Whether a line of ``text`` starts with the ``netspec`` key (``netspec 1`` in ``.ns``)."""
+    key = re.compile(r"netspec\s+\d" if is_ns(path) else r"netspec\s*:")
+    return any(key.match(line) for line in text.splitlines())
 
 
 def _merge(base: m.SpecFile, child: m.SpecFile, last: bool = False) -> m.SpecFile:
@@ -367,7 +413,10 @@ def _kind_of(node: ysrc.YNode) -> str:
     if isinstance(node, ysrc.YMap):
         return "a mapping"
     if isinstance(node, ysrc.YScalar):
-        return show(node.value) if not isinstance(node.value, str) else f"the text {node.value!r}"
+        if not isinstance(node.value, str):
+            return show(node.value)
+        text = node.value if len(node.value) <= 60 else node.value[:57] + "…"
+        return f"the text {text!r}"
     return "something else"  # pragma: no cover
 
 

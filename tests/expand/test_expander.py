@@ -6,9 +6,22 @@ import pytest
 
 import netspec
 from netspec.errors import NetspecError, SpecError
-from netspec.expand.expander import MAX_LAYERS, class_name, container_kind
-from netspec.expand.ir import LintError, OpNode, SeqNode, leaves, lint, modules, walk
+from netspec.expand.expander import MAX_LAYERS, class_name, container_kind, expand
+from netspec.expand.ir import (
+    BlockNode,
+    JoinRun,
+    LintError,
+    Node,
+    OpNode,
+    PathRun,
+    SeqNode,
+    leaves,
+    lint,
+    modules,
+    walk,
+)
 from netspec.spec import models as m
+from netspec.spec.load import bundled_names
 from tests.conftest import spec_text
 
 
@@ -227,3 +240,109 @@ def test_block_copies_count_toward_the_layer_limit(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(expander, "MAX_LAYERS", 100)
     with pytest.raises(SpecError, match="more than 100 layers"):
         netspec.load("resnet152").check()
+
+
+def _dump(node: Node) -> list[tuple[object, ...]]:
+    """Everything the back ends read of an expanded tree, node by node."""
+    out: list[tuple[object, ...]] = []
+    for item in walk(node):
+        row: tuple[object, ...] = (type(item).__name__, item.path, item.name, item.span)
+        row += (item.input, item.output)
+        if isinstance(item, OpNode):
+            row += (item.op.name, item.attrs, item.functional, item.tensors, item.macs)
+            row += (item.extra_ops,)
+        if isinstance(item, BlockNode):
+            row += (item.block, item.args, item.own, item.merge, item.kind)
+            for run in item.flow:
+                if isinstance(run, PathRun):
+                    row += (run.step, run.input, run.output, [c.path for c in run.nodes])
+                    row += (run.exists,)
+                elif isinstance(run, JoinRun):
+                    row += (run.step, run.output, run.applied, run.ops)
+                else:
+                    row += (run.step, run.input, run.outputs, run.applied)
+        out.append(row)
+    return out
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_copied_blocks_equal_blocks_expanded_afresh(name: str) -> None:
+    """Blocks copied from an earlier expansion (identical calls, and calls differing only in
+    arguments that reach operator arguments) are exactly what expanding them again gives."""
+    spec = netspec.load(name)
+    fresh = expand(spec.spec, spec.params, reuse=False)
+    assert _dump(spec.network.root) == _dump(fresh.root)
+    assert spec.network.totals == fresh.totals
+
+
+REBIND = """
+netspec: 1
+name: rebind
+input: [8, 8, 8]
+params:
+  inplace: false
+blocks:
+  Unit:
+    params: [p, width = 8, act = 'relu']
+    residual: true
+    body:
+      - conv: conv2d(width, 3, padding=1)
+      - drop: dropout(p, inplace=inplace)
+layers:
+  - for: i in range(4)
+    do:
+      - Unit(0.1 * i)
+  - Unit(0.5)
+  - flatten
+"""
+
+
+def test_a_block_differing_only_in_layer_arguments_is_copied_and_bound_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from netspec.expand.expander import _Expander
+
+    made: list[str] = []
+    instantiate = _Expander._instantiate
+
+    def counted(self: _Expander, path: str, *args: object) -> BlockNode:
+        made.append(path)
+        return instantiate(self, path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_Expander, "_instantiate", counted)
+    net = netspec.loads(REBIND).network
+    assert made == ["0"]  # the other four are copies, their dropout bound again
+    drops = [leaf for leaf in leaves(net.root) if leaf.op.name == "dropout"]
+    assert [d.attrs.p for d in drops] == [0.0, 0.1, 0.2, pytest.approx(0.3), 0.5]
+    assert [d.path for d in drops] == [f"{i}.drop" for i in range(5)]
+    # a width that changes a layer's output is structural: expanded anew, and the residual
+    # add that no longer fits is the error it is without copies
+    with pytest.raises(NetspecError, match="added together"):
+        netspec.loads(REBIND.replace("Unit(0.5)", "Unit(0.5, 4)")).check()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("      - drop:", "      - if: p > 0.15\n        then: [relu]\n      - drop:"),
+        ("Unit(0.1 * i)", "Unit(0.1 * i, 8 + 0 * i)"),
+        ("inplace=inplace", "inplace=p > 0.15"),
+        ("conv2d(width, 3, padding=1)", "conv2d(width, 3, padding=1, bias=p > 0.15)"),
+    ],
+    ids=["condition", "default-given", "in-place", "tensors"],
+)
+def test_arguments_read_structurally_are_never_bound_again(change: tuple[str, str]) -> None:
+    text = REBIND.replace(*change)
+    assert text != REBIND
+    spec = netspec.loads(text)
+    fresh = expand(spec.spec, spec.params, reuse=False)
+    assert _dump(spec.network.root) == _dump(fresh.root)
+
+
+def test_a_copied_block_bound_again_reports_errors_at_its_own_path() -> None:
+    text = REBIND.replace("Unit(0.5)", "Unit(1.5)")
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(text).check()
+    assert info.value.where == "4.drop"
+    span = info.value.span
+    assert span is not None and (span.line, span.col) == (13, 23)  # at `p`
