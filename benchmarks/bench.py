@@ -11,7 +11,8 @@ For each model it times (medians over repeats):
   (torchvision's when it imports, else the equivalent hand-written module kept here);
 - **forward**: one CPU forward pass of the netspec module vs the reference, same weights;
 
-and, once, ``netspec check`` as a whole process (it must not import torch).
+and, once, ``netspec check`` as a whole process (it must not import torch), and a 99,990-layer
+chain (the analysis, the whole table, and the build against a plain ``nn.Sequential``).
 
 Run: ``python benchmarks/bench.py [--models vgg16 alexnet] [--repeat 5]``.
 """
@@ -19,6 +20,7 @@ Run: ``python benchmarks/bench.py [--models vgg16 alexnet] [--repeat 5]``.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -336,6 +338,7 @@ def main() -> None:
             f"netspec/reference {t_fwd / t_ref_fwd:5.2f}\n"
         )
 
+    chain()
     check = [sys.executable, "-m", "netspec", "check", args.models[-1]]
     t_proc = median_time(
         lambda: subprocess.run(check, capture_output=True, check=True), args.repeat
@@ -348,6 +351,33 @@ def main() -> None:
         f"`netspec check {args.models[-1]}` as a process: {fmt(t_proc)} "
         f"(imports torch: {imports_torch})"
     )
+
+
+CHAIN = "netspec: 1\nname: chain\ninput: [3, 8, 8]\nlayers:\n  - repeat: 99990\n    do: [relu]\n"
+"""The longest network the limits allow (100,000 layers): analysis must stay linear."""
+
+
+def chain() -> None:
+    """A 99,990-layer chain: the analysis, the whole table (``--depth 0``) and the build, with
+    a plain ``nn.Sequential`` of as many ``nn.ReLU`` for the build."""
+    from rich.console import Console  # noqa: PLC0415
+
+    from netspec.backends import summary  # noqa: PLC0415
+
+    def table() -> None:
+        net = netspec.loads(CHAIN).network
+        Console(file=open(os.devnull, "w"), width=1000).print(summary.table(net, depth=0))  # noqa: SIM115
+
+    t_check = median_time(lambda: netspec.loads(CHAIN).summary(), 3)
+    t_table = median_time(table, 3)
+    t_build = median_time(lambda: netspec.loads(CHAIN).build(), 1)
+    t_ref = median_time(lambda: nn.Sequential(*[nn.ReLU() for _ in range(99990)]), 1)
+    print("chain of 99,990 layers")
+    print(f"  static analysis (netspec)      {fmt(t_check)}")
+    print(f"  ... and the whole table        {fmt(t_table)}")
+    print(f"  build: netspec                 {fmt(t_build)}")
+    ratio = f"netspec/reference {t_build / t_ref:5.2f}"
+    print(f"  build: nn.Sequential of ReLUs  {fmt(t_ref)}   {ratio}\n")
 
 
 if __name__ == "__main__":

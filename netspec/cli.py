@@ -146,7 +146,8 @@ def _parse_input(text: str | None) -> tuple[int, ...] | None:
     import re
 
     parts = [p.strip() for p in re.split(r"[,x×]", text)]
-    shape = tuple(int(p) for p in parts) if all(p.isdigit() for p in parts) else ()
+    digits = all(re.fullmatch(r"[0-9]{1,30}", p) for p in parts)  # not `²`: isdigit() takes it
+    shape = tuple(int(p) for p in parts) if digits else ()
     if not shape or any(d <= 0 for d in shape):
         raise NetspecError(
             f"--input expects positive integers separated by commas, found {text!r}",

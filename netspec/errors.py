@@ -13,6 +13,7 @@ that disagrees with the static analysis) is an :class:`InternalError` instead: t
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -21,23 +22,35 @@ from dataclasses import dataclass
 class Source:
     """The text of one spec file (or of a ``--set`` value), shared by all spans into it."""
 
-    __slots__ = ("name", "text", "_lines")
+    __slots__ = ("name", "text", "ns", "_lines")
 
-    def __init__(self, name: str, text: str) -> None:
+    def __init__(self, name: str, text: str, ns: bool = False) -> None:
         self.name = name
         self.text = text
+        self.ns = ns  # .ns lines end at \n only; YAML's also at \r, NEL, U+2028 and U+2029
         self._lines: list[str] | None = None
 
     def line(self, number: int) -> str:
         """The text of 1-based line ``number`` without its newline ('' if out of range)."""
         if self._lines is None:
-            self._lines = self.text.splitlines()
+            self._lines = lines_of(self.text, self.ns)
         if 1 <= number <= len(self._lines):
             return self._lines[number - 1]
         return ""
 
     def __repr__(self) -> str:
         return f"Source({self.name!r})"
+
+
+_YAML_BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
+
+
+def lines_of(text: str, ns: bool) -> list[str]:
+    """The lines of a spec text as its parser counts them (``str.splitlines`` would also
+    break at form feeds and separators that neither format counts)."""
+    if ns:
+        return [line.removesuffix("\r") for line in text.removesuffix("\n").split("\n")]
+    return _YAML_BREAKS.split(re.sub(_YAML_BREAKS, "\n", text).removesuffix("\n"))
 
 
 @dataclass(frozen=True, slots=True)

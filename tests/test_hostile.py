@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 import netspec
@@ -241,3 +243,159 @@ def test_spec_text_reaches_the_terminal_escaped(tmp_path: Path) -> None:
 def test_printable_keeps_text_and_escapes_what_hides_or_controls() -> None:
     assert printable("ResNet-50 — 3×224×224 é 中\n\tx") == "ResNet-50 — 3×224×224 é 中\n\tx"
     assert printable("a\x1bb\u202ec\ud800d\u2028e") == "a\\x1bb\\u202ec\\ud800d\\u2028e"
+
+
+# -- values --------------------------------------------------------------------------------------
+
+
+def _bomb(levels: int) -> str:
+    lets = ["  a1: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]"]
+    lets += [f"  a{i}: [{', '.join([f'a{i - 1}'] * 10)}]" for i in range(2, levels + 1)]
+    return (
+        "netspec: 1\nname: bomb\ninput: [3, 8, 8]\nlet:\n"
+        + "\n".join(lets)
+        + "\nlayers:\n  - relu\n"
+    )
+
+
+def test_a_list_of_lists_is_bounded_by_everything_it_holds(tmp_path: Path) -> None:
+    path = tmp_path / "bomb.yaml"
+    path.write_text(_bomb(10))  # 10¹⁰ items if it were allowed
+    for args in (["check", str(path)], ["check", str(path), "--format", "json"]):
+        result = run(*args)
+        assert result.exit_code == 2
+        assert "bomb.yaml:9:7: let.a5: the value holds more than 100,000 items" in result.output
+    assert netspec.loads(_bomb(4)).check() is not None  # 11,110 items: fine
+
+
+def test_a_set_value_is_bounded_the_same_way(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(TINY.replace("name: tiny", "name: tiny\nparams:\n  widths: [1]"))
+    big = "[[0] * 400 for _ in range(300)]"
+    result = run("check", str(path), "--set", f"widths={big}")
+    assert result.exit_code == 2 and "more than 100,000 items" in result.output
+
+
+# -- fmt: lossless and idempotent over every YAML value kind -----------------------------------
+
+_KEYS = st.one_of(
+    st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True),
+    st.integers(-50, 50),
+    st.floats(-100, 100, allow_nan=False).filter(lambda f: f != int(f)),
+    st.booleans(),
+    st.none(),
+)
+_LEAVES = st.one_of(
+    st.integers(-(10**6), 10**6),
+    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.none(),
+)
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_KEYS, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+def _lets(text: str, name: str) -> Any:
+    return netspec.loads(text, name=name).summary()["let"]
+
+
+@given(st.dictionaries(st.from_regex(r"v[a-z0-9]{0,5}", fullmatch=True), _VALUES, max_size=4))
+def test_fmt_keeps_every_value_and_is_idempotent(
+    tmp_path_factory: Any, lets: dict[str, Any]
+) -> None:
+    import yaml
+
+    from netspec.spec.format import formatted
+
+    folder = tmp_path_factory.mktemp("fmt")
+    text = yaml.safe_dump(
+        {"netspec": 1, "name": "f", "input": [3, 8, 8], "let": lets, "layers": ["relu"]},
+        sort_keys=False,
+    )
+    path = folder / "spec.yaml"
+    path.write_text(text)
+    before = _lets(text, "spec.yaml")
+    once, _ = formatted(path)
+    assert _lets(once, "spec.yaml") == before
+    path.write_text(once)
+    assert formatted(path)[0] == once  # idempotent
+    try:
+        ns, _ = formatted(path, "ns")
+    except NetspecError as exc:  # only lists holding mappings have no .ns form
+        assert "has no .ns form" in exc.message
+        return
+    assert _lets(ns, "spec.ns") == before
+    (folder / "spec.ns").write_text(ns)
+    back, _ = formatted(folder / "spec.ns", "yaml")
+    assert _lets(back, "spec.yaml") == before
+
+
+def test_a_line_separator_in_an_ns_comment_does_not_shift_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "ls.ns"
+    path.write_text(
+        "netspec 1\nname c  # a\u2028b\ninput [3, 8, 8]\nlayers {\n    conv2e(4, 3)\n}\n"
+    )
+    result = run("check", str(path))
+    assert result.exit_code == 2
+    assert result.output.splitlines()[:2] == [
+        "error: ls.ns:5:5: 0: unknown operator 'conv2e'",
+        " 5 |     conv2e(4, 3)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "value", ["²", "3,²,8", "3," + "9" * 39 + ",8", "3,10000000000000000000,8"]
+)
+def test_odd_input_sizes_are_clean_errors(tiny: Path, value: str) -> None:
+    result = run("check", str(tiny), "--input", value)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error:") and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        (
+            "s.ns",
+            'netspec 1\nname x\ndescription "a\\ud800b"\ninput [3, 8, 8]\nlayers {\n    relu\n}\n',
+        ),
+        (
+            "s.yaml",
+            "netspec: 1\nname: x\ninput: [3, 8, 8]\nlet:\n  s: \"'a\\\\udc00'\"\n"
+            "layers:\n  - relu\n",
+        ),
+    ],
+)
+def test_a_lone_surrogate_is_refused_in_both_formats(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    result = run("check", str(path))
+    assert result.exit_code == 2, result.output
+    assert "half of a UTF-16 surrogate pair, not a character" in result.output
+
+
+FMT_TRAPS = (
+    "netspec: 1\nname: b\ndescription: |\n  first\n  # not a comment\ninput: [3, 8, 8]\n"
+    "let:\n  s: \"\\\"a\\\\\\\" # x\\\"\"  # a real one\n  t: '''it # not'''\nlayers:\n  - relu\n"
+)
+
+
+def test_fmt_leaves_hashes_in_strings_alone(tmp_path: Path) -> None:
+    from netspec.spec.format import formatted
+
+    path = tmp_path / "traps.yaml"
+    path.write_text(FMT_TRAPS)
+    before = netspec.loads(FMT_TRAPS, name="traps.yaml").summary()
+    once, _ = formatted(path)
+    assert once.count("# not a comment") == 1 and once.count("# a real one") == 1
+    assert once.count("# x") == 1 and once.count("# not") == 2
+    path.write_text(once)
+    assert formatted(path)[0] == once
+    after = netspec.loads(once, name="traps.yaml").summary()
+    assert (after["description"], after["let"]) == (before["description"], before["let"])

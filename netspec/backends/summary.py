@@ -140,6 +140,57 @@ def auto_depth(root: Node, limit: int = MAX_ROWS) -> int | None:
     return depth
 
 
+MAX_RICH_ROWS = 2000
+"""Tables up to this many rows are laid out by rich; longer ones (``--depth 0`` of a
+100,000-layer chain) as plain aligned lines, in time linear in the rows."""
+
+_COLUMNS = ("Layer", "Operator", "Output", "Params", "MACs")
+_RIGHT = (False, False, False, True, True)
+
+
+def _grid(rows: list[tuple[Any, ...]]) -> Any:
+    from rich.table import Table
+
+    grid = Table(show_lines=False, header_style="bold", pad_edge=False, box=None)
+    grid.add_column("Layer", no_wrap=True)
+    grid.add_column("Operator", overflow="fold")
+    grid.add_column("Output", no_wrap=True)
+    grid.add_column("Params", justify="right", no_wrap=True)
+    grid.add_column("MACs", justify="right", no_wrap=True)
+    for row in rows:
+        grid.add_row(*row)
+    return grid
+
+
+class _Lines:
+    """Plain lines for rich to print as they are (no wrapping: rich's text layout takes
+    about a quarter of a millisecond per line)."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.segment import Segment
+
+        for line in self.lines:
+            yield Segment(line)
+            yield Segment.line()
+
+
+def _plain_grid(rows: list[tuple[Any, ...]]) -> Any:
+    """The table as unstyled aligned lines (the columns of :func:`_grid`)."""
+    cells = [_COLUMNS, *(tuple(str(c) for c in row) for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(_COLUMNS))]
+    lines = [
+        "  ".join(
+            cell.rjust(width) if right else cell.ljust(width)
+            for cell, width, right in zip(row, widths, _RIGHT, strict=True)
+        ).rstrip()
+        for row in cells
+    ]
+    return _Lines(lines)
+
+
 def table(
     net: Network,
     macs: MacsConvention = "torchvision",
@@ -159,7 +210,6 @@ def table(
     elif depth == 0:
         depth = None
     from rich.console import Group
-    from rich.table import Table
     from rich.text import Text
 
     from netspec.expr.evaluate import show
@@ -178,18 +228,8 @@ def table(
     if computed:
         title.append("\nlet    ", style="bold")
         title.append(printable(" · ".join(computed)))
-    grid = Table(
-        show_lines=False,
-        header_style="bold",
-        pad_edge=False,
-        box=None,
-    )
-    grid.add_column("Layer", no_wrap=True)
-    grid.add_column("Operator", overflow="fold")
-    grid.add_column("Output", no_wrap=True)
-    grid.add_column("Params", justify="right", no_wrap=True)
-    grid.add_column("MACs", justify="right", no_wrap=True)
-    grid.add_row(Text("input", style="dim"), "", _shape(net.input), "", "")
+    rows: list[tuple[Any, ...]] = [(Text("input", style="dim"), "", _shape(net.input), "", "")]
+    add = rows.append
 
     def visit(node: Node, level: int) -> None:
         for child in node.children if isinstance(node, SeqNode) else []:
@@ -202,37 +242,44 @@ def table(
                 ]
                 if isinstance(child, BlockNode):
                     label = _block_call(child)
-                grid.add_row(
-                    Text(indent + child.name, style="bold"),
-                    Text(label + (" …" if folded else ""), style="dim"),
-                    _shape(child.output),
-                    f"{params:,}" if folded or params else "",
-                    f"{m:,}" if folded else "",
+                add(
+                    (
+                        Text(indent + child.name, style="bold"),
+                        Text(label + (" …" if folded else ""), style="dim"),
+                        _shape(child.output),
+                        f"{params:,}" if folded or params else "",
+                        f"{m:,}" if folded else "",
+                    )
                 )
                 if not folded:
                     for t in child.own if isinstance(child, BlockNode) else []:
-                        grid.add_row(
-                            Text(indent + "  " + t.name),
-                            Text("learned tensor", style="dim"),
-                            _shape(t.shape),
-                            f"{t.numel:,}",
-                            "",
+                        add(
+                            (
+                                Text(indent + "  " + t.name),
+                                Text("learned tensor", style="dim"),
+                                _shape(t.shape),
+                                f"{t.numel:,}",
+                                "",
+                            )
                         )
                     visit(child, level + 1)
                 continue
             assert isinstance(child, OpNode)
-            grid.add_row(
-                Text(indent + child.name, style="italic dim" if child.functional else ""),
-                child.call,
-                _shape(child.output),
-                f"{child.parameters:,}" if child.tensors else "",
-                f"{_macs(child, macs):,}" if _macs(child, macs) else "",
+            add(
+                (
+                    Text(indent + child.name, style="italic dim" if child.functional else ""),
+                    child.call,
+                    _shape(child.output),
+                    f"{child.parameters:,}" if child.tensors else "",
+                    f"{_macs(child, macs):,}" if _macs(child, macs) else "",
+                )
             )
             if explain:
                 for line in child.op.explain(child.attrs, child.input, child.output):
-                    grid.add_row("", Text(indent + "  " + line, style="cyan"), "", "", "")
+                    add(("", Text(indent + "  " + line, style="cyan"), "", "", ""))
 
     visit(net.root, 0)
+    grid = _grid(rows) if len(rows) <= MAX_RICH_ROWS else _plain_grid(rows)
     t = net.totals
     total_macs = t.macs + (t.extra_ops if macs == "all" else 0)
     footer = Text()

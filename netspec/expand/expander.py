@@ -14,6 +14,7 @@ become function calls in ``forward``.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
@@ -147,6 +148,19 @@ class _Template:
     leaves: list[_Leaf]
 
 
+def _cached(memo: dict[Any, Any], key: Any) -> Any:
+    """``memo[key]``, or ``None`` where it is missing or the key cannot be hashed."""
+    try:
+        return memo.get(key)
+    except TypeError:
+        return None
+
+
+def _cache(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    with contextlib.suppress(TypeError):
+        memo[key] = value
+
+
 def _moved(path: str | None, old: str, new: str) -> str | None:
     """``path`` under ``new`` where it is under ``old``."""
     if path is not None and (path == old or path.startswith(old + ".")):
@@ -203,6 +217,12 @@ class _Expander:
         """Per block being instantiated: what its scope was read for, and the layers it made
         itself (for its template)."""
         self.shared = 0
+        self.applied: dict[Any, Any] = {}
+        """Operator rules' results by (operator, attributes, input), see :func:`apply`."""
+        self.validated: dict[Any, Any] = {}
+        """Operator attributes by (operator, frozen argument values)."""
+        self.spans: dict[tuple[int, int], Span | None] = {}
+        """The span of each layer call (by the ``id`` of its entry)."""
         """Stateless modules reused under one name so far (a block that reuses one is no
         template: its copies' layers must stay the same)."""
 
@@ -406,7 +426,13 @@ class _Expander:
         call = self._pick(located.node, origin, scope, box)
         func = calls.func_name(call)
         # a named layer's own position is its entry's; an unnamed one's, its call's
-        span = entry_span or origin.span_at(func.start, func.end) or ref.span
+        span = entry_span
+        if span is None:
+            key = (id(ref), id(func))
+            if key in self.spans:
+                span = self.spans[key]
+            else:
+                span = self.spans[key] = origin.span_at(func.start, func.end) or ref.span
         index_name = str(len(box.node.children))
         where = box.child_path(name) if name else box.child_path(index_name)
         if func.id == "stage" or func.id in self.spec.blocks:
@@ -451,9 +477,13 @@ class _Expander:
             finally:
                 reads.log = reads.structural
         _check_tensor_use(op, values, box, name, span, where)
-        attrs = _validate(
-            op, values, attr_spans, where, lambda: origin.span_at(func.start, func.end) or span
-        )
+        frozen = (op, _freeze(values))
+        attrs = _cached(self.validated, frozen)
+        if attrs is None:
+            attrs = _validate(
+                op, values, attr_spans, where, lambda: origin.span_at(func.start, func.end) or span
+            )
+            _cache(self.validated, frozen, attrs)
 
         unnamed_call = False
         if box.kind == "sequential":
@@ -479,6 +509,7 @@ class _Expander:
             span=entry_span or span,
             attr_spans=attr_spans,
             producer=self.producer,
+            memo=self.applied,
         )
         if unnamed_call:
             if node.tensors or op.functional(attrs, x) is None:
@@ -691,6 +722,7 @@ class _Expander:
             span=node.span,
             attr_spans=attr_spans,
             producer=producer,
+            memo=self.applied,
         )
         if again.output != node.output:
             return False

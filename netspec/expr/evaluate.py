@@ -331,9 +331,35 @@ def _check_size(value: Any) -> Any:
         raise _Fail("the result is not a finite number")
     if isinstance(value, tuple) and len(value) > MAX_ITEMS:
         raise _Fail(f"the list is longer than {MAX_ITEMS:,} items")
+    if isinstance(value, tuple | dict) and _too_large(value):
+        raise _Fail(
+            f"the value holds more than {MAX_ITEMS:,} items in all (its lists, counted with "
+            "the lists inside them)",
+            hint="a list of lists repeats what it holds: printing or comparing it would take "
+            "that long",
+        )
     if isinstance(value, str) and len(value) > MAX_STR:
         raise _Fail(f"the string is longer than {MAX_STR:,} characters")
     return value
+
+
+def _too_large(value: tuple[Any, ...] | dict[Any, Any]) -> bool:
+    """Whether ``value`` holds more than :data:`MAX_ITEMS` items counting nested lists and
+    mappings each time they appear (a list may hold the same list many times: ten levels
+    of ten is 10¹⁰ items to print). The walk stops at the limit, so it costs at most that."""
+    count = 0
+    stack: list[Any] = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple):
+            count += len(item)
+            stack.extend(i for i in item if isinstance(i, tuple | dict))
+        elif isinstance(item, dict):
+            count += len(item)
+            stack.extend(i for i in item.values() if isinstance(i, tuple | dict))
+        if count > MAX_ITEMS:
+            return True
+    return False
 
 
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {

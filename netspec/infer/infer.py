@@ -28,16 +28,30 @@ def apply(
     functional: bool = False,
     attr_spans: Any = None,
     producer: str | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> OpNode:
     """Run ``op``'s rules on input ``x``; the resulting node carries shapes and counts.
 
     Args:
         producer: what made ``x`` (a layer path, or ``None`` for the network input),
             mentioned when the rule fails.
+        memo: the rules' results by (operator, attributes, input) — they are functions of
+            these — for a network that applies the same layer many times.
 
     Raises:
         ShapeError: the rule rejects the input or the attributes.
     """
+    key = (op, attrs, x)
+    try:
+        done = memo.get(key) if memo is not None else None
+    except TypeError:  # attributes that cannot be hashed: nothing to remember them by
+        done, memo = None, None
+    if done is not None:
+        y, tensors, macs, extra = done
+        return OpNode(
+            path, name, span, x, y, op=op, attrs=attrs, functional=functional,
+            tensors=tensors, macs=macs, extra_ops=extra,
+        )  # fmt: skip
     try:
         y = op.infer(attrs, x)
         tensors = op.tensors(attrs, x)
@@ -51,6 +65,8 @@ def apply(
         hint = f"{hint}; {context}" if hint else context
         raise ShapeError(exc.message, where, path or name, hint) from None
     _check_sizes(op, x, y, tensors, span, path or name)
+    if memo is not None:
+        memo[key] = (y, tensors, macs, extra)
     if functional and tensors:  # pragma: no cover - expand only makes stateless calls functional
         raise AssertionError(f"{path}: a functional call cannot own tensors")
     return OpNode(

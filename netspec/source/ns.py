@@ -40,6 +40,7 @@ from netspec.source.parser import (
     kinds,
     number,
     open_bracket,
+    surrogate_problem,
 )
 from netspec.source.yaml import MAX_BYTES, MAX_DEPTH, YMap, YNode, YScalar, YSeq
 
@@ -114,7 +115,10 @@ def compose(text: str, name: str) -> YNode:
     """
     from lark.exceptions import LarkError
 
-    source = Source(name, text)
+    # a byte-order mark some editors write: not text, as YAML has it (and columns count from
+    # after it, as editors show them)
+    text = text.removeprefix("\ufeff")
+    source = Source(name, text, ns=True)
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise SourceError(
             f"the file is larger than {MAX_BYTES // (1024 * 1024)} MiB",
@@ -154,6 +158,9 @@ def _span_at(source: Source, offset: int, width: int = 0) -> Span:
     col = offset - (text.rfind("\n", 0, offset) + 1) + 1
     return Span(source, line, col, line, col + width) if width else Span(source, line, col)
 
+
+_KEY_CONSTANTS = _CONSTANTS
+"""Mapping keys that are constants, spelt as in expressions (``true``, ``none``…)."""
 
 _TOP_WORDS = (
     *("netspec", "name", "class", "description", "extends", "input"),
@@ -378,6 +385,9 @@ class _Reader:
             raise SourceError(
                 f"invalid string literal: {reason}", self.span(token), "document"
             ) from None
+        problem = surrogate_problem(str(value))
+        if problem:
+            raise SourceError(f"invalid string literal: {problem}", self.span(token), "document")
         return str(value)
 
     def name(self, token: Any, what: str, quotable: bool = False) -> YScalar:
@@ -544,11 +554,17 @@ class _Reader:
 
     def map_key(self, key: Any) -> YScalar:
         if _kind(key) == "negative":
-            return YScalar(self.span(key), 1, -int(key.children[0]), "")
+            (token,) = key.children
+            number = float(token) if token.type.endswith("FLOAT") else int(token)
+            return YScalar(self.span(key), 1, -number, "")
         token = key
         text = str(token)
         if token.type.endswith("INT"):
             return YScalar(self.span(token), 1, int(text), "")
+        if token.type.endswith("FLOAT"):
+            return YScalar(self.span(token), 1, float(text), "")
+        if text in _KEY_CONSTANTS:  # as in YAML: `true: 8` is keyed by the boolean
+            return YScalar(self.span(token), 1, _KEY_CONSTANTS[text], "")
         if token.type.endswith("STRING"):
             return YScalar(self.span(token), 1, self.unquote(token, text), '"')
         return YScalar(self.span(token), 1, text, "")

@@ -5,6 +5,10 @@ inline transformer, so no ``lark.Tree`` ever leaves this module: callers get the
 :mod:`netspec.expr.nodes`. Parses are cached by text, because the same call
 (``batchnorm2d``, ``relu(inplace=true)``) appears many times in a spec.
 
+A text is parsed first by the hand-written parser of :mod:`netspec.source.fastparse`, which
+builds the same trees through the same node builders (below) several times faster; it leaves
+every text it does not take, errors included, to lark, the reference.
+
 Syntax errors say what was expected in words, never in lark's terminal names, and point at
 the offending column of the spec line.
 """
@@ -133,7 +137,7 @@ def number(text: str) -> int | float:
     Raises:
         ValueError: with the message for a number too long or too large.
     """
-    if any(ch in text for ch in ".eE"):
+    if "." in text or "e" in text or "E" in text:
         if len(text) > MAX_DIGITS + 10:
             raise ValueError(f"the number {text[:12]}… is too long")
         value = float(text)
@@ -145,51 +149,104 @@ def number(text: str) -> int | float:
     return int(text)
 
 
+# The nodes of the grammar's leaves and of its rules that check something, shared by lark's
+# transformer (below) and the hand-written parser (fastparse.py), so that both build the same
+# trees and refuse the same texts: each takes the text and offsets of what it builds.
+
+
+def number_node(text: str, start: int, end: int) -> n.Const:
+    """An ``INT`` or ``FLOAT`` literal."""
+    try:
+        value = number(text)
+    except ValueError as exc:
+        raise _Syntax(start, str(exc), width=len(text)) from None
+    return n.Const(value, start=start, end=end)
+
+
+def string_node(text: str, start: int, end: int) -> n.Const:
+    """A ``STRING`` literal, quotes included in ``text``."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        raise _Syntax(start, f"invalid string literal {text}") from None
+    problem = surrogate_problem(str(value))
+    if problem:
+        raise _Syntax(start, f"invalid string literal {text}: {problem}", width=end - start)
+    return n.Const(str(value), start=start, end=end)
+
+
+def surrogate_problem(text: str) -> str | None:
+    """Why ``text`` cannot be a spec's text, if it holds a lone surrogate (``\\ud800``): no
+    character, so no UTF-8 file can hold it, and YAML refuses it."""
+    bad = next((ch for ch in text if "\ud800" <= ch <= "\udfff"), None)
+    if bad is None:
+        return None
+    return f"{ascii(bad)[1:-1]} is half of a UTF-16 surrogate pair, not a character"
+
+
+def name_node(text: str, start: int, end: int) -> n.Expr:
+    """A ``NAME`` as an operand: a constant (``true``…), or a name that is not a keyword."""
+    if text in _KEYWORDS:  # lark's lexer takes a keyword for a name where one fits
+        raise _Syntax(start, f"unexpected {text!r}: expected a value", width=len(text))
+    if text in _CONSTANTS:
+        return n.Const(_CONSTANTS[text], start=start, end=end)
+    return n.Name(text, start=start, end=end)
+
+
+def attr_node(value: n.Expr, name: str, name_start: int, name_end: int) -> n.Attr:
+    """``value.name``."""
+    start = value.start if value.start >= 0 else name_start
+    return n.Attr(value, name, start=start, end=name_end)
+
+
+Argument = n.Expr | tuple[str, n.Expr, int]
+"""A call's argument: positional, or ``(keyword, value, offset of the keyword)``."""
+
+
+def call_node(func: n.Expr, arguments: list[Argument], end: int) -> n.Call:
+    """``func(arguments)``, ``end`` past its ``)``: keywords once each, after the positionals."""
+    args: list[n.Expr] = []
+    kwargs: list[tuple[str, n.Expr]] = []
+    for a in arguments:
+        if isinstance(a, tuple):
+            key, value, pos = a
+            if any(k == key for k, _ in kwargs):
+                raise _Syntax(pos, f"keyword argument {key!r} is given twice", width=len(key))
+            kwargs.append((key, value))
+        else:
+            if kwargs:
+                raise _Syntax(
+                    a.start,
+                    "a positional argument follows a keyword argument",
+                    hint="write positional arguments first, as in conv2d(64, 3, padding=1)",
+                )
+            args.append(a)
+    return n.Call(func, tuple(args), tuple(kwargs), start=func.start, end=end)
+
+
 class _ToNodes:
     """Inline LALR transformer: grammar rule aliases map to these methods."""
 
     # lark looks methods up by rule name and calls them with the list of children
 
     def int_(self, c: list[Any]) -> n.Expr:
-        return self._number(c)
+        return number_node(str(c[0]), _start(c[0]), _end(c[0]))
 
     def float_(self, c: list[Any]) -> n.Expr:
-        return self._number(c)
-
-    def _number(self, c: list[Any]) -> n.Expr:
-        tok = c[0]
-        try:
-            value = number(str(tok))
-        except ValueError as exc:
-            raise _Syntax(tok.start_pos, str(exc), width=len(tok)) from None
-        return n.Const(value, **_span(c))
+        return number_node(str(c[0]), _start(c[0]), _end(c[0]))
 
     def string(self, c: list[Any]) -> n.Expr:
-        try:
-            value = ast.literal_eval(str(c[0]))
-        except (ValueError, SyntaxError):
-            raise _Syntax(c[0].start_pos, f"invalid string literal {c[0]}") from None
-        return n.Const(str(value), **_span(c))
+        return string_node(str(c[0]), _start(c[0]), _end(c[0]))
 
     def name(self, c: list[Any]) -> n.Expr:
-        text = str(c[0])
-        if text in _KEYWORDS:  # lark's lexer takes a keyword for a name where one fits
-            raise _Syntax(c[0].start_pos, f"unexpected {text!r}: expected a value", width=len(text))
-        if text in _CONSTANTS:
-            return n.Const(_CONSTANTS[text], **_span(c))
-        return n.Name(text, **_span(c))
+        return name_node(str(c[0]), _start(c[0]), _end(c[0]))
 
     def input_(self, c: list[Any]) -> n.Expr:
         return n.InputRef(**_span(c))
 
     def attr(self, c: list[Any]) -> n.Expr:
         value, name = c
-        return n.Attr(
-            value,
-            str(name),
-            start=value.start if value.start >= 0 else name.start_pos,
-            end=name.end_pos,
-        )
+        return attr_node(value, str(name), name.start_pos, name.end_pos)
 
     def index(self, c: list[Any]) -> n.Expr:
         return n.Index(c[0], c[1], start=c[0].start, end=c[2].end_pos)
@@ -206,7 +263,7 @@ class _ToNodes:
     def comp_for(self, c: list[Any]) -> n.Expr:
         names = [t for t in c[1:] if isinstance(t, Token)]
         for token in names:
-            _check_target(token)
+            check_target(str(token), int(token.start_pos or 0))
         rest = c[1 + len(names) :]
         targets = tuple(str(t) for t in names)
         return n.CompFor(targets, rest[0], tuple(rest[1:]), **_span(c))
@@ -218,24 +275,7 @@ class _ToNodes:
         return (str(c[0]), c[1], c[0].start_pos)
 
     def call(self, c: list[Any]) -> n.Expr:
-        func, arguments, close = c[0], c[1] or [], c[2]
-        args: list[n.Expr] = []
-        kwargs: list[tuple[str, n.Expr]] = []
-        for a in arguments:
-            if isinstance(a, tuple):
-                key, value, pos = a
-                if any(k == key for k, _ in kwargs):
-                    raise _Syntax(pos, f"keyword argument {key!r} is given twice", width=len(key))
-                kwargs.append((key, value))
-            else:
-                if kwargs:
-                    raise _Syntax(
-                        a.start,
-                        "a positional argument follows a keyword argument",
-                        hint="write positional arguments first, as in conv2d(64, 3, padding=1)",
-                    )
-                args.append(a)
-        return n.Call(func, tuple(args), tuple(kwargs), start=func.start, end=close.end_pos)
+        return call_node(c[0], c[1] or [], c[2].end_pos)
 
     def binary(self, c: list[Any]) -> n.Expr:
         return n.Binary(str(c[1]), c[0], c[2], **_span(c))
@@ -278,12 +318,12 @@ class _ToNodes:
         return ParamDecl(str(c[0]), c[1])
 
 
-def _check_target(token: Token) -> None:
-    """A comprehension variable is a name that generated Python can bind, hiding nothing."""
+def check_target(name: str, start: int) -> None:
+    """A comprehension variable (at offset ``start``) is a name that generated Python can bind,
+    hiding nothing."""
     from netspec.expr.evaluate import BUILTINS
     from netspec.spec.names import CONSTANTS, GENERATED
 
-    name = str(token)
     problem = None
     if name in CONSTANTS:
         problem = "is a constant of the expression language"
@@ -297,7 +337,7 @@ def _check_target(token: Token) -> None:
         problem = "starts with a double underscore"
     if problem:
         raise _Syntax(
-            token.start_pos or 0,
+            start,
             f"the comprehension variable {name!r} {problem}",
             hint="choose another name",
             width=len(name),
@@ -538,6 +578,8 @@ def _friendly(exc: Exception, text: str, start: str) -> _Syntax:
 def _precheck(text: str) -> None:
     if len(text) > MAX_LENGTH:
         raise _Syntax(0, f"the expression is longer than {MAX_LENGTH} characters")
+    if len(text) <= MAX_DEPTH:  # too few characters to open MAX_DEPTH + 1 brackets
+        return
     level = 0
     for i, ch in enumerate(text):
         if ch in "([{":
@@ -548,15 +590,13 @@ def _precheck(text: str) -> None:
             level -= 1
 
 
-@functools.lru_cache(maxsize=8192)
-def _parse_cached(text: str, start: str) -> Any:
+def _parse_lark(text: str, start: str) -> Any:
+    """``text`` parsed by lark from the rule ``start``: the reference parse, and the one whose
+    errors users see (the fast parser leaves every text it does not take to it)."""
     from lark.exceptions import LarkError, VisitError
 
-    _precheck(text)
-    if not text.strip():
-        raise _Syntax(0, "the expression is empty")
     try:
-        tree = _parser().parse(text, start=start)
+        return _parser().parse(text, start=start)
     except VisitError as exc:
         if isinstance(exc.orig_exc, _Syntax):
             raise exc.orig_exc from None
@@ -565,7 +605,21 @@ def _parse_cached(text: str, start: str) -> Any:
         raise
     except LarkError as exc:
         raise _friendly(exc, text, start) from None
-    if _depth(tree) > MAX_DEPTH:
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_cached(text: str, start: str) -> Any:
+    from netspec.source.fastparse import parse
+
+    _precheck(text)
+    if not text.strip():
+        raise _Syntax(0, "the expression is empty")
+    tree = parse(text, start)  # the same tree as lark's, several times faster, or None
+    if tree is None:
+        tree = _parse_lark(text, start)
+    # every node owns a token of its own (an operator, a bracket, a name…), so a tree is no
+    # deeper than its text is long
+    if len(text) > MAX_DEPTH and _depth(tree) > MAX_DEPTH:
         raise _Syntax(0, f"the expression nests deeper than {MAX_DEPTH} levels")
     return tree
 

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from netspec.errors import NetspecError, Span
+from netspec.errors import NetspecError, Span, lines_of
 from netspec.expr import nodes as n
 from netspec.expr.render import render
 from netspec.source.ns import KEYWORDS, word_as_name
@@ -35,8 +35,17 @@ class Comments:
         self.full: dict[int, list[str]] = {}
         self.trailing: dict[int, str] = {}
         self.used: set[int] = set()
-        for number, line in enumerate(text.splitlines(), 1):
+        block: int | None = None  # the indentation of the line that opened a block scalar
+        for number, line in enumerate(lines_of(text, ns), 1):
+            indent = len(line) - len(line.lstrip(" "))
+            if block is not None:
+                if not line.strip() or indent > block:
+                    continue  # a line of the block scalar's text, `#` included
+                block = None
             at = _comment_at(line, ns)
+            code = line if at is None else line[:at]
+            if not ns and _BLOCK_SCALAR.search(code):
+                block = indent
             if at is None:
                 continue
             comment = line[at:].rstrip()
@@ -71,15 +80,26 @@ class Comments:
         return [c for k in earlier for c in self.full.get(k) or [self.trailing[k]]]
 
 
+_BLOCK_SCALAR = re.compile(r"(^|[\s:-])[|>][-+0-9]*\s*$")
+"""The end of a line that opens a YAML block scalar (``description: |``, ``- >-``)."""
+
+
 def _comment_at(line: str, ns: bool) -> int | None:
     """Where a comment starts on ``line`` (outside quotes), or ``None``."""
     quote = ""
+    escaped = False
     for i, ch in enumerate(line):
-        if quote:
-            if ch == "\\":
-                continue
-            if ch == quote:
+        if escaped:
+            escaped = False
+        elif quote:
+            # a backslash escapes the next character in .ns strings and YAML's double quotes;
+            # in YAML's single quotes a quote is doubled (`''`), which closes and reopens here
+            if ch == "\\" and (ns or quote == '"'):
+                escaped = True
+            elif ch == quote:
                 quote = ""
+                if not ns and ch == "'" and line[i + 1 : i + 2] == "'":
+                    quote, escaped = ch, True
         elif ch in "\"'":
             before = line[i - 1] if i else " "
             # in YAML a quote opens a string only where a scalar starts; in .ns always
@@ -176,6 +196,10 @@ def quoted(text: str) -> str:
 def _flow(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_flow(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return (
+            "{" + ", ".join(f"{_scalar(k, flow=True)}: {_flow(v)}" for k, v in value.items()) + "}"
+        )
     return _scalar(value, flow=True)
 
 
@@ -228,7 +252,9 @@ class _Writer:
 class _YamlWriter(_Writer):
     def value(self, depth: int, key: str, value: Any, span: Span | None = None) -> None:
         """``key: value``; mappings and long lists go on the following lines."""
-        if isinstance(value, dict):
+        if isinstance(value, dict) and not value:
+            self.emit(depth, f"{key}: {{}}", span)
+        elif isinstance(value, dict):
             self.emit(depth, f"{key}:", span)
             for k, v in value.items():
                 self.value(depth + 1, _scalar(k), v)
@@ -575,6 +601,7 @@ def _ns_let(
         if isinstance(value, dict):
             _ns_mapping(w, depth + 1, name, value, at)
         else:
+            _ns_value(value)  # refuses what .ns cannot write
             w.emit(depth + 1, f"{name} = {_expr(code)}", at)
     w.emit(depth, "}")
 
@@ -597,6 +624,12 @@ def _ns_value(value: Any) -> str:
     """A value from a ``let`` mapping: literals as literals, text as the expression it is."""
     if isinstance(value, list):
         return "[" + ", ".join(_ns_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        raise NetspecError(
+            "a `let` list that holds a mapping has no .ns form (an .ns mapping is a `let` "
+            "section of its own, not a value)",
+            hint="keep this spec in YAML, or make the mapping a `let` of its own and list its name",
+        )
     if isinstance(value, str):
         return value
     return _literal(value)
