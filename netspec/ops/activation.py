@@ -1,6 +1,6 @@
 """Element-wise activations: relu, relu6, leaky_relu, gelu, silu, sigmoid, tanh, hardswish,
-hardsigmoid, softmax. Each keeps the shape (of any rank), owns no tensors, and has a functional
-form."""
+hardsigmoid, softmax, log_softmax. Each keeps the shape (of any rank), owns no tensors, and has
+a functional form."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ class Softmax(_Activation):
         rank = len(x) + 1
         if not -rank <= a.dim < rank:
             raise OpError(
-                f"softmax: dim={a.dim} is out of range for a {len(x)}-d input "
+                f"{self.name}: dim={a.dim} is out of range for a {len(x)}-d input "
                 f"(with the batch, dimensions {-rank} to {rank - 1})",
                 hint="dim=1 is the channel/feature dimension; dim=-1 the last one",
                 attr="dim",
@@ -123,7 +123,18 @@ class Softmax(_Activation):
         return x
 
     def module(self, a: Any, x: Shape) -> PyCall:
-        return PyCall("nn.Softmax", (), (("dim", a.dim),))
+        return PyCall(self.module_name, (), (("dim", a.dim),))
 
     def functional(self, a: Any, x: Shape) -> PyCall | None:
-        return PyCall("F.softmax", (X,), (("dim", a.dim),))
+        return PyCall(self.functional_name, (X,), (("dim", a.dim),))
+
+
+@register
+class LogSoftmax(Softmax):
+    """The logarithm of softmax along one dimension, computed stably (the input
+    ``F.nll_loss`` expects)."""
+
+    name = "log_softmax"
+    module_name = "nn.LogSoftmax"
+    functional_name = "F.log_softmax"
+    cost = 3  # as softmax: exponent, sum, and a logarithm and subtraction for the division

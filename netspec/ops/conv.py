@@ -1,4 +1,5 @@
-"""Convolutions: ``conv1d`` and ``conv2d`` (``nn.Conv1d``/``nn.Conv2d``)."""
+"""Convolutions: ``conv1d``, ``conv2d`` and ``conv3d`` (``nn.Conv1d``/``2d``/``3d``), and the
+transposed convolutions ``conv_transpose1d``/``2d``/``3d`` (``nn.ConvTranspose1d``/…)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from netspec.ops.base import (
     register,
     require_rank,
 )
-from netspec.ops.fields import Count, Declared, Flag, Padding, Size
+from netspec.ops.fields import Count, Declared, Flag, Padding, PoolPadding, Size
 
 _PADDED = '''
 class Padded{cls}(nn.{cls}):
@@ -223,5 +224,177 @@ class Conv2d(_Conv):
     module_name = "nn.Conv2d"
 
 
-for _rank in (1, 2):
+@register
+class Conv3d(_Conv):
+    """3-D convolution over a ``channels × depth × height × width`` input."""
+
+    name = "conv3d"
+    rank = 3
+    layout = "channels × depth × height × width"
+    axes = ("D", "H", "W")
+    module_name = "nn.Conv3d"
+
+
+for _rank in (1, 2, 3):
     HELPERS[f"PaddedConv{_rank}d"] = _PADDED.format(cls=f"Conv{_rank}d")
+
+
+class ConvTransposeAttrs(Attrs):
+    out_channels: Count
+    """Number of output channels. Input channels are inferred."""
+    kernel_size: Size
+    """Kernel size: one integer, or one per spatial dimension."""
+    stride: Size = 1
+    """Step between the windows each input element spreads into (the upsampling factor)."""
+    padding: PoolPadding = 0
+    """Removed from both sides of each output dimension: ``dilation·(kernel − 1) − padding``
+    zeros pad the input, so ``padding`` undoes a convolution's padding."""
+    output_padding: PoolPadding = 0
+    """Added to one side of each output dimension, to choose among the input sizes a strided
+    convolution maps to the same size; smaller than the stride or the dilation."""
+    groups: Count = 1
+    """Blocked connections: input and output channels must both divide by it."""
+    bias: Flag = True
+    """Whether to learn an additive bias."""
+    dilation: Size = 1
+    """Spacing between kernel elements."""
+    in_channels: Declared = None
+    """Input channels, inferred; give it (by keyword) only to have it checked."""
+
+
+class _ConvTranspose(Op):
+    """A transposed convolution (the gradient of a convolution with respect to its input).
+
+    PyTorch's size rule, per spatial dimension:
+    ``out = (in − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1``.
+    """
+
+    rank: ClassVar[int]
+    layout: ClassVar[str]
+    axes: ClassVar[tuple[str, ...]]
+    Attrs = ConvTransposeAttrs
+    category = "conv"
+
+    def _geometry(self, a: Any) -> tuple[tuple[Any, ...], ...]:
+        r, name = self.rank, self.name
+        return (
+            spatial.ntuple(a.kernel_size, r, "kernel_size", name),
+            spatial.ntuple(a.stride, r, "stride", name),
+            spatial.ntuple(a.padding, r, "padding", name),
+            spatial.ntuple(a.output_padding, r, "output_padding", name),
+            spatial.ntuple(a.dilation, r, "dilation", name),
+        )
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        require_rank(self.name, x, (self.rank + 1,), self.layout)
+        c = x[0]
+        self.check_declared(a.in_channels, c, "input channels", x)
+        if known(c, a.groups) and concrete(c) % concrete(a.groups):
+            raise OpError(
+                f"{self.name}: groups={a.groups} must divide the {c} input channels",
+                hint=divisors_hint(concrete(c)),
+                attr="groups",
+            )
+        if known(a.out_channels, a.groups) and concrete(a.out_channels) % concrete(a.groups):
+            raise OpError(
+                f"{self.name}: groups={a.groups} must divide out_channels={a.out_channels}",
+                hint=divisors_hint(concrete(a.out_channels)),
+                attr="groups",
+            )
+        out: list[Any] = [a.out_channels]
+        geometry = zip(self.axes, x[1:], *self._geometry(a), strict=True)
+        for axis, size, ki, si, pi, oi, di in geometry:
+            where = f" in {axis}" if self.rank > 1 else ""
+            if known(oi, si, di) and concrete(oi) >= max(concrete(si), concrete(di)):
+                raise OpError(
+                    f"{self.name}: output_padding {oi}{where} must be smaller than the stride "
+                    f"({si}) or the dilation ({di})",
+                    hint="output_padding adds at most stride − 1 to pick one of the output "
+                    "sizes a strided convolution maps to the same input size",
+                    attr="output_padding",
+                )
+            full = (size - 1) * si + di * (ki - 1) + oi + 1
+            o = full - 2 * pi
+            if known(o) and concrete(o) < 0:  # PyTorch makes an empty output of size 0
+                raise OpError(
+                    f"{self.name}: output {axis} would be {o}: padding {pi} removes 2·{pi} = "
+                    f"{2 * concrete(pi)} of the {full} the kernel spreads the input {axis} "
+                    f"{size} over",
+                    hint=f"padding here may be at most {concrete(full) // 2}",
+                    attr="padding",
+                )
+            out.append(o)
+        return tuple(out)
+
+    def tensors(self, a: Any, x: Shape) -> list[Tensor]:
+        k = spatial.ntuple(a.kernel_size, self.rank, "kernel_size", self.name)
+        weight = Tensor("weight", (x[0], a.out_channels // a.groups, *k), True)
+        return [weight, Tensor("bias", (a.out_channels,), True)] if a.bias else [weight]
+
+    def macs(self, a: Any, x: Shape, y: Shape) -> int:
+        # FlopCounterMode's rule for a transposed convolution: every input element times
+        # its group's filters, (out_channels / groups) × kernel each.
+        k = spatial.ntuple(a.kernel_size, self.rank, "kernel_size", self.name)
+        return int(numel(x) * (a.out_channels // a.groups) * math.prod(k))
+
+    def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
+        return int(numel(y)) if a.bias else 0
+
+    def module(self, a: Any, x: Shape) -> PyCall:
+        cls = f"nn.ConvTranspose{self.rank}d"
+        return PyCall(cls, (x[0], a.out_channels, a.kernel_size), self.kwargs(a))
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        lines = [
+            f"{axis}: ({size} − 1)·{si} − 2·{pi} + {di}·({ki} − 1) + {oi} + 1 = {o}"
+            for axis, size, ki, si, pi, oi, di, o in zip(
+                self.axes, x[1:], *self._geometry(a), y[1:], strict=True
+            )
+        ]
+        k = spatial.ntuple(a.kernel_size, self.rank, "kernel_size", self.name)
+        kk = "·".join(str(v) for v in k)
+        per = a.out_channels // a.groups
+        group = f"({a.out_channels}/{a.groups})" if a.groups != 1 else f"{a.out_channels}"
+        bias = f" + {a.out_channels}" if a.bias else ""
+        params = sum(t.numel for t in self.tensors(a, x))
+        lines.append(f"params: {x[0]}·{group}·{kk}{bias} = {params:,}")
+        spatial_in = "·".join(str(v) for v in x[1:])
+        lines.append(
+            f"MACs: {spatial_in}·{x[0]}·{per}·{kk} = {self.macs(a, x, y):,} (each input "
+            f"element times {per}·{kk} weights)"
+        )
+        return lines
+
+
+@register
+class ConvTranspose1d(_ConvTranspose):
+    """1-D transposed convolution over a ``channels × length`` input (learned upsampling)."""
+
+    name = "conv_transpose1d"
+    rank = 1
+    layout = "channels × length"
+    axes = ("L",)
+    module_name = "nn.ConvTranspose1d"
+
+
+@register
+class ConvTranspose2d(_ConvTranspose):
+    """2-D transposed convolution over a ``channels × height × width`` input (learned
+    upsampling: FCN's and U-Net's decoders)."""
+
+    name = "conv_transpose2d"
+    rank = 2
+    layout = "channels × height × width"
+    axes = ("H", "W")
+    module_name = "nn.ConvTranspose2d"
+
+
+@register
+class ConvTranspose3d(_ConvTranspose):
+    """3-D transposed convolution over a ``channels × depth × height × width`` input."""
+
+    name = "conv_transpose3d"
+    rank = 3
+    layout = "channels × depth × height × width"
+    axes = ("D", "H", "W")
+    module_name = "nn.ConvTranspose3d"

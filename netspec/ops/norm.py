@@ -1,5 +1,5 @@
-"""Normalisation: ``batchnorm1d``, ``batchnorm2d``, ``layer_norm``, ``layer_norm2d`` and
-``local_response_norm``."""
+"""Normalisation: ``batchnorm1d``/``2d``/``3d``, ``instance_norm1d``/``2d``/``3d``,
+``group_norm``, ``layer_norm``, ``layer_norm2d`` and ``local_response_norm``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from netspec.ops.base import (
     Shape,
     Tensor,
     X,
+    divisors_hint,
     fmt_shape,
     items,
     numel,
@@ -42,7 +43,7 @@ class BatchNormAttrs(Attrs):
 class _BatchNorm(Op):
     ranks: ClassVar[tuple[int, ...]]
     layout: ClassVar[str]
-    Attrs = BatchNormAttrs
+    Attrs: ClassVar[type[Attrs]] = BatchNormAttrs
     category = "norm"
 
     def infer(self, a: Any, x: Shape) -> Shape:
@@ -94,6 +95,167 @@ class BatchNorm2d(_BatchNorm):
     ranks = (3,)
     layout = "channels × height × width"
     module_name = "nn.BatchNorm2d"
+
+
+@register
+class BatchNorm3d(_BatchNorm):
+    """Batch normalisation over ``channels × depth × height × width`` inputs."""
+
+    name = "batchnorm3d"
+    ranks = (4,)
+    layout = "channels × depth × height × width"
+    module_name = "nn.BatchNorm3d"
+
+
+class InstanceNormAttrs(Attrs):
+    eps: PositiveFloat = 1e-5
+    """Added to the variance for numerical stability."""
+    momentum: Float | None = 0.1
+    """Weight of the current batch in the running statistics, if they are tracked (none:
+    cumulative average)."""
+    affine: Flag = False
+    """Whether to learn a per-channel scale (weight) and shift (bias)."""
+    track_running_stats: Flag = False
+    """Whether to keep running mean and variance buffers, used instead of each sample's
+    statistics in evaluation mode."""
+    num_features: Declared = None
+    """Channels, inferred; give it (by keyword) only to have it checked."""
+
+
+class _InstanceNorm(_BatchNorm):
+    """Normalisation of each channel of each sample over its own spatial positions."""
+
+    Attrs = InstanceNormAttrs
+    functional_name: ClassVar[str] = "F.instance_norm"
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        super().infer(a, x)
+        positions = numel(x[1:])
+        if known(positions) and concrete(positions) < 2:
+            raise OpError(
+                f"{self.name} needs more than one value per channel to normalise, found "
+                f"{fmt_shape(x[1:])} = {positions} in the input {fmt_shape(x)}",
+                hint="a single value normalises to 0; PyTorch refuses it in training, and "
+                "always without track_running_stats (normalise before pooling to 1)",
+            )
+        return x
+
+    def functional(self, a: Any, x: Shape) -> PyCall | None:
+        if a.affine or a.track_running_stats:
+            return None  # it owns tensors: a module
+        skip = ["momentum", "affine", "track_running_stats"]
+        return PyCall(self.functional_name, (X,), self.kwargs(a, skip))
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        positions = numel(x[1:])
+        over = "·".join(str(d) for d in x[1:])
+        count = f"{over} = {positions:,}" if len(x) > 2 else f"{positions:,}"
+        lines = [
+            f"mean and variance over the {count} positions of each of the {x[0]} channels, "
+            "in each sample"
+        ]
+        return lines + super().explain(a, x, y)
+
+
+@register
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of a ``channels × length`` input (``nn.InstanceNorm1d``)."""
+
+    name = "instance_norm1d"
+    ranks = (2,)
+    layout = "channels × length"
+    module_name = "nn.InstanceNorm1d"
+
+
+@register
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of a ``channels × height × width`` input (style transfer)."""
+
+    name = "instance_norm2d"
+    ranks = (3,)
+    layout = "channels × height × width"
+    module_name = "nn.InstanceNorm2d"
+
+
+@register
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalisation of a ``channels × depth × height × width`` input."""
+
+    name = "instance_norm3d"
+    ranks = (4,)
+    layout = "channels × depth × height × width"
+    module_name = "nn.InstanceNorm3d"
+
+
+class GroupNormAttrs(Attrs):
+    num_groups: Count
+    """Number of groups the channels are divided into (it must divide them); each sample is
+    normalised per group (1 group: over all channels, like layer_norm over C × H × W; one
+    group per channel: like instance_norm)."""
+    eps: PositiveFloat = 1e-5
+    """Added to the variance for numerical stability."""
+    affine: Flag = True
+    """Whether to learn a per-channel scale (weight) and shift (bias)."""
+    bias: Flag = True
+    """Whether to learn the shift (with ``affine``)."""
+    num_channels: Declared = None
+    """Channels, inferred; give it (by keyword) only to have it checked."""
+
+
+@register
+class GroupNorm(Op):
+    """Group normalisation (Wu & He, 2018): the channels of each sample in ``num_groups``
+    groups, each normalised over its channels and positions (``nn.GroupNorm``)."""
+
+    name = "group_norm"
+    Attrs = GroupNormAttrs
+    category = "norm"
+    module_name = "nn.GroupNorm"
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        require_rank(self.name, x, (1, 2, 3, 4), "channels, then any spatial dimensions")
+        c = x[0]
+        self.check_declared(a.num_channels, c, "channels", x)
+        if known(c, a.num_groups) and concrete(c) % concrete(a.num_groups):
+            raise OpError(
+                f"group_norm: num_groups={a.num_groups} must divide the {c} input channels",
+                hint=divisors_hint(concrete(c)),
+                attr="num_groups",
+            )
+        return x
+
+    def tensors(self, a: Any, x: Shape) -> list[Tensor]:
+        if not a.affine:
+            return []
+        weight = Tensor("weight", (x[0],), True)
+        return [weight, Tensor("bias", (x[0],), True)] if a.bias else [weight]
+
+    def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
+        return 2 * int(numel(x))  # normalisation: a scale and a shift per element
+
+    def module(self, a: Any, x: Shape) -> PyCall:
+        return PyCall("nn.GroupNorm", (a.num_groups, x[0]), self.kwargs(a))
+
+    def functional(self, a: Any, x: Shape) -> PyCall | None:
+        if a.affine:
+            return None  # it owns a weight: a module
+        skip = ["affine", "bias"]
+        return PyCall("F.group_norm", (X, a.num_groups), self.kwargs(a, skip))
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        c, g = x[0], a.num_groups
+        per = c // g
+        values = numel((per, *x[1:]))
+        over = "·".join(str(d) for d in (per, *x[1:]))
+        lines = [
+            f"{c} channels = {g} group{'s' if g != 1 else ''} of {per}; mean and variance over "
+            f"each group's {over} = {values:,} values, in each sample"
+        ]
+        if a.affine:
+            per_channel = 2 if a.bias else 1
+            what = "scale and shift" if a.bias else "scale"
+            lines.append(f"params: {per_channel}·{c} = {per_channel * c:,} ({what} per channel)")
+        return lines
 
 
 class LRNAttrs(Attrs):

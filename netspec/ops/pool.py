@@ -1,4 +1,4 @@
-"""Pooling: max and average pooling (1-d and 2-d) and their adaptive forms."""
+"""Pooling: max and average pooling (1-d, 2-d and 3-d) and their adaptive forms."""
 
 from __future__ import annotations
 
@@ -60,6 +60,9 @@ class _Pool(Op):
     layout: ClassVar[str]
     functional_name: ClassVar[str]
     category = "pool"
+    kernel_within_input: ClassVar[bool] = False
+    """Whether PyTorch also wants the input, unpadded, at least as large as the kernel (3-d
+    average pooling checks it, whatever the padding and rounding)."""
 
     def _geometry(self, a: Any) -> tuple[Any, ...]:
         r = self.rank
@@ -82,6 +85,13 @@ class _Pool(Op):
                 )
         out: list[Any] = [x[0]]
         for axis, size, ki, si, pi, di in zip(self.axes, x[1:], k, s, p, d, strict=True):
+            if self.kernel_within_input and known(size, ki) and concrete(size) < concrete(ki):
+                raise OpError(
+                    f"{self.name}: the kernel ({ki}) is larger than the input {axis} {size}",
+                    hint=f"the input is {fmt_shape(x)}; PyTorch's 3-d average pooling needs "
+                    "each input size at least the kernel's, padding or not",
+                    attr="kernel_size",
+                )
             o = spatial.out_size(size, ki, si, pi, pi, di, a.ceil_mode)
             if known(o) and concrete(o) < 1:
                 raise OpError(
@@ -141,6 +151,19 @@ class MaxPool2d(_Pool):
 
 
 @register
+class MaxPool3d(_Pool):
+    """Maximum over sliding windows of a ``channels × depth × height × width`` input."""
+
+    name = "maxpool3d"
+    Attrs = MaxPoolAttrs
+    rank = 3
+    axes = ("D", "H", "W")
+    layout = "channels × depth × height × width"
+    module_name = "nn.MaxPool3d"
+    functional_name = "F.max_pool3d"
+
+
+@register
 class AvgPool1d(_Pool):
     """Average over sliding windows of a ``channels × length`` input."""
 
@@ -166,6 +189,20 @@ class AvgPool2d(_Pool):
     functional_name = "F.avg_pool2d"
 
 
+@register
+class AvgPool3d(_Pool):
+    """Average over sliding windows of a ``channels × depth × height × width`` input."""
+
+    name = "avgpool3d"
+    Attrs = AvgPool2dAttrs
+    kernel_within_input = True
+    rank = 3
+    axes = ("D", "H", "W")
+    layout = "channels × depth × height × width"
+    module_name = "nn.AvgPool3d"
+    functional_name = "F.avg_pool3d"
+
+
 class AdaptiveAttrs(Attrs):
     output_size: AdaptiveSize
     """Output size: one integer, or one per spatial dimension (none keeps that input size)."""
@@ -179,7 +216,8 @@ class _Adaptive(_Pool):
         sizes = spatial.ntuple(a.output_size, self.rank, "output_size", self.name)
         if self.rank == 1 and None in sizes:
             raise OpError(
-                f"{self.name}: output_size must be an integer (none is only for 2-d pooling)",
+                f"{self.name}: output_size must be an integer (none is only for 2-d and "
+                "3-d pooling)",
                 attr="output_size",
             )
         return (x[0], *(size if o is None else o for o, size in zip(sizes, x[1:], strict=True)))
@@ -243,3 +281,27 @@ class AdaptiveMaxPool2d(_Adaptive):
     layout = "channels × height × width"
     module_name = "nn.AdaptiveMaxPool2d"
     functional_name = "F.adaptive_max_pool2d"
+
+
+@register
+class AdaptiveAvgPool3d(_Adaptive):
+    """Average pooling of a ``channels × depth × height × width`` input to a fixed size."""
+
+    name = "adaptive_avgpool3d"
+    rank = 3
+    axes = ("D", "H", "W")
+    layout = "channels × depth × height × width"
+    module_name = "nn.AdaptiveAvgPool3d"
+    functional_name = "F.adaptive_avg_pool3d"
+
+
+@register
+class AdaptiveMaxPool3d(_Adaptive):
+    """Max pooling of a ``channels × depth × height × width`` input to a fixed size."""
+
+    name = "adaptive_maxpool3d"
+    rank = 3
+    axes = ("D", "H", "W")
+    layout = "channels × depth × height × width"
+    module_name = "nn.AdaptiveMaxPool3d"
+    functional_name = "F.adaptive_max_pool3d"

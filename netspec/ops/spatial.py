@@ -15,7 +15,7 @@ from typing import Any
 
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import Sym, as_expr, concrete, known
-from netspec.ops.base import Dim, OpError
+from netspec.ops.base import Dim, OpError, items
 
 
 def ntuple(value: Any, count: int, attr: str, op: str) -> tuple[Any, ...]:
@@ -23,14 +23,12 @@ def ntuple(value: Any, count: int, attr: str, op: str) -> tuple[Any, ...]:
     if isinstance(value, Sym):
         inner = concrete(value)
         if isinstance(value.expr, n.ListExpr):
-            items = value.expr.items
-            if len(items) != count:
-                raise OpError(f"{op}: {attr} needs {count} values, found {len(items)}", attr=attr)
-            values = inner if isinstance(inner, tuple) else (None,) * count
-            return tuple(
-                Sym(e, v) if v is not None or inner is not None else Sym(e)
-                for e, v in zip(items, values, strict=True)
-            )
+            found = len(value.expr.items)
+            if found != count:
+                raise OpError(f"{op}: {attr} needs {count} values, found {found}", attr=attr)
+            # each entry symbolic, its value known where the list's is (or where it is a
+            # literal): an entry of a list that reads the input is not known until run time
+            return items(value)
         if isinstance(inner, tuple):
             return tuple(Sym(n.Index(value.expr, n.Const(i)), v) for i, v in enumerate(inner))
         if not known(value):

@@ -45,6 +45,11 @@ ACTIVATIONS: dict[str, tuple[Callable[..., nn.Module], str, st.SearchStrategy[An
         st.fixed_dictionaries({}, optional={"approximate": st.sampled_from(["none", "tanh"])}),
     ),
     "softmax": (nn.Softmax, "F.softmax(", st.fixed_dictionaries({"dim": st.sampled_from([-1, 1])})),
+    "log_softmax": (
+        nn.LogSoftmax,
+        "F.log_softmax(",
+        st.fixed_dictionaries({"dim": st.sampled_from([-1, 1])}),
+    ),
 }
 
 
@@ -86,3 +91,17 @@ def test_hardsigmoid_counts_one_operation_per_element_in_macs_all() -> None:
     spec = netspec.loads(spec_text(["- act: hardsigmoid"], (3, 4, 4)))
     assert spec.summary()["macs"] == 0
     assert spec.summary("all")["macs"] == 3 * 4 * 4
+
+
+def test_log_softmax_source_and_macs_all() -> None:
+    spec = netspec.loads(
+        spec_text(
+            ["- scores: log_softmax(dim=1)", "- log_softmax"],
+            (10,),
+        )
+    )
+    source = spec.source()
+    assert "nn.LogSoftmax(dim=1)" in source
+    assert "F.log_softmax(x, dim=-1)" in source
+    assert spec.summary()["macs"] == 0
+    assert spec.summary("all")["macs"] == 2 * 3 * 10

@@ -220,3 +220,193 @@ def test_explanations() -> None:
     assert lines["ln_plain"] == [
         "mean and variance over the last 2 dimensions (4·8), at each of 3 positions"
     ]
+
+
+# -- group and instance normalisation, batchnorm3d ----------------------------------------------
+
+ranked = st.integers(1, 4).flatmap(
+    lambda r: st.tuples(st.integers(1, 3), *[st.integers(1, 4)] * (r - 1))
+)
+
+
+@st.composite
+def group_norm_case(draw: st.DrawFn) -> tuple[dict[str, Any], tuple[int, ...]]:
+    groups = draw(st.integers(1, 4))
+    shape = draw(ranked)
+    shape = (groups * shape[0], *shape[1:])
+    attrs: dict[str, Any] = {"num_groups": groups}
+    attrs.update(
+        draw(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "eps": st.sampled_from([1e-5, 1e-3]),
+                    "affine": st.booleans(),
+                    "bias": st.booleans(),
+                },
+            )
+        )
+    )
+    return attrs, shape
+
+
+@given(group_norm_case())
+def test_group_norm_equals_nn_group_norm(case: tuple[dict[str, Any], tuple[int, ...]]) -> None:
+    """State, values and MACs (none) on inputs of any rank; without affine, F.group_norm."""
+    attrs, shape = case
+    kw = dict(attrs)
+    reference = nn.GroupNorm(kw.pop("num_groups"), shape[0], **kw)
+    agree("group_norm", attrs, shape, reference, functional="F.group_norm(")
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_instance_norm_equals_nn_instance_norm(rank: int) -> None:
+    """State (running statistics when tracked), values in evaluation mode and MACs (none);
+    without tensors, F.instance_norm."""
+    cls = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}[rank]
+    shape_st = st.tuples(st.integers(1, 4), *[st.integers(2, 4)] * rank)
+    attrs_st = st.fixed_dictionaries(
+        {},
+        optional={
+            "eps": st.sampled_from([1e-5, 1e-3]),
+            "momentum": st.sampled_from([0.1, None]),
+            "affine": st.booleans(),
+            "track_running_stats": st.booleans(),
+        },
+    )
+
+    @given(attrs=attrs_st, shape=shape_st)
+    def run(attrs: dict[str, Any], shape: tuple[int, ...]) -> None:
+        reference = cls(shape[0], **attrs)
+        agree(f"instance_norm{rank}d", attrs, shape, reference, functional="F.instance_norm(")
+
+    run()
+
+
+@given(
+    shape=st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    attrs=st.fixed_dictionaries(
+        {}, optional={"affine": st.booleans(), "track_running_stats": st.booleans()}
+    ).filter(lambda a: a.get("affine", True) or a.get("track_running_stats", True)),
+)
+def test_batchnorm3d_equals_nn_batchnorm3d(attrs: dict[str, Any], shape: tuple[int, ...]) -> None:
+    """(Batch normalisation has no functional form: without tensors it still needs a name.)"""
+    agree("batchnorm3d", attrs, shape, nn.BatchNorm3d(shape[0], **attrs))
+
+
+def test_instance_norm_trains_and_its_source() -> None:
+    spec = netspec.loads(
+        spec_text(
+            [
+                "- a: instance_norm2d(affine=true)",
+                "- instance_norm2d(eps=0.001)",
+                "- b: instance_norm2d(track_running_stats=true, momentum=none)",
+                "- g: group_norm(2, bias=false)",
+                "- group_norm(4, affine=false)",
+            ],
+            (4, 3, 3),
+        )
+    )
+    source = spec.source()
+    assert "nn.InstanceNorm2d(4, affine=True)" in source
+    assert "F.instance_norm(x, eps=0.001)" in source
+    assert "nn.InstanceNorm2d(4, momentum=None, track_running_stats=True)" in source
+    assert "nn.GroupNorm(2, 4, bias=False)" in source
+    assert "F.group_norm(x, 4)" in source
+    model = spec.build().train()
+    loss = model(torch.randn(2, 4, 3, 3)).sum()
+    loss.backward()
+    assert list(model.state_dict()) == [
+        "a.weight",
+        "a.bias",
+        "b.running_mean",
+        "b.running_var",
+        "b.num_batches_tracked",
+        "g.weight",
+    ]
+
+
+def test_norm_explanations() -> None:
+    spec = netspec.loads(
+        spec_text(
+            [
+                "- g: group_norm(2)",
+                "- g1: group_norm(1, bias=false)",
+                "- i: instance_norm2d(affine=true)",
+                "- i_plain: instance_norm2d",
+            ],
+            (6, 3, 4),
+        )
+    )
+    lines = {
+        node.path: node.op.explain(node.attrs, node.input, node.output)
+        for node in spec.network.root.children
+    }
+    assert lines["g"] == [
+        "6 channels = 2 groups of 3; mean and variance over each group's 3·3·4 = 36 values, "
+        "in each sample",
+        "params: 2·6 = 12 (scale and shift per channel)",
+    ]
+    assert lines["g1"] == [
+        "6 channels = 1 group of 6; mean and variance over each group's 6·3·4 = 72 values, "
+        "in each sample",
+        "params: 1·6 = 6 (scale per channel)",
+    ]
+    assert lines["i"] == [
+        "mean and variance over the 3·4 = 12 positions of each of the 6 channels, in each sample",
+        "params: 2·6 = 12 (scale and shift per channel)",
+    ]
+    assert lines["i_plain"] == lines["i"][:1]
+
+
+@pytest.mark.parametrize(
+    ("call", "shape", "message", "hint"),
+    [
+        (
+            "group_norm(4)",
+            (6, 3, 3),
+            "group_norm: num_groups=4 must divide the 6 input channels",
+            "divisors of 6: 1, 2, 3, 6",
+        ),
+        (
+            "group_norm(2, num_channels=8)",
+            (6, 3, 3),
+            "group_norm expects 8 channels, but its input has 6",
+            "inferred",
+        ),
+        (
+            "instance_norm2d",
+            (6, 1, 1),
+            "instance_norm2d needs more than one value per channel to normalise, found 1×1 = 1 "
+            "in the input 6×1×1",
+            "PyTorch refuses it in training",
+        ),
+        (
+            "instance_norm3d",
+            (6, 3, 3),
+            "instance_norm3d expects a 4-d input (channels × depth × height × width), found "
+            "6×3×3 (3-d)",
+            "fewer dimensions",
+        ),
+        (
+            "instance_norm1d",
+            (6,),
+            "instance_norm1d expects a 2-d input (channels × length), found 6 (1-d)",
+            "fewer dimensions",
+        ),
+        (
+            "batchnorm3d",
+            (6, 3, 3),
+            "batchnorm3d expects a 4-d input (channels × depth × height × width), found 6×3×3 "
+            "(3-d)",
+            "fewer dimensions",
+        ),
+    ],
+)
+def test_group_and_instance_norm_errors(
+    call: str, shape: tuple[int, ...], message: str, hint: str
+) -> None:
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(spec_text([f"- a: {call}"], shape)).check()
+    assert info.value.message == message
+    assert info.value.hint is not None and hint in info.value.hint

@@ -92,7 +92,7 @@ def _module(m: nn.Module) -> tuple[Callable[[torch.Tensor], Any], nn.Module]:
 
 
 def conv_oracle(rank: int) -> Oracle:
-    cls = {1: nn.Conv1d, 2: nn.Conv2d}[rank]
+    cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[rank]
 
     def make(a: dict[str, Any], x: tuple[int, ...]) -> Any:
         if len(x) != rank + 1:
@@ -112,6 +112,16 @@ def conv_oracle(rank: int) -> Oracle:
         return _module(cls(x[0], a["out_channels"], a["kernel_size"], padding=padding, **kw))
 
     return make
+
+
+def conv_transpose_oracle(rank: int) -> Oracle:
+    cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[rank]
+
+    def make(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+        kw = {k: tuple(v) if isinstance(v, list) else v for k, v in a.items()}
+        return _module(cls(x[0], kw.pop("out_channels"), kw.pop("kernel_size"), **kw))
+
+    return batched(rank, make)
 
 
 def batched(rank: int, oracle: Oracle) -> Oracle:
@@ -156,6 +166,22 @@ def batchnorm_oracle(cls: type[nn.Module], ranks: tuple[int, ...]) -> Oracle:
         return _module(cls(x[0], **a))
 
     return make
+
+
+def instance_norm_oracle(cls: type[nn.Module], rank: int) -> Oracle:
+    """nn.InstanceNormNd; PyTorch reads an input of one dimension fewer as an unbatched
+    sample, which netspec's batched shapes do not mean."""
+    return batched(rank, lambda a, x: _module(cls(x[0], **a)))
+
+
+def group_norm_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    kw = dict(a)
+    return _module(nn.GroupNorm(kw.pop("num_groups"), x[0], **kw))
+
+
+def upsample_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    kw = {k: tuple(v) if isinstance(v, list) else v for k, v in a.items()}
+    return _module(nn.Upsample(**kw))
 
 
 def zeropad_oracle(cls: type[nn.Module]) -> Oracle:
@@ -205,8 +231,9 @@ small = st.integers(1, 8)
 
 
 def shapes(rank: int, spatial: int = 12) -> st.SearchStrategy[tuple[int, ...]]:
-    """Mostly ``rank + 1`` dims (channels first); sometimes one more or one fewer."""
-    ranks = st.sampled_from([rank + 1] * 8 + [max(1, rank), rank + 2])
+    """Mostly ``rank + 1`` dims (channels first); sometimes one more (up to the 4 a sample
+    may have) or one fewer."""
+    ranks = st.sampled_from([rank + 1] * 8 + [max(1, rank), min(rank + 2, 4)])
     return ranks.flatmap(
         lambda r: (
             st.tuples(small, *[st.integers(1, spatial)] * (r - 1)) if r > 1 else st.tuples(small)
@@ -244,6 +271,60 @@ def conv_attrs(rank: int) -> st.SearchStrategy[dict[str, Any]]:
         padding_mode=st.sampled_from(["zeros", "reflect", "replicate", "circular"]),
     )
     return st.tuples(required, rest).map(lambda t: {**t[0], **t[1]})
+
+
+def conv_transpose_attrs(rank: int) -> st.SearchStrategy[dict[str, Any]]:
+    required = st.fixed_dictionaries(
+        {"out_channels": st.sampled_from([1, 2, 3, 4, 6, 8]), "kernel_size": sizes(rank, 0, 4)}
+    )
+    rest = optional(
+        stride=sizes(rank, 0, 3),
+        padding=sizes(rank, 0, 3),
+        output_padding=sizes(rank, 0, 3),
+        dilation=sizes(rank, 1, 3),
+        groups=st.integers(1, 4),
+        bias=st.booleans(),
+    )
+    return st.tuples(required, rest).map(lambda t: {**t[0], **t[1]})
+
+
+def upsample_attrs(shape: tuple[int, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    """Mostly a size or a scale factor (one value, or one per spatial dimension) and a mode for
+    the input's rank; sometimes both, neither, lists of another length, any mode, and the
+    options PyTorch refuses in some modes."""
+    rank = max(len(shape) - 1, 1)
+    fitting = {1: ["linear"], 2: ["bilinear", "bicubic"], 3: ["trilinear"]}.get(len(shape) - 1)
+    modes = ["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"]
+    mode = st.sampled_from(["nearest", "nearest-exact", "area", *(fitting or [])])
+    mode = st.one_of(mode, mode, st.sampled_from(modes))
+    one_size = st.integers(0, 8)
+    size = st.one_of(
+        one_size,
+        st.lists(one_size, min_size=rank, max_size=rank),
+        st.lists(one_size, min_size=1, max_size=3),
+    )
+    factor = st.sampled_from([2, 3, 1, 0.5, 1.5, 0.3, 2.5, 1.0])
+    scale = st.one_of(
+        factor,
+        st.lists(factor, min_size=rank, max_size=rank),
+        st.lists(factor, min_size=1, max_size=3),
+    )
+    main = st.one_of(
+        st.fixed_dictionaries({"size": size}),
+        st.fixed_dictionaries({"scale_factor": scale}),
+        st.fixed_dictionaries({"size": size}),
+        st.fixed_dictionaries({"scale_factor": scale}),
+        st.fixed_dictionaries({"size": size, "scale_factor": scale}),
+        st.just({}),
+    )
+    rest = st.fixed_dictionaries(
+        {"mode": mode},
+        optional={
+            "align_corners": st.one_of(st.none(), st.booleans()),
+            "recompute_scale_factor": st.one_of(st.none(), st.booleans()),
+        },
+    )
+    return st.tuples(main, rest).map(lambda t: {**t[0], **t[1]})
 
 
 def pool_attrs(rank: int, dilation: bool, avg: bool, divisor: bool) -> st.SearchStrategy[Any]:
@@ -325,12 +406,27 @@ def reshape_shapes(shape: tuple[int, ...]) -> st.SearchStrategy[dict[str, Any]]:
 
 
 any_shape = st.integers(1, 4).flatmap(lambda r: st.tuples(*[st.integers(1, 6)] * r))
+shuffle_shape = st.one_of(
+    st.tuples(st.sampled_from([1, 2, 3, 4, 8, 9, 12, 16, 18, 27]), *[st.integers(1, 5)] * 2),
+    any_shape,
+)
+unshuffle_shape = st.one_of(st.tuples(st.integers(1, 4), *[st.integers(1, 9)] * 2), any_shape)
+norm_options = optional(
+    eps=st.sampled_from([1e-5, 1e-3]),
+    momentum=st.sampled_from([0.1, None]),
+    affine=st.booleans(),
+    track_running_stats=st.booleans(),
+)
 inplace = optional(inplace=st.booleans())
 nothing = st.just({})
 
 CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any], Oracle]] = {
     "conv1d": (conv_attrs(1), shapes(1), conv_oracle(1)),
     "conv2d": (conv_attrs(2), shapes(2), conv_oracle(2)),
+    "conv3d": (conv_attrs(3), shapes(3, 6), conv_oracle(3)),
+    "conv_transpose1d": (conv_transpose_attrs(1), shapes(1), conv_transpose_oracle(1)),
+    "conv_transpose2d": (conv_transpose_attrs(2), shapes(2, 8), conv_transpose_oracle(2)),
+    "conv_transpose3d": (conv_transpose_attrs(3), shapes(3, 4), conv_transpose_oracle(3)),
     "linear": (
         st.fixed_dictionaries({"out_features": small}, optional={"bias": st.booleans()}),
         any_shape,
@@ -350,6 +446,27 @@ CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any]
         optional(affine=st.booleans(), track_running_stats=st.booleans()),
         any_shape,
         batchnorm_oracle(nn.BatchNorm2d, (3,)),
+    ),
+    "batchnorm3d": (
+        optional(affine=st.booleans(), track_running_stats=st.booleans()),
+        st.one_of(shapes(3, 4), any_shape),
+        batchnorm_oracle(nn.BatchNorm3d, (4,)),
+    ),
+    # In training PyTorch refuses a single value per channel (1×1 inputs): so does netspec.
+    "instance_norm1d": (norm_options, shapes(1, 6), instance_norm_oracle(nn.InstanceNorm1d, 1)),
+    "instance_norm2d": (norm_options, shapes(2, 6), instance_norm_oracle(nn.InstanceNorm2d, 2)),
+    "instance_norm3d": (norm_options, shapes(3, 4), instance_norm_oracle(nn.InstanceNorm3d, 3)),
+    "group_norm": (
+        st.fixed_dictionaries(
+            {"num_groups": st.integers(1, 6)},
+            optional={
+                "eps": st.sampled_from([1e-5, 1e-3]),
+                "affine": st.booleans(),
+                "bias": st.booleans(),
+            },
+        ),
+        any_shape,
+        group_norm_oracle,
     ),
     "layer_norm": (
         optional(
@@ -390,6 +507,7 @@ CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any]
     ),
     "gelu": (optional(approximate=st.sampled_from(["none", "tanh"])), any_shape, simple(nn.GELU)),
     "softmax": (optional(dim=st.integers(-5, 5)), any_shape, simple(nn.Softmax)),
+    "log_softmax": (optional(dim=st.integers(-5, 5)), any_shape, simple(nn.LogSoftmax)),
     "dropout": (
         optional(p=st.sampled_from([0.0, 0.5, 1.0]), inplace=st.booleans()),
         any_shape,
@@ -413,10 +531,34 @@ CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any]
     "maxpool2d": (pool_attrs(2, True, False, False), shapes(2), pool_oracle(nn.MaxPool2d, 2)),
     "avgpool1d": (pool_attrs(1, False, True, False), shapes(1), pool_oracle(nn.AvgPool1d, 1)),
     "avgpool2d": (pool_attrs(2, False, True, True), shapes(2), pool_oracle(nn.AvgPool2d, 2)),
+    "maxpool3d": (pool_attrs(3, True, False, False), shapes(3, 7), pool_oracle(nn.MaxPool3d, 3)),
+    "avgpool3d": (pool_attrs(3, False, True, True), shapes(3, 7), pool_oracle(nn.AvgPool3d, 3)),
     "adaptive_avgpool1d": (adaptive_attrs(1), shapes(1), pool_oracle(nn.AdaptiveAvgPool1d, 1)),
     "adaptive_avgpool2d": (adaptive_attrs(2), shapes(2), pool_oracle(nn.AdaptiveAvgPool2d, 2)),
     "adaptive_maxpool1d": (adaptive_attrs(1), shapes(1), pool_oracle(nn.AdaptiveMaxPool1d, 1)),
     "adaptive_maxpool2d": (adaptive_attrs(2), shapes(2), pool_oracle(nn.AdaptiveMaxPool2d, 2)),
+    "adaptive_avgpool3d": (
+        adaptive_attrs(3),
+        shapes(3, 7),
+        pool_oracle(nn.AdaptiveAvgPool3d, 3),
+    ),
+    "adaptive_maxpool3d": (
+        adaptive_attrs(3),
+        shapes(3, 7),
+        pool_oracle(nn.AdaptiveMaxPool3d, 3),
+    ),
+    # nn.Upsample interpolates batched inputs of 1 to 3 spatial dimensions only
+    "upsample": (ForShape(upsample_attrs), any_shape, upsample_oracle),
+    "pixel_shuffle": (
+        st.fixed_dictionaries({"upscale_factor": st.integers(1, 3)}),
+        shuffle_shape,
+        batched(2, simple(nn.PixelShuffle)),
+    ),
+    "pixel_unshuffle": (
+        st.fixed_dictionaries({"downscale_factor": st.integers(1, 3)}),
+        unshuffle_shape,
+        batched(2, simple(nn.PixelUnshuffle)),
+    ),
     # Flattening the batch (start_dim 0) is outside netspec's batch-free shapes by design.
     "flatten": (
         optional(start_dim=st.integers(1, 4), end_dim=st.integers(-4, 4)),
