@@ -179,7 +179,7 @@ class Flow:
     ``fixed``: the spatial size must not change at all (a residual body, a branch).
     """
 
-    world: str  # "2d": C×H×W, "1d": C×L, "flat": F
+    world: str  # "3d": C×D×H×W, "2d": C×H×W, "1d": C×L, "flat": F
     chan: str | None = None
     tracked: bool = False
     lo: dict[str, int] = field(default_factory=dict)
@@ -265,6 +265,11 @@ class Block:
     """Calls blocks, loops, or may grow the channels it gets: never called inside a loop."""
 
 
+def spatial(world: str) -> str:
+    """The suffix of a world's spatial operators: ``conv3d``, ``conv2d``, ``conv1d``."""
+    return world if world in ("2d", "3d") else "1d"
+
+
 class Names:
     """Unique module names of one container; templates inside loops."""
 
@@ -282,7 +287,10 @@ class Names:
             return base
         parts = []
         for var in ctx.index_vars:
-            parts.append("{" + gen.c.pick([var, f"{var} + 1", f"{var} * 2"]) + "}")
+            # (a part reading a param: in a loop written out, a name known only at run time)
+            parts.append(
+                "{" + gen.c.pick([var, f"{var} + 1", f"{var} * 2", f"{var} + width"]) + "}"
+            )
         gen.tag("name-template")
         return base + "_" + "_".join(parts)
 
@@ -337,6 +345,8 @@ class SpecGen:
         self.current_block_has_loop = False
         self.calls_block = False
         self.block_names = Names()
+        self.grown = 0
+        """Operators drawn that multiply a size (at most two: the tensors stay small)."""
 
     def tag(self, *names: str) -> None:
         self.tags.update(names)
@@ -345,10 +355,12 @@ class SpecGen:
 
     def example(self) -> Example:
         c = self.c
-        world = c.pick(["2d", "2d", "1d"])
+        world = c.pick(["2d", "2d", "1d", "3d"])
         self.tag(f"world:{world}")
         if world == "2d":
             shape = [c.integer(1, 4), c.integer(4, 12), c.integer(4, 12)]
+        elif world == "3d":
+            shape = [c.integer(1, 3), c.integer(4, 8), c.integer(4, 8), c.integer(4, 8)]
         else:
             shape = [c.integer(1, 4), c.integer(4, 16)]
         defaults = {name: c.pick(values) for name, values in PARAM_VALUES.items()}
@@ -529,12 +541,12 @@ class SpecGen:
     def layer_list(self, ctx: Ctx, flow: Flow, kind: str, names: Names, n: int) -> list[Any]:
         """``n`` entries of a container of ``kind``: ``seq`` (no names), ``module`` (a named
         nested list: every entry named) or ``class`` (the named top level, a block body: layers
-        with parameters named, no loops)."""
+        with parameters named; a loop's names are templates, so each iteration's differ)."""
         return [self.entry(ctx, flow, kind, names) for _ in range(n)]
 
     def some(self, ctx: Ctx, flow: Flow, kind: str, names: Names, most: int) -> list[Any]:
         """One to ``most`` entries; sometimes a lone loop (a list may be just a loop)."""
-        if kind != "class" and ctx.depth < 3 and self.c.chance(0.25):
+        if ctx.depth < 3 and self.c.chance(0.25):
             self.tag("lone-loop")
             return [self.loop(ctx, flow, kind, names)]
         return self.layer_list(ctx, flow, kind, names, self.c.integer(1, most))
@@ -549,8 +561,7 @@ class SpecGen:
         if ctx.depth < 2:
             if kind != "seq":
                 options += ["nested", "named-control"]
-            if kind != "class":
-                options += ["loop", "loop"]
+            options += ["loop", "loop"]
         if flow.tracked:
             options += ["transition"]
             if flow.world != "flat" and "n_down" not in self.tags:
@@ -749,9 +760,14 @@ class SpecGen:
                 chans = [*ctx.chans, var]
                 used = {var}
         index_vars = ctx.index_vars + ([index] if index else [])
+        conds = ctx.conds
+        if index and c.chance(0.5):  # conditions on the iteration (decided per iteration)
+            conds = [*conds, f"{index} > 0", f"{index} % 2 == 0 or use_bn"]
+            self.tag("cond:loop-index")
         body_ctx = replace(
             ctx,
             chans=chans,
+            conds=conds,
             index_vars=index_vars,
             used_vars=ctx.used_vars | used,
             depth=ctx.depth + 1,
@@ -761,9 +777,11 @@ class SpecGen:
         return header, body_ctx, most
 
     def loop(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
-        header, body_ctx, most = self.loop_header(ctx, need_index=kind == "module")
+        header, body_ctx, most = self.loop_header(ctx, need_index=kind != "seq")
         if kind == "module":
             self.tag("loop:in-named-list")
+        if kind == "class":  # directly in a class: the top level, a block's own layers
+            self.tag("loop:in-class" if ctx.block is None else "loop:in-block-class")
         if ctx.block is not None:
             self.tag("loop:in-block")
             self.current_block_has_loop = True
@@ -777,7 +795,7 @@ class SpecGen:
 
     def n_down(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
         """``repeat: n_down`` of a 2-pooling: a size that depends on a parameter exactly."""
-        rank = "2d" if flow.world == "2d" else "1d"
+        rank = spatial(flow.world)
         new = {}
         for s, (params, _) in self.env.items():
             v = flow.lo[s]
@@ -798,6 +816,8 @@ class SpecGen:
         c = self.c
         if flow.world == "2d":
             form = c.pick(["flat", "1d", "unsafe", "unsafe"])
+        elif flow.world == "3d":
+            form = c.pick(["flat", "2d", "1d", "unsafe", "unsafe"])
         elif flow.world == "1d":
             form = c.pick(["flat", "unsafe", "unsafe", "linear"])
         else:
@@ -822,12 +842,31 @@ class SpecGen:
                     [],
                     [("start_dim", 1)],
                     [("end_dim", -1)],
-                    [("start_dim", -2 if flow.world == "1d" else -3)],
+                    [("start_dim", {"1d": -2, "2d": -3, "3d": -4}[flow.world])],
                 ]
             )
             flow.world, flow.chan = "flat", None
             self.tag("flatten:flat")
             return self.named(kind, names, ctx, "flat", self.render(Call("flatten", attrs)), False)
+        if form == "2d":  # C×D×H×W → C×(D·H)×W, C×D×(H·W) or (C·D)×H×W
+            attrs = c.pick(
+                [
+                    [("start_dim", 2), ("end_dim", 3)],
+                    [("start_dim", -2)],
+                    [("start_dim", 1), ("end_dim", 2)],
+                ]
+            )
+            if attrs[0] == ("start_dim", 1):
+                flow.chan = None
+            flow.world = "2d"  # the smallest size stays a lower bound
+            self.tag("flatten:3d-to-2d")
+            return self.named(kind, names, ctx, "flat", self.render(Call("flatten", attrs)), False)
+        if flow.world == "3d":
+            flow.lo = {s: v * v * v for s, v in flow.lo.items()}
+            flow.world = "1d"
+            self.tag("flatten:3d-to-1d")
+            call = Call("flatten", [("start_dim", c.pick([2, -3]))])
+            return self.named(kind, names, ctx, "flat", self.render(call), False)
         attrs = c.pick(
             [
                 [("start_dim", 2)],
@@ -847,10 +886,10 @@ class SpecGen:
     def unsafe(self, flow: Flow) -> Call | None:
         """An operator that needs a minimum input size (checked in every required scenario)."""
         c = self.c
-        r = "2d" if flow.world == "2d" else "1d"
+        r = spatial(flow.world)
         options = []
         if flow.allows(2):
-            options += ["pool", "crop"]
+            options += ["pool", "crop"] if r != "3d" else ["pool"]
         if flow.allows(3):
             options += ["valid"]
         if not options:
@@ -882,7 +921,7 @@ class SpecGen:
         out: list[Any] = []
         if flow.world != "flat":
             if c.chance(0.5):
-                r = "2d" if flow.world == "2d" else "1d"
+                r = spatial(flow.world)
                 pool = c.pick([f"adaptive_avgpool{r}(1)", f"adaptive_maxpool{r}(1)"])
                 out.append({"pool": pool} if kind == "class" else pool)
             out.append("flatten")
@@ -912,17 +951,35 @@ class SpecGen:
         c = self.c
         w = flow.world
         options = ["act", "act", "dropout", "identity", "norm", "layer_norm", "shape"]
+        options += ["group_norm"]
         if w != "flat":
-            options += ["conv", "conv", "conv", "pool", "pool", "lrn", "pad"]
+            options += ["conv", "conv", "conv", "pool", "pool", "lrn", "deconv", "upsample"]
+            options += ["pad"] if w != "3d" else ["conv"]
             if not flow.fixed:
                 options += ["adaptive"]
+            # one value per channel would normalise to 0: every scenario keeps 2 or more
+            # (only in straight-line code, so drawn more often there)
+            if flow.tracked and all(v >= 2 for v in flow.lo.values()):
+                options += ["instance_norm"] * (20 if flow.chan is not None else 3)
+            if w == "2d":
+                options += ["pixel"]
         else:
             options += ["linear", "linear", "flatten"]
         what = c.pick(options)
-        r = "2d" if w == "2d" else "1d"
+        r = spatial(w)
         chan = flow.chan
         if what == "act":
             return self.activation(ctx, flow), False
+        if what == "deconv":
+            return self.conv_transpose(ctx, flow, r), True
+        if what == "upsample":
+            return self.upsample(flow, r), False
+        if what == "pixel":
+            return self.pixel(flow), False
+        if what == "group_norm":
+            return self.group_norm(flow)
+        if what == "instance_norm":
+            return self.instance_norm(flow, r)
         if what == "dropout":
             op = "dropout2d" if w == "2d" and c.chance(0.5) else "dropout"
             attrs: list[tuple[str, Any]] = []
@@ -949,7 +1006,7 @@ class SpecGen:
                     attrs.append((name, c.pick(values)))
             return Call("layer_norm", attrs), True
         if what == "shape":  # shape operators that keep the shape (their rules are tested alone)
-            rank = {"2d": 4, "1d": 3, "flat": 2}[w]
+            rank = {"3d": 5, "2d": 4, "1d": 3, "flat": 2}[w]
             form = c.pick(["permute", "shuffle", "depth", "reshape"])
             if form == "reshape" and w == "flat":
                 return Call("reshape", [("shape", [-1])]), False
@@ -967,7 +1024,7 @@ class SpecGen:
             )
             return Call("flatten", attrs), False
         if what == "norm":
-            op = "batchnorm2d" if w == "2d" else "batchnorm1d"
+            op = {"2d": "batchnorm2d", "3d": "batchnorm3d"}.get(w, "batchnorm1d")
             attrs = []
             if c.chance(0.3):
                 attrs.append(("eps", c.pick([1e-3, 0.0001])))
@@ -1008,7 +1065,11 @@ class SpecGen:
             return Call(f"zeropad{r}", [("padding", amount)]), False
         if what == "adaptive":
             op = c.pick([f"adaptive_avgpool{r}", f"adaptive_maxpool{r}"])
-            size: Any = c.pick([1, 2, [2, None], [None, 1]] if r == "2d" else [1, 2, 3])
+            sizes = {
+                "3d": [1, 2, [2, None, 1], [None, 1, None]],
+                "2d": [1, 2, [2, None], [None, 1]],
+            }
+            size: Any = c.pick(sizes.get(r, [1, 2, 3]))
             if isinstance(size, list) and None in size:
                 flow.apply("cap", 1 if 1 in size else 2)
             else:
@@ -1026,7 +1087,7 @@ class SpecGen:
             attrs.append(("negative_slope", c.pick([0.2, 0.01])))
         if op == "gelu" and c.chance(0.6):
             attrs.append(("approximate", c.pick(["tanh", "none"])))
-        if op == "softmax" and c.chance(0.8):
+        if op in ("softmax", "log_softmax") and c.chance(0.8):
             attrs.append(("dim", c.pick([1, -1])))
         if "inplace" in OPS[op] and c.chance(0.4):
             attrs.append(("inplace", c.pick([True, False]) and flow.inplace_ok))
@@ -1040,6 +1101,9 @@ class SpecGen:
         attrs.append(("stride", 2 if shrink else 1))
         if op.startswith("max") and not shrink and c.chance(0.3):
             attrs = [("kernel_size", 2), ("stride", 1), ("padding", 1), ("dilation", 2)]
+        elif op == "avgpool3d" and not flow.allows(3):
+            # 3-d average pooling wants the input at least the kernel's size, padding or not
+            attrs = [("kernel_size", 1), ("stride", 2 if shrink else 1)]
         else:
             attrs.append(("padding", 1))
         if c.chance(0.3):
@@ -1047,10 +1111,161 @@ class SpecGen:
         if op.startswith("avg"):
             if c.chance(0.4):
                 attrs.append(("count_include_pad", c.pick([False, True])))
-            if r == "2d" and c.chance(0.3):
+            if r != "1d" and c.chance(0.3):
                 attrs.append(("divisor_override", c.pick([2, 9])))
         flow.apply("halve" if shrink else "keep")
         return Call(op, attrs, npos=c.integer(1, 2))
+
+    def grows(self, flow: Flow) -> bool:
+        """Whether a size may be multiplied here: in straight-line code, a few times at most."""
+        return flow.tracked and not flow.fixed and self.grown < 2
+
+    def conv_transpose(self, ctx: Ctx, flow: Flow, r: str) -> Call:
+        """A transposed convolution that keeps the size, or doubles it (DCGAN's 4/2/1, a 3×3
+        with output_padding, a 2×2), or grows it by one (output_padding below the dilation)."""
+        c = self.c
+        chan = flow.chan
+        out = c.pick(ctx.chans)
+        modes = ["keep", "keep", "dilated"]
+        if self.grows(flow):
+            modes += ["double", "double"]
+        if chan is not None:
+            modes += ["depthwise"]
+        mode = c.pick(modes)
+        attrs: list[tuple[str, Any]]
+        if mode == "keep":  # (n − 1) − 2·(k // 2) + (k − 1) + 1 = n for odd k
+            if r != "1d" and c.chance(0.3):
+                ks = [c.pick([1, 3]) for _ in range(int(r[0]))]
+                attrs = [("kernel_size", ks), ("padding", [k // 2 for k in ks])]
+            else:
+                k = c.pick([1, 3, 5, E("k")])
+                attrs = [("kernel_size", k), ("padding", E("k // 2") if k == E("k") else k // 2)]
+            attrs.insert(0, ("out_channels", E(out)))
+            for name, value in (("stride", 1), ("output_padding", 0), ("groups", 1)):
+                if c.chance(0.25):
+                    attrs.append((name, value))
+        elif mode == "dilated":  # (n − 1) − 2·2 + 2·(3 − 1) + 1 = n
+            attrs = [("out_channels", E(out)), ("kernel_size", 3), ("padding", 2), ("dilation", 2)]
+            if self.grows(flow) and c.chance(0.4):
+                attrs.append(("output_padding", 1))  # below the dilation: one more
+        elif mode == "double":
+            self.grown += 1
+            k, p, extra = c.pick([(4, 1, 0), (3, 1, 1), (2, 0, 0)])
+            attrs = [("out_channels", E(out)), ("kernel_size", k), ("stride", 2)]
+            if p:
+                attrs.append(("padding", p))
+            if extra:
+                attrs.append(("output_padding", extra))
+            self.tag("grows:conv_transpose")
+        else:
+            assert chan is not None
+            out = c.pick([chan, f"({chan}) * 2"])
+            attrs = [
+                ("out_channels", E(out)),
+                ("kernel_size", 3),
+                ("padding", 1),
+                ("groups", E(chan)),
+            ]
+            self.tag("conv_transpose:groups")
+        if c.chance(0.3):
+            attrs.append(("bias", c.pick([False, True, E("not use_bn")])))
+        if chan is not None and c.chance(0.4):
+            attrs.append(("in_channels", E(chan)))
+            self.tag("declared-size-check")
+        flow.chan = out
+        return Call(f"conv_transpose{r}", attrs)
+
+    def upsample(self, flow: Flow, r: str) -> Call:
+        """Interpolation in the world's modes: by 1 (any size), to a fixed size, by a factor
+        that grows (literal, per dimension, or a parameter's), or by 0.5."""
+        c = self.c
+        dims = int(r[0])
+        modes = {"1d": ["linear"], "2d": ["bilinear", "bicubic"], "3d": ["trilinear"]}[r]
+        mode = c.pick(["nearest", "nearest", *modes, "nearest-exact", "area"])
+        forms = ["keep"]
+        if not flow.fixed:
+            forms += ["size"]
+            if flow.allows(2):
+                forms += ["shrink"]
+        if self.grows(flow):
+            forms += ["grow", "grow"]
+        form = c.pick(forms)
+        attrs: list[tuple[str, Any]] = []
+        if form == "keep":
+            attrs.append(("scale_factor", c.pick([1, 1.0, [1] * dims])))
+        elif form == "size":
+            n = c.integer(2, 6)
+            attrs.append(("size", n if c.chance(0.5) else [n] * dims))
+            flow.apply("set" if flow.tracked else "cap", n)
+        elif form == "grow":
+            self.grown += 1
+            factor = c.pick([2, 2.0, 1.5, E("drop + 1"), [2, *[1] * (dims - 1)]])
+            attrs.append(("scale_factor", factor))
+            if c.chance(0.3):
+                attrs.append(("recompute_scale_factor", c.pick([True, False])))
+            self.tag("grows:upsample")
+        else:
+            attrs.append(("scale_factor", 0.5))
+            flow.apply("pool2", need=2)
+        if mode != "nearest" or c.chance(0.3):
+            attrs.append(("mode", mode))
+        if mode in ("linear", "bilinear", "bicubic", "trilinear") and c.chance(0.5):
+            attrs.append(("align_corners", c.pick([True, False])))
+        return Call("upsample", attrs)
+
+    def pixel(self, flow: Flow) -> Call:
+        """``pixel_shuffle`` by 2 where the channels divide by 4 (a condition on the known
+        channel count), else by 1; ``pixel_unshuffle`` by 1 (a factor that divides every
+        size cannot be told from the sizes' lower bounds)."""
+        c = self.c
+        chan = flow.chan
+        if chan is not None and self.grows(flow) and c.chance(0.6):
+            self.grown += 1
+            flow.chan = None
+            self.tag("grows:pixel_shuffle")
+            return Call("pixel_shuffle", [("upscale_factor", E(f"2 if ({chan}) % 4 == 0 else 1"))])
+        if c.chance(0.5):
+            return Call("pixel_shuffle", [("upscale_factor", 1)])
+        return Call("pixel_unshuffle", [("downscale_factor", 1)])
+
+    def group_norm(self, flow: Flow) -> tuple[Call, bool]:
+        c = self.c
+        chan = flow.chan
+        groups: list[Any] = [1]
+        if chan is not None:
+            groups += [E(chan), E(f"2 if ({chan}) % 2 == 0 else 1")]
+        attrs: list[tuple[str, Any]] = [("num_groups", c.pick(groups))]
+        if c.chance(0.3):
+            attrs.append(("eps", c.pick([1e-3, 1e-6])))
+        affine = True
+        if c.chance(0.4):
+            affine = c.pick([False, True])
+            attrs.append(("affine", affine))
+        if c.chance(0.3):
+            attrs.append(("bias", c.pick([False, True])))
+        if chan is not None and c.chance(0.4):
+            attrs.append(("num_channels", E(chan)))
+            self.tag("declared-size-check")
+        return Call("group_norm", attrs), affine
+
+    def instance_norm(self, flow: Flow, r: str) -> tuple[Call, bool]:
+        c = self.c
+        attrs: list[tuple[str, Any]] = []
+        if c.chance(0.3):
+            attrs.append(("eps", c.pick([1e-3, 1e-6])))
+        if c.chance(0.3):
+            attrs.append(("momentum", c.pick([0.2, None])))
+        affine = track = False
+        if c.chance(0.4):
+            affine = c.pick([True, False])
+            attrs.append(("affine", affine))
+        if c.chance(0.4):
+            track = c.pick([True, False])
+            attrs.append(("track_running_stats", track))
+        if flow.chan is not None and c.chance(0.8):
+            attrs.append(("num_features", E(flow.chan)))
+            self.tag("declared-size-check")
+        return Call(f"instance_norm{r}", attrs), affine or track
 
     def conv(self, ctx: Ctx, flow: Flow, r: str) -> Call:
         c = self.c
@@ -1261,7 +1476,7 @@ class SpecGen:
         ``target`` channels last."""
         c = self.c
         names = self.block_names
-        r = "2d" if flow.world == "2d" else "1d"
+        r = spatial(flow.world)
         body: list[Any] = []
         flow.chan = "in.channels"
         if first_stride:
@@ -1304,7 +1519,7 @@ class SpecGen:
     def residual_projected(self, ctx: Ctx, flow: Flow, data: dict[str, Any], out: str) -> None:
         c = self.c
         data["body"] = self.wrap(self.body_to(ctx, flow, out, first_stride=True))
-        r = "2d" if flow.world == "2d" else "1d"
+        r = spatial(flow.world)
         project = [
             self.render(
                 Call(
@@ -1340,7 +1555,8 @@ class SpecGen:
     def keeping_control(self, ctx: Ctx, r: str) -> Any:
         """A loop or condition of layers that keep the shape (for a projection's end)."""
         c = self.c
-        keep = [f"batchnorm{r}", "relu", "dropout(0.0)", "identity", f"avgpool{r}(3, 1, 1)"]
+        pool = f"avgpool{r}(3, 1, 1)" if r != "3d" else "maxpool3d(3, 1, 1)"  # any size
+        keep = [f"batchnorm{r}", "relu", "dropout(0.0)", "identity", pool]
         do = self.wrap([c.pick(keep) for _ in range(c.integer(1, 2))])
         form = c.pick(["if", "repeat", "for"])
         if form == "if":
@@ -1374,7 +1590,7 @@ class SpecGen:
             data["shortcut"] = {}
             body = self.body_to(ctx, flow, "in.channels", first_stride=False)
         else:
-            r = "2d" if flow.world == "2d" else "1d"
+            r = spatial(flow.world)
             data["shortcut"] = {
                 "when": "stride != 1",
                 "project": [f"conv{r}(in.channels, 1, stride=stride)"],
@@ -1390,7 +1606,7 @@ class SpecGen:
         data["branches"] = {}
         merge = self.merge(data, "branches", flow)
         add = merge in ("add", "mul")
-        r = "2d" if flow.world == "2d" else "1d"
+        r = spatial(flow.world)
         count = c.integer(2, 3)
         split = count == 2 and c.chance(0.3)
         if split:  # a condition that holds exactly where the channels split evenly
@@ -1442,7 +1658,7 @@ class SpecGen:
         """Learned tensors of the block (shapes of ones, so they broadcast against any input
         of the world's rank), applied at the end of the body."""
         c = self.c
-        rank = {"2d": 3, "1d": 2, "flat": 1}[flow.world]
+        rank = {"3d": 4, "2d": 3, "1d": 2, "flat": 1}[flow.world]
         tensors = {}
         for name in ("gain", "shift")[: c.integer(1, 2)]:
             dims = [1] * c.integer(1, rank)
@@ -1478,7 +1694,7 @@ class SpecGen:
         """A ``parallel`` entry (and the layer before it that a channel split needs); leaves
         ``flow.chan`` at what is known after the merge."""
         c = self.c
-        r = "2d" if flow.world == "2d" else "1d"
+        r = spatial(flow.world)
         merge = c.pick(["add", "mul", "concat", None])
         self.tag(f"merge:{merge or 'default'}+parallel")
         joins = merge in ("add", "mul")
@@ -1593,6 +1809,7 @@ ACTIVATIONS = {
     "hardswish",
     "hardsigmoid",
     "softmax",
+    "log_softmax",
 }
 
 

@@ -344,17 +344,7 @@ def check_example(ex: Example, folder: Path) -> None:
 
 # -- the generator covers the language ---------------------------------------------------------
 
-_LOOP_IN_THEN = (
-    "the schema lets a block's `then` be or hold a loop, but netspec refuses a loop directly "
-    "in a class-kind container (a block's `then`, like a named top level: 'a loop directly in "
-    "a model's top level is not supported'); a named loop inside `then` is generated instead"
-)
-ALLOWED: dict[str, str] = {
-    "BlockDef.then:ForEntry": _LOOP_IN_THEN,
-    "BlockDef.then:RepeatEntry": _LOOP_IN_THEN,
-    "BlockDef.then[]:ForEntry": _LOOP_IN_THEN,
-    "BlockDef.then[]:RepeatEntry": _LOOP_IN_THEN,
-}
+ALLOWED: dict[str, str] = {}
 """Schema constructs the generator does not produce, each with the reason."""
 
 _PARALLEL_ELSEWHERE = (
@@ -372,8 +362,6 @@ def _allowed(expected: set[str]) -> dict[str, str]:
         if what == "ParallelEntry" and not where.startswith(("BlockDef.body", "BlockDef.then")):
             if not where.startswith("ParallelEntry.parallel"):
                 out[construct] = _PARALLEL_ELSEWHERE
-        if where.startswith("ParallelEntry.parallel") and what in ("ForEntry", "RepeatEntry"):
-            out[construct] = _LOOP_IN_THEN
     return out
 
 
@@ -422,13 +410,23 @@ TAGS = {
     "loop:table",
     "lone-loop",
     "loop:in-named-list",
+    "loop:in-class",
+    "loop:in-block-class",
+    "cond:loop-index",
     "loop:in-block",
     "loop:in-stage",
     "n_down",
     "world:2d",
     "world:1d",
+    "world:3d",
     "flatten:flat",
     "flatten:2d-to-1d",
+    "flatten:3d-to-2d",
+    "flatten:3d-to-1d",
+    "grows:conv_transpose",
+    "grows:upsample",
+    "grows:pixel_shuffle",
+    "conv_transpose:groups",
     "linear-on-1d",
     "head:flatten+linear",
     "unsafe:pool",

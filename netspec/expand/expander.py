@@ -283,8 +283,9 @@ class _Expander:
         if isinstance(entry, m.NamedEntry):
             return self._named(box, entry, scope, x)
         if isinstance(entry, m.ForEntry | m.RepeatEntry):
-            if box.kind == "class":
-                raise top_level_loop(entry.span, box.node.path or "layers")
+            # in every kind of container, a loop's layers are the container's own: in a class
+            # (the top of a model that names its layers, a block's layers) its names are
+            # attributes, checked like any other (identifiers, each given once)
             return self._loop(box, entry, scope, x)
         if isinstance(entry, m.IfEntry):
             cond = self._eval(entry.if_.expr, scope, box.node.path or "if")
@@ -961,17 +962,6 @@ def unnamed_layer(op: Op, attrs: Any, owns: bool, span: Span | None, where: str)
         where,
         hint=f"e.g. `{op.name}1: {op.describe(attrs)}`; or leave every layer of the list unnamed "
         "for nn.Sequential indices",
-    )
-
-
-def top_level_loop(span: Span | None, where: str) -> SpecError:
-    """The error for a loop directly in a class body (the top of a model that names layers)."""
-    return SpecError(
-        "a loop directly in a model's top level is not supported",
-        span,
-        where,
-        hint="put the loop inside a named sequence of layers (a name whose value is a list of "
-        "layers), as VGG's `features` does",
     )
 
 

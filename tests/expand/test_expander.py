@@ -97,12 +97,39 @@ def test_a_stateless_name_may_repeat_as_one_shared_module() -> None:
             "has no functional form",
         ),
         (["- s:", "    - a: relu", "    - relu"], "has no name, but other layers in s have names"),
-        (["- a: relu", "- for: i in range(2)", "  do: [relu]"], "loop directly"),
+        (["- a: relu", "- for: i in range(2)", "  do:", "    - c: conv2d(4, 1)"], "used twice"),
+        (["- a: relu", "- for: i in range(2)", "  do:", "    - conv2d(4, 1)"], "needs a name"),
     ],
 )
 def test_naming_rules(layers: list[str], message: str) -> None:
     with pytest.raises(SpecError, match=message):
         netspec.loads(spec_text(layers, (3, 8, 8))).check()
+
+
+def test_a_loop_in_a_class_gives_it_attributes_by_template() -> None:
+    """A loop directly in a model that names its layers: each iteration's names are the
+    model's attributes (no container between), unnamed stateless layers calls in forward."""
+    root = network(
+        [
+            "- stem: conv2d(4, 1)",
+            "- for: i in range(1, 3)",
+            "  do:",
+            '    - "conv{i}": conv2d(4, 3, padding=1)',
+            "    - relu",
+            "    - act: relu",
+        ]
+    )
+    assert root.kind == "class"
+    assert [(p, f) for p, _, f in paths(root)] == [
+        ("stem", False),
+        ("conv1", False),
+        ("relu", True),
+        ("act", False),
+        ("conv2", False),
+        ("relu", True),
+        ("act", False),
+    ]
+    assert list(modules(root)) == ["stem", "conv1", "act", "conv2"]
 
 
 def test_named_nested_list_keeps_names_and_templates() -> None:

@@ -23,9 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netspec.errors import CodegenError, NetspecError, ShapeError, SpecError
+from netspec.errors import CodegenError, ExprError, NetspecError, ShapeError, SpecError
 from netspec.expand import calls
-from netspec.expand.expander import top_level_loop, unnamed_layer
+from netspec.expand.expander import unnamed_layer
 from netspec.expand.ir import BlockNode, SeqNode, walk
 from netspec.expand.lower import (
     IDENTITY,
@@ -52,7 +52,10 @@ from netspec.expr.evaluate import (
     as_expr,
     concrete,
     evaluate,
+    iterate,
     known,
+    show,
+    type_name,
 )
 from netspec.expr.render import literal, needs_tuple, python_function, render, render_iterable
 from netspec.infer import Network
@@ -60,7 +63,7 @@ from netspec.ops.base import HELPERS, TRAINING, OpError, PyCall, Shape, X
 from netspec.ops.learned import TensorRef, declare
 from netspec.ops.merge import MERGES, split_channels, split_code
 from netspec.spec import models as m
-from netspec.spec.names import GENERATED
+from netspec.spec.names import GENERATED, check_layer_name
 from netspec.spec.params import Param
 
 from .format import Atom, Bracket, Chain, Item, PyExpr, Stmt, call, prune
@@ -74,6 +77,11 @@ _DIM_NAMES = {
 _FORWARD_NAMES = {"x", "out", "identity", "self"}
 _RESERVED_VARS = _FORWARD_NAMES | {"torch", "nn", "F", "math", "OrderedDict", "Any"} | set(HELPERS)
 """Names a ``forward`` reads besides its own variables."""
+MAX_UNROLL = 32
+"""Most iterations of a loop in a class body (of loops inside each other, all together) that the
+generated code writes out one by one (``self.conv1 = …``, ``self.conv2 = …``); a longer loop,
+like one whose iterations depend on the constructor's arguments, stays a loop
+(``setattr``/``getattr``)."""
 
 
 class Namespace:
@@ -280,6 +288,9 @@ class Module:
         self.top_name = net.class_name
         self.arg_types = _arg_types(net)
         """Python types of each block's arguments, as the network instantiates them."""
+        self.probes = 0
+        """Symbolic starts made so far (each dry run of a loop from any size has names of its
+        own: one nested in another, through a block's dry run, must not confuse the two)."""
 
     def top(self, input_override: Shape | None) -> ClassCode:
         spec = self.spec
@@ -311,6 +322,7 @@ class Module:
         else:
             fwd: list[Stmt] = []
             em.first, em.early = init, set(self.params) | set(spec.let)
+            em.reserve(entries, lets)
             em.class_body(entries, lets, state, init, fwd, Flow(), self.net.root)
             em.settle_tests(fwd)
             body = init
@@ -406,6 +418,9 @@ class Module:
             em.first = body
             em.early = {*params, *block.let, *globals_, *in_names.values()}
             em.early |= {"expansion"} if block.expansion is not None else set()
+            for step in lowered.steps:
+                if isinstance(step, Path) and step.module is None:
+                    em.reserve(step.entries, frame)
             forward = em.block_body(lowered, frame, state, body)
             em.settle_tests(forward)
             base = "nn.Module"
@@ -552,6 +567,17 @@ class Emitter:
         """Attributes assigned only under a condition (``None`` otherwise), so far."""
         self.forward_vars: dict[str, str] = {}
         """Branch name → the ``forward`` variable holding its output."""
+        self.unrolled: set[str] = set()
+        """Variables of the loops written out one iteration at a time around the current point
+        (in :attr:`renames`, as their values: the generated code has no such variable)."""
+        self.loop_vars: dict[str, str] = {}
+        """Variables of the loops that stay loops around the current point, and the names
+        ``forward``'s own loop gives them."""
+        self.loops = 0
+        """How many loops that stay loops enclose the current point of a class body."""
+        self.unrolling = 1
+        """How many times the current point is written out (the product of the iteration
+        counts of the loops written out around it)."""
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -575,7 +601,9 @@ class Emitter:
         In a dry run for a caller (``caller_terms``) the value itself is kept: it is already in
         the caller's terms, and the block's own spelling would name the block's locals.
         """
-        if self.caller_terms:
+        if self.caller_terms or (self.unrolled and n.value_names(expr) & self.unrolled):
+            # (or an argument reading the variable of a loop written out iteration by
+            # iteration: its value, folded, is the one the code of the iteration needs)
             return (
                 value
                 if isinstance(value, Sym)
@@ -621,6 +649,9 @@ class Emitter:
         mapping: dict[str, n.Expr] = {}
         for name in sorted(n.value_names(value.expr)):
             if name == "self":
+                continue
+            if name in self.loop_vars:  # forward's own loop binds it
+                mapping[name] = n.Name(self.loop_vars[name])
                 continue
             if name not in self.captured:
                 self.captured[name] = self.attrs.fresh(name)
@@ -714,16 +745,38 @@ class Emitter:
             owns = bool(op.tensors(attrs, shape))
             raise unnamed_layer(op, attrs, owns, origin.span_at(node.start, node.end), where)
         if not module:
+            dims = self._forward_dims(shape, x)
             pc = PyCall(
                 pc.func,
-                tuple(self.capture(a, stmts) for a in pc.args),
-                tuple((k, self.capture(v, stmts)) for k, v in pc.kwargs),
+                tuple(self._forward_value(a, stmts, dims) for a in pc.args),
+                tuple((k, self._forward_value(v, stmts, dims)) for k, v in pc.kwargs),
                 pc.helpers,
             )
         if not self.dry:
             self.mod.helpers.update(pc.helpers)
         self._advance(state, y)
         return _py_call(pc, x) if pc.func else Atom("")
+
+    def _forward_dims(self, shape: Shape, x: str) -> dict[n.Expr, n.Expr]:
+        """Inside a loop that stays a loop: the sizes of the input that ``__init__`` tracks in
+        variables (they change from one iteration to the next), read from the tensor
+        (``x.shape[1]``) by ``forward``, which has no such variable."""
+        if not self.loops:
+            return {}
+        out: dict[n.Expr, n.Expr] = {}
+        for i, dim in enumerate(shape):
+            expr = as_expr(dim)
+            if isinstance(dim, Sym) and n.free_names(expr) & self.tracked_names:
+                out[expr] = n.Index(n.Attr(n.Name(x), "shape"), n.Const(i + 1))
+        return out
+
+    def _forward_value(self, value: Any, init: list[Stmt], dims: dict[n.Expr, n.Expr]) -> Any:
+        """An argument of a call in ``forward``: a size of its input, or a captured value."""
+        if isinstance(value, tuple):
+            return tuple(self._forward_value(v, init, dims) for v in value)
+        if isinstance(value, Sym) and dims and as_expr(value) in dims:
+            return Sym(dims[as_expr(value)], value.value)
+        return self.capture(value, init)
 
     def _block_call(
         self, name: str, values: dict[str, Any], scope: Scope, state: State, where: str
@@ -847,13 +900,29 @@ class Emitter:
         size as an expression, since the variable is only re-assigned afterwards.
         """
         new = list(state.shape)
+        pending = []
         for index, var in sorted(state.tracked.items()):
             dim = new[index]
             if isinstance(dim, Sym) and dim.expr == n.Name(var):
                 continue
-            stmts.append(Stmt(f"{var} = ", _py(dim), reads=_reads(dim), writes=var))
+            pending.append((index, var, dim))
             new[index] = Sym(n.Name(var))
         state.shape = tuple(new)
+        # each new size is computed from the old ones: a variable is assigned after every
+        # other new size that reads it (a pool's size may depend on the channels before it)
+        while pending:
+            for item in pending:
+                _, var, _ = item
+                if not any(var in _reads(other[2]) for other in pending if other is not item):
+                    pending.remove(item)
+                    stmts.append(Stmt(f"{var} = ", _py(item[2]), reads=_reads(item[2]), writes=var))
+                    break
+            else:  # they read each other: one assignment of them all
+                targets = ", ".join(var for _, var, _ in pending)
+                values = Bracket("(", tuple(Item(_py(dim)) for _, _, dim in pending), ")", True)
+                reads = _reads(*(dim for _, _, dim in pending))
+                stmts.append(Stmt(f"{targets} = ", values, reads=reads))
+                pending = []
 
     def _track(self, state: State, indices: Sequence[int], stmts: list[Stmt]) -> None:
         """Give dimensions ``indices`` variables, assigned their current values."""
@@ -884,34 +953,62 @@ class Emitter:
     def _dry(self, run: Callable[[State, list[Stmt]], None], state: State) -> State:
         """Run ``run(state, stmts)`` on a copy without keeping anything it emits or names."""
         probe = state.copy()
-        snapshot = self.ns.snapshot()
+        snapshot, attrs = self.ns.snapshot(), self.attrs.snapshot()
         stored = set(self.stored)
         helpers, ordered = set(self.mod.helpers), self.mod.uses_ordered_dict
+        # what a class body's statements record (a loop's body is run dry first)
+        books = (
+            set(self.present),
+            set(self.assigned),
+            set(self.conditional),
+            set(self.reassigned),
+            list(self.module_tests),
+            list(self.flags),
+            dict(self.captured),
+        )
         self.dry += 1
         try:
             run(probe, [])
         finally:
             self.dry -= 1
             self.ns.restore(snapshot)
+            self.attrs.restore(attrs)
             self.stored = stored
             self.mod.helpers, self.mod.uses_ordered_dict = helpers, ordered
+            self.present, self.assigned, self.conditional, self.reassigned = (
+                set(books[0]),
+                set(books[1]),
+                set(books[2]),
+                set(books[3]),
+            )
+            self.module_tests, self.flags, self.captured = (
+                list(books[4]),
+                list(books[5]),
+                dict(books[6]),
+            )
         return probe
+
+    def _start_names(self, rank: int) -> list[str]:
+        """Names for the sizes a loop body starts from, in a dry run from any size."""
+        self.mod.probes += 1
+        return [f"__dim{self.mod.probes}_{i}" for i in range(rank)]
 
     def _varying(self, state: State, run: Callable[[State, list[Stmt]], None]) -> list[int]:
         """Which dimensions a loop body changes, from any starting shape or from this one."""
-        start = State(tuple(Sym(n.Name(f"__dim{i}")) for i in range(len(state.shape))))
+        names = self._start_names(len(state.shape))
+        start = State(tuple(Sym(n.Name(name)) for name in names))
         probe = self._dry(run, start)
         if len(probe.shape) != len(state.shape):
             return list(range(len(state.shape)))
         fixed = self._dry(run, state)  # a body that always gives the size it starts from
-        starts = {f"__dim{j}" for j in range(len(state.shape))}
+        starts = set(names)
         varying = []
         for i, dim in enumerate(probe.shape):
             same = as_expr(fixed.shape[i]) == as_expr(state.shape[i])
             # the body keeps any size it starts from, and this one in the same terms (a size
             # the body rewrites, even to an equal value, needs a variable set before the loop,
             # or a loop that runs no time leaves it unset)
-            kept = isinstance(dim, Sym) and dim.expr == n.Name(f"__dim{i}") and (same or fixed.dead)
+            kept = isinstance(dim, Sym) and dim.expr == n.Name(names[i]) and (same or fixed.dead)
             constant = same and not fixed.dead and not (n.free_names(as_expr(dim)) & starts)
             if not (kept or constant):
                 varying.append(i)
@@ -974,28 +1071,56 @@ class Emitter:
         """A loop in a dry run for a block's caller, run ``count`` times (its variables at
         their last iteration: ``last``): the sizes after it in the caller's terms, where each
         can be written without the loop (see :func:`_after_loop`). False where one cannot."""
-        start = State(tuple(Sym(n.Name(f"__dim{i}")) for i in range(len(state.shape))))
+        names = self._start_names(len(state.shape))
+        start = State(tuple(Sym(n.Name(name)) for name in names))
         probe = self._dry(run, start)
         if probe.dead or len(probe.shape) != len(state.shape):
             return False
         dims = []
         for i, (before, anywhere) in enumerate(zip(state.shape, probe.shape, strict=True)):
-            after = _after_loop(as_expr(anywhere), f"__dim{i}", as_expr(before), count, last)
+            after = _after_loop(as_expr(anywhere), names, i, as_expr(before), count, last)
             if after is None:
-                return self._settled_loop(count, last, state, probe)
+                return self._settled_loop(count, last, state, probe, names, self._sample_values())
             dims.append(before if after == as_expr(before) else Sym(after))
         state.shape = tuple(dims)
         return True
 
+    def _sample_values(self) -> dict[str, tuple[Any, ...]]:
+        """Values of the spec's params of each kind to try sizes on (an integer otherwise):
+        its choices, or both truth values, or the default and another list or text."""
+        out: dict[str, tuple[Any, ...]] = {}
+        for name, p in self.mod.params.items():
+            if p.kind == "int":
+                continue
+            if p.choices:
+                out[name] = tuple(p.choices)
+            elif p.kind == "bool":
+                out[name] = (False, True)
+            elif p.kind == "list":
+                default = tuple(p.default)
+                out[name] = (default, default[:1], default + default[-1:])
+            elif p.kind == "str":
+                out[name] = (p.default, f"{p.default}_")
+            else:
+                out[name] = (p.default, 0.5, 1.0)
+        return out
+
     @staticmethod
-    def _settled_loop(count: n.Expr, last: dict[str, n.Expr], state: State, probe: State) -> bool:
+    def _settled_loop(
+        count: n.Expr,
+        last: dict[str, n.Expr],
+        state: State,
+        probe: State,
+        names: list[str],
+        samples: dict[str, tuple[Any, ...]],
+    ) -> bool:
         """A loop whose iteration maps the sizes to sizes it keeps — a residual block that
         keeps its shape once it has it, repeated — leaves the sizes of one iteration, if any
-        ran (checked on sample values of every name the sizes read). False otherwise."""
-        names = [f"__dim{i}" for i in range(len(state.shape))]
+        ran (checked on sample values of every name the sizes read; ``names``: the sizes it
+        starts from). False otherwise."""
         step = [as_expr(d) for d in probe.shape]
         if set().union(*(n.free_names(e) for e in step)) & set(last) or not _idempotent(
-            step, names
+            step, names, samples
         ):
             return False
         start = dict(zip(names, (as_expr(d) for d in state.shape), strict=True))
@@ -1174,13 +1299,17 @@ class Emitter:
     def _name_expr(self, template: m.NameTemplate) -> PyExpr:
         if not template.is_template:
             return Atom(literal(template.text))
-        body = ""
+        pieces: list[str | n.Expr] = []
         for part in template.parts:
             if isinstance(part, str):
-                body += part.replace("{", "{{").replace("}", "}}")
-            else:
-                body += "{" + render(self.subst(part), python=True) + "}"
-        return Atom(f'f"{body}"')
+                pieces.append(part)
+                continue
+            expr = self.subst(part)
+            value = _constant(expr)
+            # a part that reads only the variables of loops written out: its value
+            known_part = isinstance(value, int | str) and not isinstance(value, bool)
+            pieces.append(str(value) if known_part else expr)
+        return _format(pieces)
 
     # -- class bodies ------------------------------------------------------------------------------
 
@@ -1196,6 +1325,18 @@ class Emitter:
     ) -> None:
         """Entries of a class: ``self.name = …`` in ``__init__``, calls in ``forward``."""
         shapes = {c.name: c.output for c in tree.children} if tree is not None else {}
+        self._class_entries(entries, scope, state, init, fwd, flow, shapes)
+
+    def _class_entries(
+        self,
+        entries: Sequence[Any],
+        scope: Scope,
+        state: State,
+        init: list[Stmt],
+        fwd: list[Stmt],
+        flow: Flow,
+        shapes: dict[str, Shape],
+    ) -> None:
         for entry in entries:
             if state.dead:
                 return
@@ -1218,8 +1359,9 @@ class Emitter:
         if isinstance(entry, m.IfEntry):
             self._class_if(entry, scope, state, init, fwd, flow)
             return
-        if isinstance(entry, m.ForEntry | m.RepeatEntry):  # a branch the defaults do not take
-            raise top_level_loop(entry.span, "layers")
+        if isinstance(entry, m.ForEntry | m.RepeatEntry):
+            self._class_loop(entry, scope, state, init, fwd, flow, shapes)
+            return
         if isinstance(entry, m.LayerRef | m.MappingCall):
             ref = entry if isinstance(entry, m.LayerRef) else entry.call
             assert ref is not None
@@ -1229,13 +1371,226 @@ class Emitter:
             self._sync(state, init)
             return
         assert isinstance(entry, m.NamedEntry)
-        if entry.name.is_template:
-            raise SpecError("a name template outside a loop", entry.span, entry.name.text)
-        name = entry.name.text
+        name = self._class_name(entry, scope, init)
         module = self._named_value(entry, scope, state, init)
-        self._assign(name, module, init, shapes)
+        if isinstance(name, str):
+            self._assign(name, module, init, shapes)
+            target = f"self.{name}"
+        else:  # a name known only when the code runs: an attribute set and got by name
+            made, got = name
+            reads = _reads_items(made) | _reads_items(module)
+            init.append(Stmt("", call("setattr", Atom("self"), made, module), reads=reads))
+            target = f"getattr(self, {got.flat()})"
         self._sync(state, init)
-        fwd.append(flow.line(Atom(f"self.{name}({flow.src})")))
+        fwd.append(flow.line(Atom(f"{target}({flow.src})")))
+
+    def _class_name(
+        self, entry: m.NamedEntry, scope: Scope, init: list[Stmt]
+    ) -> str | tuple[PyExpr, PyExpr]:
+        """A layer's attribute name in a class: the name, where its template's parts are
+        known here (a loop written out gives its variables' values); otherwise the f-strings
+        ``__init__`` and ``forward`` compute it with."""
+        template = entry.name
+        if not template.is_template:
+            return template.text
+        made: list[str | n.Expr] = []
+        got: list[str | n.Expr] = []
+        for part in template.parts:
+            if isinstance(part, str):
+                made.append(part)
+                got.append(part)
+                continue
+            value = calls.evaluate_at(part, None, scope, template.text)
+            if known(value):
+                value = concrete(value)
+                if isinstance(value, bool) or not isinstance(value, int | str):
+                    raise SpecError(
+                        f"a name template part must be an integer or text, found {show(value)}",
+                        template.span,
+                        template.text,
+                    )
+                made.append(str(value))
+                got.append(str(value))
+                continue
+            residual = Sym(as_expr(value))
+            made.append(residual.expr)
+            got.append(self.capture(residual, init).expr)
+        text = "".join(p for p in made if isinstance(p, str))
+        if any(not isinstance(p, str) for p in made):
+            return _format(made), _format(got)
+        check_layer_name(text, template.span, text)
+        if not text.isidentifier():
+            raise SpecError(
+                f"layer name {text!r} is not an identifier, so it cannot be an attribute of "
+                "the class",
+                template.span,
+                text,
+            )
+        return text
+
+    def reserve(self, entries: Sequence[Any], scope: Scope) -> None:
+        """Keep the names that a class body's templates give where they are known here
+        (``conv1``, ``conv2``…) from the attributes that store values for ``forward``."""
+        for entry in entries:
+            if isinstance(entry, m.NamedEntry) and entry.name.is_template:
+                text = ""
+                for part in entry.name.parts:
+                    try:
+                        value = part if isinstance(part, str) else evaluate(part, scope)
+                    except (NetspecError, SymbolicError):
+                        value = UNKNOWN
+                    if not known(value):
+                        break
+                    text += str(concrete(value))
+                else:
+                    self.attrs.taken.add(text)
+            elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+                try:
+                    frames = self._iterations(entry, scope)
+                except (NetspecError, SymbolicError):
+                    frames = None
+                if frames is None:
+                    names = entry.for_.names if isinstance(entry, m.ForEntry) else [entry.as_]
+                    frames = [{name: Sym(n.Name(name)) for name in names if name}]
+                for values in frames:
+                    self.reserve(entry.do, scope.child(values))
+            elif isinstance(entry, m.IfEntry):
+                self.reserve(entry.then, scope)
+                self.reserve(entry.else_, scope)
+
+    def _class_loop(
+        self,
+        entry: m.ForEntry | m.RepeatEntry,
+        scope: Scope,
+        state: State,
+        init: list[Stmt],
+        fwd: list[Stmt],
+        flow: Flow,
+        shapes: dict[str, Shape],
+    ) -> None:
+        """A loop directly in a class body. Where its iterations are known here (they do not
+        depend on the constructor's arguments), it is written out, one iteration after the
+        other, with its variables' values in the code; otherwise it stays a loop in
+        ``__init__`` and in ``forward``, whose attributes are set and got by name."""
+        frames = self._iterations(entry, scope)
+        if frames is None:
+            self._runtime_loop(entry, scope, state, init, fwd, flow)
+            return
+        for values in frames:
+            saved = dict(self.renames), set(self.unrolled), dict(self.loop_vars), self.unrolling
+            for var, value in values.items():
+                self.renames[var] = as_expr(value)
+                self.unrolled.add(var)
+                self.loop_vars.pop(var, None)
+            self.unrolling *= len(frames)
+            try:
+                self._class_entries(entry.do, scope.child(values), state, init, fwd, flow, shapes)
+            finally:
+                self.renames, self.unrolled, self.loop_vars, self.unrolling = saved
+            if state.dead:
+                return
+
+    def _iterations(
+        self, entry: m.ForEntry | m.RepeatEntry, scope: Scope
+    ) -> list[dict[str, Any]] | None:
+        """The variables of each iteration of a loop, where their number (and how they
+        unpack) is known here and small enough to write out; ``None`` otherwise."""
+        if isinstance(entry, m.RepeatEntry):
+            count = calls.evaluate_at(entry.repeat.expr, None, scope, "layers")
+            if not known(count):
+                return None
+            count = concrete(count)
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise SpecError(
+                    f"repeat expects a count ≥ 0, found {show(count)} ({type_name(count)})",
+                    entry.repeat.span,
+                    "layers",
+                )
+            if count * self.unrolling > MAX_UNROLL:
+                return None
+            return [{entry.as_: i} if entry.as_ else {} for i in range(count)]
+        header = entry.for_
+        iterable = calls.evaluate_at(header.expr, None, scope, "layers")
+        if not known(iterable):
+            return None
+        try:
+            items = list(iterate(concrete(iterable)))
+        except ExprError as exc:
+            raise exc.locate(header.span, "layers") from None
+        if len(items) * self.unrolling > MAX_UNROLL:
+            return None
+        names = header.names
+        if len(names) == 1:
+            return [{names[0]: item} for item in items]
+        frames = []
+        for item in items:
+            if not known(item):
+                return None  # what it unpacks into is known when the code runs
+            item = concrete(item)
+            if not isinstance(item, tuple) or len(item) != len(names):
+                raise SpecError(
+                    f"cannot unpack {show(item)} into {len(names)} names ({', '.join(names)})",
+                    header.span,
+                    "layers",
+                )
+            frames.append(dict(zip(names, item, strict=True)))
+        return frames
+
+    def _runtime_loop(
+        self,
+        entry: m.ForEntry | m.RepeatEntry,
+        scope: Scope,
+        state: State,
+        init: list[Stmt],
+        fwd: list[Stmt],
+        flow: Flow,
+    ) -> None:
+        """A loop in a class body that stays a loop: the same ``for`` in ``__init__`` (making
+        the modules, named by ``setattr``) and in ``forward`` (calling them, by ``getattr``)."""
+        if flow.src != flow.dst:  # every iteration continues from the same variable
+            fwd.append(flow.line(Atom(flow.src)))
+        var = flow.dst
+        if isinstance(entry, m.RepeatEntry):
+            names = [entry.as_] if entry.as_ else []
+            count = self.capture(Sym(self.subst(entry.repeat.expr)), init)
+            iterable = n.Call(n.Name("range"), (count.expr,), ())
+        else:
+            names = list(entry.for_.names)
+            iterable = self.capture(Sym(self.subst(entry.for_.expr)), init).expr
+        taken = set(self.forward_vars.values()) | set(self.loop_vars.values())
+        own = {}
+        for name in names:
+            fwd_name = name
+            while fwd_name in _RESERVED_VARS or fwd_name in taken:
+                fwd_name += "_"
+            own[name] = fwd_name
+            taken.add(fwd_name)
+        bodies: list[list[Stmt]] = []
+
+        def body(entries: Sequence[Any], frame: Scope, s: State, out: list[Stmt]) -> None:
+            f: list[Stmt] = []
+            bodies.append(f)
+            self._class_entries(entries, frame, s, out, f, Flow(var, var), {})
+
+        saved = dict(self.renames), set(self.unrolled), dict(self.loop_vars)
+        # modules made in the loop exist only where it runs: nothing after it relies on them
+        present, stored = set(self.present), set(self.stored)
+        for name in names:
+            self.renames.pop(name, None)
+            self.unrolled.discard(name)
+        self.loop_vars.update(own)
+        self.loops += 1
+        try:
+            self._loop(entry, scope, state, "layers", init, body)
+        finally:
+            self.loops -= 1
+            self.renames, self.unrolled, self.loop_vars = saved
+            self.present, self.stored = present, stored
+        loop_fwd = bodies[-1] if bodies else []
+        if loop_fwd and not self.dry:
+            targets = ", ".join(own[name] for name in names) or "_"
+            header = f"for {targets} in {render_iterable(iterable)}:"
+            fwd.append(Stmt(header, _for_header(header), body=loop_fwd, block=True))
 
     def _assign(
         self, name: str, module: PyExpr, init: list[Stmt], shapes: dict[str, Shape]
@@ -1264,6 +1619,9 @@ class Emitter:
             branch = entry.then if concrete(cond) else entry.else_
             self.class_body(branch, scope, state, init, fwd, flow)
             return
+        if self.loops:
+            self._loop_if(entry, scope, state, init, fwd, flow)
+            return
         flag = self.attrs.fresh(_flag_name(entry.if_.expr))
         flag_stmt = Stmt(
             f"self.{flag} = ",
@@ -1284,22 +1642,24 @@ class Emitter:
                 f.clear()  # the branch raises in __init__: forward never gets there
                 raise
 
+        earlier = set(self.assigned)
         self._if(entry, scope, state, "if", init, run)
         then_fwd, else_fwd = bodies[-2], bodies[-1]
         block = init[-1]
         then_names, else_names = _attrs(block.body), _attrs(block.orelse or [])
         # a module made in one branch only is None in the other, typed so (for mypy) where
-        # first assigned
+        # first assigned; not one that an earlier condition made (and set to None where it
+        # did not): forward may call what that one made (a shared stateless module)
         self.conditional |= then_names ^ else_names
-        block.body += [Stmt(f"self.{a} = None") for a in sorted(else_names - then_names)]
-        if then_names - else_names:
+        block.body += [Stmt(f"self.{a} = None") for a in sorted(else_names - then_names - earlier)]
+        if then_names - else_names - earlier:
             block.orelse = (block.orelse or []) + [
-                Stmt(f"self.{a} = None") for a in sorted(then_names - else_names)
+                Stmt(f"self.{a} = None") for a in sorted(then_names - else_names - earlier)
             ]
         # a module forward can test for: made on every path of one branch, on none of the other
         then_sure, else_sure = _attrs(block.body, False), _attrs(block.orelse or [], False)
-        then_mods = sorted((then_sure - else_names) & self.assigned)
-        else_mods = sorted((else_sure - then_names) & self.assigned)
+        then_mods = sorted((then_sure - else_names - earlier) & self.assigned)
+        else_mods = sorted((else_sure - then_names - earlier) & self.assigned)
         for name in then_mods + else_mods:
             _annotate_first(block.body, name)
         # forward tests the module itself where a branch has modules of its own, so that
@@ -1326,6 +1686,42 @@ class Emitter:
         else:
             test = Stmt(f"if self.{flag}:", body=then_fwd, orelse=else_fwd or None, block=True)
         fwd.append(test)
+
+    def _loop_if(
+        self,
+        entry: m.IfEntry,
+        scope: Scope,
+        state: State,
+        init: list[Stmt],
+        fwd: list[Stmt],
+        flow: Flow,
+    ) -> None:
+        """A condition decided when the code runs, inside a loop that stays a loop: it may
+        read the loop's variables, so ``forward`` tests it again (no flag stored once), and
+        a module made in one branch is not set to ``None`` in the other (a later iteration
+        would undo an earlier one's)."""
+        if flow.src != flow.dst:  # both branches must continue from the same variable
+            fwd.append(flow.line(Atom(flow.src)))
+        bodies: list[list[Stmt]] = []
+
+        def run(branch: Sequence[Any], frame: Scope, s: State, out: list[Stmt]) -> None:
+            f: list[Stmt] = []
+            bodies.append(f)
+            try:
+                self._class_entries(branch, frame, s, out, f, Flow(flow.dst, flow.dst), {})
+            except NetspecError:
+                f.clear()  # the branch raises in __init__: forward never gets there
+                raise
+
+        self._if(entry, scope, state, "if", init, run)
+        then_fwd, else_fwd = bodies[-2], bodies[-1]
+        if not then_fwd and not else_fwd:
+            return
+        test = render(self.capture(Sym(self.subst(entry.if_.expr)), init).expr, python=True)
+        if not then_fwd:
+            fwd.append(Stmt(f"if not ({test}):", body=else_fwd, block=True))
+            return
+        fwd.append(Stmt(f"if {test}:", body=then_fwd, orelse=else_fwd or None, block=True))
 
     def settle_tests(self, forward: list[Stmt]) -> None:
         """Forward tests a module made under a condition for ``None`` where nothing assigns it
@@ -1594,13 +1990,20 @@ def _loop_count(
 
 
 def _after_loop(
-    expr: n.Expr, name: str, before: n.Expr, count: n.Expr, last: dict[str, n.Expr]
+    expr: n.Expr,
+    starts: list[str],
+    index: int,
+    before: n.Expr,
+    count: n.Expr,
+    last: dict[str, n.Expr],
 ) -> n.Expr | None:
     """A size after a loop run ``count`` times, from ``expr``, the size one iteration makes of
-    a start size ``name``; ``None`` where it cannot be written without the loop."""
+    start sizes ``starts`` (this one ``starts[index]``); ``None`` where it cannot be written
+    without the loop."""
+    name = starts[index]
     expr = n.strip(expr)
     free = n.free_names(expr)
-    if any(f.startswith("__dim") and f != name for f in free):
+    if any(f in starts and f != name for f in free):
         return None
     ran = n.Compare(count, (">",), (n.Const(0),))
     if name not in free:  # the same whatever the start: the last iteration's, if any ran
@@ -1609,8 +2012,8 @@ def _after_loop(
     if _identity(expr, name):
         return before
     if isinstance(expr, n.IfExp) and not n.free_names(expr.test) & ({name} | set(last)):
-        then = _after_loop(expr.body, name, before, count, last)
-        orelse = _after_loop(expr.orelse, name, before, count, last)
+        then = _after_loop(expr.body, starts, index, before, count, last)
+        orelse = _after_loop(expr.orelse, starts, index, before, count, last)
         if then is None or orelse is None:
             return None
         return then if then == orelse else n.IfExp(expr.test, then, orelse)
@@ -1620,13 +2023,19 @@ def _after_loop(
     return n.Binary("+", before, n.Binary("*", count, step))
 
 
-def _idempotent(exprs: list[n.Expr], names: list[str]) -> bool:
+def _idempotent(exprs: list[n.Expr], names: list[str], samples: dict[str, tuple[Any, ...]]) -> bool:
     """Whether sizes ``exprs`` of start sizes ``names`` map sizes they made to themselves
     (one more iteration changes nothing), on small sample values of every name they read (so
-    that equality tests such as ``in.channels == out`` go both ways)."""
+    that equality tests such as ``in.channels == out`` go both ways), or values of its kind
+    from ``samples`` (so that a condition on a boolean param goes both ways too)."""
     others = sorted(set().union(*(n.free_names(e) for e in exprs)) - set(names))
     for sample in range(24):
-        values = {o: 1 + (sample * 7 + j * 3) % 4 for j, o in enumerate(others)}
+        values = {
+            o: samples[o][(sample * 7 + j * 3) % len(samples[o])]
+            if o in samples
+            else 1 + (sample * 7 + j * 3) % 4
+            for j, o in enumerate(others)
+        }
         start = {name: 1 + (sample * 5 + i * 2) % 4 for i, name in enumerate(names)}
         try:
             once = [evaluate(e, Scope({**values, **start})) for e in exprs]
@@ -1733,6 +2142,36 @@ def _given(expr: n.Expr, equal: list[tuple[n.Expr, n.Expr]]) -> n.Expr:
 def _sequential_entries(lowered: Lowered) -> list[Any]:
     """The layers of a block that is an ``nn.Sequential``: its paths' layers in order."""
     return [e for step in lowered.steps if isinstance(step, Path) for e in step.entries]
+
+
+def _format(pieces: Sequence[str | n.Expr]) -> PyExpr:
+    """A name made of text and expressions: a literal where it is all text, an f-string
+    (``f"conv{i}"``), or ``"conv{}".format(…)`` where an expression holds a quote (which an
+    f-string cannot before Python 3.12)."""
+    if all(isinstance(p, str) for p in pieces):
+        return Atom(literal("".join(p for p in pieces if isinstance(p, str))))
+    fstring, template, args = "", "", []
+    for piece in pieces:
+        if isinstance(piece, str):
+            text = piece.replace("{", "{{").replace("}", "}}")
+            fstring, template = fstring + text, template + text
+        else:
+            arg = render(piece, python=True)
+            args.append(arg)
+            fstring, template = fstring + "{" + arg + "}", template + "{}"
+    if not any(c in arg for arg in args for c in "\\\"'{}#"):
+        return Atom(f'f"{fstring}"')
+    return Atom(f'"{template}".format({", ".join(args)})')
+
+
+def _constant(expr: n.Expr) -> Any:
+    """The value of an expression that reads no names (``UNKNOWN`` for any other)."""
+    if n.value_names(expr) or _uses_input(expr):
+        return UNKNOWN
+    try:
+        return evaluate(expr, Scope())
+    except NetspecError:
+        return UNKNOWN
 
 
 def _flatten(stmts: list[Stmt]) -> list[Stmt]:

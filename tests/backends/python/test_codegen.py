@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import netspec
 from netspec.backends.module import compare_forward, compare_state, compile_source
-from netspec.errors import NetspecError
+from netspec.errors import CodegenError, NetspecError
 from netspec.spec.load import bundled_names
 
 GOLDEN = Path(__file__).parent.parent.parent / "golden"
@@ -292,3 +292,213 @@ layers:
 """
     source = netspec.loads(text, name="annot.yaml").source()
     assert "kernel_size: Any, padding: Any = 0)" in source
+
+
+# -- loops directly in a class --------------------------------------------------------------------
+
+TOP_LOOPS = """netspec: 1
+name: m5
+input: [1, 400]
+params:
+  depth: 2
+  width: 8
+layers:
+  - for: i in range(1, 3)
+    do:
+      - "conv{i}": conv1d(width * i, 3)
+      - "bn{i}": batchnorm1d
+      - relu
+      - "pool{i}": maxpool1d(2)
+  - repeat: depth
+    as: j
+    do:
+      - "extra{j}": conv1d(16, 3, padding=1)
+      - dropout(0.1 * j)
+  - pool: adaptive_avgpool1d(1)
+  - flatten
+  - fc: linear(10)
+"""
+"""A loop whose iterations are fixed (written out) and one whose count is a param (a loop in
+``__init__`` and in ``forward``), directly in a model that names its layers."""
+
+UNROLLED = """\
+        self.conv1 = nn.Conv1d(1, width, 3)  # -> [8, 398]
+        self.bn1 = nn.BatchNorm1d(width)  # -> [8, 398]
+        self.pool1 = nn.MaxPool1d(2)  # -> [8, 199]
+        self.conv2 = nn.Conv1d(width, width * 2, 3)  # -> [16, 197]
+        self.bn2 = nn.BatchNorm1d(width * 2)  # -> [16, 197]
+        self.pool2 = nn.MaxPool1d(2)  # -> [16, 98]
+"""
+UNROLLED_FORWARD = """\
+        x = self.conv1(x)
+        x = self.bn1(x)
+        x = F.relu(x)
+        x = self.pool1(x)
+        x = self.conv2(x)
+        x = self.bn2(x)
+        x = F.relu(x)
+        x = self.pool2(x)
+"""
+LOOPED = """\
+        for j in range(depth):
+            setattr(self, f"extra{j}", nn.Conv1d(channels, 16, 3, padding=1))
+            channels = 16
+"""
+LOOPED_FORWARD = """\
+        for j in range(self.depth):
+            x = getattr(self, f"extra{j}")(x)
+            x = F.dropout(x, p=0.1 * j, training=self.training)
+"""
+
+
+def _without_param_loop(text: str) -> str:
+    start = text.index("  - repeat: depth")
+    return text[:start] + text[text.index("  - pool:") :]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+def test_loops_in_a_class_are_written_out_or_stay_loops(tmp_path: Path) -> None:
+    """A loop directly in a class: written out as ``self.conv1 = …`` where its iterations do
+    not depend on the constructor's arguments (TorchScript compiles it), a loop setting and
+    getting attributes by name where they do (eager, compile and export; not TorchScript).
+    Either way the state_dict keys are the names (``conv1.weight``), with no container."""
+    source = netspec.loads(TOP_LOOPS).source()
+    assert UNROLLED in source and UNROLLED_FORWARD in source
+    assert LOOPED in source and LOOPED_FORWARD in source
+    assert "ModuleList" not in source
+    for values in ({}, {"depth": 3, "width": 4}, {"depth": 0}):
+        spec = netspec.loads(TOP_LOOPS, **values)
+        net = spec.check()
+        built = spec.build(verify=True)
+        assert compare_state(built, net) == [] and compare_forward(built, net) == []
+        depth = values.get("depth", 2)
+        keys = [k for k in built.state_dict() if k.endswith(".weight")]
+        assert keys == [
+            *("conv1.weight", "bn1.weight", "conv2.weight", "bn2.weight"),
+            *(f"extra{j}.weight" for j in range(depth)),
+            "fc.weight",
+        ]
+        # the file generated at the defaults, given the values
+        made = getattr(compile_source(source), spec.class_name)(**values)
+        assert compare_state(made, net) == [] and compare_forward(made, net) == []
+        assert made(torch.randn(2, 1, 400)).shape == (2, 10)
+    # TorchScript: the written-out form compiles; the loop getting attributes by name cannot
+    plain = netspec.loads(_without_param_loop(TOP_LOOPS))
+    assert "setattr" not in plain.source()
+    scripted = torch.jit.script(plain.build())
+    assert scripted(torch.randn(2, 1, 400)).shape == (2, 10)
+    looped = netspec.loads(TOP_LOOPS, depth=3).build().eval()
+    with pytest.raises(Exception, match="getattr"):
+        torch.jit.script(looped)
+    x = torch.randn(2, 1, 400)
+    with torch.no_grad():
+        expected = looped(x)
+        compiled = torch.compile(looped, backend="eager", fullgraph=True)
+        assert torch.equal(compiled(x), expected)
+        exported = torch.export.export(looped, (x,))
+        assert torch.allclose(exported.module()(x), expected, atol=1e-6)
+    # both are typed code
+    files = [tmp_path / "looped.py", tmp_path / "plain.py"]
+    files[0].write_text(source)
+    files[1].write_text(plain.source())
+    proc = subprocess.run(
+        [sys.executable, "-m", "mypy", "--config-file", os.devnull, "--no-incremental"]
+        + ["--follow-imports=silent", *map(str, files)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+BLOCK_LOOPS = """netspec: 1
+name: blk
+input: [4, 8, 8]
+params:
+  depth: 2
+blocks:
+  Res:
+    params: [c, n = 2]
+    body:
+      - conv: conv2d(c, 3, padding=1)
+      - for: out in range(n)
+        do:
+          - "c{out}": conv2d(c, 3, padding=1)
+          - relu
+    shortcut: {}
+    then:
+      - repeat: 2
+        as: j
+        do:
+          - "act{j}": relu
+          - layer_norm(elementwise_affine=false)
+      - for: k in range(depth)
+        do:
+          - if: k % 2 == 0
+            then:
+              - "post{k}": conv2d(c, 3, padding=1)
+            else:
+              - "post{k}": conv2d(c, 1)
+          - layer_norm(elementwise_affine=false)
+layers:
+  - a: Res(4)
+  - b: Res(4, n=depth)
+  - flatten
+  - for: i in range(depth)
+    do:
+      - "fc{i}": linear(4 + i)
+      - layer_norm(elementwise_affine=false)
+"""
+"""Loops in a block's own layers (its body and ``then``): one written out, others that stay
+loops, one with a variable that ``forward`` must rename (``out`` is its tensor); and at the top
+a loop whose sizes change from one iteration to the next, which a call in ``forward`` reads."""
+
+
+def test_loops_in_a_block_class(tmp_path: Path) -> None:
+    source = netspec.loads(BLOCK_LOOPS).source()
+    assert "self.act0 = nn.ReLU()" in source and "self.act1 = nn.ReLU()" in source
+    assert 'setattr(self, f"c{out}", ' in source and "for out_ in range(self.n):" in source
+    assert "F.layer_norm(x, (x.shape[1],))" in source
+    cls = compile_source(source).Blk
+    for values in ({}, {"depth": 1}, {"depth": 3}, {"depth": 0}):
+        spec = netspec.loads(BLOCK_LOOPS, **values)
+        net = spec.check()
+        built = spec.build(verify=True)
+        assert compare_state(built, net) == [] and compare_forward(built, net) == []
+        made = cls(**values)
+        assert compare_state(made, net) == [] and compare_forward(made, net) == []
+
+
+def test_a_stage_size_that_a_boolean_param_decides_is_refused_not_miscompiled() -> None:
+    """The output size of a stage inside a block, in its caller's terms: each block gives
+    ``(c if use_bn else in.channels) + c`` channels, neither constant nor a fixed step, so the
+    caller's code cannot follow it. It once passed for "settled" (sizes were tried with every
+    name at 1 to 4, so ``use_bn`` was always true) and the caller built the wrong layer after
+    it; now a param's sample values are of its kind (both truth values). Found by the thorough
+    agreement run."""
+    text = """netspec: 1
+name: net
+input: [2, 4, 4]
+params:
+  use_bn: false
+blocks:
+  U:
+    params: [c]
+    branches:
+      a:
+        - if: use_bn
+          then:
+            - conv2d(c, 1)
+      b: conv2d(c, 1)
+    merge: concat
+  R:
+    params: [c]
+    body:
+      - stg: stage(U, depth=3, c=c)
+layers:
+  - r: R(3)
+  - head: conv2d(5, 1)
+"""
+    spec = netspec.loads(text)
+    assert spec.check().output == (5, 4, 4)
+    with pytest.raises(CodegenError, match="computed by a loop inside it"):
+        spec.source()
