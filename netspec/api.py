@@ -14,7 +14,7 @@ from netspec.expand.expander import class_name, expand
 from netspec.infer import Network
 from netspec.spec import models as m
 from netspec.spec.load import load_spec, load_text
-from netspec.spec.params import Param, bind, declared
+from netspec.spec.params import NotPlain, Param, bind, declared, plain
 
 if TYPE_CHECKING:
     import torch
@@ -37,7 +37,7 @@ class Spec:
         self.declared: dict[str, Param] = declared(spec)
         self.params: dict[str, Any] = bind(self.declared, dict(overrides or {}), origin)
         self._overrides = dict(overrides or {})
-        self._input = tuple(input_shape) if input_shape is not None else None
+        self._input = _input_shape(input_shape)
 
     @property
     def name(self) -> str:
@@ -69,7 +69,21 @@ class Spec:
         return self.network
 
     def summary(self, macs: summary_backend.MacsConvention = "torchvision") -> dict[str, Any]:
-        """The per-layer summary as data: name, input, output, parameters, MACs, layers."""
+        """The per-layer summary as data: name, input, output, parameters, MACs, layers.
+
+        Raises:
+            NetspecError: the spec is invalid at these parameter values, or ``macs`` is neither
+                ``"torchvision"`` nor ``"all"``.
+            TypeError: ``macs`` is not text.
+        """
+        if not isinstance(macs, str):
+            raise TypeError(f"summary() takes macs='torchvision' or 'all', found {_kind(macs)}")
+        if macs not in ("torchvision", "all"):
+            raise NetspecError(
+                f"macs must be 'torchvision' or 'all', found {macs!r}",
+                where="macs",
+                hint="'torchvision' counts convolutions and linear layers; 'all' everything",
+            )
         return summary_backend.data(self.network, macs)
 
     def source(self) -> str:
@@ -92,6 +106,8 @@ class Spec:
         """
         from netspec.backends.module import build
 
+        if not isinstance(verify, bool):
+            raise TypeError(f"build() takes verify=True or False, found {_kind(verify)}")
         return build(self.spec, self.network, self.params, self._input, verify)
 
     def __repr__(self) -> str:
@@ -136,6 +152,8 @@ def loads(
             does not fit.
         TypeError: ``text`` is neither text nor bytes.
     """
+    if not isinstance(name, str):
+        raise TypeError(f"loads() takes name= as text (model.yaml, model.ns), found {_kind(name)}")
     if isinstance(text, bytes | bytearray):
         try:
             text = bytes(text).decode("utf-8")
@@ -143,7 +161,41 @@ def loads(
             raise NetspecError(f"the spec is not UTF-8 text (byte {exc.start})") from None
     if not isinstance(text, str):
         raise TypeError(f"loads() takes the spec's text, found {_kind(text)}")
-    return Spec(load_text(text, name), params, input_shape)
+    return Spec(load_text(str.__str__(text), str.__str__(name)), params, input_shape)
+
+
+_MAX_DIM = 2**63 - 1
+"""Largest size PyTorch's int64 shapes hold."""
+
+
+def _input_shape(shape: Sequence[int] | None) -> tuple[int, ...] | None:
+    """``input_shape`` as a tuple, its sizes checked as far as the analysis cannot: a list or
+    tuple (text or bytes are sequences too, but not of sizes) of the language's values, sizes
+    that fit int64 (the expander checks each is a positive integer, and their product).
+
+    Raises:
+        TypeError: not a list or tuple.
+        NetspecError: a size beyond int64.
+    """
+    if shape is None:
+        return None
+    if not isinstance(shape, list | tuple):
+        raise TypeError(
+            f"input_shape takes a list of sizes such as [3, 224, 224], found {_kind(shape)}"
+        )
+    out = tuple(shape)
+    for size in out:
+        if isinstance(size, int) and not isinstance(size, bool) and abs(size) > _MAX_DIM:
+            raise NetspecError(
+                f"an input size of {size.bit_length()} bits is more than PyTorch's int64 sizes "
+                "hold (2⁶³ − 1)",
+                where="input",
+                hint="input_shape is one sample's shape, without the batch dimension",
+            )
+    try:
+        return tuple(plain(out))
+    except NotPlain as exc:
+        raise NetspecError(f"input_shape: {exc}", where="input") from None
 
 
 def _kind(value: Any) -> str:

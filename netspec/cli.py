@@ -10,16 +10,63 @@ import functools
 import os
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
 
 from netspec.errors import InternalError, NetspecError, printable
 
+
+class _Group(TyperGroup):
+    """The command group, reporting a mistake on the command line (an unknown option, a
+    missing argument, a value of the wrong kind) the way spec errors are reported — an
+    ``error: where: message`` line, then a hint — with exit code 2."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        run = functools.partial(
+            super().main, args, prog_name, complete_var, windows_expand_args=windows_expand_args
+        )
+        if not standalone_mode:
+            return run(standalone_mode=False, **extra)
+        try:
+            code = run(standalone_mode=False, **extra)
+        except typer.TyperException as exc:  # the command line's usage errors
+            _usage_error(exc)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print("Aborted!", file=sys.stderr)
+            sys.exit(1)
+        # without standalone mode an exit (typer.Exit, --help) returns its code
+        sys.exit(code if type(code) is int else 0)
+
+
+def _usage_error(exc: typer.TyperException) -> None:
+    ctx = getattr(exc, "ctx", None)
+    command = ctx.command_path if ctx is not None else "netspec"
+    if type(exc).__name__ == "NoArgsIsHelpError":  # `netspec` alone: say so, then the help
+        text = f"error: {command}: a command is needed\n\n{exc.format_message()}"
+    else:
+        text = (
+            f"error: {command}: {exc.format_message()}\n"
+            f"hint: `{command} --help` lists its options and arguments"
+        )
+    print(printable(text), file=sys.stderr)
+
+
 app = typer.Typer(
+    cls=_Group,
     name="netspec",
     help="A declarative architecture-spec compiler for PyTorch: static shapes, parameters "
     "and MACs from a YAML or .ns spec, then an nn.Module or readable PyTorch source.",
@@ -150,11 +197,33 @@ def _parse_input(text: str | None) -> tuple[int, ...] | None:
     shape = tuple(int(p) for p in parts) if digits else ()
     if not shape or any(d <= 0 for d in shape):
         raise NetspecError(
-            f"--input expects positive integers separated by commas, found {text!r}",
+            f"--input expects positive integers separated by commas, found {_brief(text)}",
             where="--input",
             hint="e.g. --input 3,224,224 (no batch dimension)",
         )
+    import math
+
+    from netspec.expand.expander import MAX_RANK
+    from netspec.infer.infer import MAX_ELEMENTS
+
+    if len(shape) > MAX_RANK:
+        raise NetspecError(
+            f"--input expects 1 to {MAX_RANK} sizes, found {len(shape)}",
+            where="--input",
+            hint="one sample's shape, without the batch dimension: e.g. --input 3,224,224",
+        )
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise NetspecError(
+            f"--input {text.strip()} has more elements than PyTorch's int64 sizes hold (2⁶³ − 1)",
+            where="--input",
+            hint="one sample's shape, without the batch dimension: e.g. --input 3,224,224",
+        )
     return shape
+
+
+def _brief(text: str, limit: int = 60) -> str:
+    """``text`` quoted, shortened to about ``limit`` characters."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"
 
 
 def _open(spec: str, sets: list[str] | None, input_text: str | None) -> Any:
@@ -237,7 +306,7 @@ def build(
 
 
 OutOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--out", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
     ),
@@ -245,6 +314,23 @@ OutOpt = Annotated[
 ForceOpt = Annotated[
     bool, typer.Option("--force", help="Replace FILE if it exists (otherwise netspec refuses).")
 ]
+
+
+def _output(text: str, option: str = "--out") -> Path:
+    """The file an option names. Read as text, not as a ``Path``, which would drop a final
+    ``/``: a name that ends with one names a folder, never a file to write (``model.py/`` must
+    not replace ``model.py``); no file name holds a NUL."""
+    if "\x00" in text:
+        raise NetspecError(
+            f"{_brief(text)} holds a NUL character, which no file name can", where=option
+        )
+    if text.endswith("/") or text.endswith(os.sep):
+        raise NetspecError(
+            f"{_brief(text)} ends with '/': it names a folder, not a file",
+            where=option,
+            hint="give a file name",
+        )
+    return Path(text)
 
 
 @app.command()
@@ -268,8 +354,10 @@ def codegen(
         return
     from netspec.files import write_atomic
 
-    write_atomic(out, text, force)
-    _stderr().print(f"wrote {out} ({len(text.splitlines())} lines, class {loaded.class_name})")
+    write_atomic(_output(out), text, force)
+    _stderr().print(
+        printable(f"wrote {out} ({len(text.splitlines())} lines, class {loaded.class_name})")
+    )
 
 
 @app.command()
@@ -277,7 +365,7 @@ def codegen(
 def export(
     spec: SpecArg,
     onnx: Annotated[
-        Path,
+        str,
         typer.Option("--onnx", metavar="FILE", help="The ONNX file to write (batch axis dynamic)."),
     ],
     set_: SetOpt = None,
@@ -289,10 +377,12 @@ def export(
     from netspec.backends import onnx as onnx_backend
     from netspec.files import check_writable
 
-    check_writable(onnx, force, "--onnx")
+    path = _output(onnx, "--onnx")
+    check_writable(path, force, "--onnx")
     loaded = _open(spec, set_, input)
-    onnx_backend.export(loaded, onnx, force, opset)
-    _stderr().print(f"wrote {onnx} (input: batch × {'×'.join(map(str, loaded.network.input))})")
+    onnx_backend.export(loaded, path, force, opset)
+    shape = "×".join(map(str, loaded.network.input))
+    _stderr().print(printable(f"wrote {onnx} (input: batch × {shape})"))
 
 
 class Target(str, Enum):
@@ -360,15 +450,15 @@ def fmt(
                 )
             if path.read_text("utf-8") != text:
                 changed.append(path)
-                _stderr().print(f"would reformat {path}")
+                _stderr().print(printable(f"would reformat {path}"))
         elif write and not converting:
             if path.read_text("utf-8") != text:
                 write_atomic(path, text, force=True)  # formatting in place is what --write asks
-                _stderr().print(f"reformatted {path}")
+                _stderr().print(printable(f"reformatted {path}"))
         elif write or out is not None:
-            dest = out or path.with_suffix(".ns" if ns else ".yaml")
-            write_atomic(dest, text, force, option="--out" if out else "--write")
-            _stderr().print(f"wrote {dest}")
+            dest = _output(out) if out is not None else path.with_suffix(".ns" if ns else ".yaml")
+            write_atomic(dest, text, force, option="--out" if out is not None else "--write")
+            _stderr().print(printable(f"wrote {dest}"))
         else:
             sys.stdout.write(text)
     if check_only:
@@ -400,8 +490,8 @@ def schema(out: OutOpt = None, force: ForceOpt = False) -> None:
         return
     from netspec.files import write_atomic
 
-    write_atomic(out, text, force)
-    _stderr().print(f"wrote {out}")
+    write_atomic(_output(out), text, force)
+    _stderr().print(printable(f"wrote {out}"))
 
 
 @app.command("list")

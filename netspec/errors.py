@@ -80,6 +80,16 @@ class Span:
 _WINDOW = 100
 """Longest stretch of a source line shown under an error."""
 
+_LONGEST = 1000
+"""Longest message (or path, or hint) an error reports in full; a value in it can be long (a
+list of 100,000 items), and an error is read, not scrolled."""
+
+
+def _brief(text: str) -> str:
+    if len(text) <= _LONGEST:
+        return text
+    return f"{text[: _LONGEST - 100]} … {text[-60:]} ({len(text):,} characters in all)"
+
 
 class NetspecError(Exception):
     """A problem with a spec, its parameters or its input: the user's to fix.
@@ -121,8 +131,8 @@ class NetspecError(Exception):
         if self.span is not None:
             parts.append(str(self.span))
         if self.where:
-            parts.append(self.where)
-        parts.append(self.message)
+            parts.append(_brief(self.where))
+        parts.append(_brief(self.message))
         return ": ".join(parts)
 
     def render(self) -> str:
@@ -149,7 +159,7 @@ class NetspecError(Exception):
                 lines.append(f" {number} | {text}")
                 lines.append(f" {gutter} | {caret}")
         if self.hint:
-            lines.append(f"hint: {self.hint}")
+            lines.append(f"hint: {_brief(self.hint)}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

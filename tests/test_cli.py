@@ -210,12 +210,39 @@ BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         "has no name, but other layers in stem have names",
     ),
     (
-        "top-level-loop",
-        HEAD + "layers:\n  - conv: conv2d(8, 3)\n  - repeat: 2\n    do: [relu]\n",
-        6,
-        5,
-        "layers",
-        "a loop directly in a model's top level",
+        "top-level-loop-duplicate-name",
+        HEAD
+        + "layers:\n  - stem: conv2d(8, 3)\n  - repeat: 2\n    do:\n      - conv: conv2d(8, 3)\n",
+        8,
+        9,
+        "conv",
+        "the name 'conv' is used twice in the model",
+    ),
+    (
+        "top-level-loop-unnamed-stateful",
+        HEAD + "layers:\n  - stem: conv2d(8, 3)\n  - repeat: 2\n    do:\n      - relu\n"
+        "      - conv2d(8, 3)\n",
+        9,
+        9,
+        "conv2d",
+        "this conv2d owns parameters, so it needs a name",
+    ),
+    (
+        "top-level-loop-template-twice",
+        HEAD + "layers:\n  - for: i in [1, 2, 1]\n    do:\n"
+        '      - "conv{i}": conv2d(8, 3, padding=1)\n',
+        7,
+        9,
+        "conv1",
+        "the name 'conv1' is used twice in the model",
+    ),
+    (
+        "top-level-loop-non-identifier",
+        HEAD + 'layers:\n  - for: i in range(2)\n    do:\n      - "conv-{i}": conv2d(8, 3)\n',
+        7,
+        9,
+        "conv-0",
+        "layer name 'conv-0' is not an identifier, so it cannot be an attribute",
     ),
     (
         "negative-repeat",
@@ -608,6 +635,16 @@ BLOCK_BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         "undefined name 'strde'",
     ),
     (
+        "loop-in-then-duplicate-name",
+        H + "blocks:\n  B:\n    params: [c]\n    body:\n      - conv: conv2d(c, 1)\n"
+        "    then:\n      - repeat: 2\n        do:\n          - act: conv2d(c, 1)\n"
+        "layers:\n  - b: B(4)\n",
+        12,
+        13,
+        "b.act",
+        "the name 'act' is used twice in b",
+    ),
+    (
         "stage-depth-bool",
         H + RES + "layers:\n  - l1: stage(Res, depth=true, planes=4)\n",
         12,
@@ -782,6 +819,38 @@ def test_build_json_is_pure_json() -> None:
     result = run("build", "lenet5", "--format", "json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["parameters"] == 61_706
+
+
+LOOPS = (
+    "netspec: 1\nname: m5\ninput: [1, 800]\nparams:\n  depth: 2\nlayers:\n"
+    "  - for: i in range(1, 3)\n    do:\n"
+    '      - "conv{i}": conv1d(8 * i, 3)\n      - "bn{i}": batchnorm1d\n      - relu\n'
+    '      - "pool{i}": maxpool1d(4)\n'
+    "  - repeat: depth\n    as: j\n    do:\n"
+    '      - "extra{j}": conv1d(16, 3, padding=1)\n'
+    "  - flatten\n  - fc: linear(10)\n"
+)
+"""Loops directly in the model's layers: one with fixed iterations, one whose count is a
+param (M5's ``conv1, bn1, pool1, …``)."""
+
+
+def test_loops_in_a_model_that_names_its_layers(tmp_path: Path) -> None:
+    """A loop at the top level builds, its names the model's attributes and state_dict keys."""
+    path = tmp_path / "m5.yaml"
+    path.write_text(LOOPS)
+    for extra in ([], ["--set", "depth=3"]):
+        result = run("build", str(path), "--verify", "--format", "json", *extra)
+        assert result.exit_code == 0, result.output
+        paths = [row["path"] for row in json.loads(result.stdout)["layers"]]
+        depth = 3 if extra else 2
+        assert paths == [
+            *("conv1", "bn1", "relu", "pool1", "conv2", "bn2", "relu", "pool2"),
+            *(f"extra{j}" for j in range(depth)),
+            *("flatten", "fc"),
+        ]
+    source = run("codegen", str(path)).stdout
+    assert "self.conv2 = nn.Conv1d(8, 16, 3)" in source  # the fixed loop, written out
+    assert 'setattr(self, f"extra{j}", nn.Conv1d(' in source  # the param's, a loop
 
 
 KERNEL = (
@@ -1069,6 +1138,94 @@ CONSTRUCT_BAD_SPECS = [
         5,
         "layers",
         "parallel paths are written directly in a block's layers",
+    ),
+]
+
+
+# the operators of upsampling, 3-d data and group/instance normalisation (issue 11)
+CONSTRUCT_BAD_SPECS += [
+    (
+        "group-norm-groups-do-not-divide",
+        _Z + "layers:\n  - g: group_norm(3)\n",
+        5,
+        19,
+        "g",
+        "group_norm: num_groups=3 must divide the 8 input channels",
+    ),
+    (
+        "pixel-shuffle-channels-not-a-multiple-of-r2",
+        _Z + "layers:\n  - p: pixel_shuffle(3)\n",
+        5,
+        22,
+        "p",
+        "pixel_shuffle: upscale_factor=3 needs channels divisible by 3² = 9, found 8",
+    ),
+    (
+        "pixel-unshuffle-does-not-divide",
+        _Z + "layers:\n  - p: pixel_unshuffle(4)\n",
+        5,
+        24,
+        "p",
+        "pixel_unshuffle: downscale_factor=4 must divide the input height, found 6",
+    ),
+    (
+        "conv-transpose-output-padding-too-large",
+        _Z + "layers:\n  - up: conv_transpose2d(4, 3, stride=2, output_padding=2)\n",
+        5,
+        57,
+        "up",
+        "conv_transpose2d: output_padding 2 in H must be smaller than the stride (2) or the "
+        "dilation (1)",
+    ),
+    (
+        "conv-transpose-padding-too-large",
+        _Z + "layers:\n  - up: conv_transpose2d(4, 1, padding=4)\n",
+        5,
+        40,
+        "up",
+        "conv_transpose2d: output H would be -2: padding 4 removes 2·4 = 8 of the 6",
+    ),
+    (
+        "3d-convolution-on-2d-data",
+        _Z + "layers:\n  - c: conv3d(4, 3)\n",
+        5,
+        5,
+        "c",
+        "conv3d expects a 4-d input (channels × depth × height × width), found 8×6×6 (3-d)",
+    ),
+    (
+        "3d-pooling-on-2d-data",
+        _Z + "layers:\n  - p: maxpool3d(2)\n",
+        5,
+        5,
+        "p",
+        "maxpool3d expects a 4-d input (channels × depth × height × width), found 8×6×6 (3-d)",
+    ),
+    (
+        "upsample-mode-for-another-rank",
+        _Z + "layers:\n  - up: upsample(scale_factor=2, mode='trilinear')\n",
+        5,
+        39,
+        "up",
+        "upsample: mode 'trilinear' needs a channels × depth × height × width input, found "
+        "8×6×6 (3-d)",
+    ),
+    (
+        "upsample-to-nothing",
+        _Z + "layers:\n  - up: upsample(scale_factor=0.1)\n",
+        5,
+        31,
+        "up",
+        "upsample: output H would be ⌊6·0.1⌋ = 0",
+    ),
+    (
+        "instance-norm-of-one-value",
+        _Z + "layers:\n  - pool: adaptive_avgpool2d(1)\n  - norm: instance_norm2d\n",
+        6,
+        5,
+        "norm",
+        "instance_norm2d needs more than one value per channel to normalise, found 1×1 = 1 in "
+        "the input 8×1×1",
     ),
 ]
 

@@ -399,3 +399,158 @@ def test_fmt_leaves_hashes_in_strings_alone(tmp_path: Path) -> None:
     assert formatted(path)[0] == once
     after = netspec.loads(once, name="traps.yaml").summary()
     assert (after["description"], after["let"]) == (before["description"], before["let"])
+
+
+# -- regressions found by tests/test_fuzz.py ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "first"),
+    [
+        (["check", "x.yaml", "--foo"], "error: netspec check: No such option: --foo"),
+        (["check", "x.yaml", "--format", "xml"], "error: netspec check: Invalid value for"),
+        (["bogus"], "error: netspec: No such command 'bogus'."),
+        ([], "error: netspec: a command is needed"),
+    ],
+)
+def test_command_line_mistakes_start_with_error(args: list[str], first: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(first), result.stderr
+
+
+class _CodeRepr(int):
+    def __repr__(self) -> str:
+        return '__import__("os").getcwd()'
+
+    __str__ = __repr__
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([[float("nan")]], "nan is not a finite number"),
+        ([[object()]], "a value of type object is not one of the language's"),
+        ([1] * 200_000, "more than 100,000 items in all"),
+        ("a" * 20_000, "longer than 10,000 characters"),
+        ("\ud800", "half of a UTF-16 surrogate pair"),
+        (10**100, "the integer is too large"),
+    ],
+)
+def test_keyword_values_are_the_languages_values(value: Any, message: str) -> None:
+    text = TINY.replace("name: tiny", "name: tiny\nparams:\n  v: [[1]]\n  s: x\n  n: 4")
+    name = "s" if isinstance(value, str) else "n" if isinstance(value, int) else "v"
+    with pytest.raises(NetspecError, match=message):
+        netspec.loads(text, **{name: value})
+
+
+def test_a_keyword_value_never_writes_its_repr() -> None:
+    text = TINY.replace("name: tiny", "name: tiny\nparams:\n  n: 4").replace("(4, 3)", "(n, 3)")
+    source = netspec.loads(text, n=_CodeRepr(4)).source()
+    assert "getcwd" not in source and "n: int = 4" in source
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: netspec.loads(TINY, name=None),
+        lambda: netspec.loads(TINY, input_shape=b"abc"),
+        lambda: netspec.loads(TINY).summary(None),
+        lambda: netspec.loads(TINY).build(verify="yes"),
+    ],
+)
+def test_api_arguments_of_the_wrong_type_are_type_errors(call: Any) -> None:
+    with pytest.raises(TypeError):
+        call()
+
+
+def test_summary_refuses_an_unknown_mac_convention() -> None:
+    with pytest.raises(NetspecError, match="macs must be 'torchvision' or 'all'"):
+        netspec.loads(TINY).summary("none")  # type: ignore[arg-type]
+
+
+def test_a_tab_error_counts_lines_as_yaml_does(tmp_path: Path) -> None:
+    path = tmp_path / "tab.yaml"
+    path.write_text("netspec: 1\n# a\x1cb\nname: t\n\tinput: [3]\n")
+    result = run("check", str(path))
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: {path}:4:1: document: a tab in the indentation")
+
+
+def test_an_ns_file_may_start_with_a_byte_order_mark() -> None:
+    text = "\ufeffnetspec 1\nname t\ninput [3, 8, 8]\nlayers {\n    conv2e(4, 3)\n}\n"
+    with pytest.raises(NetspecError) as caught:
+        netspec.loads(text, name="b.ns").check()
+    assert str(caught.value).startswith("b.ns:5:5: 0: unknown operator 'conv2e'")
+    assert netspec.loads(text.replace("conv2e", "conv2d"), name="b.ns").check() is not None
+
+
+def test_pooling_arithmetic_past_the_language_bounds_compiles() -> None:
+    text = TINY.replace("conv2d(4, 3)", "p: maxpool2d(3, ceil_mode=true, stride=2**62)")
+    spec = netspec.loads(text.replace("  - relu\n", ""))
+    assert "stride=2**62" in spec.source()
+    assert spec.build() is not None
+
+
+@pytest.mark.parametrize(
+    ("extra", "layer", "message"),
+    [
+        ("params:\n  PaddedConv2d: 4\n", "conv2d(PaddedConv2d, 3)", "generated code defines"),
+        (
+            "params:\n  B: 4\n" + "blocks:\n  B:\n    body: [relu]\n",
+            "b: B",
+            "has the name of block",
+        ),
+        ("blocks:\n  Tiny:\n    body: [relu]\n", "b: Tiny", "has the name of the model's class"),
+    ],
+)
+def test_names_that_would_hide_a_class_in_generated_code(
+    extra: str, layer: str, message: str
+) -> None:
+    text = TINY.replace("layers:\n  - conv2d(4, 3)\n  - relu\n", extra + f"layers:\n  - {layer}\n")
+    with pytest.raises(NetspecError, match=message) as caught:
+        netspec.loads(text)
+    assert caught.value.span is not None
+
+
+def test_a_dunder_class_name_is_refused() -> None:
+    with pytest.raises(NetspecError, match="starts with a double underscore"):
+        netspec.loads(TINY.replace("name: tiny", "name: tiny\nclass_name: __builtins__"))
+
+
+@pytest.mark.parametrize("out", ["tiny.yaml/", "model\x00.py"])
+def test_out_names_that_cannot_be_a_file(tiny: Path, out: str) -> None:
+    result = run("codegen", str(tiny), "--out", out, "--force")
+    assert result.exit_code == 2 and result.stderr.startswith("error: --out:"), result.output
+    assert tiny.read_text() == TINY
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("3," * 5000 + "3", "--input expects 1 to 4 sizes, found 5001"), ("9" * 30 + ",9", "int64")],
+)
+def test_input_option_shapes_are_checked_as_an_option(tiny: Path, value: str, message: str) -> None:
+    result = run("check", str(tiny), "--input", value)
+    assert result.exit_code == 2 and result.stderr.startswith("error: --input:")
+    assert message in result.stderr
+
+
+def test_a_long_message_is_shortened(tmp_path: Path) -> None:
+    path = tmp_path / "long.yaml"
+    path.write_text(TINY.replace("[3, 8, 8]", '"[1] * 100000"'))
+    result = run("check", str(path))
+    assert result.exit_code == 2
+    assert len(result.stderr.splitlines()[0]) < 1200 and "characters in all" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("round(1, -10**9)", "at most 40 digits before the point"),  # Python: 10**10**9
+        ("9223372036854775808 * ''", "the repeat count is too large"),  # Python: OverflowError
+    ],
+)
+def test_expressions_python_cannot_finish_are_refused(expression: str, message: str) -> None:
+    text = TINY.replace("layers:", f'let:\n  v: "{expression}"\nlayers:')
+    with pytest.raises(NetspecError, match=message):
+        netspec.loads(text).check()

@@ -111,8 +111,11 @@ class Sym:
         return bool(self._known() >= concrete(o))
 
     def _op(self, op: str, other: Any, swap: bool = False) -> Any:
+        # Python arithmetic written in an operator's rules, not a spec's expression: its value
+        # is what the static analysis computed with plain integers (and the generated code
+        # computes), unbounded by the language's limits on values a spec computes
         a, b = (other, self) if swap else (self, other)
-        return binary(op, a, b)
+        return binary(op, a, b, bounded=False)
 
     def __add__(self, o: Any) -> Any:
         return self._op("+", o)
@@ -394,6 +397,10 @@ def _arith(op: str, a: Any, b: Any) -> Any:
     if op == "+" and isinstance(a, str) and isinstance(b, str):
         return _check_size(a + b)
     if op == "*" and isinstance(a, tuple | str) and isinstance(b, int) and not isinstance(b, bool):
+        if abs(b) > MAX_INT:  # Python cannot repeat a sequence that often, even an empty one
+            raise _Fail("the repeat count is too large (more than 2**62)")
+        if isinstance(a, str) and len(a) * max(b, 0) > MAX_STR:
+            raise _Fail(f"the string is longer than {MAX_STR:,} characters")
         if len(a) * max(b, 0) > MAX_ITEMS:
             raise _Fail(f"the list would be longer than {MAX_ITEMS:,} items")
         return _check_size(a * b)
@@ -505,12 +512,18 @@ def _fold(op: str, a: Any, b: Any) -> n.Expr:
     return n.Binary(op, ea, eb)
 
 
-def binary(op: str, a: Any, b: Any) -> Any:
-    """``a op b`` for an arithmetic operator, symbolic if either side is."""
+def binary(op: str, a: Any, b: Any, bounded: bool = True) -> Any:
+    """``a op b`` for an arithmetic operator, symbolic if either side is.
+
+    Args:
+        bounded: apply the language's limits (a spec's expression); without, the known value
+            of a symbolic result is Python's (an operator rule's arithmetic on a ``Sym``).
+    """
     if isinstance(a, Sym) or isinstance(b, Sym):
         value = UNKNOWN
         if known(a, b):
-            value = _arith(op, concrete(a), concrete(b))
+            ca, cb = concrete(a), concrete(b)
+            value = _arith(op, ca, cb) if bounded else _ARITH[op](ca, cb)
         return Sym(_fold(op, a, b), value)
     return _arith(op, a, b)
 
@@ -767,9 +780,26 @@ _b(
     1,
     "convert to a float",
 )
+
+
+def _round(a: Any, digits: Any = None) -> Any:
+    """``round(a, digits)`` as Python's, refusing an integer rounded to more than 40 digits
+    before the point: Python works out ``10 ** -digits`` for it (``round(1, -10**9)`` would
+    not end — in the analysis, or in generated code that rounds a parameter). Integers a spec
+    holds are below 10**31, so such a rounding could only give 0."""
+    if not _is_number(a):
+        return _fail_convert("round", a)
+    if isinstance(a, int) and type(digits) is int and digits < -40:
+        raise _Fail(
+            f"round() of an integer to {digits} digits: at most 40 digits before the point",
+            hint="an integer of a spec is below 10**31; round(x, -40) is already 0",
+        )
+    return round(a, digits)
+
+
 _b(
     "round",
-    lambda a, d=None: round(a, d) if _is_number(a) else _fail_convert("round", a),
+    _round,
     1,
     2,
     "round half to even, as Python does",

@@ -27,6 +27,7 @@ import ast
 import functools
 import keyword
 import re
+import warnings
 from importlib import resources
 from typing import Any
 
@@ -379,7 +380,11 @@ class _Reader:
     def unquote(self, token: Any, text: str | None = None) -> str:
         """The text of a string literal, or a positioned error."""
         try:
-            value = ast.literal_eval(str(token) if text is None else text)
+            with warnings.catch_warnings():
+                # '\c' is a backslash and a c, as Python reads it: never a warning on the
+                # user's terminal, nor an exception where warnings are errors (-W error)
+                warnings.simplefilter("ignore")
+                value = ast.literal_eval(str(token) if text is None else text)
         except (ValueError, SyntaxError) as exc:
             reason = "it holds a NUL character" if "\x00" in str(token) else str(exc.args[0])
             raise SourceError(

@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from netspec.errors import Source, SourceError, Span
+from netspec.errors import Source, SourceError, Span, lines_of
 
 MAX_DEPTH = 100
 """Deepest nesting of mappings and sequences a spec may have."""
@@ -166,7 +166,7 @@ def compose(text: str, name: str) -> YNode:
             where="document",
         )
     if "\t" in text:  # PyYAML's message for tabs is obscure; say it plainly
-        for number, line in enumerate(text.splitlines(), 1):
+        for number, line in enumerate(lines_of(text, ns=False), 1):  # as YAML counts lines
             indent = line[: len(line) - len(line.lstrip(" \t"))]
             if "\t" in indent:
                 raise SourceError(

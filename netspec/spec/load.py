@@ -237,7 +237,67 @@ def _load_complete(loaded: Loaded) -> m.SpecFile:
     (each file may leave out what its base provides, or what a spec extending it adds)."""
     spec = _load_chain(loaded, [])
     _require(spec, loaded.tree, ("input", "layers"))
+    _check_shadowing(spec)
     return spec
+
+
+def _check_shadowing(spec: m.SpecFile) -> None:
+    """Refuse names that would hide a class in generated code: a block named like the model's
+    class, and a value (a parameter, ``let`` name, block parameter or loop variable — a
+    constructor argument or a local there) named like a block, whose class it would hide.
+    Checked on the merged spec, since ``extends`` brings blocks and params together."""
+    from netspec.expand.expander import class_name
+
+    if not spec.blocks:
+        return
+    model = class_name(spec)
+    if model in spec.blocks:
+        raise SpecError(
+            f"block {model} has the name of the model's class",
+            spec.blocks[model].span,
+            f"blocks.{model}",
+            hint="set `class_name:` to another name, or rename the block",
+        )
+    for name, what, span, where in _value_names(spec):
+        if name in spec.blocks:
+            raise SpecError(
+                f"{what} {name!r} has the name of block {name}, whose class it would hide in "
+                "the generated code",
+                span,
+                where,
+                hint="rename one of them (blocks are CamelCase by convention)",
+            )
+
+
+def _value_names(spec: m.SpecFile) -> Any:
+    """Every value name a spec gives: the name, what it is, its span and where it is."""
+    for name in spec.params:
+        yield name, "parameter", spec.key_span(f"params.{name}"), f"params.{name}"
+    for name in spec.let:
+        yield name, "let name", spec.key_span(f"let.{name}"), f"let.{name}"
+    stack: list[Any] = [spec.layers, *spec.blocks.items()]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], m.BlockDef):
+            block_name, block = item
+            for param in block.params:
+                span = param.span or block.span
+                yield param.name, "block parameter", span, f"blocks.{block_name}"
+            for name in block.let:
+                span = block.key_span(f"let.{name}")
+                yield name, "let name", span, f"blocks.{block_name}.let.{name}"
+            item = block
+        if isinstance(item, m.ForEntry):
+            for name in item.for_.names:
+                yield name, "loop variable", item.for_.span or item.span, "for"
+        elif isinstance(item, m.RepeatEntry) and item.as_ is not None:
+            yield item.as_, "loop variable", item.key_span("as"), "as"
+        if isinstance(item, BaseModel):
+            stack.extend(getattr(item, field) for field in type(item).model_fields)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+        elif isinstance(item, dict):
+            stack.extend(item.values())
 
 
 def _load_chain(loaded: Loaded, seen: list[Path]) -> m.SpecFile:

@@ -59,6 +59,11 @@ def check_value_name(name: str, what: str, span: Span | None, where: str) -> Non
         problem = "is reserved for generated code"
     elif name.startswith("__"):
         problem = "starts with a double underscore"
+    else:
+        from netspec import ops
+
+        if name in ops.HELPERS:  # a constructor argument or local would hide the helper
+            problem = "is the name of a class or function generated code defines"
     if problem:
         raise SpecError(f"{what} {name!r} {problem}", span, where, hint="choose another name")
 
@@ -133,6 +138,8 @@ def class_name_problem(name: str) -> str | None:
         return "is a Python keyword"
     if name in GENERATED or name in BUILTINS or name in CONSTANTS:
         return "is a name generated code uses"
+    if name.startswith("__"):  # `class __builtins__` or `__name__` would break the module
+        return "starts with a double underscore"
     from netspec import ops
 
     if name in ops.HELPERS:

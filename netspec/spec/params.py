@@ -8,13 +8,14 @@ depths=[3,4,23,3]`` and ``--set width=2*64`` work; a bare word is text for a tex
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from netspec.errors import ExprError, NetspecError, Span, SpecError, choices_hint
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Scope, evaluate, show
+from netspec.expr.evaluate import MAX_INT, MAX_ITEMS, MAX_STR, Scope, evaluate, show
 from netspec.source.parser import parse_expr
 from netspec.spec import models as m
 
@@ -36,6 +37,74 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(_freeze(v) for v in value)
     return value
+
+
+MAX_NESTING = 100
+"""Deepest nesting of lists a value given from Python may have (as in a spec's YAML)."""
+
+
+class NotPlain(Exception):
+    """A value given from Python that is not a value of the language, or is past its bounds."""
+
+
+def plain(value: Any) -> Any:
+    """``value`` as a value of the language, the way a spec or ``--set`` could have given it:
+    ``None``, a boolean, an integer of at most 2**62, a finite float, text (at most 10,000
+    characters, UTF-8), a list (a tuple; at most 100,000 items in all, 100 levels deep) or a
+    mapping of those — each of the exact built-in type, so that no subclass's ``__repr__``
+    reaches generated source.
+
+    Raises:
+        NotPlain: what is wrong, in words.
+    """
+    budget = [MAX_ITEMS]
+
+    def walk(item: Any, depth: int) -> Any:
+        if item is None or isinstance(item, bool):
+            return item
+        if isinstance(item, int):
+            number = int.__index__(item)
+            if abs(number) > MAX_INT:
+                raise NotPlain("the integer is too large (more than 2**62)")
+            return number
+        if isinstance(item, float):
+            real = float.__float__(item)
+            if not math.isfinite(real):
+                raise NotPlain(f"{real!r} is not a finite number")
+            return real
+        if isinstance(item, str):
+            text = str.__str__(item)
+            if len(text) > MAX_STR:
+                raise NotPlain(f"the text is longer than {MAX_STR:,} characters")
+            if not text.isascii():
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise NotPlain(
+                        "the text holds half of a UTF-16 surrogate pair, not a character"
+                    ) from None
+            return text
+        if isinstance(item, list | tuple | dict):
+            if depth >= MAX_NESTING:
+                raise NotPlain(f"the value nests deeper than {MAX_NESTING} levels")
+            budget[0] -= len(item)
+            if budget[0] < 0:
+                raise NotPlain(f"the value holds more than {MAX_ITEMS:,} items in all")
+            if isinstance(item, dict):
+                out = {}
+                for key, inner in item.items():
+                    key = walk(key, depth + 1)
+                    if isinstance(key, tuple | dict):
+                        raise NotPlain("a mapping's keys are numbers, true/false, text or none")
+                    out[key] = walk(inner, depth + 1)
+                return out
+            return tuple(walk(inner, depth + 1) for inner in item)
+        raise NotPlain(
+            f"a value of type {type(item).__name__} is not one of the language's "
+            "(numbers, true/false, text, none, lists)"
+        )
+
+    return walk(value, 0)
 
 
 def _kind(value: Any) -> str:
@@ -108,7 +177,10 @@ def check(param: Param, value: Any, where: str) -> Any:
     Raises:
         NetspecError: wrong type, or not one of the choices.
     """
-    value = _freeze(value)
+    try:
+        value = plain(value)
+    except NotPlain as exc:
+        raise NetspecError(f"{param.name}: {exc}", where=where, hint=param.doc) from None
     if not _fits(_kind(value), param.kind):
         raise NetspecError(
             f"{param.name} expects {_WORDS[param.kind]} (like its default {show(param.default)}), "
