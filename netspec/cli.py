@@ -529,6 +529,303 @@ def list_specs(
     _stdout().print(table)
 
 
+# -- diff ------------------------------------------------------------------------------------
+
+
+def _side_label(spec: str, sets: list[str], input_text: str | None) -> str:
+    parts = [spec, *(f"--set {item}" for item in sets)]
+    if input_text is not None:
+        parts.append(f"--input {input_text}")
+    return " ".join(parts)
+
+
+def _open_side(spec: str, sets: list[str], input_text: str | None, side: str) -> Any:
+    """One side of a diff, analysed; an error in it says which side it is."""
+    try:
+        loaded = _open(spec, sets, input_text)
+        loaded.network  # noqa: B018 - analyse now, so that the error is this side's
+    except NetspecError as exc:
+        note = f"in {side} ({_side_label(spec, sets, input_text)})"
+        exc.hint = f"{note}; {exc.hint}" if exc.hint else note
+        raise
+    return loaded
+
+
+@app.command()
+@_guard
+def diff(
+    a: Annotated[
+        str,
+        typer.Argument(
+            metavar="A", help="The first spec: a file (.yaml or .ns) or a bundled spec's name."
+        ),
+    ],
+    b: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="B",
+            help="The second spec (default: A again, for comparing --set-a with --set-b).",
+            show_default=False,
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            "-s",
+            metavar="NAME=VALUE",
+            help="Override a parameter on both sides (A's and B's --set-a/--set-b win).",
+        ),
+    ] = None,
+    set_a: Annotated[
+        list[str] | None,
+        typer.Option("--set-a", metavar="NAME=VALUE", help="Override a parameter of A only."),
+    ] = None,
+    set_b: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set-b",
+            metavar="NAME=VALUE",
+            help="Override a parameter of B only: netspec diff resnet50 --set-b depths=[3,4,23,3].",
+        ),
+    ] = None,
+    input: Annotated[
+        str | None,
+        typer.Option("--input", "-i", metavar="C,H,W", help="Input shape for both sides."),
+    ] = None,
+    input_a: Annotated[
+        str | None, typer.Option("--input-a", metavar="C,H,W", help="Input shape for A only.")
+    ] = None,
+    input_b: Annotated[
+        str | None, typer.Option("--input-b", metavar="C,H,W", help="Input shape for B only.")
+    ] = None,
+    format: FormatOpt = Format.table,
+    macs: MacsOpt = Macs.torchvision,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth",
+            "-d",
+            min=0,
+            help="List differences down to this nesting depth (1: top-level layers only; "
+            "deeper containers are compared whole). 0: every layer, also inside blocks only one "
+            "side has. By default the table lists every depth and shows a block only one side "
+            "has as one row; JSON lists every layer.",
+        ),
+    ] = None,
+) -> None:
+    """Compare two networks layer by layer: what was added, removed or changed.
+
+    Layers are matched by path (layer3.6.conv2); a layer is changed when its operator or call,
+    its input or output shape, its parameters or its MACs differ, and a block or stage when
+    anything in it does. The top-level layers (stages) are summarised with their output shape
+    and their parameter and MAC deltas, then the differing layers, then the totals. Both sides
+    are analysed statically (no torch).
+
+    Exit status, as diff's: 0 the networks are identical, 1 they differ, 2 an error in a spec
+    or the command line (an internal error, a bug in netspec, also exits 1 and says so).
+    """
+    from netspec.backends import diff as diff_backend
+
+    name_b = a if b is None else b
+    common = list(set_ or [])
+    side_a = _open_side(a, [*common, *(set_a or [])], input_a or input, "A")
+    side_b = _open_side(name_b, [*common, *(set_b or [])], input_b or input, "B")
+    collapse = not (depth == 0 or (depth is None and format is Format.json))
+    result = diff_backend.compare(
+        side_a.network, side_b.network, macs.value, depth or None, collapse
+    )
+    result.a_label = _side_label(a, [*common, *(set_a or [])], input_a or input)
+    result.b_label = _side_label(name_b, [*common, *(set_b or [])], input_b or input)
+    if format is Format.json:
+        sys.stdout.write(diff_backend.to_json(result))
+    else:
+        _stdout().print(diff_backend.table(result))
+    if not result.identical:
+        raise typer.Exit(1)
+
+
+# -- sweep -----------------------------------------------------------------------------------
+
+
+class SweepFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+@app.command()
+@_guard
+def sweep(
+    spec: SpecArg,
+    grid: Annotated[
+        list[str],
+        typer.Option(
+            "--grid",
+            "-g",
+            metavar="NAME=V1,V2,…",
+            help="A param and its values, e.g. --grid width_mult=0.5,0.75,1.0 (lists in "
+            "brackets: --grid depths=[3,4,6,3],[3,4,23,3]). NAME input sweeps the input "
+            "shape: input=160,192,224 sets every spatial size, keeping the channels; "
+            "input=3x160x160 gives the whole shape. Repeat for more axes.",
+        ),
+    ],
+    set_: SetOpt = None,
+    input: Annotated[
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            metavar="C,H,W",
+            help="Input shape for every row (the base of --grid input=N).",
+        ),
+    ] = None,
+    format: Annotated[
+        SweepFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = SweepFormat.table,
+    macs: MacsOpt = Macs.torchvision,
+    out: OutOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """Analyse SPEC for every combination of --grid values: parameters, MACs, output shape and
+    activation memory.
+
+    Rows are the cartesian product of the --grid axes in the order given (the last varies
+    fastest), each analysed statically as `check` would (no torch). Activation memory is
+    the sum of every layer's output, in elements x 4 bytes (float32, batch 1; the input and
+    the merges of residual and branched blocks are not counted). A combination the spec
+    refuses is a row with its error. Exit 0 when at least one row was analysed, 2 when
+    every row failed or the command line is wrong (an unknown param, a value that is not a
+    literal).
+    """
+    from netspec.backends import sweep as sweep_backend
+    from netspec.spec.load import load_spec, resolve
+    from netspec.spec.params import declared, parse_assignment
+
+    model = load_spec(resolve(spec))
+    params = declared(model)
+    overrides = dict(parse_assignment(item, params) for item in set_ or [])
+    axes = sweep_backend.parse_grid(grid, params)
+    for axis in axes:
+        if axis.name in overrides:
+            raise NetspecError(
+                f"{axis.name} is given by --set and by --grid",
+                where=f"--grid {axis.name}",
+                hint="give it in one of them",
+            )
+    path = None
+    if out is not None:
+        from netspec.files import check_writable
+
+        path = _output(out)
+        check_writable(path, force)
+    sweeper = sweep_backend.Sweeper(model, params, overrides, _parse_input(input), macs.value)
+    rows = sweeper.run(axes)
+    if format is SweepFormat.csv:
+        text = sweep_backend.to_csv(axes, rows)
+    elif format is SweepFormat.json:
+        text = sweep_backend.to_json(model.name or "model", axes, rows, macs.value)
+    else:
+        text = ""
+    if path is None:
+        if format is SweepFormat.table:
+            _stdout().print(sweep_backend.table(axes, rows))
+        else:
+            sys.stdout.write(text)
+    else:
+        from netspec.files import write_atomic
+
+        if format is SweepFormat.table:
+            import io
+
+            from rich.console import Console
+
+            buffer = io.StringIO()
+            Console(file=buffer, width=1000, highlight=False, markup=False).print(
+                sweep_backend.table(axes, rows)
+            )
+            text = "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+        write_atomic(path, text, force)
+    failed = sum(row.error is not None for row in rows)
+    note = f"{len(rows)} configuration{'s' if len(rows) != 1 else ''}"
+    note += f", {failed} failed" if failed else ""
+    if out is not None or failed:
+        _stderr().print(printable(f"wrote {out} ({note})" if out is not None else note))
+    if failed == len(rows):
+        raise typer.Exit(2)
+
+
+# -- graph -----------------------------------------------------------------------------------
+
+
+@app.command()
+@_guard
+def graph(
+    spec: SpecArg,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FILE",
+            help="Write to FILE (atomically): .dot or .gv the DOT text; .svg, .png or .pdf a "
+            "picture drawn by Graphviz (needs `pip install 'netspec[graph]'` and Graphviz's "
+            "`dot` program). Without --out the DOT text goes to stdout.",
+        ),
+    ] = None,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth",
+            "-d",
+            min=0,
+            help="Draw containers (stages, blocks) as clusters down to this nesting depth and "
+            "as one box at it (1: every top-level layer is a box); 0 draws every layer. By "
+            "default a network of more than 100 boxes is folded to about 100.",
+        ),
+    ] = None,
+    set_: SetOpt = None,
+    input: InputOpt = None,
+    macs: MacsOpt = Macs.torchvision,
+    force: ForceOpt = False,
+) -> None:
+    """Draw SPEC as a Graphviz diagram (DOT text, or SVG/PNG/PDF with Graphviz).
+
+    Each layer is a box with its path, call, output shape, parameters and MACs; blocks and
+    stages are clusters around their layers (folded into one box below --depth); a block's
+    parallel branches stand side by side and meet at their merge (add, concat, mul), residual
+    and dense connections are edges into it, and every edge is labelled with the shape it
+    carries. Analysed statically (no torch).
+    """
+    from netspec.backends import graph as graph_backend
+
+    path = None
+    fmt = "dot"
+    if out is not None:
+        from netspec.files import check_writable
+
+        path = _output(out)
+        fmt = path.suffix.lower().lstrip(".")
+        if fmt not in graph_backend.TEXT | graph_backend.PICTURES:
+            raise NetspecError(
+                f"--out {_brief(out)}: netspec writes .dot, .gv, .svg, .png or .pdf, found "
+                f"{'.' + fmt if fmt else 'no extension'}",
+                where="--out",
+                hint="e.g. --out model.svg (with Graphviz) or --out model.dot",
+            )
+        check_writable(path, force)
+    loaded = _open(spec, set_, input)
+    text = graph_backend.dot(loaded.network, depth, macs.value)
+    if path is None:
+        sys.stdout.write(text)
+        return
+    from netspec.files import write_atomic
+
+    data: str | bytes = text if fmt in graph_backend.TEXT else graph_backend.render(text, fmt)
+    write_atomic(path, data, force)
+    _stderr().print(printable(f"wrote {out}"))
+
+
 def main() -> None:
     """Console entry point."""
     app()

@@ -6,6 +6,8 @@ in the spec (the layer path, or the key path outside the layers), with no traceb
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import subprocess
@@ -1241,3 +1243,168 @@ def test_bad_construct_spec(
     test_bad_spec(tmp_path, text, line, col, where, message)
     result = run("check", str(tmp_path / "bad.yaml"))
     assert "hint: " in result.stderr
+
+
+# -- diff ------------------------------------------------------------------------------------------
+
+
+def _checked(*args: str) -> dict[str, Any]:
+    result = run("check", *args, "-f", "json")
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_diff_resnet50_resnet101_changes_layer3_only() -> None:
+    result = run("diff", "resnet50", "resnet101", "-f", "json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    a, b = _checked("resnet50"), _checked("resnet101")
+    assert data["delta"]["parameters"] == b["parameters"] - a["parameters"] == 18_992_128
+    assert data["delta"]["macs"] == b["macs"] - a["macs"] == 3_712_221_184
+    changed = [s for s in data["stages"] if s["status"] != "same"]
+    assert [s["path"] for s in changed] == ["layer3"]
+    layer3 = changed[0]
+    assert layer3["b"]["children"] - layer3["a"]["children"] == 17
+    assert layer3["delta"] == {"parameters": 18_992_128, "macs": 3_712_221_184}
+    assert data["params"] == {"depths": {"a": [3, 4, 6, 3], "b": [3, 4, 23, 3]}}
+    table = run("diff", "resnet50", "resnet101", "--depth", "2")
+    assert table.exit_code == 1
+    out = table.stdout
+    assert re.search(r"^layer3\s+changed\s+6 → 23 \(\+17\)\s+1024×14×14\s+\+18,992,128\s+"
+                     r"\+3,712,221,184$", out, re.M)  # fmt: skip
+    assert "1 of 11 stages differ; 10 unchanged" in out
+    added = re.findall(r"^\s+(layer3\.\d+)\s+added\s+Bottleneck", out, re.M)
+    assert added == [f"layer3.{i}" for i in range(6, 23)]
+    assert "parameters 25,557,032 → 44,549,160 (+18,992,128" in out
+    assert "MACs 4,089,184,256 → 7,801,405,440 (+3,712,221,184" in out
+
+
+def test_diff_one_spec_with_set_b_equals_two_specs() -> None:
+    two = json.loads(run("diff", "resnet50", "resnet101", "-f", "json").stdout)
+    one = run("diff", "resnet50", "--set-b", "depths=[3,4,23,3]", "-f", "json")
+    assert one.exit_code == 1
+    same = json.loads(one.stdout)
+    assert same["stages"] == two["stages"] and same["delta"] == two["delta"]
+    assert same["b"]["spec"] == "resnet50 --set depths=[3,4,23,3]"
+    again = run("diff", "resnet50", "resnet50", "--set-a", "num_classes=10", "-f", "json")
+    assert [s["path"] for s in json.loads(again.stdout)["stages"] if s["status"] != "same"] == [
+        "fc"
+    ]
+
+
+def test_diff_identical_exits_0_and_errors_exit_2() -> None:
+    same = run("diff", "lenet5", "lenet5", "--set", "num_classes=3")
+    assert same.exit_code == 0, same.output
+    assert "identical" in same.stdout
+    differ = run("diff", "lenet5", "--input-b", "1,36,36")
+    assert differ.exit_code == 1
+    assert "input 1×32×32 → 1×36×36" in differ.stdout
+    bad = run("diff", "vgg16", "--set-b", "depth=12")
+    assert bad.exit_code == 2
+    assert "depth must be one of 11, 13, 16, 19, found 12" in bad.stderr
+    assert "hint: in B (vgg16 --set depth=12)" in bad.stderr
+    missing = run("diff", "lenet5", "alexnt")
+    assert missing.exit_code == 2 and "did you mean 'alexnet'?" in missing.stderr
+    assert "Traceback" not in bad.stderr + missing.stderr
+
+
+def test_diff_of_spec_files(tmp_path: Path) -> None:
+    a = tmp_path / "a.yaml"
+    b = tmp_path / "b.ns"
+    a.write_text(HEAD + "layers:\n  - conv: conv2d(8, 3)\n  - flatten\n  - fc: linear(10)\n")
+    b.write_text(
+        "netspec 1\nname t\ninput [3, 32, 32]\nlayers {\n    conv: conv2d(8, 3)\n"
+        "    act: relu\n    flatten\n}\n"
+    )
+    result = run("diff", str(a), str(b), "-f", "json")
+    assert result.exit_code == 1, result.output
+    rows = [(r["path"], r["status"]) for r in json.loads(result.stdout)["layers"]]
+    assert rows == [("act", "added"), ("fc", "removed")]
+
+
+def test_diff_does_not_import_torch() -> None:
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom netspec.cli import app\n"
+        "r = CliRunner().invoke(app, ['diff', 'resnet50', 'resnet101'])\n"
+        "print(r.exit_code, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["1", "False"], out.stderr
+
+
+# -- sweep -----------------------------------------------------------------------------------------
+
+
+def test_sweep_table_csv_and_json() -> None:
+    grid = ("--grid", "width_mult=0.5,1.0", "--grid", "input=160,224")
+    table = run("sweep", "mobilenet_v2", *grid)
+    assert table.exit_code == 0, table.output
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == [
+        "width_mult", "input", "Input", "Output", "Params", "MACs", "Activations",
+    ]  # fmt: skip
+    assert lines[-1].split()[:6] == ["1.0", "224", "3×224×224", "1000", "3,504,872", "300,774,272"]
+    rows = list(csv.reader(io.StringIO(run("sweep", "mobilenet_v2", *grid, "-f", "csv").stdout)))
+    assert [row[:3] for row in rows[1:]] == [
+        ["0.5", "160", "3x160x160"],
+        ["0.5", "224", "3x224x224"],
+        ["1.0", "160", "3x160x160"],
+        ["1.0", "224", "3x224x224"],
+    ]
+    data = json.loads(run("sweep", "mobilenet_v2", *grid, "-f", "json").stdout)
+    assert data["grid"] == {"width_mult": [0.5, 1.0], "input": [160, 224]}
+    assert data["rows"][3]["macs"] == 300_774_272
+
+
+def test_sweep_writes_a_file_and_never_overwrites(tmp_path: Path) -> None:
+    out = tmp_path / "sweep.csv"
+    args = ("sweep", "lenet5", "--grid", "num_classes=10,20", "-f", "csv", "--out", str(out))
+    result = run(*args)
+    assert result.exit_code == 0, result.output
+    assert out.read_text().startswith("num_classes,input_shape,output_shape,parameters,macs,")
+    assert "wrote" in result.stderr and "2 configurations" in result.stderr
+    again = run(*args)
+    assert again.exit_code == 2 and "exists" in again.stderr
+    assert run(*args, "--force").exit_code == 0
+
+
+def test_sweep_failed_rows_and_errors() -> None:
+    some = run("sweep", "vgg16", "--grid", "input=16,32", "-f", "csv")
+    assert some.exit_code == 0
+    rows = list(csv.reader(io.StringIO(some.stdout)))
+    assert rows[1][-1].endswith("maxpool2d: output H would be 0: the window (2) does not fit "
+                                "the input H 1")  # fmt: skip
+    assert rows[2][-1] == "" and "1 failed" in some.stderr
+    every = run("sweep", "vgg16", "--grid", "depth=12,14")
+    assert every.exit_code == 2
+    assert "depth must be one of 11, 13, 16, 19, found 12" in every.stdout
+    both = run("sweep", "vgg16", "--grid", "depth=11", "--set", "depth=13")
+    assert both.exit_code == 2 and "given by --set and by --grid" in both.stderr
+    unknown = run("sweep", "vgg16", "--grid", "dept=11")
+    assert unknown.exit_code == 2 and "error: --grid dept: the spec has no parameter" in (
+        unknown.stderr
+    )
+    assert "Traceback" not in unknown.stderr + both.stderr + every.stderr
+
+
+def test_sweep_help_says_what_activation_memory_is() -> None:
+    text = " ".join(run("sweep", "--help").stdout.split())
+    assert "float32, batch 1" in text and "input=3x160x160" in text
+
+
+def test_sweep_does_not_import_torch() -> None:
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom netspec.cli import app\n"
+        "r = CliRunner().invoke(app, ['sweep', 'mobilenet_v2', '--grid', 'input=160,224'])\n"
+        "print(r.exit_code, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["0", "False"], out.stderr
+
+
+def test_help_lists_the_comparison_commands() -> None:
+    out = run("--help").stdout
+    for command in ("diff", "sweep", "graph"):
+        assert re.search(rf"^  {command}\s", out, re.M), command
+    assert "[B]" in run("diff", "--help").stdout

@@ -1,0 +1,342 @@
+"""The sweep back end: one spec analysed statically for every combination of a grid of values.
+
+A grid is a list of axes, each a name and its values: a spec param, or ``input`` (the input
+shape: ``N`` sets every spatial size to ``N``, keeping the channels; ``CxHxW`` gives the whole
+shape). The rows are the cartesian product of the axes in the order given, the last axis
+varying fastest. Each row is what ``netspec check`` reports for those values — parameters,
+MACs, the output shape — and the activation memory: every layer's output, in elements × 4
+bytes (float32, batch 1). A combination the spec refuses is a row with the error instead.
+
+The spec is read and validated once; each row binds its values and expands it again. Nothing
+here imports torch.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from netspec.backends.summary import MacsConvention, _plain
+from netspec.errors import NetspecError, printable
+from netspec.expand.expander import expand
+from netspec.expand.ir import leaves
+from netspec.expr.evaluate import Scope, evaluate
+from netspec.infer import Network
+from netspec.ops.base import Shape
+from netspec.spec import models as m
+from netspec.spec.params import Param, bind, parse_assignment
+
+INPUT = "input"
+"""The axis name of the input shape."""
+
+MAX_ROWS = 10_000
+"""Most combinations one sweep analyses."""
+
+BYTES_PER_ELEMENT = 4
+"""float32."""
+
+
+@dataclass(frozen=True, slots=True)
+class Axis:
+    """One ``--grid NAME=V1,V2,…``: the values as written and as read."""
+
+    name: str
+    texts: tuple[str, ...]
+    values: tuple[Any, ...]
+    """Param values; for ``input``, an ``int`` (every spatial size) or a shape tuple."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One combination of the grid and what the analysis gives for it."""
+
+    values: tuple[Any, ...]
+    """The axes' values, in the axes' order."""
+    texts: tuple[str, ...]
+    input: Shape | None = None
+    output: Shape | None = None
+    parameters: int | None = None
+    macs: int | None = None
+    activation_bytes: int | None = None
+    error: str | None = None
+
+
+def split_values(text: str) -> list[str]:
+    """``0.5,0.75,[1, 2]`` → ``['0.5', '0.75', '[1, 2]']``: commas outside brackets and
+    quotes separate values."""
+    out: list[str] = []
+    depth = 0
+    quote: str | None = None
+    start = 0
+    for index, ch in enumerate(text):
+        if quote is not None:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+        elif ch == "," and depth == 0:
+            out.append(text[start:index].strip())
+            start = index + 1
+    out.append(text[start:].strip())
+    return out
+
+
+_SIZE = re.compile(r"[0-9]{1,30}")
+
+
+def _input_value(text: str) -> int | tuple[int, ...]:
+    """``160`` (every spatial size) or ``3x160x160`` (the whole shape)."""
+    parts = [p.strip() for p in re.split(r"[x×]", text)]
+    if all(_SIZE.fullmatch(p) for p in parts) and all(int(p) > 0 for p in parts):
+        sizes = tuple(int(p) for p in parts)
+        return sizes[0] if len(parts) == 1 else sizes
+    raise NetspecError(
+        f"--grid input expects a positive size or a shape such as 3x160x160, found {text!r}",
+        where="--grid input",
+        hint="e.g. --grid input=160,192,224 (square, keeping the channels) or "
+        "--grid input=3x160x160,3x224x224",
+    )
+
+
+def parse_grid(items: Sequence[str], params: Mapping[str, Param]) -> list[Axis]:
+    """The axes of ``--grid`` options, each ``NAME=V1,V2,…``.
+
+    Raises:
+        NetspecError: no ``=``, no values, an unknown param, a name given twice, or a value
+            that is not a literal.
+    """
+    axes: list[Axis] = []
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise NetspecError(
+                f"--grid expects NAME=V1,V2,…, found {item!r}",
+                where="--grid",
+                hint="e.g. --grid width_mult=0.5,0.75,1.0 --grid input=160,192,224",
+            )
+        if any(axis.name == name for axis in axes):
+            raise NetspecError(
+                f"--grid {name} is given twice", where=f"--grid {name}", hint="give its values once"
+            )
+        texts = tuple(split_values(raw))
+        if any(not t for t in texts):
+            raise NetspecError(
+                f"--grid {name} has an empty value in {raw!r}",
+                where=f"--grid {name}",
+                hint="separate values with single commas: --grid width_mult=0.5,1.0",
+            )
+        if name == INPUT:
+            values: tuple[Any, ...] = tuple(_input_value(t) for t in texts)
+        else:
+            try:
+                values = tuple(parse_assignment(f"{name}={t}", params)[1] for t in texts)
+            except NetspecError as exc:
+                exc.where = f"--grid {name}"
+                raise
+        axes.append(Axis(name, texts, values))
+    if math.prod(len(axis.values) for axis in axes) > MAX_ROWS:
+        count = math.prod(len(axis.values) for axis in axes)
+        raise NetspecError(
+            f"the grid has {count:,} combinations, more than the {MAX_ROWS:,} a sweep analyses",
+            where="--grid",
+            hint="sweep fewer values, or split the sweep",
+        )
+    return axes
+
+
+def activation_bytes(net: Network) -> int:
+    """Every layer's output in elements × 4 bytes (float32, batch 1); merges not counted."""
+    return BYTES_PER_ELEMENT * sum(math.prod(leaf.output) for leaf in leaves(net.root))
+
+
+def _spec_input(spec: m.SpecFile, params: Mapping[str, Any]) -> Any:
+    """The spec's own input shape at ``params`` (its expression may read params and ``let``)."""
+    assert spec.input is not None
+    scope = Scope(params).child()
+    for name, code in spec.let.items():
+        scope.names[name] = evaluate(code.expr, scope)
+    return evaluate(spec.input.expr, scope)
+
+
+class Sweeper:
+    """One spec, read once, analysed for many values."""
+
+    def __init__(
+        self,
+        spec: m.SpecFile,
+        declared: Mapping[str, Param],
+        overrides: Mapping[str, Any],
+        input_shape: Shape | None,
+        macs: MacsConvention = "torchvision",
+    ) -> None:
+        self.spec = spec
+        self.declared = declared
+        self.overrides = dict(overrides)
+        self.input = input_shape
+        self.macs = macs
+        self._literal_input: Any = None
+        if input_shape is None and spec.input is not None:
+            try:  # an input written as a literal shape is read once
+                self._literal_input = evaluate(spec.input.expr, Scope())
+            except NetspecError:
+                self._literal_input = None
+
+    def _shape(self, value: int | tuple[int, ...], params: Mapping[str, Any]) -> Shape | None:
+        if isinstance(value, tuple):
+            return value
+        base = self.input or self._literal_input
+        if base is None:
+            base = _spec_input(self.spec, params)
+        if not (isinstance(base, tuple) and base and all(type(d) is int for d in base)):
+            return None  # the spec's input is wrong; the analysis says how
+        return (base[0], *([value] * (len(base) - 1))) if len(base) > 1 else (value,)
+
+    def row(self, axes: Sequence[Axis], picks: Sequence[int]) -> Row:
+        """The analysis for one combination: value number ``picks[i]`` of axis ``i``."""
+        values = tuple(axis.values[i] for axis, i in zip(axes, picks, strict=True))
+        texts = tuple(axis.texts[i] for axis, i in zip(axes, picks, strict=True))
+        overrides = dict(self.overrides)
+        shaped: int | tuple[int, ...] | None = None
+        for axis, value in zip(axes, values, strict=True):
+            if axis.name == INPUT:
+                shaped = value
+            else:
+                overrides[axis.name] = value
+        try:
+            params = bind(self.declared, overrides, "--grid")
+            shape = self.input if shaped is None else self._shape(shaped, params)
+            net = expand(self.spec, params, shape)
+        except NetspecError as exc:
+            message = " ".join(printable(exc.headline()).split("\n"))
+            return Row(values, texts, error=message)
+        t = net.totals
+        return Row(
+            values,
+            texts,
+            net.input,
+            net.output,
+            t.parameters,
+            t.macs + (t.extra_ops if self.macs == "all" else 0),
+            activation_bytes(net),
+        )
+
+    def run(self, axes: Sequence[Axis]) -> list[Row]:
+        """Every combination, the last axis varying fastest."""
+        ranges = (range(len(axis.values)) for axis in axes)
+        return [self.row(axes, picks) for picks in itertools.product(*ranges)]
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def _dims(shape: Shape | None) -> str:
+    return "x".join(str(d) for d in shape) if shape is not None else ""
+
+
+COLUMNS = ("input_shape", "output_shape", "parameters", "macs", "activation_bytes", "error")
+"""The columns after the axes' (CSV)."""
+
+
+def to_csv(axes: Sequence[Axis], rows: Sequence[Row]) -> str:
+    """One header line (the axes' names, then :data:`COLUMNS`) and one line per row; shapes
+    as ``3x224x224``, failed rows with empty figures and the error."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*(axis.name for axis in axes), *COLUMNS])
+    for row in rows:
+        writer.writerow(
+            [
+                *row.texts,
+                _dims(row.input),
+                _dims(row.output),
+                "" if row.parameters is None else row.parameters,
+                "" if row.macs is None else row.macs,
+                "" if row.activation_bytes is None else row.activation_bytes,
+                row.error or "",
+            ]
+        )
+    return out.getvalue()
+
+
+def data(
+    name: str, axes: Sequence[Axis], rows: Sequence[Row], macs: MacsConvention
+) -> dict[str, Any]:
+    """The sweep as plain data (what ``--format json`` prints)."""
+
+    def value(axis: Axis, v: Any) -> Any:
+        return list(v) if axis.name == INPUT and isinstance(v, tuple) else _plain(v)
+
+    return {
+        "spec": name,
+        "macs_convention": macs,
+        "activation_bytes": "every layer's output elements × 4 (float32, batch 1)",
+        "grid": {axis.name: [value(axis, v) for v in axis.values] for axis in axes},
+        "rows": [
+            {
+                "values": {
+                    axis.name: value(axis, v) for axis, v in zip(axes, row.values, strict=True)
+                },
+                "input": list(row.input) if row.input is not None else None,
+                "output": list(row.output) if row.output is not None else None,
+                "parameters": row.parameters,
+                "macs": row.macs,
+                "activation_bytes": row.activation_bytes,
+                "error": row.error,
+            }
+            for row in rows
+        ],
+    }
+
+
+def to_json(name: str, axes: Sequence[Axis], rows: Sequence[Row], macs: MacsConvention) -> str:
+    return json.dumps(data(name, axes, rows, macs), indent=2) + "\n"
+
+
+def table(axes: Sequence[Axis], rows: Sequence[Row]) -> Any:
+    """A rich table: one line per combination."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from netspec.ops.base import fmt_shape
+
+    grid = Table(header_style="bold", pad_edge=False, box=None)
+    for axis in axes:
+        grid.add_column(printable(axis.name), no_wrap=True)
+    grid.add_column("Input", no_wrap=True)
+    grid.add_column("Output", no_wrap=True)
+    grid.add_column("Params", justify="right", no_wrap=True)
+    grid.add_column("MACs", justify="right", no_wrap=True)
+    grid.add_column("Activations", justify="right", no_wrap=True)
+    failed = any(row.error is not None for row in rows)
+    if failed:
+        grid.add_column("Error")
+    for row in rows:
+        cells = [printable(t) for t in row.texts]
+        if row.error is not None:
+            grid.add_row(*cells, "", "", "", "", "", Text(row.error, style="red"))
+            continue
+        assert row.input is not None and row.output is not None
+        assert row.parameters is not None and row.macs is not None
+        assert row.activation_bytes is not None
+        grid.add_row(
+            *cells,
+            fmt_shape(row.input),
+            fmt_shape(row.output),
+            f"{row.parameters:,}",
+            f"{row.macs:,}",
+            f"{row.activation_bytes / 2**20:,.2f} MiB",
+            *([""] if failed else []),
+        )
+    return grid

@@ -1,0 +1,160 @@
+"""The sweep back end: grids, the order of rows, figures equal to `check` one configuration
+at a time, failed combinations as rows, and the output formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from netspec.backends import sweep
+from netspec.cli import app
+from netspec.errors import NetspecError
+from netspec.spec.load import load_spec, load_text, resolve
+from netspec.spec.params import declared
+
+SMALL = (
+    "netspec: 1\nname: small\ninput: [2, 12, 12]\nparams:\n  width: 4\n  kernel: 3\n"
+    "layers:\n  - conv: conv2d(width, kernel)\n  - act: relu\n  - pool: maxpool2d(2)\n"
+    "  - flatten\n  - fc: linear(5)\n"
+)
+
+
+def _check(spec: str, *args: str) -> dict[str, Any]:
+    result = CliRunner().invoke(app, ["check", spec, "-f", "json", *args])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def _sweeper(text: str) -> tuple[sweep.Sweeper, Any]:
+    model = load_text(text, "small.yaml")
+    params = declared(model)
+    return sweep.Sweeper(model, params, {}, None), params
+
+
+def test_values_split_at_commas_outside_brackets_and_quotes() -> None:
+    assert sweep.split_values("0.5, 0.75,1.0") == ["0.5", "0.75", "1.0"]
+    assert sweep.split_values("[3,4,6,3],[3, 4, 23, 3]") == ["[3,4,6,3]", "[3, 4, 23, 3]"]
+    assert sweep.split_values("'a,b',relu") == ["'a,b'", "relu"]
+
+
+def test_grid_errors_name_the_option() -> None:
+    params = declared(load_text(SMALL, "small.yaml"))
+    cases = {
+        "width": "expects NAME=V1,V2",
+        "widht=1,2": "no parameter 'widht'",
+        "width=1,,2": "empty value",
+        "width=ten": "undefined name 'ten'",
+        "input=3x0x4": "positive size",
+        "input=12,a": "positive size",
+    }
+    for item, message in cases.items():
+        with pytest.raises(NetspecError) as info:
+            sweep.parse_grid([item], params)
+        assert message in info.value.message, item
+        assert (info.value.where or "").startswith("--grid")
+    with pytest.raises(NetspecError, match="given twice"):
+        sweep.parse_grid(["width=1", "width=2"], params)
+    with pytest.raises(NetspecError, match="more than the 10,000"):
+        sweep.parse_grid(
+            [f"width={','.join(['1'] * 101)}", f"kernel={','.join(['1'] * 100)}"], params
+        )
+
+
+def test_rows_are_the_product_in_order_the_last_axis_fastest() -> None:
+    sweeper, params = _sweeper(SMALL)
+    axes = sweep.parse_grid(["width=4,8", "input=12,3x16x16,20"], params)
+    rows = sweeper.run(axes)
+    assert [row.texts for row in rows] == [
+        (w, i) for w in ("4", "8") for i in ("12", "3x16x16", "20")
+    ]
+    assert [row.input for row in rows] == [(2, 12, 12), (3, 16, 16), (2, 20, 20)] * 2
+    assert sweeper.run(axes) == rows  # deterministic
+
+
+def test_small_spec_figures_equal_check_one_at_a_time(tmp_path: Any) -> None:
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    model = load_spec(resolve(str(path)))
+    params = declared(model)
+    axes = sweep.parse_grid(["width=4,8", "kernel=3,5,13", "input=12,16"], params)
+    rows = sweep.Sweeper(model, params, {}, None).run(axes)
+    assert len(rows) == 12
+    for row in rows:
+        width, kernel, size = row.texts
+        args = [
+            "--set",
+            f"width={width}",
+            "--set",
+            f"kernel={kernel}",
+            "--input",
+            f"2,{size},{size}",
+        ]
+        result = CliRunner().invoke(app, ["check", str(path), "-f", "json", *args])
+        if row.error is not None:  # a kernel of 13 does not fit 12×12
+            assert result.exit_code == 2
+            assert row.error in result.stderr.replace("\n", " ")
+            assert (kernel, size) == ("13", "12")
+            continue
+        data = json.loads(result.stdout)
+        assert row.input == tuple(data["input"]) and row.output == tuple(data["output"])
+        assert (row.parameters, row.macs) == (data["parameters"], data["macs"])
+        assert row.activation_bytes == 4 * sum(math.prod(x["output"]) for x in data["layers"])
+
+
+def test_mobilenet_v2_figures_equal_check_one_at_a_time() -> None:
+    model = load_spec(resolve("mobilenet_v2"))
+    params = declared(model)
+    axes = sweep.parse_grid(["width_mult=0.5,0.75,1.0", "input=160,192,224"], params)
+    rows = sweep.Sweeper(model, params, {}, None).run(axes)
+    assert len(rows) == 9 and all(row.error is None for row in rows)
+    for row in rows:
+        width, size = row.texts
+        data = _check("mobilenet_v2", "--set", f"width_mult={width}", "--input", f"3,{size},{size}")
+        assert row.input == tuple(data["input"]) == (3, int(size), int(size))
+        assert row.output == tuple(data["output"])
+        assert (row.parameters, row.macs) == (data["parameters"], data["macs"])
+        assert row.activation_bytes == 4 * sum(math.prod(x["output"]) for x in data["layers"])
+    assert rows[-1].parameters == 3_504_872 and rows[-1].macs == 300_774_272
+
+
+def test_macs_all_and_a_base_input() -> None:
+    model = load_text(SMALL, "small.yaml")
+    params = declared(model)
+    axes = sweep.parse_grid(["input=16"], params)
+    tv = sweep.Sweeper(model, params, {}, (1, 8, 8)).run(axes)[0]
+    everything = sweep.Sweeper(model, params, {}, (1, 8, 8), "all").run(axes)[0]
+    assert tv.input == (1, 16, 16)  # --input's channels, the grid's size
+    assert everything.macs is not None and tv.macs is not None and everything.macs > tv.macs
+
+
+def test_an_input_written_with_params() -> None:
+    text = SMALL.replace("input: [2, 12, 12]", "input: '[channels, 12, 12]'").replace(
+        "params:\n", "params:\n  channels: 2\n"
+    )
+    sweeper, params = _sweeper(text)
+    rows = sweeper.run(sweep.parse_grid(["channels=1,3", "input=10"], params))
+    assert [row.input for row in rows] == [(1, 10, 10), (3, 10, 10)]
+
+
+def test_csv_and_json() -> None:
+    sweeper, params = _sweeper(SMALL)
+    axes = sweep.parse_grid(["kernel=3,13"], params)
+    rows = sweeper.run(axes)
+    table = list(csv.reader(io.StringIO(sweep.to_csv(axes, rows))))
+    assert table[0] == ["kernel", *sweep.COLUMNS]
+    assert table[1][:2] == ["3", "2x12x12"] and table[1][-1] == ""
+    assert table[2][1:6] == ["", "", "", "", ""] and "kernel spans 13" in table[2][-1]
+    data = json.loads(sweep.to_json("small", axes, rows, "torchvision"))
+    assert set(data) == {"spec", "macs_convention", "activation_bytes", "grid", "rows"}
+    assert data["grid"] == {"kernel": [3, 13]}
+    keys = {"values", "input", "output", "parameters", "macs", "activation_bytes", "error"}
+    assert all(set(row) == keys for row in data["rows"])
+    assert data["rows"][0]["values"] == {"kernel": 3} and data["rows"][0]["error"] is None
+    assert data["rows"][1]["parameters"] is None and "kernel spans 13" in data["rows"][1]["error"]
