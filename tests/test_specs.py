@@ -11,7 +11,10 @@ uses it is parametrised by discovery, so a spec added later is covered without e
 - fingerprint: every bundled spec with a fingerprint, built for real and filled with the
   deterministic weights, computes torchvision's output;
 - coverage: every classification CNN builder in zoo.md has a bundled spec, or is listed in
-  NOT_YET_BUNDLED.
+  NOT_YET_BUNDLED;
+- hand-written: the specs of networks torchvision does not ship (DCGAN's generator and
+  discriminator, M5, C3D) against the PyTorch modules their sources write, copied into this
+  file: state_dict, parameters, MACs, params and outputs under the same weights.
 
 Every spec's static MAC count must also equal PyTorch's FlopCounterMode total / 2, and its built
 module must agree with its static analysis.
@@ -38,7 +41,7 @@ import netspec
 from netspec.backends.module import compare_forward, compare_state, leaf_calls
 from netspec.cli import app
 from netspec.expand.ir import leaves, lint
-from netspec.spec.load import bundled_names
+from netspec.spec.load import bundled_names, resolve
 from tests.conftest import fingerprint, fingerprint_names, manifest_names, reference, zoo
 
 BUNDLED = bundled_names()
@@ -435,3 +438,258 @@ def test_weights_load_unchanged_between_equal_layouts() -> None:
     source.eval()
     target.eval()
     assert torch.equal(source(x), target(x))
+
+
+# -- beyond torchvision: hand-written reference modules ------------------------------------------
+#
+# Specs of networks torchvision does not ship are checked against the PyTorch modules their
+# sources write, copied below (the layout, not the training code): the same state_dict (keys,
+# order, shapes), the same parameter count and MACs, and the same output under the
+# deterministic fill.
+
+
+class DCGANGenerator(torch.nn.Module):
+    """The Generator of PyTorch's DCGAN tutorial (pytorch.org/tutorials/beginner/
+    dcgan_faces_tutorial.html), with nz, ngf and nc as arguments instead of globals."""
+
+    def __init__(self, nz: int = 100, ngf: int = 64, nc: int = 3) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 8),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+            nn.Tanh(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.main(x)
+
+
+class DCGANDiscriminator(torch.nn.Module):
+    """The Discriminator of PyTorch's DCGAN tutorial."""
+
+    def __init__(self, nc: int = 3, ndf: int = 64) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.main = nn.Sequential(
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 2),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 4),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 8),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),
+            nn.Sigmoid(),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.main(x)
+
+
+class TutorialM5(torch.nn.Module):
+    """M5 as PyTorch's tutorial "Speech Command Classification with torchaudio" writes it
+    (pytorch.org/tutorials/intermediate/speech_command_classification_with_torchaudio_tutorial.html)."""
+
+    def __init__(
+        self, n_input: int = 1, n_output: int = 35, stride: int = 16, n_channel: int = 32
+    ) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv1d(n_input, n_channel, kernel_size=80, stride=stride)
+        self.bn1 = nn.BatchNorm1d(n_channel)
+        self.pool1 = nn.MaxPool1d(4)
+        self.conv2 = nn.Conv1d(n_channel, n_channel, kernel_size=3)
+        self.bn2 = nn.BatchNorm1d(n_channel)
+        self.pool2 = nn.MaxPool1d(4)
+        self.conv3 = nn.Conv1d(n_channel, 2 * n_channel, kernel_size=3)
+        self.bn3 = nn.BatchNorm1d(2 * n_channel)
+        self.pool3 = nn.MaxPool1d(4)
+        self.conv4 = nn.Conv1d(2 * n_channel, 2 * n_channel, kernel_size=3)
+        self.bn4 = nn.BatchNorm1d(2 * n_channel)
+        self.pool4 = nn.MaxPool1d(4)
+        self.fc1 = nn.Linear(2 * n_channel, n_output)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        F = torch.nn.functional
+        x = self.pool1(F.relu(self.bn1(self.conv1(x))))
+        x = self.pool2(F.relu(self.bn2(self.conv2(x))))
+        x = self.pool3(F.relu(self.bn3(self.conv3(x))))
+        x = self.pool4(F.relu(self.bn4(self.conv4(x))))
+        x = F.avg_pool1d(x, x.shape[-1])
+        x = x.permute(0, 2, 1)
+        x = self.fc1(x)
+        return F.log_softmax(x, dim=2)
+
+
+class ReferenceC3D(torch.nn.Module):
+    """C3D (Tran et al., 2015, figure 3): eight 3×3×3 convolutions (padding 1) with five
+    max pools, pool1 1×2×2 and the rest 2×2×2 (pool5 padded in height and width so that a
+    16×112×112 clip ends as 512×1×4×4), then fc6, fc7 (4096 each, ReLU and dropout) and fc8,
+    with the layer names of the paper."""
+
+    def __init__(self, num_classes: int = 487) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv3d(3, 64, kernel_size=3, padding=1)
+        self.pool1 = nn.MaxPool3d(kernel_size=(1, 2, 2), stride=(1, 2, 2))
+        self.conv2 = nn.Conv3d(64, 128, kernel_size=3, padding=1)
+        self.pool2 = nn.MaxPool3d(kernel_size=2, stride=2)
+        self.conv3a = nn.Conv3d(128, 256, kernel_size=3, padding=1)
+        self.conv3b = nn.Conv3d(256, 256, kernel_size=3, padding=1)
+        self.pool3 = nn.MaxPool3d(kernel_size=2, stride=2)
+        self.conv4a = nn.Conv3d(256, 512, kernel_size=3, padding=1)
+        self.conv4b = nn.Conv3d(512, 512, kernel_size=3, padding=1)
+        self.pool4 = nn.MaxPool3d(kernel_size=2, stride=2)
+        self.conv5a = nn.Conv3d(512, 512, kernel_size=3, padding=1)
+        self.conv5b = nn.Conv3d(512, 512, kernel_size=3, padding=1)
+        self.pool5 = nn.MaxPool3d(kernel_size=2, stride=2, padding=(0, 1, 1))
+        self.fc6 = nn.Linear(8192, 4096)
+        self.fc7 = nn.Linear(4096, 4096)
+        self.fc8 = nn.Linear(4096, num_classes)
+        self.dropout = nn.Dropout(p=0.5)
+        self.relu = nn.ReLU()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.pool1(self.relu(self.conv1(x)))
+        x = self.pool2(self.relu(self.conv2(x)))
+        x = self.pool3(self.relu(self.conv3b(self.relu(self.conv3a(x)))))
+        x = self.pool4(self.relu(self.conv4b(self.relu(self.conv4a(x)))))
+        x = self.pool5(self.relu(self.conv5b(self.relu(self.conv5a(x)))))
+        x = x.view(-1, 8192)
+        x = self.dropout(self.relu(self.fc6(x)))
+        x = self.dropout(self.relu(self.fc7(x)))
+        return self.fc8(x)
+
+
+# name: (the reference module's class, its parameters as published, the output of one sample)
+HAND_WRITTEN: dict[str, tuple[type[torch.nn.Module], int, list[int]]] = {
+    "dcgan_generator": (DCGANGenerator, 3_576_704, [3, 64, 64]),
+    "dcgan_discriminator": (DCGANDiscriminator, 2_765_568, [1, 1, 1]),
+    "m5": (TutorialM5, 26_915, [1, 35]),  # the tutorial's (batch, 1, 35) log-probabilities
+    "c3d": (ReferenceC3D, 79_991_015, [487]),  # Sports-1M's 487 classes
+}
+
+
+def state_layout(model: torch.nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    return [(k, tuple(v.shape)) for k, v in model.state_dict().items()]
+
+
+def generated_class(spec: netspec.Spec) -> Any:
+    """The model class of the file `netspec codegen` writes for the spec (at its defaults)."""
+    namespace: dict[str, Any] = {"__name__": f"generated_{spec.name}"}
+    exec(compile(spec.source(), f"<{spec.name}.py>", "exec"), namespace)
+    return namespace[spec.class_name]
+
+
+@pytest.mark.parametrize("name", list(HAND_WRITTEN))
+def test_hand_written_layout(name: str) -> None:
+    """The spec's analysis, its built module and the file `codegen` writes have the reference
+    module's state_dict (keys, order, shapes), parameters and MACs; the .ns twin analyses the
+    same."""
+    reference_class, parameters, output = HAND_WRITTEN[name]
+    spec = netspec.load(name)
+    net = spec.network
+    assert (net.totals.parameters, list(net.output)) == (parameters, output)
+    with torch.device("meta"):
+        reference_model = reference_class().eval()
+        generated = generated_class(spec)()
+    assert sum(p.numel() for p in reference_model.parameters()) == parameters
+    assert state_layout(meta_build(spec)) == state_layout(reference_model)
+    assert state_layout(generated) == state_layout(reference_model)
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        reference_model(torch.empty(1, *net.input, device="meta"))
+    assert net.totals.macs * 2 == counter.get_total_flops()
+    twin = netspec.load(resolve(name).with_suffix(".ns"))
+    assert twin.summary() | {"name": None} == spec.summary() | {"name": None}
+
+
+@pytest.mark.parametrize("name", list(HAND_WRITTEN))
+def test_hand_written_arithmetic(name: str) -> None:
+    """Filled with the deterministic weights, the built module and the reference (loaded
+    with the same state_dict, key by key) compute the same output for a batch of two (C3D for
+    one clip at its full 3×16×112×112: 38.5 GMACs, some seconds of CPU)."""
+    reference_class, _, output = HAND_WRITTEN[name]
+    spec = netspec.load(name)
+    batch = 1 if name == "c3d" else 2
+    shape = [batch, *spec.network.input]
+    built = load_fill(spec.build())
+    reference_model = reference_class()
+    reference_model.load_state_dict(built.state_dict())
+    with torch.no_grad():
+        got = built(fixed_input(shape))
+        expected = reference_model.eval()(fixed_input(shape))
+    assert got.shape == expected.shape == (batch, *output)
+    assert torch.allclose(got, expected, rtol=1e-5, atol=1e-5 * expected.abs().max().item())
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "reference"),
+    [
+        ("dcgan_generator", {"nz": 128, "ngf": 32, "nc": 1}, lambda: DCGANGenerator(128, 32, 1)),
+        ("dcgan_discriminator", {"nc": 1, "ndf": 16}, lambda: DCGANDiscriminator(1, 16)),
+        ("m5", {"n_channel": 16, "num_classes": 10}, lambda: TutorialM5(n_output=10, n_channel=16)),
+        ("m5", {"n_input": 2, "stride": 8}, lambda: TutorialM5(n_input=2, stride=8)),
+        ("c3d", {"num_classes": 101}, lambda: ReferenceC3D(101)),  # UCF101
+    ],
+)
+def test_hand_written_params(name: str, params: dict[str, Any], reference: Any) -> None:
+    """The specs' params are the references' arguments — the input's channels follow nz, nc
+    and n_input — in the analysis, the built module and the generated constructor."""
+    spec = netspec.load(name, **params)
+    with torch.device("meta"):
+        reference_model = reference()
+        generated = generated_class(netspec.load(name))(**params)
+    expected = state_layout(reference_model)
+    assert state_layout(meta_build(spec)) == expected == state_layout(generated)
+    assert spec.network.totals.parameters == sum(p.numel() for p in reference_model.parameters())
+
+
+def test_m5_outputs_log_probabilities_per_sample() -> None:
+    """M5's output is the tutorial's: batch × 1 × classes, log-probabilities over the last
+    dimension, for a batch of one-second clips at 8 kHz."""
+    model = netspec.load("m5").build().eval()
+    with torch.no_grad():
+        out = model(torch.randn(3, 1, 8000))
+    assert out.shape == (3, 1, 35)
+    assert torch.allclose(out.exp().sum(dim=2), torch.ones(3, 1), atol=1e-5)
+
+
+def test_c3d_sizes() -> None:
+    """C3D's pools: the first keeps the 16 frames, the others halve all three dimensions,
+    and pool5's padding makes 7×7 into 4×4, so fc6 reads 512·1·4·4 = 8192 features."""
+    sizes = {
+        layer["path"]: layer["output"]
+        for layer in netspec.load("c3d").summary()["layers"]
+        if layer["path"].startswith("pool")
+    }
+    assert sizes == {
+        "pool1": [64, 16, 56, 56],
+        "pool2": [128, 8, 28, 28],
+        "pool3": [256, 4, 14, 14],
+        "pool4": [512, 2, 7, 7],
+        "pool5": [512, 1, 4, 4],
+    }
+
+
+def test_the_dcgan_generator_in_the_docs_is_the_bundled_one() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "language.md").read_text("utf-8")
+    for suffix, lang in ((".yaml", "yaml"), (".ns", "ns")):
+        bundled = resolve("dcgan_generator").with_suffix(suffix).read_text("utf-8")
+        assert f"```{lang}\n{bundled}```\n" in text

@@ -68,11 +68,14 @@ def small(name: str, resize: bool = True) -> netspec.Spec:
         params["depths"] = [1] * len(depths)
     channels, *rest = default.network.input
     # 64 first: at 32×32 the last stage of some nets is 1×1, where batch norm in training
-    # normalises over the batch alone and one step of SGD need not descend
-    sizes = (64, 96, 32) if resize and len(rest) == 2 else ()
-    for size in sizes:
+    # normalises over the batch alone and one step of SGD need not descend; only sizes below
+    # the spec's own (a generator's 1×1 input grows into its image); a clip keeps its frames
+    order = (64, 96, 32) if len(rest) == 2 else (32, 64)  # a clip costs its frames over again
+    sizes = tuple(s for s in order if rest and s < min(rest[-2:])) if resize else ()
+    frames = tuple(rest[:-2])
+    for size in sizes if len(rest) in (2, 3) else ():
         try:
-            spec = netspec.load(name, input_shape=(channels, size, size), **params)
+            spec = netspec.load(name, input_shape=(channels, *frames, size, size), **params)
             spec.check()
             return spec
         except NetspecError:
