@@ -826,6 +826,61 @@ def graph(
     _stderr().print(printable(f"wrote {out}"))
 
 
+# -- report ----------------------------------------------------------------------------------
+
+
+@app.command()
+@_guard
+def report(
+    spec: SpecArg,
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            "-o",
+            metavar="FILE",
+            help="The HTML file to write (atomically), e.g. report.html.",
+        ),
+    ],
+    set_: SetOpt = None,
+    input: InputOpt = None,
+    macs: MacsOpt = Macs.torchvision,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth",
+            "-d",
+            min=0,
+            help="Fold the table at this nesting depth when the page opens, and draw the "
+            "diagram's containers as one box at it; 0 unfolds every layer. By default a "
+            "network of more than 100 rows is folded to about 100.",
+        ),
+    ] = None,
+    force: ForceOpt = False,
+) -> None:
+    """Write SPEC as one self-contained HTML page: the totals, charts of parameters and MACs
+    per top-level layer, the diagram, and the per-layer table.
+
+    The table's blocks and stages fold and unfold in the page, and a click on an operator
+    shows its arithmetic (as --explain). The diagram is the SVG Graphviz draws (`netspec
+    graph`); without Graphviz the page says how to get it and holds the DOT text. The page
+    fetches nothing when opened (its CSS and script are inline). Analysed statically (no
+    torch).
+    """
+    from netspec.backends import report as report_backend
+    from netspec.files import check_writable, write_atomic
+
+    path = _output(out)
+    check_writable(path, force)
+    loaded = _open(spec, set_, input)
+    page = report_backend.html_page(loaded.network, macs.value, depth)
+    write_atomic(path, page.html, force)
+    note = f"wrote {out}"
+    if page.missing_diagram is not None:
+        note += f" without the diagram: {page.missing_diagram}"
+    _stderr().print(printable(note))
+
+
 def main() -> None:
     """Console entry point."""
     app()
