@@ -107,3 +107,28 @@ def test_readme_examples_check_and_its_ns_example_is_the_yaml_one() -> None:
     assert m.canonical(from_yaml.spec.model_copy(update={"description": None})) == m.canonical(
         from_ns.spec
     )
+
+
+def test_every_promise_in_the_readme_names_tests_that_exist() -> None:
+    """The README's promises each cite the tests that hold netspec to them: every one named
+    exists (``file::name`` or a name of the last file named; ``*`` ends a prefix)."""
+    readme = (DOC.parent.parent / "README.md").read_text("utf-8")
+    section = readme.split("## Promises", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| **")]
+    assert len(rows) >= 8
+    tests = Path(__file__).parent
+    for row in rows:
+        cited = row.rsplit("|", 2)[1]
+        names = re.findall(r"`([^`]+)`", cited)
+        assert names, row
+        current: str | None = None
+        for name in names:
+            if "::" in name or name.endswith(".py"):
+                current, _, name = name.partition("::")
+                assert (tests / current).is_file(), current
+                if not name:
+                    continue
+            assert current is not None, row
+            source = (tests / current).read_text("utf-8")
+            pattern = rf"^def {re.escape(name.rstrip('*'))}" + ("" if name.endswith("*") else r"\(")
+            assert re.search(pattern, source, re.M), f"{current}::{name}"
