@@ -1684,15 +1684,6 @@ def test_a_pooling_ceil_mode_param_compiles(tmp_path: Path) -> None:
     check_spec(tmp_path, layers("p: maxpool2d(2, ceil_mode=c)", extra="params:\n  c: true\n"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="netspec/source/parser.py refuses a sum of 1,900 terms: `1+1+…` nests 1,899 deep "
-    "(MAX_DEPTH = 64) and `1 + 1 + …` is 7,597 characters (MAX_LENGTH = 4,000). Raising "
-    "MAX_LENGTH alone would not help, and is not safe by itself: a chain of n binary "
-    "operators is a tree n deep, and evaluate.py's _eval/_binary recurse two frames per "
-    "level: with the depth limit lifted, 500 terms already hit RecursionError (exit 1). Long "
-    "chains need a flat n-ary node in the parser or an iterative chain evaluation first",
-)
 def test_a_sum_of_1900_terms(tmp_path: Path) -> None:
     result = cli("check", str(_write(tmp_path, _let(" + ".join(["1"] * 1900)))))
     assert result.exit_code == 0, result.output

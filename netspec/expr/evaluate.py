@@ -32,7 +32,14 @@ MAX_STR = 10_000
 """Longest string a spec may compute."""
 MAX_STEPS = 1_000_000
 """Most work one evaluation may do: the items of every list and string it builds, plus one per
-step of a comprehension (so a comprehension can neither loop for long nor build much)."""
+step of a comprehension (so a comprehension can neither loop for long nor build much), plus one
+per operator of a chain longer than :data:`~netspec.expr.nodes.NESTED` operands (arithmetic,
+comparisons, ``and``/``or``: a text of 100,000 characters may hold 50,000 operators)."""
+MAX_SOURCE_DEPTH = 2_000
+"""Deepest Python tree a residual may have. Generated code writes a residual as it is, and
+CPython's compiler recurses along a chain of operators — ``a + b + …`` is one level per operator
+in Python's tree, however flat netspec's — up to about 3,000 levels (at the default recursion
+limit, Python 3.10 to 3.13)."""
 
 
 class _Unknown:
@@ -320,8 +327,9 @@ def _charge(steps: int) -> None:
     if budget[0] < 0:
         raise _Fail(
             f"the expression does too much work (more than {MAX_STEPS:,} steps)",
-            hint="a comprehension steps once per item of each `for`, and every list it builds "
-            "counts its items; iterate over shorter lists",
+            hint="a comprehension steps once per item of each `for`, every list it builds "
+            "counts its items, and a long chain of operators counts each; iterate over shorter "
+            "lists",
         )
 
 
@@ -455,8 +463,10 @@ def _integral_expr(expr: n.Expr) -> bool:
         if expr.op == "**":
             exponent = _int_const(expr.right)
             return exponent is not None and exponent >= 0 and _integral_expr(expr.left)
-        return expr.op in ("+", "-", "*", "//", "%") and all(
-            _integral_expr(e) for e in (expr.left, expr.right)
+        return expr.op in _INTEGRAL_OPS and all(_integral_expr(e) for e in (expr.left, expr.right))
+    if isinstance(expr, n.OpChain):
+        return all(op in _INTEGRAL_OPS for op in expr.ops) and all(
+            _integral_expr(e) for e in expr.values
         )
     if isinstance(expr, n.Index):
         # an item of a list of sizes, as a name is a size; a slice is a list
@@ -472,6 +482,10 @@ def _integral_expr(expr: n.Expr) -> bool:
             return len(expr.args) == 1 and not expr.kwargs
         return func in _INT_CALLS
     return False
+
+
+_INTEGRAL_OPS = frozenset({"+", "-", "*", "//", "%"})
+"""The operators that give an integer from integers."""
 
 
 def _fold(op: str, a: Any, b: Any) -> n.Expr:
@@ -509,7 +523,9 @@ def _fold(op: str, a: Any, b: Any) -> n.Expr:
             if total == 0:
                 return ea.left
             return n.Binary("+" if total > 0 else "-", ea.left, n.Const(abs(total)))
-    return n.Binary(op, ea, eb)
+    if op == "**":
+        return n.Binary(op, ea, eb)
+    return n.chain((ea, eb), (op,), positioned=False)  # nested, or one flat node if long
 
 
 def binary(op: str, a: Any, b: Any, bounded: bool = True) -> Any:
@@ -1099,6 +1115,79 @@ def _binary(node: n.Binary, scope: Scope) -> Any:
     return _with_node(node, binary, node.op, a, b)
 
 
+def _chain(node: n.OpChain, scope: Scope) -> Any:
+    """A long chain ``a + b - c …`` in a loop, left to right as Python computes it, one step of
+    the budget per operator. What the operands before the first symbolic one give is computed
+    (most often they all are known); from there, see :func:`_chain_residual`."""
+    values = node.values
+    _with_node(node, _charge, len(node.ops))
+    value = _eval(values[0], scope)
+    for i in range(1, len(values)):
+        item = _eval(values[i], scope)
+        if isinstance(value, Sym) or isinstance(item, Sym):
+            return _chain_residual(node, i, value, item, scope)
+        value = _chain_step(node, i, value, item)
+    return value
+
+
+def _chain_step(node: n.OpChain, i: int, a: Any, b: Any) -> Any:
+    """``a`` (what ``values[:i]`` gave) combined with ``values[i]``'s value ``b``, a failure
+    positioned at the chain up to ``values[i]``, as its nested operation's would be."""
+    try:
+        return _arith(node.ops[i - 1], a, b)
+    except _Fail as exc:
+        if exc.node is None:
+            exc.node = n.chain(node.values[: i + 1], node.ops[:i])
+        raise
+
+
+def _chain_residual(node: n.OpChain, i: int, first: Any, item: Any, scope: Scope) -> Sym:
+    """The rest of a chain from operand ``i`` (whose value is ``item``), after what the ones
+    before it gave (``first``), one of them symbolic: the residual is the rest as written, its
+    value computed while every operand is known. Nothing is folded: a residual of 10,000
+    operands is built in one pass, not in 10,000 steps that each copy it."""
+    exprs = [as_expr(first), as_expr(item)]
+    value = _chain_step(node, i, concrete(first), concrete(item)) if known(first, item) else UNKNOWN
+    for j in range(i + 1, len(node.values)):
+        item = _eval(node.values[j], scope)
+        exprs.append(as_expr(item))
+        if value is not UNKNOWN:
+            value = _chain_step(node, j, value, concrete(item)) if known(item) else UNKNOWN
+    residual = n.chain(exprs, node.ops[i - 1 :], positioned=False)
+    depth = _source_depth(residual)
+    if depth > MAX_SOURCE_DEPTH:
+        raise _Fail(
+            f"the expression is too long to write into generated code: Python nests a chain's "
+            f"operations, this one {depth:,} deep, and its compiler stops at about 3,000",
+            node,
+            hint=f"generated code holds at most {MAX_SOURCE_DEPTH:,} levels; add up a list "
+            "instead, as in sum([a, b, c])",
+        )
+    return Sym(residual, value)
+
+
+def _source_depth(node: n.Expr) -> int:
+    """How deep Python's tree of ``node`` written as source is: a chain of ``k`` operands is
+    ``k - 1`` nested operations there, its first operand the deepest."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(node, 1)]
+    while stack:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, n.OpChain):
+            last = len(item.values) - 1
+            stack += [(v, level + last - max(k, 1) + 1) for k, v in enumerate(item.values)]
+            continue
+        for slot in getattr(item, "__slots__", ()):
+            child = getattr(item, slot, None)
+            if isinstance(child, n.Expr):
+                stack.append((child, level + 1))
+            elif isinstance(child, tuple):
+                stack += [(c, level + 1) for c in child if isinstance(c, n.Expr)]
+                stack += [(c[1], level + 1) for c in child if isinstance(c, tuple) and len(c) == 2]
+    return deepest
+
+
 def _not(node: n.Not, scope: Scope) -> Any:
     value = _eval(node.operand, scope)
     if isinstance(value, Sym) and not value.known:
@@ -1115,6 +1204,8 @@ def _truth(value: Any) -> bool:
 
 
 def _boolop(node: n.BoolOp, scope: Scope) -> Any:
+    if len(node.values) > n.NESTED:  # a long chain steps once per operator, as OpChain does
+        _with_node(node, _charge, len(node.values) - 1)
     result: Any = None
     residual: list[n.Expr] = []
     for item in node.values:
@@ -1139,6 +1230,8 @@ def _boolop(node: n.BoolOp, scope: Scope) -> Any:
 
 
 def _compare_node(node: n.Compare, scope: Scope) -> Any:
+    if len(node.ops) >= n.NESTED:  # a long chain steps once per operator, as OpChain does
+        _with_node(node, _charge, len(node.ops))
     values = [_eval(node.left, scope)]
     false = False  # a link known to be false: the chain is, whatever follows
     for i, comparator in enumerate(node.comparators):
@@ -1384,6 +1477,7 @@ _DISPATCH: dict[type, Callable[[Any, Scope], Any]] = {
     n.Call: _call,
     n.Unary: _unary,
     n.Binary: _binary,
+    n.OpChain: _chain,
     n.Not: _not,
     n.BoolOp: _boolop,
     n.Compare: _compare_node,

@@ -8,7 +8,7 @@ cached by text and shared, which is why positions are offsets rather than absolu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from netspec.errors import Span
@@ -98,9 +98,24 @@ class Unary(Expr):
 
 @dataclass(frozen=True, slots=True)
 class Binary(Expr):
+    """``left op right``. A chain of the left-associative operators of one precedence
+    (``a + b - c``) nests to the left, as Python's ``ast`` has it, up to :data:`NESTED`
+    operands; a longer chain is an :class:`OpChain` (:func:`chain` builds either)."""
+
     op: str  # + - * / // % **
     left: Expr
     right: Expr
+
+
+@dataclass(frozen=True, slots=True)
+class OpChain(Expr):
+    """``a + b - c + …`` or ``a * b // c * …`` of more than :data:`NESTED` operands: one flat
+    node, so that a sum of 10,000 terms is not a tree 10,000 levels deep along which every walk
+    of it (evaluating, rendering, comparing) would recurse. ``ops[i]`` applies to what the
+    operators before it computed and ``values[i + 1]``: left to right, ``(a + b) - c``."""
+
+    values: tuple[Expr, ...]
+    ops: tuple[str, ...]  # one precedence: all of + -, or all of * / // %
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +187,74 @@ class Located(Expr):
     origin: Origin
 
 
+NESTED = 8
+"""Most operands of a chain of one precedence written as nested :class:`Binary` nodes: the
+chains people write (``h + 2 * p - k``), which stay the trees they always were, which generated
+code lays out and splits at their operators, and whose depth the parser's nesting limit counts.
+A longer chain is one :class:`OpChain`, of any length and one level deep."""
+
+CHAINED = {"+": 0, "-": 0, "*": 1, "/": 1, "//": 1, "%": 1}
+"""The left-associative binary operators, by precedence (``**`` is right-associative)."""
+
+
+def chain(values: Sequence[Expr], ops: Sequence[str], positioned: bool = True) -> Expr:
+    """``values[0] ops[0] values[1] ops[1] …``, operators of one precedence applied left to
+    right, in the one shape such a chain has: the operand alone, :class:`Binary` nodes nested
+    to the left for up to :data:`NESTED` operands, or one :class:`OpChain`.
+
+    A first operand that is itself a chain of that precedence (``(a + b) + c``, or a residual)
+    counts as its operands: ``(a + b) + c`` is ``a + b + c``, as in Python.
+
+    Args:
+        positioned: each new node spans its operands, first to last, as a parser's do;
+            otherwise it has no position (a residual, whose operands come from anywhere).
+    """
+    first = values[0]
+    if not ops:
+        return first
+    group = CHAINED[ops[0]]
+    if _operand_count(first, group) + len(ops) <= NESTED:
+        node = first
+        for op, value in zip(ops, values[1:], strict=True):
+            if positioned:
+                node = Binary(op, node, value, start=node.start, end=value.end)
+            else:
+                node = Binary(op, node, value)
+        return node
+    inner_values, inner_ops = _operands(first, group)
+    all_values = (*inner_values, *values[1:])
+    if not positioned:
+        return OpChain(all_values, (*inner_ops, *ops))
+    start, end = all_values[0].start, all_values[-1].end
+    return OpChain(all_values, (*inner_ops, *ops), start=start, end=end)
+
+
+def _operand_count(node: Expr, group: int) -> int:
+    """How many operands ``node`` has as a chain of the precedence ``group`` (1: not one)."""
+    count = 1
+    while isinstance(node, Binary) and CHAINED.get(node.op) == group:
+        count += 1
+        node = node.left
+    if isinstance(node, OpChain) and CHAINED[node.ops[0]] == group:
+        count += len(node.ops)
+    return count
+
+
+def _operands(node: Expr, group: int) -> tuple[tuple[Expr, ...], tuple[str, ...]]:
+    """The operands and operators of ``node`` as a chain of the precedence ``group``."""
+    values: list[Expr] = []
+    ops: list[str] = []
+    while isinstance(node, Binary) and CHAINED.get(node.op) == group:
+        values.append(node.right)
+        ops.append(node.op)
+        node = node.left
+    values.reverse()
+    ops.reverse()
+    if isinstance(node, OpChain) and CHAINED[node.ops[0]] == group:
+        return (*node.values, *values), (*node.ops, *ops)
+    return (node, *values), tuple(ops)
+
+
 def strip(node: Expr) -> Expr:
     """``node`` without a :class:`Located` wrapper."""
     while isinstance(node, Located):
@@ -208,6 +291,8 @@ def substitute(node: Expr, mapping: dict[str, Expr]) -> Expr:
         return Not(substitute(node.operand, mapping))
     if isinstance(node, Binary):
         return Binary(node.op, substitute(node.left, mapping), substitute(node.right, mapping))
+    if isinstance(node, OpChain):
+        return OpChain(tuple(substitute(v, mapping) for v in node.values), node.ops)
     if isinstance(node, BoolOp):
         return BoolOp(node.op, tuple(substitute(v, mapping) for v in node.values))
     if isinstance(node, Compare):
@@ -330,6 +415,8 @@ def free_names(node: Expr) -> set[str]:
             stack.append(n.operand)
         elif isinstance(n, Binary):
             stack += [n.left, n.right]
+        elif isinstance(n, OpChain):
+            stack += n.values
         elif isinstance(n, BoolOp):
             stack += n.values
         elif isinstance(n, Compare):

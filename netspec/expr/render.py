@@ -23,6 +23,8 @@ def _precedence(node: n.Expr) -> int:
         return _CMP
     if isinstance(node, n.Binary):
         return _BINARY[node.op]
+    if isinstance(node, n.OpChain):
+        return _BINARY[node.ops[0]]
     if isinstance(node, n.Unary):
         return _UNARY
     if isinstance(node, n.Const) and isinstance(node.value, int | float) and node.value < 0:
@@ -174,6 +176,12 @@ class _Renderer:
                     return f"{left}**{right}"  # black/ruff hug simple power operands
                 return f"{left} ** {right}"
             return f"{self.run(node.left, p)} {node.op} {self.run(node.right, p + 1)}"
+        if isinstance(node, n.OpChain):  # as the nested operations it stands for are written
+            p = _BINARY[node.ops[0]]
+            parts = [self.run(node.values[0], p)]
+            for op, value in zip(node.ops, node.values[1:], strict=True):
+                parts += [op, self.run(value, p + 1)]
+            return " ".join(parts)
         if isinstance(node, n.Not):
             if self.python and _is_power(node.operand):
                 return f"not ({self.run(node.operand)})"

@@ -15,7 +15,8 @@ users see. The tests hold the two to the same trees (``tests/source/test_fastpar
 Recursion: one level of brackets costs a handful of frames; operator chains (``1+1+…``,
 ``- - x``, ``not not x``, ``a ** b ** c``, ``a if b else c if …``, ``x.a.b``, ``x[0][0]``) are
 loops, so nesting is bounded by the bracket depth :func:`~netspec.source.parser._precheck`
-bounds.
+bounds. A chain of one precedence (``1+1+…``, ``a*b/c``) is built whole once its last operand
+is read, through :func:`netspec.expr.nodes.chain` as lark's transformer builds it.
 """
 
 from __future__ import annotations
@@ -169,9 +170,10 @@ class _Parser:
     def or_test(self) -> n.Expr:
         """``or``, ``and``, ``not``, comparisons, ``+ -`` and ``* / // %`` by precedence climbing
         on explicit stacks: operands, and operators waiting for their right side — ``(level,
-        op, data)``, where ``data`` is the first operand's index for the n-ary ``or``, ``and``
-        and comparisons (whose ``op`` is then the list of comparison operators), the offset of
-        the word for ``not``."""
+        op, data)``, where ``data`` is the first operand's index for the n-ary ``or``, ``and``,
+        comparisons and chains of ``+ -`` or ``* / // %`` (whose ``op`` is then the list of
+        their operators: a chain is built once, whole, by :func:`~netspec.expr.nodes.chain`),
+        the offset of the word for ``not``."""
         kinds = self.kinds
         waiting: list[tuple[int, str | list[str], int]] = []
         if kinds[self.i] == "not":
@@ -194,16 +196,14 @@ class _Parser:
                 op = "not in"
                 i += 1
             self.i = i + 1
-            while waiting and (
-                waiting[-1][0] > level or (waiting[-1][0] == level and level > 4)
-            ):  # left-associative
+            while waiting and waiting[-1][0] > level:
                 _reduce(waiting.pop(), operands)
             if waiting and waiting[-1][0] == level:  # one more operand of an n-ary operator
-                if level == 4:
-                    comparisons = waiting[-1][1]
-                    assert isinstance(comparisons, list)
-                    comparisons.append(op)
-            elif level == 4:
+                if level >= 4:
+                    chained = waiting[-1][1]
+                    assert isinstance(chained, list)
+                    chained.append(op)
+            elif level >= 4:
                 waiting.append((level, [op], len(operands) - 1))
             else:
                 waiting.append((level, op, len(operands) - 1))
@@ -395,16 +395,14 @@ def _reduce(entry: tuple[int, str | list[str], int], operands: list[n.Expr]) -> 
     if level == _NOT:
         operand = operands.pop()
         operands.append(n.Not(operand, start=data, end=operand.end))
-    elif level > 4:
-        assert isinstance(op, str)
-        right = operands.pop()
-        left = operands.pop()
-        operands.append(n.Binary(op, left, right, start=left.start, end=right.end))
     else:
         values = operands[data:]
         del operands[data:]
         start, end = values[0].start, values[-1].end
-        if isinstance(op, list):
+        if level > 4:
+            assert isinstance(op, list)
+            operands.append(n.chain(values, op))
+        elif isinstance(op, list):
             operands.append(
                 n.Compare(values[0], tuple(op), tuple(values[1:]), start=start, end=end)
             )

@@ -29,12 +29,21 @@ from lark import Token
 from netspec.errors import SourceError
 from netspec.expr import nodes as n
 
-MAX_LENGTH = 4000
-"""Longest expression text, in characters."""
+MAX_LENGTH = 100_000
+"""Longest expression text, in characters (a spec file holds at most 4 MiB): a sum of 10,000
+terms is a valid expression. Nothing about it recurses along its length — the parsers read
+chains in loops, a long chain of one precedence is one flat node (``nodes.OpChain``), and every
+walk of a tree recurses only along its depth, which :data:`MAX_DEPTH` bounds."""
 MAX_DEPTH = 64
-"""Deepest nesting of an expression (brackets and operators)."""
+"""Deepest nesting of an expression's tree: brackets, calls, indexes, attributes, signs,
+``not``, powers, conditionals, and operators of different precedences inside each other. A
+chain of one precedence counts as the nested operations it is up to ``nodes.NESTED`` operands
+(``a + b - c``: two levels); a longer one is one flat node, one level, however long."""
 MAX_DIGITS = 30
 """Longest integer literal."""
+_CACHED_LENGTH = 4000
+"""Longest text whose tree is kept in the parse cache: a longer one is parsed each time it is
+read (rarely more than once), so that the cache of 8,192 texts cannot hold gigabytes."""
 
 NS_KEYWORDS = frozenset(
     """netspec name class description extends input params let block layers choices doc
@@ -277,8 +286,8 @@ class _ToNodes:
     def call(self, c: list[Any]) -> n.Expr:
         return call_node(c[0], c[1] or [], c[2].end_pos)
 
-    def binary(self, c: list[Any]) -> n.Expr:
-        return n.Binary(str(c[1]), c[0], c[2], **_span(c))
+    def chain(self, c: list[Any]) -> n.Expr:
+        return n.chain(c[0::2], [str(op) for op in c[1::2]])
 
     def power(self, c: list[Any]) -> n.Expr:
         return n.Binary("**", c[0], c[2], **_span(c))
@@ -580,6 +589,8 @@ def _precheck(text: str) -> None:
         raise _Syntax(0, f"the expression is longer than {MAX_LENGTH} characters")
     if len(text) <= MAX_DEPTH:  # too few characters to open MAX_DEPTH + 1 brackets
         return
+    if text.count("(") + text.count("[") + text.count("{") <= MAX_DEPTH:  # a long chain
+        return
     level = 0
     for i, ch in enumerate(text):
         if ch in "([{":
@@ -607,8 +618,20 @@ def _parse_lark(text: str, start: str) -> Any:
         raise _friendly(exc, text, start) from None
 
 
-@functools.lru_cache(maxsize=8192)
-def _parse_cached(text: str, start: str) -> Any:
+def _parse(text: str, start: str) -> Any:
+    """``text`` parsed from the rule ``start``, through the cache up to :data:`_CACHED_LENGTH`.
+
+    Raises:
+        _Syntax: the text is not one of the rule, or is longer or deeper than the limits.
+    """
+    if len(text) > _CACHED_LENGTH:
+        return _parse_text(text, start)
+    return _parse_cached(text, start)
+
+
+def _parse_text(text: str, start: str) -> Any:
+    """``text`` parsed from the rule ``start`` by the fast parser or else by lark, within the
+    limits of length and depth (uncached: see :func:`_parse`)."""
     from netspec.source.fastparse import parse
 
     _precheck(text)
@@ -624,6 +647,10 @@ def _parse_cached(text: str, start: str) -> Any:
     return tree
 
 
+_parse_cached = functools.lru_cache(maxsize=8192)(_parse_text)
+""":func:`_parse_text`, its trees kept by text (the same call appears many times in a spec)."""
+
+
 def _raise(exc: _Syntax, origin: n.Origin, what: str) -> SourceError:
     span = origin.span_at(exc.offset, exc.offset + exc.width)
     return SourceError(f"invalid {what}: {exc.message}", span, hint=exc.hint)
@@ -637,7 +664,7 @@ def parse_expr(text: str, origin: n.Origin | None = None, what: str = "expressio
     """
     origin = origin or n.Origin(text, None)
     try:
-        node = _parse_cached(text, "expr")
+        node = _parse(text, "expr")
     except _Syntax as exc:
         raise _raise(exc, origin, what) from None
     return n.Located(node, origin, start=node.start, end=node.end)
@@ -653,7 +680,7 @@ def parse_for_header(
     """
     origin = origin or n.Origin(text, None)
     try:
-        header: ForHeader = _parse_cached(text, "for_header")
+        header: ForHeader = _parse(text, "for_header")
     except _Syntax as exc:
         if "expected" in exc.message and " in " not in f" {text} ":
             exc.hint = "a loop is written `for: name in expression`, e.g. `for: width in widths`"
@@ -670,7 +697,7 @@ def parse_param(text: str, origin: n.Origin | None = None) -> tuple[str, n.Locat
     """
     origin = origin or n.Origin(text, None)
     try:
-        decl: ParamDecl = _parse_cached(text, "param_decl")
+        decl: ParamDecl = _parse(text, "param_decl")
     except _Syntax as exc:
         exc.hint = exc.hint or "a block parameter is `name` or `name = default`, e.g. `stride = 1`"
         raise _raise(exc, origin, "block parameter") from None

@@ -27,6 +27,7 @@ from netspec.expr.evaluate import (
     BUILTINS,
     MAX_INT,
     MAX_ITEMS,
+    MAX_SOURCE_DEPTH,
     MAX_STEPS,
     MAX_STR,
     UNKNOWN,
@@ -42,6 +43,7 @@ from netspec.expr.evaluate import (
     show,
 )
 from netspec.expr.render import render, render_iterable
+from netspec.source import fastparse, parser
 from netspec.source.parser import parse_expr
 
 # -- random expression trees -------------------------------------------------------------------
@@ -76,6 +78,7 @@ def _extend(children: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.Expr]:
     return st.one_of(
         st.builds(n.Binary, st.sampled_from(ARITHMETIC), children, children),
         st.builds(n.Binary, st.just("**"), children, exponent),
+        _op_chains(children),
         st.builds(n.Unary, st.sampled_from(("-", "+")), children),
         st.builds(n.Not, children),
         st.builds(
@@ -105,6 +108,22 @@ def _extend(children: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.Expr]:
             st.one_of(st.none(), st.one_of(lists, children)),
         ),
     )
+
+
+def _op_chains(children: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.Expr]:
+    """Chains of one precedence just long enough to be one flat node (``OpChain``)."""
+
+    def chains(length: int) -> st.SearchStrategy[n.Expr]:
+        return st.builds(
+            lambda group, items, picks: n.OpChain(
+                tuple(items), tuple(group[p % len(group)] for p in picks)
+            ),
+            st.sampled_from([("+", "-"), ("*", "//", "%")]),
+            st.lists(children, min_size=length, max_size=length),
+            st.lists(st.integers(0, 2), min_size=length - 1, max_size=length - 1),
+        )
+
+    return st.integers(n.NESTED + 1, n.NESTED + 2).flatmap(chains)
 
 
 def _slices(children: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.Expr]:
@@ -230,6 +249,11 @@ def python(node: n.Expr, env: Mapping[str, Any]) -> Any:
         return result
     if isinstance(node, n.Binary):
         return _py_arithmetic(node.op, python(node.left, env), python(node.right, env))
+    if isinstance(node, n.OpChain):  # left to right, as Python computes a + b - c
+        value = python(node.values[0], env)
+        for op, item in zip(node.ops, node.values[1:], strict=True):
+            value = _py_arithmetic(op, value, python(item, env))
+        return value
     if isinstance(node, n.Not):
         return not python(node.operand, env)
     if isinstance(node, n.BoolOp):
@@ -538,6 +562,118 @@ def test_product_keeps_symbolic_factors_visible() -> None:
     assert product([Sym(n.Name("c"), 2), 7]).value == 14
     assert product([2, 3, 4]) == 24 and product([]) == 1 and product([1, 1]) == 1
     assert product([5]) == 5
+
+
+# -- long chains of one precedence ------------------------------------------------------------
+
+LONG_CHAINS: list[tuple[str, Any]] = [
+    (" + ".join(["1"] * 1900), 1900),  # tests/test_fuzz.py's
+    ("+".join(["1"] * 1900), 1900),
+    (" + ".join(["1"] * 10_000), 10_000),
+    (" * ".join(["1"] * 1900), 1),
+    ("*".join(["1"] * 10_000), 1),
+    (" * ".join(["2"] * 62), 2**62),  # the largest integer a spec may compute
+    ("3" + " * 2 // 2" * 5_000, 3),
+    ("0" + " + 3 - 1" * 5_000, 10_000),
+    ("1" + " - -1" * 9_999, 10_000),
+    ("100" + " % 7 * 5" * 3_000, 30),  # 2 * 5, 3 * 5, 1 * 5, 5 * 5, 4 * 5, 6 * 5: a cycle of 6
+    ("1.5" + " / 2 * 2" * 5_000, 1.5),
+    ("1" + " / 3" * 1900, 0.0),  # underflows, as in Python
+    ("'a'" + " + 'b'" * 900, "a" + "b" * 900),
+    ("()" + " + (1,)" * 1000, (1,) * 1000),
+]
+
+
+def _python_fold(text: str) -> Any:
+    """``text`` (numbers and one precedence) computed left to right by Python itself."""
+    tokens = text.split()
+    value = eval(tokens[0])
+    for op, item in zip(tokens[1::2], tokens[2::2], strict=True):
+        value = _PY_ARITHMETIC[op](value, eval(item))
+    return value
+
+
+@pytest.mark.parametrize("parse", ["fast", "lark"])
+@pytest.mark.parametrize(("text", "value"), LONG_CHAINS, ids=[t[:24] for t, _ in LONG_CHAINS])
+def test_long_chains_evaluate_left_to_right(text: str, value: Any, parse: str) -> None:
+    tree = fastparse.parse(text, "expr") if parse == "fast" else parser._parse_lark(text, "expr")
+    assert isinstance(tree, n.OpChain)
+    result = evaluate(n.Located(tree, _origin(text)), Scope())
+    assert same(result, value)
+    if " " in text:  # spaced: Python computes it the same, step by step
+        assert same(result, _python_fold(text))
+    if len(tree.values) < 2000:  # CPython's compiler recurses along a chain (~3,000 at most)
+        assert same(run_python(render(tree, python=True), {}), value)
+
+
+def test_a_long_chain_s_residual_is_one_flat_node() -> None:
+    text = " + ".join(["w"] * 1900)
+    known = evaluate(parse_expr(text), Scope({"w": Sym(n.Name("w"), 3)}))
+    assert isinstance(known, Sym) and same(known.value, 5700)
+    assert isinstance(known.expr, n.OpChain) and render(known.expr) == text
+    unknown = evaluate(parse_expr(text), Scope({"w": Sym(n.Name("w"))}))
+    assert isinstance(unknown, Sym) and not unknown.known and render(unknown.expr) == text
+    # what the operands before the first symbolic one give is computed
+    mixed = evaluate(parse_expr("1 + 2 * 3 + " + text + " - 1"), Scope({"w": Sym(n.Name("w"))}))
+    assert render(mixed.expr) == f"7 + {text} - 1"
+    # arithmetic on it continues the flat node (an operator rule's `+ 1`), not a nest of it
+    more = unknown + 1
+    assert isinstance(more.expr, n.OpChain) and len(more.expr.values) == 1901
+    # a short chain's residual is the nested operations it always was (generated code lays
+    # them out), up to NESTED operands
+    short = evaluate(parse_expr(" * ".join(["w"] * n.NESTED)), Scope({"w": Sym(n.Name("w"))}))
+    assert isinstance(short.expr, n.Binary) and isinstance(short.expr.left, n.Binary)
+    longer = evaluate(parse_expr(" * ".join(["w"] * n.NESTED)), Scope({"w": Sym(n.Name("w"))}))
+    assert isinstance((longer * 2).expr, n.OpChain)
+    assert render((longer * 2).expr) == " * ".join(["w"] * n.NESTED) + " * 2"
+
+
+def test_a_failure_in_a_long_chain_is_positioned_at_the_chain_up_to_it() -> None:
+    head = " + ".join(["1"] * 1000)
+    text = f"{head} + 'a'" + " + 1" * 1000
+    with pytest.raises(ExprError) as info:
+        evaluate(parse_expr(text, _origin(text)), Scope())
+    assert info.value.message == "cannot apply '+' to an integer and a string"
+    span = info.value.span
+    assert span is not None and (span.col, span.end_col) == (10, 10 + len(head) + len(" + 'a'"))
+    text = f"{head} - 1 // 0" + " + 1" * 1000
+    with pytest.raises(ExprError) as info:
+        evaluate(parse_expr(text, _origin(text)), Scope())
+    span = info.value.span
+    assert info.value.message == "division by zero"
+    assert span is not None and (span.col, span.end_col) == (13 + len(head), 19 + len(head))
+
+
+def test_a_residual_that_python_cannot_compile_is_refused_positioned() -> None:
+    """Generated code writes a residual as it is, and Python's compiler recurses along a chain
+    (one level per operation): the code generator refuses a chain deeper than that, with its
+    position; the analysis computes it."""
+    scope = Scope({"w": Sym(n.Name("w"))})
+    text = " + ".join(["w"] * MAX_SOURCE_DEPTH)
+    written = evaluate(parse_expr(text), scope)
+    assert run_python(render(written.expr, python=True), {"w": 2}) == 2 * MAX_SOURCE_DEPTH
+    inner = " * ".join(["w"] * 1_500)
+    for text, value in (
+        (" + ".join(["w"] * (MAX_SOURCE_DEPTH + 1)), MAX_SOURCE_DEPTH + 1),
+        (f"w + ({inner})" + " + w" * 1_000, 1_002),  # one chain in another: 2,501 deep
+    ):
+        with pytest.raises(ExprError) as info:
+            evaluate(parse_expr(text, _origin(text)), scope)
+        assert "too long to write into generated code" in info.value.message
+        assert info.value.hint is not None and "sum([a, b, c])" in info.value.hint
+        span = info.value.span
+        assert span is not None and (span.col, span.end_col) == (10, 10 + len(text))
+        assert evaluate(parse_expr(text), Scope({"w": 1})) == value  # the analysis computes it
+
+
+@pytest.mark.parametrize("op", ["+", "<", "and"])
+def test_a_long_chain_steps_once_per_operator(op: str) -> None:
+    """A chain of thousands of operators is evaluated in a loop: in a comprehension, its
+    operators count against the budget like the comprehension's own steps."""
+    chain = f" {op} ".join(["v"] * 1000)  # 999 operators: with the comprehension's own step,
+    assert len(ev(f"[{chain} for v in range(1, 990)]")) == 989  # 1,000 a step
+    with pytest.raises(ExprError, match="too much work"):
+        ev(f"[{chain} for v in range(1, 1001)]")
 
 
 # -- errors, messages and positions ---------------------------------------------------------

@@ -266,6 +266,18 @@ def _compare(left: n.Expr, pairs: list[tuple[str, n.Expr]]) -> n.Expr:
     return n.Compare(left, tuple(op for op, _ in pairs), tuple(c for _, c in pairs))
 
 
+def _binary(op: str, left: n.Expr, right: n.Expr) -> n.Expr:
+    """``left op right`` in the parser's shape: a chain of one precedence nested to the left,
+    one flat node past NESTED operands."""
+    if op in n.CHAINED:
+        return n.chain((left, right), (op,), positioned=False)
+    return n.Binary(op, left, right)
+
+
+def _op_chain(group: tuple[str, ...], values: list[n.Expr], picks: list[int]) -> n.Expr:
+    return n.chain(values, [group[p % len(group)] for p in picks], positioned=False)
+
+
 def _parsed_extend(children: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.Expr]:
     return st.one_of(
         st.builds(n.Attr, children, st.sampled_from(ATTRS)),
@@ -277,7 +289,15 @@ def _parsed_extend(children: st.SearchStrategy[n.Expr]) -> st.SearchStrategy[n.E
             st.dictionaries(st.sampled_from(("k", "stride", "padding")), children, max_size=2),
         ),
         st.builds(n.Unary, st.sampled_from(("-", "+")), children),
-        st.builds(n.Binary, st.sampled_from(OPERATORS), children, children),
+        st.builds(_binary, st.sampled_from(OPERATORS), children, children),
+        st.integers(n.NESTED + 1, n.NESTED + 3).flatmap(
+            lambda length: st.builds(
+                _op_chain,
+                st.sampled_from([("+", "-"), ("*", "/", "//", "%")]),
+                st.lists(children, min_size=length, max_size=length),
+                st.lists(st.integers(0, 3), min_size=length - 1, max_size=length - 1),
+            )
+        ),
         st.builds(n.Not, children),
         st.builds(
             n.BoolOp,
@@ -386,6 +406,65 @@ def subtrees(node: n.Expr, callees: bool = True) -> Iterator[n.Expr]:
                 item = item[1]  # a keyword argument
             if isinstance(item, n.Expr):
                 yield from subtrees(item, callees)
+
+
+# -- long chains of one precedence ----------------------------------------------------------------
+
+LONG_TEXTS = [
+    " + ".join(["1"] * 1900),  # tests/test_fuzz.py's sum, 7,597 characters
+    " + ".join(["x"] * 10_000),
+    " * ".join(["w"] * 10_000),
+    "a" + " - b * c + d // 2 % e" * 2_500,  # products inside a sum
+    "(a + b) * c" + " * d" * 5_000,  # a sum inside a product
+    "a - (b - c)" + " - d" * 5_000,  # a chain inside a chain, on the right
+    "-x" + " - -x" * 5_000,
+    " + ".join(["1"] * 5_000) + " < " + " * ".join(["f(x, k=-a)"] * 5_000),
+]
+
+
+@pytest.mark.parametrize("text", LONG_TEXTS, ids=[t[:24] for t in LONG_TEXTS])
+def test_a_long_chain_renders_as_written_and_parses_back(text: str) -> None:
+    tree = parse_expr(text).node
+    assert any(isinstance(s, n.OpChain) for s in _walk(tree))
+    for python in (False, True):
+        rendered = render(tree, python=python)
+        assert rendered == text
+        assert parse_expr(rendered).node == tree
+
+
+def test_a_chain_in_brackets_that_a_chain_continues_renders_without_them() -> None:
+    text = "(" + " + ".join(["x"] * 5_000) + ") - y"
+    assert render(parse_expr(text)) == text[1:].replace(") - y", " - y")
+
+
+def test_names_and_substitution_reach_every_operand_of_a_long_chain() -> None:
+    text = " + ".join(f"v{i}" for i in range(5_000)) + " + abs(w)"
+    tree = parse_expr(text)
+    names = {f"v{i}" for i in range(5_000)}
+    assert n.value_names(tree) == names | {"w"}
+    assert n.free_names(tree) == names | {"abs", "w"}
+    replaced = n.substitute(tree, {f"v{i}": n.Const(i) for i in range(5_000)})
+    assert render(replaced) == " + ".join(map(str, range(5_000))) + " + abs(w)"
+    assert evaluate(replaced, Scope({"w": 1})) == sum(range(5_000)) + 1
+    assert (
+        evaluate(tree, Scope({f"v{i}": i for i in range(5_000)} | {"w": 1}))
+        == sum(range(5_000)) + 1
+    )
+
+
+def _walk(tree: n.Expr) -> Iterator[n.Expr]:
+    """Every node of ``tree``, without recursion."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        for field in fields(node):
+            child = getattr(node, field.name)
+            for item in child if isinstance(child, tuple) else (child,):
+                if isinstance(item, tuple):
+                    item = item[1]
+                if isinstance(item, n.Expr):
+                    stack.append(item)
 
 
 # -- strings and literals ------------------------------------------------------------------------

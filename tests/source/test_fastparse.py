@@ -198,10 +198,15 @@ class _Gen:
         return self.chain(lambda: self.arith(depth), COMPARISONS, 2)
 
     def arith(self, depth: int) -> list[str]:
-        return self.chain(lambda: self.term(depth), ["+", "-"], 2)
+        return self.chain(lambda: self.term(depth), ["+", "-"], self.longest())
 
     def term(self, depth: int) -> list[str]:
-        return self.chain(lambda: self.factor(depth), ["*", "/", "//", "%"], 2)
+        return self.chain(lambda: self.factor(depth), ["*", "/", "//", "%"], self.longest())
+
+    def longest(self) -> int:
+        """The most operators of a chain of one precedence: now and then one long enough to be
+        one flat node (``OpChain``)."""
+        return self.draw(st.sampled_from([2, 2, 2, n.NESTED + 1]))
 
     def factor(self, depth: int) -> list[str]:
         signs = [self.pick(["+", "-"]) for _ in range(self.some(2))]
@@ -440,14 +445,56 @@ CHAINS: dict[str, Callable[[int], str]] = {
 @pytest.mark.parametrize("chain", CHAINS)
 def test_chains_of_the_longest_text_parse_without_recursion(chain: str) -> None:
     make = CHAINS[chain]
-    text = make(max(k for k in range(MAX_LENGTH) if len(make(k)) <= MAX_LENGTH))
+    k = (MAX_LENGTH - len(make(0))) // (len(make(1)) - len(make(0)))
+    text = make(k)
+    assert len(text) <= MAX_LENGTH < len(make(k + 1))
     got = fastparse.parse(text, "expr")
     assert got is not None
     assert dump(got) == dump(parser._parse_lark(text, "expr"))
     assert entry(text, "expr", fast=True) == entry(text, "expr", fast=False)
-    if chain not in ("or", "comparison"):  # n-ary: one node
+    if chain in ("sum", "product", "or", "comparison"):  # n-ary: one node, one level
+        assert parser._depth(parser._parse_cached.__wrapped__(text, "expr")) == 2
+    else:
         with pytest.raises(_Syntax, match="nests deeper"):
             parser._parse_cached.__wrapped__(text, "expr")
+
+
+LONG = {
+    "sum of 1,900": " + ".join(["1"] * 1900),  # tests/test_fuzz.py's, 7,597 characters
+    "glued sum of 1,900": "+".join(["1"] * 1900),
+    "sum of 10,000": " + ".join(["1"] * 10_000),
+    "product of 1,900": " * ".join(["2"] * 1900),
+    "product of 10,000": "*".join(["x"] * 10_000),
+    "both precedences": "a" + " - b * c + d // 2 % e" * 2_500,
+    "signed operands": "1" + " - -x" * 9_999,
+    "a bracketed start": "(" + " + ".join(["1"] * 5_000) + ") - " + " - ".join(["2"] * 5_000),
+    "in brackets": "f(" * 20 + " * ".join(["1"] * 10_000) + ")" * 20,
+    "in a comparison": " + ".join(["a"] * 5_000) + " < " + " + ".join(["b"] * 5_000),
+}
+
+
+@pytest.mark.parametrize("text", LONG.values(), ids=list(LONG))
+def test_long_chains_parse_to_the_same_tree(text: str) -> None:
+    """Sums and products of thousands of terms: one flat node in both parsers, offsets
+    included, through the entry point too; and in every start rule."""
+    got = agree(text, "expr", must_take=True)
+    assert any(isinstance(node, n.OpChain) and len(node.values) > 1000 for node in nodes(got))
+    assert entry(text, "expr", fast=True) == entry(text, "expr", fast=False)
+    agree(f"v in {text}", "for_header", must_take=True)
+    agree(f"k = {text}", "param_decl", must_take=True)
+
+
+def nodes(tree: Any) -> Iterator[Any]:
+    """Every node of ``tree``, without recursion."""
+    stack = [tree]
+    while stack:
+        item = stack.pop()
+        yield item
+        for field in dataclasses.fields(item):
+            value = getattr(item, field.name)
+            for child in value if isinstance(value, tuple) else (value,):
+                if dataclasses.is_dataclass(child):
+                    stack.append(child)
 
 
 OPENERS = ["(", "[", "f(", "xs[", "[v for v in "]

@@ -236,7 +236,10 @@ def from_python(node: ast.AST) -> n.Expr:
     if isinstance(node, ast.Name):
         return C(_CONSTANTS[node.id]) if node.id in _CONSTANTS else N(node.id)
     if isinstance(node, ast.BinOp):
-        return n.Binary(_BIN[type(node.op)], from_python(node.left), from_python(node.right))
+        op, left, right = _BIN[type(node.op)], from_python(node.left), from_python(node.right)
+        if op in n.CHAINED:  # a chain's one shape: nested, or one flat node when long
+            return n.chain((left, right), (op,), positioned=False)
+        return n.Binary(op, left, right)
     if isinstance(node, ast.UnaryOp):
         if isinstance(node.op, ast.Not):
             return n.Not(from_python(node.operand))
@@ -672,7 +675,7 @@ def test_length_limit() -> None:
         err.message == f"invalid expression: the expression is longer than {MAX_LENGTH} characters"
     )
     assert at(err) == (2, 4)
-    assert fails("[" * 10_000).message == err.message
+    assert fails("[" * (MAX_LENGTH + 1)).message == err.message
 
 
 def test_bracket_nesting_limit() -> None:
@@ -691,18 +694,105 @@ def test_bracket_nesting_limit() -> None:
     [
         lambda k: "-" * k + "1",
         lambda k: "not " * k + "x",
-        lambda k: "1" + "+1" * k,
         lambda k: "2" + " ** 2" * k,
         lambda k: "a" + ".b" * k,
         lambda k: "a" + "[0]" * k,
+        lambda k: "a if b else " * k + "c",
     ],
-    ids=["unary", "not", "sum", "power", "attributes", "indexing"],
+    ids=["unary", "not", "power", "attributes", "indexing", "conditional"],
 )
 def test_operator_nesting_limit_without_brackets(deep: Callable[[int], str]) -> None:
     parse_expr(deep(MAX_DEPTH - 1))  # MAX_DEPTH levels of nodes
     err = fails(deep(MAX_DEPTH))
     assert err.message == f"invalid expression: the expression nests deeper than {MAX_DEPTH} levels"
     assert "nests deeper" in fails(deep(600)).message  # refused, not a RecursionError
+
+
+# -- long chains of one precedence -------------------------------------------------------------
+
+
+def _chain_text(count: int, ops: tuple[str, ...], spaced: bool = True) -> str:
+    """``x0 op x1 op x2 …``: ``count`` operands, the operators ``ops`` in turn."""
+    sep = " {} " if spaced else "{}"
+    return "x0" + "".join(sep.format(ops[i % len(ops)]) + f"x{i + 1}" for i in range(count - 1))
+
+
+@pytest.mark.parametrize("spaced", [True, False], ids=["spaced", "glued"])
+@pytest.mark.parametrize("ops", [("+",), ("+", "-"), ("*",), ("*", "/", "//", "%")])
+@pytest.mark.parametrize("count", [n.NESTED + 1, 1900, 10_000])
+def test_a_long_chain_is_one_flat_node(count: int, ops: tuple[str, ...], spaced: bool) -> None:
+    text = _chain_text(count, ops, spaced)
+    tree = P(text)
+    assert isinstance(tree, n.OpChain)
+    assert tree.values == tuple(N(f"x{i}") for i in range(count))
+    assert tree.ops == tuple(ops[i % len(ops)] for i in range(count - 1))
+    assert (tree.start, tree.end) == (0, len(text))
+    starts = [m.start() for m in re.finditer(r"x\d+", text)]
+    assert [(v.start, v.end) for v in tree.values] == [
+        (start, start + len(f"x{i}")) for i, start in enumerate(starts)
+    ]
+
+
+def test_a_short_chain_nests_as_python_s_tree_does() -> None:
+    # up to NESTED operands, the trees the parser always built: generated code lays them out
+    text = _chain_text(n.NESTED, ("+", "-"))
+    tree = P(text)
+    same(tree, from_python(ast.parse(text, mode="eval")))
+    for last in reversed(range(1, n.NESTED)):  # each operation spans x0 to its right operand
+        assert isinstance(tree, n.Binary) and tree.right == N(f"x{last}")
+        assert (tree.start, tree.end) == (0, text.index(f"x{last}") + len(f"x{last}"))
+        tree = tree.left
+    same(tree, N("x0"))
+
+
+@pytest.mark.parametrize(
+    ("text", "same_as"),
+    [
+        # a bracketed first operand of the same precedence is the chain it starts: Python's tree
+        ("(a + b) + c", "a + b + c"),
+        (f"({_chain_text(20, ('+',))}) - y", f"{_chain_text(20, ('+',))} - y"),
+        ("(x0 * x1 * x2 * x3 * x4) * x5 * x6 * x7 * x8", _chain_text(9, ("*",))),
+        ("(((a - b) - c) - d - e - f - g - h) - i", "a - b - c - d - e - f - g - h - i"),
+    ],
+)
+def test_a_chain_in_brackets_that_a_chain_continues_is_one_chain(text: str, same_as: str) -> None:
+    same(P(text), P(same_as))
+
+
+def test_brackets_elsewhere_in_a_chain_keep_their_meaning() -> None:
+    tree = P("a - (b - c)" + " - d" * n.NESTED)
+    assert isinstance(tree, n.OpChain)
+    same(tree.values[1], n.Binary("-", N("b"), N("c")))
+    tree = P("a * b + c" + " + d * e" * n.NESTED)  # products inside a long sum
+    assert isinstance(tree, n.OpChain) and tree.ops == ("+",) * (n.NESTED + 1)
+    same(tree.values[0], n.Binary("*", N("a"), N("b")))
+    same(tree.values[-1], n.Binary("*", N("d"), N("e")))
+    tree = P("a + b" * 1 + " - c" * n.NESTED + " < d")
+    assert isinstance(tree, n.Compare) and isinstance(tree.left, n.OpChain)
+
+
+def test_the_fuzz_suites_sum_of_1900_terms_parses() -> None:
+    for text in (" + ".join(["1"] * 1900), "+".join(["1"] * 1900)):
+        tree = P(text)
+        assert isinstance(tree, n.OpChain) and tree.values == (C(1),) * 1900
+    assert len(" + ".join(["1"] * 1900)) == 7597
+
+
+def test_a_long_chain_inside_deep_brackets() -> None:
+    chain = " + ".join(["1"] * 10_000)
+    ok = "(" * MAX_DEPTH + chain + ")" * MAX_DEPTH
+    assert isinstance(P(ok), n.OpChain)
+    for opener, closer in ["()", "[]", ("f(", ")")]:
+        text = chain + " + " + opener * (MAX_DEPTH + 1) + "1" + closer * (MAX_DEPTH + 1)
+        err = fails(text)
+        assert err.message == f"invalid expression: brackets nested deeper than {MAX_DEPTH} levels"
+        first_too_many = len(chain) + 3 + len(opener) * MAX_DEPTH
+        assert at(err) == (2, col(text, first_too_many + len(opener) - 1))
+    # nesting that is not a chain's still counts, however long the chains inside it are
+    deep = "[" * (MAX_DEPTH // 2) + chain + "]" * (MAX_DEPTH // 2)
+    P(deep)
+    err = fails("[-" * MAX_DEPTH + chain + "]" * MAX_DEPTH)
+    assert err.message == f"invalid expression: the expression nests deeper than {MAX_DEPTH} levels"
 
 
 # -- friendly_syntax_error ---------------------------------------------------------------------
