@@ -61,11 +61,13 @@ from netspec.infer.infer import MAX_ELEMENTS
 from netspec.ops.base import Op, OpError, Shape, Tensor, fmt_shape
 from netspec.ops.learned import TensorRef, declare
 from netspec.ops.merge import MERGES, split_channels
+from netspec.pause import collector_paused
 from netspec.spec import models as m
 from netspec.spec.names import check_layer_name, class_name_problem
 
 MAX_LAYERS = 100_000
-"""Most layers one network may expand to."""
+"""Most layers one network may expand to, blocks and named sequences counted (so that blocks
+calling each other twice, level after level, cannot grow a tree without layers)."""
 MAX_RANK = 4
 """Most dimensions of a sample (C × D × H × W)."""
 MAX_BLOCK_DEPTH = 32
@@ -84,6 +86,7 @@ def class_name(spec: m.SpecFile) -> str:
     return camel if class_name_problem(camel) is None else f"{camel}Net"
 
 
+@collector_paused
 def expand(
     spec: m.SpecFile,
     params: dict[str, Any],
@@ -341,6 +344,7 @@ class _Expander:
         kind = container_kind(entries, top=False)
         path = box.child_path(name)
         self._claim(box, name, None, entry.span)
+        self._grow(1, entry.span, path)
         child = SeqNode(path, name, entry.span, x, x, kind=kind)
         box.names[name] = child
         child.output = self._fill(_Container(child, kind), entries, scope, x)
@@ -415,13 +419,7 @@ class _Expander:
         x: Shape,
         entry_span: Span | None = None,
     ) -> Shape:
-        self.count += 1
-        if self.count > MAX_LAYERS:
-            raise SpecError(
-                f"the network expands to more than {MAX_LAYERS:,} layers",
-                ref.span,
-                box.node.path or None,
-            )
+        self._grow(1, ref.span, box.node.path or None)
         located = ref.expr
         origin = located.origin
         call = self._pick(located.node, origin, scope, box)
@@ -630,6 +628,7 @@ class _Expander:
             node = _clone(cached, cached.path, path, name, span, memo)
             self._counted(memo, span)
             return node
+        self._grow(1, span, where)
         self.stack.append(block_name)
         shared = self.shared
         self.reads.append(_Reads())
@@ -649,11 +648,22 @@ class _Expander:
             del templates[_TEMPLATES:]
         return node
 
-    def _counted(self, copies: dict[int, Node], span: Span | None) -> None:
-        """Count the layers of a copied block (``copies``: its nodes)."""
-        self.count += sum(type(node) is OpNode for node in copies.values())
+    def _grow(self, nodes: int, span: Span | None, where: str | None = None) -> None:
+        """Count ``nodes`` more nodes of the tree (layers, blocks, sequences) against
+        :data:`MAX_LAYERS`."""
+        self.count += nodes
         if self.count > MAX_LAYERS:
-            raise SpecError(f"the network expands to more than {MAX_LAYERS:,} layers", span)
+            raise SpecError(
+                f"the network expands to more than {MAX_LAYERS:,} layers and blocks",
+                span,
+                where,
+                hint="a loop or a block repeats what it contains (a block that calls another "
+                "twice doubles the tree at each level)",
+            )
+
+    def _counted(self, copies: dict[int, Node], span: Span | None) -> None:
+        """Count the nodes of a copied block (``copies``: its nodes)."""
+        self._grow(len(copies), span)
 
     def _rebind(
         self,

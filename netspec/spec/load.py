@@ -31,6 +31,7 @@ from netspec.errors import (
 from netspec.expand.lower import block_layer_names, layer_names
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import show
+from netspec.pause import collector_paused
 from netspec.source import yaml as ysrc
 from netspec.source.parser import parse_expr, parse_for_header, parse_param
 from netspec.spec import models as m
@@ -217,6 +218,7 @@ def _read_bounded(path: Path) -> str:
         ) from None
 
 
+@collector_paused
 def load_spec(ref: str | Path) -> m.SpecFile:
     """Find, read and validate a spec and every spec it extends; return the merged spec.
 
@@ -227,6 +229,7 @@ def load_spec(ref: str | Path) -> m.SpecFile:
     return _load_complete(read_file(path))
 
 
+@collector_paused
 def load_text(text: str, name: str = "<spec>") -> m.SpecFile:
     """Like :func:`load_spec` for spec text (``extends`` resolves from the working directory)."""
     return _load_complete(read_text(text, name))
