@@ -285,8 +285,9 @@ KNOWN_CODEGEN_GAPS = {
         "efficientnet.ns whose MBConv lost `residual`) is analysed by check, refused by codegen"
     ),
     "is not known until the generated code runs": (
-        "ops/spatial.py: an operator attribute the output size needs concretely, given as a "
-        "param (maxpool2d(2, ceil_mode=c)), is analysed by check, refused by codegen"
+        "an operator attribute the output size needs concretely, given as a param, is analysed "
+        "by check, refused by codegen (pooling's ceil_mode no longer is: "
+        "test_a_pooling_ceil_mode_param_compiles)"
     ),
 }
 """Where codegen refuses (positioned, exit 2) what check accepts, known and reported, each
@@ -1149,22 +1150,10 @@ def test_sizes(tmp_path: Path, input_shape: str, layer: str) -> None:
     check_spec(tmp_path, head + f"layers:\n  - layer: {json.dumps(layer)}\n  - identity\n")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="netspec/infer/infer.py _check_sizes formats the element count with "
-    "f'{math.prod(shape):.3g}', which raises OverflowError (exit 1) for a product above "
-    "float's range (~1.8e308): upsample(scale_factor=1e300) on 8×8 gives 8e300 per side",
-)
 def test_a_size_beyond_floats_is_a_clean_error(tmp_path: Path) -> None:
     check_spec(tmp_path, layers("upsample(scale_factor=1e300)"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="netspec/ops/reshape.py zeropad: a crop that removes the whole input "
-    "(zeropad2d([-4, -4, -4, -4]) on 8×8) is accepted and gives a 3×0×0 output, although "
-    "every other operator refuses a size of 0 (the check is `crop > size`, not `>=`)",
-)
 def test_a_crop_to_nothing_is_refused(tmp_path: Path) -> None:
     result = cli("check", str(_write(tmp_path, layers("zeropad2d([-4, -4, -4, -4])"))))
     assert result.exit_code == 2 and "crops" in result.stderr
@@ -1673,13 +1662,6 @@ def test_mutated_bundled_specs_listed(tmp_path: Path, spec: str, mutation: Mutat
 # -- known refusals -------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="netspec/ops/pool.py + ops/spatial.py: a pooling window whose ceil_mode is a param "
-    "(maxpool2d(2, ceil_mode=c)) is analysed by check but refused by codegen ('the value of "
-    "Sym(c) is not known until the generated code runs'): the output size rule needs "
-    "ceil_mode concretely; the fix belongs in ops/spatial.py (not this change's to edit)",
-)
 def test_a_pooling_ceil_mode_param_compiles(tmp_path: Path) -> None:
     check_spec(tmp_path, layers("p: maxpool2d(2, ceil_mode=c)", extra="params:\n  c: true\n"))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from netspec.errors import ShapeError, Span
@@ -96,12 +97,27 @@ def _check_sizes(
     for what, shape in [("output", y), *((f"{t.name!r} tensor", t.shape) for t in tensors)]:
         if all(type(d) is int for d in shape) and math.prod(shape) > MAX_ELEMENTS:
             raise ShapeError(
-                f"{op.name}: its {what} {fmt_shape(shape)} has {math.prod(shape):.3g} elements, "
-                "more than PyTorch's int64 sizes hold (2⁶³ − 1)",
+                f"{op.name}: its {what} {_brief_shape(shape)} has {_about(math.prod(shape))} "
+                "elements, more than PyTorch's int64 sizes hold (2⁶³ − 1)",
                 span,
                 where,
                 hint=f"the input is {fmt_shape(x)}; no machine could build this tensor",
             )
+
+
+def _about(count: int) -> str:
+    """``count`` to three significant digits as ``{:.3g}`` writes a float (``1.92e+38``,
+    ``1e+21``), for any integer: one past float's range (``8e300``·``8e300``) has no float, and
+    converting it would raise OverflowError."""
+    mantissa, e, exponent = f"{Decimal(count):.3g}".partition("e")
+    if "." in mantissa:
+        mantissa = mantissa.rstrip("0").rstrip(".")
+    return mantissa + (f"e{int(exponent):+03d}" if e else "")
+
+
+def _brief_shape(shape: Shape) -> str:
+    """``fmt_shape``, a size beyond int64 written to three digits (``3×8e+300×8e+300``)."""
+    return "×".join(_about(d) if d.bit_length() > 63 else str(d) for d in shape)
 
 
 @dataclass(frozen=True)

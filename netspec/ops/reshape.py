@@ -403,18 +403,21 @@ class _ZeroPad(Op):
             before, after = sides[2 * d], sides[2 * d + 1]
             pos = len(x) - 1 - d
             size = x[pos] + before + after
-            # PyTorch crops (negative sides) before it pads, so the crop alone must fit too
-            cropped = (
-                x[pos] + min(concrete(before), 0) + min(concrete(after), 0)
-                if known(before, after)
-                else 0
-            )
-            if known(size) and (concrete(size) < 0 or concrete(cropped) < 0):
-                raise OpError(
-                    f"{self.name}: padding ({before}, {after}) crops more than the input's "
-                    f"size {x[pos]} in {fmt_shape(x)}",
-                    attr="padding",
-                )
+            # PyTorch crops (negative sides) before it pads, so the crop alone must fit, and
+            # the result must keep something: at least 1, as every size (PyTorch would go on
+            # with 0); a crop of everything that padding then refills is PyTorch's too
+            if known(size):
+                crop = -min(concrete(before), 0) - min(concrete(after), 0)
+                have = concrete(x[pos])
+                if have - crop < 0 or concrete(size) < 1:
+                    what = "more than it has" if crop > have else "leaving nothing"
+                    raise OpError(
+                        f"{self.name}: padding ({before}, {after}) crops {crop} from the "
+                        f"input's size {x[pos]} in {fmt_shape(x)}, {what}",
+                        hint=f"a negative side crops; crop at most {have - 1} in all from this "
+                        "size, so that at least 1 remains",
+                        attr="padding",
+                    )
             out[pos] = size
         return tuple(out)
 

@@ -11,10 +11,12 @@ and, in ceil mode, drops the last window if it would start inside the right padd
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Sym, as_expr, concrete, known
+from netspec.expr.evaluate import Sym, as_expr, binary, concrete, known
 from netspec.ops.base import Dim, OpError, items
 
 
@@ -83,9 +85,36 @@ def out_size(
     before: Any,
     after: Any,
     dilation: Any = 1,
-    ceil_mode: bool = False,
+    ceil_mode: Any = False,
 ) -> Dim:
-    """PyTorch's output size of one spatial dimension (see the module docstring)."""
+    """PyTorch's output size of one spatial dimension (see the module docstring).
+
+    ``ceil_mode`` may be symbolic (a constructor argument of generated code): the size is then
+    ``ceil_size if ceil_mode else floor_size``, each worked out where ``ceil_mode`` has that
+    value (a size that came out of an earlier such window is decided), or the one size where
+    both are the same.
+    """
+    args = (size, kernel, stride, before, after, dilation)
+    if isinstance(ceil_mode, Sym) and not ceil_mode.known:
+        ceil, floor = (
+            _by_cases(_rule(mode), tuple(_assume(v, ceil_mode, mode) for v in args))
+            for mode in (True, False)
+        )
+        return _either(ceil_mode, ceil, floor)
+    if concrete(ceil_mode):
+        return _by_cases(_rule(True), args)
+    return _rounded(*args, ceil_mode=False)
+
+
+def _rule(ceil_mode: bool) -> Callable[..., Dim]:
+    """The rule rounding one way, for :func:`_by_cases`."""
+    return lambda *args: _rounded(*args, ceil_mode=ceil_mode)
+
+
+def _rounded(
+    size: Dim, kernel: Any, stride: Any, before: Any, after: Any, dilation: Any, *, ceil_mode: bool
+) -> Dim:
+    """The rule itself, rounding down or (``ceil_mode``) up."""
     span = dilation * (kernel - 1) + 1
     numerator = size + before + after - span
     if not ceil_mode:
@@ -97,6 +126,132 @@ def out_size(
         return out - 1 if concrete(last_start) >= concrete(limit) else out
     test = n.Compare(as_expr(last_start), (">=",), (as_expr(limit),))
     return Sym(n.IfExp(test, as_expr(out - 1), as_expr(out)))
+
+
+_ARITH = {
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "//": operator.floordiv,
+    "%": operator.mod,
+}
+_COMPARE = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+def _assume(value: Any, flag: Sym, truth: bool) -> Any:
+    """``value`` where ``flag`` is ``truth``: every ``a if flag else b`` (and ``not flag``) in
+    its expression is decided, and what that makes known is folded (``(4 if c else 3) - 1``
+    where ``c`` is true is ``3``). Sound for any ``flag``: an expression has one value where it
+    is evaluated, so every occurrence of ``flag`` in one size has the same value."""
+    if not isinstance(value, Sym) or value.known:
+        return value
+    result = _decided(value.expr, n.strip(flag.expr), truth)
+    return value if result is None else result
+
+
+def _decided(expr: n.Expr, test: n.Expr, truth: bool) -> Any:
+    """The value of ``expr`` (an integer, a boolean or a ``Sym``) where ``test`` is ``truth``,
+    or None where that changes nothing. Arithmetic, comparisons and conditions are rebuilt
+    with the evaluator's folding; any other node is left as it is."""
+    node = n.strip(expr)
+    if isinstance(node, n.Not) and n.strip(node.operand) == test:
+        return not truth
+    if isinstance(node, n.IfExp):
+        if n.strip(node.test) == test:
+            branch = node.body if truth else node.orelse
+            found = _decided(branch, test, truth)
+            return _value(branch) if found is None else found
+        parts = [_decided(e, test, truth) for e in (node.test, node.body, node.orelse)]
+        if all(p is None for p in parts):
+            return None
+        cond, body, orelse = (
+            _value(e) if p is None else p
+            for e, p in zip((node.test, node.body, node.orelse), parts, strict=True)
+        )
+        if known(cond):
+            return body if concrete(cond) else orelse
+        return Sym(n.IfExp(as_expr(cond), as_expr(body), as_expr(orelse)))
+    if isinstance(node, n.Binary) and node.op in _ARITH:
+        left, right = _decided(node.left, test, truth), _decided(node.right, test, truth)
+        if left is None and right is None:
+            return None
+        a = _value(node.left) if left is None else left
+        b = _value(node.right) if right is None else right
+        if known(a, b) and not (node.op in ("//", "%") and concrete(b) == 0):
+            return _ARITH[node.op](concrete(a), concrete(b))
+        if known(a, b):  # a case that cannot happen: left to the generated code
+            return Sym(n.Binary(node.op, as_expr(a), as_expr(b)))
+        return binary(node.op, a, b, bounded=False)
+    if isinstance(node, n.Compare) and len(node.ops) == 1 and node.ops[0] in _COMPARE:
+        left = _decided(node.left, test, truth)
+        right = _decided(node.comparators[0], test, truth)
+        if left is None and right is None:
+            return None
+        a = _value(node.left) if left is None else left
+        b = _value(node.comparators[0]) if right is None else right
+        if known(a, b):
+            return _COMPARE[node.ops[0]](concrete(a), concrete(b))
+        return Sym(n.Compare(as_expr(a), node.ops, (as_expr(b),)))
+    return None
+
+
+MAX_CASES = 16
+"""Most cases :func:`_by_cases` works out apart (a size that reads more conditions is
+worked out on its expression, conditions and all)."""
+
+
+def _by_cases(rule: Callable[..., Any], args: tuple[Any, ...], cases: int = MAX_CASES) -> Any:
+    """``rule(*args)``, worked out apart for each value of a condition the arguments hold
+    (``7 if d else 6``), joined into ``a if d else b``: PyTorch's ceil-mode rule reads the
+    input size four times, so a size given as a condition would otherwise be written out four
+    times, again at each later window."""
+    test = next((t for v in args if isinstance(v, Sym) for t in _tests(v.expr)), None)
+    if test is None or cases < 2:
+        return rule(*args)
+    flag = Sym(test)
+    yes, no = (
+        _by_cases(rule, tuple(_assume(v, flag, truth) for v in args), cases // 2)
+        for truth in (True, False)
+    )
+    return _either(flag, yes, no)
+
+
+def _either(flag: Sym, yes: Any, no: Any) -> Any:
+    """``yes if flag else no``, or the one value where both are the same."""
+    if (known(yes, no) and concrete(yes) == concrete(no)) or as_expr(yes) == as_expr(no):
+        return yes
+    return Sym(n.IfExp(flag.expr, as_expr(yes), as_expr(no)))
+
+
+def _tests(expr: n.Expr) -> Iterator[n.Expr]:
+    """The conditions of the ``a if test else b`` in ``expr`` that :func:`_assume` decides:
+    those it reaches through arithmetic, comparisons and other conditions."""
+    stack = [expr]
+    while stack:
+        node = n.strip(stack.pop())
+        if isinstance(node, n.IfExp):
+            test = n.strip(node.test)
+            yield n.strip(test.operand) if isinstance(test, n.Not) else test
+            stack += [node.orelse, node.body, node.test]
+        elif isinstance(node, n.Binary) and node.op in _ARITH:
+            stack += [node.right, node.left]
+        elif isinstance(node, n.Compare) and len(node.ops) == 1 and node.ops[0] in _COMPARE:
+            stack += [node.comparators[0], node.left]
+
+
+def _value(expr: n.Expr) -> Any:
+    """An unchanged part of an expression as a value: a literal integer, or a ``Sym``."""
+    node = n.strip(expr)
+    if isinstance(node, n.Const) and type(node.value) is int:
+        return node.value
+    return Sym(expr)
 
 
 def effective_kernel(kernel: Any, dilation: Any) -> Any:

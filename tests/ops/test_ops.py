@@ -184,9 +184,17 @@ def upsample_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
     return _module(nn.Upsample(**kw))
 
 
-def zeropad_oracle(cls: type[nn.Module]) -> Oracle:
+def zeropad_oracle(cls: type[nn.Module], rank: int) -> Oracle:
+    """nn.ZeroPadNd; a result of a size below 1 netspec refuses, as every size below 1, where
+    PyTorch goes on with an empty tensor (a crop of all of it that padding refills, ``(-8, 1)``
+    on 8, is PyTorch's)."""
+
     def make(a: dict[str, Any], x: tuple[int, ...]) -> Any:
         padding = a["padding"]
+        sides = padding if isinstance(padding, list) else [padding] * (2 * rank)
+        for d in range(rank if len(x) >= rank else 0):  # sides come last dimension first
+            if x[-1 - d] + sides[2 * d] + sides[2 * d + 1] < 1:
+                raise RuntimeError(f"the padding {sides[2 * d : 2 * d + 2]} leaves nothing")
         return _module(cls(tuple(padding) if isinstance(padding, list) else padding))
 
     return make
@@ -584,7 +592,7 @@ CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any]
             }
         ),
         shapes(1, 6),
-        zeropad_oracle(nn.ZeroPad1d),
+        zeropad_oracle(nn.ZeroPad1d, 1),
     ),
     "zeropad2d": (
         st.fixed_dictionaries(
@@ -595,7 +603,7 @@ CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any]
             }
         ),
         shapes(2, 6),
-        zeropad_oracle(nn.ZeroPad2d),
+        zeropad_oracle(nn.ZeroPad2d, 2),
     ),
 }
 

@@ -13,8 +13,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
+from typer.testing import CliRunner
 
 import netspec
+from netspec.cli import app
 from netspec.errors import NetspecError
 from tests.conftest import spec_text
 from tests.ops import oracles
@@ -305,3 +307,93 @@ def test_explanations() -> None:
         "r": ["elements: 2·4·6 = 48", "-1: 48 / 6 = 8"],
         "r2": ["elements: 8·6 = 48"],
     }
+
+
+# -- zeropad: a crop must leave something ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "shape", "message", "hint"),
+    [
+        (
+            "zeropad2d([-4, -4, -4, -4])",
+            (3, 8, 8),
+            "zeropad2d: padding (-4, -4) crops 8 from the input's size 8 in 3×8×8, leaving nothing",
+            "crop at most 7 in all from this size, so that at least 1 remains",
+        ),
+        (
+            "zeropad2d([0, 0, -8, 0])",
+            (3, 8, 5),
+            "zeropad2d: padding (-8, 0) crops 8 from the input's size 8 in 3×8×5, leaving nothing",
+            "crop at most 7 in all",
+        ),
+        (
+            "zeropad2d([-2, -3, 0, 0])",
+            (3, 8, 5),
+            "zeropad2d: padding (-2, -3) crops 5 from the input's size 5 in 3×8×5, leaving nothing",
+            "crop at most 4 in all",
+        ),
+        (
+            "zeropad2d(-4)",
+            (3, 8, 8),
+            "zeropad2d: padding (-4, -4) crops 8 from the input's size 8 in 3×8×8, leaving nothing",
+            "crop at most 7 in all",
+        ),
+        (
+            "zeropad1d([-4, -4])",
+            (3, 8),
+            "zeropad1d: padding (-4, -4) crops 8 from the input's size 8 in 3×8, leaving nothing",
+            "crop at most 7 in all",
+        ),
+        (
+            "zeropad1d([-9, 2])",
+            (3, 8),
+            "zeropad1d: padding (-9, 2) crops 9 from the input's size 8 in 3×8, more than it has",
+            "crop at most 7 in all",
+        ),
+        (
+            "zeropad1d(-1)",
+            (3, 1),
+            "zeropad1d: padding (-1, -1) crops 2 from the input's size 1 in 3×1, more than it has",
+            "crop at most 0 in all",
+        ),
+    ],
+)
+def test_a_crop_that_leaves_nothing_is_refused(
+    tmp_path: Any, call: str, shape: tuple[int, ...], message: str, hint: str
+) -> None:
+    """Every other operator refuses a size below 1; PyTorch would crop to an empty tensor (or,
+    cropping more than there is, fail when the model runs)."""
+    e = error(call, shape)
+    assert e.message == message
+    assert e.hint is not None and hint in e.hint
+    path = tmp_path / "spec.yaml"
+    path.write_text(spec_text([f"- a: {call}"], shape))
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: {path}:5:"), result.stderr
+    assert "crops" in result.stderr and "hint: a negative side crops" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("call", "shape"),
+    [
+        ("zeropad2d([-3, -4, -4, -3])", (3, 8, 8)),
+        ("zeropad2d([-7, 0, 0, -7])", (3, 8, 8)),
+        ("zeropad2d([-7, 3, 2, -7])", (3, 8, 8)),
+        ("zeropad1d([-3, -4])", (3, 8)),
+        ("zeropad1d([-2, 5])", (3, 3)),
+        ("zeropad1d(0)", (3, 1)),
+        # cropped away, then padded: nothing of the input, but a size, as in PyTorch
+        ("zeropad1d([-8, 1])", (3, 8)),
+    ],
+)
+def test_a_crop_that_leaves_one_is_pytorchs(call: str, shape: tuple[int, ...]) -> None:
+    spec = netspec.loads(spec_text([f"- a: {call}"], shape))
+    padding = spec.network.root.children[0].attrs.padding
+    cls = nn.ZeroPad2d if call.startswith("zeropad2d") else nn.ZeroPad1d
+    y = cls(tuple(padding) if isinstance(padding, tuple | list) else padding)(
+        torch.zeros(2, *shape)
+    )
+    assert tuple(spec.network.root.output) == tuple(y.shape[1:])
+    assert min(y.shape[1:]) >= 1
