@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
-from hypothesis import given, note, reject
+from hypothesis import given, note
 from torch import nn
 from typer.testing import CliRunner
 
@@ -179,12 +179,7 @@ def attempt(what: str, fn: Callable[[], T]) -> T:
     except AssertionError:
         raise
     except CodegenError as exc:
-        # The one refusal of the code generator that the analysis does not make (a known
-        # limit, said in docs/design-notes.md): a size a loop inside a block computes in a way
-        # its caller's code cannot write without the loop.
-        if "computed by a loop inside it" not in exc.message:
-            raise AssertionError(f"{what} raised CodegenError: {exc}") from None
-        reject()
+        raise AssertionError(f"{what} raised CodegenError: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - any exception is the failure being reported
         frame = traceback.extract_tb(exc.__traceback__)[-1]
         message = (

@@ -280,10 +280,6 @@ def _options(args: Sequence[str]) -> tuple[list[str], str | None]:
 
 
 KNOWN_CODEGEN_GAPS = {
-    "is computed by a loop inside it, which the code that calls it cannot follow": (
-        "emit.py: a block whose output size comes from a loop inside it (a mutated "
-        "efficientnet.ns whose MBConv lost `residual`) is analysed by check, refused by codegen"
-    ),
     "is not known until the generated code runs": (
         "an operator attribute the output size needs concretely, given as a param, is analysed "
         "by check, refused by codegen (pooling's ceil_mode no longer is: "
@@ -1671,12 +1667,6 @@ def test_a_sum_of_1900_terms(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=KNOWN_CODEGEN_GAPS[
-        "is computed by a loop inside it, which the code that calls it cannot follow"
-    ],
-)
 def test_a_block_sized_by_an_inner_loop_compiles(tmp_path: Path) -> None:
     text = (ZOO / "efficientnet.ns").read_text().replace("    residual use_res_connect\n", "", 1)
     check_spec(tmp_path, text, "efficientnet.ns", outputs=False)

@@ -57,7 +57,15 @@ from netspec.expr.evaluate import (
     show,
     type_name,
 )
-from netspec.expr.render import literal, needs_tuple, python_function, render, render_iterable
+from netspec.expr.render import (
+    _IF,
+    _precedence,
+    literal,
+    needs_tuple,
+    python_function,
+    render,
+    render_iterable,
+)
 from netspec.infer import Network
 from netspec.ops.base import HELPERS, TRAINING, OpError, PyCall, Shape, X
 from netspec.ops.learned import TensorRef, declare
@@ -191,7 +199,10 @@ def _expr(node: n.Expr) -> PyExpr:
 def _laid_out(node: n.Expr) -> PyExpr | None:
     if isinstance(node, n.IfExp):
         test = render(node.test, python=True)
-        return Chain((_expr(node.body), Atom(f"if {test}"), _prefixed("else ", node.orelse)))
+        test = f"({test})" if _precedence(node.test) <= _IF else test
+        return Chain(
+            (_operand(node.body, _IF + 1), Atom(f"if {test}"), _prefixed("else ", node.orelse))
+        )
     if isinstance(node, n.ListComp):
         parts: list[PyExpr] = [_expr(node.element)]
         for clause in node.clauses:
@@ -208,9 +219,20 @@ def _laid_out(node: n.Expr) -> PyExpr | None:
         while isinstance(left, n.Binary) and left.op in group:
             operands.insert(0, (left.op, left.right))
             left = n.strip(left.left)
-        parts = [_expr(left)] + [_prefixed(f"{op} ", right) for op, right in operands]
+        p = _precedence(node)
+        parts = [_operand(left, p)]
+        parts += [_prefixed(f"{op} ", right, p + 1) for op, right in operands]
         return Chain(tuple(parts))
     return None
+
+
+def _operand(node: n.Expr, need: int) -> PyExpr:
+    """``node`` as an operand that binds at least as tightly as ``need``: bracketed where it
+    does not (``(a + b) // 2``), split inside its brackets where it is too long."""
+    inner = _expr(node)
+    if _precedence(node) < need:
+        return Bracket("(", (Item(inner),), ")", commas=False)
+    return inner
 
 
 def _for_header(header: str) -> PyExpr | None:
@@ -222,10 +244,16 @@ def _for_header(header: str) -> PyExpr | None:
     return Bracket("for (", items, f") in {rest}", text=header)
 
 
-def _prefixed(text: str, node: n.Expr) -> PyExpr:
-    inner = _expr(node)
-    if isinstance(inner, Bracket):
+def _prefixed(text: str, node: n.Expr, need: int = _IF) -> PyExpr:
+    return _with_prefix(text, _operand(node, need))
+
+
+def _with_prefix(text: str, inner: PyExpr) -> PyExpr:
+    """``text`` + ``inner``, split where ``inner`` splits (``else a`` / ``+ b``)."""
+    if isinstance(inner, Bracket) and inner.text is None:
         return Bracket(text + inner.head, inner.items, inner.close, inner.tuple_like, inner.commas)
+    if isinstance(inner, Chain):
+        return Chain((_with_prefix(text, inner.parts[0]), *inner.parts[1:]))
     return Atom(text + inner.flat())
 
 
@@ -485,14 +513,18 @@ class Module:
         return Item(Atom(f"{name}: Any"))  # a `let` value: always passed by the caller
 
     def block_output(
-        self, name: str, args: dict[str, Any], names: dict[str, Any], x: Shape
-    ) -> Shape:
-        """A block instance's output shape, in the caller's terms (a dry run of its class)."""
+        self, name: str, args: dict[str, Any], names: dict[str, Any], x: Shape, ns: Namespace
+    ) -> tuple[Shape, list[Stmt]]:
+        """A block instance's output shape, in the caller's terms (a dry run of its class), and
+        the statements the caller runs first to compute the sizes that cannot be written
+        without a loop inside the block (none where every size can): that loop again, in the
+        caller's terms, computing the sizes only. Their variables are taken from ``ns``, the
+        caller's names."""
         block = self.spec.blocks[name]
         # sizes the dry run tracks get names of their own, apart from the caller's
         values = [*x, *args.values(), *names.values()]
         caller = set().union(*(n.free_names(as_expr(v)) for v in values))
-        em = Emitter(self, caller, block_layer_names(block))
+        em = Emitter(self, caller | ns.taken, block_layer_names(block))
         em.dry = 1
         em.caller_terms = True
         frame = Scope(names).child(args, input=InputShape(x))
@@ -503,27 +535,30 @@ class Module:
         self._tensors(block, frame, f"blocks.{name}")
         state = State(tuple(x))
         helpers, ordered = set(self.helpers), self.uses_ordered_dict
+        made: list[Stmt] = []
         try:
             lowered = lower_block(block)
             if lowered.kind == "sequential":
-                em.sequential(_sequential_entries(lowered), frame, state, "sequential", "layers")
+                made, _ = em.sequential(
+                    _sequential_entries(lowered), frame, state, "sequential", "layers"
+                )
             else:
-                em.block_body(lowered, frame, state, [])
+                em.block_body(lowered, frame, state, made)
         finally:
             self.helpers, self.uses_ordered_dict = helpers, ordered
         if state.dead:
             raise _Dead(f"{name} cannot be built with these arguments")
         inner = set().union(*(n.free_names(as_expr(d)) for d in state.shape)) & em.tracked_names
-        if inner:
-            raise CodegenError(
-                f"the output size of block {name} is computed by a loop inside it, which the "
-                "code that calls it cannot follow",
-                block.span,
-                f"blocks.{name}",
-                hint="give the layer after the block its input size explicitly (in_channels=…), "
-                "or write apart a first iteration that differs from the rest",
-            )
-        return state.shape
+        if not inner:
+            return state.shape, []
+        # a size a loop inside the block computes, which cannot be written without the loop:
+        # the caller runs the loop too, for the sizes only (the block's own variables are
+        # tracked the same way in its class)
+        reader = Stmt("", reads=frozenset(inner))
+        sizes = prune([*_size_code(made, em.tracked_names), reader], em.tracked_names)[:-1]
+        text = "\n".join(line for stmt in sizes for line in stmt.lines(0))
+        ns.taken |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)) & (em.ns.taken - ns.taken)
+        return state.shape, sizes
 
 
 class Emitter:
@@ -703,9 +738,23 @@ class Emitter:
                 branch = node.body if concrete(test) else node.orelse
                 return self._choice(branch, origin, scope, state, where, stmts, module, x)
             first, second = state.copy(), state.copy()
-            body = self._choice(node.body, origin, scope, first, where, stmts, module, x)
-            orelse = self._choice(node.orelse, origin, scope, second, where, stmts, module, x)
+            pre: tuple[list[Stmt], list[Stmt]] = ([], [])
+            body = self._choice(node.body, origin, scope, first, where, pre[0], module, x)
+            orelse = self._choice(node.orelse, origin, scope, second, where, pre[1], module, x)
             self._merge_choice(state, first, second, as_expr(test))
+            sizes = {t for stmt in _flatten(pre[0] + pre[1]) for t in _targets(stmt)}
+            if module and sizes & self.tracked_names:  # a block's sizes, computed where it is made
+                stmts.append(
+                    Stmt(
+                        f"if {render(as_expr(test), python=True)}:",
+                        reads=_reads(as_expr(test)),
+                        body=pre[0],
+                        orelse=pre[1] or None,
+                        block=True,
+                    )
+                )
+            else:
+                stmts += pre[0] + pre[1]
             test_expr: Any = Sym(self.subst(node.test))
             if not module:
                 test_expr = self.capture(test_expr, stmts)
@@ -721,7 +770,7 @@ class Emitter:
             values, _ = calls.bind_names(
                 func.id, [p.name for p in block.params], node, origin, scope, where, wrap=self.wrap
             )
-            return self._block_call(func.id, values, scope, state, where)
+            return self._block_call(func.id, values, scope, state, where, stmts)
         op = calls.resolve(node, origin, where)
         values, _ = calls.bind(op, node, origin, scope, where, wrap=self.wrap)
         attrs = op.construct(values)
@@ -779,9 +828,17 @@ class Emitter:
         return self.capture(value, init)
 
     def _block_call(
-        self, name: str, values: dict[str, Any], scope: Scope, state: State, where: str
+        self,
+        name: str,
+        values: dict[str, Any],
+        scope: Scope,
+        state: State,
+        where: str,
+        stmts: list[Stmt],
     ) -> PyExpr:
-        """``Block(in_channels, args…, spec_names…)``; the state advances by a dry run."""
+        """``Block(in_channels, args…, spec_names…)``; the state advances by a dry run (whose
+        statements computing sizes, where a loop inside the block computes them, are appended
+        to ``stmts``: they run before the statement that makes the block)."""
         block = self.spec.blocks[name]
         rank = len(state.shape)
         cls = self.mod.block_class(name, rank, where) if not self.dry else None
@@ -813,7 +870,10 @@ class Emitter:
         for g in self.mod.needs[name]:
             names[g] = scope.lookup(g)
             items.append(Item(_py(names[g]), g, "="))
-        y = self.mod.block_output(name, args, names, state.shape)
+        y, sizes = self.mod.block_output(name, args, names, state.shape, self.ns)
+        if sizes:
+            stmts.extend(sizes)
+            self.tracked_names |= {t for stmt in _flatten(sizes) for t in _targets(stmt)}
         self._advance(state, y)
         return Bracket(f"{name}(", tuple(items), ")")
 
@@ -852,7 +912,7 @@ class Emitter:
             skip=1,
         )
         var = self.ns.fresh(_stage_label(where))
-        first = self._block_call(block_ref.id, values, scope, state, where)
+        first = self._block_call(block_ref.id, values, scope, state, where, stmts)
         stmts.append(
             Stmt(
                 f"{var}: list[nn.Module] = ",
@@ -866,7 +926,7 @@ class Emitter:
 
         def run(s: State, out: list[Stmt]) -> None:
             try:
-                item = self._block_call(block_ref.id, later, scope, s, where)
+                item = self._block_call(block_ref.id, later, scope, s, where, out)
             except _Dead as dead:  # later blocks cannot be built: only depth 1 gets past
                 out.append(dead.stmt())
                 s.dead = True
@@ -877,19 +937,22 @@ class Emitter:
         count = n.Binary("-", self.subst(n.strip(depth)), n.Const(1))
         if self.caller_terms:
             depth_value = as_expr(calls.evaluate_at(depth, origin, scope, where))
-            if self._loop_in_caller(n.Binary("-", depth_value, n.Const(1)), {}, state, run):
-                return call("nn.Sequential", Atom(f"*{var}"))
+            count = n.Binary("-", depth_value, n.Const(1))
         header = f"for _ in range({render(count, python=True)}):"
-        self._loop_body(header, _reads(count), state, stmts, run)
+        if self.caller_terms:
+            self._caller_loop(count, {}, header, _reads(count), state, stmts, run)
+        else:
+            self._loop_body(header, _reads(count), state, stmts, run)
         return call("nn.Sequential", Atom(f"*{var}"))
 
     # -- sizes -------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _advance(state: State, y: Shape) -> None:
+    def _advance(self, state: State, y: Shape) -> None:
         """Move to output shape ``y`` (variables are re-assigned at the next :meth:`_sync`)."""
         if len(y) != len(state.shape):
             state.tracked = {}
+        if self.caller_terms:  # sizes the caller may compute: tests their text decides folded
+            y = tuple(Sym(_tidy(d.expr), d.value) if isinstance(d, Sym) else d for d in y)
         state.shape = tuple(y)
 
     @staticmethod
@@ -1021,16 +1084,23 @@ class Emitter:
         state: State,
         stmts: list[Stmt],
         run: Callable[[State, list[Stmt]], None],
-    ) -> None:
+    ) -> set[str]:
+        """The loop, its varying sizes carried by variables (assigned before it and at the end
+        of each iteration); returns the variables it assigns."""
         outer = dict(state.tracked)
         self._track(state, self._varying(state, run), stmts)
+        assigned = set(state.tracked.values())
         start = state.copy()
         body: list[Stmt] = []
         run(state, body)
+        # the next iteration starts from the variables (a dry run's inner loop or condition
+        # leaves its sizes as expressions)
+        self._sync(state, body)
         stmts.append(Stmt(header, _for_header(header), reads=reads, body=body, block=True))
         state.tracked = outer  # after the loop its variables hold the final sizes
         if state.dead:  # the body always raises: only a loop that runs no time gets past it
             state.shape, state.dead = start.shape, start.dead
+        return assigned
 
     def _loop(
         self,
@@ -1041,25 +1111,65 @@ class Emitter:
         stmts: list[Stmt],
         body_fn: Any,
     ) -> None:
-        if isinstance(entry, m.RepeatEntry):
-            count = render(self.subst(entry.repeat.expr), python=True)
-            var = entry.as_ or "_"
-            header = f"for {var} in range({count}):"
-            frame = scope.child({entry.as_: Sym(n.Name(entry.as_))} if entry.as_ else {})
-            reads = _reads(self.subst(entry.repeat.expr))
+        names = [entry.as_] if isinstance(entry, m.RepeatEntry) and entry.as_ else []
+        names = list(entry.for_.names) if isinstance(entry, m.ForEntry) else names
+        if self.caller_terms:
+            # a dry run for a block's caller: the loop in the caller's terms, its variables
+            # named apart from the caller's (the caller runs it where its sizes cannot be
+            # written without it)
+            own = {name: self.ns.fresh(name) for name in names}
+            count, last = _loop_count(entry, scope)
+            if isinstance(entry, m.RepeatEntry):
+                iterable: n.Expr = n.Call(n.Name("range"), (count,), ())
+            else:
+                iterable = as_expr(calls.evaluate_at(entry.for_.expr, None, scope, "for"))
+            last = {own[name]: value for name, value in last.items()}
+            header = f"for {', '.join(own.values()) or '_'} in {render_iterable(iterable)}:"
         else:
-            names = entry.for_.names
-            iterable = self.subst(entry.for_.expr)
-            header = f"for {', '.join(names)} in {render_iterable(iterable)}:"
-            frame = scope.child({name: Sym(n.Name(name)) for name in names})
-            reads = _reads(iterable)
+            own = {name: name for name in names}
+            if isinstance(entry, m.RepeatEntry):
+                count_text = render(self.subst(entry.repeat.expr), python=True)
+                header = f"for {entry.as_ or '_'} in range({count_text}):"
+                iterable = self.subst(entry.repeat.expr)
+            else:
+                iterable = self.subst(entry.for_.expr)
+                header = f"for {', '.join(names)} in {render_iterable(iterable)}:"
+        frame = scope.child({name: Sym(n.Name(var)) for name, var in own.items()})
+        reads = _reads(iterable)
 
         def run(s: State, out: list[Stmt]) -> None:
             body_fn(entry.do, frame, s, out)
 
-        if self.caller_terms and self._loop_in_caller(*_loop_count(entry, scope), state, run):
+        if self.caller_terms:
+            self._caller_loop(count, last, header, reads, state, stmts, run)
             return
         self._loop_body(header, reads, state, stmts, run)
+
+    def _caller_loop(
+        self,
+        count: n.Expr,
+        last: dict[str, n.Expr],
+        header: str,
+        reads: frozenset[str],
+        state: State,
+        stmts: list[Stmt],
+        run: Callable[[State, list[Stmt]], None],
+    ) -> None:
+        """A loop in a dry run for a block's caller, run ``count`` times (its variables at
+        their last iteration: ``last``): the sizes after it in the caller's terms, written
+        without the loop where each can be (see :func:`_after_loop`); otherwise the loop
+        itself, in the caller's terms (``header``), carrying the sizes that cannot — which the
+        caller runs before it makes the block (see :meth:`Module.block_output`)."""
+        forms = self._loop_in_caller(count, last, state, run)
+        if all(f is not None for f in forms):
+            return
+        assigned = self._loop_body(header, reads, state, stmts, run)
+        # a size that can be written without the loop is, where the loop changes nothing
+        # it reads
+        state.shape = tuple(
+            d if f is None or n.free_names(as_expr(f)) & assigned else f
+            for f, d in zip(forms, state.shape, strict=True)
+        )
 
     def _loop_in_caller(
         self,
@@ -1067,23 +1177,34 @@ class Emitter:
         last: dict[str, n.Expr],
         state: State,
         run: Callable[[State, list[Stmt]], None],
-    ) -> bool:
-        """A loop in a dry run for a block's caller, run ``count`` times (its variables at
-        their last iteration: ``last``): the sizes after it in the caller's terms, where each
-        can be written without the loop (see :func:`_after_loop`). False where one cannot."""
-        names = self._start_names(len(state.shape))
+    ) -> list[Any]:
+        """Each size after a loop in a dry run for a block's caller (see :meth:`_caller_loop`)
+        where it can be written without the loop, else ``None``; where every one can, the
+        state moves to them."""
+        rank = len(state.shape)
+        names = self._start_names(rank)
         start = State(tuple(Sym(n.Name(name)) for name in names))
         probe = self._dry(run, start)
-        if probe.dead or len(probe.shape) != len(state.shape):
-            return False
-        dims = []
+        if probe.dead or len(probe.shape) != rank:
+            return [None] * rank
+        dims: list[Any] = []
         for i, (before, anywhere) in enumerate(zip(state.shape, probe.shape, strict=True)):
-            after = _after_loop(as_expr(anywhere), names, i, as_expr(before), count, last)
-            if after is None:
-                return self._settled_loop(count, last, state, probe, names, self._sample_values())
-            dims.append(before if after == as_expr(before) else Sym(after))
-        state.shape = tuple(dims)
-        return True
+            after = None
+            # (not a size the iteration computes with a loop of its own)
+            if not n.free_names(as_expr(anywhere)) & self.tracked_names:
+                after = _after_loop(as_expr(anywhere), names, i, as_expr(before), count, last)
+            dims.append(
+                None if after is None else before if after == as_expr(before) else Sym(after)
+            )
+        if all(d is not None for d in dims):
+            state.shape = tuple(dims)
+            return dims
+        runtime = set().union(*(n.free_names(as_expr(d)) for d in probe.shape))
+        if not runtime & self.tracked_names and self._settled_loop(
+            count, last, state, probe, names, self._sample_values()
+        ):
+            return list(state.shape)
+        return dims
 
     def _sample_values(self) -> dict[str, tuple[Any, ...]]:
         """Values of the spec's params of each kind to try sizes on (an integer otherwise):
@@ -1161,7 +1282,7 @@ class Emitter:
         if then_state.dead or else_state.dead:
             live = else_state if then_state.dead else then_state
             state.shape, state.dead = live.shape, then_state.dead and else_state.dead
-            stmts.append(self._if_stmt(entry, then, orelse))
+            stmts.append(self._if_stmt(entry, then, orelse, cond))
             return
         if len(then_state.shape) != len(else_state.shape):
             raise CodegenError(
@@ -1186,7 +1307,7 @@ class Emitter:
             orelse.append(Stmt(f"{var} = ", _py(b), reads=_reads(b), writes=var))
             merged[i] = Sym(n.Name(var))
         state.shape = tuple(merged)
-        stmts.append(self._if_stmt(entry, then, orelse))
+        stmts.append(self._if_stmt(entry, then, orelse, cond))
 
     def _branch(
         self, body_fn: Any, entries: list[Any], scope: Scope, state: State, out: list[Stmt]
@@ -1209,8 +1330,10 @@ class Emitter:
             self.stored, self.present = stored, present
         return None
 
-    def _if_stmt(self, entry: m.IfEntry, then: list[Stmt], orelse: list[Stmt]) -> Stmt:
-        test = self.subst(entry.if_.expr)
+    def _if_stmt(self, entry: m.IfEntry, then: list[Stmt], orelse: list[Stmt], cond: Any) -> Stmt:
+        # the spec's test in this class's terms; in a dry run for a block's caller, its value
+        # in the caller's
+        test = as_expr(cond) if self.caller_terms else self.subst(entry.if_.expr)
         return Stmt(
             f"if {render(test, python=True)}:",
             reads=_reads(test),
@@ -2172,6 +2295,81 @@ def _constant(expr: n.Expr) -> Any:
         return evaluate(expr, Scope())
     except NetspecError:
         return UNKNOWN
+
+
+def _tidy(node: n.Expr, test: bool = False) -> n.Expr:
+    """A size expression with what its own text decides folded: ``a == a``, a test found true
+    or false, ``x if c else x``, ``max(a, a)``. (``test``: ``node`` is a condition, where
+    ``c and True`` is ``c``.)"""
+    node = n.strip(node)
+    if isinstance(node, n.IfExp):
+        cond, body, orelse = _tidy(node.test, True), _tidy(node.body), _tidy(node.orelse)
+        if isinstance(cond, n.Const) and isinstance(cond.value, bool):
+            return body if cond.value else orelse
+        return body if body == orelse else n.IfExp(cond, body, orelse)
+    if isinstance(node, n.Compare):
+        left, right = _tidy(node.left), tuple(_tidy(c) for c in node.comparators)
+        if len(node.ops) == 1 and left == right[0] and node.ops[0] in _HOLDS:
+            return n.Const(node.ops[0] in ("==", "<=", ">="))
+        return n.Compare(left, node.ops, right)
+    if isinstance(node, n.BoolOp) and test:
+        values = [_tidy(v, True) for v in node.values]
+        decided = [v for v in values if isinstance(v, n.Const) and isinstance(v.value, bool)]
+        if any(v.value is (node.op == "or") for v in decided if isinstance(v, n.Const)):
+            return n.Const(node.op == "or")
+        values = [v for v in values if v not in decided]
+        if not values:
+            return n.Const(node.op == "and")
+        return values[0] if len(values) == 1 else n.BoolOp(node.op, tuple(values))
+    if isinstance(node, n.Not) and test:
+        operand = _tidy(node.operand, True)
+        if isinstance(operand, n.Const) and isinstance(operand.value, bool):
+            return n.Const(not operand.value)
+        return n.Not(operand)
+    if isinstance(node, n.Binary):
+        return n.Binary(node.op, _tidy(node.left), _tidy(node.right))
+    if isinstance(node, n.Call):
+        args = tuple(_tidy(a) for a in node.args)
+        same = len(args) > 1 and all(a == args[0] for a in args) and not node.kwargs
+        if same and node.func in (n.Name("max"), n.Name("min")):
+            return args[0]
+        return n.Call(node.func, args, tuple((k, _tidy(v)) for k, v in node.kwargs))
+    return node
+
+
+def _targets(stmt: Stmt) -> set[str]:
+    """The local names an assignment statement assigns (``a = …``, ``a, b = …``)."""
+    if stmt.block:
+        return set()
+    if stmt.writes:
+        return {stmt.writes}
+    head, sep, rest = stmt.prefix.rpartition(" = ")
+    names = head.split(", ")
+    return set(names) if sep and not rest and all(v.isidentifier() for v in names) else set()
+
+
+def _size_code(stmts: list[Stmt], sizes: set[str]) -> list[Stmt]:
+    """Of the statements of a dry run, those computing sizes (assignments to ``sizes``, and
+    the loops and conditions around them), without the modules it made."""
+    out: list[Stmt] = []
+    for stmt in stmts:
+        if stmt.block:
+            body = _size_code(stmt.body, sizes)
+            orelse = _size_code(stmt.orelse or [], sizes)
+            if body or orelse:
+                out.append(
+                    Stmt(
+                        stmt.prefix,
+                        stmt.expr,
+                        reads=stmt.reads,
+                        body=body,
+                        orelse=orelse or None,
+                        block=True,
+                    )
+                )
+        elif (targets := _targets(stmt)) and targets <= sizes:
+            out.append(stmt)
+    return out
 
 
 def _flatten(stmts: list[Stmt]) -> list[Stmt]:

@@ -173,31 +173,34 @@ class Stmt:
 
 
 def prune(stmts: list[Stmt], candidates: set[str]) -> list[Stmt]:
-    """Drop assignments to ``candidates`` that no other statement reads (to a fixed point)."""
+    """Drop assignments to ``candidates`` whose value nothing needs: no statement reads it
+    other than an assignment that is itself dropped (sizes carried through a loop in two
+    variables, each read only by the other's assignment, go together)."""
+    live: set[str] = set()
     while True:
-        reads: dict[str, int] = {}
-        for stmt in _all(stmts):
-            for name in stmt.reads:
-                if name != stmt.writes:
-                    reads[name] = reads.get(name, 0) + 1
-        dead = {name for name in candidates if name not in reads}
-        pruned = _drop(stmts, dead)
-        if _count(pruned) == _count(stmts):
-            return pruned
-        stmts = pruned
+        needed = set(live)
+        _mark(stmts, candidates, needed)
+        if needed == live:
+            break
+        live = needed
+    return _drop(stmts, candidates - live)
 
 
-def _all(stmts: list[Stmt]) -> list[Stmt]:
-    out: list[Stmt] = []
+def _mark(stmts: list[Stmt], candidates: set[str], live: set[str]) -> bool:
+    """Add to ``live`` what the statements that stay read; whether any stays."""
+    stays = False
     for stmt in stmts:
-        out.append(stmt)
-        out += _all(stmt.body)
-        out += _all(stmt.orelse or [])
-    return out
-
-
-def _count(stmts: list[Stmt]) -> int:
-    return len(_all(stmts))
+        if stmt.block:
+            inner = _mark(stmt.body, candidates, live)
+            inner = _mark(stmt.orelse or [], candidates, live) or inner
+            if not inner:
+                continue
+        elif stmt.writes in candidates:
+            if stmt.writes not in live:
+                continue
+        live |= stmt.reads
+        stays = True
+    return stays
 
 
 def _drop(stmts: list[Stmt], dead: set[str]) -> list[Stmt]:

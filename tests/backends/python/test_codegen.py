@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import netspec
 from netspec.backends.module import compare_forward, compare_state, compile_source
-from netspec.errors import CodegenError, NetspecError
+from netspec.errors import NetspecError
 from netspec.spec.load import bundled_names
 
 GOLDEN = Path(__file__).parent.parent.parent / "golden"
@@ -468,13 +468,14 @@ def test_loops_in_a_block_class(tmp_path: Path) -> None:
         assert compare_state(made, net) == [] and compare_forward(made, net) == []
 
 
-def test_a_stage_size_that_a_boolean_param_decides_is_refused_not_miscompiled() -> None:
+def test_a_stage_size_that_a_boolean_param_decides_is_computed_not_miscompiled() -> None:
     """The output size of a stage inside a block, in its caller's terms: each block gives
     ``(c if use_bn else in.channels) + c`` channels, neither constant nor a fixed step, so the
-    caller's code cannot follow it. It once passed for "settled" (sizes were tried with every
-    name at 1 to 4, so ``use_bn`` was always true) and the caller built the wrong layer after
-    it; now a param's sample values are of its kind (both truth values). Found by the thorough
-    agreement run."""
+    caller's code cannot write it without the loop. It once passed for "settled" (sizes were
+    tried with every name at 1 to 4, so ``use_bn`` was always true) and the caller built the
+    wrong layer after it; then a param's sample values were of its kind (both truth values) and
+    codegen refused it; now the caller runs the stage's loop for the size. Found by the
+    thorough agreement run."""
     text = """netspec: 1
 name: net
 input: [2, 4, 4]
@@ -500,5 +501,18 @@ layers:
 """
     spec = netspec.loads(text)
     assert spec.check().output == (5, 4, 4)
-    with pytest.raises(CodegenError, match="computed by a loop inside it"):
-        spec.source()
+    source = spec.source()
+    assert (
+        "        channels = (3 if use_bn else 2) + 3\n"
+        "        for _ in range(3 - 1):\n"
+        "            channels = (3 if use_bn else channels) + 3\n"
+        "        self.r = R(2, 3, use_bn=use_bn)  # -> [11, 4, 4]\n"
+        "        self.head = nn.Conv2d(channels, 5, 1)  # -> [5, 4, 4]\n"
+    ) in source
+    cls = compile_source(source).Net
+    for use_bn in (False, True):
+        net = netspec.loads(text, use_bn=use_bn).check()
+        made = cls(use_bn=use_bn)
+        assert compare_state(made, net) == [] and compare_forward(made, net) == []
+        built = netspec.loads(text, use_bn=use_bn).build(verify=True)
+        assert compare_state(built, net) == []
