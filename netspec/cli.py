@@ -120,14 +120,18 @@ MacsOpt = Annotated[
         "GFLOPS). all: also bias, normalisation, activations, pooling and merges.",
     ),
 ]
+
+
+def _depth(help: str) -> Any:
+    """The ``--depth``/``-d`` option (a nesting depth, 0 or more), with the command's help."""
+    return typer.Option("--depth", "-d", min=0, help=help)
+
+
 DepthOpt = Annotated[
     int | None,
-    typer.Option(
-        "--depth",
-        "-d",
-        min=0,
-        help="Fold the table below this nesting depth; 0 shows every layer. By default a "
-        "network of more than 100 rows is folded to about 100.",
+    _depth(
+        "Fold the table below this nesting depth; 0 shows every layer. By default a "
+        "network of more than 100 rows is folded to about 100."
     ),
 ]
 ExplainOpt = Annotated[
@@ -603,14 +607,11 @@ def diff(
     macs: MacsOpt = Macs.torchvision,
     depth: Annotated[
         int | None,
-        typer.Option(
-            "--depth",
-            "-d",
-            min=0,
-            help="List differences down to this nesting depth (1: top-level layers only; "
+        _depth(
+            "List differences down to this nesting depth (1: top-level layers only; "
             "deeper containers are compared whole). 0: every layer, also inside blocks only one "
             "side has. By default the table lists every depth and shows a block only one side "
-            "has as one row; JSON lists every layer.",
+            "has as one row; JSON lists every layer."
         ),
     ] = None,
 ) -> None:
@@ -775,13 +776,10 @@ def graph(
     ] = None,
     depth: Annotated[
         int | None,
-        typer.Option(
-            "--depth",
-            "-d",
-            min=0,
-            help="Draw containers (stages, blocks) as clusters down to this nesting depth and "
+        _depth(
+            "Draw containers (stages, blocks) as clusters down to this nesting depth and "
             "as one box at it (1: every top-level layer is a box); 0 draws every layer. By "
-            "default a network of more than 100 boxes is folded to about 100.",
+            "default a network of more than 100 boxes is folded to about 100."
         ),
     ] = None,
     set_: SetOpt = None,
@@ -847,13 +845,10 @@ def report(
     macs: MacsOpt = Macs.torchvision,
     depth: Annotated[
         int | None,
-        typer.Option(
-            "--depth",
-            "-d",
-            min=0,
-            help="Fold the table at this nesting depth when the page opens, and draw the "
+        _depth(
+            "Fold the table at this nesting depth when the page opens, and draw the "
             "diagram's containers as one box at it; 0 unfolds every layer. By default a "
-            "network of more than 100 rows is folded to about 100.",
+            "network of more than 100 rows is folded to about 100."
         ),
     ] = None,
     force: ForceOpt = False,

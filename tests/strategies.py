@@ -1120,6 +1120,24 @@ class SpecGen:
         """Whether a size may be multiplied here: in straight-line code, a few times at most."""
         return flow.tracked and not flow.fixed and self.grown < 2
 
+    def grouped(self, chan: str) -> tuple[str, list[tuple[str, Any]]]:
+        """A grouped 3×3 (transposed) convolution's output channels and attributes: one group
+        per input channel, as many or twice as many output channels."""
+        out = self.c.pick([chan, f"({chan}) * 2"])
+        attrs: list[tuple[str, Any]] = [
+            ("out_channels", E(out)),
+            ("kernel_size", 3),
+            ("padding", 1),
+            ("groups", E(chan)),
+        ]
+        return out, attrs
+
+    def declare(self, attrs: list[tuple[str, Any]], chan: str | None) -> None:
+        """Sometimes give a (transposed) convolution's in_channels, to have it checked."""
+        if chan is not None and self.c.chance(0.4):
+            attrs.append(("in_channels", E(chan)))
+            self.tag("declared-size-check")
+
     def conv_transpose(self, ctx: Ctx, flow: Flow, r: str) -> Call:
         """A transposed convolution that keeps the size, or doubles it (DCGAN's 4/2/1, a 3×3
         with output_padding, a 2×2), or grows it by one (output_padding below the dilation)."""
@@ -1159,19 +1177,11 @@ class SpecGen:
             self.tag("grows:conv_transpose")
         else:
             assert chan is not None
-            out = c.pick([chan, f"({chan}) * 2"])
-            attrs = [
-                ("out_channels", E(out)),
-                ("kernel_size", 3),
-                ("padding", 1),
-                ("groups", E(chan)),
-            ]
+            out, attrs = self.grouped(chan)
             self.tag("conv_transpose:groups")
         if c.chance(0.3):
             attrs.append(("bias", c.pick([False, True, E("not use_bn")])))
-        if chan is not None and c.chance(0.4):
-            attrs.append(("in_channels", E(chan)))
-            self.tag("declared-size-check")
+        self.declare(attrs, chan)
         flow.chan = out
         return Call(f"conv_transpose{r}", attrs)
 
@@ -1313,13 +1323,7 @@ class SpecGen:
             flow.apply("halve")
         else:
             assert chan is not None
-            out = c.pick([chan, f"({chan}) * 2"])
-            attrs = [
-                ("out_channels", E(out)),
-                ("kernel_size", 3),
-                ("padding", 1),
-                ("groups", E(chan)),
-            ]
+            out, attrs = self.grouped(chan)
             pad = 1
             self.tag("conv:groups")
         if c.chance(0.3):
@@ -1329,9 +1333,7 @@ class SpecGen:
             if isinstance(pad, int) and (flow.allows(pad + 1) or pad == 0):
                 modes_ok += ["reflect", "circular"]
             attrs.append(("padding_mode", c.pick(modes_ok)))
-        if chan is not None and c.chance(0.4):
-            attrs.append(("in_channels", E(chan)))
-            self.tag("declared-size-check")
+        self.declare(attrs, chan)
         flow.chan = out
         return Call(f"conv{r}", attrs)
 

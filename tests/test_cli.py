@@ -30,6 +30,18 @@ def run(*args: str) -> Any:
     return runner.invoke(app, list(args))
 
 
+def assert_torch_free(args: list[str], status: int) -> None:
+    """``netspec ARGS``, run in a fresh interpreter, exits with ``status`` without importing
+    torch."""
+    code = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom netspec.cli import app\n"
+        f"r = CliRunner().invoke(app, {args!r})\n"
+        "print(r.exit_code, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == [str(status), "False"], out.stderr
+
+
 # (id, spec text, line, col, where, text the message must contain)
 BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
     (
@@ -1324,13 +1336,7 @@ def test_diff_of_spec_files(tmp_path: Path) -> None:
 
 
 def test_diff_does_not_import_torch() -> None:
-    code = (
-        "import sys\nfrom typer.testing import CliRunner\nfrom netspec.cli import app\n"
-        "r = CliRunner().invoke(app, ['diff', 'resnet50', 'resnet101'])\n"
-        "print(r.exit_code, 'torch' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.stdout.split() == ["1", "False"], out.stderr
+    assert_torch_free(["diff", "resnet50", "resnet101"], 1)
 
 
 # -- sweep -----------------------------------------------------------------------------------------
@@ -1394,13 +1400,7 @@ def test_sweep_help_says_what_activation_memory_is() -> None:
 
 
 def test_sweep_does_not_import_torch() -> None:
-    code = (
-        "import sys\nfrom typer.testing import CliRunner\nfrom netspec.cli import app\n"
-        "r = CliRunner().invoke(app, ['sweep', 'mobilenet_v2', '--grid', 'input=160,224'])\n"
-        "print(r.exit_code, 'torch' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.stdout.split() == ["0", "False"], out.stderr
+    assert_torch_free(["sweep", "mobilenet_v2", "--grid", "input=160,224"], 0)
 
 
 def test_help_lists_the_comparison_commands() -> None:

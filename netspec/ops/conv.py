@@ -4,7 +4,7 @@ transposed convolutions ``conv_transpose1d``/``2d``/``3d`` (``nn.ConvTranspose1d
 from __future__ import annotations
 
 import math
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from netspec.expr.evaluate import concrete, known
 from netspec.ops import spatial
@@ -72,10 +72,7 @@ class ConvAttrs(Attrs):
     """Input channels, inferred; give it (by keyword) only to have it checked."""
 
 
-class _Conv(Op):
-    rank: ClassVar[int]
-    layout: ClassVar[str]
-    axes: ClassVar[tuple[str, ...]]
+class _Conv(spatial.Ranked, Op):
     Attrs = ConvAttrs
     category = "conv"
 
@@ -101,17 +98,7 @@ class _Conv(Op):
         c = x[0]
         self.check_declared(a.in_channels, c, "input channels", x)
         k, s, d, pairs = self._geometry(a, x)
-        if known(c, a.groups) and concrete(c) % concrete(a.groups):
-            raise OpError(
-                f"{self.name}: groups={a.groups} must divide the {c} input channels",
-                hint=divisors_hint(concrete(c)),
-                attr="groups",
-            )
-        if known(a.out_channels, a.groups) and concrete(a.out_channels) % concrete(a.groups):
-            raise OpError(
-                f"{self.name}: groups={a.groups} must divide out_channels={a.out_channels}",
-                attr="groups",
-            )
+        _check_groups(self.name, a, c, hint_out=False)
         out: list[Any] = [a.out_channels]
         for axis, size, ki, si, di, (before, after) in zip(
             self.axes, x[1:], k, s, d, pairs, strict=True
@@ -193,6 +180,23 @@ class _Conv(Op):
         return lines
 
 
+def _check_groups(op: str, a: Any, c: Any, *, hint_out: bool) -> None:
+    """That ``groups`` divides the ``c`` input channels and ``out_channels``; ``hint_out``:
+    list out_channels' divisors in the second error too."""
+    if known(c, a.groups) and concrete(c) % concrete(a.groups):
+        raise OpError(
+            f"{op}: groups={a.groups} must divide the {c} input channels",
+            hint=divisors_hint(concrete(c)),
+            attr="groups",
+        )
+    if known(a.out_channels, a.groups) and concrete(a.out_channels) % concrete(a.groups):
+        raise OpError(
+            f"{op}: groups={a.groups} must divide out_channels={a.out_channels}",
+            hint=divisors_hint(concrete(a.out_channels)) if hint_out else None,
+            attr="groups",
+        )
+
+
 def _items(padding: Any) -> tuple[Any, ...]:
     return tuple(padding) if isinstance(padding, tuple) else (padding,)
 
@@ -208,8 +212,6 @@ class Conv1d(_Conv):
 
     name = "conv1d"
     rank = 1
-    layout = "channels × length"
-    axes = ("L",)
     module_name = "nn.Conv1d"
 
 
@@ -219,8 +221,6 @@ class Conv2d(_Conv):
 
     name = "conv2d"
     rank = 2
-    layout = "channels × height × width"
-    axes = ("H", "W")
     module_name = "nn.Conv2d"
 
 
@@ -230,8 +230,6 @@ class Conv3d(_Conv):
 
     name = "conv3d"
     rank = 3
-    layout = "channels × depth × height × width"
-    axes = ("D", "H", "W")
     module_name = "nn.Conv3d"
 
 
@@ -262,16 +260,13 @@ class ConvTransposeAttrs(Attrs):
     """Input channels, inferred; give it (by keyword) only to have it checked."""
 
 
-class _ConvTranspose(Op):
+class _ConvTranspose(spatial.Ranked, Op):
     """A transposed convolution (the gradient of a convolution with respect to its input).
 
     PyTorch's size rule, per spatial dimension:
     ``out = (in − 1)·stride − 2·padding + dilation·(kernel − 1) + output_padding + 1``.
     """
 
-    rank: ClassVar[int]
-    layout: ClassVar[str]
-    axes: ClassVar[tuple[str, ...]]
     Attrs = ConvTransposeAttrs
     category = "conv"
 
@@ -289,18 +284,7 @@ class _ConvTranspose(Op):
         require_rank(self.name, x, (self.rank + 1,), self.layout)
         c = x[0]
         self.check_declared(a.in_channels, c, "input channels", x)
-        if known(c, a.groups) and concrete(c) % concrete(a.groups):
-            raise OpError(
-                f"{self.name}: groups={a.groups} must divide the {c} input channels",
-                hint=divisors_hint(concrete(c)),
-                attr="groups",
-            )
-        if known(a.out_channels, a.groups) and concrete(a.out_channels) % concrete(a.groups):
-            raise OpError(
-                f"{self.name}: groups={a.groups} must divide out_channels={a.out_channels}",
-                hint=divisors_hint(concrete(a.out_channels)),
-                attr="groups",
-            )
+        _check_groups(self.name, a, c, hint_out=True)
         out: list[Any] = [a.out_channels]
         geometry = zip(self.axes, x[1:], *self._geometry(a), strict=True)
         for axis, size, ki, si, pi, oi, di in geometry:
@@ -372,8 +356,6 @@ class ConvTranspose1d(_ConvTranspose):
 
     name = "conv_transpose1d"
     rank = 1
-    layout = "channels × length"
-    axes = ("L",)
     module_name = "nn.ConvTranspose1d"
 
 
@@ -384,8 +366,6 @@ class ConvTranspose2d(_ConvTranspose):
 
     name = "conv_transpose2d"
     rank = 2
-    layout = "channels × height × width"
-    axes = ("H", "W")
     module_name = "nn.ConvTranspose2d"
 
 
@@ -395,6 +375,4 @@ class ConvTranspose3d(_ConvTranspose):
 
     name = "conv_transpose3d"
     rank = 3
-    layout = "channels × depth × height × width"
-    axes = ("D", "H", "W")
     module_name = "nn.ConvTranspose3d"

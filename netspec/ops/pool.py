@@ -54,10 +54,7 @@ class AvgPool2dAttrs(AvgPool1dAttrs):
     """If set, divide every window's sum by this instead of its size."""
 
 
-class _Pool(Op):
-    rank: ClassVar[int]
-    axes: ClassVar[tuple[str, ...]]
-    layout: ClassVar[str]
+class _Pool(spatial.Ranked, Op):
     functional_name: ClassVar[str]
     category = "pool"
     kernel_within_input: ClassVar[bool] = False
@@ -131,8 +128,6 @@ class MaxPool1d(_Pool):
     name = "maxpool1d"
     Attrs = MaxPoolAttrs
     rank = 1
-    axes = ("L",)
-    layout = "channels × length"
     module_name = "nn.MaxPool1d"
     functional_name = "F.max_pool1d"
 
@@ -144,8 +139,6 @@ class MaxPool2d(_Pool):
     name = "maxpool2d"
     Attrs = MaxPoolAttrs
     rank = 2
-    axes = ("H", "W")
-    layout = "channels × height × width"
     module_name = "nn.MaxPool2d"
     functional_name = "F.max_pool2d"
 
@@ -157,8 +150,6 @@ class MaxPool3d(_Pool):
     name = "maxpool3d"
     Attrs = MaxPoolAttrs
     rank = 3
-    axes = ("D", "H", "W")
-    layout = "channels × depth × height × width"
     module_name = "nn.MaxPool3d"
     functional_name = "F.max_pool3d"
 
@@ -170,8 +161,6 @@ class AvgPool1d(_Pool):
     name = "avgpool1d"
     Attrs = AvgPool1dAttrs
     rank = 1
-    axes = ("L",)
-    layout = "channels × length"
     module_name = "nn.AvgPool1d"
     functional_name = "F.avg_pool1d"
 
@@ -183,8 +172,6 @@ class AvgPool2d(_Pool):
     name = "avgpool2d"
     Attrs = AvgPool2dAttrs
     rank = 2
-    axes = ("H", "W")
-    layout = "channels × height × width"
     module_name = "nn.AvgPool2d"
     functional_name = "F.avg_pool2d"
 
@@ -197,8 +184,6 @@ class AvgPool3d(_Pool):
     Attrs = AvgPool2dAttrs
     kernel_within_input = True
     rank = 3
-    axes = ("D", "H", "W")
-    layout = "channels × depth × height × width"
     module_name = "nn.AvgPool3d"
     functional_name = "F.avg_pool3d"
 
@@ -241,8 +226,6 @@ class AdaptiveAvgPool1d(_Adaptive):
 
     name = "adaptive_avgpool1d"
     rank = 1
-    axes = ("L",)
-    layout = "channels × length"
     module_name = "nn.AdaptiveAvgPool1d"
     functional_name = "F.adaptive_avg_pool1d"
 
@@ -253,8 +236,6 @@ class AdaptiveAvgPool2d(_Adaptive):
 
     name = "adaptive_avgpool2d"
     rank = 2
-    axes = ("H", "W")
-    layout = "channels × height × width"
     module_name = "nn.AdaptiveAvgPool2d"
     functional_name = "F.adaptive_avg_pool2d"
 
@@ -265,8 +246,6 @@ class AdaptiveMaxPool1d(_Adaptive):
 
     name = "adaptive_maxpool1d"
     rank = 1
-    axes = ("L",)
-    layout = "channels × length"
     module_name = "nn.AdaptiveMaxPool1d"
     functional_name = "F.adaptive_max_pool1d"
 
@@ -277,8 +256,6 @@ class AdaptiveMaxPool2d(_Adaptive):
 
     name = "adaptive_maxpool2d"
     rank = 2
-    axes = ("H", "W")
-    layout = "channels × height × width"
     module_name = "nn.AdaptiveMaxPool2d"
     functional_name = "F.adaptive_max_pool2d"
 
@@ -289,8 +266,6 @@ class AdaptiveAvgPool3d(_Adaptive):
 
     name = "adaptive_avgpool3d"
     rank = 3
-    axes = ("D", "H", "W")
-    layout = "channels × depth × height × width"
     module_name = "nn.AdaptiveAvgPool3d"
     functional_name = "F.adaptive_avg_pool3d"
 
@@ -301,7 +276,5 @@ class AdaptiveMaxPool3d(_Adaptive):
 
     name = "adaptive_maxpool3d"
     rank = 3
-    axes = ("D", "H", "W")
-    layout = "channels × depth × height × width"
     module_name = "nn.AdaptiveMaxPool3d"
     functional_name = "F.adaptive_max_pool3d"

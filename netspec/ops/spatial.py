@@ -13,11 +13,35 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import Sym, as_expr, binary, concrete, known
 from netspec.ops.base import Dim, OpError, items
+
+LAYOUTS = {
+    1: "channels × length",
+    2: "channels × height × width",
+    3: "channels × depth × height × width",
+}
+"""The input layout, in words, of an operator with 1, 2 or 3 spatial dimensions."""
+AXES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
+"""The spatial axes' letters, by the number of spatial dimensions."""
+
+
+class Ranked:
+    """A mixin for operators over a ``channels × spatial`` input with ``rank`` spatial
+    dimensions: a subclass that sets ``rank`` gets its ``layout`` and ``axes`` from it."""
+
+    rank: ClassVar[int]
+    layout: ClassVar[str]
+    axes: ClassVar[tuple[str, ...]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "rank" in cls.__dict__:
+            cls.layout = LAYOUTS[cls.rank]
+            cls.axes = AXES[cls.rank]
 
 
 def ntuple(value: Any, count: int, attr: str, op: str) -> tuple[Any, ...]:

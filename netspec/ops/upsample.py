@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from annotated_types import Gt
 from pydantic import Strict
@@ -26,13 +26,6 @@ from netspec.ops.base import (
     require_rank,
 )
 from netspec.ops.fields import Bool, Count, NonNegInt
-
-_AXES = {2: ("L",), 3: ("H", "W"), 4: ("D", "H", "W")}
-_LAYOUTS = {
-    2: "channels × length",
-    3: "channels × height × width",
-    4: "channels × depth × height × width",
-}
 
 Mode = Literal["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"]
 _MODE_RANKS: dict[str, tuple[int, ...]] = {
@@ -135,7 +128,7 @@ class Upsample(Op):
         require_rank(self.name, x, (2, 3, 4), "channels and 1 to 3 spatial dimensions")
         mode = concrete(a.mode) if known(a.mode) else None
         if mode is not None and len(x) not in _MODE_RANKS[mode]:
-            want = " or ".join(_LAYOUTS[r] for r in _MODE_RANKS[mode])
+            want = " or ".join(spatial.LAYOUTS[r - 1] for r in _MODE_RANKS[mode])
             raise OpError(
                 f"upsample: mode '{mode}' needs a {want} input, found {fmt_shape(x)} ({len(x)}-d)",
                 hint="'linear' is for channels × length, 'bilinear' and 'bicubic' for "
@@ -163,7 +156,7 @@ class Upsample(Op):
                 attr="recompute_scale_factor",
             )
         rank = len(x) - 1
-        axes = _AXES[len(x)]
+        axes = spatial.AXES[len(x) - 1]
         least = 0 if mode == "area" else 1  # area pooling to size 0 is an empty output
         if has_size:
             sizes = spatial.ntuple(a.size, rank, "size", self.name)
@@ -203,7 +196,7 @@ class Upsample(Op):
         return PyCall("F.interpolate", (X,), kwargs)
 
     def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
-        axes = _AXES[len(x)]
+        axes = spatial.AXES[len(x) - 1]
         rank = len(x) - 1
         if _given(a.size):
             lines = [
@@ -224,20 +217,48 @@ class Upsample(Op):
         return lines
 
 
+class _PixelShuffle(Op):
+    """``pixel_shuffle`` and ``pixel_unshuffle``: channels to space and back, by a factor r
+    held in the attribute ``factor``."""
+
+    category = "upsampling"
+    factor: ClassVar[str]
+    functional_name: ClassVar[str]
+    upscale: ClassVar[bool]
+    """Whether r² channels become an r × r block (shuffle), rather than the reverse."""
+
+    def module(self, a: Any, x: Shape) -> PyCall:
+        return PyCall(self.module_name, (getattr(a, self.factor),))
+
+    def functional(self, a: Any, x: Shape) -> PyCall | None:
+        return PyCall(self.functional_name, (X, getattr(a, self.factor)))
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        r = getattr(a, self.factor)
+        channels, space = (" / ", "·") if self.upscale else ("·", " / ")
+        return [
+            f"C: {x[0]}{channels}{r}² = {y[0]}",
+            f"H: {x[1]}{space}{r} = {y[1]}",
+            f"W: {x[2]}{space}{r} = {y[2]}",
+        ]
+
+
 class PixelShuffleAttrs(Attrs):
     upscale_factor: Count
     """r: each r² channels become an r × r block of pixels (C·r² × H × W → C × H·r × W·r)."""
 
 
 @register
-class PixelShuffle(Op):
+class PixelShuffle(_PixelShuffle):
     """Rearrange channels into space (ESPCN's sub-pixel convolution): C·r² × H × W becomes
     C × H·r × W·r."""
 
     name = "pixel_shuffle"
     Attrs = PixelShuffleAttrs
-    category = "upsampling"
     module_name = "nn.PixelShuffle"
+    functional_name = "F.pixel_shuffle"
+    factor = "upscale_factor"
+    upscale = True
 
     def infer(self, a: Any, x: Shape) -> Shape:
         require_rank(self.name, x, (3,), "channels × height × width")
@@ -252,20 +273,6 @@ class PixelShuffle(Op):
             )
         return (c // square, x[1] * r, x[2] * r)
 
-    def module(self, a: Any, x: Shape) -> PyCall:
-        return PyCall("nn.PixelShuffle", (a.upscale_factor,))
-
-    def functional(self, a: Any, x: Shape) -> PyCall | None:
-        return PyCall("F.pixel_shuffle", (X, a.upscale_factor))
-
-    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
-        r = a.upscale_factor
-        return [
-            f"C: {x[0]} / {r}² = {y[0]}",
-            f"H: {x[1]}·{r} = {y[1]}",
-            f"W: {x[2]}·{r} = {y[2]}",
-        ]
-
 
 class PixelUnshuffleAttrs(Attrs):
     downscale_factor: Count
@@ -274,14 +281,16 @@ class PixelUnshuffleAttrs(Attrs):
 
 
 @register
-class PixelUnshuffle(Op):
+class PixelUnshuffle(_PixelShuffle):
     """Rearrange space into channels, the inverse of ``pixel_shuffle``: C × H × W becomes
     C·r² × H/r × W/r."""
 
     name = "pixel_unshuffle"
     Attrs = PixelUnshuffleAttrs
-    category = "upsampling"
     module_name = "nn.PixelUnshuffle"
+    functional_name = "F.pixel_unshuffle"
+    factor = "downscale_factor"
+    upscale = False
 
     def infer(self, a: Any, x: Shape) -> Shape:
         require_rank(self.name, x, (3,), "channels × height × width")
@@ -296,17 +305,3 @@ class PixelUnshuffle(Op):
                     attr="downscale_factor",
                 )
         return (x[0] * r * r, x[1] // r, x[2] // r)
-
-    def module(self, a: Any, x: Shape) -> PyCall:
-        return PyCall("nn.PixelUnshuffle", (a.downscale_factor,))
-
-    def functional(self, a: Any, x: Shape) -> PyCall | None:
-        return PyCall("F.pixel_unshuffle", (X, a.downscale_factor))
-
-    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
-        r = a.downscale_factor
-        return [
-            f"C: {x[0]}·{r}² = {y[0]}",
-            f"H: {x[1]} / {r} = {y[1]}",
-            f"W: {x[2]} / {r} = {y[2]}",
-        ]

@@ -118,6 +118,24 @@ def call_text(op: str, attrs: dict[str, Any]) -> str:
     return f"{op}({args})" if args else op
 
 
+def assert_deploys(model: nn.Module, x: Tensor) -> None:
+    """``model`` computes the same on ``x`` scripted, compiled (``fullgraph``) and exported."""
+    with torch.no_grad():
+        expected = model(x)
+        torch.testing.assert_close(torch.jit.script(model)(x), expected)
+        compiled = torch.compile(model, backend="eager", fullgraph=True)
+        torch.testing.assert_close(compiled(x), expected)
+        torch.testing.assert_close(torch.export.export(model, (x,)).module()(x), expected)
+
+
+def explanations(spec: netspec.Spec) -> dict[str, list[str]]:
+    """Each top-level layer's ``explain`` lines (as ``--explain`` shows them), by path."""
+    return {
+        node.path: node.op.explain(node.attrs, node.input, node.output)
+        for node in spec.network.root.children
+    }
+
+
 def flop_macs(model: nn.Module, x: Tensor) -> int:
     """FlopCounterMode's total for one sample, halved: MACs in torchvision's convention."""
     counter = FlopCounterMode(display=False)

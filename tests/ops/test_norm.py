@@ -16,7 +16,7 @@ import netspec
 from netspec.errors import NetspecError
 from tests.conftest import spec_text
 from tests.ops import oracles
-from tests.ops.oracles import agree
+from tests.ops.oracles import agree, explanations
 
 any_rank = st.integers(1, 4).flatmap(lambda r: st.tuples(*[st.integers(1, 5)] * r))
 
@@ -204,11 +204,7 @@ def test_explanations() -> None:
             (8, 3, 4),
         )
     )
-    net = spec.network
-    lines = {
-        node.path: node.op.explain(node.attrs, node.input, node.output)
-        for node in net.root.children
-    }
+    lines = explanations(spec)
     assert lines["ln2"] == [
         "mean and variance over the 8 channels, at each of 3·4 = 12 positions",
         "params: 2·8 = 16 (scale and shift per channel)",
@@ -338,10 +334,7 @@ def test_norm_explanations() -> None:
             (6, 3, 4),
         )
     )
-    lines = {
-        node.path: node.op.explain(node.attrs, node.input, node.output)
-        for node in spec.network.root.children
-    }
+    lines = explanations(spec)
     assert lines["g"] == [
         "6 channels = 2 groups of 3; mean and variance over each group's 3·3·4 = 36 values, "
         "in each sample",

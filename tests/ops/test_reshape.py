@@ -20,7 +20,7 @@ from netspec.cli import app
 from netspec.errors import NetspecError
 from tests.conftest import spec_text
 from tests.ops import oracles
-from tests.ops.oracles import agree
+from tests.ops.oracles import agree, explanations
 
 any_rank = st.integers(1, 4).flatmap(lambda r: st.tuples(*[st.integers(1, 5)] * r))
 
@@ -295,10 +295,7 @@ def test_explanations() -> None:
             (6, 2, 4),
         )
     )
-    lines = {
-        node.path: node.op.explain(node.attrs, node.input, node.output)
-        for node in spec.network.root.children
-    }
+    lines = explanations(spec)
     assert lines == {
         "shuffle": ["6 channels = 2 groups of 3; output channel i·2 + j is input channel j·3 + i"],
         "perm": [

@@ -18,7 +18,7 @@ from torch import nn
 import netspec
 from netspec.errors import NetspecError
 from tests.conftest import spec_text
-from tests.ops.oracles import agree
+from tests.ops.oracles import agree, assert_deploys, explanations
 
 MODES = {1: ["linear"], 2: ["bilinear", "bicubic"], 3: ["trilinear"]}
 FACTORS = [1, 2, 3, 0.5, 1.5, 0.7, 1.7, 2.5, 1 / 3, 2.0]
@@ -122,12 +122,7 @@ def test_source() -> None:
     assert "F.pixel_unshuffle(x, 2)" in source
     model = spec.build().eval()
     x = torch.randn(2, 4, 3, 4)
-    with torch.no_grad():
-        expected = model(x)
-        torch.testing.assert_close(torch.jit.script(model)(x), expected)
-        compiled = torch.compile(model, backend="eager", fullgraph=True)
-        torch.testing.assert_close(compiled(x), expected)
-        torch.testing.assert_close(torch.export.export(model, (x,)).module()(x), expected)
+    assert_deploys(model, x)
 
 
 def test_resize_to_the_block_input() -> None:
@@ -204,10 +199,7 @@ def test_explanations() -> None:
             (2, 5, 10),
         )
     )
-    lines = {
-        node.path: node.op.explain(node.attrs, node.input, node.output)
-        for node in spec.network.root.children
-    }
+    lines = explanations(spec)
     assert lines["a"] == [
         "H: 5·2 = 10",
         "W: ⌊10·0.7⌋ = 7",
