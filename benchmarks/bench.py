@@ -11,8 +11,10 @@ For each model it times (medians over repeats):
   (torchvision's when it imports, else the equivalent hand-written module kept here);
 - **forward**: one CPU forward pass of the netspec module vs the reference, same weights;
 
-and, once, ``netspec check`` as a whole process (it must not import torch), and a 99,990-layer
-chain (the analysis, the whole table, and the build against a plain ``nn.Sequential``).
+and, once, ``netspec check`` as a whole process (it must not import torch), a 99,990-layer
+chain (the analysis, the whole table, and the build against a plain ``nn.Sequential``), and
+``netspec sweep``'s rate: configurations of mobilenet_v2 analysed per second over a grid of
+widths and input sizes.
 
 Run: ``python benchmarks/bench.py [--models vgg16 alexnet] [--repeat 5]``.
 """
@@ -339,6 +341,7 @@ def main() -> None:
         )
 
     chain()
+    sweep()
     check = [sys.executable, "-m", "netspec", "check", args.models[-1]]
     t_proc = median_time(
         lambda: subprocess.run(check, capture_output=True, check=True), args.repeat
@@ -378,6 +381,25 @@ def chain() -> None:
     print(f"  build: netspec                 {fmt(t_build)}")
     ratio = f"netspec/reference {t_build / t_ref:5.2f}"
     print(f"  build: nn.Sequential of ReLUs  {fmt(t_ref)}   {ratio}\n")
+
+
+def sweep() -> None:
+    """``netspec sweep mobilenet_v2 --grid width_mult=… --grid input=…`` without printing:
+    the spec read once, every combination analysed (what the command does per row)."""
+    from netspec.backends import sweep as sweeping  # noqa: PLC0415
+    from netspec.spec.load import load_spec  # noqa: PLC0415
+    from netspec.spec.params import declared  # noqa: PLC0415
+
+    model = load_spec("mobilenet_v2")
+    widths = "width_mult=0.5,0.75,1.0,1.25,1.4"
+    sizes = "input=96,128,160,192,224"
+    axes = sweeping.parse_grid([widths, sizes], declared(model))
+    sweeper = sweeping.Sweeper(model, declared(model), {}, None)
+    rows = len(sweeper.run(axes))
+    seconds = median_time(lambda: sweeper.run(axes), 3)
+    print(f"sweep of mobilenet_v2 over {widths} × {sizes}")
+    rate = f"{rows / seconds:7.0f} per second"
+    print(f"  {rows} configurations, analysed  {fmt(seconds)}   {rate}\n")
 
 
 if __name__ == "__main__":
