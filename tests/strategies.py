@@ -785,9 +785,9 @@ class SpecGen:
         if ctx.block is not None:
             self.tag("loop:in-block")
             self.current_block_has_loop = True
-        # in a block, a loop keeps the spatial size: a size accumulated by a loop inside a
-        # block is a size its caller's generated code cannot follow (a CodegenError, by design)
-        body = flow.sub(fixed=True) if ctx.block is not None else flow.sub()
+        # a loop may change sizes in a block too: where no loop-free form exists, the caller's
+        # generated code runs the block's loop again for them
+        body = flow.sub()
         do = self.some(body_ctx, body, kind, names, 2)
         flow.absorb(body, most)
         flow.chan = None
