@@ -460,6 +460,15 @@ RES = (
 # (id, spec text, line, col, where, text the message must contain) for the block language
 BLOCK_BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
     (
+        "parallel-paths-not-lists",
+        H + "blocks:\n  P:\n    body:\n      - parallel:\n          - a: conv2d(2, 1)\n"
+        "          - b: conv2d(2, 1)\nlayers:\n  - p: P\n",
+        7,
+        9,
+        "blocks.P",
+        "each path of `parallel` is a list of layers, found layers",
+    ),
+    (
         "shortcut-mismatch",
         H + RES + "layers:\n  - b: Res(8)\n",
         9,

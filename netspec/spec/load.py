@@ -449,6 +449,16 @@ def check_parallel(entries: Any, allowed: bool, where: str) -> None:
         elif isinstance(entry, m.NamedEntry) and not isinstance(
             entry.value, m.LayerRef | m.MappingCall
         ):
+            if allowed and entry.name.text == "parallel" and isinstance(entry.value, list):
+                # paths written without their own lists read as one sequence named `parallel`
+                raise SpecError(
+                    "each path of `parallel` is a list of layers, found layers: this reads as "
+                    "one sequence of layers named 'parallel'",
+                    entry.span,
+                    where,
+                    hint="write each path as a list (`- - a: conv2d(8, 1)`, then `- - b: relu`), "
+                    "or give the sequence another name",
+                )
             check_parallel(entry.value, False, where)
 
 
