@@ -219,9 +219,20 @@ def _laid_out(node: n.Expr) -> PyExpr | None:
         while isinstance(left, n.Binary) and left.op in group:
             operands.insert(0, (left.op, left.right))
             left = n.strip(left.left)
+        if isinstance(left, n.OpChain) and left.ops[0] in group:  # a long chain, extended
+            operands[:0] = list(zip(left.ops, left.values[1:], strict=True))
+            left = n.strip(left.values[0])
         p = _precedence(node)
         parts = [_operand(left, p)]
         parts += [_prefixed(f"{op} ", right, p + 1) for op, right in operands]
+        return Chain(tuple(parts))
+    if isinstance(node, n.OpChain):  # split across lines like a short chain
+        p = _precedence(node)
+        parts = [_operand(node.values[0], p)]
+        parts += [
+            _prefixed(f"{op} ", value, p + 1)
+            for op, value in zip(node.ops, node.values[1:], strict=True)
+        ]
         return Chain(tuple(parts))
     return None
 

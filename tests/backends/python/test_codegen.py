@@ -516,3 +516,24 @@ layers:
         assert compare_state(made, net) == [] and compare_forward(made, net) == []
         built = netspec.loads(text, use_bn=use_bn).build(verify=True)
         assert compare_state(built, net) == []
+
+
+def test_a_long_chain_of_params_is_split_like_a_short_one(tmp_path: Path) -> None:
+    """A sum of more than eight terms is one flat node; generated code lays it out one term
+    per line, as ruff does, and the module agrees with the analysis."""
+    terms = " + ".join(["first_width_parameter", "second_width_parameter"] * 5)
+    text = (
+        "netspec: 1\nname: chainy\ninput: [3, 8, 8]\nparams:\n  first_width_parameter: 2\n"
+        f"  second_width_parameter: 3\nlayers:\n  - conv: conv2d({terms}, 3)\n"
+    )
+    spec = netspec.loads(text, name="chainy.yaml")
+    source = spec.source()
+    assert "            + second_width_parameter,\n" in source
+    path = tmp_path / "chainy.py"
+    path.write_text(source)
+    for args in (["format", "--check", "--isolated"], ["check", "--isolated"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "ruff", *args, str(path)], capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert spec.build(verify=True).conv.out_channels == 25
