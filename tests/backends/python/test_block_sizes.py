@@ -78,7 +78,7 @@ def agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     return run
 
 
-def _ruff_clean(tmp_path: Path, source: str) -> None:
+def ruff_clean(tmp_path: Path, source: str) -> None:
     """Generated source passes ``ruff format --check`` and ``ruff check``."""
     path = tmp_path / "generated.py"
     path.write_text(source)
@@ -127,7 +127,7 @@ def test_the_caller_computes_the_sizes_a_loop_inside_a_block_gives(
     top = source[source.index("class EfficientNet(") :]
     assert "for i in range(num_layers - 1):\n" in top
     assert "nn.Linear(\n                lastconv_channels * ((height - 2) // 2 + 1)" in top
-    _ruff_clean(tmp_path, source)
+    ruff_clean(tmp_path, source)
     agree(_example(text, "efficientnet.ns", {"arch": "v2_s", "num_classes": 10}, [3, 64, 64]))
 
 
@@ -207,7 +207,7 @@ def test_the_sizes_of_a_first_iteration_that_differs_read_as_written(tmp_path: P
     source = netspec.loads(FIRST_DIFFERS).source()
     assert FIRST_DIFFERS_INIT in source
     assert "x = F.layer_norm(x, (self.width_1,))" in source
-    _ruff_clean(tmp_path, source)
+    ruff_clean(tmp_path, source)
     cls = compile_source(source).FirstDiffers
     for values in ({"depth": 1, "blocks": 3}, {"depth": 3, "width": 2}):
         net = netspec.loads(FIRST_DIFFERS, **values).check()
@@ -299,7 +299,7 @@ def test_a_block_in_a_choice_has_its_sizes_computed_in_its_branch(tmp_path: Path
     assert "channels = (w if blocks > 0 else channels) if i % 2 == 0 or not pool else w" in top
     encoder = source[source.index("class Encoder(") : source.index("class NestedSizes(")]
     assert "range(n)" not in encoder  # its own sizes (channels) need no loop
-    _ruff_clean(tmp_path, source)
+    ruff_clean(tmp_path, source)
 
 
 # -- random specs: loops inside blocks that change the sizes ------------------------------------

@@ -519,6 +519,8 @@ layers:
 
 
 def test_a_long_chain_of_params_is_split_like_a_short_one(tmp_path: Path) -> None:
+    from tests.backends.python.test_block_sizes import ruff_clean  # noqa: PLC0415
+
     """A sum of more than eight terms is one flat node; generated code lays it out one term
     per line, as ruff does, and the module agrees with the analysis."""
     terms = " + ".join(["first_width_parameter", "second_width_parameter"] * 5)
@@ -529,11 +531,5 @@ def test_a_long_chain_of_params_is_split_like_a_short_one(tmp_path: Path) -> Non
     spec = netspec.loads(text, name="chainy.yaml")
     source = spec.source()
     assert "            + second_width_parameter,\n" in source
-    path = tmp_path / "chainy.py"
-    path.write_text(source)
-    for args in (["format", "--check", "--isolated"], ["check", "--isolated"]):
-        proc = subprocess.run(
-            [sys.executable, "-m", "ruff", *args, str(path)], capture_output=True, text=True
-        )
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+    ruff_clean(tmp_path, source)
     assert spec.build(verify=True).conv.out_channels == 25
