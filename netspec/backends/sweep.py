@@ -25,9 +25,8 @@ from typing import Any
 
 from netspec.backends.summary import MacsConvention, _plain
 from netspec.errors import NetspecError, printable
-from netspec.expand.expander import expand
+from netspec.expand.expander import expand, input_shape_of
 from netspec.expand.ir import leaves
-from netspec.expr.evaluate import Scope, evaluate
 from netspec.infer import Network
 from netspec.ops.base import Shape
 from netspec.spec import models as m
@@ -161,15 +160,6 @@ def activation_bytes(net: Network) -> int:
     return BYTES_PER_ELEMENT * sum(math.prod(leaf.output) for leaf in leaves(net.root))
 
 
-def _spec_input(spec: m.SpecFile, params: Mapping[str, Any]) -> Any:
-    """The spec's own input shape at ``params`` (its expression may read params and ``let``)."""
-    assert spec.input is not None
-    scope = Scope(params).child()
-    for name, code in spec.let.items():
-        scope.names[name] = evaluate(code.expr, scope)
-    return evaluate(spec.input.expr, scope)
-
-
 class Sweeper:
     """One spec, read once, analysed for many values."""
 
@@ -186,21 +176,13 @@ class Sweeper:
         self.overrides = dict(overrides)
         self.input = input_shape
         self.macs = macs
-        self._literal_input: Any = None
-        if input_shape is None and spec.input is not None:
-            try:  # an input written as a literal shape is read once
-                self._literal_input = evaluate(spec.input.expr, Scope())
-            except NetspecError:
-                self._literal_input = None
 
-    def _shape(self, value: int | tuple[int, ...], params: Mapping[str, Any]) -> Shape | None:
+    def _shape(self, value: int | tuple[int, ...], params: dict[str, Any]) -> Shape:
+        """``input=N``: every spatial size of the input (``--input``, or the spec's own at
+        these values) N, its channels kept; ``input=CxHxW`` the whole shape."""
         if isinstance(value, tuple):
             return value
-        base = self.input or self._literal_input
-        if base is None:
-            base = _spec_input(self.spec, params)
-        if not (isinstance(base, tuple) and base and all(type(d) is int for d in base)):
-            return None  # the spec's input is wrong; the analysis says how
+        base = self.input or input_shape_of(self.spec, params)
         return (base[0], *([value] * (len(base) - 1))) if len(base) > 1 else (value,)
 
     def row(self, axes: Sequence[Axis], picks: Sequence[int]) -> Row:

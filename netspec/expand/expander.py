@@ -104,6 +104,17 @@ def expand(
     return _Expander(spec, params, reuse).run(input_shape)
 
 
+def input_shape_of(spec: m.SpecFile, params: dict[str, Any]) -> Shape:
+    """The input shape ``spec`` declares, at ``params`` (its expression may read params and
+    ``let``), checked as :func:`expand` checks it.
+
+    Raises:
+        NetspecError: the shape or a ``let`` it needs is invalid at these values, positioned.
+    """
+    expander = _Expander(spec, params)
+    return expander._input(expander._scope())
+
+
 _TEMPLATES = 8
 """Templates kept per block and input shape (the most recent first)."""
 
