@@ -449,7 +449,12 @@ class SpecGen:
         c = self.c
         lets: dict[str, Any] = {}
         if c.chance(0.6):
-            lets["wide"] = c.pick(["width * 2", "width + width"])
+            # the last: more than eight operands, one flat chain (parsed, evaluated, generated)
+            lets["wide"] = c.pick(
+                ["width * 2", "width + width", "width + width + width - width + 0 + 0 + 0 + 0 + 0"]
+            )
+            if lets["wide"].count("+") > 4:
+                self.tag("expr:long-chain")
         if c.chance(0.5):
             lets["half"] = "max(width // 2, 1)"
         if c.chance(0.5):

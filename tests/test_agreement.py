@@ -376,6 +376,7 @@ TAGS = {
     "param:declared",
     "let:reads-let",
     "let:mapping",
+    "expr:long-chain",
     "let:table-lookup",
     # layers
     "top:class",
