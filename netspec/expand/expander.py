@@ -46,12 +46,16 @@ from netspec.expand.ir import (
 )
 from netspec.expand.lower import (
     IN,
+    INPUT,
     ContainerKind,
     Join,
     Path,
     Split,
+    check_arity,
     container_kind,
     lower_block,
+    merge_call,
+    read_names,
     stage_arguments,
 )
 from netspec.expr import nodes as n
@@ -60,7 +64,7 @@ from netspec.infer import Network, apply
 from netspec.infer.infer import MAX_ELEMENTS
 from netspec.ops.base import Op, OpError, Shape, Tensor, fmt_shape
 from netspec.ops.learned import TensorRef, declare
-from netspec.ops.merge import MERGES, split_channels
+from netspec.ops.merge import JOINS, MERGES, JoinAttrs, split_channels
 from netspec.pause import collector_paused
 from netspec.spec import models as m
 from netspec.spec.names import check_layer_name, class_name_problem
@@ -204,6 +208,13 @@ class _Container:
     node: SeqNode
     kind: ContainerKind
     names: dict[str, OpNode | SeqNode] = field(default_factory=dict)
+    reads: frozenset[str] = frozenset()
+    """The names the ``from:`` entries of this class's layers read (see ``lower``)."""
+    tensors: dict[str, tuple[Shape, int]] = field(default_factory=dict)
+    """Those tensors so far: shape, and the index among the children of the layer making it
+    (``-1``: the input)."""
+    switches: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
+    """The children that read named tensors (``from:``), with the names they read."""
 
     def child_path(self, name: str) -> str:
         return f"{self.node.path}.{name}" if self.node.path else name
@@ -248,7 +259,9 @@ class _Expander:
         assert self.spec.layers is not None
         kind = container_kind(self.spec.layers, top=True)
         root = SeqNode("", "", self.spec.span, x, x, kind=kind)
-        root.output = self._fill(_Container(root, kind), self.spec.layers, scope, x)
+        box = self._box(root, kind, [self.spec.layers], x)
+        root.output = self._fill(box, self.spec.layers, scope, x)
+        _check_reads(box)
         return Network(
             name=self.spec.name or "model",
             description=self.spec.description,
@@ -258,6 +271,15 @@ class _Expander:
             root=root,
             lets=self.lets,
         )
+
+    @staticmethod
+    def _box(node: SeqNode, kind: ContainerKind, lists: Sequence[Any], x: Shape) -> _Container:
+        """The container of a class's layers, knowing the tensors its ``from:``s read."""
+        reads = frozenset().union(*(read_names(entries) for entries in lists))
+        box = _Container(node, kind, reads=reads)
+        if reads:
+            box.tensors[INPUT] = (x, -1)
+        return box
 
     def _scope(self) -> Scope:
         scope = Scope(self.params)
@@ -344,6 +366,64 @@ class _Expander:
         return x
 
     def _named(self, box: _Container, entry: m.NamedEntry, scope: Scope, x: Shape) -> Shape:
+        sources = entry.sources
+        if sources is not None:  # `from:` (lower.check_sources has checked what it reads)
+            if sources.merged:
+                return self._merge_entry(box, entry, sources, scope)
+            read = sources.names[0]
+            x, index = box.tensors[read]
+            self.producer = box.node.children[index].path if index >= 0 else None
+            box.switches.append((len(box.node.children), sources.names))
+        y = self._named_layer(box, entry, scope, x)
+        if box.reads and entry.name.text in box.reads and not entry.name.is_template:
+            box.tensors[entry.name.text] = (y, len(box.node.children) - 1)
+        return y
+
+    def _merge_entry(
+        self, box: _Container, entry: m.NamedEntry, sources: m.Sources, scope: Scope
+    ) -> Shape:
+        """``name: merge`` with ``from: [a, b, …]``: a call over earlier tensors."""
+        name = self._name(entry.name, scope, box)
+        path = box.child_path(name)
+        self._grow(1, entry.span, path)
+        value = entry.value
+        if not isinstance(value, m.LayerRef):
+            raise SpecError(
+                "an entry with `from: [...]` is a merge of those tensors, found layers",
+                entry.span,
+                path,
+                hint=f"write a merge: {', '.join(MERGES)}",
+            )
+        merge, options = merge_call(value, path)
+        check_arity(merge, sources, path)
+        shapes = tuple(box.tensors[t][0] for t in sources.names)
+        attrs = JoinAttrs(sources.names, shapes, tuple(options.items()))
+        try:
+            y = merge.infer(shapes, options)
+        except OpError as exc:
+            listing = ", ".join(
+                f"{t} {fmt_shape(s)}" for t, s in zip(sources.names, shapes, strict=True)
+            )
+            raise ShapeError(
+                f"{merge.name}: {exc.message}; from: {listing}",
+                value.span or entry.span,
+                path,
+                hint=exc.hint or merge.hint,
+            ) from None
+        node = OpNode(
+            path, name, entry.span, shapes[0], y, op=JOINS[merge.name], attrs=attrs,
+            functional=True, extra_ops=merge.ops(y, len(shapes), options),
+        )  # fmt: skip
+        self._claim(box, name, None, entry.span)
+        box.names[name] = node
+        box.switches.append((len(box.node.children), sources.names))
+        box.node.children.append(node)
+        if name in box.reads:
+            box.tensors[name] = (y, len(box.node.children) - 1)
+        self.producer = path
+        return y
+
+    def _named_layer(self, box: _Container, entry: m.NamedEntry, scope: Scope, x: Shape) -> Shape:
         name = self._name(entry.name, scope, box)
         value = entry.value
         if isinstance(value, m.LayerRef):
@@ -837,7 +917,7 @@ class _Expander:
         lowered = lower_block(block)
         node = BlockNode(path, name, span, x, x, kind=lowered.kind, block=block_name, args=args)
         node.own = own
-        box = _Container(node, lowered.kind)
+        box = self._box(node, lowered.kind, [block.body, block.then], x)
         tensors: dict[str, Shape] = {IN: x}
         for step in lowered.steps:
             if isinstance(step, Path):
@@ -851,6 +931,7 @@ class _Expander:
             (run.step.merge for run in node.flow if isinstance(run, JoinRun) and run.applied), None
         )
         _check_shared_writes(node)
+        _check_reads(box)
         return node
 
     def _when(
@@ -1090,6 +1171,29 @@ def _overwrites(nodes: Sequence[Node]) -> OpNode | None:
             if found is not None or not _aliases(node.children):
                 return found
     return None
+
+
+def _check_reads(box: _Container) -> None:
+    """Refuse an in-place operation on a tensor a later ``from:`` reads (or that is read
+    again after it): each tensor's readers are the layers right after the one making it and
+    the entries naming it; only the last may write into it."""
+    if not box.reads:
+        return
+    children = box.node.children
+    starts = sorted(i for i, _ in box.switches)
+    for tensor, (_, index) in box.tensors.items():
+        first = index + 1
+        end = next((i for i in starts if i >= first), len(children))
+        readers: list[tuple[int, Sequence[Node]]] = []
+        if first < end:
+            readers.append((first, children[first:end]))
+        readers += [(i, children[i : i + 1]) for i, read in box.switches if tensor in read]
+        readers.sort(key=lambda r: r[0])
+        for (_, nodes), (later, _) in zip(readers, readers[1:], strict=False):
+            found = _overwrites(nodes)
+            if found is not None:
+                other = children[later]
+                raise _in_place_error(found, repr(tensor), f"{other.path!r}")
 
 
 def _check_shared_writes(node: BlockNode) -> None:

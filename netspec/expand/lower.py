@@ -26,6 +26,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from netspec.errors import SpecError, choices_hint
+from netspec.expr import nodes as n
+from netspec.ops.merge import MERGES, Merge
 from netspec.spec import models as m
 
 IN = "x"
@@ -34,6 +37,8 @@ OUT = "out"
 """The tensor the body (and a merge) produce in a block with paths."""
 IDENTITY = "identity"
 """The projected shortcut."""
+INPUT = "input"
+"""The name ``from:`` gives the input of the model or block whose layers it stands in."""
 
 Role = Literal["body", "shortcut", "branch", "then"]
 ContainerKind = Literal["sequential", "module", "class"]
@@ -347,3 +352,219 @@ def _first_name(entries: Sequence[Any]) -> str | None:
 def _path_label(entries: Sequence[Any], index: int) -> str:
     first = _first_name(entries)
     return f"path {index + 1} ({first})" if first else f"path {index + 1}"
+
+
+# -- dataflow: `from:` ------------------------------------------------------------------------
+#
+# A named entry that stands directly in a class's layer list (the model's layers, a block's
+# body and `then`) may read an earlier tensor instead of the previous layer's output: `from:
+# name` reads the output of the layer so named, earlier in the same list (or `input`, the
+# list's input); `from: [a, b, …]` makes the entry a merge of those tensors (a name of
+# :data:`~netspec.ops.merge.MERGES`). The names a list's `from:`s read are decided from the
+# text, so the analysis and the generated `forward` (which keeps each such tensor in a variable
+# of its name) read the same tensors for every parameter value; a name is visible from the
+# entry after it to the end of its list, never inside a loop, condition or nested list.
+
+
+def read_names(entries: Sequence[Any]) -> set[str]:
+    """The names the ``from:`` entries of a class's layer list read (``input`` included)."""
+    out: set[str] = set()
+    for entry in entries:
+        if isinstance(entry, m.NamedEntry) and entry.sources is not None:
+            out.update(entry.sources.names)
+    return out
+
+
+def check_sources(lists: Sequence[Sequence[Any]], where: str) -> None:
+    """Refuse a ``from:`` that reads what it may not (see above): ``lists`` are the layer
+    lists of one class in order (a block's body, then its ``then``), whose names follow each
+    other; every other list reached from them (loops, conditions, nested lists, branches)
+    holds no ``from:``."""
+    direct: dict[str, m.NamedEntry] = {}
+    for entries in lists:
+        for entry in entries:
+            if isinstance(entry, m.NamedEntry) and not entry.name.is_template:
+                direct.setdefault(entry.name.text, entry)
+    nested = _nested_names(lists)
+    seen: set[str] = set()
+    for entries in lists:
+        for entry in entries:
+            if isinstance(entry, m.NamedEntry):
+                if entry.sources is not None:
+                    _check_reads(entry, seen, direct, nested, where)
+                refuse_sources(entry.value, where)
+                if not entry.name.is_template:
+                    seen.add(entry.name.text)
+            else:
+                refuse_sources(entry, where)
+
+
+def _check_reads(
+    entry: m.NamedEntry,
+    seen: set[str],
+    direct: dict[str, m.NamedEntry],
+    nested: dict[str, str],
+    where: str,
+) -> None:
+    sources = entry.sources
+    assert sources is not None
+    own = entry.name.text
+    at = f"{where}.{own}" if where != "layers" else own
+    for name, span in zip(sources.names, sources.spans, strict=True):
+        if name == INPUT:
+            if INPUT in direct or INPUT in nested:
+                raise SpecError(
+                    "`from: input` reads the input of the list, but a layer here is also "
+                    "named 'input'",
+                    span,
+                    at,
+                    hint="rename the layer called 'input'",
+                )
+            continue
+        if name in seen:
+            continue
+        if name == own:
+            raise SpecError(
+                f"{own!r} reads its own output (`from: {name}`): a cycle",
+                span,
+                at,
+                hint="read a layer before this one, or `input`",
+            )
+        later = direct.get(name)
+        if later is not None:
+            line = f" (line {later.span.line})" if later.span is not None else ""
+            raise SpecError(
+                f"{own!r} reads {name!r}, which comes after it{line}: a tensor does not exist "
+                "before its layer runs",
+                span,
+                at,
+                hint=f"read a layer written before this one, or move this entry after {name!r}",
+            )
+        if name in nested:
+            raise SpecError(
+                f"{own!r} reads {name!r}, which is inside {nested[name]}: only layers written "
+                "directly in this list can be read",
+                span,
+                at,
+                hint=f"move {name!r} out of the {nested[name].split()[0]}, or read the layer "
+                "that holds it",
+            )
+        raise SpecError(
+            f"{own!r} reads {name!r}, but no layer before it has that name",
+            span,
+            at,
+            hint=choices_hint(name, [*seen, INPUT], "tensors it can read"),
+        )
+
+
+def _nested_names(lists: Sequence[Sequence[Any]]) -> dict[str, str]:
+    """Names given below the top of ``lists``, and what they are inside (for messages)."""
+    out: dict[str, str] = {}
+
+    def visit(entries: Any, inside: str) -> None:
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if isinstance(entry, m.NamedEntry):
+                if inside and not entry.name.is_template:
+                    out.setdefault(entry.name.text, inside)
+                if not isinstance(entry.value, m.LayerRef | m.MappingCall):
+                    visit(entry.value, inside or f"the sequence {entry.name.text!r}")
+            elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+                visit(entry.do, inside or "a loop")
+            elif isinstance(entry, m.IfEntry):
+                visit(entry.then, inside or "a condition")
+                visit(entry.else_, inside or "a condition")
+            elif isinstance(entry, m.ParallelEntry):
+                for path in entry.parallel:
+                    visit(path, inside or "a parallel path")
+
+    for entries in lists:
+        visit(list(entries), "")
+    return out
+
+
+def refuse_sources(entries: Any, where: str) -> None:
+    """No ``from:`` below the top of a class's list."""
+    for entry in entries if isinstance(entries, list) else [entries]:
+        if isinstance(entry, m.NamedEntry):
+            if entry.sources is not None:
+                raise SpecError(
+                    "`from:` stands directly in the model's layers or a block's body or "
+                    "`then`, not inside a loop, a condition, a nested list or a branch",
+                    entry.sources.span or entry.span,
+                    where,
+                    hint="move the entry to the top of the list, or make the layers a block "
+                    "whose body reads its own tensors",
+                )
+            refuse_sources(entry.value, where)
+        elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+            refuse_sources(entry.do, where)
+        elif isinstance(entry, m.IfEntry):
+            refuse_sources(entry.then, where)
+            refuse_sources(entry.else_, where)
+        elif isinstance(entry, m.ParallelEntry):
+            for path in entry.parallel:
+                refuse_sources(path, where)
+
+
+def merge_call(ref: m.LayerRef, where: str) -> tuple[Merge, dict[str, Any]]:
+    """The merge a ``from: [a, b, …]`` entry names (``concat``, ``resize(mode='bilinear')``)
+    and its options (literal values, so every parameter value merges alike)."""
+    located = ref.expr
+    call = n.strip(located)
+    func = call.func if isinstance(call, n.Call) else call
+    span = located.origin.span_at(call.start, call.end) if call.start is not None else ref.span
+    name = func.id if isinstance(func, n.Name) else None
+    merge = MERGES.get(name) if name is not None else None
+    if merge is None:
+        raise SpecError(
+            f"an entry with `from: [...]` is a merge of those tensors, found "
+            f"{located.origin.text.strip()!r}",
+            span or ref.span,
+            where,
+            hint=choices_hint(name or "", MERGES, "merges"),
+        )
+    options: dict[str, Any] = {}
+    if isinstance(call, n.Call):
+        if call.args:
+            raise SpecError(
+                f"{merge.name} takes its tensors from `from:`; its other arguments are "
+                "options, given by name",
+                span,
+                where,
+                hint=f"e.g. {merge.name}({', '.join(f'{k}=…' for k in merge.options)})"
+                if merge.options
+                else f"write `{merge.name}` alone",
+            )
+        for key, _ in call.kwargs:
+            if key not in merge.options:
+                raise SpecError(
+                    f"{merge.name} has no option {key!r}",
+                    span,
+                    where,
+                    hint=choices_hint(key, merge.options, "options"),
+                )
+        for key, value in call.kwargs:
+            if n.free_names(value) or not isinstance(value, n.Const):
+                raise SpecError(
+                    f"{merge.name}'s option {key!r} is a literal value, found "
+                    f"{located.origin.text[value.start : value.end]!r}",
+                    located.origin.span_at(value.start, value.end) or span,
+                    where,
+                    hint=f"e.g. {key}={MERGE_EXAMPLES.get(key, '…')}",
+                )
+            options[key] = value.value
+    return merge, options
+
+
+MERGE_EXAMPLES = {"mode": "'bilinear'", "align_corners": "false"}
+
+
+def check_arity(merge: Merge, sources: m.Sources, where: str) -> None:
+    """A merge of a fixed number of tensors (``crop``, ``resize``) is given that many."""
+    if merge.arity is not None and len(sources.names) != merge.arity:
+        raise SpecError(
+            f"{merge.name} takes {merge.arity} tensors, found {len(sources.names)} in `from:`",
+            sources.span,
+            where,
+            hint=f"{merge.name}: {merge.doc}",
+        )

@@ -9,31 +9,61 @@ Python back end both apply merges through :data:`MERGES`; neither knows what a m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Sym, as_expr, concrete, known
-from netspec.ops.base import OpError, Shape, numel
+from netspec.expr.evaluate import Sym, as_expr, concrete, known, show
+from netspec.ops.base import HELPERS, Attrs, Op, OpError, Shape, fmt_shape, numel
+from netspec.ops.upsample import MODE_RANKS, POINTS
+
+Options = Mapping[str, Any]
+"""A merge's options by name (``resize``'s ``mode``), as given or defaulted."""
 
 
 @dataclass(frozen=True, slots=True)
 class Merge:
     name: str
     doc: str
-    infer: Callable[[Sequence[Shape]], Shape]
+    rule: Callable[[Sequence[Shape], Options], Shape]
     """The merged shape; raises :class:`OpError` where the inputs cannot be merged."""
-    code: Callable[[Sequence[str]], str]
-    """The Python expression merging the tensors held by these variables."""
+    python: Callable[[Sequence[str], Options], str]
+    """The Python expression merging the tensors held by these variables (options as Python
+    literals)."""
     hint: str | None
     """What to do when the shapes do not merge."""
     counts_ops: bool = True
     """Whether each output element costs one operation per extra input (``--macs all``)."""
+    arity: int | None = None
+    """How many tensors it takes (``None``: two or more)."""
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Its options and their defaults (a merge in `from:` may be called with them)."""
+    block: bool = True
+    """Whether a block's ``merge:`` (or a ``parallel`` entry's) may name it."""
+    helpers: tuple[str, ...] = ()
+    """Definitions of :data:`~netspec.ops.base.HELPERS` its code needs."""
+    points: Callable[[Options], int] | None = None
+    """Operations per output element (``--macs all``), where not one per extra input."""
 
-    def ops(self, output: Shape, inputs: int) -> int:
+    def infer(self, shapes: Sequence[Shape], options: Options | None = None) -> Shape:
+        """The merged shape of ``shapes``; :class:`OpError` where they do not merge."""
+        return self.rule(shapes, {**self.options, **(options or {})})
+
+    def code(self, names: Sequence[str], options: Options | None = None) -> str:
+        """The Python expression merging the tensors of ``names``."""
+        return self.python(names, {**self.options, **(options or {})})
+
+    def ops(self, output: Shape, inputs: int, options: Options | None = None) -> int:
         """Element-wise operations of this merge (``--macs all``)."""
+        if self.points is not None:
+            return int(numel(output)) * self.points({**self.options, **(options or {})})
         return int(numel(output)) * (inputs - 1) if self.counts_ops else 0
+
+    def describe(self, names: Sequence[str], options: Options | None = None) -> str:
+        """The merge as a spec writes it, with its inputs: ``concat(up4, enc4)``."""
+        given = [f"{k}={show(v)}" for k, v in (options or {}).items() if v != self.options[k]]
+        return f"{self.name}({', '.join([*names, *given])})"
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -45,10 +75,10 @@ def _one(size: Any) -> bool:
     return known(size) and concrete(size) == 1
 
 
-def _broadcasting(verb: str) -> Callable[[Sequence[Shape]], Shape]:
+def _broadcasting(verb: str) -> Callable[[Sequence[Shape], Options], Shape]:
     """The shape rule of an element-wise merge: paths ``verb`` together broadcast."""
 
-    def rule(shapes: Sequence[Shape]) -> Shape:
+    def rule(shapes: Sequence[Shape], options: Options) -> Shape:
         return _broadcast(shapes, verb)
 
     return rule
@@ -86,7 +116,7 @@ def _broadcast(shapes: Sequence[Shape], verb: str) -> Shape:
     return tuple(out)
 
 
-def _concat(shapes: Sequence[Shape]) -> Shape:
+def _concat(shapes: Sequence[Shape], options: Options) -> Shape:
     """Concatenation along channels: every other dimension must agree."""
     first = shapes[0]
     for s in shapes[1:]:
@@ -100,6 +130,76 @@ def _concat(shapes: Sequence[Shape]) -> Shape:
     return (channels, *first[1:])
 
 
+def _spatial_like(verb: str) -> Callable[[Sequence[Shape], Options], tuple[Shape, Shape]]:
+    """Check that two tensors have the same rank and spatial dimensions to match."""
+
+    def check(shapes: Sequence[Shape], options: Options) -> tuple[Shape, Shape]:
+        a, b = shapes
+        if len(a) != len(b) or len(a) < 2:
+            raise OpError(
+                f"{verb} a tensor to another's spatial size needs two tensors of one rank with "
+                f"channels and spatial dimensions, found {fmt_shape(a)} and {fmt_shape(b)}"
+            )
+        return a, b
+
+    return check
+
+
+def _crop(shapes: Sequence[Shape], options: Options) -> Shape:
+    """The centre of the first tensor, cut to the spatial size of the second."""
+    a, b = _spatial_like("cropping")(shapes, options)
+    for big, small in zip(a[1:], b[1:], strict=True):
+        if known(big, small) and concrete(small) > concrete(big):
+            raise OpError(
+                f"cropping {fmt_shape(a)} to the spatial size of {fmt_shape(b)}: the crop is "
+                "larger than the tensor",
+                hint="crop the larger tensor to the smaller (`from: [larger, smaller]`)",
+            )
+    return (a[0], *b[1:])
+
+
+def _resize(shapes: Sequence[Shape], options: Options) -> Shape:
+    """The first tensor interpolated to the spatial size of the second (``F.interpolate``)."""
+    a, b = _spatial_like("resizing")(shapes, options)
+    mode, align = options["mode"], options["align_corners"]
+    if mode not in MODE_RANKS:
+        raise OpError(
+            f"mode expects one of {', '.join(map(repr, MODE_RANKS))}, found {show(mode)}"
+        )
+    if len(a) not in MODE_RANKS[mode]:
+        raise OpError(
+            f"mode {mode!r} interpolates "
+            + " or ".join(f"{r}-d" for r in MODE_RANKS[mode])
+            + f" tensors, found {fmt_shape(a)} ({len(a)}-d)"
+        )
+    if align is not None and not isinstance(align, bool):
+        raise OpError(f"align_corners expects true, false or none, found {show(align)}")
+    if align is not None and mode not in POINTS:
+        raise OpError(
+            f"align_corners applies to the interpolating modes only, not {mode!r}",
+            hint="leave align_corners out",
+        )
+    return (a[0], *b[1:])
+
+
+def _resize_code(names: Sequence[str], options: Options) -> str:
+    a, b = names
+    align = options["align_corners"]
+    extra = f", align_corners={align!r}" if align is not None else ""
+    return f'F.interpolate({a}, size={b}.shape[2:], mode="{options["mode"]}"{extra})'
+
+
+_CENTER_CROP = '''
+def center_crop(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """The centre of ``x``, cut to the spatial size of ``like`` (channels kept)."""
+    for dim in range(2, x.dim()):
+        start = (x.shape[dim] - like.shape[dim]) // 2
+        x = x.narrow(dim, start, like.shape[dim])
+    return x
+'''
+HELPERS["center_crop"] = _CENTER_CROP
+
+
 MERGES: dict[str, Merge] = {
     merge.name: merge
     for merge in (
@@ -107,7 +207,7 @@ MERGES: dict[str, Merge] = {
             "add",
             "element-wise sum of the paths (broadcast as PyTorch does)",
             _broadcasting("added"),
-            lambda names: " + ".join(names),
+            lambda names, _: " + ".join(names),
             None,
         ),
         Merge(
@@ -115,7 +215,7 @@ MERGES: dict[str, Merge] = {
             "element-wise product of the paths (broadcast as PyTorch does): a gate, such as "
             "squeeze-and-excitation's `scale * x`",
             _broadcasting("multiplied"),
-            lambda names: " * ".join(names),
+            lambda names, _: " * ".join(names),
             "make the gate's shape broadcast against the input: its channels equal the "
             "input's, its other sizes equal or 1 (adaptive_avgpool2d(1) before it)",
         ),
@@ -123,9 +223,33 @@ MERGES: dict[str, Merge] = {
             "concat",
             "concatenation of the paths along channels, in order",
             _concat,
-            lambda names: f"torch.cat([{', '.join(names)}], 1)",
+            lambda names, _: f"torch.cat([{', '.join(names)}], 1)",
             "give every path the same stride and padding",
             counts_ops=False,
+        ),
+        Merge(
+            "crop",
+            "the centre of the first tensor, cut to the spatial size of the second (U-Net's "
+            "copy and crop); a start of ⌊(size − target) / 2⌋ in each spatial dimension",
+            _crop,
+            lambda names, _: f"center_crop({names[0]}, {names[1]})",
+            None,
+            counts_ops=False,
+            arity=2,
+            block=False,
+            helpers=("center_crop",),
+        ),
+        Merge(
+            "resize",
+            "the first tensor interpolated to the spatial size of the second (`F.interpolate`; "
+            "a segmentation head's output back to the size of the input)",
+            _resize,
+            _resize_code,
+            None,
+            arity=2,
+            options={"mode": "nearest", "align_corners": None},
+            block=False,
+            points=lambda o: POINTS.get(o["mode"], 0),
         ),
     )
 }
@@ -151,3 +275,46 @@ def split_channels(shape: Shape, parts: int) -> tuple[Shape, ...]:
 def split_code(source: str, parts: Sequence[str]) -> str:
     """The Python statement splitting ``source`` into the variables ``parts``."""
     return f"{', '.join(parts)} = {source}.chunk({len(parts)}, 1)"
+
+
+@dataclass(frozen=True, slots=True)
+class JoinAttrs:
+    """What a merge entry (``from: [a, b]``) joins: the tensors' names and shapes, in order,
+    and the merge's options."""
+
+    names: tuple[str, ...]
+    shapes: tuple[Shape, ...]
+    options: tuple[tuple[str, Any], ...] = ()
+
+
+class Join(Op):
+    """A merge written as a layer of a class (``cat4: concat`` with ``from: [up4, enc4]``): a
+    call in ``forward`` over earlier tensors, with no module and no state. Not an operator a
+    spec calls by name (it is not in the registry): the expander makes one per merge entry."""
+
+    Attrs = Attrs  # unused: a merge entry's attributes are a JoinAttrs
+    category = "merge"
+    module_form = False
+
+    def __init__(self, merge: Merge) -> None:
+        self.merge = merge
+        self.name = merge.name  # type: ignore[misc]
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        return self.merge.infer(a.shapes, dict(a.options))
+
+    def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
+        return self.merge.ops(y, len(a.shapes), dict(a.options))
+
+    def describe(self, a: Any) -> str:
+        return self.merge.describe(a.names, dict(a.options))
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        inputs = ", ".join(
+            f"{name} {fmt_shape(s)}" for name, s in zip(a.names, a.shapes, strict=True)
+        )
+        return [f"{self.merge.name} of {inputs} → {fmt_shape(y)}"]
+
+
+JOINS: dict[str, Join] = {name: Join(merge) for name, merge in MERGES.items()}
+"""The operator of a merge entry, by merge."""

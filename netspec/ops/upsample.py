@@ -28,7 +28,7 @@ from netspec.ops.base import (
 from netspec.ops.fields import Bool, Count, NonNegInt
 
 Mode = Literal["nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"]
-_MODE_RANKS: dict[str, tuple[int, ...]] = {
+MODE_RANKS: dict[str, tuple[int, ...]] = {
     "nearest": (2, 3, 4),
     "nearest-exact": (2, 3, 4),
     "area": (2, 3, 4),
@@ -39,7 +39,7 @@ _MODE_RANKS: dict[str, tuple[int, ...]] = {
 }
 """The sample ranks (batch excluded) PyTorch interpolates in each mode."""
 _INTERPOLATING = ("linear", "bilinear", "bicubic", "trilinear")
-_POINTS = {"linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}
+POINTS = {"linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}
 """Input values each output value weighs, for ``--macs all``."""
 
 _Number = Annotated[Annotated[int, Strict()] | Annotated[float, Strict()], Gt(0)]
@@ -127,8 +127,8 @@ class Upsample(Op):
     def infer(self, a: Any, x: Shape) -> Shape:
         require_rank(self.name, x, (2, 3, 4), "channels and 1 to 3 spatial dimensions")
         mode = concrete(a.mode) if known(a.mode) else None
-        if mode is not None and len(x) not in _MODE_RANKS[mode]:
-            want = " or ".join(spatial.LAYOUTS[r - 1] for r in _MODE_RANKS[mode])
+        if mode is not None and len(x) not in MODE_RANKS[mode]:
+            want = " or ".join(spatial.LAYOUTS[r - 1] for r in MODE_RANKS[mode])
             raise OpError(
                 f"upsample: mode '{mode}' needs a {want} input, found {fmt_shape(x)} ({len(x)}-d)",
                 hint="'linear' is for channels × length, 'bilinear' and 'bicubic' for "
@@ -185,7 +185,7 @@ class Upsample(Op):
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
         if a.mode == "area":  # adaptive average pooling: every input value summed
             return max(int(numel(x)), int(numel(y)))
-        return _POINTS.get(a.mode, 0) * int(numel(y))  # nearest: copies
+        return POINTS.get(a.mode, 0) * int(numel(y))  # nearest: copies
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall("nn.Upsample", (), self.kwargs(a))

@@ -651,13 +651,19 @@ class _Reader:
         if kind == "call":
             return YScalar(span, 1, self.slice(tree.children[0]), "")
         if kind in ("named", "named_template"):
-            token, value = tree.children
+            token, value, sources = tree.children
             if kind == "named_template":
                 key = YScalar(self.span(token), 1, self.unquote(token), "")
             else:
                 key = self.name(token, "a layer", quotable=True)
             out = YMap(span)
             self.pair(out, key, self.value(value))
+            if sources is not None:
+                names = [self.key(t) for t in sources.children if isinstance(t, Token)]
+                node: YNode = names[0]
+                if _kind(sources) == "source_list":
+                    node = YSeq(self.span(sources), 1 + len(names), list(names))
+                self.pair(out, YScalar(self.span(sources), 1, "from", ""), node)
             return out
         if kind == "mapping_entry":
             return self.mapping_call(tree)

@@ -281,6 +281,8 @@ class _YamlWriter(_Writer):
             self.emit(pad, f"- {{{_scalar(op)}: {{{inner}}}}}", entry.span)
         elif isinstance(entry, m.NamedEntry):
             self.named(pad, entry.name.text, entry.value, entry.span, prefix="- ")
+            if entry.sources is not None:
+                self.emit(pad + 1, f"from: {_flow(entry.sources.raw)}", entry.sources.span)
         elif isinstance(entry, m.ForEntry):
             header = f"{', '.join(entry.for_.names)} in {_expr(entry.for_)}"
             self.emit(pad, f"- for: {_scalar(header)}", entry.span)
@@ -481,7 +483,13 @@ class _NsWriter(_Writer):
         elif isinstance(entry, m.NamedEntry):
             name = entry.name
             key = _layer_name(name.text, name.is_template)
-            self.value(depth, key, entry.value, entry.span, f"{where}.{name.text}")
+            sources = entry.sources
+            tail = ""
+            if sources is not None:
+                tail = f" from {sources.names[0]}"
+                if sources.merged:
+                    tail = f" from [{', '.join(sources.names)}]"
+            self.value(depth, key, entry.value, entry.span, f"{where}.{name.text}", tail)
         elif isinstance(entry, m.ForEntry):
             header = f"for {', '.join(entry.for_.names)} in {_expr(entry.for_)} {{"
             self.block(depth, header, entry.do, entry.span, where)
@@ -510,14 +518,19 @@ class _NsWriter(_Writer):
                 self.block(depth + 1, "{", path, None, where)
             self.emit(depth, "}")
 
-    def value(self, depth: int, key: str, value: Any, span: Span | None, where: str) -> None:
+    def value(
+        self, depth: int, key: str, value: Any, span: Span | None, where: str, tail: str = ""
+    ) -> None:
+        """``key: value`` (``tail``: what follows the value, ``from …``)."""
         if isinstance(value, m.LayerRef):
-            self.emit(depth, f"{key}: {_expr(value)}", span)
+            self.emit(depth, f"{key}: {_expr(value)}{tail}", span)
         elif isinstance(value, m.MappingCall):
-            self.emit(depth, f"{key}: {_mapping_call(value)}", span)
+            self.emit(depth, f"{key}: {_mapping_call(value)}{tail}", span)
         else:
             items = value if isinstance(value, list) else [value]
-            self.block(depth, f"{key}: {{", items, span, where)
+            self.block(depth, f"{key}: {{", items, span, where, close=not tail)
+            if tail:
+                self.emit(depth, "}" + tail)
 
     def block(
         self,

@@ -9,6 +9,7 @@ key or value.
 
 from __future__ import annotations
 
+import keyword
 import os
 import re
 import types
@@ -28,7 +29,7 @@ from netspec.errors import (
     choices_hint,
     did_you_mean,
 )
-from netspec.expand.lower import block_layer_names, layer_names
+from netspec.expand.lower import block_layer_names, check_sources, layer_names, refuse_sources
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import show
 from netspec.pause import collector_paused
@@ -407,6 +408,8 @@ def _check_file(spec: m.SpecFile, tree: ysrc.YNode) -> None:
                 hint="choose another name, e.g. MyNet",
             )
     check_parallel(spec.layers, False, "layers")
+    if spec.layers:
+        check_sources([spec.layers], "layers")
     for key in ("netspec", "name"):
         if getattr(spec, key) is None:
             hint = {
@@ -934,7 +937,11 @@ class _Binder:
         obj._span = node.span
         if not isinstance(node, ysrc.YMap) or not node.items:
             return
-        key_node, child = node.items[0]
+        items = node.items
+        if obj.sources is not None:
+            items = [item for item in items if item[0].value != m.FROM]
+            self._sources(obj.sources, next(c for k, c in node.items if k.value == m.FROM))
+        key_node, child = items[0]
         name = m.NameTemplate(str(key_node.value))
         self.path.append(name.text)
         try:
@@ -944,6 +951,35 @@ class _Binder:
         obj._name = name
         self.bind(obj.value, child)
         self.path.pop()
+
+    def _sources(self, sources: m.Sources, node: ysrc.YNode) -> None:
+        """Position ``from:``'s names; each is a tensor's name (an identifier)."""
+        sources.span = node.span
+        if not sources.names:
+            raise SpecError(
+                f"`from:` expects a tensor's name or a list of names, found "
+                f"{show(sources.invalid)}",
+                node.span,
+                self.where(),
+                hint="e.g. `from: enc4`, or `from: [up4, enc4]` with a merge",
+            )
+        items = node.items if isinstance(node, ysrc.YSeq) else [node]
+        sources.spans = tuple(item.span for item in items)
+        if sources.merged and len(sources.names) < 2:
+            raise SpecError(
+                f"`from:` with a list merges two or more tensors, found {len(sources.names)}",
+                node.span,
+                self.where(),
+                hint="write one name without a list (`from: enc4`) to read one tensor",
+            )
+        for name, span in zip(sources.names, sources.spans, strict=True):
+            if not name.isidentifier() or keyword.iskeyword(name):
+                raise SpecError(
+                    f"`from:` names a tensor by a layer's name (an identifier), found {name!r}",
+                    span,
+                    self.where(),
+                    hint="name the layer whose output is read (`enc4`), or `input`",
+                )
 
     def _template(self, name: m.NameTemplate, node: ysrc.YScalar, where: str) -> None:
         text = str(node.value)
@@ -1062,8 +1098,11 @@ def _check_block(name: str, block: m.BlockDef) -> None:
     check_parallel(block.then, True, where)
     for value in (block.branches or {}).values():
         check_parallel(value, False, where)
+        refuse_sources(value, where)
     if block.shortcut is not None and block.shortcut.project is not None:
         check_parallel(block.shortcut.project, False, where)
+        refuse_sources(block.shortcut.project, where)
+    check_sources([block.body, block.then], where)
     taken = block_layer_names(block)
     for tensor in block.tensors:
         if tensor in taken:

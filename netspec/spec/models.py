@@ -19,9 +19,11 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    ModelWrapValidatorHandler,
     PrivateAttr,
     RootModel,
     Tag,
+    model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import core_schema
@@ -229,6 +231,8 @@ def _entry_kind(value: Any) -> str | None:
                 return key
         if _is_parallel(value):
             return "parallel"
+        if len(value) == 2 and FROM in value:
+            return "named"
         if len(value) == 1:
             inner = next(iter(value.values()))
             if isinstance(inner, dict) and not any(isinstance(v, dict) for v in inner.values()):
@@ -337,11 +341,71 @@ LayerValue = Annotated[
 ]
 
 
+class Sources:
+    """The tensors a named entry reads (``from:``): one name, or a list of names merged.
+
+    The loader binds each name to its position; :mod:`netspec.expand.lower` decides what the
+    names may refer to."""
+
+    __slots__ = ("names", "spans", "span", "merged", "invalid")
+
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        merged: bool,
+        spans: tuple[Span | None, ...] = (),
+        span: Span | None = None,
+        invalid: Any = None,
+    ) -> None:
+        self.invalid = invalid
+        """What ``from:`` held where it is neither a name nor a list of names."""
+        self.names = names
+        self.merged = merged
+        """Whether ``from:`` is a list (the entry's layer is a merge of the tensors)."""
+        self.spans = spans or (None,) * len(names)
+        self.span = span
+
+    @property
+    def raw(self) -> str | list[str]:
+        return list(self.names) if self.merged else self.names[0]
+
+    def __repr__(self) -> str:
+        return f"Sources({self.raw!r})"
+
+
+FROM = "from"
+"""The key of a named entry that names the tensors it reads."""
+
+
 class NamedEntry(RootModel[dict[str, LayerValue]]):
-    """A named layer (``conv1: conv2d(64, 7)``) or named sequence (``features: [...]``)."""
+    """A named layer (``conv1: conv2d(64, 7)``) or named sequence (``features: [...]``),
+    optionally with ``from:``, the earlier tensors it reads."""
 
     _span: Span | None = PrivateAttr(default=None)
     _name: NameTemplate | None = PrivateAttr(default=None)
+    _from: Sources | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _sources(cls, value: Any, handler: ModelWrapValidatorHandler[NamedEntry]) -> NamedEntry:
+        """``{name: layer, from: …}``: the layer, and the names it reads."""
+        if not (isinstance(value, dict) and len(value) == 2 and FROM in value):
+            return handler(value)
+        raw = value[FROM]
+        if isinstance(raw, str):
+            sources = Sources((raw,), merged=False)
+        elif isinstance(raw, list) and raw and all(isinstance(v, str) for v in raw):
+            sources = Sources(tuple(raw), merged=True)
+        else:  # the loader reports it at its position
+            sources = Sources((), merged=False, invalid=raw)
+        entry = handler({k: v for k, v in value.items() if k != FROM})
+        entry._from = sources
+        return entry
+
+    @property
+    def sources(self) -> Sources | None:
+        """What ``from:`` says (``None``: the entry reads the previous layer's output)."""
+        return self.__pydantic_private__["_from"]  # type: ignore[index,no-any-return]
 
     @property
     def span(self) -> Span | None:
@@ -504,6 +568,8 @@ def canonical(obj: Any) -> Any:
         return (type(obj).__name__, node, extra)
     if isinstance(obj, ParamDecl) and obj.doc is None and obj.choices is None:
         return canonical(obj.default)  # `k: {default: 3}` is `k: 3`
+    if isinstance(obj, NamedEntry) and obj.sources is not None:
+        return (type(obj).__name__, canonical(obj.root), obj.sources.raw)
     if isinstance(obj, RootModel):
         return (type(obj).__name__, canonical(obj.root))
     if isinstance(obj, BaseModel):

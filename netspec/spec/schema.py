@@ -112,7 +112,23 @@ def json_schema() -> dict[str, Any]:
             prop = defs[model]["properties"][key]
             if not prop.get("description"):
                 prop["description"] = text
-    defs["NamedEntry"].update(minProperties=1, maxProperties=1)
+    defs["NamedEntry"].update(
+        minProperties=1,
+        maxProperties=2,
+        # a second key is `from:`
+        **{"if": {"minProperties": 2}, "then": {"required": [m.FROM]}},
+        properties={
+            m.FROM: {
+                "description": "The earlier tensors this entry reads: a layer's name (or "
+                "`input`), instead of the previous layer's output; or a list of names, which "
+                "the entry (a merge: concat, add, mul, crop, resize) joins.",
+                "anyOf": [
+                    {"type": "string"},
+                    {"type": "array", "items": {"type": "string"}, "minItems": 2},
+                ],
+            }
+        },
+    )
     names = ", ".join(op.name for op in _ops())
     _describe_calls(schema, f"Operators: {names}; or a block of the spec, or stage(Block, …).")
     # an entry of a layer list matches exactly one kind, but the kinds' schemas overlap where

@@ -30,15 +30,19 @@ from netspec.expand.ir import BlockNode, SeqNode, walk
 from netspec.expand.lower import (
     IDENTITY,
     IN,
+    INPUT,
     OUT,
     Join,
     Lowered,
     Path,
     Split,
     block_layer_names,
+    check_arity,
     container_kind,
     layer_names,
     lower_block,
+    merge_call,
+    read_names,
     stage_arguments,
 )
 from netspec.expr import nodes as n
@@ -362,6 +366,7 @@ class Module:
             fwd: list[Stmt] = []
             em.first, em.early = init, set(self.params) | set(spec.let)
             em.reserve(entries, lets)
+            em.reading([entries], state, fwd)
             em.class_body(entries, lets, state, init, fwd, Flow(), self.net.root)
             em.settle_tests(fwd)
             body = init
@@ -460,7 +465,7 @@ class Module:
             for step in lowered.steps:
                 if isinstance(step, Path) and step.module is None:
                     em.reserve(step.entries, frame)
-            forward = em.block_body(lowered, frame, state, body)
+            forward = em.block_body(lowered, frame, state, body, [block.body, block.then])
             em.settle_tests(forward)
             base = "nn.Module"
         body = prune(body, em.tracked_names)
@@ -554,7 +559,7 @@ class Module:
                     _sequential_entries(lowered), frame, state, "sequential", "layers"
                 )
             else:
-                em.block_body(lowered, frame, state, made)
+                em.block_body(lowered, frame, state, made, [block.body, block.then])
         finally:
             self.helpers, self.uses_ordered_dict = helpers, ordered
         if state.dead:
@@ -624,6 +629,10 @@ class Emitter:
         self.unrolling = 1
         """How many times the current point is written out (the product of the iteration
         counts of the loops written out around it)."""
+        self.reads: frozenset[str] = frozenset()
+        """The tensors the ``from:`` entries of the class's layers read (see ``lower``)."""
+        self.named: dict[str, tuple[str, State]] = {}
+        """Those tensors so far: the ``forward`` variable holding each, and its shape."""
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -1505,6 +1514,76 @@ class Emitter:
             self._sync(state, init)
             return
         assert isinstance(entry, m.NamedEntry)
+        sources = entry.sources
+        if sources is not None and sources.merged:
+            self._merge_entry(entry, sources, state, fwd, flow)
+            return
+        if sources is not None:  # reads an earlier tensor (lower.check_sources checked it)
+            var, saved = self.named[sources.names[0]]
+            flow.src = var
+            state.shape, state.tracked = saved.shape, dict(saved.tracked)
+        keep = entry.name.text if entry.name.text in self.reads else None
+        goes_to = flow.dst
+        if keep is not None:  # a tensor a later `from:` reads: a variable of its own
+            flow.dst = self._fresh_var(f"tensor {keep}", keep)
+        self._named_entry(entry, scope, state, init, fwd, flow, shapes)
+        if keep is not None:
+            flow.dst = goes_to
+            self.named[keep] = (flow.src, self._kept(state, init, keep))
+
+    def reading(self, lists: Sequence[Sequence[Any]], state: State, fwd: list[Stmt]) -> None:
+        """Before a class's layers: which tensors its ``from:``s read; the input, if one of
+        them, in a variable of its own (``x`` changes as layers run)."""
+        self.reads = frozenset().union(*(read_names(entries) for entries in lists))
+        if INPUT in self.reads:
+            var = self._fresh_var(f"tensor {INPUT}", "x_in")
+            fwd.append(Stmt(f"{var} = x"))
+            self.named[INPUT] = (var, state.copy())
+
+    def _kept(self, state: State, init: list[Stmt], name: str) -> State:
+        """The shape of a tensor kept for a later ``from:``: sizes that variables carry are
+        copied into variables of its own (later layers may assign those again)."""
+        kept = state.copy()
+        shape = list(kept.shape)
+        for index, var in sorted(kept.tracked.items()):
+            copy = self.ns.fresh(f"{name}_{var}")
+            self.tracked_names.add(copy)
+            init.append(Stmt(f"{copy} = {var}", reads=frozenset({var}), writes=copy))
+            shape[index] = Sym(n.Name(copy))
+        kept.shape, kept.tracked = tuple(shape), {}
+        return kept
+
+    def _merge_entry(
+        self, entry: m.NamedEntry, sources: m.Sources, state: State, fwd: list[Stmt], flow: Flow
+    ) -> None:
+        """``name: merge`` with ``from: [a, b, …]``: one line of ``forward``."""
+        name = entry.name.text
+        assert isinstance(entry.value, m.LayerRef)
+        merge, options = merge_call(entry.value, name)
+        check_arity(merge, sources, name)
+        inputs = [self.named[t] for t in sources.names]
+        try:
+            shape = merge.infer([s.shape for _, s in inputs], options)
+        except OpError as exc:  # only in code the default values do not reach
+            raise _Dead(exc.message) from None
+        var = self._fresh_var(f"tensor {name}", name) if name in self.reads else flow.dst
+        fwd.append(Stmt(f"{var} = {merge.code([v for v, _ in inputs], options)}"))
+        self.mod.helpers.update(merge.helpers)
+        state.shape, state.tracked = tuple(shape), {}
+        flow.src = var
+        if name in self.reads:
+            self.named[name] = (var, state.copy())
+
+    def _named_entry(
+        self,
+        entry: m.NamedEntry,
+        scope: Scope,
+        state: State,
+        init: list[Stmt],
+        fwd: list[Stmt],
+        flow: Flow,
+        shapes: dict[str, Shape],
+    ) -> None:
         name = self._class_name(entry, scope, init)
         module = self._named_value(entry, scope, state, init)
         if isinstance(name, str):
@@ -1872,11 +1951,17 @@ class Emitter:
     # -- blocks ------------------------------------------------------------------------------------
 
     def block_body(
-        self, lowered: Lowered, scope: Scope, state: State, init: list[Stmt]
+        self,
+        lowered: Lowered,
+        scope: Scope,
+        state: State,
+        init: list[Stmt],
+        lists: Sequence[Sequence[Any]] = (),
     ) -> list[Stmt]:
         """A block's ``__init__`` statements (appended to ``init``) and its ``forward``: the
         block's lowered steps printed (see :mod:`netspec.expand.lower`)."""
         fwd: list[Stmt] = []
+        self.reading(lists, state, fwd)
         tensors: dict[str, tuple[str, State]] = {IN: ("x", state.copy())}
         last = IN
         for step in lowered.steps:
