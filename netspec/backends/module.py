@@ -230,6 +230,7 @@ def _forward(
         if path in paths if paths is not None else leaf:
 
             def hook(_m: Any, _i: Any, out: Any, path: str = path) -> None:
+                out = out[0] if isinstance(out, tuple) else out  # nn.MultiheadAttention's
                 calls.append((path, tuple(out.shape[1:])))
 
             hooks.append(mod.register_forward_hook(hook))

@@ -49,9 +49,13 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
             }
         )
     tensors = [
-        {"path": f"{node.path}.{t.name}", "shape": list(t.shape), "parameters": t.numel}
+        {
+            "path": f"{node.path}.{t.name}" if node.path else t.name,
+            "shape": list(t.shape),
+            "parameters": t.numel,
+        }
         for node in walk(net.root)
-        if isinstance(node, BlockNode)
+        if isinstance(node, SeqNode)
         for t in node.own
     ]
     return {

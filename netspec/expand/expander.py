@@ -259,6 +259,19 @@ class _Expander:
         assert self.spec.layers is not None
         kind = container_kind(self.spec.layers, top=True)
         root = SeqNode("", "", self.spec.span, x, x, kind=kind)
+        if self.spec.tensors:
+            if kind != "class":
+                raise SpecError(
+                    "a model with learned tensors is a class, and this one's layers have no "
+                    "names (an nn.Sequential)",
+                    self.spec.key_span("tensors"),
+                    "tensors",
+                    hint="name the model's layers (`conv1: conv2d(…)`), so that its forward "
+                    "can apply the tensors",
+                )
+            # the model's own: blocks (which see the globals) have no such attribute
+            scope = scope.child()
+            root.own = self._tensors(self.spec.tensors, self.spec, scope, "tensors")
         box = self._box(root, kind, [self.spec.layers], x)
         root.output = self._fill(box, self.spec.layers, scope, x)
         _check_reads(box)
@@ -575,6 +588,14 @@ class _Expander:
             )
             _cache(self.validated, frozen, attrs)
 
+        if op.call_form != Op.call_form and box.kind != "class":
+            raise SpecError(
+                f"{op.name}'s module is called as {op.call_form.format(module='m', x='x')} in "
+                "forward, which an nn.Sequential cannot do",
+                span,
+                where,
+                hint="name it directly in a block's layers or the model's, whose forward calls it",
+            )
         unnamed_call = False
         if box.kind == "sequential":
             name = index_name
@@ -904,16 +925,7 @@ class _Expander:
             )
         for let_name, code in block.let.items():
             scope.names[let_name] = self._eval(code.expr, scope, f"{where} (let {let_name})")
-        own: list[Tensor] = []
-        for tensor_name, code in block.tensors.items():
-            at = f"{where} (tensors.{tensor_name})"
-            try:
-                decl = declare(code.expr, functools.partial(self._eval, scope=scope, where=at))
-            except OpError as exc:
-                raise ShapeError(exc.message, code.span, at, exc.hint) from None
-            shape = tuple(int(d) for d in decl.shape)
-            own.append(Tensor(tensor_name, shape, True))
-            scope.names[tensor_name] = TensorRef(tensor_name, shape)
+        own = self._tensors(block.tensors, block, scope, where)
         lowered = lower_block(block)
         node = BlockNode(path, name, span, x, x, kind=lowered.kind, block=block_name, args=args)
         node.own = own
@@ -933,6 +945,22 @@ class _Expander:
         _check_shared_writes(node)
         _check_reads(box)
         return node
+
+    def _tensors(
+        self, tensors: dict[str, m.Expression], owner: m.Node, scope: Scope, where: str
+    ) -> list[Tensor]:
+        """The learned tensors of a block or the model, their names bound in ``scope``."""
+        own: list[Tensor] = []
+        for tensor_name, code in tensors.items():
+            at = f"{where} (tensors.{tensor_name})" if where != "tensors" else f"tensors.{tensor_name}"
+            try:
+                decl = declare(code.expr, functools.partial(self._eval, scope=scope, where=at))
+            except OpError as exc:
+                raise ShapeError(exc.message, code.span, at, exc.hint) from None
+            shape = tuple(int(d) for d in decl.shape)
+            own.append(Tensor(tensor_name, shape, True))
+            scope.names[tensor_name] = TensorRef(tensor_name, shape)
+        return own
 
     def _when(
         self, conditions: tuple[tuple[str, m.Expression], ...], scope: Scope, where: str
@@ -1041,12 +1069,14 @@ def _check_tensor_use(
             f"{op.name} takes no learned tensor ({refs[0].name!r} is one)",
             span,
             where,
-            hint=f"apply a tensor with mul({refs[0].name}) or add({refs[0].name})",
+            hint=f"apply a tensor with mul({refs[0].name}), add({refs[0].name}) or "
+            f"prepend({refs[0].name})",
         )
-    if name is not None or not isinstance(box.node, BlockNode) or box.kind != "class":
+    owner = isinstance(box.node, BlockNode) or box.node.path == ""
+    if name is not None or not owner or box.kind != "class":
         raise SpecError(
-            f"{op.name}(…) applies a learned tensor of the block: it is a call in the block's "
-            "forward, so it stands unnamed among the block's own layers",
+            f"{op.name}(…) applies a learned tensor of the block or model: it is a call in "
+            "its forward, so it stands unnamed among the block's (or the model's) own layers",
             span,
             where,
             hint="move it out of the nested list, and leave it unnamed",

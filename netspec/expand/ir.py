@@ -55,6 +55,9 @@ class SeqNode(Node):
 
     kind: ContainerKind = field(kw_only=True)
     children: list[Node] = field(default_factory=list, kw_only=True)
+    own: list[Tensor] = field(default_factory=list, kw_only=True)
+    """Learned tensors of its own (a block's or the model's ``tensors:``): its own
+    parameters, first in its state_dict."""
 
 
 @dataclass(eq=False, slots=True)
@@ -104,9 +107,6 @@ class BlockNode(SeqNode):
 
     block: str = field(kw_only=True)
     args: dict[str, Any] = field(default_factory=dict, kw_only=True)
-    own: list[Tensor] = field(default_factory=list, kw_only=True)
-    """The block's learned tensors (``tensors:``): its own parameters, first in its
-    state_dict."""
     flow: list[Run] = field(default_factory=list, kw_only=True)
     merge: str | None = field(default=None, kw_only=True)
     """The merge applied, if any (shown by the summary)."""
@@ -148,7 +148,7 @@ def state(node: Node) -> dict[str, Tensor]:
     module's own tensors, then its children's (a shared module once)."""
     out: dict[str, Tensor] = {}
     for item in walk(node):
-        if isinstance(item, BlockNode):
+        if isinstance(item, SeqNode):
             for t in item.own:
                 out.setdefault(f"{item.path}.{t.name}" if item.path else t.name, t)
         elif isinstance(item, OpNode) and not item.functional:

@@ -864,6 +864,37 @@ _b(
 )
 
 
+
+def _exact_div(a: Any, b: Any) -> int:
+    """``a // b`` for integers, refusing a remainder (a size that must divide another)."""
+    x, d = _int_arg("exact_div", a), _int_arg("exact_div", b)
+    if d <= 0:
+        raise _Fail(f"exact_div() divides by a positive integer, found {d}")
+    if x % d:
+        raise _Fail(
+            f"exact_div(): {x} is not divisible by {d} (remainder {x % d})",
+            hint=f"the nearest multiples of {d}: {x - x % d} and {x - x % d + d}",
+        )
+    return x // d
+
+
+_EXACT_DIV = '''
+def exact_div(a: int, b: int) -> int:
+    """a // b, refusing a remainder (a size that must divide another)."""
+    if b <= 0 or a % b:
+        raise ValueError(f"exact_div(): {a} is not divisible by {b}")
+    return a // b
+'''
+_b(
+    "exact_div",
+    _exact_div,
+    2,
+    2,
+    "`a // b`, an error naming both unless `b` divides `a` (an image into patches)",
+    source=_EXACT_DIV,
+)
+
+
 def _fail_convert(fn: str, a: Any) -> Any:
     raise _Fail(f"{fn}() expects a number, found {show(a)} ({type_name(a)})")
 

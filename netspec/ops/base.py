@@ -139,6 +139,13 @@ class Op:
     module_form: ClassVar[bool] = True
     """Whether it can be a module; ``False``: only a call in a block's ``forward`` (``mul`` of
     a block's learned tensor)."""
+    call_form: ClassVar[str] = "{module}({x})"
+    """How ``forward`` calls the module on ``x``. Another form (``nn.MultiheadAttention``'s
+    ``{module}({x}, {x}, {x}, need_weights=False)[0]``: it returns a tuple) is one an
+    ``nn.Sequential`` cannot make, so such a layer stands named in a class's layers."""
+    leaf: ClassVar[bool] = True
+    """Whether the module has no child modules (``nn.MultiheadAttention`` holds
+    ``out_proj``): PyTorch's leaf modules are those without children."""
     aliases_input: ClassVar[bool] = False
     """Whether its output may be its input or a view of it (identity, flatten, dropout in
     eval mode): an in-place operation after it writes into its input."""
@@ -396,3 +403,11 @@ def _entry(expr: n.Expr) -> Any:
 def indices(value: Any) -> tuple[int, ...]:
     """The entries of a list attribute as integers (:class:`SymbolicError` if one is unknown)."""
     return tuple(operator.index(v) for v in items(value))
+
+
+def known_int(value: Any) -> int:
+    """An integer attribute whose value a rule needs (a dimension to index): its value, or
+    :class:`SymbolicError` where generated code cannot know it before it runs."""
+    if not known(value):
+        raise SymbolicError(value)
+    return operator.index(concrete(value))

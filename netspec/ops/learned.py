@@ -1,15 +1,18 @@
-"""Learned tensors a block owns, and the operators that apply them: ``mul`` and ``add``.
+"""Learned tensors a block or a model owns, and the operators that apply them: ``mul``,
+``add`` and ``prepend``.
 
-A block declares tensors of its own under ``tensors:`` — ConvNeXt's ``layer_scale``, later a
-transformer's class token and position embedding — each with an initialiser written once here
-(:data:`INITS`): ``zeros(shape)``, ``ones(shape)``, ``full(shape, value)``. They are the block
-module's own parameters, so they come first in its state_dict (``features.1.0.layer_scale``),
-before its children's.
+A block declares tensors of its own under ``tensors:`` — ConvNeXt's ``layer_scale``, ViT's
+position embedding — and so may a model (ViT's class token), each with an initialiser written
+once here (:data:`INITS`): ``zeros(shape)``, ``ones(shape)``, ``full(shape, value)``,
+``normal(shape, std)``. They are the module's own parameters, so they come first in its
+state_dict (``features.1.0.layer_scale``, ``class_token``), before its children's.
 
-Inside the block, a tensor's name is a :class:`TensorRef`; ``mul(layer_scale)`` multiplies the
-current tensor by it and ``add(pos_embedding)`` adds it, broadcast as PyTorch does (the batch
-dimension aligned on the left). They are calls in the block's ``forward`` (``torch.mul(x,
-self.layer_scale)``), never modules, so they are written unnamed in the block's own layers.
+Inside the block (or the model), a tensor's name is a :class:`TensorRef`; ``mul(layer_scale)``
+multiplies the current tensor by it and ``add(pos_embedding)`` adds it, broadcast as PyTorch
+does (the batch dimension aligned on the left); ``prepend(class_token)`` concatenates it,
+expanded over the batch, before the input along a dimension (``torch.cat([t.expand(n, -1, -1),
+x], dim=1)``). They are calls in ``forward`` (``torch.mul(x, self.layer_scale)``), never
+modules, so they are written unnamed in the block's (or the model's) own layers.
 """
 
 from __future__ import annotations
@@ -22,7 +25,19 @@ from pydantic import field_validator
 
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import Sym, concrete, known, show
-from netspec.ops.base import Attrs, Op, OpError, PyCall, Shape, X, fmt_shape, register
+from netspec.ops.base import (
+    HELPERS,
+    Attrs,
+    Op,
+    OpError,
+    PyCall,
+    Shape,
+    X,
+    fmt_shape,
+    known_int,
+    register,
+)
+from netspec.ops.fields import Int
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +73,13 @@ INITS: dict[str, Init] = {
         Init("zeros", (), "torch.zeros", "a tensor of zeros (a class token)"),
         Init("ones", (), "torch.ones", "a tensor of ones"),
         Init("full", ("value",), "torch.ones", "a tensor filled with `value` (a layer scale)"),
+        Init(
+            "normal",
+            ("std",),
+            "torch.empty",
+            "a tensor drawn from a normal distribution of mean 0 and deviation `std` (a "
+            "position embedding)",
+        ),
     )
 }
 """Every initialiser a ``tensors:`` entry may call, by name."""
@@ -71,14 +93,17 @@ class TensorDecl:
     shape: tuple[Any, ...]
     args: tuple[Any, ...]
 
-    def code(self, literal: Callable[[Any], str]) -> str:
-        """The PyTorch expression creating it: ``nn.Parameter(torch.ones((96, 1, 1)) * 1e-06)``."""
+    def value(self, literal: Callable[[Any], str]) -> str:
+        """The tensor's initial value, the argument of its ``nn.Parameter``:
+        ``torch.ones((96, 1, 1)) * 1e-06``."""
         dims = ", ".join(literal(d) for d in self.shape)
         shape = f"({dims},)" if len(self.shape) == 1 else f"({dims})"
         if self.init.name == "full":  # ones × value: a float tensor whatever the value's type
-            return f"nn.Parameter(torch.ones({shape}) * {literal(self.args[0])})"
+            return f"torch.ones({shape}) * {literal(self.args[0])}"
+        if self.init.name == "normal":
+            return f"torch.empty({shape}).normal_(std={literal(self.args[0])})"
         args = "".join(f", {literal(a)}" for a in self.args)
-        return f"nn.Parameter({self.init.torch}({shape}{args}))"
+        return f"{self.init.torch}({shape}{args})"
 
 
 def declare(node: n.Expr, evaluate: Callable[[n.Expr], Any]) -> TensorDecl:
@@ -120,6 +145,8 @@ def declare(node: n.Expr, evaluate: Callable[[n.Expr], Any]) -> TensorDecl:
         value = concrete(arg) if isinstance(arg, Sym) else arg
         if known(arg) and (isinstance(value, bool) or not isinstance(value, int | float)):
             raise OpError(f"{init.name} fills with a number, found {show(arg)}")
+        if init.name == "normal" and known(arg) and value < 0:
+            raise OpError(f"normal's std is a deviation ≥ 0, found {show(arg)}")
     return TensorDecl(init, tuple(shape), args)
 
 
@@ -207,3 +234,85 @@ class Add(_TensorOp):
     def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
         ref = _ref(a.other)
         return [f"{fmt_shape(x)} + {ref.name} {fmt_shape(ref.shape)} → {fmt_shape(y)}"]
+
+
+class PrependAttrs(Attrs):
+    other: Any
+    """A learned tensor of the block or model (a name under ``tensors:``), shaped like a batch
+    of one: ``[1, 1, 768]`` before tokens × 768."""
+    dim: Int = 1
+    """The dimension to concatenate along, counted as PyTorch counts it (the batch is 0)."""
+
+    @field_validator("other")
+    @classmethod
+    def _tensor(cls, value: Any) -> Any:
+        return TensorAttrs._tensor(value)
+
+
+_PREPEND = '''
+def prepend(x: torch.Tensor, t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Concatenate t (a batch of one), expanded over x's batch, before x along dim."""
+    return torch.cat([t.expand([x.shape[0]] + list(t.shape[1:])), x], dim)
+'''
+
+
+@register
+class Prepend(Op):
+    """Concatenate a learned tensor before the input along a dimension, the tensor expanded
+    over the batch: ViT's class token, ``torch.cat([class_token.expand(n, -1, -1), x],
+    dim=1)``."""
+
+    name = "prepend"
+    Attrs = PrependAttrs
+    category = "tensor"
+    module_form = False
+
+    def _dim(self, a: Any, x: Shape) -> int:
+        """``dim`` in the batch-less shape."""
+        rank = len(x) + 1
+        dim = known_int(a.dim)
+        d = dim + rank if dim < 0 else dim
+        if not 1 <= d < rank:
+            raise OpError(
+                f"prepend: dim={dim} is out of range for a {len(x)}-d input {fmt_shape(x)} "
+                f"(with the batch, dimensions 1 to {rank - 1}, or {-rank + 1} to -1)",
+                attr="dim",
+            )
+        return d - 1
+
+    def infer(self, a: Any, x: Shape) -> Shape:
+        t = _ref(a.other).shape
+        d = self._dim(a, x)
+        shape = f"a tensor {fmt_shape(tuple(t))}"
+        if len(t) != len(x) + 1 or (known(t[0]) and concrete(t[0]) != 1):
+            raise OpError(
+                f"prepend: {shape} is not a batch of one like the input {fmt_shape(x)}",
+                hint=f"give it the input's {len(x)} dimensions after a leading 1 "
+                f"(e.g. [1, {', '.join('1' if i == d else str(s) for i, s in enumerate(x))}])",
+            )
+        for i, (size, dim) in enumerate(zip(t[1:], x, strict=True)):
+            if i != d and known(size, dim) and concrete(size) != concrete(dim):
+                raise OpError(
+                    f"prepend: {shape} does not match the input {fmt_shape(x)} outside "
+                    f"dimension {d + 1}",
+                    hint="every size but the concatenated one must be the input's",
+                )
+        return tuple(s + t[d + 1] if i == d else s for i, s in enumerate(x))
+
+    def functional(self, a: Any, x: Shape) -> PyCall | None:
+        return PyCall("prepend", (X, _ref(a.other).code, a.dim), helpers=("prepend",))
+
+    def describe(self, a: Any) -> str:
+        ref = _ref(a.other)
+        return f"prepend({ref.name})" if a.dim == 1 else f"prepend({ref.name}, dim={a.dim})"
+
+    def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
+        ref = _ref(a.other)
+        d = self._dim(a, x)
+        return [
+            f"{ref.name} {fmt_shape(ref.shape)} expanded over the batch, then {fmt_shape(x)}: "
+            f"{ref.shape[d + 1]} + {x[d]} = {y[d]} in dimension {d + 1}"
+        ]
+
+
+HELPERS["prepend"] = _PREPEND

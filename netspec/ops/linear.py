@@ -43,7 +43,9 @@ class Linear(Op):
         return int(numel(y)) if a.bias else 0
 
     def module(self, a: Any, x: Shape) -> PyCall:
-        return PyCall("nn.Linear", (x[-1], a.out_features), self.kwargs(a))
+        # the features as the spec names them where it gives them (checked equal to the input's)
+        features = x[-1] if a.in_features is None else a.in_features
+        return PyCall("nn.Linear", (features, a.out_features), self.kwargs(a))
 
     def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
         bias = " + 1" if a.bias else ""

@@ -165,7 +165,7 @@ _KEY_CONSTANTS = _CONSTANTS
 
 _TOP_WORDS = (
     *("netspec", "name", "class", "description", "extends", "input"),
-    *("params", "let", "block", "layers"),
+    *("params", "let", "tensors", "block", "layers"),
 )
 
 _STATEMENT_WORDS = frozenset(
@@ -490,6 +490,8 @@ class _Reader:
                 self.pair(root, self.key(item, "params"), self.params(item))
             elif kind == "let":
                 self.pair(root, self.key(item, "let"), self.let(item))
+            elif kind == "model_tensors":
+                self.pair(root, self.key(item, "tensors"), self.let(item, "a tensor"))
             elif kind == "layers":
                 self.pair(root, self.key(item, "layers"), self.entries(item.children[0]))
             else:

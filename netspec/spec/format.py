@@ -361,6 +361,11 @@ def to_yaml(spec: m.SpecFile, header: str = "") -> str:
         w.emit(0, "let:", k("let"))
         for name, code in spec.let.items():
             w.value(1, _scalar(name), _value_yaml(code), _key(spec, f"let.{name}", code.span))
+    if spec.tensors:
+        w.emit(0, "tensors:", k("tensors"))
+        for tensor, code in spec.tensors.items():
+            span = _key(spec, f"tensors.{tensor}", code.span)
+            w.value(1, _scalar(tensor), _value_yaml(code), span)
     if spec.blocks:
         w.emit(0, "blocks:", k("blocks"))
         for name, block in spec.blocks.items():
@@ -594,6 +599,12 @@ def to_ns(spec: m.SpecFile) -> str:
         w.emit(0, "}")
     if spec.let:
         _ns_let(w, 0, spec, spec.let, k("let"))
+    if spec.tensors:
+        w.emit(0, "tensors {", k("tensors"))
+        for tensor, code in spec.tensors.items():
+            _name(tensor, f"tensors.{tensor}", "a tensor")
+            w.emit(1, f"{tensor} = {_expr(code)}", _key(spec, f"tensors.{tensor}", code.span))
+        w.emit(0, "}")
     for name, block in spec.blocks.items():
         _ns_block(w, name, block)
     if spec.layers is not None:

@@ -843,7 +843,7 @@ class _Binder:
                 self._params(obj, value, child)
             elif isinstance(obj, m.SpecFile | m.BlockDef) and name == "let":
                 self._let(value, child, obj)
-            elif isinstance(obj, m.BlockDef) and name == "tensors":
+            elif isinstance(obj, m.SpecFile | m.BlockDef) and name == "tensors":
                 self._tensors(value, child, obj)
             elif isinstance(obj, m.SpecFile) and name == "blocks":
                 self._blocks(value, child)

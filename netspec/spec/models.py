@@ -470,8 +470,9 @@ class BlockDef(Node):
     """Values derived from the params and the input shape (``in.channels``…), in order."""
     tensors: dict[str, Expression] = Field(default_factory=dict)
     """Learned tensors the block owns — its own parameters, first in its state_dict — each an
-    initialiser call: ``zeros([…])``, ``ones([…])`` or ``full([…], value)``. In the layers,
-    ``mul(name)`` and ``add(name)`` apply one (ConvNeXt's ``layer_scale``)."""
+    initialiser call: ``zeros([…])``, ``ones([…])``, ``full([…], value)`` or ``normal([…],
+    std)``. In the layers, ``mul(name)``, ``add(name)`` and ``prepend(name)`` apply one
+    (ConvNeXt's ``layer_scale``, ViT's ``pos_embedding``)."""
     body: Steps = Field(default_factory=list)
     """The layers of the block's main path."""
     branches: dict[str, LayerValue] | None = None
@@ -528,6 +529,11 @@ class SpecFile(Node):
     """Parameters with their defaults; overridable with ``--set name=value``."""
     let: dict[str, Expression] = Field(default_factory=dict)
     """Derived values, evaluated in order; each may use the params and earlier ``let`` names."""
+    tensors: dict[str, Expression] = Field(default_factory=dict)
+    """Learned tensors the model owns — its own parameters, first in its state_dict (ViT's
+    ``class_token``) — each an initialiser call, as a block's: ``zeros([…])``, ``ones([…])``,
+    ``full([…], value)`` or ``normal([…], std)``. The model's own layers apply one (unnamed):
+    ``mul(name)``, ``add(name)``, ``prepend(name)``."""
     blocks: dict[str, BlockDef] = Field(default_factory=dict)
     """Reusable blocks by name (CamelCase by convention), usable as layers."""
     layers: list[LayerEntry] | None = None

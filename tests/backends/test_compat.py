@@ -66,6 +66,8 @@ def small(name: str, resize: bool = True) -> netspec.Spec:
     depths = default.params.get("depths")
     if isinstance(depths, tuple):
         params["depths"] = [1] * len(depths)
+    if "num_layers" in default.params:  # a transformer's encoder blocks
+        params["num_layers"] = 1
     channels, *rest = default.network.input
     # 64 first: at 32×32 the last stage of some nets is 1×1, where batch norm in training
     # normalises over the batch alone and one step of SGD need not descend; only sizes below
@@ -74,6 +76,8 @@ def small(name: str, resize: bool = True) -> netspec.Spec:
     sizes = tuple(s for s in order if rest and s < min(rest[-2:])) if resize else ()
     frames = tuple(rest[:-2])
     for size in sizes if len(rest) in (2, 3) else ():
+        if "image_size" in default.params:  # a size the model's own tensors are made for
+            params["image_size"] = size
         try:
             spec = netspec.load(name, input_shape=(channels, *frames, size, size), **params)
             spec.check()
@@ -120,9 +124,15 @@ def test_pytorch_tools(name: str, tmp_path: Path) -> None:
         for model in (built, generated):
             assert torch.equal(roundtrip(model)(x), expected)
             assert torch.equal(copy.deepcopy(model)(x), expected)
+        # in eval mode without grad, eager nn.MultiheadAttention takes its fused fast path,
+        # which torch.compile does not trace: the two agree to rounding, not bit for bit
+        fused = any(isinstance(m, torch.nn.MultiheadAttention) for m in built.modules())
         for model in (built, generated):
             compiled = torch.compile(model, backend="eager", fullgraph=True)
-            assert torch.equal(compiled(x), expected)
+            if fused:
+                assert torch.allclose(compiled(x), expected, atol=1e-6)
+            else:
+                assert torch.equal(compiled(x), expected)
             scripted = torch.jit.script(model)
             assert torch.allclose(scripted(x), expected, atol=1e-6)
             exported = torch.export.export(model, (x,))

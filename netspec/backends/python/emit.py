@@ -341,7 +341,9 @@ class Module:
         entries = spec.layers
         kind = container_kind(entries, top=True)
         em = Emitter(
-            self, set(self.params) | set(spec.let) | _spec_names(entries), layer_names(entries)
+            self,
+            set(self.params) | set(spec.let) | _spec_names(entries),
+            layer_names(entries) | set(spec.tensors),
         )
         scope = Scope({p: Sym(n.Name(p)) for p in self.params})
         init: list[Stmt] = [] if kind == "sequential" else [Stmt("super().__init__()")]
@@ -352,6 +354,9 @@ class Module:
                 Stmt(f"{name} = ", _expr(code.expr), reads=_reads(code.expr.node), writes=name)
             )
             lets.names[name] = Sym(n.Name(name), concrete(value))
+        if spec.tensors:  # the model's own: blocks, which see the spec's names, have none
+            lets = lets.child()
+            init += self._tensors(spec.tensors, lets, "tensors")
         state = State(em.input_dims(lets, input_override))
         signature = [Item(Atom("self"))] + [self._param_item(p) for p in self.params.values()]
         if kind == "sequential":
@@ -439,7 +444,7 @@ class Module:
                 )
             )
             frame.names[let_name] = Sym(n.Name(let_name), concrete(value))
-        learned = self._tensors(block, frame, f"blocks.{name}")
+        learned = self._tensors(block.tensors, frame, f"blocks.{name}")
         state = State(x)
         lowered = lower_block(block)
         if lowered.kind == "sequential":
@@ -497,19 +502,20 @@ class Module:
         )
 
     @staticmethod
-    def _tensors(block: m.BlockDef, frame: Scope, where: str) -> list[Stmt]:
-        """The block's learned tensors: ``self.<name> = nn.Parameter(…)``, and their names
-        bound in ``frame`` for the layers that apply them."""
+    def _tensors(tensors: dict[str, m.Expression], frame: Scope, where: str) -> list[Stmt]:
+        """A block's or the model's learned tensors: ``self.<name> = nn.Parameter(…)``, and
+        their names bound in ``frame`` for the layers that apply them."""
         out = []
-        for tensor_name, code in block.tensors.items():
+        for tensor_name, code in tensors.items():
             at = f"{where}.tensors.{tensor_name}"
             try:
                 decl = declare(code.expr, functools.partial(_evaluate_in, frame=frame, where=at))
             except OpError as exc:
                 raise ShapeError(exc.message, code.span, at, exc.hint) from None
-            text = decl.code(lambda v: render(as_expr(v), python=True))
+            text = decl.value(lambda v: render(as_expr(v), python=True))
             reads = _reads(*decl.shape, *decl.args)
-            out.append(Stmt(f"self.{tensor_name} = {text}", reads=reads))
+            param = Bracket("nn.Parameter(", (Item(Atom(text)),), ")")
+            out.append(Stmt(f"self.{tensor_name} = ", param, reads=reads))
             frame.names[tensor_name] = TensorRef(tensor_name, decl.shape)
         return out
 
@@ -548,7 +554,7 @@ class Module:
             frame.names["expansion"] = calls.evaluate_at(block.expansion.expr, None, frame, name)
         for let_name, code in block.let.items():
             frame.names[let_name] = calls.evaluate_at(code.expr, None, frame, let_name)
-        self._tensors(block, frame, f"blocks.{name}")
+        self._tensors(block.tensors, frame, f"blocks.{name}")
         state = State(tuple(x))
         helpers, ordered = set(self.helpers), self.uses_ordered_dict
         made: list[Stmt] = []
@@ -614,6 +620,8 @@ class Emitter:
         """Attributes ``__init__`` has assigned (a shared module is assigned once)."""
         self.caller_terms = False
         self.dry = 0
+        self.call_forms: list[str] = []
+        """How ``forward`` calls each operator module made so far (``Op.call_form``)."""
         self.conditional: set[str] = set()
         """Attributes assigned only under a condition (``None`` otherwise), so far."""
         self.forward_vars: dict[str, str] = {}
@@ -810,6 +818,8 @@ class Emitter:
             error = ShapeError(exc.message, origin.span_at(node.start, node.end), where)
             raise _Dead(error.headline()) from None
         pc = op.module(attrs, shape) if module else op.functional(attrs, shape)
+        if module:
+            self.call_forms.append(op.call_form)
         if pc is None:  # an unnamed layer with state, in a branch the defaults do not take
             owns = bool(op.tensors(attrs, shape))
             raise unnamed_layer(op, attrs, owns, origin.span_at(node.start, node.end), where)
@@ -1585,7 +1595,9 @@ class Emitter:
         shapes: dict[str, Shape],
     ) -> None:
         name = self._class_name(entry, scope, init)
+        made = len(self.call_forms)
         module = self._named_value(entry, scope, state, init)
+        form = self._call_form(entry, made)
         if isinstance(name, str):
             self._assign(name, module, init, shapes)
             target = f"self.{name}"
@@ -1595,7 +1607,23 @@ class Emitter:
             init.append(Stmt("", call("setattr", Atom("self"), made, module), reads=reads))
             target = f"getattr(self, {got.flat()})"
         self._sync(state, init)
-        fwd.append(flow.line(Atom(f"{target}({flow.src})")))
+        fwd.append(flow.line(Atom(form.format(module=target, x=flow.src))))
+
+    def _call_form(self, entry: m.NamedEntry, made: int) -> str:
+        """How ``forward`` calls the module a named entry made (``Op.call_form``); the forms
+        recorded since ``made`` are dropped."""
+        forms = set(self.call_forms[made:])
+        del self.call_forms[made:]
+        if isinstance(entry.value, list) or not forms:  # a sequence calls its layers itself
+            return "{module}({x})"
+        if len(forms) > 1:
+            raise CodegenError(
+                "the two layers of this choice are called differently in forward",
+                entry.span,
+                entry.name.text,
+                hint="choose between layers called alike, or between two named layers",
+            )
+        return forms.pop()
 
     def _class_name(
         self, entry: m.NamedEntry, scope: Scope, init: list[Stmt]
@@ -2082,14 +2110,18 @@ class Emitter:
         entry._name = m.NameTemplate(name)
         dst = self._var(step)
         if cond is True:
+            count = len(self.call_forms)
             module = self._named_value(entry, scope, s, init)
+            form = self._call_form(entry, count)
             self._assign(name, module, init, {})
-            fwd.append(Stmt(f"{dst} = self.{name}({src})"))
+            fwd.append(Stmt(f"{dst} = {form.format(module=f'self.{name}', x=src)}"))
         else:
             made: list[Stmt] = []
             # sizes decided by the condition the module is made under (a split not taken)
             s.shape = tuple(_assuming(d, cond) for d in s.shape)
+            count = len(self.call_forms)
             module = self._named_value(entry, scope, s, made)
+            form = self._call_form(entry, count)
             # typed as what the other branch leaves, so the file type-checks
             made.append(
                 Stmt(f"self.{name}: nn.Module | None = ", module, reads=_reads_items(module))
@@ -2109,7 +2141,7 @@ class Emitter:
                 Stmt(f"{dst} = {src}"),
                 Stmt(
                     f"if self.{name} is not None:",
-                    body=[Stmt(f"{dst} = self.{name}({src})")],
+                    body=[Stmt(f"{dst} = {form.format(module=f'self.{name}', x=src)}")],
                     block=True,
                 ),
             ]
