@@ -46,7 +46,7 @@ OPS: dict[str, list[str]] = {
     for op, body in SCHEMA["$defs"]["MappingCall"]["properties"].items()
 }
 """Every operator and its attributes in positional order (the schema keeps the model's order)."""
-KW_ONLY = {"in_channels", "in_features", "num_features"}
+KW_ONLY = {"in_channels", "in_features", "num_features", "embed_dim"}
 
 REQUIRED = ("A", "B", "C")
 BIG = 1 << 20
@@ -347,6 +347,9 @@ class SpecGen:
         self.block_names = Names()
         self.grown = 0
         """Operators drawn that multiply a size (at most two: the tensors stay small)."""
+        self.model_tensors: dict[str, str] = {}
+        """The model's own learned tensors (``tensors:`` at the top), drawn as its layers
+        apply them."""
 
     def tag(self, *names: str) -> None:
         self.tags.update(names)
@@ -414,6 +417,8 @@ class SpecGen:
         spec["params"] = params
         if self.lets:
             spec["let"] = self.lets
+        if self.model_tensors:
+            spec["tensors"] = self.model_tensors
         if self.blocks:
             spec["blocks"] = {name: b.data for name, b in self.blocks.items()}
         spec["layers"] = layers
@@ -521,6 +526,8 @@ class SpecGen:
             base["let"] = dict(lets[:cut])
         if lets[cut:]:
             main["let"] = dict(lets[cut:])
+        if "tensors" in spec:
+            (base if c.chance(0.5) else main)["tensors"] = spec["tensors"]
         for name, block in spec.get("blocks", {}).items():
             where = c.pick(["base", "main", "both"])
             if where == "both":
@@ -547,7 +554,59 @@ class SpecGen:
         """``n`` entries of a container of ``kind``: ``seq`` (no names), ``module`` (a named
         nested list: every entry named) or ``class`` (the named top level, a block body: layers
         with parameters named; a loop's names are templates, so each iteration's differ)."""
-        return [self.entry(ctx, flow, kind, names) for _ in range(n)]
+        out: list[Any] = []
+        for _ in range(n):
+            if kind == "class" and flow.world == "1d" and self.c.chance(0.15):
+                out += self.attention(ctx, flow, names)
+            elif kind == "class" and ctx.block is None and ctx.depth == 0 and self.c.chance(0.1):
+                out.append(self.model_tensor(ctx, flow))
+            else:
+                out.append(self.entry(ctx, flow, kind, names))
+        return out
+
+    def attention(self, ctx: Ctx, flow: Flow, names: Names) -> list[Any]:
+        """Self-attention over C×L read as L tokens of C (named: a class's forward calls it),
+        between two permutes."""
+        c = self.c
+        attrs: list[tuple[str, Any]] = []
+        heads: list[Any] = [1, 1] + ([E(flow.chan)] if flow.chan is not None else [])
+        attrs.append(("num_heads", c.pick(heads)))  # 1 or one head per dimension: they divide
+        if c.chance(0.3):
+            attrs.append(("dropout", c.pick([0.0, E("drop")])))
+        if c.chance(0.3):
+            attrs.append(("bias", c.pick([False, True])))
+        if flow.chan is not None and c.chance(0.5):
+            attrs.append(("embed_dim", E(flow.chan)))
+            self.tag("declared-size-check")
+        self.tag("attention")
+        turn = self.render(Call("permute", [("dims", [0, 2, 1])]))
+        attn = {names.new("attn", ctx, self): self.render(Call("multihead_attention", attrs))}
+        return [turn, attn, turn]
+
+    def model_tensor(self, ctx: Ctx, flow: Flow) -> Any:
+        """A learned tensor of the model applied by its own layers: a class token prepended
+        along the length of C×L data (its channels known), or a broadcast scale or shift."""
+        c = self.c
+        name = f"t{len(self.model_tensors)}"
+        init = c.pick(["zeros", "ones", "full", "normal"])
+        extra = {"full": f", {c.pick([0.5, 'drop'])}", "normal": ", 0.02"}.get(init, "")
+        self.tag("model:tensors", f"tensor:{init}")
+        if flow.world == "1d" and flow.chan is not None and c.chance(0.6):
+            k = c.integer(1, 2)
+            self.model_tensors[name] = f"{init}([1, {flow.chan}, {k}]{extra})"
+            flow.apply("grow", k)
+            self.tag("prepend")
+            dim = c.pick([2, -1])
+            if c.chance(0.3):
+                self.tag("mapping-call")
+                return {"prepend": {"other": name, "dim": dim}}
+            return (
+                f"prepend({name}, dim={dim})" if dim != 2 or c.chance(0.5) else f"prepend({name})"
+            )
+        rank = {"3d": 4, "2d": 3, "1d": 2, "flat": 1}[flow.world]
+        self.model_tensors[name] = f"{init}({[1] * c.integer(1, rank + 1)}{extra})"
+        op = c.pick(["mul", "add"])
+        return f"{op}({name})"
 
     def some(self, ctx: Ctx, flow: Flow, kind: str, names: Names, most: int) -> list[Any]:
         """One to ``most`` entries; sometimes a lone loop (a list may be just a loop)."""
@@ -824,7 +883,7 @@ class SpecGen:
         elif flow.world == "3d":
             form = c.pick(["flat", "2d", "1d", "unsafe", "unsafe"])
         elif flow.world == "1d":
-            form = c.pick(["flat", "unsafe", "unsafe", "linear"])
+            form = c.pick(["flat", "unsafe", "unsafe", "linear", "select"])
         else:
             form = "op"
         if form == "unsafe":
@@ -841,6 +900,14 @@ class SpecGen:
             self.tag("linear-on-1d")
             call = Call("linear", [("out_features", out)])
             return self.named(kind, names, ctx, "proj", self.render(call), True)
+        if form == "select":  # C×L → C (a position of the length) or L (a channel)
+            dim = c.pick([2, -1, 1])
+            index = c.pick([0, -1])
+            flow.world = "flat"
+            flow.chan = flow.chan if dim != 1 else None
+            self.tag("select:1d-to-flat")
+            call = Call("select", [("dim", dim), ("index", index)])
+            return self.named(kind, names, ctx, "pick", self.render(call), False)
         if form == "flat":
             attrs = c.pick(
                 [
@@ -852,7 +919,10 @@ class SpecGen:
             )
             flow.world, flow.chan = "flat", None
             self.tag("flatten:flat")
-            return self.named(kind, names, ctx, "flat", self.render(Call("flatten", attrs)), False)
+            call = Call("flatten", attrs)
+            if c.chance(0.3):  # the same, as a reshape
+                call = Call("reshape", [("shape", [-1])])
+            return self.named(kind, names, ctx, "flat", self.render(call), False)
         if form == "2d":  # C×D×H×W → C×(D·H)×W, C×D×(H·W) or (C·D)×H×W
             attrs = c.pick(
                 [
@@ -1669,8 +1739,9 @@ class SpecGen:
         tensors = {}
         for name in ("gain", "shift")[: c.integer(1, 2)]:
             dims = [1] * c.integer(1, rank)
-            init = c.pick(["zeros", "ones", "full"])
+            init = c.pick(["zeros", "ones", "full", "normal"])
             args = f"{dims}" + (f", {c.pick([0.5, 2, 'drop'])}" if init == "full" else "")
+            args += f", {c.pick([0.02, 1])}" if init == "normal" else ""
             tensors[name] = f"{init}({args})"
             self.tag(f"tensor:{init}")
         data["tensors"] = tensors

@@ -124,10 +124,13 @@ def observed(model: nn.Module, x: torch.Tensor) -> tuple[Facts, Any]:
         operator = (
             type(module).__module__.startswith("torch.nn") or type(module).__name__ in HELPERS
         )
-        if operator and not isinstance(module, CONTAINERS):
+        # an operator's own children are its parts (nn.MultiheadAttention's out_proj)
+        within = any(path.startswith(f"{leaf}.") for leaf in leaves)
+        if operator and not isinstance(module, CONTAINERS) and not within:
             leaves.add(path)
 
             def hook(_m: Any, _i: Any, out: Any, path: str = path) -> None:
+                out = out[0] if isinstance(out, tuple) else out  # nn.MultiheadAttention's
                 calls[path].append(tuple(out.shape[1:]))
 
             hooks.append(module.register_forward_hook(hook))
@@ -483,6 +486,11 @@ TAGS = {
     "tensor:zeros",
     "tensor:ones",
     "tensor:full",
+    "tensor:normal",
+    "model:tensors",
+    "prepend",
+    "attention",
+    "select:1d-to-flat",
     "merge:add+parallel",
     "merge:mul+parallel",
     "merge:concat+parallel",

@@ -696,3 +696,101 @@ def test_the_dcgan_generator_in_the_docs_is_the_bundled_one() -> None:
     for suffix, lang in ((".yaml", "yaml"), (".ns", "ns")):
         bundled = resolve("dcgan_generator").with_suffix(suffix).read_text("utf-8")
         assert f"```{lang}\n{bundled}```\n" in text
+
+
+# -- Vision Transformers --------------------------------------------------------------------------
+
+
+def test_vit_builders_are_one_family() -> None:
+    """Each ViT builder sets the family's params and nothing else, in both formats."""
+    for name in ("vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"):
+        for suffix in (".yaml", ".ns"):
+            lines = resolve(name).with_suffix(suffix).read_text().splitlines()
+            keys = {line.split()[0].rstrip(":") for line in lines if not line[0].isspace()}
+            assert keys <= {"#", "netspec", "name", "class", "class_name", "description"} | {
+                "extends",
+                "params",
+                "}",
+            }
+
+
+def test_vit_generated_file_reads_like_torchvisions(tmp_path: Path) -> None:
+    """The encoder block is a class with its forward, the encoder a loop over its blocks,
+    and the file imports on its own and computes build()'s output."""
+    source = netspec.load("vit_b_16").source()
+    assert "class EncoderBlock(nn.Module):" in source
+    assert "self.self_attention(ln_1, ln_1, ln_1, need_weights=False)[0]" in source
+    assert "for i in range(num_layers):" in source
+    assert "encoder_layer_11" not in source  # a loop, not an unrolled graph
+    assert "self.class_token = nn.Parameter(torch.zeros((1, 1, hidden_dim)))" in source
+    small = netspec.load("vit_b_16", image_size=32, num_layers=2, num_classes=10)
+    path = tmp_path / "vit.py"
+    path.write_text(small.source())
+    module_spec = importlib.util.spec_from_file_location("vit_generated", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    generated = getattr(module, small.class_name)()
+    built = small.build()
+    assert compare_state(generated, small.network) == []
+    x = fixed_input([2, 3, 32, 32])
+    generated.load_state_dict(built.state_dict())
+    with torch.no_grad():
+        expected = built.eval()(x)
+        torch.testing.assert_close(generated.eval()(x), expected)
+        exported = torch.export.export(generated, (x,))
+        torch.testing.assert_close(exported.module()(x), expected)
+
+
+def test_vit_explain_shows_the_attention_arithmetic() -> None:
+    result = CliRunner().invoke(app, ["check", "vit_b_16", "--explain", "--depth", "0"])
+    assert result.exit_code == 0, result.output
+    assert "197 tokens of 768; 12 heads of 768 / 12 = 64" in result.output
+    assert "MACs QKᵀ: 12·197·197·64 = 29,805,312 (scores 12×197×197)" in result.output
+    assert "MACs AV: 12·197·197·64 = 29,805,312" in result.output
+    assert "class_token 1×1×768 expanded over the batch, then 196×768: 1 + 196 = 197" in (
+        result.output
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "where", "words"),
+    [
+        (["--set", "image_size=225"], "vit.yaml:30:", ["225 is not divisible by 16"]),
+        (["--set", "patch_size=15"], "vit.yaml:30:", ["224 is not divisible by 15"]),
+        (
+            ["--set", "num_heads=5"],
+            "vit.yaml:41:",
+            ["num_heads=5 must divide the embedding dimension 768", "divisors of 768"],
+        ),
+    ],
+)
+def test_vit_bad_values_are_positioned_errors(
+    args: list[str], where: str, words: list[str]
+) -> None:
+    result = CliRunner().invoke(app, ["check", "vit", *args])
+    assert result.exit_code == 2
+    assert where in result.output
+    for word in words:
+        assert word in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("layer", "words"),
+    [
+        ("select(1, 197)", "select: index 197 is out of range for dimension 1 of size 197"),
+        ("select(3, 0)", "select: dim=3 is out of range for a 2-d input 197×768"),
+        ("select(0, 0)", "select: dim=0 would index the batch"),
+        ("permute([0, 2, 3, 1])", "has 4 entries, but the input 197×768 has 3 dimensions"),
+    ],
+)
+def test_vit_token_plumbing_errors(layer: str, words: str, tmp_path: Path) -> None:
+    text = resolve("vit").read_text().replace("  - select(1, 0)\n", f"  - {layer}\n", 1)
+    assert layer in text
+    path = tmp_path / "vit.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert words in result.output
+    assert f"vit.yaml:{text[: text.index(layer)].count(chr(10)) + 1}:" in result.output

@@ -257,18 +257,9 @@ class _Expander:
         scope = self.globals = self._scope()
         x = self._input(scope) if input_shape is None else _check_input(input_shape, None)
         assert self.spec.layers is not None
-        kind = container_kind(self.spec.layers, top=True)
+        kind = container_kind(self.spec.layers, top=True, tensors=bool(self.spec.tensors))
         root = SeqNode("", "", self.spec.span, x, x, kind=kind)
         if self.spec.tensors:
-            if kind != "class":
-                raise SpecError(
-                    "a model with learned tensors is a class, and this one's layers have no "
-                    "names (an nn.Sequential)",
-                    self.spec.key_span("tensors"),
-                    "tensors",
-                    hint="name the model's layers (`conv1: conv2d(…)`), so that its forward "
-                    "can apply the tensors",
-                )
             # the model's own: blocks (which see the globals) have no such attribute
             scope = scope.child()
             root.own = self._tensors(self.spec.tensors, self.spec, scope, "tensors")
@@ -952,7 +943,11 @@ class _Expander:
         """The learned tensors of a block or the model, their names bound in ``scope``."""
         own: list[Tensor] = []
         for tensor_name, code in tensors.items():
-            at = f"{where} (tensors.{tensor_name})" if where != "tensors" else f"tensors.{tensor_name}"
+            at = (
+                f"{where} (tensors.{tensor_name})"
+                if where != "tensors"
+                else f"tensors.{tensor_name}"
+            )
             try:
                 decl = declare(code.expr, functools.partial(self._eval, scope=scope, where=at))
             except OpError as exc:

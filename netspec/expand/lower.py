@@ -86,9 +86,12 @@ def has_parallel(entries: Sequence[Any]) -> bool:
     return any(isinstance(entry, m.ParallelEntry) for entry in entries)
 
 
-def container_kind(entries: Sequence[Any], top: bool) -> ContainerKind:
+def container_kind(entries: Sequence[Any], top: bool, tensors: bool = False) -> ContainerKind:
     """The kind of container a layer list becomes (see :data:`ContainerKind`), decided from
-    the spec's text so that every parameter value builds the same kind."""
+    the spec's text so that every parameter value builds the same kind. A model with learned
+    tensors of its own (``tensors``) is a class, whose forward applies them."""
+    if top and tensors:
+        return "class"
     if not has_names(entries):
         return "sequential"
     return "class" if top else "module"

@@ -864,7 +864,6 @@ _b(
 )
 
 
-
 def _exact_div(a: Any, b: Any) -> int:
     """``a // b`` for integers, refusing a remainder (a size that must divide another)."""
     x, d = _int_arg("exact_div", a), _int_arg("exact_div", b)

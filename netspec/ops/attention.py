@@ -26,8 +26,8 @@ from netspec.ops.base import (
     Shape,
     Tensor,
     divisors_hint,
-    require_rank,
     register,
+    require_rank,
 )
 from netspec.ops.fields import Count, Declared, Flag, Probability
 

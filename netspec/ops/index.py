@@ -101,7 +101,9 @@ class Select(Op):
 
     def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
         d = self._dim(a, x)
-        return [f"{fmt_shape(x)} → {fmt_shape(y)}: position {a.index} of {x[d]} in dimension {d + 1}"]
+        return [
+            f"{fmt_shape(x)} → {fmt_shape(y)}: position {a.index} of {x[d]} in dimension {d + 1}"
+        ]
 
 
 HELPERS["Select"] = _SELECT

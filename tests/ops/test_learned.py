@@ -1,8 +1,11 @@
-"""Learned tensors of a block applied by ``mul``/``add``, against PyTorch's broadcasting.
+"""Learned tensors of a block applied by ``mul``/``add``, against PyTorch's broadcasting,
+and by ``prepend``, against ``torch.cat`` of the tensor expanded over the batch.
 
 A random tensor shape and input shape: netspec accepts exactly the tensors that broadcast into
 the input without growing it (each size equal to the input's, aligned on the right, or 1; a
-leading batch size of 1), and the built module computes ``x * t`` / ``x + t``.
+leading batch size of 1), and the built module computes ``x * t`` / ``x + t``; it prepends
+exactly the tensors shaped like a batch of one that match the input but along the dimension,
+computing ``torch.cat([t.expand(n, …), x], dim)``.
 """
 
 from __future__ import annotations
@@ -61,4 +64,66 @@ def test_tensors_apply_as_pytorch_broadcasts(case: tuple[list[int], list[int], s
     assert net.output == tuple(x_shape)
     assert net.totals.parameters == t.numel()
     model = loaded.build(verify=True)
+    assert torch.equal(model(x), expected)
+
+
+@st.composite
+def prepend_cases(draw: st.DrawFn) -> tuple[list[int], list[int], int]:
+    x = draw(inputs)
+    dim = draw(st.integers(-len(x) - 1, len(x) + 1))
+    t = [draw(st.sampled_from([1, 1, 2]))]
+    t += [draw(st.sampled_from([size, size, size + 1, 2])) for size in x]
+    if draw(st.booleans()):
+        t = t[: draw(st.integers(1, len(t)))]  # another rank
+    return x, t, dim
+
+
+def prepend_spec(x: list[int], t: list[int], dim: int, top: bool) -> str:
+    if top:  # the model's own tensor (ViT's class token)
+        return f"""netspec: 1
+name: learned
+input: {x}
+tensors:
+  t: full({t}, 0.5)
+layers:
+  - prepend(t, dim={dim})
+  - out: identity
+"""
+    return f"""netspec: 1
+name: learned
+input: {x}
+blocks:
+  Token:
+    tensors:
+      t: full({t}, 0.5)
+    body:
+      - prepend(t, dim={dim})
+layers:
+  - s: Token()
+"""
+
+
+@given(prepend_cases(), st.booleans())
+def test_prepend_concatenates_as_pytorch(case: tuple[list[int], list[int], int], top: bool) -> None:
+    x_shape, t_shape, dim = case
+    x = torch.randn(2, *x_shape)
+    t = torch.full(t_shape, 0.5)
+    rank = len(x_shape) + 1
+    try:
+        if not -rank < dim < rank or dim % rank == 0 or t_shape[0] != 1:
+            raise RuntimeError("not a dimension of the sample, or not a batch of one")
+        expected = torch.cat([t.expand(2, *t_shape[1:]), x], dim)
+        fits = True
+    except (RuntimeError, IndexError):
+        fits = False
+    loaded = netspec.loads(prepend_spec(x_shape, t_shape, dim, top), name="learned.yaml")
+    if not fits:
+        with pytest.raises(NetspecError, match="prepend"):
+            loaded.check()
+        return
+    net = loaded.check()
+    assert net.output == tuple(expected.shape[1:])
+    assert net.totals.parameters == t.numel()
+    model = loaded.build(verify=True)
+    assert list(model.state_dict()) == (["t"] if top else ["s.t"])
     assert torch.equal(model(x), expected)

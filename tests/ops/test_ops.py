@@ -210,6 +210,26 @@ def permute_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
     return _module(oracles.Permute(dims))
 
 
+def attention_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    """torchvision's ViT's self-attention: batch first, so a sequence per sample (tokens ×
+    embedding); PyTorch would read a 2-d batch as one unbatched sequence, another network."""
+    if len(x) != 2:
+        raise RuntimeError("batch_first self-attention takes tokens × embedding per sample")
+    try:
+        m = nn.MultiheadAttention(x[-1], batch_first=True, **a)
+    except AssertionError as exc:  # embed_dim must be divisible by num_heads
+        raise ValueError(str(exc)) from None
+    return (lambda t: m(t, t, t, need_weights=False)[0]), m
+
+
+def select_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    """``torch.select``; selecting from the batch gives another network, refused by design."""
+    rank = len(x) + 1
+    if a["dim"] % rank == 0 and -rank <= a["dim"] < rank:
+        raise ValueError("selects from the batch")
+    return (lambda t: torch.select(t, a["dim"], a["index"])), nn.Identity()
+
+
 def reshape_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
     return (lambda t: t.reshape(t.shape[0], *a["shape"])), nn.Identity()
 
@@ -581,6 +601,19 @@ CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any]
         simple(nn.ChannelShuffle),
     ),
     "permute": (ForShape(permute_dims), any_shape, permute_oracle),
+    "select": (
+        st.fixed_dictionaries({"dim": st.integers(-4, 4), "index": st.integers(-7, 7)}),
+        any_shape,
+        select_oracle,
+    ),
+    "multihead_attention": (
+        st.fixed_dictionaries(
+            {"num_heads": st.integers(1, 4)},
+            optional={"dropout": st.sampled_from([0.0, 0.1]), "bias": st.booleans()},
+        ),
+        st.one_of(st.tuples(st.integers(1, 5), st.sampled_from([4, 6, 8, 9])), any_shape),
+        attention_oracle,
+    ),
     # An empty shape (one scalar per sample) is outside netspec's shapes by design.
     "reshape": (ForShape(reshape_shapes), any_shape, reshape_oracle),
     "zeropad1d": (
@@ -608,9 +641,9 @@ CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any]
 }
 
 
-APPLIED_IN_BLOCKS = {"add", "mul"}
-"""Operators that apply a block's learned tensor: their property test builds blocks
-(tests/ops/test_learned.py)."""
+APPLIED_IN_BLOCKS = {"add", "mul", "prepend"}
+"""Operators that apply a block's (or the model's) learned tensor: their property test builds
+blocks (tests/ops/test_learned.py)."""
 
 
 def test_every_operator_has_a_property_test() -> None:

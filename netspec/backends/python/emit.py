@@ -339,7 +339,7 @@ class Module:
         spec = self.spec
         assert spec.layers is not None
         entries = spec.layers
-        kind = container_kind(entries, top=True)
+        kind = container_kind(entries, top=True, tensors=bool(spec.tensors))
         em = Emitter(
             self,
             set(self.params) | set(spec.let) | _spec_names(entries),
@@ -1595,9 +1595,9 @@ class Emitter:
         shapes: dict[str, Shape],
     ) -> None:
         name = self._class_name(entry, scope, init)
-        made = len(self.call_forms)
+        count = len(self.call_forms)
         module = self._named_value(entry, scope, state, init)
-        form = self._call_form(entry, made)
+        form = self._call_form(entry, count)
         if isinstance(name, str):
             self._assign(name, module, init, shapes)
             target = f"self.{name}"
