@@ -957,9 +957,14 @@ def _op_base(op: str) -> tuple[str, dict[str, str]]:
             "stochastic_depth": {"p": "0.5"},
             "add": {"other": "t"},
             "mul": {"other": "t"},
+            "prepend": {"other": "t", "dim": "2"},
+            "select": {"dim": "1", "index": "0"},
+            "multihead_attention": {"num_heads": "2"},
         }.get(op, {})
     if op == "linear":
         shape = "[16]"
+    elif op in ("multihead_attention", "prepend"):  # tokens × embedding; channels × length
+        shape = _1D
     elif op == "pixel_shuffle":
         shape = "[16, 4, 4]"
     return shape, needs
@@ -972,6 +977,12 @@ def op_spec(op: str, attr: str | None = None, value: str | None = None) -> str:
         args = {**args, attr: value}
     call = f"{op}({', '.join(f'{k}={v}' for k, v in args.items())})"
     head = f"netspec: 1\nname: t\ninput: {shape}\n"
+    if op == "prepend":  # a learned tensor of a block, a batch of one
+        return head + (
+            'blocks:\n  B:\n    tensors:\n      t: "full([1, 4, 1], 0.5)"\n    body:\n'
+            f"      - conv: conv1d(4, 1)\n      - {json.dumps(call)}\n"
+            "layers:\n  - b: B\n"
+        )
     if op in ("add", "mul"):  # a learned tensor of a block
         return head + (
             'blocks:\n  B:\n    tensors:\n      t: "full([4, 1, 1], 0.5)"\n    body:\n'
