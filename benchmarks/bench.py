@@ -284,7 +284,7 @@ def main() -> None:
     parser_.add_argument(
         "--models",
         nargs="+",
-        default=["resnet50", "resnet152", "vgg16", "efficientnet_b7", "regnet_y_128gf"],
+        default=["resnet50", "resnet152", "vgg16", "efficientnet_b7", "regnet_y_128gf", "vit_h_14"],
     )
     parser_.add_argument("--repeat", type=int, default=5)
     parser_.add_argument("--batch", type=int, default=8, help="batch of the forward timing")

@@ -36,7 +36,7 @@ from netspec.backends.summary import (
 from netspec.errors import NetspecError, printable
 from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, leaves
 from netspec.infer import Network
-from netspec.ops.base import fmt_shape
+from netspec.ops.base import Tensor, fmt_shape
 
 MAX_BARS = 40
 """Bars a chart shows; beyond, the largest ``MAX_BARS − 1`` and one for the others."""
@@ -203,6 +203,21 @@ def _rows(net: Network, macs: MacsConvention, depth: int | None) -> list[_Row]:
         for child in node.children:
             _row(child, level, parent)
 
+    def _tensor(t: Tensor, level: int, path: str, parent: int) -> None:
+        rows.append(
+            _Row(
+                level,
+                "tensor",
+                t.name,
+                "learned tensor",
+                fmt_shape(t.shape),
+                f"{t.numel:,}",
+                "",
+                path=path,
+                parent=parent,
+            )
+        )
+
     def _row(child: Node, level: int, parent: int) -> None:
         if isinstance(child, SeqNode):
             params, count = _subtotal(child, macs)
@@ -227,20 +242,8 @@ def _rows(net: Network, macs: MacsConvention, depth: int | None) -> list[_Row]:
                 )
             )
             index = len(rows)
-            for t in child.own if isinstance(child, BlockNode) else []:
-                rows.append(
-                    _Row(
-                        level + 1,
-                        "tensor",
-                        t.name,
-                        "learned tensor",
-                        fmt_shape(t.shape),
-                        f"{t.numel:,}",
-                        "",
-                        path=f"{child.path}.{t.name}",
-                        parent=index,
-                    )
-                )
+            for t in child.own:
+                _tensor(t, level + 1, f"{child.path}.{t.name}", index)
             visit(child, level + 1, index)
             return
         assert isinstance(child, OpNode)
@@ -261,6 +264,8 @@ def _rows(net: Network, macs: MacsConvention, depth: int | None) -> list[_Row]:
             )
         )
 
+    for t in net.root.own:  # the model's own learned tensors (ViT's class token)
+        _tensor(t, 1, t.name, 0)
     visit(net.root, 1, 0)
     return rows
 

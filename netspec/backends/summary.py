@@ -234,6 +234,16 @@ def table(
         title.append(printable(" · ".join(computed)))
     rows: list[tuple[Any, ...]] = [(Text("input", style="dim"), "", _shape(net.input), "", "")]
     add = rows.append
+    for own in net.root.own:  # the model's own learned tensors (ViT's class token)
+        add(
+            (
+                Text(own.name),
+                Text("learned tensor", style="dim"),
+                _shape(own.shape),
+                f"{own.numel:,}",
+                "",
+            )
+        )
 
     def visit(node: Node, level: int) -> None:
         for child in node.children if isinstance(node, SeqNode) else []:
@@ -256,7 +266,7 @@ def table(
                     )
                 )
                 if not folded:
-                    for t in child.own if isinstance(child, BlockNode) else []:
+                    for t in child.own:
                         add(
                             (
                                 Text(indent + "  " + t.name),
