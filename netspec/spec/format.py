@@ -520,7 +520,10 @@ class _NsWriter(_Writer):
                 header += f" split {_expr(entry.split)}"
             self.emit(depth, header + " {", entry.span)
             for path in entry.parallel:
-                self.block(depth + 1, "{", path, None, where)
+                if path:
+                    self.block(depth + 1, "{", path, None, where)
+                else:  # the input itself (a residual sub-layer's identity path)
+                    self.emit(depth + 1, "{}")
             self.emit(depth, "}")
 
     def value(
