@@ -517,6 +517,8 @@ class _Expander:
         self._grow(1, ref.span, box.node.path or None)
         located = ref.expr
         origin = located.origin
+        if isinstance(located.node, n.IfExp):
+            _check_choice(located.node, origin, box.node.path or "layers")
         call = self._pick(located.node, origin, scope, box)
         func = calls.func_name(call)
         # a named layer's own position is its entry's; an unnamed one's, its call's
@@ -1048,6 +1050,25 @@ class _Expander:
             test = calls.evaluate_at(node.test, origin, scope, box.node.path or None)
             node = node.body if _truth(test) else node.orelse
         return node
+
+
+def _check_choice(node: n.Expr, origin: n.Origin, where: str) -> None:
+    """A choice ``a if cond else b`` is one call in ``forward`` whichever side is taken, so
+    neither side may be an operator ``forward`` calls in a form of its own (``Op.call_form``:
+    ``nn.MultiheadAttention``'s); the generated code could not write it for every value."""
+    if isinstance(node, n.IfExp):
+        _check_choice(node.body, origin, where)
+        _check_choice(node.orelse, origin, where)
+        return
+    op = ops.get(calls.func_name(node).id)
+    if op is not None and op.call_form != Op.call_form:
+        raise SpecError(
+            f"{op.name} cannot be one side of a choice (`a if cond else b`): forward calls "
+            f"it as {op.call_form.format(module='m', x='x')}",
+            origin.span_at(node.start, node.end),
+            where,
+            hint="write the two layers under an `if:`/`else:` entry instead",
+        )
 
 
 def _check_tensor_use(

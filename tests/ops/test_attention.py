@@ -108,3 +108,49 @@ def test_a_declared_embedding_is_checked_and_named_in_the_code() -> None:
     bad = spec_text(["- attn: multihead_attention(2, embed_dim=6)"], (4, 8))
     with pytest.raises(NetspecError, match="expects 6 embedding dimensions, but its input has 8"):
         netspec.loads(bad).check()
+
+
+def test_a_choice_cannot_hold_it() -> None:
+    """`a if cond else b` is one call in forward whichever side is taken: refused by check
+    whichever side the params choose, since the generated class takes any value."""
+    for call in (
+        "multihead_attention(2) if use else identity",
+        "identity if use else multihead_attention(2)",
+    ):
+        text = spec_text([f"- attn: {call}"], (4, 8), params="{use: true}")
+        with pytest.raises(NetspecError, match="cannot be one side of a choice"):
+            netspec.loads(text).check()
+
+
+def test_it_works_in_loops_conditions_and_branches() -> None:
+    """Wherever it stands named in a class — a loop kept as a loop, an `if`, a branch of a
+    block — forward calls it as nn.MultiheadAttention must be called."""
+    text = """netspec: 1
+name: placed
+input: [6, 8]
+params:
+  use: true
+  n: 2
+blocks:
+  B:
+    branches:
+      a: multihead_attention(2)
+      b: [identity]
+    merge: add
+layers:
+  - b: B()
+  - for: i in range(n)
+    do:
+      - attn{i}: multihead_attention(4)
+  - if: use
+    then:
+      - last: multihead_attention(1)
+"""
+    spec = netspec.loads(text)
+    source = spec.source()
+    assert "a = self.a(x, x, x, need_weights=False)[0]" in source
+    assert 'x = getattr(self, f"attn{i}")(x, x, x, need_weights=False)[0]' in source
+    assert "x = self.last(x, x, x, need_weights=False)[0]" in source
+    for values in ({}, {"use": False, "n": 3}):
+        other = spec.replace(**values)
+        other.build(verify=True)
