@@ -242,7 +242,38 @@ def _load_complete(loaded: Loaded) -> m.SpecFile:
     spec = _load_chain(loaded, [])
     _require(spec, loaded.tree, ("input", "layers"))
     _check_shadowing(spec)
+    _check_model_tensors(spec)
     return spec
+
+
+def _check_model_tensors(spec: m.SpecFile) -> None:
+    """The model's own tensors are attributes of its class beside its layers, and names its
+    layers read beside the params and ``let``: a tensor named like one of them is refused.
+    Checked on the merged spec, since ``extends`` brings them together."""
+    from netspec.expand.lower import layer_names
+
+    taken = layer_names(spec.layers or [])
+    for tensor in spec.tensors:
+        what = next(
+            (
+                w
+                for w, names in (
+                    ("a layer", taken),
+                    ("a parameter", spec.params),
+                    ("a let value", spec.let),
+                )
+                if tensor in names
+            ),
+            None,
+        )
+        if what is not None:
+            raise SpecError(
+                f"the tensor {tensor!r} is named like {what} of the model",
+                spec.key_span(f"tensors.{tensor}"),
+                f"tensors.{tensor}",
+                hint="a tensor is an attribute of the model and a name its layers read: give "
+                "it a name of its own",
+            )
 
 
 def _check_shadowing(spec: m.SpecFile) -> None:
