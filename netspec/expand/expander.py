@@ -262,7 +262,7 @@ class _Expander:
         if self.spec.tensors:
             # the model's own: blocks (which see the globals) have no such attribute
             scope = scope.child()
-            root.own = self._tensors(self.spec.tensors, self.spec, scope, "tensors")
+            root.own = self._tensors(self.spec.tensors, scope, "")
         box = self._box(root, kind, [self.spec.layers], x)
         root.output = self._fill(box, self.spec.layers, scope, x)
         _check_reads(box)
@@ -518,7 +518,7 @@ class _Expander:
         located = ref.expr
         origin = located.origin
         if isinstance(located.node, n.IfExp):
-            _check_choice(located.node, origin, box.node.path or "layers")
+            check_choice(located.node, origin, box.node.path or "layers")
         call = self._pick(located.node, origin, scope, box)
         func = calls.func_name(call)
         # a named layer's own position is its entry's; an unnamed one's, its call's
@@ -918,7 +918,7 @@ class _Expander:
             )
         for let_name, code in block.let.items():
             scope.names[let_name] = self._eval(code.expr, scope, f"{where} (let {let_name})")
-        own = self._tensors(block.tensors, block, scope, where)
+        own = self._tensors(block.tensors, scope, where)
         lowered = lower_block(block)
         node = BlockNode(path, name, span, x, x, kind=lowered.kind, block=block_name, args=args)
         node.own = own
@@ -939,17 +939,12 @@ class _Expander:
         _check_reads(box)
         return node
 
-    def _tensors(
-        self, tensors: dict[str, m.Expression], owner: m.Node, scope: Scope, where: str
-    ) -> list[Tensor]:
-        """The learned tensors of a block or the model, their names bound in ``scope``."""
+    def _tensors(self, tensors: dict[str, m.Expression], scope: Scope, where: str) -> list[Tensor]:
+        """The learned tensors of a block (at ``where``) or the model (``where`` empty), their
+        names bound in ``scope``."""
         own: list[Tensor] = []
         for tensor_name, code in tensors.items():
-            at = (
-                f"{where} (tensors.{tensor_name})"
-                if where != "tensors"
-                else f"tensors.{tensor_name}"
-            )
+            at = f"{where} (tensors.{tensor_name})" if where else f"tensors.{tensor_name}"
             try:
                 decl = declare(code.expr, functools.partial(self._eval, scope=scope, where=at))
             except OpError as exc:
@@ -1052,13 +1047,13 @@ class _Expander:
         return node
 
 
-def _check_choice(node: n.Expr, origin: n.Origin, where: str) -> None:
+def check_choice(node: n.Expr, origin: n.Origin, where: str) -> None:
     """A choice ``a if cond else b`` is one call in ``forward`` whichever side is taken, so
     neither side may be an operator ``forward`` calls in a form of its own (``Op.call_form``:
     ``nn.MultiheadAttention``'s); the generated code could not write it for every value."""
     if isinstance(node, n.IfExp):
-        _check_choice(node.body, origin, where)
-        _check_choice(node.orelse, origin, where)
+        check_choice(node.body, origin, where)
+        check_choice(node.orelse, origin, where)
         return
     op = ops.get(calls.func_name(node).id)
     if op is not None and op.call_form != Op.call_form:

@@ -25,7 +25,7 @@ from typing import Any
 
 from netspec.errors import CodegenError, ExprError, NetspecError, ShapeError, SpecError
 from netspec.expand import calls
-from netspec.expand.expander import unnamed_layer
+from netspec.expand.expander import check_choice, unnamed_layer
 from netspec.expand.ir import BlockNode, SeqNode, walk
 from netspec.expand.lower import (
     IDENTITY,
@@ -747,6 +747,8 @@ class Emitter:
         """The module (or, with ``module=False``, the functional call on ``x``) for one layer
         call; advances ``state``."""
         located = ref.expr
+        if isinstance(located.node, n.IfExp):  # in a branch the defaults do not take, too
+            check_choice(located.node, located.origin, where)
         return self._choice(located.node, located.origin, scope, state, where, stmts, module, x)
 
     def _choice(
@@ -1616,13 +1618,7 @@ class Emitter:
         del self.call_forms[made:]
         if isinstance(entry.value, list) or not forms:  # a sequence calls its layers itself
             return "{module}({x})"
-        if len(forms) > 1:
-            raise CodegenError(
-                "the two layers of this choice are called differently in forward",
-                entry.span,
-                entry.name.text,
-                hint="choose between layers called alike, or between two named layers",
-            )
+        assert len(forms) == 1, "check_choice refuses a choice between two forms"
         return forms.pop()
 
     def _class_name(
