@@ -742,6 +742,14 @@ def test_a_long_chain_steps_once_per_operator(op: str) -> None:
         ("enumerate([1], true)", {}, "enumerate() expects an integer, found true (boolean)", None),
         ("make_divisible('a', 8)", {}, "make_divisible() expects a number, found 'a'", None),
         ("make_divisible(10, 0)", {}, "make_divisible() divisor must be positive", None),
+        (
+            "exact_div(225, 16)",
+            {},
+            "exact_div(): 225 is not divisible by 16 (remainder 1)",
+            "the nearest multiples of 16: 224 and 240",
+        ),
+        ("exact_div(8, 0)", {}, "exact_div() divides by a positive integer, found 0", None),
+        ("exact_div(8.0, 2)", {}, "exact_div() expects an integer, found 8.0", None),
     ],
 )
 def test_error_messages(text: str, names: dict[str, Any], message: str, hint: str | None) -> None:
@@ -875,6 +883,7 @@ BUILTIN_SAMPLES: dict[str, tuple[str, Any]] = {
     "float": ("float(3)", 3.0),
     "round": ("round(2.5)", 2),
     "make_divisible": ("make_divisible(37.5, 8)", 40),
+    "exact_div": ("exact_div(224, 16)", 14),
     "ceil": ("ceil(2.1)", 3),
     "floor": ("floor(-2.1)", -3),
     "log": ("log(8, 2)", 3.0),
