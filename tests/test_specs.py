@@ -754,23 +754,25 @@ def test_vit_explain_shows_the_attention_arithmetic() -> None:
 
 
 @pytest.mark.parametrize(
-    ("args", "where", "words"),
+    ("args", "marker", "words"),
     [
-        (["--set", "image_size=225"], "vit.yaml:30:", ["225 is not divisible by 16"]),
-        (["--set", "patch_size=15"], "vit.yaml:30:", ["224 is not divisible by 15"]),
+        (["--set", "image_size=225"], "exact_div(", ["225 is not divisible by 16"]),
+        (["--set", "patch_size=15"], "exact_div(", ["224 is not divisible by 15"]),
         (
             ["--set", "num_heads=5"],
-            "vit.yaml:41:",
+            "self_attention:",
             ["num_heads=5 must divide the embedding dimension 768", "divisors of 768"],
         ),
     ],
 )
 def test_vit_bad_values_are_positioned_errors(
-    args: list[str], where: str, words: list[str]
+    args: list[str], marker: str, words: list[str]
 ) -> None:
+    text = resolve("vit").read_text()
+    line = text[: text.index(marker)].count("\n") + 1
     result = CliRunner().invoke(app, ["check", "vit", *args])
     assert result.exit_code == 2
-    assert where in result.output
+    assert f"vit.yaml:{line}:" in result.output
     for word in words:
         assert word in result.output
     assert "Traceback" not in result.output
@@ -794,3 +796,18 @@ def test_vit_token_plumbing_errors(layer: str, words: str, tmp_path: Path) -> No
     assert result.exit_code == 2
     assert words in result.output
     assert f"vit.yaml:{text[: text.index(layer)].count(chr(10)) + 1}:" in result.output
+
+
+def test_vit_representation_size_adds_torchvisions_pre_logits() -> None:
+    """torchvision's `representation_size`: a linear layer and a tanh before the head."""
+    spec = netspec.load("vit_b_16", representation_size=512)
+    model = meta_build(spec)
+    assert list(model.state_dict())[-4:] == [
+        "heads.pre_logits.weight",
+        "heads.pre_logits.bias",
+        "heads.head.weight",
+        "heads.head.bias",
+    ]
+    assert [type(m).__name__ for m in model.heads] == ["Linear", "Tanh", "Linear"]
+    head = 768 * 1000 + 1000
+    assert spec.summary()["parameters"] == 86_567_656 - head + (768 + 1) * 512 + (512 + 1) * 1000
