@@ -987,8 +987,7 @@ class Emitter:
             y = tuple(Sym(_tidy(d.expr), d.value) if isinstance(d, Sym) else d for d in y)
         state.shape = tuple(y)
 
-    @staticmethod
-    def _sync(state: State, stmts: list[Stmt]) -> None:
+    def _sync(self, state: State, stmts: list[Stmt]) -> None:
         """After a statement: re-assign every tracked dimension that changed in it.
 
         Inside one statement (a nested ``nn.Sequential(...)``) later layers must see the new
@@ -1002,6 +1001,17 @@ class Emitter:
                 continue
             pending.append((index, var, dim))
             new[index] = Sym(n.Name(var))
+        # a size that is not a variable of its own but reads one assigned again here (a
+        # permute moved a tracked size to another dimension) keeps the old value in a copy
+        assigned = {var for _, var, _ in pending}
+        for index, dim in enumerate(new):
+            if index in state.tracked or not isinstance(dim, Sym):
+                continue
+            if _reads(dim) & assigned:
+                copy = self.ns.fresh("size")
+                self.tracked_names.add(copy)
+                stmts.append(Stmt(f"{copy} = ", _py(dim), reads=_reads(dim), writes=copy))
+                new[index] = Sym(n.Name(copy), dim.value)
         state.shape = tuple(new)
         # each new size is computed from the old ones: a variable is assigned after every
         # other new size that reads it (a pool's size may depend on the channels before it)
