@@ -265,6 +265,14 @@ class Block:
     """Calls blocks, loops, or may grow the channels it gets: never called inside a loop."""
 
 
+_KEYWORDS = {"for", "repeat", "if", "parallel"}
+
+
+def _has_names(entries: list[Any]) -> bool:
+    """Whether a layer list names a layer at its top (so it is a class's)."""
+    return any(isinstance(e, dict) and not (_KEYWORDS & set(e)) for e in entries)
+
+
 def spatial(world: str) -> str:
     """The suffix of a world's spatial operators: ``conv3d``, ``conv2d``, ``conv1d``."""
     return world if world in ("2d", "3d") else "1d"
@@ -347,6 +355,8 @@ class SpecGen:
         self.block_names = Names()
         self.grown = 0
         """Operators drawn that multiply a size (at most two: the tensors stay small)."""
+        self.taps = 0
+        """Tensors kept for ``from:`` entries so far (their names are numbered)."""
         self.model_tensors: dict[str, str] = {}
         """The model's own learned tensors (``tensors:`` at the top), drawn as its layers
         apply them."""
@@ -403,6 +413,8 @@ class SpecGen:
         names = Names()
         layers = [self.n_down(ctx, flow, kind, names)] if deep else []
         layers += self.layer_list(ctx, flow, kind, names, c.integer(1, 5))
+        if kind == "class" and c.chance(0.35):
+            self.dataflow(layers, flow, world, shape)
         if flow.lo["D"] <= 0:
             self.tag("call:defaults-fail-at-call-input")
         if c.chance(0.5):
@@ -549,6 +561,66 @@ class SpecGen:
             self.tag("single-entry")
             return entries[0]
         return entries
+
+    # -- dataflow: `from:` --------------------------------------------------------------------
+
+    def _tap(self) -> tuple[str, str, str]:
+        """Fresh names for a tapped tensor, its gate and their merge."""
+        self.taps += 1
+        return f"tap{self.taps}", f"gate{self.taps}", f"join{self.taps}"
+
+    def _gated(self) -> list[Any]:
+        """A tensor kept (``tapN``), a gate of the same shape after it, and one entry reading
+        the two: a merge that keeps the shape, or a layer reading the kept tensor again."""
+        c = self.c
+        tap, gate, join = self._tap()
+        out: list[Any] = [{tap: "relu"}, {gate: "sigmoid"}]
+        how = c.pick(["add", "mul", "crop", "single"])
+        self.tag(f"from:{how}")
+        if how == "single":
+            out.append({join: "tanh", "from": tap})
+        elif how == "crop":  # the kept tensor cut to the gate's size (the same)
+            out.append({join: "crop", "from": [tap, gate]})
+        else:
+            out.append({join: how, "from": [gate, tap]})
+        return out
+
+    def dataflow(self, layers: list[Any], flow: Flow, world: str, shape: list[int]) -> None:
+        """``from:`` entries in the model's layers: a gated tap anywhere (it keeps the shape),
+        and at the end sometimes one that changes it (a concat, a resize to the input's size,
+        a layer reading the input)."""
+        c = self.c
+        at = c.integer(0, len(layers))
+        layers[at:at] = self._gated()
+        if not c.chance(0.5):
+            return
+        end = c.pick(["concat", "resize", "input"])
+        if end != "concat" and flow.world != world:
+            return  # flattened: the input's rank is no longer the data's
+        self.tag(f"from:{end}")
+        tap, gate, join = self._tap()
+        if end == "concat":
+            layers += [{tap: "relu"}, {gate: "sigmoid"}, {join: "concat", "from": [gate, tap]}]
+        elif end == "resize":
+            layers += [{tap: "relu"}, {join: "resize", "from": [tap, "input"]}]
+        else:
+            layers.append({join: c.pick(["relu", "sigmoid"]), "from": "input"})
+        flow.chan = None
+        if end != "concat":  # the input's spatial size again
+            for s, env in self.env.items():
+                if flow.lo[s] > 0:
+                    flow.lo[s] = min(env[1][1:])
+
+    def block_dataflow(self, body: list[Any]) -> None:
+        """``from:`` in a block's body: the block's input gated first, or a gated tap."""
+        if self.c.chance(0.5):
+            tap, _, join = self._tap()
+            self.tag("from:block-input")
+            body[0:0] = [{tap: "relu"}, {join: "mul", "from": [tap, "input"]}]
+            return
+        at = self.c.integer(0, len(body))
+        body[at:at] = self._gated()
+        self.tag("from:in-block")
 
     def layer_list(self, ctx: Ctx, flow: Flow, kind: str, names: Names, n: int) -> list[Any]:
         """``n`` entries of a container of ``kind``: ``seq`` (no names), ``module`` (a named
@@ -1516,6 +1588,9 @@ class SpecGen:
                 [[], ["stride"] if "stride" in dict(params) else [], defaulted]
             )
             self.tag("block:first_only")
+        body = data.get("body")
+        if isinstance(body, list) and _has_names(body) and c.chance(0.35):
+            self.block_dataflow(body)
         block.data = data
         block.h, block.cap = flow.h, flow.cap
         block.has_loop = self.current_block_has_loop
@@ -2053,7 +2128,8 @@ def spec_constructs(data: Any, schema: dict[str, Any] = SCHEMA) -> set[str]:
             if name in ("ForEntry", "RepeatEntry", "IfEntry", "ParallelEntry", "MappingCall"):
                 return kind_of(value) == name
             if name == "NamedEntry":
-                return isinstance(value, dict) and len(value) == 1 and kind_of(value) is None
+                named = isinstance(value, dict) and kind_of(value) is None
+                return named and (len(value) == 1 or (len(value) == 2 and "from" in value))
             if name == "ParamDecl":
                 return isinstance(value, dict) and "default" in value
             return isinstance(value, dict)

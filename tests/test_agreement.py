@@ -495,6 +495,15 @@ TAGS = {
     "merge:mul+parallel",
     "merge:concat+parallel",
     "merge:default+parallel",
+    "from:add",
+    "from:mul",
+    "from:crop",
+    "from:single",
+    "from:concat",
+    "from:resize",
+    "from:input",
+    "from:block-input",
+    "from:in-block",
 }
 """What the generator must reach besides the schema's constructs (recorded as it draws)."""
 
