@@ -13,7 +13,7 @@ uses it is parametrised by discovery, so a spec added later is covered without e
 - coverage: every classification CNN builder in zoo.md has a bundled spec, or is listed in
   NOT_YET_BUNDLED;
 - hand-written: the specs of networks torchvision does not ship (DCGAN's generator and
-  discriminator, M5, C3D) against the PyTorch modules their sources write, copied into this
+  discriminator, M5, C3D, U-Net) against the PyTorch modules their sources write, copied into this
   file: state_dict, parameters, MACs, params and outputs under the same weights.
 
 Every spec's static MAC count must also equal PyTorch's FlopCounterMode total / 2, and its built
@@ -580,13 +580,82 @@ class ReferenceC3D(torch.nn.Module):
         return self.fc8(x)
 
 
+class ReferenceUNet(torch.nn.Module):
+    """U-Net as the paper draws it (Ronneberger et al., 2015, figure 1): unpadded 3×3
+    convolutions with ReLU, 2×2 max pooling, 2×2 up-convolutions halving the channels, the
+    contracting path's feature map cropped to the expanding path's and concatenated before it,
+    a 1×1 convolution to the classes."""
+
+    def __init__(self, num_classes: int = 2, base: int = 64, padding: int = 0) -> None:
+        super().__init__()
+
+        nn = torch.nn
+
+        def double(c_in: int, c_out: int) -> torch.nn.Module:
+            return _Double(c_in, c_out, padding)
+
+        widths = [base * 2**i for i in range(5)]
+        self.down1 = double(1, widths[0])
+        self.down2 = double(widths[0], widths[1])
+        self.down3 = double(widths[1], widths[2])
+        self.down4 = double(widths[2], widths[3])
+        self.bottom = double(widths[3], widths[4])
+        self.up4 = nn.ConvTranspose2d(widths[4], widths[3], 2, stride=2)
+        self.dec4 = double(widths[4], widths[3])
+        self.up3 = nn.ConvTranspose2d(widths[3], widths[2], 2, stride=2)
+        self.dec3 = double(widths[3], widths[2])
+        self.up2 = nn.ConvTranspose2d(widths[2], widths[1], 2, stride=2)
+        self.dec2 = double(widths[2], widths[1])
+        self.up1 = nn.ConvTranspose2d(widths[1], widths[0], 2, stride=2)
+        self.dec1 = double(widths[1], widths[0])
+        self.head = nn.Conv2d(widths[0], num_classes, 1)
+
+    @staticmethod
+    def crop(x: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        dh, dw = x.shape[2] - like.shape[2], x.shape[3] - like.shape[3]
+        return x[:, :, dh // 2 : dh // 2 + like.shape[2], dw // 2 : dw // 2 + like.shape[3]]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        d1 = self.down1(x)
+        pool = torch.nn.functional.max_pool2d
+        d2 = self.down2(pool(d1, 2))
+        d3 = self.down3(pool(d2, 2))
+        d4 = self.down4(pool(d3, 2))
+        x = self.bottom(pool(d4, 2))
+        for up, dec, skip in (
+            (self.up4, self.dec4, d4),
+            (self.up3, self.dec3, d3),
+            (self.up2, self.dec2, d2),
+            (self.up1, self.dec1, d1),
+        ):
+            x = up(x)
+            x = dec(torch.cat([self.crop(skip, x), x], 1))
+        return self.head(x)
+
+
+class _Double(torch.nn.Module):
+    def __init__(self, c_in: int, c_out: int, padding: int) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=padding)
+        self.relu1 = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=padding)
+        self.relu2 = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu2(self.conv2(self.relu1(self.conv1(x))))
+
+
 # name: (the reference module's class, its parameters as published, the output of one sample)
 HAND_WRITTEN: dict[str, tuple[type[torch.nn.Module], int, list[int]]] = {
     "dcgan_generator": (DCGANGenerator, 3_576_704, [3, 64, 64]),
     "dcgan_discriminator": (DCGANDiscriminator, 2_765_568, [1, 1, 1]),
     "m5": (TutorialM5, 26_915, [1, 35]),  # the tutorial's (batch, 1, 35) log-probabilities
     "c3d": (ReferenceC3D, 79_991_015, [487]),  # Sports-1M's 487 classes
+    "unet": (ReferenceUNet, 31_030_658, [2, 388, 388]),  # the paper's 572×572 → 388×388
 }
+SMALLER = {"unet": [1, 188, 188]}
+"""Inputs the arithmetic test uses instead of the spec's (U-Net's 572×572 is 150 GMACs)."""
 
 
 def state_layout(model: torch.nn.Module) -> list[tuple[str, tuple[int, ...]]]:
@@ -629,7 +698,8 @@ def test_hand_written_arithmetic(name: str) -> None:
     with the same state_dict, key by key) compute the same output for a batch of two (C3D for
     one clip at its full 3×16×112×112: 38.5 GMACs, some seconds of CPU)."""
     reference_class, _, output = HAND_WRITTEN[name]
-    spec = netspec.load(name)
+    spec = netspec.load(name, input_shape=SMALLER.get(name))
+    output = list(spec.network.output) if name in SMALLER else output
     batch = 1 if name == "c3d" else 2
     shape = [batch, *spec.network.input]
     built = load_fill(spec.build())
@@ -650,6 +720,7 @@ def test_hand_written_arithmetic(name: str) -> None:
         ("m5", {"n_channel": 16, "num_classes": 10}, lambda: TutorialM5(n_output=10, n_channel=16)),
         ("m5", {"n_input": 2, "stride": 8}, lambda: TutorialM5(n_input=2, stride=8)),
         ("c3d", {"num_classes": 101}, lambda: ReferenceC3D(101)),  # UCF101
+        ("unet", {"padding": 1, "base": 16, "num_classes": 3}, lambda: ReferenceUNet(3, 16, 1)),
     ],
 )
 def test_hand_written_params(name: str, params: dict[str, Any], reference: Any) -> None:

@@ -7,8 +7,10 @@ below it. A block's dataflow is drawn from its lowered program (``BlockNode.flow
 :mod:`netspec.expand.lower`): its paths side by side from the tensor each reads, a split as a
 node the parts leave, each merge (``add``, ``concat``, ``mul``) as a node every merged tensor
 enters — so a residual connection is the edge from the block's input to its ``add``, a dense
-one the edge to its ``concat``, and an Inception block four branches into one ``concat``.
-Every edge is labelled with the shape of the tensor it carries.
+one the edge to its ``concat``, and an Inception block four branches into one ``concat``. A
+layer that reads an earlier tensor (``from:``) is fed by an edge from the layer it names, so a
+U-Net's skips cross the diagram from each level down to its level up. Every edge is labelled
+with the shape of the tensor it carries.
 
 The text is written here, deterministically (nodes numbered in call order) and escaped;
 Graphviz (the ``graphviz`` package and its ``dot`` program) is only needed for pictures.
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from netspec.backends.summary import MacsConvention, _block_call, _subtotal, auto_depth
 from netspec.errors import NetspecError, printable
 from netspec.expand.ir import BlockNode, JoinRun, Node, OpNode, PathRun, SeqNode, SplitRun
-from netspec.expand.lower import IN
+from netspec.expand.lower import IN, INPUT
 from netspec.infer import Network
 from netspec.ops.base import Shape, fmt_shape
 
@@ -115,22 +117,47 @@ class _Writer:
         if isinstance(node, BlockNode):
             out = self.flow(node, level, src, inner)
         else:
-            out = src
-            for child in node.children:
-                out = self.node(child, level + 1, out, inner)
+            out = self.chain(node, node.children, level + 1, src, inner, {})
         self.lines.append(f"{indent}}}")
         return out
+
+    def chain(
+        self,
+        parent: SeqNode,
+        children: list[Node],
+        level: int,
+        src: _Port,
+        indent: str,
+        named: dict[str, _Port],
+    ) -> _Port:
+        """Layers of ``parent`` one after the other, each fed by the one before it, or by the
+        tensors its ``from:`` names (``named``: those so far, by layer name) — a skip across
+        the network is an edge from the layer it reads."""
+        reads = {id(parent.children[i]): names for i, names in parent.sources.items()}
+        if reads:
+            named.setdefault(INPUT, src)
+        port = src
+        for child in children:
+            names = reads.get(id(child), ())
+            if names:
+                port = self.node(child, level, named[names[0]], indent)
+                for name in names[1:]:
+                    self.edge(named[name], port.node)
+            else:
+                port = self.node(child, level, port, indent)
+            named[child.name] = port
+        return port
 
     def flow(self, block: BlockNode, level: int, src: _Port, indent: str) -> _Port:
         """A block's lowered program: paths from the tensors they read, splits, merges."""
         tensors: dict[str, _Port] = {IN: src}
+        named: dict[str, _Port] = {INPUT: src}
         last = IN
         for run in block.flow:
             if isinstance(run, PathRun):
                 port = tensors[run.step.src]
                 if run.exists:
-                    for child in run.nodes:
-                        port = self.node(child, level + 1, port, indent)
+                    port = self.chain(block, run.nodes, level + 1, port, indent, named)
                 tensors[run.step.dst] = port
                 last = run.step.dst
             elif isinstance(run, SplitRun):
@@ -187,9 +214,7 @@ def dot(net: Network, depth: int | None = None, macs: MacsConvention = "torchvis
         '  edge [fontname="Helvetica", fontsize=9];',
     ]
     start = writer.box("  ", f"input\n{fmt_shape(net.input)}", shape="ellipse", style="solid")
-    port = _Port(start, net.input)
-    for child in net.root.children:
-        port = writer.node(child, 1, port, "  ")
+    port = writer.chain(net.root, net.root.children, 1, _Port(start, net.input), "  ", {})
     end = writer.box("  ", f"output\n{fmt_shape(net.output)}", shape="ellipse", style="solid")
     writer.edge(port, end)
     lines += writer.edges

@@ -213,8 +213,6 @@ class _Container:
     tensors: dict[str, tuple[Shape, int]] = field(default_factory=dict)
     """Those tensors so far: shape, and the index among the children of the layer making it
     (``-1``: the input)."""
-    switches: list[tuple[int, tuple[str, ...]]] = field(default_factory=list)
-    """The children that read named tensors (``from:``), with the names they read."""
 
     def child_path(self, name: str) -> str:
         return f"{self.node.path}.{name}" if self.node.path else name
@@ -377,7 +375,7 @@ class _Expander:
             read = sources.names[0]
             x, index = box.tensors[read]
             self.producer = box.node.children[index].path if index >= 0 else None
-            box.switches.append((len(box.node.children), sources.names))
+            box.node.sources[len(box.node.children)] = sources.names
         y = self._named_layer(box, entry, scope, x)
         if box.reads and entry.name.text in box.reads and not entry.name.is_template:
             box.tensors[entry.name.text] = (y, len(box.node.children) - 1)
@@ -420,7 +418,7 @@ class _Expander:
         )  # fmt: skip
         self._claim(box, name, None, entry.span)
         box.names[name] = node
-        box.switches.append((len(box.node.children), sources.names))
+        box.node.sources[len(box.node.children)] = sources.names
         box.node.children.append(node)
         if name in box.reads:
             box.tensors[name] = (y, len(box.node.children) - 1)
@@ -1221,14 +1219,16 @@ def _check_reads(box: _Container) -> None:
     if not box.reads:
         return
     children = box.node.children
-    starts = sorted(i for i, _ in box.switches)
+    starts = sorted(box.node.sources)
     for tensor, (_, index) in box.tensors.items():
         first = index + 1
         end = next((i for i in starts if i >= first), len(children))
         readers: list[tuple[int, Sequence[Node]]] = []
         if first < end:
             readers.append((first, children[first:end]))
-        readers += [(i, children[i : i + 1]) for i, read in box.switches if tensor in read]
+        readers += [
+            (i, children[i : i + 1]) for i, read in box.node.sources.items() if tensor in read
+        ]
         readers.sort(key=lambda r: r[0])
         for (_, nodes), (later, _) in zip(readers, readers[1:], strict=False):
             found = _overwrites(nodes)

@@ -55,6 +55,9 @@ class SeqNode(Node):
 
     kind: ContainerKind = field(kw_only=True)
     children: list[Node] = field(default_factory=list, kw_only=True)
+    sources: dict[int, tuple[str, ...]] = field(default_factory=dict, kw_only=True)
+    """The children that read earlier tensors (``from:``), by index: the names they read
+    (``input``: the container's input). The others read their predecessor's output."""
     own: list[Tensor] = field(default_factory=list, kw_only=True)
     """Learned tensors of its own (a block's or the model's ``tensors:``): its own
     parameters, first in its state_dict."""
@@ -195,7 +198,7 @@ def lint(root: Node) -> None:
         for index, child in enumerate(node.children):
             if isinstance(node, BlockNode):
                 shape = child.input  # segments are checked by _lint_block
-            if child.input != shape:
+            if child.input != shape and index not in node.sources:
                 raise LintError(f"{child.path}: input {child.input} but predecessor gave {shape}")
             shape = child.output
             expected = f"{node.path}.{child.name}" if node.path else child.name

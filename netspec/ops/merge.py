@@ -163,9 +163,7 @@ def _resize(shapes: Sequence[Shape], options: Options) -> Shape:
     a, b = _spatial_like("resizing")(shapes, options)
     mode, align = options["mode"], options["align_corners"]
     if mode not in MODE_RANKS:
-        raise OpError(
-            f"mode expects one of {', '.join(map(repr, MODE_RANKS))}, found {show(mode)}"
-        )
+        raise OpError(f"mode expects one of {', '.join(map(repr, MODE_RANKS))}, found {show(mode)}")
     if len(a) not in MODE_RANKS[mode]:
         raise OpError(
             f"mode {mode!r} interpolates "

@@ -208,3 +208,21 @@ def test_graph_command_line(tmp_path: Path) -> None:
 
 def test_graph_does_not_import_torch() -> None:
     assert_torch_free(["graph", "googlenet"], 0)
+
+
+def test_skips_are_edges_from_the_layers_they_read() -> None:
+    """U-Net's copy and crop: each level down feeds its level up across the diagram, and a
+    merge entry is entered by every tensor it names, in order."""
+    net = netspec.load("unet").network
+    text = graph.dot(net, depth=1)
+    labels = _labels(text)
+    into: dict[str, list[tuple[str, str]]] = {}
+    out_of: Counter[str] = Counter()
+    for src, dst, shape in _edges(text):
+        into.setdefault(labels[dst][0], []).append((labels[src][0], shape))
+        out_of[labels[src][0]] += 1
+    assert into["crop4"] == [("down4", "512×64×64"), ("up4", "512×56×56")]
+    assert into["cat4"] == [("crop4", "512×56×56"), ("up4", "512×56×56")]
+    assert into["crop1"] == [("down1", "64×568×568"), ("up1", "64×392×392")]
+    for level in range(1, 5):
+        assert out_of[f"down{level}"] == 2  # the pool after it, and its crop

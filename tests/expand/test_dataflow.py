@@ -1,0 +1,229 @@
+"""Dataflow: ``from:`` reads an earlier tensor, or merges several (``concat``, ``add``, ``mul``,
+``crop``, ``resize``). The analysis, the built module and the generated file read the same
+tensors; what ``from:`` may not read is refused at its position, with exit status 2."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+import netspec
+from netspec.cli import app
+from netspec.errors import NetspecError
+from netspec.spec import format as fmt
+from netspec.spec import models as m
+from netspec.spec.load import read_text
+
+SPEC = """netspec: 1
+name: tiny_unet
+input: [1, 40, 40]
+blocks:
+  Double:
+    params: [c]
+    body:
+      - conv1: conv2d(c, 3)
+      - relu1: relu(inplace=true)
+      - conv2: conv2d(c, 3)
+      - relu2: relu(inplace=true)
+  Gate:
+    body:
+      - squeeze: conv2d(in.channels, 1)
+      - act: sigmoid
+      - scaled: mul
+        from: [act, input]
+layers:
+  - enc1: Double(8)
+  - pool1: maxpool2d(2)
+  - enc2: Double(16)
+  - gate: Gate()
+  - up: conv_transpose2d(8, 2, stride=2)
+  - skip: crop
+    from: [enc1, up]
+  - cat: concat
+    from: [skip, up]
+  - dec: Double(8)
+  - head: conv2d(2, 1)
+  - out: resize(mode='bilinear', align_corners=false)
+    from: [head, input]
+"""
+
+
+def reference(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The network written by hand from the module's children."""
+    enc1 = model.enc1(x)
+    y = model.enc2(model.pool1(enc1))
+    gate = model.gate
+    y = torch.sigmoid(gate.squeeze(y)) * y
+    up = model.up(y)
+    top = (enc1.shape[2] - up.shape[2]) // 2
+    left = (enc1.shape[3] - up.shape[3]) // 2
+    skip = enc1[:, :, top : top + up.shape[2], left : left + up.shape[3]]
+    y = model.head(model.dec(torch.cat([skip, up], 1)))
+    return torch.nn.functional.interpolate(
+        y, size=x.shape[2:], mode="bilinear", align_corners=False
+    )
+
+
+def test_shapes_and_counts() -> None:
+    spec = netspec.loads(SPEC)
+    net = spec.network
+    by_path = {c.path: c for c in net.root.children}
+    assert by_path["enc1"].output == (8, 36, 36)
+    assert by_path["up"].output == (8, 28, 28)
+    assert by_path["skip"].output == (8, 28, 28)  # enc1's centre
+    assert by_path["cat"].output == (16, 28, 28)
+    assert by_path["dec"].output == (8, 24, 24)
+    assert net.output == (2, 40, 40)  # back to the input's size
+    assert by_path["cat"].call == "concat(skip, up)"
+    assert by_path["out"].call == "resize(head, input, mode='bilinear', align_corners=false)"
+
+
+def test_the_module_computes_what_the_spec_says() -> None:
+    model = netspec.loads(SPEC).build(verify=True)
+    torch.manual_seed(0)
+    x = torch.randn(2, 1, 40, 40)
+    with torch.no_grad():
+        assert torch.allclose(model(x), reference(model, x), atol=1e-6)
+        # any input size: the crop and the resize follow the tensors
+        x = torch.randn(1, 1, 48, 44)
+        assert model(x).shape == (1, 2, 48, 44)
+        assert torch.allclose(model(x), reference(model, x), atol=1e-6)
+
+
+def test_generated_forward_reads_named_tensors() -> None:
+    source = netspec.loads(SPEC).source()
+    assert "x_in = x\n" in source
+    assert "enc1 = self.enc1(x)\n" in source
+    assert "skip = center_crop(enc1, up)\n" in source
+    assert "x = torch.cat([skip, up], 1)\n" in source
+    assert 'F.interpolate(head, size=x_in.shape[2:], mode="bilinear"' in source
+    assert "scaled = " not in source  # a merge nothing reads again writes the current tensor
+    assert "x = act * x_in" in source
+
+
+def test_export_follows_the_crop_and_the_resize() -> None:
+    model = netspec.loads(SPEC).build().eval()
+    x = torch.randn(1, 1, 40, 40)
+    exported = torch.export.export(model, (x,))
+    with torch.no_grad():
+        assert torch.allclose(exported.module()(x), model(x))
+
+
+def test_both_formats_say_the_same() -> None:
+    yaml_spec = read_text(SPEC, "t.yaml").spec
+    ns_text = fmt.to_ns(yaml_spec)
+    assert "skip: crop from [enc1, up]" in ns_text
+    ns_spec = read_text(ns_text, "t.ns").spec
+    assert m.canonical(ns_spec) == m.canonical(yaml_spec)
+    assert fmt.to_yaml(ns_spec) == fmt.to_yaml(yaml_spec)
+
+
+def test_a_single_name_reads_that_tensor() -> None:
+    text = SPEC.replace("  - head: conv2d(2, 1)\n", "  - head: conv2d(2, 1)\n    from: cat\n")
+    spec = netspec.loads(text)
+    head = next(c for c in spec.network.root.children if c.path == "head")
+    assert head.input == (16, 28, 28)  # cat's output, not dec's
+    model = spec.build(verify=True)
+    assert model.head.in_channels == 16
+
+
+def test_a_kept_size_that_a_loop_changes_is_kept_as_it_was() -> None:
+    """A tensor kept for a later ``from:`` keeps its sizes, whatever a loop after it does."""
+    text = """netspec: 1
+name: kept
+input: [3, 16, 16]
+params:
+  widths: [4, 6]
+layers:
+  - stem: conv2d(5, 3, padding=1)
+  - for: w in widths
+    do:
+      - conv{w}: conv2d(w, 3, padding=1)
+  - back: conv2d(7, 1)
+    from: stem
+"""
+    spec = netspec.loads(text)
+    model = spec.build(verify=True)
+    assert model.back.in_channels == 5
+    model = netspec.loads(text, widths=[2, 3, 9]).build(verify=True)
+    assert model.back.in_channels == 5
+
+
+# -- refusals: each at its position, exit status 2 ---------------------------------------------
+
+BAD = [
+    ("    from: [enc1, up]", "    from: [enc9, up]", "no layer before it has that name", 25),
+    ("    from: [skip, up]", "    from: [skip, dec]", "which comes after it", 27),
+    ("    from: [skip, up]", "    from: [cat, up]", "reads its own output", 27),
+    ("    from: [enc1, up]", "    from: [up, enc1]", "the crop is larger than the tensor", 24),
+    ("    from: [head, input]", "    from: [head]", "two or more tensors", 31),
+    ("    from: [skip, up]", "    from: 3", "expects a tensor's name or a list of names", 27),
+    ("    from: [skip, up]", "    from: []", "expects a tensor's name or a list of names", 27),
+    ("    from: [skip, up]", "    from: [skip, 2]", "expects a tensor's name or a list", 27),
+    ("    from: [skip, up]", "    from: [skip, up-1]", "a layer's name (an identifier)", 27),
+    ("  - skip: crop\n", "  - skip: crop(2)\n", "options, given by name", 24),
+    ("  - skip: crop\n", "  - skip: crop(mode=1)\n", "crop has no option 'mode'", 24),
+    ("mode='bilinear'", "mode=name", "is a literal value", 30),
+    ("mode='bilinear'", "mode='trilinear'", "interpolates 4-d tensors", 30),
+    ("    from: [enc1, up]", "    from: [enc1, up, head]", "which comes after it", 25),
+    ("  - cat: concat\n", "  - cat: conv2d(3, 1)\n", "is a merge of those tensors", 26),
+    ("  - cat: concat\n", "  - cat: [relu]\n", "is a merge of those tensors", 26),
+    ("    from: [enc1, up]", "    from: [enc1, up, enc2]", "crop takes 2 tensors, found 3", 25),
+    ("    from: [skip, up]", "    from: [skip, enc2]", "must agree on every other dimension", 26),
+    (
+        "  - pool1: maxpool2d(2)\n",
+        "  - pool1: relu(inplace=true)\n  - pool1b: maxpool2d(2)\n",
+        "writes in place into 'enc1', which 'skip' also reads",
+        20,
+    ),
+    ("  - dec: Double(8)\n", "  - dec: Double(8)\n    from: conv1\n", "no layer before", 29),
+    ("      - act: sigmoid\n", "      - act: sigmoid\n        from: enc1\n", "no layer", 16),
+    (
+        "  - head: conv2d(2, 1)\n",
+        "  - for: i in [1]\n    do:\n      - head: conv2d(2, 1)\n",
+        "which is inside a loop",
+        33,
+    ),
+    (
+        "  - head: conv2d(2, 1)\n",
+        "  - if: true\n    then:\n      - head: conv2d(2, 1)\n        from: cat\n",
+        "stands directly in the model's layers",
+        32,
+    ),
+    ("  - enc1: Double(8)\n", "  - seq:\n      - enc1: Double(8)\n", "inside the sequence", 26),
+    (
+        "  - head: conv2d(2, 1)\n",
+        "  - input: conv2d(2, 1)\n  - head: conv2d(2, 1)\n",
+        "also named 'input'",
+        32,
+    ),
+]
+
+
+def _bad(old: str, new: str) -> str:
+    assert old in SPEC, old
+    return SPEC.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(("old", "new", "words", "line"), BAD)
+def test_refusals_are_positioned(old: str, new: str, words: str, line: int) -> None:
+    with pytest.raises(NetspecError, match=re.escape(words)) as info:
+        netspec.loads(_bad(old, new)).check()
+    assert info.value.span is not None
+    assert info.value.span.line == line, info.value
+
+
+@pytest.mark.parametrize(("old", "new", "words", "line"), BAD[:8])
+def test_refusals_exit_2_without_a_traceback(
+    old: str, new: str, words: str, line: int, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(_bad(old, new))
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 2
+    assert f"bad.yaml:{line}:" in result.output
+    assert "Traceback" not in result.output
