@@ -386,7 +386,9 @@ def export(
     loaded = _open(spec, set_, input)
     onnx_backend.export(loaded, path, force, opset)
     shape = "×".join(map(str, loaded.network.input))
-    _stderr().print(printable(f"wrote {onnx} (input: batch × {shape})"))
+    dtype = loaded.network.input_dtype
+    ids = f" {dtype} ids" if dtype != "float32" else ""
+    _stderr().print(printable(f"wrote {onnx} (input: batch × {shape}{ids})"))
 
 
 class Target(str, Enum):

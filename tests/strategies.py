@@ -46,7 +46,7 @@ OPS: dict[str, list[str]] = {
     for op, body in SCHEMA["$defs"]["MappingCall"]["properties"].items()
 }
 """Every operator and its attributes in positional order (the schema keeps the model's order)."""
-KW_ONLY = {"in_channels", "in_features", "num_features", "embed_dim"}
+KW_ONLY = {"in_channels", "in_features", "num_features", "embed_dim", "input_size"}
 
 REQUIRED = ("A", "B", "C")
 BIG = 1 << 20
@@ -370,7 +370,12 @@ class SpecGen:
         c = self.c
         world = c.pick(["2d", "2d", "1d", "3d"])
         self.tag(f"world:{world}")
-        if world == "2d":
+        # integer token ids: a sequence an embedding turns into sequence × features (1-d data)
+        ids = world == "1d" and c.chance(0.2)
+        if ids:
+            self.tag("input:ids")
+            shape = [c.integer(2, 12)]
+        elif world == "2d":
             shape = [c.integer(1, 4), c.integer(4, 12), c.integer(4, 12)]
         elif world == "3d":
             shape = [c.integer(1, 3), c.integer(4, 8), c.integer(4, 8), c.integer(4, 8)]
@@ -382,7 +387,7 @@ class SpecGen:
             if c.chance(0.35):
                 overrides[name] = c.pick([v for v in values if v != defaults[name]])
         call_input = None
-        deep = c.chance(0.15)
+        deep = not ids and c.chance(0.15)
         if deep:
             # the defaults pool more than the call's input allows, the overrides do not
             defaults["n_down"], overrides["n_down"] = 2, c.pick([0, 1])
@@ -406,12 +411,26 @@ class SpecGen:
         for i in range(c.integer(0, 3)):
             block = self.block(i, world)
             self.blocks[block.name] = block
-        flow = Flow(world, tracked=True, lo={s: min(env[1][1:]) for s, env in self.env.items()})
         kind = c.pick(["class", "class", "seq"])
         self.tag(f"top:{kind}")
         ctx = self.top_ctx()
         names = Names()
-        layers = [self.n_down(ctx, flow, kind, names)] if deep else []
+        if ids:
+            dim = c.pick([4, 6, 8, 16])
+            flow = Flow(world, tracked=True, lo=dict.fromkeys(self.env, dim))
+            attrs: list[tuple[str, Any]] = [("num_embeddings", c.pick([3, 50, 1000]))]
+            attrs.append(("embedding_dim", dim))
+            if c.chance(0.3):
+                attrs.append(("padding_idx", c.pick([0, -1, 2])))
+            embed = self.render(Call("embedding", attrs))
+            layers = [self.named(kind, names, ctx, "embed", embed, True)]
+            if c.chance(0.4):  # a recurrent layer straight on the embeddings: features known
+                rnn = self.render(self.recurrent(flow, features=dim))
+                layers.append(self.named(kind, names, ctx, "rnn", rnn, True))
+        else:
+            lo = {s: min(env[1][1:]) for s, env in self.env.items()}
+            flow = Flow(world, tracked=True, lo=lo)
+            layers = [self.n_down(ctx, flow, kind, names)] if deep else []
         layers += self.layer_list(ctx, flow, kind, names, c.integer(1, 5))
         if kind == "class" and c.chance(0.35):
             self.dataflow(layers, flow, world, shape)
@@ -426,6 +445,10 @@ class SpecGen:
         if c.chance(0.4):
             spec["description"] = c.pick(DESCRIPTIONS)
         spec["input"] = shape
+        if ids:
+            spec["input_dtype"] = "int64"
+        elif c.chance(0.05):
+            spec["input_dtype"] = "float32"
         spec["params"] = params
         if self.lets:
             spec["let"] = self.lets
@@ -518,6 +541,8 @@ class SpecGen:
             main["input"] = spec["input"]
             if c.chance(0.5):
                 base["input"] = [1] + [3] * (len(spec["input"]) - 1)
+        if "input_dtype" in spec:
+            (main if c.chance(0.5) else base)["input_dtype"] = spec["input_dtype"]
         base_params: dict[str, Any] = {}
         main_params: dict[str, Any] = {}
         for name, decl in spec["params"].items():
@@ -955,7 +980,7 @@ class SpecGen:
         elif flow.world == "3d":
             form = c.pick(["flat", "2d", "1d", "unsafe", "unsafe"])
         elif flow.world == "1d":
-            form = c.pick(["flat", "unsafe", "unsafe", "linear", "select"])
+            form = c.pick(["flat", "unsafe", "unsafe", "linear", "select", "rnn", "rnn"])
         else:
             form = "op"
         if form == "unsafe":
@@ -966,6 +991,8 @@ class SpecGen:
             return self.named(kind, names, ctx, "cut", self.render(call), stateful)
         if form == "op":
             return self.op_entry(ctx, flow, kind, names)
+        if form == "rnn":
+            return self.named(kind, names, ctx, "rnn", self.render(self.recurrent(flow)), True)
         if form == "linear":
             out = E(c.pick(ctx.chans))
             flow.apply("set", 1)
@@ -1029,6 +1056,41 @@ class SpecGen:
         flow.world = "1d"
         self.tag("flatten:2d-to-1d")
         return self.named(kind, names, ctx, "flat", self.render(Call("flatten", attrs)), False)
+
+    def recurrent(self, flow: Flow, features: int | None = None) -> Call:
+        """An LSTM or GRU over channels × length read as sequence × features: every step's
+        output (the length becomes its features) or the last step's (flat data)."""
+        c = self.c
+        op = c.pick(["lstm", "gru"])
+        self.tag(f"rnn:{op}")
+        hidden = c.pick(self.top_ctx().chans)
+        attrs: list[tuple[str, Any]] = [("hidden_size", E(hidden))]
+        if c.chance(0.4):
+            attrs.append(("num_layers", c.pick([1, 2])))
+        if c.chance(0.3):
+            attrs.append(("bias", c.pick([False, True])))
+        if c.chance(0.2):
+            attrs.append(("dropout", 0.25))
+        if c.chance(0.5):
+            both = c.pick([True, False, E("use_bn")])
+            attrs.append(("bidirectional", both))
+            if isinstance(both, E):
+                self.tag("rnn:bidirectional-param")
+        if op == "lstm" and hidden in ("4", "width + 1") and c.chance(0.5):
+            attrs.append(("proj_size", c.pick([1, 2])))
+            self.tag("rnn:proj")
+        if features is not None and c.chance(0.5):
+            attrs.append(("input_size", features))
+            self.tag("declared-size-check")
+        if c.chance(0.6):
+            output = c.pick(["sequence", "last"])
+            attrs.append(("output", output))
+            if output == "last":
+                self.tag("rnn:last")
+                flow.world, flow.chan = "flat", None
+                return Call(op, attrs)
+        flow.apply("set", 1)  # the length becomes the features: at least 1
+        return Call(op, attrs)
 
     def unsafe(self, flow: Flow) -> Call | None:
         """An operator that needs a minimum input size (checked in every required scenario)."""

@@ -40,6 +40,7 @@ from torch import nn
 from typer.testing import CliRunner
 
 import netspec
+from netspec.backends.module import sample_input
 from netspec.cli import app
 from netspec.errors import CodegenError, NetspecError
 from netspec.ops import HELPERS
@@ -274,7 +275,8 @@ def check_example(ex: Example, folder: Path) -> None:
     spec_b = attempt("the analysis of the call", lambda: load(ex, path, over, call_input))
     facts_b = attempt("the analysis of the call", lambda: analysed(spec_b))
     shape_b = tuple(spec_b.check().input)
-    x_b = torch.randn(2, *shape_b, generator=generator)
+    x_b = sample_input(spec_b.check(), 2, generator=generator)
+    assert tuple(x_b.shape[1:]) == shape_b
 
     # the two formats are the same spec
     other = attempt("the other format", lambda: load(ex, other_path, over, call_input))
@@ -319,7 +321,7 @@ def check_example(ex: Example, folder: Path) -> None:
     if over or call_input is not None:
         source_a = attempt("source() at the defaults", spec_a.source)
         cls_a = attempt("importing the file", lambda: import_class(folder, source_a, spec_a))
-        x_a = torch.randn(2, *spec_a.check().input, generator=generator)
+        x_a = sample_input(spec_a.check(), 2, generator=generator)
         agree("the class generated at the defaults", cls_a, facts_a, x_a)
         if over:
             facts_c = analysed(load(ex, path, over, None))
@@ -504,6 +506,12 @@ TAGS = {
     "from:input",
     "from:block-input",
     "from:in-block",
+    "input:ids",
+    "rnn:lstm",
+    "rnn:gru",
+    "rnn:last",
+    "rnn:proj",
+    "rnn:bidirectional-param",
 }
 """What the generator must reach besides the schema's constructs (recorded as it draws)."""
 

@@ -960,11 +960,16 @@ def _op_base(op: str) -> tuple[str, dict[str, str]]:
             "prepend": {"other": "t", "dim": "2"},
             "select": {"dim": "1", "index": "0"},
             "multihead_attention": {"num_heads": "2"},
+            "embedding": {"num_embeddings": "10", "embedding_dim": "4"},
+            "lstm": {"hidden_size": "4"},
+            "gru": {"hidden_size": "4"},
         }.get(op, {})
     if op == "linear":
         shape = "[16]"
     elif op in ("multihead_attention", "prepend"):  # tokens × embedding; channels × length
         shape = _1D
+    elif op in ("embedding", "lstm", "gru"):
+        shape = "[6]" if op == "embedding" else "[6, 8]"  # token ids; sequence × features
     elif op == "pixel_shuffle":
         shape = "[16, 4, 4]"
     return shape, needs
@@ -977,6 +982,8 @@ def op_spec(op: str, attr: str | None = None, value: str | None = None) -> str:
         args = {**args, attr: value}
     call = f"{op}({', '.join(f'{k}={v}' for k, v in args.items())})"
     head = f"netspec: 1\nname: t\ninput: {shape}\n"
+    if op == "embedding":
+        head += "input_dtype: int64\n"
     if op == "prepend":  # a learned tensor of a block, a batch of one
         return head + (
             'blocks:\n  B:\n    tensors:\n      t: "full([1, 4, 1], 0.5)"\n    body:\n'

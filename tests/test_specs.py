@@ -13,8 +13,9 @@ uses it is parametrised by discovery, so a spec added later is covered without e
 - coverage: every classification CNN builder in zoo.md has a bundled spec, or is listed in
   NOT_YET_BUNDLED;
 - hand-written: the specs of networks torchvision does not ship (DCGAN's generator and
-  discriminator, M5, C3D, U-Net) against the PyTorch modules their sources write, copied into this
-  file: state_dict, parameters, MACs, params and outputs under the same weights.
+  discriminator, M5, C3D, U-Net, the text classifier text_lstm) against the PyTorch modules
+  their sources write, copied into this file: state_dict, parameters, MACs, params and outputs
+  under the same weights.
 
 Every spec's static MAC count must also equal PyTorch's FlopCounterMode total / 2, and its built
 module must agree with its static analysis.
@@ -62,6 +63,13 @@ def meta_build(spec: netspec.Spec) -> torch.nn.Module:
         return spec.build()
 
 
+def meta_input(net: Any, batch: int = 1) -> torch.Tensor:
+    """A batch of the network's input on the meta device, of its dtype (token ids: int64).
+    On the meta device an LSTM runs as matrix products, which FlopCounterMode counts."""
+    dtype = torch.int64 if net.input_dtype == "int64" else torch.float32
+    return torch.empty(batch, *net.input, dtype=dtype, device="meta")
+
+
 @pytest.mark.parametrize("name", BUNDLED)
 def test_bundled_spec_analyses_builds_and_agrees(name: str) -> None:
     spec = netspec.load(name)
@@ -78,7 +86,7 @@ def test_static_macs_equal_flop_counter(name: str) -> None:
     model = meta_build(spec).eval()
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
-        model(torch.empty(1, *spec.network.input, device="meta"))
+        model(meta_input(spec.network))
     assert spec.summary()["macs"] * 2 == counter.get_total_flops()
 
 
@@ -156,9 +164,12 @@ def load_fill(model: torch.nn.Module) -> torch.nn.Module:
     return model.eval()
 
 
-def fixed_input(shape: Sequence[int]) -> torch.Tensor:
-    """The reference input for a batched input shape (tests/reference/README.md)."""
+def fixed_input(shape: Sequence[int], ids: int | None = None) -> torch.Tensor:
+    """The reference input for a batched input shape (tests/reference/README.md); with
+    ``ids``, token ids drawn from ``0 … ids − 1`` instead."""
     g = torch.Generator().manual_seed(0)
+    if ids is not None:
+        return torch.randint(0, ids, tuple(shape), generator=g)
     return torch.randn(*shape, generator=g, dtype=torch.float64).to(torch.float32)
 
 
@@ -644,6 +655,38 @@ class _Double(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu2(self.conv2(self.relu1(self.conv1(x))))
+class TextClassifierLSTM(torch.nn.Module):
+    """The text classifier as PyTorch code commonly writes it: an embedding with padding id
+    0, an LSTM (batch first, dropout between layers, both directions), the output at the last
+    step (``out[:, -1, :]``), dropout and a linear layer over both directions' features."""
+
+    def __init__(
+        self,
+        vocab_size: int = 20000,
+        embed_dim: int = 128,
+        hidden_size: int = 256,
+        num_layers: int = 2,
+        bidirectional: bool = True,
+        dropout: float = 0.3,
+        num_classes: int = 4,
+    ) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
+        self.lstm = nn.LSTM(
+            embed_dim,
+            hidden_size,
+            num_layers,
+            batch_first=True,
+            dropout=dropout,
+            bidirectional=bidirectional,
+        )
+        self.dropout = nn.Dropout(dropout)
+        self.fc = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(self.embedding(x))
+        return self.fc(self.dropout(out[:, -1, :]))
 
 
 # name: (the reference module's class, its parameters as published, the output of one sample)
@@ -653,6 +696,7 @@ HAND_WRITTEN: dict[str, tuple[type[torch.nn.Module], int, list[int]]] = {
     "m5": (TutorialM5, 26_915, [1, 35]),  # the tutorial's (batch, 1, 35) log-probabilities
     "c3d": (ReferenceC3D, 79_991_015, [487]),  # Sports-1M's 487 classes
     "unet": (ReferenceUNet, 31_030_658, [2, 388, 388]),  # the paper's 572×572 → 388×388
+    "text_lstm": (TextClassifierLSTM, 4_929_540, [4]),  # AG News' 4 classes
 }
 SMALLER = {"unet": [1, 188, 188]}
 """Inputs the arithmetic test uses instead of the spec's (U-Net's 572×572 is 150 GMACs)."""
@@ -686,7 +730,7 @@ def test_hand_written_layout(name: str) -> None:
     assert state_layout(generated) == state_layout(reference_model)
     counter = FlopCounterMode(display=False)
     with counter, torch.no_grad():
-        reference_model(torch.empty(1, *net.input, device="meta"))
+        reference_model(meta_input(net))
     assert net.totals.macs * 2 == counter.get_total_flops()
     twin = netspec.load(resolve(name).with_suffix(".ns"))
     assert twin.summary() | {"name": None} == spec.summary() | {"name": None}
@@ -705,9 +749,10 @@ def test_hand_written_arithmetic(name: str) -> None:
     built = load_fill(spec.build())
     reference_model = reference_class()
     reference_model.load_state_dict(built.state_dict())
+    x = fixed_input(shape, spec.network.id_limit)
     with torch.no_grad():
-        got = built(fixed_input(shape))
-        expected = reference_model.eval()(fixed_input(shape))
+        got = built(x)
+        expected = reference_model.eval()(x)
     assert got.shape == expected.shape == (batch, *output)
     assert torch.allclose(got, expected, rtol=1e-5, atol=1e-5 * expected.abs().max().item())
 
@@ -721,6 +766,11 @@ def test_hand_written_arithmetic(name: str) -> None:
         ("m5", {"n_input": 2, "stride": 8}, lambda: TutorialM5(n_input=2, stride=8)),
         ("c3d", {"num_classes": 101}, lambda: ReferenceC3D(101)),  # UCF101
         ("unet", {"padding": 1, "base": 16, "num_classes": 3}, lambda: ReferenceUNet(3, 16, 1)),
+        (
+            "text_lstm",
+            {"vocab_size": 1000, "hidden_size": 64, "num_layers": 1, "bidirectional": False},
+            lambda: TextClassifierLSTM(1000, hidden_size=64, num_layers=1, bidirectional=False),
+        ),
     ],
 )
 def test_hand_written_params(name: str, params: dict[str, Any], reference: Any) -> None:
@@ -882,3 +932,32 @@ def test_vit_representation_size_adds_torchvisions_pre_logits() -> None:
     assert [type(m).__name__ for m in model.heads] == ["Linear", "Tanh", "Linear"]
     head = 768 * 1000 + 1000
     assert spec.summary()["parameters"] == 86_567_656 - head + (768 + 1) * 512 + (512 + 1) * 1000
+
+
+def test_the_text_classifier_in_the_docs_is_the_bundled_one() -> None:
+    text = (Path(__file__).parent.parent / "docs" / "language.md").read_text("utf-8")
+    for suffix, lang in ((".yaml", "yaml"), (".ns", "ns")):
+        bundled = resolve("text_lstm").with_suffix(suffix).read_text("utf-8")
+        assert f"```{lang}\n{bundled}```\n" in text
+    explained = CliRunner().invoke(app, ["check", "text_lstm", "--explain"]).stdout
+    lines = [line.strip() for line in explained.splitlines()]
+    start = text.index("lstm   lstm(256")
+    shown = text[start : text.index("```", start)].splitlines()
+    assert all(" ".join(line.split()) in {" ".join(x.split()) for x in lines} for line in shown)
+
+
+def test_text_lstm_reads_token_ids_of_any_length() -> None:
+    """The sequence length is a param (and the input): the LSTM's parameters do not depend on
+    it, its MACs grow with it, and the built module classifies a batch of ids."""
+    short, long = netspec.load("text_lstm", seq_len=16), netspec.load("text_lstm", seq_len=512)
+    assert short.network.totals.parameters == long.network.totals.parameters == 4_929_540
+    lstm = 2_359_296  # one step of both layers and directions
+    assert (short.network.totals.macs, long.network.totals.macs) == (
+        16 * lstm + 2_048,
+        512 * lstm + 2_048,
+    )
+    model = short.build(verify=True).eval()
+    with torch.no_grad():
+        assert model(torch.randint(0, 20_000, (3, 16))).shape == (3, 4)
+    with pytest.raises(RuntimeError):  # a float tensor is not ids (PyTorch refuses it too)
+        model(torch.randn(3, 16))

@@ -76,7 +76,8 @@ def _reduce(self: Any) -> tuple[Any, ...]:
     cls = type(self)
     return (
         _rebuild,
-        (cls.__netspec_source__, cls.__netspec_label__, cls.__qualname__, self.__dict__),
+        # the class's own state (nn.LSTM leaves out its weak references to its weights)
+        (cls.__netspec_source__, cls.__netspec_label__, cls.__qualname__, self.__getstate__()),
     )
 
 
@@ -208,18 +209,43 @@ def compare_state(model: torch.nn.Module, net: Network) -> list[str]:
     return problems
 
 
-def leaf_calls(model: torch.nn.Module, shape: Shape, batch: int = 2) -> list[tuple[str, Shape]]:
+def leaf_calls(
+    model: torch.nn.Module, shape: Shape, batch: int = 2, input_dtype: str = "float32"
+) -> list[tuple[str, Shape]]:
     """Run one forward pass (eval mode, no grad) and record every leaf module call's output
     shape (batch excluded), in call order."""
-    return _forward(model, shape, batch)[0]
+    return _forward(model, shape, batch, input_dtype=input_dtype)[0]
+
+
+def sample_input(
+    net: Network,
+    batch: int = 2,
+    *,
+    generator: torch.Generator | None = None,
+    device: Any = None,
+) -> torch.Tensor:
+    """A random batch of inputs ``net`` accepts: standard normal values, or for an integer
+    input (``input_dtype: int64``) ids drawn uniformly from ``0 … net.id_limit − 1``, ids
+    every embedding reading the input has a vector for."""
+    import torch
+
+    shape = (batch, *net.input)
+    limit = net.id_limit
+    if limit is not None:
+        return torch.randint(0, limit, shape, generator=generator, device=device)
+    return torch.randn(shape, generator=generator, device=device)
 
 
 def _forward(
-    model: torch.nn.Module, shape: Shape, batch: int = 2, paths: set[str] | None = None
+    model: torch.nn.Module,
+    shape: Shape,
+    batch: int = 2,
+    paths: set[str] | None = None,
+    input_dtype: str = "float32",
 ) -> tuple[list[tuple[str, Shape]], Any]:
-    """One forward pass (eval mode, no grad): every leaf module call's output shape (batch
-    excluded) in call order — or, given ``paths``, every call of those modules — and the
-    model's output."""
+    """One forward pass (eval mode, no grad) on zeros (id 0 for an integer input, an id
+    every embedding has): every leaf module call's output shape (batch excluded) in call
+    order — or, given ``paths``, every call of those modules — and the model's output."""
     import torch
 
     calls: list[tuple[str, Shape]] = []
@@ -240,7 +266,8 @@ def _forward(
     try:
         model.eval()
         with torch.no_grad():
-            output = model(torch.zeros(batch, *shape, device=device))
+            dtype = torch.int64 if input_dtype == "int64" else torch.float32
+            output = model(torch.zeros(batch, *shape, dtype=dtype, device=device))
     finally:
         model.train(training)
         for h in hooks:
@@ -258,7 +285,9 @@ def compare_forward(model: torch.nn.Module, net: Network) -> list[str]:
     expected = [(leaf.path, tuple(leaf.output)) for leaf in leaves(net.root) if not leaf.functional]
     # the operator modules the analysis lists (a block class whose layers are all calls in its
     # forward has no children, but is not an operator)
-    actual, output = _forward(model, net.input, paths={path for path, _ in expected})
+    actual, output = _forward(
+        model, net.input, paths={path for path, _ in expected}, input_dtype=net.input_dtype
+    )
     problems = []
     for i, (want, got) in enumerate(zip(expected, actual, strict=False)):
         if want != got:

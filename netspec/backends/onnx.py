@@ -52,8 +52,10 @@ def export(spec: Spec, path: Path, force: bool = False, opset: int | None = None
         ) from None
     import torch
 
+    from netspec.backends.module import sample_input
+
     model = spec.build().eval()
-    example = torch.randn(2, *spec.network.input)
+    example = sample_input(spec.network)
     batch = torch.export.Dim("batch")
 
     def produce(tmp: Path) -> None:

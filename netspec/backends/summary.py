@@ -64,6 +64,7 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
         "params": {k: _plain(v) for k, v in net.params.items()},
         "let": {k: _plain(value) for k, (_, value) in net.lets.items()},
         "input": list(net.input),
+        "input_dtype": net.input_dtype,
         "output": list(net.output),
         "parameters": t.parameters,
         "buffers": t.buffers,
@@ -232,7 +233,8 @@ def table(
     if computed:
         title.append("\nlet    ", style="bold")
         title.append(printable(" · ".join(computed)))
-    rows: list[tuple[Any, ...]] = [(Text("input", style="dim"), "", _shape(net.input), "", "")]
+    ids = f"{net.input_dtype} ids" if net.input_dtype != "float32" else ""
+    rows: list[tuple[Any, ...]] = [(Text("input", style="dim"), ids, _shape(net.input), "", "")]
     add = rows.append
     for own in net.root.own:  # the model's own learned tensors (ViT's class token)
         add(
@@ -297,7 +299,8 @@ def table(
     t = net.totals
     total_macs = t.macs + (t.extra_ops if macs == "all" else 0)
     footer = Text()
-    footer.append(f"\ninput {_shape(net.input)} → output {_shape(net.output)}\n")
+    kind = f" ({ids})" if ids else ""
+    footer.append(f"\ninput {_shape(net.input)}{kind} → output {_shape(net.output)}\n")
     footer.append("parameters ", style="bold")
     footer.append(f"{t.parameters:,}")
     footer.append(f" ({human(t.parameters)}, {t.parameters * 4 / 2**20:,.1f} MiB as float32)")

@@ -62,7 +62,7 @@ from netspec.expr import nodes as n
 from netspec.expr.evaluate import InputShape, Scope, evaluate, iterate, show, type_name
 from netspec.infer import Network, apply
 from netspec.infer.infer import MAX_ELEMENTS
-from netspec.ops.base import Op, OpError, Shape, Tensor, fmt_shape
+from netspec.ops.base import Ids, Op, OpError, Shape, Tensor, fmt_shape, is_ids
 from netspec.ops.learned import TensorRef, declare
 from netspec.ops.merge import JOINS, MERGES, JoinAttrs, split_channels
 from netspec.pause import collector_paused
@@ -232,7 +232,7 @@ class _Expander:
         self.block_cache: dict[tuple[Any, ...], BlockNode] = {}
         """Expanded blocks by (block, arguments, input shape)."""
         self.lets: dict[str, tuple[str, Any]] = {}
-        self.templates: dict[tuple[str, Shape], list[_Template]] = {}
+        self.templates: dict[tuple[str, Shape, bool], list[_Template]] = {}
         """Expanded blocks that calls varying only in arguments its layers' own arguments
         read can be copied from (see :meth:`_rebind`), by (block, input shape)."""
         self.reads: list[_Reads] = []
@@ -254,6 +254,9 @@ class _Expander:
     def run(self, input_shape: Shape | None) -> Network:
         scope = self.globals = self._scope()
         x = self._input(scope) if input_shape is None else _check_input(input_shape, None)
+        dtype = self.spec.input_dtype or "float32"
+        if dtype != "float32":
+            x = Ids(x)
         assert self.spec.layers is not None
         kind = container_kind(self.spec.layers, top=True, tensors=bool(self.spec.tensors))
         root = SeqNode("", "", self.spec.span, x, x, kind=kind)
@@ -272,6 +275,7 @@ class _Expander:
             params=dict(self.params),
             root=root,
             lets=self.lets,
+            input_dtype=dtype,
         )
 
     @staticmethod
@@ -719,7 +723,7 @@ class _Expander:
             raise SpecError(f"blocks nested deeper than {MAX_BLOCK_DEPTH}", span, where)
         # A block is a function of its arguments and input shape: a stage's identical blocks
         # (ResNet-152's 35 in a row) are expanded once and copied.
-        key = (block_name, _freeze(values), tuple(x))
+        key = (block_name, _freeze(values), tuple(x), is_ids(x))
         cached = self.block_cache.get(key) if self.reuse else None
         if cached is None and self.reuse:
             cached = self._rebind(path, name, block_name, block, values, span, x, where)
@@ -746,7 +750,7 @@ class _Expander:
         if self.shared == shared and reads.scope is not None:
             varying = frozenset(p.name for p in block.params) - reads.read
             fixed = _freeze({k: v for k, v in values.items() if k not in varying})
-            templates = self.templates.setdefault((block_name, tuple(x)), [])
+            templates = self.templates.setdefault((block_name, tuple(x), is_ids(x)), [])
             templates.insert(0, _Template(node, varying, fixed, reads.scope, made))
             del templates[_TEMPLATES:]
         return node
@@ -788,7 +792,7 @@ class _Expander:
         ``let``, a name, a block's or a tensor's arguments: those must be equal. The others
         reach only operator arguments, re-evaluated here as :meth:`_layer` would.
         """
-        for template in self.templates.get((block_name, tuple(x)), ()):
+        for template in self.templates.get((block_name, tuple(x), is_ids(x)), ()):
             fixed = {k: v for k, v in values.items() if k not in template.varying}
             if _freeze(fixed) != template.fixed:
                 continue
@@ -996,6 +1000,8 @@ class _Expander:
             return SplitRun(step, x, (x,) * parts, applied=False)
         try:
             shapes = split_channels(x, parts)
+            if is_ids(x):  # parts of integer ids are integer ids
+                shapes = tuple(Ids(shape) for shape in shapes)
         except OpError as exc:
             raise ShapeError(
                 f"{block_name}: {exc.message}",
@@ -1034,6 +1040,8 @@ class _Expander:
                 where,
                 hint=step.hint or merge.hint,
             ) from None
+        if all(is_ids(shape) for shape in shapes):  # PyTorch's promotion: ints stay ints
+            y = Ids(y)
         tensors[step.dst] = y
         return JoinRun(step, y, ops=merge.ops(y, len(shapes)))
 

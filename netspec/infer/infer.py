@@ -15,7 +15,7 @@ from typing import Any
 
 from netspec.errors import ShapeError, Span
 from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, state, walk
-from netspec.ops.base import Op, OpError, Shape, fmt_shape
+from netspec.ops.base import Ids, Op, OpError, Shape, fmt_shape, is_ids
 
 
 def apply(
@@ -42,7 +42,9 @@ def apply(
     Raises:
         ShapeError: the rule rejects the input or the attributes.
     """
-    key = (op, attrs, x)
+    if op.reads_ids != is_ids(x) and not op.keeps_ids:
+        raise _dtype_error(op, x, span, path or name, producer)
+    key = (op, attrs, x, is_ids(x))
     try:
         done = memo.get(key) if memo is not None else None
     except TypeError:  # attributes that cannot be hashed: nothing to remember them by
@@ -55,6 +57,8 @@ def apply(
         )  # fmt: skip
     try:
         y = op.infer(attrs, x)
+        if op.keeps_ids and is_ids(x):
+            y = Ids(y)
         tensors = op.tensors(attrs, x)
         macs = op.macs(attrs, x, y)
         extra = op.extra_ops(attrs, x, y)
@@ -82,6 +86,31 @@ def apply(
         tensors=tensors,
         macs=macs,
         extra_ops=extra,
+    )
+
+
+def _dtype_error(
+    op: Op, x: Shape, span: Span | None, where: str, producer: str | None
+) -> ShapeError:
+    """An integer tensor into an operator that computes on floats, or the reverse."""
+    origin = f"`{producer}`" if producer else "the network input"
+    if op.reads_ids:
+        return ShapeError(
+            f"{op.name} expects integer ids (token ids, input_dtype: int64), found a "
+            f"floating-point {fmt_shape(x)} tensor from {origin}",
+            span,
+            where,
+            hint="say the input is token ids with `input_dtype: int64` beside `input`"
+            if producer is None
+            else "an embedding looks ids up: it reads the network's integer input "
+            "(input_dtype: int64), not the output of another layer",
+        )
+    return ShapeError(
+        f"{op.name} expects a floating-point input, found integer ids {fmt_shape(x)} from "
+        f"{origin} (input_dtype: int64)",
+        span,
+        where,
+        hint="an embedding turns ids into vectors: e.g. embedding(10000, 128) first",
     )
 
 
@@ -162,10 +191,26 @@ class Network:
     root: SeqNode
     lets: dict[str, tuple[str, Any]] = field(default_factory=dict)
     """``let`` values: name → (the expression as written, its value)."""
+    input_dtype: str = "float32"
+    """The input's data type: ``float32``, or ``int64`` (integer ids)."""
     totals: Totals = field(init=False)
 
     def __post_init__(self) -> None:
         self.totals = totals(self.root)
+
+    @property
+    def id_limit(self) -> int | None:
+        """With integer input: one more than the largest id every layer reading the input
+        accepts (the smallest ``num_embeddings`` among them), so ids ``0 … id_limit − 1``
+        make a valid sample input; ``None`` for a floating-point input."""
+        if self.input_dtype == "float32":
+            return None
+        limits = [
+            int(node.attrs.num_embeddings)
+            for node in walk(self.root)
+            if isinstance(node, OpNode) and is_ids(node.input)
+        ]
+        return min(limits, default=1)
 
     @property
     def output(self) -> Shape:

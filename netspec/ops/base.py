@@ -40,6 +40,23 @@ Dim = Any  # int, or a Sym in generated code
 Shape = tuple[Dim, ...]
 
 
+class Ids(tuple[Any, ...]):
+    """The shape of a tensor of integer ids (the network's input where the spec says
+    ``input_dtype: int64``): a shape like any other, marked so that the analysis can refuse an
+    integer tensor to every operator but those that read ids (``Op.reads_ids``), and a float
+    one to those. Rules that make a new shape make an ordinary (float) one."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return f"Ids({tuple(self)!r})"
+
+
+def is_ids(shape: Any) -> bool:
+    """Whether ``shape`` is the shape of integer ids."""
+    return isinstance(shape, Ids)
+
+
 class OpError(Exception):
     """A rule's failure: what was expected and found. ``infer`` adds the span and path."""
 
@@ -147,6 +164,12 @@ class Op:
     """Whether the module has no child modules (``nn.MultiheadAttention`` holds
     ``out_proj``): PyTorch's leaf modules are those without children."""
     aliases_input: ClassVar[bool] = False
+    reads_ids: ClassVar[bool] = False
+    """Whether its input is integer ids (``embedding``), rather than a floating-point tensor;
+    the analysis refuses the other kind (``infer.apply``)."""
+    keeps_ids: ClassVar[bool] = False
+    """Whether it moves integer ids as they are (identity, views: flatten, reshape, permute),
+    so that integer ids in are integer ids out; other operators compute on floats only."""
     """Whether its output may be its input or a view of it (identity, flatten, dropout in
     eval mode): an in-place operation after it writes into its input."""
 

@@ -42,6 +42,7 @@ class Flatten(Op):
 
     aliases_input = True
     name = "flatten"
+    keeps_ids = True
     Attrs = FlattenAttrs
     category = "shape"
     module_name = "nn.Flatten"
@@ -131,6 +132,7 @@ class Reshape(Op):
 
     aliases_input = True
     name = "reshape"
+    keeps_ids = True
     Attrs = ReshapeAttrs
     category = "shape"
     module_name = "Reshape"
@@ -229,6 +231,7 @@ class Permute(Op):
 
     aliases_input = True
     name = "permute"
+    keeps_ids = True
     Attrs = PermuteAttrs
     category = "shape"
     module_name = "Permute"
@@ -317,6 +320,7 @@ class ChannelShuffle(Op):
 
     aliases_input = True  # one group (or one channel per group) leaves the input as it is
     name = "channel_shuffle"
+    keeps_ids = True
     Attrs = ChannelShuffleAttrs
     category = "shape"
     module_name = "ChannelShuffle"
@@ -363,6 +367,7 @@ class Identity(Op):
 
     aliases_input = True
     name = "identity"
+    keeps_ids = True
     Attrs = NoAttrs
     category = "shape"
     module_name = "nn.Identity"

@@ -164,7 +164,7 @@ _KEY_CONSTANTS = _CONSTANTS
 """Mapping keys that are constants, spelt as in expressions (``true``, ``none``…)."""
 
 _TOP_WORDS = (
-    *("netspec", "name", "class", "description", "extends", "input"),
+    *("netspec", "name", "class", "description", "extends", "input", "input_dtype"),
     *("params", "let", "tensors", "block", "layers"),
 )
 
@@ -505,7 +505,7 @@ class _Reader:
         child = item.children[0]
         if kind in ("version",):
             value: YNode = YScalar(self.span(child), 1, int(child), "")
-        elif kind in ("name", "class_name"):
+        elif kind in ("name", "class_name", "input_dtype"):
             value = YScalar(self.span(child), 1, str(child), "")
         elif kind in ("description", "extends"):
             value = self.string(child)

@@ -342,6 +342,8 @@ def to_yaml(spec: m.SpecFile, header: str = "") -> str:
             w.value(0, key, value, k(key))
     if spec.input is not None:
         w.value(0, "input", _value_yaml(spec.input), k("input"))
+    if spec.input_dtype is not None:
+        w.value(0, "input_dtype", spec.input_dtype, k("input_dtype"))
     if spec.params:
         w.emit(0, "params:", k("params"))
         for name, decl in spec.params.items():
@@ -585,6 +587,8 @@ def to_ns(spec: m.SpecFile) -> str:
             w.emit(0, f"{word} {_string(value) if quote else value}", k(key))
     if spec.input is not None:
         w.emit(0, f"input {_expr(spec.input)}", k("input"))
+    if spec.input_dtype is not None:
+        w.emit(0, f"input_dtype {spec.input_dtype}", k("input_dtype"))
     if spec.params:
         w.emit(0, "params {", k("params"))
         for name, decl in spec.params.items():

@@ -525,6 +525,9 @@ class SpecFile(Node):
     Keys given here replace the base's; ``params`` and ``let`` are merged key by key."""
     input: Expression | None = None
     """One sample's shape without the batch dimension, e.g. ``[3, 224, 224]`` (C × H × W)."""
+    input_dtype: Literal["float32", "int64"] | None = None
+    """The input's data type: ``float32`` (the default) or ``int64``, integer token ids, which
+    only an ``embedding`` reads (a sample input holds ids it accepts)."""
     params: dict[str, ParamValue | ParamDecl] = Field(default_factory=dict)
     """Parameters with their defaults; overridable with ``--set name=value``."""
     let: dict[str, Expression] = Field(default_factory=dict)

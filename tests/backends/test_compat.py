@@ -22,7 +22,9 @@ import pytest
 import torch
 
 import netspec
+from netspec.backends.module import sample_input
 from netspec.errors import NetspecError
+from netspec.expand.ir import leaves
 from netspec.spec.load import bundled_names, resolve
 
 REFERENCE = Path(__file__).parent.parent / "reference" / "torchvision"
@@ -41,6 +43,10 @@ def family_names() -> list[str]:
         or not any(line.startswith("extends:") for line in resolve(name).read_text().splitlines())
     ]
 
+
+RECURRENT = {"lstm", "gru"}
+"""Operators whose modules torch.compile traces with a graph break and TorchScript cannot
+compile (see test_pytorch_tools)."""
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
@@ -117,7 +123,12 @@ def test_pytorch_tools(name: str, tmp_path: Path) -> None:
         (k, v.shape) for k, v in built.state_dict().items()
     ]
     generated.load_state_dict(built.state_dict())
-    x = torch.randn(2, *shape)
+    x = sample_input(spec.network)
+    assert tuple(x.shape[1:]) == tuple(shape)
+    # torch.compile cannot trace nn.LSTM/nn.GRU in one graph ("Attempted to wrap RNN, GRU, or
+    # LSTM"), and TorchScript cannot compile the helper's super().forward: a recurrent model
+    # compiles with graph breaks, and exports
+    recurrent = any(leaf.op.name in RECURRENT for leaf in leaves(spec.network.root))
     with torch.no_grad():
         expected = built(x)
         assert torch.equal(generated(x), expected)
@@ -128,13 +139,14 @@ def test_pytorch_tools(name: str, tmp_path: Path) -> None:
         # which torch.compile does not trace: the two agree to rounding, not bit for bit
         fused = any(isinstance(m, torch.nn.MultiheadAttention) for m in built.modules())
         for model in (built, generated):
-            compiled = torch.compile(model, backend="eager", fullgraph=True)
+            compiled = torch.compile(model, backend="eager", fullgraph=not recurrent)
             if fused:
                 assert torch.allclose(compiled(x), expected, atol=1e-6)
             else:
                 assert torch.equal(compiled(x), expected)
-            scripted = torch.jit.script(model)
-            assert torch.allclose(scripted(x), expected, atol=1e-6)
+            if not recurrent:
+                scripted = torch.jit.script(model)
+                assert torch.allclose(scripted(x), expected, atol=1e-6)
             exported = torch.export.export(model, (x,))
             assert torch.allclose(exported.module()(x), expected, atol=1e-6)
 
@@ -151,7 +163,7 @@ def test_onnx_export(name: str, tmp_path: Path) -> None:
         # below runs the default (dynamo) exporter end to end
         torch.onnx.export(
             model,
-            (torch.randn(2, *spec.network.input),),
+            (sample_input(spec.network),),
             str(path),
             dynamo=False,
             export_params=False,
@@ -206,7 +218,7 @@ def test_trains(name: str) -> None:
     spec = small(name)
     torch.manual_seed(0)
     model = spec.build().train()
-    x = torch.randn(4, *spec.network.input)
+    x = sample_input(spec.network, 4)
     out = spec.network.output
     if len(out) == 1:  # class scores
         target = torch.randint(0, out[0], (4,))

@@ -137,9 +137,13 @@ def explanations(spec: netspec.Spec) -> dict[str, list[str]]:
 
 
 def flop_macs(model: nn.Module, x: Tensor) -> int:
-    """FlopCounterMode's total for one sample, halved: MACs in torchvision's convention."""
+    """FlopCounterMode's total for one sample, halved: MACs in torchvision's convention.
+
+    oneDNN is off while it counts: PyTorch's CPU LSTM is otherwise one fused oneDNN kernel
+    FlopCounterMode has no formula for (it counts 0); without it the cells run as the matrix
+    products netspec counts (convolutions and the rest count the same either way)."""
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
+    with counter, torch.no_grad(), torch.backends.mkldnn.flags(enabled=False):
         model(x)
     total = counter.get_total_flops()
     assert total % (2 * x.shape[0]) == 0
@@ -168,14 +172,19 @@ def agree(
     Both run in evaluation mode. Returns the built module and the functional one (if any).
     """
     call = json.dumps(call_text(op, attrs))
-    spec = netspec.loads(spec_text([f"- layer: {call}"], shape))
+    ids = netspec.ops.REGISTRY[op].reads_ids  # integer ids in (an embedding)
+    extra = {"input_dtype": "int64"} if ids else {}
+    spec = netspec.loads(spec_text([f"- layer: {call}"], shape, **extra))
     node = spec.network.root.children[0]
     assert isinstance(node, OpNode) and not node.functional
     ref = reference.eval()
     with torch.no_grad():
         for p in ref.parameters():
             p.normal_()
-    x = torch.randn(BATCH, *shape)
+    if ids:
+        x = torch.randint(0, attrs["num_embeddings"], (BATCH, *shape))
+    else:
+        x = torch.randn(BATCH, *shape)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = ref(x.clone())

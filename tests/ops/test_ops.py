@@ -42,8 +42,16 @@ def call_text(op: str, attrs: dict[str, Any]) -> str:
     return f"{op}({args})" if args else op
 
 
+def sample(op: str, attrs: dict[str, Any], shape: tuple[int, ...]) -> torch.Tensor:
+    """A batch of inputs for ``op``: integer ids (in the table) for an embedding."""
+    if ops.REGISTRY[op].reads_ids:
+        return torch.randint(0, max(1, attrs.get("num_embeddings", 1)), (BATCH, *shape))
+    return torch.randn(BATCH, *shape)
+
+
 def run_static(op: str, attrs: dict[str, Any], shape: tuple[int, ...]) -> Any:
-    text = spec_text([f"- layer: {json.dumps(call_text(op, attrs))}"], shape)
+    extra = {"input_dtype": "int64"} if ops.REGISTRY[op].reads_ids else {}
+    text = spec_text([f"- layer: {json.dumps(call_text(op, attrs))}"], shape, **extra)
     try:
         spec = netspec.loads(text)
         node = spec.network.root.children[0]
@@ -52,12 +60,13 @@ def run_static(op: str, attrs: dict[str, Any], shape: tuple[int, ...]) -> Any:
         return ("error", exc.render(), None, None)
 
 
-def run_torch(oracle: Oracle, attrs: dict[str, Any], shape: tuple[int, ...]) -> Any:
+def run_torch(oracle: Oracle, x: torch.Tensor, attrs: dict[str, Any]) -> Any:
+    shape = tuple(x.shape[1:])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             fn, module = oracle(attrs, shape)
-            y = fn(torch.randn(BATCH, *shape))
+            y = fn(x)
         return ("ok", tuple(y.shape[1:]), sum(p.numel() for p in module.parameters()))
     except (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError) as exc:
         return ("error", f"{type(exc).__name__}: {exc}", None)
@@ -67,7 +76,8 @@ def check(
     op: str, oracle: Oracle, attrs: dict[str, Any], shape: tuple[int, ...], notes: bool = True
 ) -> None:
     static = run_static(op, attrs, shape)
-    real = run_torch(oracle, attrs, shape)
+    x = sample(op, attrs, shape)
+    real = run_torch(oracle, x, attrs)
     if notes:
         note(f"{call_text(op, attrs)} on input {shape}")
         note(f"netspec: {static[:3]}")
@@ -79,7 +89,7 @@ def check(
         built = static[3].build()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            y = built(torch.randn(BATCH, *shape))
+            y = built(x)
         assert tuple(y.shape[1:]) == static[1], "netspec's built module"
         assert sum(p.numel() for p in built.parameters()) == static[2]
 
@@ -256,6 +266,39 @@ def stochastic_depth_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
 # -- strategies ------------------------------------------------------------------------------------
 
 small = st.integers(1, 8)
+
+
+def embedding_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    try:
+        return _module(nn.Embedding(**a))
+    except AssertionError as exc:  # PyTorch asserts padding_idx is in the table
+        raise ValueError(str(exc)) from None
+
+
+def recurrent_oracle(cls: type[nn.RNNBase]) -> Oracle:
+    """``nn.LSTM``/``nn.GRU`` batch first, returning every step's output or the last step's."""
+
+    def make(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+        kw = {k: v for k, v in a.items() if k != "output"}
+        module = cls(x[-1], batch_first=True, **kw)
+        if a.get("output") == "last":
+            return (lambda t: module(t)[0][:, -1]), module
+        return (lambda t: module(t)[0]), module
+
+    return batched(1, make)
+
+
+def recurrent_attrs(proj: bool) -> st.SearchStrategy[dict[str, Any]]:
+    required = st.fixed_dictionaries({"hidden_size": st.integers(1, 6)})
+    rest = optional(
+        num_layers=st.integers(1, 3),
+        bias=st.booleans(),
+        dropout=st.sampled_from([0.0, 0.25]),
+        bidirectional=st.booleans(),
+        output=st.sampled_from(["sequence", "last"]),
+        **({"proj_size": st.integers(0, 6)} if proj else {}),
+    )
+    return st.tuples(required, rest).map(lambda t: {**t[0], **t[1]})
 
 
 def shapes(rank: int, spatial: int = 12) -> st.SearchStrategy[tuple[int, ...]]:
@@ -616,6 +659,19 @@ CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any]
     ),
     # An empty shape (one scalar per sample) is outside netspec's shapes by design.
     "reshape": (ForShape(reshape_shapes), any_shape, reshape_oracle),
+    "embedding": (
+        st.tuples(
+            st.fixed_dictionaries(
+                {"num_embeddings": st.integers(1, 20), "embedding_dim": st.integers(1, 8)}
+            ),
+            optional(padding_idx=st.integers(-25, 25)),
+        ).map(lambda t: {**t[0], **t[1]}),
+        any_shape,
+        embedding_oracle,
+    ),
+    # sequence × features, batch first; a 1-d input would be an unbatched sequence to PyTorch
+    "lstm": (recurrent_attrs(True), shapes(1, 6), recurrent_oracle(nn.LSTM)),
+    "gru": (recurrent_attrs(False), shapes(1, 6), recurrent_oracle(nn.GRU)),
     "zeropad1d": (
         st.fixed_dictionaries(
             {

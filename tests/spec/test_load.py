@@ -35,7 +35,8 @@ from netspec.spec.params import declared
 
 HEAD = "netspec: 1\nname: t\ninput: [3, 8, 8]\n"
 SPEC_KEYS = (
-    "blocks, class_name, description, extends, input, layers, let, name, netspec, params, tensors"
+    "blocks, class_name, description, extends, input, input_dtype, layers, let, name, netspec, "
+    "params, tensors"
 )
 BLOCK_KEYS = (
     "body, branches, doc, expansion, first_only, let, merge, params, residual, shortcut, split, "

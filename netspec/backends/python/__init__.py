@@ -101,7 +101,9 @@ def generate(spec: m.SpecFile, net: Network, input_override: Shape | None = None
         source=_wrap(_source_name(spec), 0),
         digest=spec.digest(),
         summary=_wrap(
-            f"Input {fmt_shape(net.input)} → output {fmt_shape(net.output)}: "
+            f"Input {fmt_shape(net.input)}"
+            + (f" ({net.input_dtype} ids)" if net.input_dtype != "float32" else "")
+            + f" → output {fmt_shape(net.output)}: "
             f"{t.parameters:,} parameters, {_human(t.macs)} MACs"
             + (f" at {values}." if values else "."),
             0,
