@@ -405,7 +405,7 @@ class _Expander:
         shapes = tuple(box.tensors[t][0] for t in sources.names)
         attrs = JoinAttrs(sources.names, shapes, tuple(options.items()))
         try:
-            y = merge.infer(shapes, options)
+            y = _merged_kind(merge.name, shapes, merge.infer(shapes, options))
         except OpError as exc:
             listing = ", ".join(
                 f"{t} {fmt_shape(s)}" for t, s in zip(sources.names, shapes, strict=True)
@@ -1028,7 +1028,7 @@ class _Expander:
         merge = MERGES[step.merge]
         shapes = [tensors[t] for t in step.inputs]
         try:
-            y = merge.infer(shapes)
+            y = _merged_kind(step.merge, shapes, merge.infer(shapes))
         except OpError as exc:
             listing = ", ".join(
                 f"{label} {fmt_shape(shape)}"
@@ -1040,8 +1040,6 @@ class _Expander:
                 where,
                 hint=step.hint or merge.hint,
             ) from None
-        if all(is_ids(shape) for shape in shapes):  # PyTorch's promotion: ints stay ints
-            y = Ids(y)
         tensors[step.dst] = y
         return JoinRun(step, y, ops=merge.ops(y, len(shapes)))
 
@@ -1070,6 +1068,20 @@ def check_choice(node: n.Expr, origin: n.Origin, where: str) -> None:
             where,
             hint="write the two layers under an `if:`/`else:` entry instead",
         )
+
+
+def _merged_kind(merge: str, shapes: Sequence[Shape], y: Shape) -> Shape:
+    """A merge's result is integer ids where PyTorch's is: a crop of ids, and a sum, product
+    or concatenation of ids only (type promotion makes a mix floating point). Interpolating ids
+    (``resize``) PyTorch refuses, and so does this."""
+    if merge == "crop":
+        return Ids(y) if is_ids(shapes[0]) else y
+    if merge == "resize" and is_ids(shapes[0]):
+        raise OpError(
+            "resize interpolates floating-point tensors, found integer ids",
+            hint="an embedding turns ids into vectors",
+        )
+    return Ids(y) if all(is_ids(shape) for shape in shapes) else y
 
 
 def _check_tensor_use(

@@ -448,3 +448,26 @@ def test_the_mapping_form_and_the_ns_format() -> None:
     assert again.network.input_dtype == "int64"
     assert again.summary() == spec.summary() == netspec.loads(TEXT).summary()
     assert json.loads(json.dumps(spec.summary()))["input_dtype"] == "int64"
+
+
+def test_ids_read_from_earlier_layers_and_merged() -> None:
+    """``from:`` merges keep PyTorch's kinds: a concatenation of ids is ids (an embedding reads
+    it), and interpolating ids (``resize``) is refused, as PyTorch refuses it."""
+    text = spec_text(
+        ["- a: identity", "- b: flatten", "- s: concat", "  from: [a, b]"]
+        + ["- e: embedding(10, 3)", "- fc: linear(2)"],
+        (6,),
+        input_dtype="int64",
+    )
+    spec = netspec.loads(text)
+    assert spec.network.output == (12, 2)
+    model = spec.build(verify=True)
+    assert model(torch.randint(0, 10, (2, 6))).shape == (2, 12, 2)
+    text = spec_text(
+        ["- a: identity", "- r: resize", "  from: [a, a]"], (2, 6), input_dtype="int64"
+    )
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(text).check()
+    assert info.value.message.startswith(
+        "resize: resize interpolates floating-point tensors, found integer ids"
+    )
