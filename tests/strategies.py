@@ -1063,7 +1063,8 @@ class SpecGen:
         c = self.c
         op = c.pick(["lstm", "gru"])
         self.tag(f"rnn:{op}")
-        hidden = c.pick(self.top_ctx().chans)
+        projected = op == "lstm" and c.chance(0.35)  # proj_size below hidden_size
+        hidden = c.pick(["4", "width + 1"] if projected else self.top_ctx().chans)
         attrs: list[tuple[str, Any]] = [("hidden_size", E(hidden))]
         if c.chance(0.4):
             attrs.append(("num_layers", c.pick([1, 2])))
@@ -1076,8 +1077,8 @@ class SpecGen:
             attrs.append(("bidirectional", both))
             if isinstance(both, E):
                 self.tag("rnn:bidirectional-param")
-        if op == "lstm" and hidden in ("4", "width + 1") and c.chance(0.5):
-            attrs.append(("proj_size", c.pick([1, 2])))
+        if projected:  # width + 1 may be 2
+            attrs.append(("proj_size", c.pick([1, 2]) if hidden == "4" else 1))
             self.tag("rnn:proj")
         if features is not None and c.chance(0.5):
             attrs.append(("input_size", features))
