@@ -431,8 +431,16 @@ class SpecGen:
             lo = {s: min(env[1][1:]) for s, env in self.env.items()}
             flow = Flow(world, tracked=True, lo=lo)
             layers = [self.n_down(ctx, flow, kind, names)] if deep else []
+            if world == "1d" and kind == "class" and c.chance(0.2):
+                # channels known here: a class token (the model's own tensor) may be prepended
+                conv = self.render(
+                    Call("conv1d", [("out_channels", E("width")), ("kernel_size", 1)])
+                )
+                layers.append({names.new("proj", ctx, self): conv})
+                flow.chan = "width"
+                layers.append(self.model_tensor(ctx, flow))
         layers += self.layer_list(ctx, flow, kind, names, c.integer(1, 5))
-        if kind == "class" and c.chance(0.35):
+        if kind == "class" and not ids and c.chance(0.35):  # (relu reads no token ids)
             self.dataflow(layers, flow, world, shape)
         if flow.lo["D"] <= 0:
             self.tag("call:defaults-fail-at-call-input")
@@ -655,7 +663,12 @@ class SpecGen:
         for _ in range(n):
             if kind == "class" and flow.world == "1d" and self.c.chance(0.15):
                 out += self.attention(ctx, flow, names)
-            elif kind == "class" and ctx.block is None and ctx.depth == 0 and self.c.chance(0.1):
+            elif (
+                kind == "class"
+                and ctx.block is None
+                and ctx.depth == 0
+                and self.c.chance(0.25 if flow.world == "1d" and flow.chan is not None else 0.1)
+            ):
                 out.append(self.model_tensor(ctx, flow))
             else:
                 out.append(self.entry(ctx, flow, kind, names))
@@ -694,7 +707,7 @@ class SpecGen:
             flow.apply("grow", k)
             self.tag("prepend")
             dim = c.pick([2, -1])
-            if c.chance(0.3):
+            if c.chance(0.5):
                 self.tag("mapping-call")
                 return {"prepend": {"other": name, "dim": dim}}
             return (

@@ -655,6 +655,8 @@ class _Double(torch.nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.relu2(self.conv2(self.relu1(self.conv1(x))))
+
+
 class TextClassifierLSTM(torch.nn.Module):
     """The text classifier as PyTorch code commonly writes it: an embedding with padding id
     0, an LSTM (batch first, dropout between layers, both directions), the output at the last
