@@ -710,9 +710,7 @@ class SpecGen:
             if c.chance(0.5):
                 self.tag("mapping-call")
                 return {"prepend": {"other": name, "dim": dim}}
-            return (
-                f"prepend({name}, dim={dim})" if dim != 2 or c.chance(0.5) else f"prepend({name})"
-            )
+            return f"prepend({name}, dim={dim})"  # (the default, 1, is the channels)
         rank = {"3d": 4, "2d": 3, "1d": 2, "flat": 1}[flow.world]
         self.model_tensors[name] = f"{init}({[1] * c.integer(1, rank + 1)}{extra})"
         op = c.pick(["mul", "add"])
