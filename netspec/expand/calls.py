@@ -7,7 +7,7 @@ the same thing in a summary and in generated source.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from netspec import ops
 from netspec.errors import ExprError, Span, SpecError, choices_hint
@@ -38,7 +38,18 @@ class Spans:
 
 def evaluate_at(node: n.Expr, origin: n.Origin | None, scope: Scope, where: str | None) -> Any:
     """Evaluate a sub-expression of a text, positioning errors through ``origin``."""
-    if origin is not None and not isinstance(node, n.Located):
+    kind = type(node)
+    if kind is n.Const:  # a literal or a name in scope: nothing to position
+        return cast(n.Const, node).value
+    if kind is n.Name:
+        ident = cast(n.Name, node).id
+        frame: Scope | None = scope
+        while frame is not None:
+            names = frame.names
+            if ident in names:
+                return names[ident]
+            frame = frame.parent
+    if origin is not None and kind is not n.Located:
         node = n.Located(node, origin)
     try:
         return evaluate(node, scope)

@@ -1285,8 +1285,16 @@ def _in_place_error(node: OpNode, tensor: str, reader: str) -> SpecError:
     )
 
 
+_SCALARS = frozenset({int, float, str, bool, type(None)})
+
+
 def _freeze(value: Any) -> Any:
     """A hashable form of an argument value that tells 1, 1.0 and true apart."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return (kind.__name__, value)
+    if kind is dict:  # most values given are scalars, or a dict of them
+        return ("dict", tuple((_freeze(k), _freeze(v)) for k, v in value.items()))
     if isinstance(value, dict):
         return ("dict", tuple((_freeze(k), _freeze(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):

@@ -241,6 +241,16 @@ class Scope:
     def child(self, names: Mapping[str, Any] | None = None, input: Any = None) -> Scope:
         return Scope(names, self, input)
 
+    @staticmethod
+    def frame(names: dict[str, Any], parent: Scope) -> Scope:
+        """A child of ``parent`` holding ``names`` itself (a dict nobody else changes), not a
+        copy of it."""
+        scope = Scope.__new__(Scope)
+        scope.names = names
+        scope.parent = parent
+        scope.input = parent.input
+        return scope
+
     def lookup(self, name: str) -> Any:
         scope: Scope | None = self
         while scope is not None:
@@ -334,6 +344,15 @@ def _charge(steps: int) -> None:
 
 
 def _check_size(value: Any) -> Any:
+    kind = type(value)
+    if kind is int:  # the common case, answered first
+        if abs(value) > MAX_INT:
+            raise _Fail("the result is too large (more than 2**62)")
+        return value
+    if kind is float:
+        if not math.isfinite(value):
+            raise _Fail("the result is not a finite number")
+        return value
     if isinstance(value, tuple | str):
         _charge(len(value))
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
@@ -971,10 +990,13 @@ def _const(node: n.Const, scope: Scope) -> Any:
 
 
 def _name(node: n.Name, scope: Scope) -> Any:
-    try:
-        return scope.lookup(node.id)
-    except KeyError:
-        pass
+    ident = node.id
+    frame: Scope | None = scope
+    while frame is not None:
+        names = frame.names
+        if ident in names:
+            return names[ident]
+        frame = frame.parent
     if node.id in BUILTINS:
         raise _Fail(f"{node.id} is a function; call it, as in {node.id}(…)", node)
     visible = scope.visible()
@@ -1142,7 +1164,17 @@ def _unary_value(op: str, value: Any) -> Any:
 def _binary(node: n.Binary, scope: Scope) -> Any:
     a = _eval(node.left, scope)
     b = _eval(node.right, scope)
+    if type(a) in _NUMBERS and type(b) in _NUMBERS:  # plain numbers: no residual to build
+        try:
+            return _arith(node.op, a, b)
+        except _Fail as exc:
+            if exc.node is None:
+                exc.node = node
+            raise
     return _with_node(node, binary, node.op, a, b)
+
+
+_NUMBERS = frozenset({int, float})
 
 
 def _chain(node: n.OpChain, scope: Scope) -> Any:
@@ -1362,7 +1394,7 @@ def _comprehend(node: n.ListComp, k: int, scope: Scope, items: list[Any], seen: 
         iterable = iterable.value
     for item in _comprehension_items(clause, iterable):
         _with_node(node, _charge, 1)
-        frame = scope.child(_bind(clause, item, seen))
+        frame = Scope.frame(_bind(clause, item, seen), scope)
         for condition in clause.conditions:
             test = _eval(condition, frame)
             if isinstance(test, Sym):

@@ -123,8 +123,10 @@ def _check_sizes(
 ) -> None:
     """Refuse a tensor PyTorch could never make: more elements than int64 holds (the
     analysis itself counts in Python's unbounded integers)."""
-    for what, shape in [("output", y), *((f"{t.name!r} tensor", t.shape) for t in tensors)]:
+    for index in range(len(tensors) + 1):
+        shape = y if index == 0 else tensors[index - 1].shape
         if all(type(d) is int for d in shape) and math.prod(shape) > MAX_ELEMENTS:
+            what = "output" if index == 0 else f"{tensors[index - 1].name!r} tensor"
             raise ShapeError(
                 f"{op.name}: its {what} {_brief_shape(shape)} has {_about(math.prod(shape))} "
                 "elements, more than PyTorch's int64 sizes hold (2⁶³ − 1)",

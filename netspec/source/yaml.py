@@ -46,6 +46,7 @@ _STANDARD_TAGS = {
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _INT = re.compile(r"^[-+]?[0-9]+$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
 
 try:  # the C parser is ~10x faster; the pure-Python one is a fallback, not a requirement
@@ -174,13 +175,13 @@ def compose(text: str, name: str) -> YNode:
                     Span(source, number, indent.index("\t") + 1),
                     where="document",
                 )
-    for offset, ch in enumerate(text):
-        if "\ud800" <= ch <= "\udfff":
-            raise SourceError(
-                "the text holds an unpaired surrogate (not a character)",
-                _at(source, offset),
-                where="document",
-            )
+    surrogate = _SURROGATE.search(text)
+    if surrogate is not None:
+        raise SourceError(
+            "the text holds an unpaired surrogate (not a character)",
+            _at(source, surrogate.start()),
+            where="document",
+        )
     root = _compose_events(_events(source), source)
     if root is None or (isinstance(root, YScalar) and root.value is None):
         raise SourceError(
