@@ -31,11 +31,17 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
     """
     t = net.totals
     layers = []
-    calls: dict[int, str] = {}  # copies of a block share their layers' attributes
+    # copies of a block share their layers' attributes and tensors: each described once
+    calls: dict[int, str] = {}
+    counts: dict[int, int] = {}
+    extra = macs == "all"
     for leaf in leaves(net.root):
         call = calls.get(id(leaf.attrs))
         if call is None:
             call = calls[id(leaf.attrs)] = leaf.call
+        parameters = counts.get(id(leaf.tensors))
+        if parameters is None:
+            parameters = counts[id(leaf.tensors)] = leaf.parameters
         layers.append(
             {
                 "path": leaf.path,
@@ -44,8 +50,8 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
                 "module": not leaf.functional,
                 "input": list(leaf.input),
                 "output": list(leaf.output),
-                "parameters": leaf.parameters,
-                "macs": _macs(leaf, macs),
+                "parameters": parameters,
+                "macs": leaf.macs + leaf.extra_ops if extra else leaf.macs,
             }
         )
     tensors = [

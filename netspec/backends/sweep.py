@@ -25,7 +25,7 @@ from typing import Any
 
 from netspec.backends.summary import MacsConvention, _plain
 from netspec.errors import NetspecError, printable
-from netspec.expand.expander import expand, input_shape_of
+from netspec.expand.expander import Memo, expand, input_shape_of
 from netspec.expand.ir import leaves
 from netspec.infer import Network
 from netspec.ops.base import Shape
@@ -176,6 +176,8 @@ class Sweeper:
         self.overrides = dict(overrides)
         self.input = input_shape
         self.macs = macs
+        self.memo = Memo()
+        """Operator rules' results and attributes, shared by every row."""
 
     def _shape(self, value: int | tuple[int, ...], params: dict[str, Any]) -> Shape:
         """``input=N``: every spatial size of the input (``--input``, or the spec's own at
@@ -199,7 +201,7 @@ class Sweeper:
         try:
             params = bind(self.declared, overrides, "--grid")
             shape = self.input if shaped is None else self._shape(shaped, params)
-            net = expand(self.spec, params, shape)
+            net = expand(self.spec, params, shape, memo=self.memo)
         except NetspecError as exc:
             message = " ".join(printable(exc.headline()).split("\n"))
             return Row(values, texts, error=message)

@@ -127,18 +127,17 @@ def bind_names(
             origin.span_at(extra.start, extra.end) or fallback,
             where,
         )
-    fallback = None
-    pairs = list(zip(positional, args, strict=False)) + list(call.kwargs)
-    for key, arg in pairs:
+    nodes = spans._args
+    for key, arg in (*zip(positional, args, strict=False), *call.kwargs):
         if key in values:
             raise SpecError(
                 f"{callee} got {key!r} twice (by position and by keyword)",
-                _span_of(arg, origin) or fallback,
+                _span_of(arg, origin),
                 where,
             )
         value = evaluate_at(arg, origin, scope, where)
         values[key] = wrap(arg, value) if wrap else value
-        spans.add(key, arg)
+        nodes[key] = arg
     return values, spans
 
 

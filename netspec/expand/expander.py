@@ -97,15 +97,30 @@ def expand(
     input_shape: Shape | None = None,
     *,
     reuse: bool = True,
+    memo: Memo | None = None,
 ) -> Network:
     """Expand ``spec`` for ``params`` (already bound and checked) and an optional input
     shape override. With ``reuse`` false every block is expanded afresh, never copied from
-    an earlier expansion of it (the tests compare both ways).
+    an earlier expansion of it (the tests compare both ways). ``memo`` carries what
+    expansions of this same spec share (see :class:`Memo`).
 
     Raises:
         NetspecError: any problem of the spec at these parameter values, positioned.
     """
-    return _Expander(spec, params, reuse).run(input_shape)
+    return _Expander(spec, params, reuse, memo).run(input_shape)
+
+
+@dataclass
+class Memo:
+    """What expansions of one spec at different values can share (``netspec sweep``): results
+    that are functions of their keys alone, whatever the params."""
+
+    applied: dict[Any, Any] = field(default_factory=dict)
+    """Operator rules' results by (operator, attributes, input), see :func:`apply`."""
+    validated: dict[Any, Any] = field(default_factory=dict)
+    """Operator attributes by (operator, frozen argument values)."""
+    spans: dict[tuple[int, int], Span | None] = field(default_factory=dict)
+    """The span of each layer call (by the ``id`` of its entry and of its callee's name)."""
 
 
 def input_shape_of(spec: m.SpecFile, params: dict[str, Any]) -> Shape:
@@ -219,7 +234,13 @@ class _Container:
 
 
 class _Expander:
-    def __init__(self, spec: m.SpecFile, params: dict[str, Any], reuse: bool = True) -> None:
+    def __init__(
+        self,
+        spec: m.SpecFile,
+        params: dict[str, Any],
+        reuse: bool = True,
+        memo: Memo | None = None,
+    ) -> None:
         self.spec = spec
         self.params = params
         self.reuse = reuse
@@ -240,14 +261,12 @@ class _Expander:
         """Per block being instantiated: what its scope was read for, and the layers it made
         itself (for its template)."""
         self.shared = 0
-        self.applied: dict[Any, Any] = {}
-        """Operator rules' results by (operator, attributes, input), see :func:`apply`."""
-        self.validated: dict[Any, Any] = {}
-        """Operator attributes by (operator, frozen argument values)."""
-        self.spans: dict[tuple[int, int], Span | None] = {}
-        """The span of each layer call (by the ``id`` of its entry)."""
         """Stateless modules reused under one name so far (a block that reuses one is no
         template: its copies' layers must stay the same)."""
+        memo = Memo() if memo is None else memo
+        self.applied = memo.applied
+        self.validated = memo.validated
+        self.spans = memo.spans
 
     # -- top level ---------------------------------------------------------------------------
 
@@ -723,10 +742,11 @@ class _Expander:
             raise SpecError(f"blocks nested deeper than {MAX_BLOCK_DEPTH}", span, where)
         # A block is a function of its arguments and input shape: a stage's identical blocks
         # (ResNet-152's 35 in a row) are expanded once and copied.
-        key = (block_name, _freeze(values), tuple(x), is_ids(x))
+        frozen = {k: _freeze(v) for k, v in values.items()}
+        key = (block_name, _frozen_dict(frozen), tuple(x), is_ids(x))
         cached = self.block_cache.get(key) if self.reuse else None
         if cached is None and self.reuse:
-            cached = self._rebind(path, name, block_name, block, values, span, x, where)
+            cached = self._rebind(path, name, block_name, block, values, frozen, span, x, where)
             if cached is not None:
                 self.block_cache[key] = cached
                 return cached
@@ -749,7 +769,7 @@ class _Expander:
         self.block_cache[key] = node  # nothing changes a node once its block returns it
         if self.shared == shared and reads.scope is not None:
             varying = frozenset(p.name for p in block.params) - reads.read
-            fixed = _freeze({k: v for k, v in values.items() if k not in varying})
+            fixed = _frozen_dict(frozen, varying)
             templates = self.templates.setdefault((block_name, tuple(x), is_ids(x)), [])
             templates.insert(0, _Template(node, varying, fixed, reads.scope, made))
             del templates[_TEMPLATES:]
@@ -779,6 +799,7 @@ class _Expander:
         block_name: str,
         block: m.BlockDef,
         values: dict[str, Any],
+        frozen: dict[str, Any],
         span: Span | None,
         x: Shape,
         where: str,
@@ -793,8 +814,7 @@ class _Expander:
         reach only operator arguments, re-evaluated here as :meth:`_layer` would.
         """
         for template in self.templates.get((block_name, tuple(x), is_ids(x)), ()):
-            fixed = {k: v for k, v in values.items() if k not in template.varying}
-            if _freeze(fixed) != template.fixed:
+            if _frozen_dict(frozen, template.varying) != template.fixed:
                 continue
             args = self._arguments(block_name, block, values, span, x, where)
             old = template.node.args
@@ -1302,6 +1322,12 @@ def _freeze(value: Any) -> Any:
     return (type(value).__name__, value)
 
 
+def _frozen_dict(frozen: dict[str, Any], leave_out: frozenset[str] = frozenset()) -> Any:
+    """``_freeze`` of the arguments whose values' frozen forms are ``frozen`` (by name),
+    leaving out those named in ``leave_out``."""
+    return ("dict", tuple((("str", k), v) for k, v in frozen.items() if k not in leave_out))
+
+
 _COPIERS: dict[type, Any] = {}
 
 
@@ -1333,16 +1359,20 @@ def _clone(
     memo = {} if memo is None else memo
     cut = len(old)
     prefix = old + "."
+    copiers: dict[type, Any] = {cls: _copier(cls) for cls in (OpNode, SeqNode, BlockNode)}
 
     def copy_of(item: Node) -> Node:
         done = memo.get(id(item))
         if done is not None:
             return done
-        twin: Node = _copier(type(item))(item)
+        kind = type(item)
+        twin: Node = (copiers.get(kind) or _copier(kind))(item)
         memo[id(item)] = twin
         path = item.path
         if path == old or path.startswith(prefix):
             twin.path = new + path[cut:]
+        if kind is OpNode:
+            return twin
         if isinstance(twin, SeqNode):
             twin.children = [copy_of(c) for c in twin.children]
             if isinstance(twin, BlockNode):
@@ -1351,7 +1381,7 @@ def _clone(
                     PathRun(
                         run.step, run.input, run.output, [copy_of(c) for c in run.nodes], run.exists
                     )
-                    if isinstance(run, PathRun)
+                    if type(run) is PathRun
                     else run
                     for run in twin.flow
                 ]

@@ -150,13 +150,19 @@ def state(node: Node) -> dict[str, Tensor]:
     """Every state_dict entry of the module tree, by key, in ``state_dict()`` order: a
     module's own tensors, then its children's (a shared module once)."""
     out: dict[str, Tensor] = {}
-    for item in walk(node):
+    stack: list[Node] = [node]
+    while stack:  # walk(node), inline: this runs for every analysis
+        item = stack.pop()
+        if type(item) is OpNode:
+            if item.tensors and not item.functional:
+                path = item.path
+                for t in item.tensors:
+                    out.setdefault(f"{path}.{t.name}" if path else t.name, t)
+            continue
         if isinstance(item, SeqNode):
             for t in item.own:
                 out.setdefault(f"{item.path}.{t.name}" if item.path else t.name, t)
-        elif isinstance(item, OpNode) and not item.functional:
-            for t in item.tensors:
-                out.setdefault(f"{item.path}.{t.name}" if item.path else t.name, t)
+            stack.extend(reversed(item.children))
     return out
 
 

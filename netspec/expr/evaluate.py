@@ -160,7 +160,10 @@ class Sym:
 
 def known(*values: Any) -> bool:
     """Whether every value is concrete (no unknown :class:`Sym` among them)."""
-    return all(not isinstance(v, Sym) or v.known for v in values)
+    for v in values:  # a loop, not all(…): operator rules ask this many times per layer
+        if isinstance(v, Sym) and v.value is UNKNOWN:
+            return False
+    return True
 
 
 def concrete(value: Any) -> Any:

@@ -172,12 +172,17 @@ def totals(root: Node) -> Totals:
         else:
             buffers += t.numel
     macs = extra = 0
-    for node in walk(root):
-        if isinstance(node, OpNode):
+    stack: list[Node] = [root]
+    while stack:  # walk(root), inline: this runs for every analysis
+        node = stack.pop()
+        if type(node) is OpNode:
             macs += node.macs
             extra += node.extra_ops
-        elif isinstance(node, BlockNode):
+            continue
+        if isinstance(node, BlockNode):
             extra += node.merge_ops
+        if isinstance(node, SeqNode):
+            stack.extend(node.children)
     return Totals(params, buffers, macs, extra)
 
 
