@@ -898,12 +898,13 @@ class _Expander:
                     hint=choices_hint(key, known_params, "parameters"),
                 )
         # defaults see the spec's names and the block's input, like Python defaults do
-        outer = self.globals.child(input=InputShape(x))
+        outer: Scope | None = None
         args: dict[str, Any] = {}
         for param in block.params:
             if param.name in values:
                 args[param.name] = values[param.name]
             elif param.node is not None:
+                outer = outer or self.globals.child(input=InputShape(x))
                 args[param.name] = self._eval(param.node, outer, f"blocks.{block_name}")
             else:
                 raise SpecError(

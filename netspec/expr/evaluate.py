@@ -1122,7 +1122,14 @@ def _call(node: n.Call, scope: Scope) -> Any:
             hint="layers cannot be used inside expressions; functions: "
             + ", ".join(sorted(BUILTINS)),
         )
-    args = tuple(_eval(a, scope) for a in node.args)
+    args = tuple([_eval(a, scope) for a in node.args])
+    if not node.kwargs and not any(isinstance(a, Sym) for a in args):  # the common case
+        try:
+            return _call_builtin(builtin, args, {})
+        except _Fail as exc:
+            if exc.node is None:
+                exc.node = node
+            raise
     kwargs = {k: _eval(v, scope) for k, v in node.kwargs}
     if any(isinstance(a, Sym) for a in args + tuple(kwargs.values())):
         value = UNKNOWN
@@ -1395,8 +1402,12 @@ def _comprehend(node: n.ListComp, k: int, scope: Scope, items: list[Any], seen: 
         if not iterable.known:
             raise _Undecided
         iterable = iterable.value
+    budget = _BUDGET.get()
     for item in _comprehension_items(clause, iterable):
-        _with_node(node, _charge, 1)
+        if budget is not None:  # one step per item (as _charge(1) counts it, inline)
+            budget[0] -= 1
+            if budget[0] < 0:
+                _with_node(node, _charge, 0)  # raises: the budget is spent
         frame = Scope.frame(_bind(clause, item, seen), scope)
         for condition in clause.conditions:
             test = _eval(condition, frame)
