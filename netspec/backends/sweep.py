@@ -7,8 +7,9 @@ varying fastest. Each row is what ``netspec check`` reports for those values —
 MACs, the output shape — and the activation memory: every layer's output, in elements × 4
 bytes (float32, batch 1). A combination the spec refuses is a row with the error instead.
 
-The spec is read and validated once; each row binds its values and expands it again. Nothing
-here imports torch.
+The spec is read and validated once; each row binds its values and expands it again, sharing
+with the other rows of the sweep what is a function of its key alone (operator rules' results by
+operator, attributes and input; validated attributes). Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -176,8 +177,6 @@ class Sweeper:
         self.overrides = dict(overrides)
         self.input = input_shape
         self.macs = macs
-        self.memo = Memo()
-        """Operator rules' results and attributes, shared by every row."""
 
     def _shape(self, value: int | tuple[int, ...], params: dict[str, Any]) -> Shape:
         """``input=N``: every spatial size of the input (``--input``, or the spec's own at
@@ -187,8 +186,9 @@ class Sweeper:
         base = self.input or input_shape_of(self.spec, params)
         return (base[0], *([value] * (len(base) - 1))) if len(base) > 1 else (value,)
 
-    def row(self, axes: Sequence[Axis], picks: Sequence[int]) -> Row:
-        """The analysis for one combination: value number ``picks[i]`` of axis ``i``."""
+    def row(self, axes: Sequence[Axis], picks: Sequence[int], memo: Memo | None = None) -> Row:
+        """The analysis for one combination: value number ``picks[i]`` of axis ``i``
+        (``memo``: what the rows of one sweep share, see :class:`~netspec.expand.expander.Memo`)."""
         values = tuple(axis.values[i] for axis, i in zip(axes, picks, strict=True))
         texts = tuple(axis.texts[i] for axis, i in zip(axes, picks, strict=True))
         overrides = dict(self.overrides)
@@ -201,7 +201,7 @@ class Sweeper:
         try:
             params = bind(self.declared, overrides, "--grid")
             shape = self.input if shaped is None else self._shape(shaped, params)
-            net = expand(self.spec, params, shape, memo=self.memo)
+            net = expand(self.spec, params, shape, memo=memo)
         except NetspecError as exc:
             message = " ".join(printable(exc.headline()).split("\n"))
             return Row(values, texts, error=message)
@@ -217,9 +217,11 @@ class Sweeper:
         )
 
     def run(self, axes: Sequence[Axis]) -> list[Row]:
-        """Every combination, the last axis varying fastest."""
+        """Every combination, the last axis varying fastest; the rows share operator rules'
+        results, validated attributes and call spans (functions of their keys alone)."""
         ranges = (range(len(axis.values)) for axis in axes)
-        return [self.row(axes, picks) for picks in itertools.product(*ranges)]
+        memo = Memo()
+        return [self.row(axes, picks, memo) for picks in itertools.product(*ranges)]
 
 
 # -- output ----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 
 import netspec
 from netspec.errors import NetspecError, SpecError
-from netspec.expand.expander import MAX_LAYERS, class_name, container_kind, expand
+from netspec.expand.expander import MAX_LAYERS, Memo, class_name, container_kind, expand
 from netspec.expand.ir import (
     BlockNode,
     JoinRun,
@@ -373,3 +373,20 @@ def test_a_copied_block_bound_again_reports_errors_at_its_own_path() -> None:
     assert info.value.where == "4.drop"
     span = info.value.span
     assert span is not None and (span.line, span.col) == (13, 23)  # at `p`
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "efficientnet_b0", "regnet_x_400mf"])
+def test_expansions_sharing_a_memo_equal_expansions_alone(name: str) -> None:
+    """What expansions of one spec at other values share (operator rules' results, validated
+    attributes, call spans: netspec sweep's rows) changes nothing in any of them."""
+    spec = netspec.load(name)
+    memo = Memo()
+    for width, size in [(0.5, 96), (1.0, 128), (0.5, 128), (1.0, 96), (0.5, 96)]:
+        params = {**spec.params}
+        if "width_mult" in params:
+            params["width_mult"] = width
+        shared = expand(spec.spec, params, (3, size, size), memo=memo)
+        alone = expand(spec.spec, params, (3, size, size))
+        assert _dump(shared.root) == _dump(alone.root)
+        assert shared.totals == alone.totals
+    assert memo.applied and memo.validated and memo.spans
