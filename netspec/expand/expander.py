@@ -49,6 +49,7 @@ from netspec.expand.lower import (
     INPUT,
     ContainerKind,
     Join,
+    Lowered,
     Path,
     Split,
     check_arity,
@@ -253,6 +254,10 @@ class _Expander:
         self.block_cache: dict[tuple[Any, ...], BlockNode] = {}
         """Expanded blocks by (block, arguments, input shape)."""
         self.lets: dict[str, tuple[str, Any]] = {}
+        self.lowered: dict[str, Lowered] = {}
+        """Each block's dataflow program (a function of its text alone), by name."""
+        self.kinds: dict[int, ContainerKind] = {}
+        """The container kind of each named entry's layers, by the ``id`` of its value."""
         self.templates: dict[tuple[str, Shape, bool], list[_Template]] = {}
         """Expanded blocks that calls varying only in arguments its layers' own arguments
         read can be copied from (see :meth:`_rebind`), by (block, input shape)."""
@@ -457,7 +462,9 @@ class _Expander:
             assert value.call is not None
             return self._layer(box, value.call, name, scope, x, entry.span)
         entries = value if isinstance(value, list) else [value]
-        kind = container_kind(entries, top=False)
+        kind = self.kinds.get(id(value))
+        if kind is None:
+            kind = self.kinds[id(value)] = container_kind(entries, top=False)
         path = box.child_path(name)
         self._claim(box, name, None, entry.span)
         self._grow(1, entry.span, path)
@@ -942,7 +949,9 @@ class _Expander:
         for let_name, code in block.let.items():
             scope.names[let_name] = self._eval(code.expr, scope, f"{where} (let {let_name})")
         own = self._tensors(block.tensors, scope, where)
-        lowered = lower_block(block)
+        lowered = self.lowered.get(block_name)
+        if lowered is None:
+            lowered = self.lowered[block_name] = lower_block(block)
         node = BlockNode(path, name, span, x, x, kind=lowered.kind, block=block_name, args=args)
         node.own = own
         box = self._box(node, lowered.kind, [block.body, block.then], x)
