@@ -35,7 +35,22 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
     calls: dict[int, str] = {}
     counts: dict[int, int] = {}
     extra = macs == "all"
-    for leaf in leaves(net.root):
+    tensors = []
+    stack: list[Node] = [net.root]
+    while stack:  # walk(net.root), inline: the leaves, and the blocks' own tensors
+        leaf = stack.pop()
+        if type(leaf) is not OpNode:
+            if isinstance(leaf, SeqNode):  # a block's or the model's own tensors
+                tensors += [
+                    {
+                        "path": f"{leaf.path}.{t.name}" if leaf.path else t.name,
+                        "shape": list(t.shape),
+                        "parameters": t.numel,
+                    }
+                    for t in leaf.own
+                ]
+                stack.extend(reversed(leaf.children))
+            continue
         call = calls.get(id(leaf.attrs))
         if call is None:
             call = calls[id(leaf.attrs)] = leaf.call
@@ -54,16 +69,6 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
                 "macs": leaf.macs + leaf.extra_ops if extra else leaf.macs,
             }
         )
-    tensors = [
-        {
-            "path": f"{node.path}.{t.name}" if node.path else t.name,
-            "shape": list(t.shape),
-            "parameters": t.numel,
-        }
-        for node in walk(net.root)
-        if isinstance(node, SeqNode)
-        for t in node.own
-    ]
     return {
         "name": net.name,
         "description": net.description,
