@@ -36,6 +36,7 @@ import yaml
 from hypothesis import strategies as st
 
 import netspec
+import netspec.ops
 
 T = TypeVar("T")
 
@@ -46,7 +47,13 @@ OPS: dict[str, list[str]] = {
     for op, body in SCHEMA["$defs"]["MappingCall"]["properties"].items()
 }
 """Every operator and its attributes in positional order (the schema keeps the model's order)."""
-KW_ONLY = {"in_channels", "in_features", "num_features", "embed_dim", "input_size"}
+KW_ONLY = {
+    attr
+    for name in netspec.ops.names()
+    for attr in netspec.ops.REGISTRY[name].Attrs.model_fields
+    if attr not in netspec.ops.REGISTRY[name].positional()
+}
+"""Attributes given by keyword only (the declared sizes: in_channels, num_channels, …)."""
 
 REQUIRED = ("A", "B", "C")
 BIG = 1 << 20
