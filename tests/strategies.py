@@ -1884,8 +1884,16 @@ class SpecGen:
                             self.layer_list(ctx, sub.sub(fixed=True), "seq", Names(), 1)
                         )
             data["branches"][name] = value
+        if c.chance(0.3):
+            self.numbered_branches(data)
         if c.chance(0.4):
             data["then"] = self.then(ctx, flow)
+
+    def numbered_branches(self, data: dict[str, Any]) -> None:
+        """The same paths as a list (children 0, 1, … of an nn.ModuleList), each a list."""
+        paths = data["branches"].values()
+        data["branches"] = [value if isinstance(value, list) else [value] for value in paths]
+        self.tag("branches:numbered")
 
     def learned(self, data: dict[str, Any], flow: Flow) -> None:
         """Learned tensors of the block (shapes of ones, so they broadcast against any input

@@ -484,6 +484,7 @@ TAGS = {
     "parallel:nested",
     "parallel:split",
     "branches:split",
+    "branches:numbered",
     "block:tensors",
     "tensor:zeros",
     "tensor:ones",

@@ -496,7 +496,8 @@ class _Expander:
 
     def _claim(self, box: _Container, name: str, node: OpNode | None, span: Span | None) -> bool:
         """Register ``name`` in ``box``; True if it already names the same stateless module."""
-        if box.kind == "class" and not name.isidentifier():
+        # digits: a numbered branch (the spec's own names are never numbers)
+        if box.kind == "class" and not name.isidentifier() and not name.isdigit():
             raise SpecError(
                 f"layer name {name!r} is not an identifier, so it cannot be an attribute of "
                 f"{box.node.path or 'the model'}'s class",

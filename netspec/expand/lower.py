@@ -72,10 +72,27 @@ def layer_names(entries: Sequence[Any]) -> set[str]:
     return out
 
 
+def branch_items(block: m.BlockDef) -> list[tuple[str, Any]]:
+    """A block's branches as (module name, layers): by their names, or numbered ``0, 1, 2…``
+    where ``branches`` is a list (the children of an ``nn.ModuleList``)."""
+    if block.branches is None:
+        return []
+    if isinstance(block.branches, list):
+        return [(str(i), path) for i, path in enumerate(block.branches)]
+    return list(block.branches.items())
+
+
+def numbered_branches(block: m.BlockDef) -> bool:
+    """Whether a block's branches are numbered (``branches`` a list): its class is then an
+    ``nn.ModuleList`` whose items are the branches, in order, before any other child."""
+    return isinstance(block.branches, list)
+
+
 def block_layer_names(block: m.BlockDef) -> set[str]:
     """Every attribute a block's layers take: its layers' names (through parallel paths),
     its branches' and its shortcut projection's."""
-    names = layer_names(block.body) | layer_names(block.then) | set(block.branches or {})
+    names = layer_names(block.body) | layer_names(block.then)
+    names |= {name for name, _ in branch_items(block)}
     if block.shortcut is not None and block.shortcut.project is not None:
         names.add(block.shortcut.name)
     return names
@@ -195,13 +212,15 @@ def lower_block(block: m.BlockDef) -> Lowered:
     kind = block_kind(block)
     steps: list[Step] = []
     if block.branches is not None:
-        names = tuple(block.branches)
+        items = branch_items(block)
+        names = tuple(name for name, _ in items)
         paths: list[tuple[Sequence[Any], str | None, Any]] = []
-        for name, value in block.branches.items():
+        for name, value in items:
             entries = value if isinstance(value, list) else [value]
             paths.append((entries, name, value))
         merge = block.merge or "concat"
-        _lower_paths(steps, IN, OUT, paths, names, merge, block.split, block, "branches")
+        numbered = numbered_branches(block)
+        _lower_paths(steps, IN, OUT, paths, names, merge, block.split, block, "branches", numbered)
         current = OUT
     elif block.shortcut is not None or block.residual is not None:
         residual = (("residual", block.residual),) if block.residual is not None else ()
@@ -293,10 +312,12 @@ def _lower_paths(
     split: m.Expression | None,
     anchor: m.Node,
     key: str,
+    numbered: bool = False,
 ) -> None:
     """Paths over ``src`` side by side (each a child module, or the block's own layers where
     its name is ``None``), optionally reading equal parts of its channels, joined into
-    ``dst``."""
+    ``dst``. A numbered child path always exists (a module missing from a list would renumber
+    the others): a condition over its layers stays inside it."""
     base = len(steps)
     sources = [src] * len(paths)
     if split is not None:
@@ -307,7 +328,8 @@ def _lower_paths(
         tensor = f"path {base}.{i}"  # never one of the block's named tensors
         when: tuple[tuple[str, m.Expression], ...] = ()
         if module is not None:
-            entries, when = _guarded(entries, f"branches.{module}")
+            if not numbered:
+                entries, when = _guarded(entries, f"branches.{module}")
             value = value if not when else list(entries)
             steps.append(
                 Path("branch", source, tensor, entries, module, None, value, when, anchor, key)

@@ -610,6 +610,23 @@ class _Reader:
             elif kind == "shortcut":
                 self.pair(out, key, self.shortcut(item))
             elif kind == "branches":
+                numbered = [
+                    b for b in item.children if b is not None and b.data == "numbered_branch"
+                ]
+                if numbered:  # `branches { {…} {…} }`: numbered paths, as a list
+                    if len(numbered) != len([b for b in item.children if b is not None]):
+                        raise SourceError(
+                            "branches are all named (`name: …`) or all numbered (`{ … }`)",
+                            self.span(item),
+                            "document",
+                            "name every branch, or write each as `{ layers }` to number them",
+                        )
+                    paths = YSeq(self.span(item))
+                    for branch in numbered:
+                        paths.items.append(self.entries(branch.children[0].children[0]))
+                    paths.size = 1 + sum(p.size for p in paths.items)
+                    self.pair(out, key, paths)
+                    continue
                 branches = YMap(self.span(item))
                 for branch in item.children:
                     if branch is not None:

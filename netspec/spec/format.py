@@ -406,8 +406,16 @@ def _yaml_block(w: _YamlWriter, name: str, block: m.BlockDef) -> None:
         w.entries(3, block.body)
     if block.branches is not None:
         w.emit(2, "branches:", k("branches"))
-        for branch, value in block.branches.items():
-            w.named(3, branch, value, _key(block, f"branches.{branch}", None))
+        if isinstance(block.branches, list):  # numbered paths, each a list, like parallel's
+            for i, path in enumerate(block.branches):
+                if path:
+                    w.emit(3, "-", _key(block, f"branches.{i}", None))
+                    w.entries(4, path)
+                else:
+                    w.emit(3, "- []", _key(block, f"branches.{i}", None))
+        else:
+            for branch, value in block.branches.items():
+                w.named(3, branch, value, _key(block, f"branches.{branch}", None))
     if block.shortcut is not None:
         sc = block.shortcut
         fields = []
@@ -692,9 +700,17 @@ def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
         w.entry(1, entry, where)
     if block.branches is not None:
         w.emit(1, "branches {", k("branches"))
-        for branch, value in block.branches.items():
-            at = _key(block, f"branches.{branch}", None)
-            w.value(2, _layer_name(branch), value, at, f"{where}.{branch}")
+        if isinstance(block.branches, list):  # numbered paths: `{ … }` each, like parallel's
+            for i, path in enumerate(block.branches):
+                at = _key(block, f"branches.{i}", None)
+                if path:
+                    w.block(2, "{", path, at, f"{where}.{i}")
+                else:
+                    w.emit(2, "{}", at)
+        else:
+            for branch, value in block.branches.items():
+                at = _key(block, f"branches.{branch}", None)
+                w.value(2, _layer_name(branch), value, at, f"{where}.{branch}")
         w.emit(1, "}")
     if block.shortcut is not None:
         sc = block.shortcut

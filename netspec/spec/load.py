@@ -29,7 +29,13 @@ from netspec.errors import (
     choices_hint,
     did_you_mean,
 )
-from netspec.expand.lower import block_layer_names, check_sources, layer_names, refuse_sources
+from netspec.expand.lower import (
+    block_layer_names,
+    branch_items,
+    check_sources,
+    layer_names,
+    refuse_sources,
+)
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import show
 from netspec.pause import collector_paused
@@ -950,8 +956,17 @@ class _Binder:
             _check_block(name, block)
             self.path.pop()
 
-    def _branches(self, branches: dict[str, Any], node: ysrc.YNode, owner: m.Node) -> None:
-        if not isinstance(node, ysrc.YMap):
+    def _branches(
+        self, branches: dict[str, Any] | list[Any], node: ysrc.YNode, owner: m.Node
+    ) -> None:
+        if isinstance(node, ysrc.YSeq) and isinstance(branches, list):  # numbered paths
+            for i, child in enumerate(node.items):
+                owner._key_spans[f"branches.{i}"] = child.span
+                self.path.append(str(i))
+                self.bind(branches[i], child)
+                self.path.pop()
+            return
+        if not isinstance(node, ysrc.YMap) or not isinstance(branches, dict):
             return
         for key_node, child in node.items:
             name = str(key_node.value)
@@ -1127,7 +1142,7 @@ def _check_block(name: str, block: m.BlockDef) -> None:
         )
     check_parallel(block.body, True, where)
     check_parallel(block.then, True, where)
-    for value in (block.branches or {}).values():
+    for _, value in branch_items(block):
         check_parallel(value, False, where)
         refuse_sources(value, where)
     if block.shortcut is not None and block.shortcut.project is not None:

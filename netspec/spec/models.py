@@ -475,8 +475,10 @@ class BlockDef(Node):
     (ConvNeXt's ``layer_scale``, ViT's ``pos_embedding``)."""
     body: Steps = Field(default_factory=list)
     """The layers of the block's main path."""
-    branches: dict[str, LayerValue] | None = None
-    """Parallel paths over the block's input, by module name (Inception)."""
+    branches: dict[str, LayerValue] | list[Steps] | None = None
+    """Parallel paths over the block's input, each a child module: by name (Inception), or,
+    given as a list of layer lists, numbered ``0, 1, 2…`` like an ``nn.ModuleList``'s (ASPP's
+    ``convs``)."""
     shortcut: ShortcutDef | None = None
     """The residual connection's identity path (and its projection)."""
     residual: Expression | None = None

@@ -229,6 +229,37 @@ def test_branch_blocks(branches: list[list[Conv]], merge: str, shape: tuple[int,
     compare("\n".join(lines) + "\n", lambda: Branches(shape[0], branches, merge), shape)
 
 
+@given(
+    branches=st.lists(st.lists(convs, min_size=1, max_size=2), min_size=1, max_size=3),
+    shape=shapes,
+)
+def test_numbered_branches_are_a_module_list(
+    branches: list[list[Conv]], shape: tuple[int, ...]
+) -> None:
+    """`branches` as a list: the paths are items 0, 1… of an nn.ModuleList (ASPP's `convs`),
+    with its keys and, under the same weights, its output."""
+    lines = ["netspec: 1", "name: t", f"input: {list(shape)}", "blocks:", "  Convs:"]
+    lines.append("    branches:")
+    for path in branches:
+        lines.append("      -")
+        lines += [f"        - {conv.spec()}" for conv in path]
+    lines += ["layers:", "  - convs: Convs"]
+    text = "\n".join(lines) + "\n"
+    compare(text, lambda: Branches(shape[0], branches, "concat"), shape)
+    try:
+        built = netspec.loads(text).build()
+    except NetspecError:
+        return  # refused alike, compare() checked
+    real = Branches(shape[0], branches, "concat")
+    assert [(k.removeprefix("convs."), v.shape) for k, v in built.state_dict().items()] == [
+        (k.removeprefix("paths."), v.shape) for k, v in real.state_dict().items()
+    ]
+    assert isinstance(built.convs, nn.ModuleList)
+    built.convs.load_state_dict({k.removeprefix("paths."): v for k, v in real.state_dict().items()})
+    x = torch.randn(1, *shape)
+    assert torch.equal(built(x), real(x))
+
+
 # -- examples ------------------------------------------------------------------------------------
 
 

@@ -66,6 +66,27 @@ def test_statements_may_wrap_inside_brackets_and_share_lines_with_semicolons() -
     assert [row["op"] for row in spec.summary()["layers"]] == ["conv2d", "relu", "flatten"]
 
 
+NUMBERED = (
+    "netspec 1\nname x\ninput [4, 8, 8]\nblock Convs {\n  branches {\n"
+    "    {\n      conv2d(2, 1)\n    }\n    {\n      conv2d(3, 3, padding=1)\n      relu\n    }\n"
+    "  }\n}\nlayers {\n  convs: Convs\n}\n"
+)
+
+
+def test_numbered_branches_are_paths_in_braces() -> None:
+    """`branches { {…} {…} }`: the paths numbered, as the YAML list of lists."""
+    spec = netspec.loads(NUMBERED, name="x.ns")
+    assert list(spec.build().state_dict()) == [
+        "convs.0.0.weight", "convs.0.0.bias", "convs.1.0.weight", "convs.1.0.bias",
+    ]  # fmt: skip
+
+
+def test_named_and_numbered_branches_do_not_mix() -> None:
+    text = NUMBERED.replace("    {\n      conv2d(2, 1)\n    }\n", "    a: conv2d(2, 1)\n")
+    exc = _error(text)
+    assert "all named" in exc.message
+
+
 def test_errors_in_expressions_point_into_the_ns_file() -> None:
     err = _error("netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    conv: conv2d(widht, 3)\n}\n")
     assert err.span is not None

@@ -42,6 +42,7 @@ from netspec.expand.lower import (
     layer_names,
     lower_block,
     merge_call,
+    numbered_branches,
     read_names,
     stage_arguments,
 )
@@ -472,7 +473,8 @@ class Module:
                     em.reserve(step.entries, frame)
             forward = em.block_body(lowered, frame, state, body, [block.body, block.then])
             em.settle_tests(forward)
-            base = "nn.Module"
+            # numbered branches are the items of an nn.ModuleList (appended first, in order)
+            base = "nn.ModuleList" if numbered_branches(block) else "nn.Module"
         body = prune(body, em.tracked_names)
         reads: set[str] = set()
         for stmt in _flatten(body):
@@ -2023,6 +2025,7 @@ class Emitter:
         name = "branch"
         if isinstance(step, Path):
             name = step.module or step.var or name
+            name = f"branch{name}" if name.isdigit() else name  # a numbered branch's result
         return self._fresh_var(step.dst, name)
 
     def _fresh_var(self, tensor: str, name: str) -> str:
@@ -2119,8 +2122,19 @@ class Emitter:
             count = len(self.call_forms)
             module = self._named_value(entry, scope, s, init)
             form = self._call_form(entry, count)
-            self._assign(name, module, init, {})
-            fwd.append(Stmt(f"{dst} = {form.format(module=f'self.{name}', x=src)}"))
+            if name.isdigit():  # a numbered branch: the next item of the block's nn.ModuleList
+                init.append(
+                    Stmt(
+                        "self.append",
+                        Bracket("(", (Item(module),), ")"),
+                        reads=_reads_items(module),
+                    )
+                )
+                self.assigned.add(name)
+                fwd.append(Stmt(f"{dst} = {form.format(module=f'self[{name}]', x=src)}"))
+            else:
+                self._assign(name, module, init, {})
+                fwd.append(Stmt(f"{dst} = {form.format(module=f'self.{name}', x=src)}"))
         else:
             made: list[Stmt] = []
             # sizes decided by the condition the module is made under (a split not taken)
