@@ -121,5 +121,7 @@ class FCNResNet101(nn.Module):
         x_in = x
         x = self.backbone(x)
         classifier = self.classifier(x)
-        x = F.interpolate(classifier, size=x_in.shape[2:], mode="bilinear", align_corners=False)
+        x = F.interpolate(
+            classifier, size=x_in.shape[2:], mode="bilinear", align_corners=False
+        )
         return x

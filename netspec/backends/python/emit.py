@@ -16,6 +16,7 @@ Sizes that change inside a loop or a condition are carried by local variables (`
 
 from __future__ import annotations
 
+import ast
 import functools
 import keyword
 import re
@@ -1591,7 +1592,7 @@ class Emitter:
         except OpError as exc:  # only in code the default values do not reach
             raise _Dead(exc.message) from None
         var = self._fresh_var(f"tensor {name}", name) if name in self.reads else flow.dst
-        fwd.append(Stmt(f"{var} = {merge.code([v for v, _ in inputs], options)}"))
+        fwd.append(Stmt(f"{var} = ", merge_expr(merge.code([v for v, _ in inputs], options))))
         self.mod.helpers.update(merge.helpers)
         state.shape, state.tracked = tuple(shape), {}
         flow.src = var
@@ -2189,7 +2190,7 @@ class Emitter:
             # PyTorch raises there, as the spec would)
             shape = tensors[step.otherwise][1].shape
         dst = self._var(step)
-        line = Stmt(f"{dst} = {merge.code([tensors[t][0] for t in step.inputs])}")
+        line = Stmt(f"{dst} = ", merge_expr(merge.code([tensors[t][0] for t in step.inputs])))
         s = tensors[step.inputs[0]][1].copy()
         s.shape = shape
         if cond is True:
@@ -2203,6 +2204,21 @@ class Emitter:
                 fwd.append(Stmt(f"{dst} = {otherwise}"))
             fwd.append(Stmt(f"if self.{flag}:", body=[line], block=True))
         tensors[step.dst] = (dst, s)
+
+
+def merge_expr(code: str) -> PyExpr:
+    """A merge's Python expression (:meth:`Merge.code`), laid out like any call: a call's
+    arguments may go one per line where the line is long (``F.interpolate(…)``)."""
+    tree = ast.parse(code, mode="eval").body
+    if not isinstance(tree, ast.Call):
+        return Atom(code)
+    args = [Item(Atom(ast.get_source_segment(code, a) or "")) for a in tree.args]
+    kwargs = [
+        Item(Atom(ast.get_source_segment(code, k.value) or ""), k.arg or "", "=")
+        for k in tree.keywords
+    ]
+    head = ast.get_source_segment(code, tree.func) or ""
+    return Bracket(f"{head}(", tuple(args + kwargs), ")")
 
 
 def _evaluate_in(node: n.Expr, frame: Scope, where: str) -> Any:
