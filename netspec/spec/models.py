@@ -475,7 +475,14 @@ class BlockDef(Node):
     (ConvNeXt's ``layer_scale``, ViT's ``pos_embedding``)."""
     body: Steps = Field(default_factory=list)
     """The layers of the block's main path."""
-    branches: dict[str, LayerValue] | list[Steps] | None = None
+    branches: (
+        Annotated[
+            Annotated[dict[str, LayerValue], Tag("<named>")]
+            | Annotated[list[Steps], Tag("<numbered>")],
+            Discriminator(lambda v: "<numbered>" if isinstance(v, list) else "<named>"),
+        ]
+        | None
+    ) = None
     """Parallel paths over the block's input, each a child module: by name (Inception), or,
     given as a list of layer lists, numbered ``0, 1, 2…`` like an ``nn.ModuleList``'s (ASPP's
     ``convs``)."""
