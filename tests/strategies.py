@@ -609,13 +609,14 @@ class SpecGen:
         self.taps += 1
         return f"tap{self.taps}", f"gate{self.taps}", f"join{self.taps}"
 
-    def _gated(self) -> list[Any]:
+    def _gated(self, spatial: bool) -> list[Any]:
         """A tensor kept (``tapN``), a gate of the same shape after it, and one entry reading
-        the two: a merge that keeps the shape, or a layer reading the kept tensor again."""
+        the two: a merge that keeps the shape (a crop where the data is known to have spatial
+        dimensions), or a layer reading the kept tensor again."""
         c = self.c
         tap, gate, join = self._tap()
         out: list[Any] = [{tap: "relu"}, {gate: "sigmoid"}]
-        how = c.pick(["add", "mul", "crop", "single"])
+        how = c.pick(["add", "mul", "crop", "single"] if spatial else ["add", "mul", "single"])
         self.tag(f"from:{how}")
         if how == "single":
             out.append({join: "tanh", "from": tap})
@@ -631,7 +632,7 @@ class SpecGen:
         a layer reading the input)."""
         c = self.c
         at = c.integer(0, len(layers))
-        layers[at:at] = self._gated()
+        layers[at:at] = self._gated(spatial=at == 0)  # (later, the data may be flat)
         if not c.chance(0.5):
             return
         end = c.pick(["concat", "resize", "input"])
@@ -651,7 +652,7 @@ class SpecGen:
                 if flow.lo[s] > 0:
                     flow.lo[s] = min(env[1][1:])
 
-    def block_dataflow(self, body: list[Any]) -> None:
+    def block_dataflow(self, body: list[Any], world: str) -> None:
         """``from:`` in a block's body: the block's input gated first, or a gated tap."""
         if self.c.chance(0.5):
             tap, _, join = self._tap()
@@ -659,7 +660,7 @@ class SpecGen:
             body[0:0] = [{tap: "relu"}, {join: "mul", "from": [tap, "input"]}]
             return
         at = self.c.integer(0, len(body))
-        body[at:at] = self._gated()
+        body[at:at] = self._gated(spatial=world != "flat")
         self.tag("from:in-block")
 
     def layer_list(self, ctx: Ctx, flow: Flow, kind: str, names: Names, n: int) -> list[Any]:
@@ -1671,7 +1672,7 @@ class SpecGen:
             self.tag("block:first_only")
         body = data.get("body")
         if isinstance(body, list) and _has_names(body) and c.chance(0.35):
-            self.block_dataflow(body)
+            self.block_dataflow(body, world)
         block.data = data
         block.h, block.cap = flow.h, flow.cap
         block.has_loop = self.current_block_has_loop
