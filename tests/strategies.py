@@ -635,7 +635,9 @@ class SpecGen:
         layers[at:at] = self._gated(spatial=at == 0)  # (later, the data may be flat)
         if not c.chance(0.5):
             return
-        end = c.pick(["concat", "resize", "input"])
+        # the input is read again only where the first layer does not write into it
+        first_writes = bool(layers) and "inplace" in json.dumps(layers[0])
+        end = c.pick(["concat"] if first_writes else ["concat", "resize", "input"])
         if end != "concat" and flow.world != world:
             return  # flattened: the input's rank is no longer the data's
         self.tag(f"from:{end}")
