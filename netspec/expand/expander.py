@@ -52,7 +52,6 @@ from netspec.expand.lower import (
     Lowered,
     Path,
     Split,
-    check_arity,
     container_kind,
     lower_block,
     merge_call,
@@ -424,8 +423,7 @@ class _Expander:
                 path,
                 hint=f"write a merge: {', '.join(MERGES)}",
             )
-        merge, options = merge_call(value, path)
-        check_arity(merge, sources, path)
+        merge, options = merge_call(value, sources, path)
         shapes = tuple(box.tensors[t][0] for t in sources.names)
         attrs = JoinAttrs(sources.names, shapes, tuple(options.items()))
         try:

@@ -531,9 +531,10 @@ def refuse_sources(entries: Any, where: str) -> None:
                 refuse_sources(path, where)
 
 
-def merge_call(ref: m.LayerRef, where: str) -> tuple[Merge, dict[str, Any]]:
+def merge_call(ref: m.LayerRef, sources: m.Sources, where: str) -> tuple[Merge, dict[str, Any]]:
     """The merge a ``from: [a, b, …]`` entry names (``concat``, ``resize(mode='bilinear')``)
-    and its options (literal values, so every parameter value merges alike)."""
+    and its options (literal values, so every parameter value merges alike); a merge of a
+    fixed number of tensors (``crop``, ``resize``) is given that many."""
     located = ref.expr
     call = n.strip(located)
     func = call.func if isinstance(call, n.Call) else call
@@ -578,14 +579,6 @@ def merge_call(ref: m.LayerRef, where: str) -> tuple[Merge, dict[str, Any]]:
                     hint=f"e.g. {key}={MERGE_EXAMPLES.get(key, '…')}",
                 )
             options[key] = value.value
-    return merge, options
-
-
-MERGE_EXAMPLES = {"mode": "'bilinear'", "align_corners": "false"}
-
-
-def check_arity(merge: Merge, sources: m.Sources, where: str) -> None:
-    """A merge of a fixed number of tensors (``crop``, ``resize``) is given that many."""
     if merge.arity is not None and len(sources.names) != merge.arity:
         raise SpecError(
             f"{merge.name} takes {merge.arity} tensors, found {len(sources.names)} in `from:`",
@@ -593,3 +586,7 @@ def check_arity(merge: Merge, sources: m.Sources, where: str) -> None:
             where,
             hint=f"{merge.name}: {merge.doc}",
         )
+    return merge, options
+
+
+MERGE_EXAMPLES = {"mode": "'bilinear'", "align_corners": "false"}

@@ -39,8 +39,6 @@ class Merge:
     """How many tensors it takes (``None``: two or more)."""
     options: Mapping[str, Any] = field(default_factory=dict)
     """Its options and their defaults (a merge in `from:` may be called with them)."""
-    block: bool = True
-    """Whether a block's ``merge:`` (or a ``parallel`` entry's) may name it."""
     helpers: tuple[str, ...] = ()
     """Definitions of :data:`~netspec.ops.base.HELPERS` its code needs."""
     points: Callable[[Options], int] | None = None
@@ -234,7 +232,6 @@ MERGES: dict[str, Merge] = {
             None,
             counts_ops=False,
             arity=2,
-            block=False,
             helpers=("center_crop",),
         ),
         Merge(
@@ -246,7 +243,6 @@ MERGES: dict[str, Merge] = {
             None,
             arity=2,
             options={"mode": "nearest", "align_corners": None},
-            block=False,
             points=lambda o: POINTS.get(o["mode"], 0),
         ),
     )

@@ -38,7 +38,6 @@ from netspec.expand.lower import (
     Path,
     Split,
     block_layer_names,
-    check_arity,
     container_kind,
     layer_names,
     lower_block,
@@ -1584,8 +1583,7 @@ class Emitter:
         """``name: merge`` with ``from: [a, b, …]``: one line of ``forward``."""
         name = entry.name.text
         assert isinstance(entry.value, m.LayerRef)
-        merge, options = merge_call(entry.value, name)
-        check_arity(merge, sources, name)
+        merge, options = merge_call(entry.value, sources, name)
         inputs = [self.named[t] for t in sources.names]
         try:
             shape = merge.infer([s.shape for _, s in inputs], options)
