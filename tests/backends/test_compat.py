@@ -62,9 +62,10 @@ def one_thread() -> Any:
 
 
 def small(name: str, resize: bool = True) -> netspec.Spec:
-    """The spec, cheaper to run: the smallest of a few input sizes it accepts, 10 classes, and
-    one block per stage. Generated source does not depend on parameter values (they are the
-    constructor's defaults), so the code under test is the same file as at full size."""
+    """The spec, cheaper to run: the smallest of a few input sizes it accepts (or the first
+    larger one), 10 classes, and one block per stage. Generated source does not depend on
+    parameter values (they are the constructor's defaults), so the code under test is the same
+    file as at full size."""
     default = netspec.load(name)
     params: dict[str, Any] = {}
     if "num_classes" in default.params:
@@ -80,6 +81,8 @@ def small(name: str, resize: bool = True) -> netspec.Spec:
     # the spec's own (a generator's 1×1 input grows into its image); a clip keeps its frames
     order = (64, 96, 32) if len(rest) == 2 else (32, 64)  # a clip costs its frames over again
     sizes = tuple(s for s in order if rest and s < min(rest[-2:])) if resize else ()
+    if sizes and len(rest) == 2:  # then, upwards, the first a network of valid convolutions
+        sizes += tuple(range(max(order) + 4, min(rest), 4))  # takes (U-Net: 188, not 572)
     frames = tuple(rest[:-2])
     for size in sizes if len(rest) in (2, 3) else ():
         if "image_size" in default.params:  # a size the model's own tensors are made for
