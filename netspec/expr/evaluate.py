@@ -916,6 +916,11 @@ _b(
 )
 
 
+REFUSING = frozenset({"exact_div"})
+"""Builtins that exist to refuse some values: a ``let`` calling one is kept in generated code
+even where nothing reads its value."""
+
+
 def _fail_convert(fn: str, a: Any) -> Any:
     raise _Fail(f"{fn}() expects a number, found {show(a)} ({type_name(a)})")
 

@@ -49,6 +49,7 @@ from netspec.expand.lower import (
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
     BUILTINS,
+    REFUSING,
     UNKNOWN,
     InputShape,
     Scope,
@@ -352,7 +353,13 @@ class Module:
         for name, code in spec.let.items():
             value = calls.evaluate_at(code.expr, None, lets, f"let.{name}")
             init.append(
-                Stmt(f"{name} = ", _expr(code.expr), reads=_reads(code.expr.node), writes=name)
+                Stmt(
+                    f"{name} = ",
+                    _expr(code.expr),
+                    reads=_reads(code.expr.node),
+                    writes=name,
+                    checks=_checks(code.expr.node),
+                )
             )
             lets.names[name] = Sym(n.Name(name), concrete(value))
         if spec.tensors:  # the model's own: blocks, which see the spec's names, have none
@@ -378,7 +385,8 @@ class Module:
             body = init
             forward = fwd + [Stmt("return x")]
             base = "nn.Module"
-        return ClassCode(self.top_name, base, signature, prune(body, em.tracked_names), forward, "")
+        body = prune(body, em.tracked_names | set(spec.let))
+        return ClassCode(self.top_name, base, signature, body, forward, "")
 
     def _param_item(self, p: Param) -> Item:
         value = self.net.params.get(p.name, p.default)
@@ -442,6 +450,7 @@ class Module:
                     em.py_code(code.expr),
                     writes=let_name,
                     reads=_reads(em.subst(code.expr)),
+                    checks=_checks(code.expr),
                 )
             )
             frame.names[let_name] = Sym(n.Name(let_name), concrete(value))
@@ -475,7 +484,7 @@ class Module:
             em.settle_tests(forward)
             # numbered branches are the items of an nn.ModuleList (appended first, in order)
             base = "nn.ModuleList" if numbered_branches(block) else "nn.Module"
-        body = prune(body, em.tracked_names)
+        body = prune(body, em.tracked_names | set(block.let))
         reads: set[str] = set()
         for stmt in _flatten(body):
             reads |= stmt.reads | set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", stmt.prefix))
@@ -2620,6 +2629,11 @@ def _code_names(entries: Sequence[Any]) -> set[str]:
                 n.value_names(entry.if_.expr) | _code_names(entry.then) | _code_names(entry.else_)
             )
     return out
+
+
+def _checks(node: n.Expr) -> bool:
+    """Whether a value refuses some inputs (it calls a builtin that raises for them)."""
+    return bool(n.free_names(node) & REFUSING)
 
 
 def _call_names(node: n.Expr) -> set[str]:

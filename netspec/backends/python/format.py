@@ -143,6 +143,9 @@ class Stmt:
     """For ``if`` statements: the ``else`` body (``None``: no else)."""
     block: bool = False
     """``prefix`` is a block header (``for …:``/``if …:``) and ``body`` its statements."""
+    checks: bool = False
+    """The assigned value refuses some inputs (``exact_div``): unread, the statement stays as
+    the bare expression, still refusing them."""
 
     def lines(self, depth: int) -> list[str]:
         indent = INDENT * depth
@@ -175,7 +178,8 @@ class Stmt:
 def prune(stmts: list[Stmt], candidates: set[str]) -> list[Stmt]:
     """Drop assignments to ``candidates`` whose value nothing needs: no statement reads it
     other than an assignment that is itself dropped (sizes carried through a loop in two
-    variables, each read only by the other's assignment, go together)."""
+    variables, each read only by the other's assignment, go together; ``let`` values the
+    code does not use)."""
     live: set[str] = set()
     while True:
         needed = set(live)
@@ -196,7 +200,7 @@ def _mark(stmts: list[Stmt], candidates: set[str], live: set[str]) -> bool:
             if not inner:
                 continue
         elif stmt.writes in candidates:
-            if stmt.writes not in live:
+            if stmt.writes not in live and not stmt.checks:
                 continue
         live |= stmt.reads
         stays = True
@@ -207,6 +211,8 @@ def _drop(stmts: list[Stmt], dead: set[str]) -> list[Stmt]:
     out: list[Stmt] = []
     for stmt in stmts:
         if stmt.writes in dead and not stmt.block:
+            if stmt.checks:
+                out.append(Stmt("", stmt.expr, reads=stmt.reads))
             continue
         if stmt.block:
             body = _drop(stmt.body, dead)

@@ -533,3 +533,29 @@ def test_a_long_chain_of_params_is_split_like_a_short_one(tmp_path: Path) -> Non
     assert "            + second_width_parameter,\n" in source
     ruff_clean(tmp_path, source)
     assert spec.build(verify=True).conv.out_channels == 25
+
+
+def test_values_nothing_reads_are_not_computed(tmp_path: Path) -> None:
+    """A ``let`` the layers do not use (the model's or a block's) is not assigned in the
+    generated constructor, where ruff would call it an unused variable; one that refuses
+    values (``exact_div``) stays as the call, so the class refuses what ``check`` refuses."""
+    from tests.backends.python.test_block_sizes import ruff_clean  # noqa: PLC0415
+
+    text = (
+        "netspec: 1\nname: lets\ninput: [3, 8, 8]\nparams:\n  width: 16\n  heads: 4\n"
+        "let:\n  head_dim: exact_div(width, heads)\n  spare: width * 4\n  used: width * 2\n"
+        "blocks:\n  B:\n    params: [c]\n    let:\n      unread: c * 3\n      half: c // 2\n"
+        "    body:\n      - conv2d(half, 1)\n      - relu\n"
+        "layers:\n  - conv2d(used, 3)\n  - B(width)\n"
+    )
+    spec = netspec.loads(text)
+    source = spec.source()
+    assert "spare" not in source and "unread" not in source
+    assert "        exact_div(width, heads)\n" in source
+    assert "used = width * 2" in source and "half = c // 2" in source
+    ruff_clean(tmp_path, source)
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "lets.py", "exec"), namespace)
+    with pytest.raises(ValueError, match="not divisible"):
+        namespace["Lets"](heads=5)
+    assert compare_state(namespace["Lets"](), spec.network) == []
