@@ -675,6 +675,13 @@ class SpecGen:
                 out += self.attention(ctx, flow, names)
             elif (
                 kind == "class"
+                and flow.world == "2d"
+                and self.c.chance(0.08)
+                and not ctx.in_loop  # see windows()
+            ):
+                out += self.windows(ctx, flow, names)
+            elif (
+                kind == "class"
                 and ctx.block is None
                 and ctx.depth == 0
                 and self.c.chance(0.25 if flow.world == "1d" and flow.chan is not None else 0.1)
@@ -702,6 +709,42 @@ class SpecGen:
         turn = self.render(Call("permute", [("dims", [0, 2, 1])]))
         attn = {names.new("attn", ctx, self): self.render(Call("multihead_attention", attrs))}
         return [turn, attn, turn]
+
+    def windows(self, ctx: Ctx, flow: Flow, names: Names) -> list[Any]:
+        """Swin's operators on C×H×W read channels last, between two permutes: window
+        attention (v1, v2, V2's whole block) over any map size (a window the map does not
+        divide pads it), and sometimes, outside blocks, a patch merging (⌈H / 2⌉ × ⌈W / 2⌉ ×
+        2C). Not in loops: the code generator's sizes after a loop that may run no time lose
+        the channels where the loop permutes them in one branch of a condition (a permute,
+        `layer_norm` and permute back beside a `maxpool2d` in an `if` does it too), which is
+        another change."""
+        c = self.c
+        heads: list[Any] = [1, 1] + ([E(flow.chan)] if flow.chan is not None else [])
+        op = c.pick(["shifted_window_attention", "shifted_window_attention_v2", "swin_block_v2"])
+        window = c.pick([2, 3, 4, 7])
+        attrs: list[tuple[str, Any]] = [("num_heads", c.pick(heads)), ("window_size", window)]
+        if c.chance(0.6):
+            attrs.append(("shift_size", c.pick([0, window // 2, window - 1])))
+        options = [("attention_dropout", [0.0, E("drop")]), ("dropout", [0.0, 0.1])]
+        if op == "swin_block_v2":
+            options += [("mlp_ratio", [1.0, 2.0, 1.5]), ("stochastic_depth_prob", [0.0, 0.2])]
+        for name, values in options:
+            if c.chance(0.3):
+                attrs.append((name, c.pick(values)))
+        self.tag("windows")
+        out: list[Any] = [
+            self.render(Call("permute", [("dims", [0, 2, 3, 1])])),
+            {names.new("win", ctx, self): self.render(Call(op, attrs))},
+        ]
+        # it doubles the channels: never where it could run again and again (a block)
+        if not flow.fixed and ctx.block is None and c.chance(0.5):
+            merge = c.pick(["patch_merging", "patch_merging_v2"])
+            out.append({names.new("merge", ctx, self): self.render(Call(merge, []))})
+            flow.apply("halve")
+            flow.chan = None  # twice the channels
+            self.tag("patch-merging")
+        out.append(self.render(Call("permute", [("dims", [0, 3, 1, 2])])))
+        return out
 
     def model_tensor(self, ctx: Ctx, flow: Flow) -> Any:
         """A learned tensor of the model applied by its own layers: a class token prepended

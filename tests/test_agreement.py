@@ -493,6 +493,8 @@ TAGS = {
     "model:tensors",
     "prepend",
     "attention",
+    "windows",
+    "patch-merging",
     "select:1d-to-flat",
     "merge:add+parallel",
     "merge:mul+parallel",

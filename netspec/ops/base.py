@@ -203,6 +203,14 @@ class Op:
         """A call that replaces the module in a forward function, if the op needs no state."""
         return None
 
+    def calls(self, a: Any, x: Shape, y: Shape) -> list[tuple[str, Shape]]:
+        """For a module with children (``leaf`` false): the leaf modules its ``forward`` calls,
+        each as its path under the module and its output shape (batch excluded), in call order
+        (Swin's ``PatchMerging`` calls ``norm``, then ``reduction``). Children whose weights
+        are used without calling them (``nn.MultiheadAttention``'s ``out_proj``) are not
+        calls."""
+        return []
+
     def explain(self, a: Any, x: Shape, y: Shape) -> list[str]:
         """The textbook arithmetic behind the output shape and parameter count."""
         return []

@@ -232,6 +232,44 @@ def attention_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
     return (lambda t: m(t, t, t, need_weights=False)[0]), m
 
 
+def window_oracle(v2: bool) -> Oracle:
+    """torchvision's Swin window attention on a channels-last map per sample; netspec refuses
+    by design a shift outside 0 … window − 1 (torchvision computes a meaningless mask) and,
+    for V2, a window of 1 (its coordinates are divided by window − 1: NaN)."""
+    cls = oracles.ShiftedWindowAttentionV2 if v2 else oracles.ShiftedWindowAttention
+
+    def make(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+        if len(x) != 3:
+            raise ValueError("a channels-last map per sample")
+        w, shift = a["window_size"], a.get("shift_size", 0)
+        if not 0 <= shift < w:
+            raise ValueError("the shift must be below the window")
+        if v2 and w < 2:
+            raise ValueError("a V2 window of at least 2")
+        kw = {k: v for k, v in a.items() if k not in ("num_heads", "window_size", "shift_size")}
+        return _module(cls(x[-1], [w, w], [shift, shift], a["num_heads"], **kw))
+
+    return make
+
+
+def merging_oracle(v2: bool) -> Oracle:
+    cls = oracles.PatchMergingV2 if v2 else oracles.PatchMerging
+
+    def make(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+        if len(x) != 3:  # torchvision's would take more leading dimensions: another network
+            raise ValueError("a channels-last map per sample")
+        return _module(cls(x[-1]))
+
+    return make
+
+
+def swin_block_v2_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    kw = dict(a)
+    heads, w, shift = kw.pop("num_heads"), kw.pop("window_size"), kw.pop("shift_size", 0)
+    window_oracle(True)({"num_heads": heads, "window_size": w, "shift_size": shift}, x)
+    return _module(oracles.SwinTransformerBlockV2(x[-1], heads, [w, w], [shift, shift], **kw))
+
+
 def select_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
     """``torch.select``; selecting from the batch gives another network, refused by design."""
     rank = len(x) + 1
@@ -490,6 +528,18 @@ norm_options = optional(
 )
 inplace = optional(inplace=st.booleans())
 nothing = st.just({})
+# a channels-last map (height × width × channels) of a few windows, or any other shape
+window_shape = st.one_of(
+    st.tuples(st.integers(1, 9), st.integers(1, 9), st.sampled_from([2, 4, 6, 8])), any_shape
+)
+window_attrs = st.fixed_dictionaries(
+    {"num_heads": st.integers(1, 4), "window_size": st.integers(1, 5)},
+    optional={
+        "shift_size": st.integers(0, 5),
+        "attention_dropout": st.sampled_from([0.0, 0.1]),
+        "dropout": st.sampled_from([0.0, 0.1]),
+    },
+)
 
 CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any], Oracle]] = {
     "conv1d": (conv_attrs(1), shapes(1), conv_oracle(1)),
@@ -656,6 +706,21 @@ CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any]
         ),
         st.one_of(st.tuples(st.integers(1, 5), st.sampled_from([4, 6, 8, 9])), any_shape),
         attention_oracle,
+    ),
+    "shifted_window_attention": (window_attrs, window_shape, window_oracle(False)),
+    "shifted_window_attention_v2": (window_attrs, window_shape, window_oracle(True)),
+    "patch_merging": (nothing, window_shape, merging_oracle(False)),
+    "patch_merging_v2": (nothing, window_shape, merging_oracle(True)),
+    "swin_block_v2": (
+        st.tuples(
+            window_attrs,
+            optional(
+                mlp_ratio=st.sampled_from([1.0, 2.0, 4.0]),
+                stochastic_depth_prob=st.sampled_from([0.0, 0.2]),
+            ),
+        ).map(lambda t: {**t[0], **t[1]}),
+        window_shape,
+        swin_block_v2_oracle,
     ),
     # An empty shape (one scalar per sample) is outside netspec's shapes by design.
     "reshape": (ForShape(reshape_shapes), any_shape, reshape_oracle),
