@@ -105,12 +105,16 @@ def test_torchvision_layout(name: str) -> None:
     model = meta_build(spec)
     state = [[k, list(v.shape)] for k, v in model.state_dict().items()]
     assert state == ref["state_dict"]
-    # PyTorch's leaves are modules without children (nn.MultiheadAttention holds out_proj)
-    static_calls = [
-        [leaf.path, [1, *leaf.output]]
-        for leaf in leaves(net.root)
-        if not leaf.functional and leaf.op.leaf
-    ]
+    # PyTorch's leaves are modules without children (nn.MultiheadAttention holds out_proj);
+    # an operator with children names the leaves its forward calls (Swin's PatchMerging)
+    static_calls = []
+    for leaf in leaves(net.root):
+        if leaf.functional:
+            continue
+        if leaf.op.leaf:
+            static_calls.append([leaf.path, [1, *leaf.output]])
+        for path, shape in leaf.op.calls(leaf.attrs, leaf.input, leaf.output):
+            static_calls.append([f"{leaf.path}.{path}", [1, *shape]])
     assert static_calls == ref["leaf_module_calls"]
     assert [[p, [1, *s]] for p, s in leaf_calls(model, net.input, batch=1)] == ref[
         "leaf_module_calls"
@@ -948,6 +952,113 @@ def test_vit_representation_size_adds_torchvisions_pre_logits() -> None:
     assert [type(m).__name__ for m in model.heads] == ["Linear", "Tanh", "Linear"]
     head = 768 * 1000 + 1000
     assert spec.summary()["parameters"] == 86_567_656 - head + (768 + 1) * 512 + (512 + 1) * 1000
+
+
+SWIN = ("swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b")
+
+
+def test_swin_builders_are_one_family() -> None:
+    """Each Swin builder sets the family's params and nothing else, in both formats."""
+    for name in SWIN:
+        for suffix in (".yaml", ".ns"):
+            lines = resolve(name).with_suffix(suffix).read_text().splitlines()
+            keys = {line.split()[0].rstrip(":") for line in lines if not line[0].isspace()}
+            assert keys <= {"#", "netspec", "name", "class", "class_name", "description"} | {
+                "extends",
+                "params",
+                "}",
+            }
+            assert "extends" in keys
+
+
+@pytest.mark.parametrize("name", ["swin_t", "swin_v2_t"])
+def test_swin_generated_file_reads_like_torchvisions(name: str, tmp_path: Path) -> None:
+    """The block is a class with its forward, a stage a loop over its blocks; the file
+    imports on its own, computes build()'s output, compiles and exports (a small config:
+    two stages, windows of 4 on an 8×8 map, so that the second stage pads and is not
+    shifted)."""
+    source = netspec.load(name).source()
+    if name == "swin_t":
+        assert "class SwinTransformerBlock(nn.Module):" in source
+        assert "norm1 = self.attn(norm1)" in source
+    assert "class SwinTransformerBlockV2(nn.Module):" in source  # the family's classes
+    assert "def shifted_window_attention(" in source
+    assert "for j in range(depth):" in source  # a loop, not an unrolled graph
+    small = netspec.load(
+        name,
+        image_size=32,
+        embed_dim=16,
+        depths=[2, 2],
+        num_heads=[2, 4],
+        window_size=4,
+        num_classes=10,
+    )
+    path = tmp_path / f"{name}.py"
+    path.write_text(small.source())
+    module_spec = importlib.util.spec_from_file_location(f"{name}_generated", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    generated = getattr(module, small.class_name)()
+    built = small.build()
+    assert compare_state(generated, small.network) == []
+    assert compare_forward(built, small.network) == []
+    x = fixed_input([2, 3, 32, 32])
+    generated.load_state_dict(built.state_dict())
+    with torch.no_grad():
+        expected = built.eval()(x)
+        torch.testing.assert_close(generated.eval()(x), expected)
+        compiled = torch.compile(generated, backend="eager", fullgraph=True)
+        torch.testing.assert_close(compiled(x), expected)
+        exported = torch.export.export(generated, (x,))
+        torch.testing.assert_close(exported.module()(x), expected)
+
+
+@pytest.mark.parametrize(
+    ("args", "marker", "words"),
+    [
+        (
+            ["--set", "num_heads=[3, 5, 12, 24]"],
+            "attn:",
+            ["num_heads=5 must divide the channels 192", "divisors of 192"],
+        ),
+        (
+            ["--set", "use_v2=true", "--set", "num_heads=[3, 5, 12, 24]"],
+            "swin_block_v2(",
+            ["num_heads=5 must divide the channels 192", "divisors of 192"],
+        ),
+        (
+            ["--set", "window_size=1", "--set", "use_v2=true"],
+            "swin_block_v2(",
+            ["window_size=1 leaves no relative positions", "a window of at least 2"],
+        ),
+    ],
+)
+def test_swin_bad_values_are_positioned_errors(
+    args: list[str], marker: str, words: list[str]
+) -> None:
+    text = resolve("swin").read_text()
+    line = text[: text.index(marker)].count("\n") + 1
+    result = CliRunner().invoke(app, ["check", "swin", *args])
+    assert result.exit_code == 2, result.output
+    assert f"swin.yaml:{line}:" in result.output
+    for word in words:
+        assert word in result.output
+    assert "Traceback" not in result.output
+
+
+def test_swin_accepts_maps_its_windows_do_not_divide() -> None:
+    """torchvision pads each stage's map to a multiple of the window (and crops back): so
+    does netspec, so a 256×256 image (64, 32, 16, 8 per stage against windows of 7) is a
+    valid Swin-T input, as it is torchvision's."""
+    spec = netspec.load("swin_t", image_size=256)
+    assert spec.network.output == (1000,)
+    with torch.device("meta"):
+        model = spec.build().eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        model(torch.empty(1, 3, 256, 256, device="meta"))
+    assert spec.summary()["macs"] * 2 == counter.get_total_flops()
 
 
 def test_the_text_classifier_in_the_docs_is_the_bundled_one() -> None:

@@ -133,6 +133,14 @@ def test_explain_shows_the_window_arithmetic() -> None:
     assert "MACs bias MLP: 15·15·2·512 + 15·15·512·6 = 921,600" in lines
 
 
+def test_the_cli_explains_the_window_attention() -> None:
+    result = CliRunner().invoke(app, ["check", "swin_t", "--explain", "--depth", "4"])
+    assert result.exit_code == 0, result.output
+    assert "56×56: 64 windows of 7×7 = 49 tokens, shifted by 3" in result.output
+    assert "MACs QKᵀ: 64·3·49·49·32 = 14,751,744 (scores 64·3×49×49)" in result.output
+    assert "7×7: 1 window of 7×7 = 49 tokens, not shifted" in result.output
+
+
 @pytest.mark.parametrize(
     ("call", "shape", "words", "hint"),
     [
