@@ -278,3 +278,14 @@ def test_v2_computes_torchvisions(
         (f"layer.{p}", tuple(s)) for p, s in node.op.calls(node.attrs, node.input, node.output)
     ]
     assert leaf_calls(built, node.input) == calls
+
+
+def test_the_v2_block_explains_its_attention_and_mlp() -> None:
+    spec = netspec.loads(spec_text(["- blk: swin_block_v2(6, 8, 4)"], (28, 28, 192)))
+    node = spec.network.root.children[0]
+    lines = node.op.explain(node.attrs, node.input, node.output)
+    assert "28×28, padded to 32×32: 16 windows of 8×8 = 64 tokens, shifted by 4" in lines
+    assert "64 tokens of 192 per window; 6 heads of 192 / 6 = 32" in lines
+    assert "MACs QKᵀ: 16·6·64·64·32 = 12,582,912 (scores 16·6×64×64)" in lines
+    assert "MACs mlp: 28·28·192·768·2 = 231,211,008" in lines
+    assert lines[-1] == f"MACs block: {node.macs - 231_211_008:,} + 231,211,008 = {node.macs:,}"
