@@ -960,6 +960,9 @@ def _op_base(op: str) -> tuple[str, dict[str, str]]:
             "prepend": {"other": "t", "dim": "2"},
             "select": {"dim": "1", "index": "0"},
             "multihead_attention": {"num_heads": "2"},
+            "shifted_window_attention": {"num_heads": "2", "window_size": "4"},
+            "shifted_window_attention_v2": {"num_heads": "2", "window_size": "4"},
+            "swin_block_v2": {"num_heads": "2", "window_size": "4"},
             "embedding": {"num_embeddings": "10", "embedding_dim": "4"},
             "lstm": {"hidden_size": "4"},
             "gru": {"hidden_size": "4"},
@@ -1053,7 +1056,8 @@ def _absurd_for(index: int, count: int = 3) -> list[str]:
 
 
 def test_every_operator_and_attribute_is_covered() -> None:
-    assert {op for op, _ in ATTRS} | {"identity", "sigmoid", "tanh"} >= set(OPS)
+    without = {"identity", "sigmoid", "tanh", "patch_merging", "patch_merging_v2"}
+    assert {op for op, _ in ATTRS} | without >= set(OPS)
     assert len(ATTRS) >= 150
 
 

@@ -2,7 +2,9 @@
 ``shifted_window_attention`` and ``shifted_window_attention_v2`` (multi-head self-attention
 within windows, torchvision's ``ShiftedWindowAttention`` and ``ShiftedWindowAttentionV2``), and
 ``patch_merging`` and ``patch_merging_v2`` (each 2×2 neighbourhood concatenated and projected
-to twice the channels, torchvision's ``PatchMerging`` and ``PatchMergingV2``).
+to twice the channels, torchvision's ``PatchMerging`` and ``PatchMergingV2``), and
+``swin_block_v2`` (torchvision's ``SwinTransformerBlockV2``: one operator, because its
+state_dict declares ``norm1`` before the attention it normalises the output of).
 
 Each builds a class defined in the generated file (:data:`HELPERS`), with torchvision's
 state_dict: the attention's ``relative_position_bias_table`` and ``relative_position_index``
@@ -18,6 +20,7 @@ scores QKᵀ and the weighted values AV per window, the output projection, and (
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 from netspec.expr.evaluate import concrete, known
@@ -639,6 +642,16 @@ class SwinBlockV2(Op):
 
     def infer(self, a: Any, x: Shape) -> Shape:
         _ATTN_V2._check(self._attn(a), x)
+        c = x[-1]
+        if known(c) and not (
+            math.isfinite(concrete(c) * a.mlp_ratio) and int(concrete(c) * a.mlp_ratio) >= 1
+        ):
+            raise OpError(
+                f"{self.name}: mlp_ratio={a.mlp_ratio} makes an MLP of int({c}·{a.mlp_ratio}) "
+                "hidden units; it needs at least 1",
+                hint="torchvision's Swin uses 4.0",
+                attr="mlp_ratio",
+            )
         return x
 
     def tensors(self, a: Any, x: Shape) -> list[Tensor]:
