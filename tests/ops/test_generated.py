@@ -114,7 +114,7 @@ def test_helpers_are_ruff_clean(tmp_path: Path) -> None:
     model = tmp_path / "model.py"
     model.write_text(netspec.loads(SPEC).source())
     imports = (
-        "from typing import Any\n\nimport torch\nimport torch.nn.functional as F\n"
+        "import math\nfrom typing import Any\n\nimport torch\nimport torch.nn.functional as F\n"
         "from torch import nn"
     )
     helpers = tmp_path / "helpers.py"
