@@ -569,6 +569,11 @@ def binary(op: str, a: Any, b: Any, bounded: bool = True) -> Any:
 def product(values: Any) -> Any:
     """The product of ``values``; symbolic operands stay visible (``channels * 7 * 7``)."""
     items = list(values)
+    for v in items:
+        if type(v) is not int:
+            break
+    else:  # plain integers, the common case (sizes)
+        return math.prod(items)
     if len(items) > 1:  # a visible `* 1` says nothing
         items = [v for v in items if concrete(v) != 1 or isinstance(concrete(v), bool)] or [1]
     if not any(isinstance(v, Sym) for v in items):
