@@ -9,7 +9,9 @@ bytes (float32, batch 1). A combination the spec refuses is a row with the error
 
 The spec is read and validated once; each row binds its values and expands it again, sharing
 with the other rows of the sweep what is a function of its key alone (operator rules' results by
-operator, attributes and input; validated attributes). Nothing here imports torch.
+operator, attributes and input; validated attributes). A row that differs from an earlier one
+only in the input size is, where :func:`~netspec.expand.reinfer.reinfer` can promise the same
+tree, the earlier row's network with its shapes inferred again. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -26,10 +28,20 @@ from typing import Any
 
 from netspec.backends.summary import MacsConvention, _plain
 from netspec.errors import NetspecError, printable
-from netspec.expand.expander import Memo, expand, input_shape_of
+from netspec.expand.expander import (
+    Memo,
+    _cache,
+    _cached,
+    _freeze,
+    _frozen_dict,
+    expand,
+    input_shape_of,
+)
 from netspec.expand.ir import leaves
+from netspec.expand.reinfer import CHANNEL_READS, reinfer
 from netspec.infer import Network
 from netspec.ops.base import Shape
+from netspec.pause import collector_paused
 from netspec.spec import models as m
 from netspec.spec.params import Param, bind, parse_assignment
 
@@ -41,6 +53,10 @@ MAX_ROWS = 10_000
 
 BYTES_PER_ELEMENT = 4
 """float32."""
+
+KEPT_NETWORKS = 64
+"""Most networks a sweep keeps to infer again for other input sizes (the latest; with
+``input`` the last axis, one is enough)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +177,10 @@ def activation_bytes(net: Network) -> int:
     return BYTES_PER_ELEMENT * sum(math.prod(leaf.output) for leaf in leaves(net.root))
 
 
+def _frozen(params: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _freeze(v) for k, v in params.items()}
+
+
 class Sweeper:
     """One spec, read once, analysed for many values."""
 
@@ -177,15 +197,22 @@ class Sweeper:
         self.overrides = dict(overrides)
         self.input = input_shape
         self.macs = macs
+        self._inputs: dict[Any, Shape] = {}
+        """The spec's own input shape, by frozen params (``input=N`` keeps its channels)."""
 
     def _shape(self, value: int | tuple[int, ...], params: dict[str, Any]) -> Shape:
         """``input=N``: every spatial size of the input (``--input``, or the spec's own at
         these values) N, its channels kept; ``input=CxHxW`` the whole shape."""
         if isinstance(value, tuple):
             return value
-        base = self.input or input_shape_of(self.spec, params)
+        key = _frozen_dict(_frozen(params))
+        base = self.input or _cached(self._inputs, key)
+        if base is None:
+            base = input_shape_of(self.spec, params)
+            _cache(self._inputs, key, base)
         return (base[0], *([value] * (len(base) - 1))) if len(base) > 1 else (value,)
 
+    @collector_paused  # as expansion is (see netspec.pause); reinfer allocates as much
     def row(self, axes: Sequence[Axis], picks: Sequence[int], memo: Memo | None = None) -> Row:
         """The analysis for one combination: value number ``picks[i]`` of axis ``i``
         (``memo``: what the rows of one sweep share, see :class:`~netspec.expand.expander.Memo`)."""
@@ -201,7 +228,7 @@ class Sweeper:
         try:
             params = bind(self.declared, overrides, "--grid")
             shape = self.input if shaped is None else self._shape(shaped, params)
-            net = expand(self.spec, params, shape, memo=memo)
+            net = self._analyse(params, shape, memo)
         except NetspecError as exc:
             message = " ".join(printable(exc.headline()).split("\n"))
             return Row(values, texts, error=message)
@@ -216,9 +243,31 @@ class Sweeper:
             activation_bytes(net),
         )
 
+    def _analyse(self, params: dict[str, Any], shape: Shape | None, memo: Memo | None) -> Network:
+        """The network at ``params`` and ``shape``: an earlier row's at the same params
+        inferred again for this input where :func:`~netspec.expand.reinfer.reinfer` can
+        (see there), else expanded (and kept for the next rows at these params)."""
+        if memo is None:
+            return expand(self.spec, params, shape)
+        key = _frozen_dict(_frozen(params))
+        earlier = _cached(memo.networks, key)
+        if earlier is not None and shape is not None:
+            net = reinfer(earlier, shape, memo.applied)
+            if net is not None:
+                return net
+        reads: set[str] = set()
+        net = expand(self.spec, params, shape, memo=memo, input_reads=reads)
+        if shape is not None and reads <= CHANNEL_READS:
+            if len(memo.networks) >= KEPT_NETWORKS:  # the oldest goes: memory stays bounded
+                del memo.networks[next(iter(memo.networks))]
+            _cache(memo.networks, key, net)
+        return net
+
     def run(self, axes: Sequence[Axis]) -> list[Row]:
         """Every combination, the last axis varying fastest; the rows share operator rules'
-        results, validated attributes and call spans (functions of their keys alone)."""
+        results, validated attributes and call spans (functions of their keys alone), and a
+        row that differs from an earlier one only in the input size is that row's network
+        inferred again where it can be (:mod:`~netspec.expand.reinfer`)."""
         ranges = (range(len(axis.values)) for axis in axes)
         memo = Memo()
         return [self.row(axes, picks, memo) for picks in itertools.product(*ranges)]

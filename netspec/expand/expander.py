@@ -59,7 +59,15 @@ from netspec.expand.lower import (
     stage_arguments,
 )
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import InputShape, Scope, evaluate, iterate, show, type_name
+from netspec.expr.evaluate import (
+    INPUT_READS,
+    InputShape,
+    Scope,
+    evaluate,
+    iterate,
+    show,
+    type_name,
+)
 from netspec.infer import Network, apply
 from netspec.infer.infer import MAX_ELEMENTS
 from netspec.ops.base import Ids, Op, OpError, Shape, Tensor, fmt_shape, is_ids
@@ -98,16 +106,26 @@ def expand(
     *,
     reuse: bool = True,
     memo: Memo | None = None,
+    input_reads: set[str] | None = None,
 ) -> Network:
     """Expand ``spec`` for ``params`` (already bound and checked) and an optional input
     shape override. With ``reuse`` false every block is expanded afresh, never copied from
     an earlier expansion of it (the tests compare both ways). ``memo`` carries what
-    expansions of this same spec share (see :class:`Memo`).
+    expansions of this same spec share (see :class:`Memo`). ``input_reads`` receives what
+    the expressions read of the blocks' input shapes (``in``; see
+    :data:`~netspec.expr.evaluate.INPUT_READS`), for :mod:`~netspec.expand.reinfer`.
 
     Raises:
         NetspecError: any problem of the spec at these parameter values, positioned.
     """
-    return _Expander(spec, params, reuse, memo).run(input_shape)
+    expander = _Expander(spec, params, reuse, memo)
+    if input_reads is None:
+        return expander.run(input_shape)
+    INPUT_READS.append(input_reads)
+    try:
+        return expander.run(input_shape)
+    finally:
+        INPUT_READS.pop()
 
 
 @dataclass
@@ -121,6 +139,10 @@ class Memo:
     """Operator attributes by (operator, frozen argument values)."""
     spans: dict[tuple[int, int], Span | None] = field(default_factory=dict)
     """The span of each layer call (by the ``id`` of its entry and of its callee's name)."""
+    networks: dict[Any, Network] = field(default_factory=dict)
+    """Networks expanded with blocks reading of ``in`` only what
+    :func:`~netspec.expand.reinfer.reinfer` keeps, by their frozen params (``netspec sweep``
+    infers them again for other input sizes)."""
 
 
 def input_shape_of(spec: m.SpecFile, params: dict[str, Any]) -> Shape:

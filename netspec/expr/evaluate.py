@@ -1024,17 +1024,31 @@ def _name_hint(name: str, visible: set[str]) -> str:
     return f"{base}names in scope: {known_names}{tail}"
 
 
+INPUT_READS: list[set[str]] = []
+"""Observers of what expressions read of ``in``: while one is pushed here, the last receives
+the name of each attribute read (``in.channels``: ``channels``), or ``*`` where ``in`` itself
+is taken as a value (everything of it may be read). The expander pushes one per expansion."""
+
+
 def _input(node: n.InputRef, scope: Scope) -> Any:
     if scope.input is None:
         raise _Fail("`in` (the input shape) is only available inside a block", node)
+    if INPUT_READS:
+        INPUT_READS[-1].add("*")
     return scope.input
 
 
 def _attr(node: n.Attr, scope: Scope) -> Any:
-    value = _eval(node.value, scope)
+    inner = node.value
+    if type(inner) is n.InputRef and scope.input is not None:
+        value = scope.input  # `in.<attribute>`: what is read is the attribute, noted below
+    else:
+        value = _eval(inner, scope)
     if isinstance(value, Sym) and not value.known:
         return Sym(n.Attr(value.expr, node.attr))
     if isinstance(value, InputShape):
+        if INPUT_READS and type(inner) is n.InputRef:
+            INPUT_READS[-1].add(node.attr)
         try:
             return value.attribute(node.attr)
         except _Fail as exc:

@@ -108,6 +108,30 @@ def test_small_spec_figures_equal_check_one_at_a_time(tmp_path: Any) -> None:
         assert row.activation_bytes == 4 * sum(math.prod(x["output"]) for x in data["layers"])
 
 
+def test_rows_inferred_again_for_another_size_equal_check(tmp_path: Any) -> None:
+    """Rows differing only in the input size are an earlier row's network inferred again; a
+    size that network does not fit is expanded, and its error is the one check reports."""
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    model = load_spec(resolve(str(path)))
+    params = declared(model)
+    axes = sweep.parse_grid(["kernel=13", "input=16,12,20,14"], params)
+    rows = sweep.Sweeper(model, params, {}, None).run(axes)
+    assert [row.error is None for row in rows] == [True, False, True, True]
+    for row in rows:
+        size = row.texts[1]
+        args = ["--set", "kernel=13", "--input", f"2,{size},{size}"]
+        result = CliRunner().invoke(app, ["check", str(path), "-f", "json", *args])
+        if row.error is not None:
+            assert result.exit_code == 2
+            assert row.error in result.stderr.replace("\n", " ")
+            continue
+        data = json.loads(result.stdout)
+        assert row.output == tuple(data["output"])
+        assert (row.parameters, row.macs) == (data["parameters"], data["macs"])
+        assert row.activation_bytes == 4 * sum(math.prod(x["output"]) for x in data["layers"])
+
+
 def test_mobilenet_v2_figures_equal_check_one_at_a_time() -> None:
     model = load_spec(resolve("mobilenet_v2"))
     params = declared(model)
