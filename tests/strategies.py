@@ -626,13 +626,42 @@ class SpecGen:
             out.append({join: how, "from": [gate, tap]})
         return out
 
+    def _child_read(self) -> list[Any]:
+        """A sequence (``tapN``, sometimes with a loop, which the generated class runs when it
+        is made), and one entry reading a child of it with its output (they have the same
+        shape): an ``add``, or a block of two inputs."""
+        c = self.c
+        tap, _, join = self._tap()
+        loop = c.integer(1, 2) if c.chance(0.5) else 0
+        if loop:
+            children: list[Any] = ["relu", {"repeat": loop, "do": ["tanh"]}, "sigmoid"]
+            self.tag("from:child-in-loop")
+        else:
+            children = ["relu", "tanh", "sigmoid"]
+        k = c.integer(0, len(children) + max(loop - 1, 0) - 1)
+        self.tag("from:child")
+        reads = [f"{tap}.{k}", tap]
+        if c.chance(0.5):
+            pair = f"Pair{self.taps}"
+            body = [
+                {"g": "sigmoid", "from": "b"},
+                {"s": c.pick(["add", "mul"]), "from": ["a", "g"]},
+            ]
+            self.blocks[pair] = Block(pair, "pair", [], {"inputs": ["a", "b"], "body": body})
+            self.tag("from:block-inputs")
+            return [{tap: children}, {join: f"{pair}()", "from": reads}]
+        return [{tap: children}, {join: "add", "from": reads}]
+
     def dataflow(self, layers: list[Any], flow: Flow, world: str, shape: list[int]) -> None:
         """``from:`` entries in the model's layers: a gated tap anywhere (it keeps the shape),
         and at the end sometimes one that changes it (a concat, a resize to the input's size,
         a layer reading the input)."""
         c = self.c
         at = c.integer(0, len(layers))
-        layers[at:at] = self._gated(spatial=at == 0)  # (later, the data may be flat)
+        if c.chance(0.3):
+            layers[at:at] = self._child_read()
+        else:
+            layers[at:at] = self._gated(spatial=at == 0)  # (later, the data may be flat)
         if not c.chance(0.5):
             return
         # the input is read again only where the first layer does not write into it

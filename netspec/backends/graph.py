@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from netspec.backends.summary import MacsConvention, _block_call, _subtotal, auto_depth
@@ -66,6 +67,8 @@ class _Writer:
         pull a node from outside into it."""
         self.ids = 0
         self.clusters = 0
+        self.ports: dict[int, _Port] = {}
+        """The output of each layer drawn in a chain, by the ``id`` of its node."""
 
     def _id(self) -> str:
         self.ids += 1
@@ -83,9 +86,11 @@ class _Writer:
     def folded(self, node: SeqNode, level: int) -> bool:
         return self.depth is not None and level >= self.depth
 
-    def node(self, node: Node, level: int, src: _Port, indent: str) -> _Port:
-        """Draw ``node`` (at nesting ``level``, 1 for a top-level layer) fed by ``src``;
-        returns the port of its output."""
+    def node(
+        self, node: Node, level: int, src: _Port, indent: str, others: Sequence[_Port] = ()
+    ) -> _Port:
+        """Draw ``node`` (at nesting ``level``, 1 for a top-level layer) fed by ``src`` (and
+        ``others``, a block's other inputs); returns the port of its output."""
         if isinstance(node, OpNode):
             macs = node.macs + (node.extra_ops if self.macs == "all" else 0)
             label = "\n".join(
@@ -106,7 +111,8 @@ class _Writer:
         label = "\n".join([node.path, call, fmt_shape(node.output), _counts(params, macs)])
         if self.folded(node, level) or not node.children:
             name = self.box(indent, label + ("\n…" if node.children else ""), fillcolor='"#e8eef7"')
-            self.edge(src, name)
+            for port in (src, *others):
+                self.edge(port, name)
             return _Port(name, node.output)
         self.clusters += 1
         self.lines.append(f"{indent}subgraph cluster_{self.clusters} {{")
@@ -115,7 +121,7 @@ class _Writer:
         style = '"rounded,filled"' if isinstance(node, BlockNode) else "rounded"
         self.lines.append(f'{inner}style={style}; fillcolor="#f7f7f7";')
         if isinstance(node, BlockNode):
-            out = self.flow(node, level, src, inner)
+            out = self.flow(node, level, src, inner, others)
         else:
             out = self.chain(node, node.children, level + 1, src, inner, {})
         self.lines.append(f"{indent}}}")
@@ -136,22 +142,39 @@ class _Writer:
         reads = {id(parent.children[i]): names for i, names in parent.sources.items()}
         if reads:
             named.setdefault(INPUT, src)
+
+        def read(name: str) -> _Port:
+            if name in named:
+                return named[name]
+            # a child of a sequence (`backbone.4`): its own box where the sequence is unfolded,
+            # else the sequence's, with the child's shape
+            base, _, k = name.partition(".")
+            seq = next(c for c in parent.children if c.name == base)
+            assert isinstance(seq, SeqNode)
+            child = seq.children[int(k)]
+            return self.ports.get(id(child), _Port(named[base].node, child.output))
+
         port = src
         for child in children:
             names = reads.get(id(child), ())
-            if names:
-                port = self.node(child, level, named[names[0]], indent)
+            if names and isinstance(child, BlockNode) and child.others:  # several inputs
+                port = self.node(child, level, read(names[0]), indent, [read(n) for n in names[1:]])
+            elif names:
+                port = self.node(child, level, read(names[0]), indent)
                 for name in names[1:]:
-                    self.edge(named[name], port.node)
+                    self.edge(read(name), port.node)
             else:
                 port = self.node(child, level, port, indent)
-            named[child.name] = port
+            named[child.name] = self.ports[id(child)] = port
         return port
 
-    def flow(self, block: BlockNode, level: int, src: _Port, indent: str) -> _Port:
+    def flow(
+        self, block: BlockNode, level: int, src: _Port, indent: str, others: Sequence[_Port] = ()
+    ) -> _Port:
         """A block's lowered program: paths from the tensors they read, splits, merges."""
         tensors: dict[str, _Port] = {IN: src}
         named: dict[str, _Port] = {INPUT: src}
+        named.update(zip(block.inputs, (src, *others), strict=False))
         last = IN
         for run in block.flow:
             if isinstance(run, PathRun):

@@ -53,10 +53,12 @@ from netspec.expand.lower import (
     Path,
     Split,
     container_kind,
+    inputs_block,
     lower_block,
     merge_call,
     read_names,
     stage_arguments,
+    taps,
 )
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
@@ -249,7 +251,10 @@ class _Container:
     """The names the ``from:`` entries of this class's layers read (see ``lower``)."""
     tensors: dict[str, tuple[Shape, int]] = field(default_factory=dict)
     """Those tensors so far: shape, and the index among the children of the layer making it
-    (``-1``: the input)."""
+    (``-1``: the input; for ``seq.k``, a child of a sequence, the sequence's)."""
+    taps: dict[str, tuple[Span | None, str]] = field(default_factory=dict)
+    """The children of sequences read (``backbone.4``), and where the first ``from:`` reading
+    each is written (and its entry's name)."""
 
     def child_path(self, name: str) -> str:
         return f"{self.node.path}.{name}" if self.node.path else name
@@ -330,6 +335,14 @@ class _Expander:
         box = _Container(node, kind, reads=reads)
         if reads:
             box.tensors[INPUT] = (x, -1)
+            for entries in lists:
+                for entry in entries:
+                    if isinstance(entry, m.NamedEntry) and entry.sources is not None:
+                        for read, span in zip(
+                            entry.sources.names, entry.sources.spans, strict=True
+                        ):
+                            if "." in read:
+                                box.taps.setdefault(read, (span, entry.name.text))
         return box
 
     def _scope(self) -> Scope:
@@ -418,17 +431,40 @@ class _Expander:
 
     def _named(self, box: _Container, entry: m.NamedEntry, scope: Scope, x: Shape) -> Shape:
         sources = entry.sources
+        others: tuple[Shape, ...] = ()
         if sources is not None:  # `from:` (lower.check_sources has checked what it reads)
-            if sources.merged:
+            if sources.merged and inputs_block(entry.value, self.spec.blocks) is None:
                 return self._merge_entry(box, entry, sources, scope)
+            # one tensor, or the inputs of a block of several (in order)
             read = sources.names[0]
             x, index = box.tensors[read]
+            others = tuple(box.tensors[t][0] for t in sources.names[1:])
             self.producer = box.node.children[index].path if index >= 0 else None
             box.node.sources[len(box.node.children)] = sources.names
-        y = self._named_layer(box, entry, scope, x)
-        if box.reads and entry.name.text in box.reads and not entry.name.is_template:
-            box.tensors[entry.name.text] = (y, len(box.node.children) - 1)
+        y = self._named_layer(box, entry, scope, x, others)
+        if box.reads and not entry.name.is_template:
+            index = len(box.node.children) - 1
+            if entry.name.text in box.reads:
+                box.tensors[entry.name.text] = (y, index)
+            for k in taps(box.reads, entry.name.text):
+                box.tensors[f"{entry.name.text}.{k}"] = (self._tap(box, entry.name.text, k), index)
         return y
+
+    @staticmethod
+    def _tap(box: _Container, name: str, k: int) -> Shape:
+        """The output of child ``k`` of the sequence ``name`` just made (``from: name.k``)."""
+        seq = box.node.children[-1]
+        read = f"{name}.{k}"
+        count = len(seq.children) if isinstance(seq, SeqNode) else 0
+        if not isinstance(seq, SeqNode) or k >= count:
+            raise SpecError(
+                f"`from: {read}` reads child {k} of {name!r}, which has {count} "
+                f"({'none' if not count else f'0 … {count - 1}'})",
+                box.taps[read][0],
+                box.child_path(box.taps[read][1]),
+                hint=f"read a child from 0 to {count - 1}" if count else f"read {name!r}",
+            )
+        return seq.children[k].output
 
     def _merge_entry(
         self, box: _Container, entry: m.NamedEntry, sources: m.Sources, scope: Scope
@@ -473,11 +509,18 @@ class _Expander:
         self.producer = path
         return y
 
-    def _named_layer(self, box: _Container, entry: m.NamedEntry, scope: Scope, x: Shape) -> Shape:
+    def _named_layer(
+        self,
+        box: _Container,
+        entry: m.NamedEntry,
+        scope: Scope,
+        x: Shape,
+        others: tuple[Shape, ...] = (),
+    ) -> Shape:
         name = self._name(entry.name, scope, box)
         value = entry.value
         if isinstance(value, m.LayerRef):
-            return self._layer(box, value, name, scope, x, entry.span)
+            return self._layer(box, value, name, scope, x, entry.span, others)
         if isinstance(value, m.MappingCall):
             assert value.call is not None
             return self._layer(box, value.call, name, scope, x, entry.span)
@@ -562,7 +605,9 @@ class _Expander:
         scope: Scope,
         x: Shape,
         entry_span: Span | None = None,
+        others: tuple[Shape, ...] = (),
     ) -> Shape:
+        """A layer, block or stage on ``x`` (and, for a block of several inputs, ``others``)."""
         self._grow(1, ref.span, box.node.path or None)
         located = ref.expr
         origin = located.origin
@@ -603,7 +648,14 @@ class _Expander:
                     where,
                 )
                 node = self._block(
-                    box.child_path(name), name, func.id, values, entry_span or span, x, where
+                    box.child_path(name),
+                    name,
+                    func.id,
+                    values,
+                    entry_span or span,
+                    x,
+                    where,
+                    others,
                 )
             self._claim(box, name, None, entry_span or span)
             box.names[name] = node  # type: ignore[assignment]
@@ -755,9 +807,13 @@ class _Expander:
         span: Span | None,
         x: Shape,
         where: str,
+        others: tuple[Shape, ...] = (),
     ) -> BlockNode:
-        """Instantiate a block for ``values`` on input ``x``."""
+        """Instantiate a block for ``values`` on input ``x`` (and ``others``, the other inputs
+        of a block of several)."""
         block = self.spec.blocks[block_name]
+        if len(block.inputs or [x]) != 1 + len(others):
+            raise _arity_error(block_name, block, 1 + len(others), span, where)
         if block_name in self.stack:
             cycle = " → ".join([*self.stack[self.stack.index(block_name) :], block_name])
             raise SpecError(
@@ -771,9 +827,9 @@ class _Expander:
         # A block is a function of its arguments and input shape: a stage's identical blocks
         # (ResNet-152's 35 in a row) are expanded once and copied.
         frozen = {k: _freeze(v) for k, v in values.items()}
-        key = (block_name, _frozen_dict(frozen), tuple(x), is_ids(x))
+        key = (block_name, _frozen_dict(frozen), tuple(x), is_ids(x), others)
         cached = self.block_cache.get(key) if self.reuse else None
-        if cached is None and self.reuse:
+        if cached is None and self.reuse and not others:
             cached = self._rebind(path, name, block_name, block, values, frozen, span, x, where)
             if cached is not None:
                 self.block_cache[key] = cached
@@ -789,13 +845,13 @@ class _Expander:
         self.reads.append(_Reads())
         self.leaves.append([])
         try:
-            node = self._instantiate(path, name, block_name, block, values, span, x, where)
+            node = self._instantiate(path, name, block_name, block, values, span, x, where, others)
         finally:
             self.stack.pop()
             reads = self.reads.pop()
             made = self.leaves.pop()
         self.block_cache[key] = node  # nothing changes a node once its block returns it
-        if self.shared == shared and reads.scope is not None:
+        if self.shared == shared and reads.scope is not None and not others:
             varying = frozenset(p.name for p in block.params) - reads.read
             fixed = _frozen_dict(frozen, varying)
             templates = self.templates.setdefault((block_name, tuple(x), is_ids(x)), [])
@@ -953,6 +1009,7 @@ class _Expander:
         span: Span | None,
         x: Shape,
         where: str,
+        others: tuple[Shape, ...] = (),
     ) -> BlockNode:
         args = self._arguments(block_name, block, values, span, x, where)
         scope = Scope(parent=self.globals.child(input=InputShape(x)))
@@ -976,6 +1033,9 @@ class _Expander:
         node = BlockNode(path, name, span, x, x, kind=lowered.kind, block=block_name, args=args)
         node.own = own
         box = self._box(node, lowered.kind, [block.body, block.then], x)
+        for i, (given, shape) in enumerate(zip(block.inputs, (x, *others), strict=False)):
+            box.tensors[given] = (shape, -1 if i == 0 else OTHER_INPUT)
+        node.others, node.inputs = others, tuple(block.inputs)
         tensors: dict[str, Shape] = {IN: x}
         for step in lowered.steps:
             if isinstance(step, Path):
@@ -1283,6 +1343,30 @@ def _overwrites(nodes: Sequence[Node]) -> OpNode | None:
     return None
 
 
+OTHER_INPUT = -2
+"""The index of a block's other inputs among its children: before them, and not the first."""
+
+
+def _arity_error(
+    block_name: str, block: m.BlockDef, given: int, span: Span | None, where: str
+) -> SpecError:
+    if not block.inputs:
+        return SpecError(
+            f"{block_name} takes one input, found {given} in `from:`",
+            span,
+            where,
+            hint="a merge (concat, add…) joins tensors first; or give the block `inputs:`",
+        )
+    names = ", ".join(block.inputs)
+    return SpecError(
+        f"{block_name} takes {len(block.inputs)} inputs ({names}), found {given}",
+        span,
+        where,
+        hint=f"call it in a named entry with `from: [{', '.join('…' for _ in block.inputs)}]`, "
+        "its inputs in order",
+    )
+
+
 def _check_reads(box: _Container) -> None:
     """Refuse an in-place operation on a tensor a later ``from:`` reads (or that is read
     again after it): each tensor's readers are the layers right after the one making it and
@@ -1292,10 +1376,18 @@ def _check_reads(box: _Container) -> None:
     children = box.node.children
     starts = sorted(box.node.sources)
     for tensor, (_, index) in box.tensors.items():
-        first = index + 1
+        first = index + 1 if index != OTHER_INPUT else len(children)  # not the chain's
         end = next((i for i in starts if i >= first), len(children))
         readers: list[tuple[int, Sequence[Node]]] = []
-        if first < end:
+        _, dot, k = tensor.partition(".")
+        rest: Sequence[Node] = ()
+        if dot:  # a sequence's child: the sequence's next children read it first
+            seq = children[index]
+            assert isinstance(seq, SeqNode)
+            rest = seq.children[int(k) + 1 :]
+            if rest:
+                readers.append((index, rest))
+        if first < end and not (dot and rest):
             readers.append((first, children[first:end]))
         readers += [
             (i, children[i : i + 1]) for i, read in box.node.sources.items() if tensor in read

@@ -22,11 +22,11 @@ be assigned again (``out``), so consumers that track values number them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from netspec.errors import SpecError, choices_hint
+from netspec.errors import Span, SpecError, choices_hint
 from netspec.expr import nodes as n
 from netspec.ops.merge import MERGES, Merge
 from netspec.spec import models as m
@@ -388,7 +388,9 @@ def _path_label(entries: Sequence[Any], index: int) -> str:
 # :data:`~netspec.ops.merge.MERGES`). The names a list's `from:`s read are decided from the
 # text, so the analysis and the generated `forward` (which keeps each such tensor in a variable
 # of its name) read the same tensors for every parameter value; a name is visible from the
-# entry after it to the end of its list, never inside a loop, condition or nested list.
+# entry after it to the end of its list, never inside a loop, condition or nested list. `from:
+# name.k` reads the output of child k of the sequence so named (a backbone's stage, as
+# torchvision's IntermediateLayerGetter returns it).
 
 
 def read_names(entries: Sequence[Any]) -> set[str]:
@@ -400,18 +402,26 @@ def read_names(entries: Sequence[Any]) -> set[str]:
     return out
 
 
-def check_sources(lists: Sequence[Sequence[Any]], where: str) -> None:
+def check_sources(lists: Sequence[Sequence[Any]], where: str, inputs: Sequence[str] = ()) -> None:
     """Refuse a ``from:`` that reads what it may not (see above): ``lists`` are the layer
     lists of one class in order (a block's body, then its ``then``), whose names follow each
     other; every other list reached from them (loops, conditions, nested lists, branches)
-    holds no ``from:``."""
+    holds no ``from:``. ``inputs`` are a block's named inputs, readable everywhere."""
     direct: dict[str, m.NamedEntry] = {}
     for entries in lists:
         for entry in entries:
             if isinstance(entry, m.NamedEntry) and not entry.name.is_template:
                 direct.setdefault(entry.name.text, entry)
     nested = _nested_names(lists)
-    seen: set[str] = set()
+    for name in inputs:
+        if name in direct:
+            raise SpecError(
+                f"{name!r} names one of the block's inputs and one of its layers",
+                direct[name].span,
+                where,
+                hint="rename the layer",
+            )
+    seen: set[str] = set(inputs)
     for entries in lists:
         for entry in entries:
             if isinstance(entry, m.NamedEntry):
@@ -435,7 +445,11 @@ def _check_reads(
     assert sources is not None
     own = entry.name.text
     at = f"{where}.{own}" if where != "layers" else own
-    for name, span in zip(sources.names, sources.spans, strict=True):
+    for read, span in zip(sources.names, sources.spans, strict=True):
+        name, dot, _ = read.partition(".")
+        if dot:  # a child of a sequence: its output is read from the sequence's
+            base = direct.get(name) if name in seen else None
+            _check_tap(read, base, name in seen and name not in direct, span, at)
         if name == INPUT:
             if INPUT in direct or INPUT in nested:
                 raise SpecError(
@@ -480,6 +494,34 @@ def _check_reads(
             at,
             hint=choices_hint(name, [*seen, INPUT], "tensors it can read"),
         )
+
+
+def _check_tap(
+    read: str, base: m.NamedEntry | None, given: bool, span: Span | None, at: str
+) -> None:
+    """``from: backbone.4`` reads a child of a sequence written earlier in the list."""
+    name = read.partition(".")[0]
+    if name == INPUT or given:
+        raise SpecError(
+            f"`from: {read}` reads a child of the input"
+            f"{'' if name == INPUT else f' {name!r}'}, which has none",
+            span,
+            at,
+            hint="read `input`, or a child of a sequence (`backbone.4`)",
+        )
+    if base is not None and not isinstance(base.value, list):
+        raise SpecError(
+            f"`from: {read}` reads a child of {name!r}, which is one layer, not a sequence",
+            span,
+            at,
+            hint=f"read {name!r} itself",
+        )
+
+
+def taps(reads: frozenset[str] | set[str], name: str) -> list[int]:
+    """The children of sequence ``name`` whose outputs ``from:``s read (``name.4``), in order."""
+    prefix = f"{name}."
+    return sorted(int(r[len(prefix) :]) for r in reads if r.startswith(prefix))
 
 
 def _nested_names(lists: Sequence[Sequence[Any]]) -> dict[str, str]:
@@ -529,6 +571,18 @@ def refuse_sources(entries: Any, where: str) -> None:
         elif isinstance(entry, m.ParallelEntry):
             for path in entry.parallel:
                 refuse_sources(path, where)
+
+
+def inputs_block(value: Any, blocks: Mapping[str, m.BlockDef]) -> str | None:
+    """The block of several inputs an entry's value calls (``LRASPPHead(128)``), if it is
+    one: a ``from: [a, b]`` entry then passes it those tensors instead of merging them."""
+    if not isinstance(value, m.LayerRef):
+        return None
+    call = n.strip(value.expr)
+    func = call.func if isinstance(call, n.Call) else call
+    if isinstance(func, n.Name) and func.id in blocks and blocks[func.id].inputs:
+        return func.id
+    return None
 
 
 def merge_call(ref: m.LayerRef, sources: m.Sources, where: str) -> tuple[Merge, dict[str, Any]]:

@@ -170,6 +170,7 @@ _TOP_WORDS = (
 
 _STATEMENT_WORDS = frozenset(
     {"for", "repeat", "if", "shortcut", "doc", "expansion", "residual", "merge", "first_only"}
+    | {"inputs"}
     | {"branches", "then"}
 )
 """Words that start a statement inside a section (a YAML habit writes them with a ':')."""
@@ -404,6 +405,13 @@ class _Reader:
             raise SourceError(message, self.span(token), "document", hint)
         return self.key(token)
 
+    def source_name(self, tree: Any) -> YScalar:
+        """A tensor ``from`` reads: a name, or a sequence's child (``backbone.4``)."""
+        name, index = tree.children
+        if index is None:
+            return self.key(name)
+        return YScalar(self.span(tree), 1, f"{name}.{index}", "")
+
     def key(self, token: Any, value: Any = None) -> YScalar:
         return YScalar(self.span(token), 1, str(token) if value is None else value, "")
 
@@ -600,7 +608,7 @@ class _Reader:
                 self.pair(out, key, self.expr(item.children[0]))
             elif kind == "merge":
                 self.pair(out, key, self.key(item.children[0]))
-            elif kind == "first_only":
+            elif kind in ("first_only", "inputs"):
                 names = [self.key(t) for t in item.children if t is not None]
                 self.pair(out, key, YSeq(self.span(item), 1 + len(names), list(names)))
             elif kind == "let":
@@ -678,7 +686,7 @@ class _Reader:
             out = YMap(span)
             self.pair(out, key, self.value(value))
             if sources is not None:
-                names = [self.key(t) for t in sources.children if isinstance(t, Token)]
+                names = [self.source_name(t) for t in sources.children]
                 node: YNode = names[0]
                 if _kind(sources) == "source_list":
                     node = YSeq(self.span(sources), 1 + len(names), list(names))

@@ -394,6 +394,8 @@ def _yaml_block(w: _YamlWriter, name: str, block: m.BlockDef) -> None:
         for let_name, code in block.let.items():
             span = _key(block, f"let.{let_name}", code.span)
             w.value(3, _scalar(let_name), _value_yaml(code), span)
+    if block.inputs:
+        w.value(2, "inputs", list(block.inputs), k("inputs"))
     if block.tensors:
         w.emit(2, "tensors:", k("tensors"))
         for tensor, code in block.tensors.items():
@@ -688,6 +690,8 @@ def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
         w.emit(1, f"expansion {_expr(block.expansion)}", k("expansion"))
     if block.let:
         _ns_let(w, 1, block, block.let, k("let"))
+    if block.inputs:
+        w.emit(1, f"inputs {', '.join(block.inputs)}", k("inputs"))
     if block.tensors:
         w.emit(1, "tensors {", k("tensors"))
         for tensor, code in block.tensors.items():

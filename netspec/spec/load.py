@@ -30,6 +30,7 @@ from netspec.errors import (
     did_you_mean,
 )
 from netspec.expand.lower import (
+    INPUT,
     block_layer_names,
     branch_items,
     check_sources,
@@ -1019,9 +1020,15 @@ class _Binder:
                 hint="write one name without a list (`from: enc4`) to read one tensor",
             )
         for name, span in zip(sources.names, sources.spans, strict=True):
-            if not name.isidentifier() or keyword.iskeyword(name):
+            base, dot, index = name.partition(".")
+            if (
+                not base.isidentifier()
+                or keyword.iskeyword(base)
+                or (dot and not (index.isascii() and index.isdigit()))
+            ):
                 raise SpecError(
-                    f"`from:` names a tensor by a layer's name (an identifier), found {name!r}",
+                    "`from:` names a tensor by a layer's name (an identifier), or a child of a "
+                    f"sequence by its index (`backbone.4`), found {name!r}",
                     span,
                     self.where(),
                     hint="name the layer whose output is read (`enc4`), or `input`",
@@ -1117,6 +1124,36 @@ class _Binder:
         code.node = _value_expr(node)
 
 
+def _check_inputs(block: m.BlockDef, where: str) -> None:
+    """A block of several inputs: two or more names, each once, its layers in a body."""
+    at = block.key_span("inputs")
+    if len(block.inputs) < 2:
+        raise SpecError(
+            f"`inputs:` names two or more inputs, found {len(block.inputs)}",
+            at,
+            where,
+            hint="a block of one input needs no `inputs:`: its layers read it as `input`",
+        )
+    for i, name in enumerate(block.inputs):
+        if name in block.inputs[:i]:
+            raise SpecError(f"input {name!r} is named twice", at, where)
+        if name == INPUT:
+            raise SpecError(
+                "an input cannot be called 'input' (`from: input` reads the first)",
+                at,
+                where,
+                hint="name it after what it is: `low`, `high`, `skip`…",
+            )
+    if block.branches is not None or block.shortcut is not None or block.residual is not None:
+        raise SpecError(
+            "a block of several inputs has a body whose layers read them with `from:`, not "
+            "branches or a residual connection",
+            at,
+            where,
+            hint="write the merge as an entry: `out: add` with `from: [a, b]`",
+        )
+
+
 def _check_block(name: str, block: m.BlockDef) -> None:
     """What the models cannot say: body or branches, parameters once, known first-only args."""
     where = f"blocks.{name}"
@@ -1148,7 +1185,9 @@ def _check_block(name: str, block: m.BlockDef) -> None:
     if block.shortcut is not None and block.shortcut.project is not None:
         check_parallel(block.shortcut.project, False, where)
         refuse_sources(block.shortcut.project, where)
-    check_sources([block.body, block.then], where)
+    if block.inputs:
+        _check_inputs(block, where)
+    check_sources([block.body, block.then], where, block.inputs)
     taken = block_layer_names(block)
     for tensor in block.tensors:
         if tensor in taken:

@@ -464,6 +464,10 @@ class BlockDef(Node):
     """What the block is."""
     params: list[BlockParam] = Field(default_factory=list)
     """Parameters in call order: ``name`` or ``name = default``."""
+    inputs: list[Annotated[str, Field(pattern=IDENTIFIER)]] = Field(default_factory=list)
+    """The names of the block's inputs, where it takes two or more tensors (LRASPP's head:
+    ``[low, high]``): its layers read them with ``from:``, its layers' chain starts from the
+    first, and a caller passes them in order, ``from: [a, b]``."""
     expansion: Expression | None = None
     """Output channels per ``planes`` (ResNet's Bottleneck: 4), a name in the block's scope."""
     let: dict[str, Expression] = Field(default_factory=dict)

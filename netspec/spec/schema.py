@@ -45,6 +45,10 @@ _FALLBACK_DOCS = {
 """Descriptions of the keys whose models have no docstring for them."""
 
 
+_SOURCE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[0-9]+)?$"
+"""A name ``from:`` reads: a layer, or a child of a sequence by index."""
+
+
 def _ops() -> list[Any]:
     from netspec import ops
 
@@ -120,11 +124,16 @@ def json_schema() -> dict[str, Any]:
         properties={
             m.FROM: {
                 "description": "The earlier tensors this entry reads: a layer's name (or "
-                "`input`), instead of the previous layer's output; or a list of names, which "
-                "the entry (a merge: concat, add, mul, crop, resize) joins.",
+                "`input`, or a sequence's child by its index, `backbone.4`), instead of the "
+                "previous layer's output; or a list of names, which the entry (a merge: "
+                "concat, add, mul, crop, resize) joins.",
                 "anyOf": [
-                    {"type": "string"},
-                    {"type": "array", "items": {"type": "string"}, "minItems": 2},
+                    {"type": "string", "pattern": _SOURCE},
+                    {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": _SOURCE},
+                        "minItems": 2,
+                    },
                 ],
             }
         },

@@ -228,3 +228,145 @@ def test_refusals_exit_2_without_a_traceback(
     assert result.exit_code == 2
     assert f"bad.yaml:{line}:" in result.output
     assert "Traceback" not in result.output
+
+
+# -- a sequence's children, and blocks of several inputs -----------------------------------------
+
+SEG = """netspec: 1
+name: tiny_seg
+input: [3, 32, 32]
+params:
+  widths: [8, 16, 32]
+blocks:
+  Head:
+    inputs: [low, high]
+    params: [num_classes, inter = 8]
+    body:
+      - cbr:
+          - conv2d(inter, 1, bias=false)
+          - batchnorm2d
+          - relu(inplace=true)
+        from: high
+      - scale:
+          - adaptive_avgpool2d(1)
+          - conv2d(inter, 1, bias=false)
+          - sigmoid
+        from: high
+      - gated: mul
+        from: [cbr, scale]
+      - up: resize(mode='bilinear', align_corners=false)
+        from: [gated, low]
+      - low_classifier: conv2d(num_classes, 1)
+        from: low
+      - high_classifier: conv2d(num_classes, 1)
+        from: up
+      - out: add
+        from: [low_classifier, high_classifier]
+layers:
+  - backbone:
+      - conv2d(8, 3, padding=1)
+      - for: w in widths
+        do:
+          - conv2d(w, 3, stride=2, padding=1)
+          - relu
+  - classifier: Head(5)
+    from: [backbone.3, backbone]
+  - out: resize(mode='bilinear', align_corners=false)
+    from: [classifier, input]
+"""
+
+
+def seg_reference(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """LRASPP's head written by hand, on the backbone's child 3 and its output."""
+    f = torch.nn.functional
+    low = model.backbone[:4](x)
+    high = model.backbone[4:](low)
+    head = model.classifier
+    y = head.cbr(high) * head.scale(high)
+    y = f.interpolate(y, size=low.shape[-2:], mode="bilinear", align_corners=False)
+    y = head.low_classifier(low) + head.high_classifier(y)
+    return f.interpolate(y, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def test_a_child_of_a_sequence_and_a_block_of_two_inputs() -> None:
+    spec = netspec.loads(SEG)
+    classifier = next(c for c in spec.network.root.children if c.path == "classifier")
+    assert classifier.input == (16, 8, 8)  # backbone.3: the conv before the 2nd stride
+    assert classifier.others == ((32, 4, 4),)  # the backbone's output
+    assert classifier.output == (5, 8, 8)
+    model = spec.build(verify=True).eval()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for shape in [(2, 3, 32, 32), (1, 3, 40, 24)]:
+            x = torch.randn(shape)
+            assert torch.allclose(model(x), seg_reference(model, x), atol=1e-6)
+    # other widths: the generated class sizes child 3 when its loop runs
+    other = netspec.loads(SEG, widths=[4, 6, 12]).build(verify=True)
+    assert other.classifier.low_classifier.in_channels == 6
+
+
+def test_generated_code_names_the_inputs_and_keeps_the_child() -> None:
+    source = netspec.loads(SEG).source()
+    assert "def forward(self, x: torch.Tensor, high: torch.Tensor) -> torch.Tensor:" in source
+    assert "        low = x\n" in source
+    assert "low_channels: int, high_channels: int" in source
+    assert "for i, layer in enumerate(self.backbone):" in source
+    assert "classifier = self.classifier(backbone_3, backbone)" in source
+    model = netspec.loads(SEG).build().eval()
+    scripted = torch.jit.script(model)  # the loop over the children scripts
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(scripted(x), model(x), atol=1e-6)
+
+
+def test_both_formats_say_the_same_of_children_and_inputs() -> None:
+    yaml_spec = read_text(SEG, "t.yaml").spec
+    ns_text = fmt.to_ns(yaml_spec)
+    assert "classifier: Head(5) from [backbone.3, backbone]" in ns_text
+    assert "    inputs low, high\n" in ns_text
+    ns_spec = read_text(ns_text, "t.ns").spec
+    assert m.canonical(ns_spec) == m.canonical(yaml_spec)
+    assert fmt.to_yaml(ns_spec) == fmt.to_yaml(yaml_spec)
+
+
+SEG_BAD = [
+    (
+        "[backbone.3, backbone]",
+        "[backbone.9, backbone]",
+        "reads child 9 of 'backbone', which has 7",
+        39,
+    ),
+    ("[backbone.3, backbone]", "[input.0, backbone]", "a child of the input, which has none", 39),
+    ("[backbone.3, backbone]", "[backbone.x, backbone]", "by its index (`backbone.4`)", 39),
+    ("[classifier, input]", "[classifier.1, input]", "which is one layer, not a sequence", 41),
+    ("        from: low\n", "        from: low.0\n", "a child of the input 'low'", 26),
+    ("    from: [backbone.3, backbone]", "    from: backbone", "takes 2 inputs (low, high)", 38),
+    ("[backbone.3, backbone]", "[backbone.1, backbone.3, backbone]", "takes 2 inputs", 38),
+    ("    inputs: [low, high]", "    inputs: [low]", "two or more inputs, found 1", 8),
+    ("    inputs: [low, high]", "    inputs: [low, low]", "input 'low' is named twice", 8),
+    ("    inputs: [low, high]", "    inputs: [input, high]", "cannot be called 'input'", 8),
+    ("      - gated: mul", "      - high: relu\n      - gated: mul", "one of its layers", 21),
+    (
+        "          - relu\n  - classifier",
+        "          - relu(inplace=true)\n  - classifier",
+        "writes in place into 'backbone.3'",
+        37,
+    ),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "words", "line"), SEG_BAD)
+def test_children_and_inputs_refusals_are_positioned(
+    old: str, new: str, words: str, line: int, tmp_path: Path
+) -> None:
+    assert old in SEG, old
+    text = SEG.replace(old, new, 1)
+    with pytest.raises(NetspecError, match=re.escape(words)) as info:
+        netspec.loads(text).check()
+    assert info.value.span is not None
+    assert info.value.span.line == line, info.value
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 2 and f"bad.yaml:{line}:" in result.output
+    assert "Traceback" not in result.output

@@ -39,8 +39,8 @@ SPEC_KEYS = (
     "params, tensors"
 )
 BLOCK_KEYS = (
-    "body, branches, doc, expansion, first_only, let, merge, params, residual, shortcut, split, "
-    "tensors, …"
+    "body, branches, doc, expansion, first_only, inputs, let, merge, params, residual, shortcut, "
+    "split, …"
 )
 
 

@@ -74,7 +74,8 @@ def generate(spec: m.SpecFile, net: Network, input_override: Shape | None = None
         for stmt in code.init:
             lines += stmt.lines(2)
         if code.forward is not None:
-            lines += ["", "    def forward(self, x: torch.Tensor) -> torch.Tensor:"]
+            inputs = "".join(f", {name}: torch.Tensor" for name in code.inputs)
+            lines += ["", f"    def forward(self, x: torch.Tensor{inputs}) -> torch.Tensor:"]
             for stmt in code.forward:
                 lines += stmt.lines(2)
         rendered.append(

@@ -39,12 +39,14 @@ from netspec.expand.lower import (
     Split,
     block_layer_names,
     container_kind,
+    inputs_block,
     layer_names,
     lower_block,
     merge_call,
     numbered_branches,
     read_names,
     stage_arguments,
+    taps,
 )
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
@@ -173,6 +175,10 @@ class ClassCode:
     """For block classes: which input dimensions the constructor takes first, and their names."""
     globals: list[str] = field(default_factory=list)
     """For block classes: the spec names the constructor takes as keywords."""
+    inputs: list[str] = field(default_factory=list)
+    """A block of several inputs: ``forward``'s arguments after ``x`` (the first)."""
+    other_dims: list[tuple[int, int, str]] = field(default_factory=list)
+    """Its other inputs' dimensions the constructor takes next: (input, dimension, name)."""
 
 
 def _py(value: Any, x: str = "x") -> PyExpr:
@@ -394,7 +400,9 @@ class Module:
 
     # -- blocks ------------------------------------------------------------------------------------
 
-    def block_class(self, name: str, rank: int, where: str) -> ClassCode:
+    def block_class(
+        self, name: str, rank: int, where: str, others: tuple[int, ...] = ()
+    ) -> ClassCode:
         """The class of block ``name`` (generated on first use, its dependencies first)."""
         if name in self.blocks:
             return self.blocks[name]
@@ -409,22 +417,38 @@ class Module:
             )
         self.generating.append(name)
         try:
-            code = self._block_class(name, rank)
+            code = self._block_class(name, rank, others)
         finally:
             self.generating.pop()
         self.blocks[name] = code
         return code
 
-    def _block_class(self, name: str, rank: int) -> ClassCode:
+    def _block_class(self, name: str, rank: int, others: tuple[int, ...]) -> ClassCode:
         block = self.spec.blocks[name]
         dims = _DIM_NAMES.get(rank, tuple(f"dim{i}" for i in range(rank)))
         params = [p.name for p in block.params]
         globals_ = self.needs[name]
         taken = set(params) | set(block.let) | set(globals_) | _block_local_names(block)
-        in_names = {i: _fresh_in(f"in_{d}", taken) for i, d in enumerate(dims)}
+        taken |= set(block.inputs)
+        first = block.inputs[0] if block.inputs else "in"  # `low_channels` where it is named
+        in_names = {i: _fresh_in(f"{first}_{d}", taken) for i, d in enumerate(dims)}
+        # a block of several inputs: the sizes of the others, named after them (`high_channels`)
+        other_names: dict[tuple[int, int], str] = {}
+        for j, other_rank in enumerate(others):
+            given = block.inputs[j + 1]
+            for i, d in enumerate(_DIM_NAMES.get(other_rank, tuple(range(other_rank)))):
+                other_names[j, i] = _fresh_in(f"{given}_{d}", taken | set(in_names.values()))
+                taken.add(other_names[j, i])
         em = Emitter(
             self, taken | set(in_names.values()), block_layer_names(block) | set(block.tensors)
         )
+        em.first_input = block.inputs[0] if block.inputs else None
+        em.given = {
+            block.inputs[j + 1]: State(
+                tuple(Sym(n.Name(other_names[j, i])) for i in range(other_rank))
+            )
+            for j, other_rank in enumerate(others)
+        }
         renames: dict[str, n.Expr] = {}
         scope = Scope({g: Sym(n.Name(g)) for g in globals_})
         x = tuple(Sym(n.Name(in_names[i])) for i in range(rank))
@@ -489,8 +513,10 @@ class Module:
         for stmt in _flatten(body):
             reads |= stmt.reads | set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", stmt.prefix))
         used_dims = [(i, in_names[i]) for i in range(rank) if in_names[i] in reads]
+        other_dims = [(j, i, v) for (j, i), v in other_names.items() if v in reads]
         signature = [Item(Atom("self"))]
         signature += [Item(Atom(f"{v}: int")) for _, v in used_dims]
+        signature += [Item(Atom(f"{v}: int")) for _, _, v in other_dims]
         defaults = self._literal_defaults(block)
         types = self.arg_types.get(name, {})
         signature += [
@@ -508,9 +534,11 @@ class Module:
         for g in globals_:
             signature.append(self._global_item(g))
         doc = f"{name}: {block.doc.strip().rstrip('.')}." if block.doc else f"The {name} block."
-        return ClassCode(
+        made = ClassCode(
             name, base, signature, body, forward, doc, attributes, used_dims, list(globals_)
         )
+        made.inputs, made.other_dims = list(block.inputs[1:]), other_dims
+        return made
 
     @staticmethod
     def _tensors(tensors: dict[str, m.Expression], frame: Scope, where: str) -> list[Stmt]:
@@ -546,7 +574,13 @@ class Module:
         return Item(Atom(f"{name}: Any"))  # a `let` value: always passed by the caller
 
     def block_output(
-        self, name: str, args: dict[str, Any], names: dict[str, Any], x: Shape, ns: Namespace
+        self,
+        name: str,
+        args: dict[str, Any],
+        names: dict[str, Any],
+        x: Shape,
+        ns: Namespace,
+        others: tuple[Shape, ...] = (),
     ) -> tuple[Shape, list[Stmt]]:
         """A block instance's output shape, in the caller's terms (a dry run of its class), and
         the statements the caller runs first to compute the sizes that cannot be written
@@ -555,11 +589,16 @@ class Module:
         caller's names."""
         block = self.spec.blocks[name]
         # sizes the dry run tracks get names of their own, apart from the caller's
-        values = [*x, *args.values(), *names.values()]
+        values = [*x, *(d for shape in others for d in shape), *args.values(), *names.values()]
         caller = set().union(*(n.free_names(as_expr(v)) for v in values))
         em = Emitter(self, caller | ns.taken, block_layer_names(block))
         em.dry = 1
         em.caller_terms = True
+        em.first_input = block.inputs[0] if block.inputs else None
+        em.given = {
+            given: State(tuple(shape))
+            for given, shape in zip(block.inputs[1:], others, strict=True)
+        }
         frame = Scope(names).child(args, input=InputShape(x))
         if block.expansion is not None:
             frame.names["expansion"] = calls.evaluate_at(block.expansion.expr, None, frame, name)
@@ -652,6 +691,13 @@ class Emitter:
         """The tensors the ``from:`` entries of the class's layers read (see ``lower``)."""
         self.named: dict[str, tuple[str, State]] = {}
         """Those tensors so far: the ``forward`` variable holding each, and its shape."""
+        self.given: dict[str, State] = {}
+        """In a block of several inputs: those after the first (``forward``'s arguments of
+        their names), and their shapes."""
+        self.first_input: str | None = None
+        """The name of a block's first input where it has several (``x`` in ``forward``)."""
+        self.pending: list[tuple[str, State]] = []
+        """The other inputs of the block of several inputs being called: variables, shapes."""
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -884,13 +930,17 @@ class Emitter:
         to ``stmts``: they run before the statement that makes the block)."""
         block = self.spec.blocks[name]
         rank = len(state.shape)
-        cls = self.mod.block_class(name, rank, where) if not self.dry else None
+        others, self.pending = [s for _, s in self.pending], []  # a block of several inputs
+        ranks = tuple(len(s.shape) for s in others)
+        cls = self.mod.block_class(name, rank, where, ranks) if not self.dry else None
         outer = scope.child(input=InputShape(state.shape))
         args: dict[str, Any] = {}
         items: list[Item] = []
         literal_defaults = self.mod._literal_defaults(block)
         for i, _ in cls.in_dims if cls is not None else []:
             items.append(Item(_py(state.shape[i])))
+        for j, i, _ in cls.other_dims if cls is not None else []:
+            items.append(Item(_py(others[j].shape[i])))
         for p in block.params:
             if p.name in values:
                 value = values[p.name]
@@ -913,7 +963,8 @@ class Emitter:
         for g in self.mod.needs[name]:
             names[g] = scope.lookup(g)
             items.append(Item(_py(names[g]), g, "="))
-        y, sizes = self.mod.block_output(name, args, names, state.shape, self.ns)
+        shapes = tuple(s.shape for s in others)
+        y, sizes = self.mod.block_output(name, args, names, state.shape, self.ns, shapes)
         if sizes:
             stmts.extend(sizes)
             self.tracked_names |= {t for stmt in _flatten(sizes) for t in _targets(stmt)}
@@ -1398,27 +1449,67 @@ class Emitter:
     # -- nn.Sequential containers ------------------------------------------------------------------
 
     def sequential(
-        self, entries: Sequence[Any], scope: Scope, state: State, kind: str, label: str
+        self,
+        entries: Sequence[Any],
+        scope: Scope,
+        state: State,
+        kind: str,
+        label: str,
+        taps: dict[int, State] | None = None,
     ) -> tuple[list[Stmt], PyExpr]:
-        """Statements to run first, and the ``nn.Sequential`` expression of a layer list."""
+        """Statements to run first, and the ``nn.Sequential`` expression of a layer list;
+        ``taps`` (children's indices) are given the shapes of those children's outputs."""
         pre: list[Stmt] = []
         if not _has_control(entries):
             items: list[Item] = []
-            for entry in entries:
+            for i, entry in enumerate(entries):
                 items.append(Item(self._item(entry, scope, state, kind, pre)))
+                if taps is not None and i in taps:
+                    taps[i] = self._kept(state, pre, f"{label}_{i}")
             return pre, self._sequential_expr(items, kind)
         var = self.ns.fresh(label)
         element = "tuple[str, nn.Module]" if kind == "module" else "nn.Module"
         pre.append(Stmt(f"{var}: list[{element}] = []", writes=var))
+        # a child's index is known until a loop or a condition; after, `len(var)` tells it
+        position: list[int | None] = [0]
+        depth = [0]
+        sizes: dict[int, list[str]] = {}
+
+        def tap(s: State, out: list[Stmt]) -> None:
+            if not taps:
+                return
+            at = position[0] if depth[0] == 0 else None
+            if at is not None:
+                position[0] = at + 1
+                if at in taps:
+                    taps[at] = self._kept(s, out, f"{label}_{at}")
+                return
+            for k in taps:  # the sizes when the child just appended is child k
+                dims = _DIM_NAMES.get(len(s.shape), tuple(range(len(s.shape))))
+                names = sizes.setdefault(k, [self.ns.fresh(f"{label}_{k}_{d}") for d in dims])
+                self.tracked_names.update(names)
+                body = [
+                    Stmt(f"{name} = ", _py(size), reads=_reads(as_expr(size)), writes=name)
+                    for name, size in zip(names, s.shape, strict=True)
+                ]
+                test = f"if len({var}) == {k + 1}:"
+                out.append(Stmt(test, reads=frozenset({var}), body=body, block=True))
+                taps[k] = State(tuple(Sym(n.Name(name)) for name in names))
 
         def fill(entries: Sequence[Any], frame: Scope, s: State, out: list[Stmt]) -> None:
             for entry in entries:
                 if s.dead:
                     return
-                if isinstance(entry, m.ForEntry | m.RepeatEntry):
-                    self._loop(entry, frame, s, label, out, fill)
-                elif isinstance(entry, m.IfEntry):
-                    self._if(entry, frame, s, label, out, fill)
+                if isinstance(entry, m.ForEntry | m.RepeatEntry | m.IfEntry):
+                    depth[0] += 1
+                    position[0] = None
+                    try:
+                        if isinstance(entry, m.IfEntry):
+                            self._if(entry, frame, s, label, out, fill)
+                        else:
+                            self._loop(entry, frame, s, label, out, fill)
+                    finally:
+                        depth[0] -= 1
                 else:
                     try:
                         item = self._item(entry, frame, s, kind, out)
@@ -1430,6 +1521,7 @@ class Emitter:
                         Stmt("", call(f"{var}.append", item), reads=_reads_items(item) | {var})
                     )
                     self._sync(s, out)
+                    tap(s, out)
 
         fill(entries, scope, state, pre)
         if kind == "module":
@@ -1458,7 +1550,12 @@ class Emitter:
         return module
 
     def _named_value(
-        self, entry: m.NamedEntry, scope: Scope, state: State, pre: list[Stmt]
+        self,
+        entry: m.NamedEntry,
+        scope: Scope,
+        state: State,
+        pre: list[Stmt],
+        taps: dict[int, State] | None = None,
     ) -> PyExpr:
         value = entry.value
         if isinstance(value, m.LayerRef | m.MappingCall):
@@ -1467,7 +1564,7 @@ class Emitter:
             return self.layer(ref, scope, state, entry.name.text, pre)
         inner = value if isinstance(value, list) else [value]
         sub_pre, module = self.sequential(
-            inner, scope, state, container_kind(inner, top=False), _label(entry)
+            inner, scope, state, container_kind(inner, top=False), _label(entry), taps
         )
         pre.extend(sub_pre)
         return module
@@ -1548,13 +1645,19 @@ class Emitter:
             return
         assert isinstance(entry, m.NamedEntry)
         sources = entry.sources
-        if sources is not None and sources.merged:
+        if (
+            sources is not None
+            and sources.merged
+            and inputs_block(entry.value, self.spec.blocks) is None
+        ):
             self._merge_entry(entry, sources, state, fwd, flow)
             return
         if sources is not None:  # reads an earlier tensor (lower.check_sources checked it)
             var, saved = self.named[sources.names[0]]
             flow.src = var
             state.shape, state.tracked = saved.shape, dict(saved.tracked)
+            # a block of several inputs is given the others
+            self.pending = [self.named[t] for t in sources.names[1:]]
         keep = entry.name.text if entry.name.text in self.reads else None
         goes_to = flow.dst
         if keep is not None:  # a tensor a later `from:` reads: a variable of its own
@@ -1618,7 +1721,13 @@ class Emitter:
     ) -> None:
         name = self._class_name(entry, scope, init)
         count = len(self.call_forms)
-        module = self._named_value(entry, scope, state, init)
+        given = list(self.pending)  # the other inputs of a block of several
+        tapped = (
+            dict.fromkeys(taps(self.reads, entry.name.text), state)
+            if not entry.name.is_template
+            else {}
+        )
+        module = self._named_value(entry, scope, state, init, tapped)
         form = self._call_form(entry, count)
         if isinstance(name, str):
             self._assign(name, module, init, shapes)
@@ -1629,7 +1738,34 @@ class Emitter:
             init.append(Stmt("", call("setattr", Atom("self"), made, module), reads=reads))
             target = f"getattr(self, {got.flat()})"
         self._sync(state, init)
-        fwd.append(flow.line(Atom(form.format(module=target, x=flow.src))))
+        if tapped:
+            self._tapped_call(entry.name.text, target, tapped, fwd, flow)
+            return
+        args = ", ".join([flow.src, *(var for var, _ in given)])
+        fwd.append(flow.line(Atom(form.format(module=target, x=args))))
+
+    def _tapped_call(
+        self, name: str, target: str, tapped: dict[int, State], fwd: list[Stmt], flow: Flow
+    ) -> None:
+        """A sequence whose children's outputs ``from:``s read (``backbone.4``): its children
+        run one after the other, each read output kept in a variable of its own (TorchScript
+        wants the variable set before the loop)."""
+        if flow.src != flow.dst:
+            fwd.append(flow.line(Atom(flow.src)))
+        index = self._fresh_var(f"index {name}", "i")
+        layer = self._fresh_var(f"layer {name}", "layer")
+        tests: list[Stmt] = []
+        for k, kept in tapped.items():
+            var = self._fresh_var(f"tensor {name}.{k}", f"{name}_{k}")
+            fwd.append(Stmt(f"{var} = {flow.dst}", comment="set in the loop below"))
+            tests.append(
+                Stmt(f"if {index} == {k}:", body=[Stmt(f"{var} = {flow.dst}")], block=True)
+            )
+            self.named[f"{name}.{k}"] = (var, kept)
+        body = [Stmt(f"{flow.dst} = {layer}({flow.dst})"), *tests]
+        header = f"for {index}, {layer} in enumerate({target}):"
+        fwd.append(Stmt(header, body=body, block=True))
+        flow.src = flow.dst
 
     def _call_form(self, entry: m.NamedEntry, made: int) -> str:
         """How ``forward`` calls the module a named entry made (``Op.call_form``); the forms
@@ -2006,6 +2142,14 @@ class Emitter:
         block's lowered steps printed (see :mod:`netspec.expand.lower`)."""
         fwd: list[Stmt] = []
         self.reading(lists, state, fwd)
+        for given, shape in self.given.items():  # forward's arguments after x
+            self.forward_vars[f"input {given}"] = given
+            self.named[given] = (given, shape)
+        first = self.first_input
+        if first is not None and first in self.reads:  # the first input, read by its name
+            var = self._fresh_var(f"tensor {first}", first)
+            fwd.append(Stmt(f"{var} = x"))
+            self.named[first] = (var, state.copy())
         tensors: dict[str, tuple[str, State]] = {IN: ("x", state.copy())}
         last = IN
         for step in lowered.steps:
