@@ -226,3 +226,22 @@ def test_skips_are_edges_from_the_layers_they_read() -> None:
     assert into["crop1"] == [("down1", "64×568×568"), ("up1", "64×392×392")]
     for level in range(1, 5):
         assert out_of[f"down{level}"] == 2  # the pool after it, and its crop
+
+
+def test_a_child_read_and_a_block_of_two_inputs_are_edges() -> None:
+    """LRASPP's head: folded, it is entered by the backbone's child 4 and by the backbone;
+    unfolded, child 4's own box feeds the head's layers that read ``low``, and the backbone's
+    output those that read ``high``."""
+    net = netspec.load("lraspp_mobilenet_v3_large").network
+    text = graph.dot(net, depth=1)
+    labels = _labels(text)
+    into = [(labels[s][0], shape) for s, d, shape in _edges(text) if labels[d][0] == "classifier"]
+    assert into == [("backbone", "40×28×28"), ("backbone", "960×14×14")]
+    text = graph.dot(net, depth=2)
+    labels = _labels(text)
+    edges = [(labels[s][0], labels[d][0], shape) for s, d, shape in _edges(text)]
+    assert ("backbone.4", "classifier.up", "40×28×28") in edges
+    assert ("backbone.4", "classifier.low_classifier", "40×28×28") in edges
+    assert ("backbone.4", "backbone.5", "40×28×28") in edges
+    assert ("backbone.16", "classifier.cbr", "960×14×14") in edges
+    assert ("backbone.16", "classifier.scale", "960×14×14") in edges
