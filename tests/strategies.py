@@ -276,8 +276,21 @@ _KEYWORDS = {"for", "repeat", "if", "parallel"}
 
 
 def _has_names(entries: list[Any]) -> bool:
-    """Whether a layer list names a layer at its top (so it is a class's)."""
-    return any(isinstance(e, dict) and not (_KEYWORDS & set(e)) for e in entries)
+    """Whether a layer list names a layer at its top (so it is a class's): a mapping that is
+    no loop or condition, and no operator called with its arguments by name (``identity:
+    {}``, ``conv2d: {out_channels: 4}``: one key, whose arguments hold no mapping)."""
+
+    def mapping_call(e: dict[str, Any]) -> bool:
+        value = next(iter(e.values()))
+        return (
+            len(e) == 1
+            and isinstance(value, dict)
+            and not any(isinstance(v, dict) for v in value.values())
+        )
+
+    return any(
+        isinstance(e, dict) and not (_KEYWORDS & set(e)) and not mapping_call(e) for e in entries
+    )
 
 
 def spatial(world: str) -> str:
