@@ -382,36 +382,51 @@ def _path_label(entries: Sequence[Any], index: int) -> str:
 # -- dataflow: `from:` ------------------------------------------------------------------------
 #
 # A named entry that stands directly in a class's layer list (the model's layers, a block's
-# body and `then`) may read an earlier tensor instead of the previous layer's output: `from:
-# name` reads the output of the layer so named, earlier in the same list (or `input`, the
-# list's input); `from: [a, b, …]` makes the entry a merge of those tensors (a name of
+# body and `then`), or in a branch of a condition there, may read an earlier tensor instead of
+# the previous layer's output: `from: name` reads the output of the layer so named (or `input`,
+# the list's input); `from: [a, b, …]` makes the entry a merge of those tensors (a name of
 # :data:`~netspec.ops.merge.MERGES`). The names a list's `from:`s read are decided from the
 # text, so the analysis and the generated `forward` (which keeps each such tensor in a variable
-# of its name) read the same tensors for every parameter value; a name is visible from the
-# entry after it to the end of its list, never inside a loop, condition or nested list. `from:
+# of its name) read the same tensors for every parameter value. A name is visible from the entry
+# after it to the end of its list, and inside the branches of the conditions that follow it in
+# that list (whenever a branch runs, the layers before its condition have run); a name given in
+# a branch is visible to the end of that branch only. Inside a loop or a nested list nothing
+# is read. `from:
 # name.k` reads the output of child k of the sequence so named (a backbone's stage, as
 # torchvision's IntermediateLayerGetter returns it).
 
 
 def read_names(entries: Sequence[Any]) -> set[str]:
-    """The names the ``from:`` entries of a class's layer list read (``input`` included)."""
+    """The names the ``from:`` entries of a class's layer list read (``input`` included),
+    through the branches of its conditions."""
     out: set[str] = set()
     for entry in entries:
         if isinstance(entry, m.NamedEntry) and entry.sources is not None:
             out.update(entry.sources.names)
+        elif isinstance(entry, m.IfEntry):
+            out |= read_names(entry.then) | read_names(entry.else_)
     return out
+
+
+def _readable(entries: Sequence[Any], out: dict[str, m.NamedEntry]) -> None:
+    """The entries whose names a ``from:`` may read somewhere (see above), by name."""
+    for entry in entries:
+        if isinstance(entry, m.NamedEntry) and not entry.name.is_template:
+            out.setdefault(entry.name.text, entry)
+        elif isinstance(entry, m.IfEntry):
+            _readable(entry.then, out)
+            _readable(entry.else_, out)
 
 
 def check_sources(lists: Sequence[Sequence[Any]], where: str, inputs: Sequence[str] = ()) -> None:
     """Refuse a ``from:`` that reads what it may not (see above): ``lists`` are the layer
     lists of one class in order (a block's body, then its ``then``), whose names follow each
-    other; every other list reached from them (loops, conditions, nested lists, branches)
-    holds no ``from:``. ``inputs`` are a block's named inputs, readable everywhere."""
+    other; every other list reached from them (loops, nested lists, branches) holds no
+    ``from:``, and the branches of their conditions follow the rule of their own. ``inputs``
+    are a block's named inputs, readable everywhere."""
     direct: dict[str, m.NamedEntry] = {}
     for entries in lists:
-        for entry in entries:
-            if isinstance(entry, m.NamedEntry) and not entry.name.is_template:
-                direct.setdefault(entry.name.text, entry)
+        _readable(entries, direct)
     nested = _nested_names(lists)
     for name in inputs:
         if name in direct:
@@ -421,17 +436,37 @@ def check_sources(lists: Sequence[Sequence[Any]], where: str, inputs: Sequence[s
                 where,
                 hint="rename the layer",
             )
+    ended: dict[str, str] = {}
     seen: set[str] = set(inputs)
     for entries in lists:
-        for entry in entries:
-            if isinstance(entry, m.NamedEntry):
-                if entry.sources is not None:
-                    _check_reads(entry, seen, direct, nested, where)
-                refuse_sources(entry.value, where)
-                if not entry.name.is_template:
-                    seen.add(entry.name.text)
-            else:
-                refuse_sources(entry, where)
+        _check_list(entries, seen, ended, direct, nested, where)
+
+
+def _check_list(
+    entries: Sequence[Any],
+    seen: set[str],
+    ended: dict[str, str],
+    direct: dict[str, m.NamedEntry],
+    nested: dict[str, str],
+    where: str,
+) -> None:
+    """Check one list of readable entries; ``seen`` gains the names it gives, ``ended`` the
+    names its conditions' branches gave (read after the condition: an error)."""
+    for entry in entries:
+        if isinstance(entry, m.NamedEntry):
+            if entry.sources is not None:
+                _check_reads(entry, seen, direct, nested, ended, where)
+            refuse_sources(entry.value, where)
+            if not entry.name.is_template:
+                seen.add(entry.name.text)
+        elif isinstance(entry, m.IfEntry):
+            for branch in (entry.then, entry.else_):
+                inner = set(seen)
+                _check_list(branch, inner, ended, direct, nested, where)
+                for name in inner - seen:  # neither after the condition nor in the other branch
+                    ended.setdefault(name, "a condition")
+        else:
+            refuse_sources(entry, where)
 
 
 def _check_reads(
@@ -439,6 +474,7 @@ def _check_reads(
     seen: set[str],
     direct: dict[str, m.NamedEntry],
     nested: dict[str, str],
+    ended: dict[str, str],
     where: str,
 ) -> None:
     sources = entry.sources
@@ -469,6 +505,14 @@ def _check_reads(
                 at,
                 hint="read a layer before this one, or `input`",
             )
+        if name in ended:
+            raise SpecError(
+                f"{own!r} reads {name!r}, which is inside {ended[name]} before it: a layer "
+                "given in a branch is read only later in that branch",
+                span,
+                at,
+                hint=f"move {name!r} out of the condition, or read it inside the branch",
+            )
         later = direct.get(name)
         if later is not None:
             line = f" (line {later.span.line})" if later.span is not None else ""
@@ -482,7 +526,7 @@ def _check_reads(
         if name in nested:
             raise SpecError(
                 f"{own!r} reads {name!r}, which is inside {nested[name]}: only layers written "
-                "directly in this list can be read",
+                "directly in this list (or earlier in the same branch) can be read",
                 span,
                 at,
                 hint=f"move {name!r} out of the {nested[name].split()[0]}, or read the layer "
@@ -525,7 +569,8 @@ def taps(reads: frozenset[str] | set[str], name: str) -> list[int]:
 
 
 def _nested_names(lists: Sequence[Sequence[Any]]) -> dict[str, str]:
-    """Names given below the top of ``lists``, and what they are inside (for messages)."""
+    """Names given below the readable entries of ``lists`` (in loops, nested lists and
+    parallel paths), and what they are inside (for messages)."""
     out: dict[str, str] = {}
 
     def visit(entries: Any, inside: str) -> None:
@@ -538,8 +583,8 @@ def _nested_names(lists: Sequence[Sequence[Any]]) -> dict[str, str]:
             elif isinstance(entry, m.ForEntry | m.RepeatEntry):
                 visit(entry.do, inside or "a loop")
             elif isinstance(entry, m.IfEntry):
-                visit(entry.then, inside or "a condition")
-                visit(entry.else_, inside or "a condition")
+                visit(entry.then, inside)
+                visit(entry.else_, inside)
             elif isinstance(entry, m.ParallelEntry):
                 for path in entry.parallel:
                     visit(path, inside or "a parallel path")
@@ -550,13 +595,14 @@ def _nested_names(lists: Sequence[Sequence[Any]]) -> dict[str, str]:
 
 
 def refuse_sources(entries: Any, where: str) -> None:
-    """No ``from:`` below the top of a class's list."""
+    """No ``from:`` below the readable entries of a class's list (see above)."""
     for entry in entries if isinstance(entries, list) else [entries]:
         if isinstance(entry, m.NamedEntry):
             if entry.sources is not None:
                 raise SpecError(
                     "`from:` stands directly in the model's layers or a block's body or "
-                    "`then`, not inside a loop, a condition, a nested list or a branch",
+                    "`then` (or in a branch of a condition there), not inside a loop, a nested "
+                    "list or a parallel path",
                     entry.sources.span or entry.span,
                     where,
                     hint="move the entry to the top of the list, or make the layers a block "

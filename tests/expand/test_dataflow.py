@@ -192,7 +192,28 @@ BAD = [
     (
         "  - head: conv2d(2, 1)\n",
         "  - if: true\n    then:\n      - head: conv2d(2, 1)\n        from: cat\n",
-        "stands directly in the model's layers",
+        "which is inside a condition before it",  # `out` reads it after the condition
+        34,
+    ),
+    (
+        "  - head: conv2d(2, 1)\n",
+        "  - for: i in [1]\n    do:\n      - if: true\n        then:\n"
+        "          - head2: conv2d(2, 1)\n            from: cat\n  - head: conv2d(2, 1)\n",
+        "not inside a loop",
+        34,
+    ),
+    (
+        "  - head: conv2d(2, 1)\n",
+        "  - if: true\n    then:\n      - h1: conv2d(2, 1)\n    else:\n"
+        "      - h2: conv2d(2, 1)\n        from: h1\n  - head: conv2d(2, 1)\n",
+        "which is inside a condition before it",  # the other branch's
+        34,
+    ),
+    (
+        "  - head: conv2d(2, 1)\n",
+        "  - if: true\n    then:\n      - h1: conv2d(2, 1)\n        from: h2\n"
+        "      - h2: conv2d(2, 1)\n  - head: conv2d(2, 1)\n",
+        "which comes after it",
         32,
     ),
     ("  - enc1: Double(8)\n", "  - seq:\n      - enc1: Double(8)\n", "inside the sequence", 26),
@@ -370,3 +391,69 @@ def test_children_and_inputs_refusals_are_positioned(
     result = CliRunner().invoke(app, ["check", str(path)])
     assert result.exit_code == 2 and f"bad.yaml:{line}:" in result.output
     assert "Traceback" not in result.output
+
+
+# -- `from:` in a condition's branches ------------------------------------------------------------
+
+BRANCHED = """netspec: 1
+name: branched
+input: [2, 12, 12]
+params:
+  deep: true
+blocks:
+  Skip:
+    params: [c, deep]
+    body:
+      - first: conv2d(c, 3, padding=1)
+      - if: deep
+        then:
+          - second: conv2d(c, 3, padding=1)
+          - both: add
+            from: [first, second]
+          - third: conv2d(c, 1)
+          - joined: concat
+            from: [both, third]
+        else:
+          - other: conv2d(c, 1)
+          - joined2: concat
+            from: [input, other]
+      - last: conv2d(4, 1)
+layers:
+  - skip: Skip(6, deep)
+  - top: conv2d(2, 1)
+  - if: deep
+    then:
+      - back: add
+        from: [top, input]
+"""
+
+
+@pytest.mark.parametrize("deep", [True, False])
+def test_a_branch_reads_its_own_names_and_those_before_its_condition(deep: bool) -> None:
+    spec = netspec.loads(BRANCHED, deep=deep)
+    skip = next(c for c in spec.network.root.children if c.path == "skip")
+    assert skip.children[-1].input == ((12 if deep else 8), 12, 12)
+    built = spec.build(verify=True)
+    namespace: dict[str, object] = {}
+    exec(compile(netspec.loads(BRANCHED).source(), "<branched>", "exec"), namespace)
+    generated = namespace["Branched"](deep=deep)  # type: ignore[operator]
+    layout = [(k, v.shape) for k, v in built.state_dict().items()]
+    assert [(k, v.shape) for k, v in generated.state_dict().items()] == layout
+    generated.load_state_dict(built.state_dict())
+    x = torch.randn(2, 2, 12, 12)
+    with torch.no_grad():
+        expected = model_reference(built, x, deep)
+        assert torch.allclose(built(x), expected, atol=1e-6)
+        assert torch.allclose(generated(x), expected, atol=1e-6)
+
+
+def model_reference(model: torch.nn.Module, x: torch.Tensor, deep: bool) -> torch.Tensor:
+    skip = model.skip
+    first = skip.first(x)
+    if deep:
+        both = first + skip.second(first)
+        y = torch.cat([both, skip.third(both)], 1)
+    else:
+        y = torch.cat([x, skip.other(first)], 1)
+    top = model.top(skip.last(y))
+    return top + x if deep else top
