@@ -496,18 +496,28 @@ BLOCK_BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
     (
         "recursive-block",
         H + "blocks:\n  A:\n    body:\n      - a: A\nlayers:\n  - a: A\n",
-        5,
-        3,
-        "blocks.A",
-        "block A uses itself (A → A)",
+        7,
+        9,
+        "blocks.A.a",
+        "block A calls itself with no condition that can end the recursion (A → A)",
     ),
     (
         "mutual-recursion",
         H + "blocks:\n  A:\n    body: [b: B]\n  B:\n    body: [a: A]\nlayers:\n  - a: A\n",
-        5,
-        3,
-        "blocks.A",
-        "block A uses itself (A → B → A)",
+        6,
+        12,
+        "blocks.A.b",
+        "block A calls itself with no condition that can end the recursion (A → B → A)",
+    ),
+    (
+        "unbounded-recursion",
+        H + "blocks:\n  A:\n    params: [d]\n    body:\n      - conv: conv2d(4, 1)\n"
+        "      - if: d > 0\n        then: [a: A(d - 1)]\nlayers:\n  - a: A(10**9)\n",
+        10,
+        16,
+        ".".join(["a"] * 33),
+        "unbounded recursion: A is still calling itself 32 blocks deep (A(d=1000000000) → "
+        "A(d=999999999) → … → A(d=999999969) → A(d=999999968))",
     ),
     (
         "unknown-block-argument",

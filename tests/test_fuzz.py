@@ -1694,16 +1694,25 @@ def test_a_block_sized_by_an_inner_loop_compiles(tmp_path: Path) -> None:
     check_spec(tmp_path, text, "efficientnet.ns", outputs=False)
 
 
-def test_a_recursive_block_is_refused_with_its_position(tmp_path: Path) -> None:
+def test_a_recursive_block_with_a_terminating_condition_is_a_network(tmp_path: Path) -> None:
     text = layers(
         "b: B(n)",
         extra="params:\n  n: 2\nblocks:\n  B:\n    params: [d]\n    body:\n"
         "      - conv: conv2d(3, 1)\n      - if: d > 0\n        then:\n"
         "          - inner: B(d - 1)\n",
     )
+    assert check_spec(tmp_path, text) == 0
+
+
+def test_a_recursive_block_without_one_is_refused_with_its_position(tmp_path: Path) -> None:
+    text = layers(
+        "b: B(n)",
+        extra="params:\n  n: 2\nblocks:\n  B:\n    params: [d]\n    body:\n"
+        "      - conv: conv2d(3, 1)\n      - inner: B(d - 1)\n",
+    )
     assert check_spec(tmp_path, text) == 2
     first = cli("check", str(tmp_path / "spec" / "spec.yaml")).stderr.splitlines()[0]
-    assert "spec.yaml:7:3: blocks.B: block B uses itself" in first
+    assert "spec.yaml:11:9: blocks.B.inner: block B calls itself with no condition" in first
 
 
 # -- files: --out and the write rule --------------------------------------------------------------

@@ -675,6 +675,42 @@ class _Double(torch.nn.Module):
         return self.relu2(self.conv2(self.relu1(self.conv1(x))))
 
 
+class ReferenceRecursiveUNet(torch.nn.Module):
+    """The same U-Net written recursively, as PyTorch code often writes it (the "U-Net skip
+    connection block" of pix2pix's networks.py, for instance): a level holds the next one
+    between its way down and its way up, down to the bottom level."""
+
+    def __init__(
+        self, num_classes: int = 2, base: int = 64, padding: int = 0, depth: int = 4
+    ) -> None:
+        super().__init__()
+        self.level1 = _Level(1, base, depth, padding)
+        self.head = torch.nn.Conv2d(base, num_classes, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.level1(x))
+
+
+class _Level(torch.nn.Module):
+    def __init__(self, c_in: int, channels: int, depth: int, padding: int) -> None:
+        super().__init__()
+        nn = torch.nn
+        self.down = _Double(c_in, channels, padding)
+        self.inner: torch.nn.Module | None = None
+        if depth > 0:
+            self.pool = nn.MaxPool2d(2)
+            self.inner = _Level(channels, channels * 2, depth - 1, padding)
+            self.up = nn.ConvTranspose2d(channels * 2, channels, 2, stride=2)
+            self.dec = _Double(channels * 2, channels, padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        down = self.down(x)
+        if self.inner is None:
+            return down
+        up = self.up(self.inner(self.pool(down)))
+        return self.dec(torch.cat([ReferenceUNet.crop(down, up), up], 1))
+
+
 class TextClassifierLSTM(torch.nn.Module):
     """The text classifier as PyTorch code commonly writes it: an embedding with padding id
     0, an LSTM (batch first, dropout between layers, both directions), the output at the last
@@ -716,9 +752,10 @@ HAND_WRITTEN: dict[str, tuple[type[torch.nn.Module], int, list[int]]] = {
     "m5": (TutorialM5, 26_915, [1, 35]),  # the tutorial's (batch, 1, 35) log-probabilities
     "c3d": (ReferenceC3D, 79_991_015, [487]),  # Sports-1M's 487 classes
     "unet": (ReferenceUNet, 31_030_658, [2, 388, 388]),  # the paper's 572×572 → 388×388
+    "unet_recursive": (ReferenceRecursiveUNet, 31_030_658, [2, 388, 388]),  # the same network
     "text_lstm": (TextClassifierLSTM, 4_929_540, [4]),  # AG News' 4 classes
 }
-SMALLER = {"unet": [1, 188, 188]}
+SMALLER = {"unet": [1, 188, 188], "unet_recursive": [1, 188, 188]}
 """Inputs the arithmetic test uses instead of the spec's (U-Net's 572×572 is 150 GMACs)."""
 
 
@@ -787,6 +824,12 @@ def test_hand_written_arithmetic(name: str) -> None:
         ("c3d", {"num_classes": 101}, lambda: ReferenceC3D(101)),  # UCF101
         ("unet", {"padding": 1, "base": 16, "num_classes": 3}, lambda: ReferenceUNet(3, 16, 1)),
         (
+            "unet_recursive",
+            {"padding": 1, "base": 16, "num_classes": 3, "depth": 2},
+            lambda: ReferenceRecursiveUNet(3, 16, 1, depth=2),
+        ),
+        ("unet_recursive", {"depth": 0}, lambda: ReferenceRecursiveUNet(depth=0)),
+        (
             "text_lstm",
             {"vocab_size": 1000, "hidden_size": 64, "num_layers": 1, "bidirectional": False},
             lambda: TextClassifierLSTM(1000, hidden_size=64, num_layers=1, bidirectional=False),
@@ -803,6 +846,28 @@ def test_hand_written_params(name: str, params: dict[str, Any], reference: Any) 
     expected = state_layout(reference_model)
     assert state_layout(meta_build(spec)) == expected == state_layout(generated)
     assert spec.network.totals.parameters == sum(p.numel() for p in reference_model.parameters())
+
+
+def test_the_recursive_unet_is_the_unet() -> None:
+    """One level containing the next is the paper's U-Net: the same totals as the flat spec
+    (its state_dict keys nest: ``level1.inner.down.conv1.weight``), and its generated file is
+    one class per kind of level, the recursion written as the paper draws it."""
+    flat, recursive = netspec.load("unet").summary(), netspec.load("unet_recursive").summary()
+    for key in ("parameters", "macs", "output", "input"):
+        assert recursive[key] == flat[key]
+    source = netspec.load("unet_recursive").source()
+    classes = [line for line in source.splitlines() if line.startswith("class ")]
+    assert classes == [
+        "class DoubleConv(nn.Module):",
+        "class Level(nn.Module):",
+        "class RecursiveUNet(nn.Module):",
+    ]
+    assert "        if depth > 0:\n" in source
+    assert "self.inner: nn.Module | None = Level(" in source
+    assert "crop = center_crop(down, up)" in source
+    keys = list(meta_build(netspec.load("unet_recursive")).state_dict())
+    assert "level1.inner.inner.inner.inner.down.conv2.bias" in keys  # the bottom level
+    assert not any(".inner.inner.inner.inner.inner." in key for key in keys)
 
 
 def test_m5_outputs_log_probabilities_per_sample() -> None:

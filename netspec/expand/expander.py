@@ -276,7 +276,9 @@ class _Expander:
         self.globals = Scope()
         """The spec's params and ``let`` values: where blocks and their defaults see names."""
         self.stack: list[str] = []
-        """Blocks being instantiated, outermost first (to refuse recursion)."""
+        """Blocks being instantiated, outermost first (to bound their nesting)."""
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        """The arguments each of them was given (to show a recursion that does not end)."""
         self.block_cache: dict[tuple[Any, ...], BlockNode] = {}
         """Expanded blocks by (block, arguments, input shape)."""
         self.lets: dict[str, tuple[str, Any]] = {}
@@ -814,15 +816,9 @@ class _Expander:
         block = self.spec.blocks[block_name]
         if len(block.inputs or [x]) != 1 + len(others):
             raise _arity_error(block_name, block, 1 + len(others), span, where)
-        if block_name in self.stack:
-            cycle = " → ".join([*self.stack[self.stack.index(block_name) :], block_name])
-            raise SpecError(
-                f"block {block_name} uses itself ({cycle})",
-                block.span,
-                f"blocks.{block_name}",
-                hint="a block cannot contain itself",
-            )
         if len(self.stack) >= MAX_BLOCK_DEPTH:
+            if block_name in self.stack:  # a recursion whose condition has not ended it
+                raise _unbounded(block_name, values, self.calls, span, where)
             raise SpecError(f"blocks nested deeper than {MAX_BLOCK_DEPTH}", span, where)
         # A block is a function of its arguments and input shape: a stage's identical blocks
         # (ResNet-152's 35 in a row) are expanded once and copied.
@@ -841,6 +837,7 @@ class _Expander:
             return node
         self._grow(1, span, where)
         self.stack.append(block_name)
+        self.calls.append((block_name, values))
         shared = self.shared
         self.reads.append(_Reads())
         self.leaves.append([])
@@ -848,6 +845,7 @@ class _Expander:
             node = self._instantiate(path, name, block_name, block, values, span, x, where, others)
         finally:
             self.stack.pop()
+            self.calls.pop()
             reads = self.reads.pop()
             made = self.leaves.pop()
         self.block_cache[key] = node  # nothing changes a node once its block returns it
@@ -1160,6 +1158,34 @@ class _Expander:
             test = calls.evaluate_at(node.test, origin, scope, box.node.path or None)
             node = node.body if _truth(test) else node.orelse
         return node
+
+
+def _unbounded(
+    block_name: str,
+    values: dict[str, Any],
+    calls: list[tuple[str, dict[str, Any]]],
+    span: Span | None,
+    where: str,
+) -> SpecError:
+    """The error for a recursion still going at :data:`MAX_BLOCK_DEPTH` blocks deep: the
+    chain of calls (the first two and the last two, with their arguments)."""
+
+    def shown(args: dict[str, Any]) -> str:
+        text = ", ".join(f"{k}={show(v)}" for k, v in args.items())
+        return text if len(text) <= 60 else text[:57] + "…"
+
+    chain = [f"{name}({shown(args)})" for name, args in [*calls, (block_name, values)]]
+    if len(chain) > 4:
+        chain = [*chain[:2], "…", *chain[-2:]]
+    steps = " → ".join(chain)
+    return SpecError(
+        f"unbounded recursion: {block_name} is still calling itself {MAX_BLOCK_DEPTH} blocks "
+        f"deep ({steps})",
+        span,
+        where,
+        hint=f"the condition around the call must become false within {MAX_BLOCK_DEPTH} levels: "
+        "give a smaller depth, or make each call's argument move towards it (depth - 1)",
+    )
 
 
 def check_choice(node: n.Expr, origin: n.Origin, where: str) -> None:

@@ -8,7 +8,7 @@ back ends rely on; tests run it on every spec they expand.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,14 +224,11 @@ def lint(root: Node) -> None:
             raise LintError(f"{node.path or '<root>'}: output {node.output} but last child {shape}")
 
 
-def _chain(
-    nodes: list[Node], shape: Shape, where: str, read: Iterable[int] = (), start: int = 0
-) -> Shape:
-    """Check that each node reads its predecessor's output, except those at ``read`` (indices
-    from ``start``), which read an earlier tensor (``from:``)."""
-    reads = set(read)
-    for index, child in enumerate(nodes, start):
-        if child.input != shape and index not in reads:
+def _chain(nodes: list[Node], shape: Shape, where: str, reading: set[int]) -> Shape:
+    """The shape ``nodes`` give from ``shape``; those in ``reading`` (by ``id``: ``from:``
+    entries) start from the tensors they name instead."""
+    for child in nodes:
+        if child.input != shape and id(child) not in reading:
             raise LintError(f"{child.path}: input {child.input} but {where} gave {shape}")
         shape = child.output
     return shape
@@ -243,14 +240,13 @@ def _lint_block(node: BlockNode) -> None:
         raise LintError(f"{node.path}: children are not the nodes of its paths")
     tensors: dict[str, Shape] = {IN: node.input}
     last = IN
-    start = 0
+    reading = {id(node.children[i]) for i in node.sources}
     for run in node.flow:
         if isinstance(run, PathRun):
             step = run.step
             if tensors.get(step.src) != run.input:
                 raise LintError(f"{node.path}: path {step.dst} does not start from {step.src}")
-            out = _chain(run.nodes, run.input, f"tensor {step.src}", node.sources, start)
-            start += len(run.nodes)
+            out = _chain(run.nodes, run.input, f"tensor {step.src}", reading)
             if out != run.output or (not run.exists and (run.nodes or out != run.input)):
                 raise LintError(f"{node.path}: path {step.dst} gives {out}, recorded {run.output}")
             tensors[step.dst], last = run.output, step.dst

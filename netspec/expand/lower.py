@@ -690,3 +690,130 @@ def merge_call(ref: m.LayerRef, sources: m.Sources, where: str) -> tuple[Merge, 
 
 
 MERGE_EXAMPLES = {"mode": "'bilinear'", "align_corners": "false"}
+
+
+# -- recursion --------------------------------------------------------------------------------
+#
+# A block may call itself, directly or through others (a U-Net level holding the next level),
+# where the recursion can end: every cycle of calls passes through a call that stands under a
+# condition reading the calling block's arguments or its input (`if: depth > 0`, or a choice
+# `Level(c * 2, depth - 1) if depth > 0 else identity`). A cycle of calls none of which is so
+# guarded is taken whenever its first block is, and never ends: it is refused from the text.
+# How deep a guarded recursion may go is the expander's bound (MAX_BLOCK_DEPTH).
+
+
+@dataclass(frozen=True, slots=True)
+class BlockCall:
+    """A call of a block (by name, or through ``stage``) written in another block."""
+
+    callee: str
+    span: Span | None
+    where: str
+    guarded: bool
+    """Whether it stands under a condition on the caller's arguments or input."""
+
+
+def block_calls(name: str, block: m.BlockDef, blocks: dict[str, m.BlockDef]) -> list[BlockCall]:
+    """The calls of blocks that ``block``'s layers make (body, ``then``, branches, shortcut)."""
+    own = {p.name for p in block.params} | set(block.let) | {"in", "expansion"}
+    out: list[BlockCall] = []
+
+    def guard(expr: n.Expr) -> bool:
+        return bool(n.value_names(expr) & own)
+
+    def ref(node: n.Expr, span: Span | None, where: str, guarded: bool) -> None:
+        node = n.strip(node)
+        if isinstance(node, n.IfExp):
+            inner = guarded or guard(node.test)
+            ref(node.body, span, where, inner)
+            ref(node.orelse, span, where, inner)
+            return
+        func = node.func if isinstance(node, n.Call) else node
+        if not isinstance(func, n.Name):
+            return
+        callee = func.id
+        if callee == "stage" and isinstance(node, n.Call) and node.args:
+            first = n.strip(node.args[0])
+            callee = first.id if isinstance(first, n.Name) else ""
+        if callee in blocks:
+            out.append(BlockCall(callee, span, where, guarded))
+
+    def visit(entries: Any, where: str, guarded: bool) -> None:
+        for entry in entries if isinstance(entries, list) else [entries]:
+            if isinstance(entry, m.LayerRef):
+                ref(entry.expr, entry.span, where, guarded)
+            elif isinstance(entry, m.MappingCall) and entry.call is not None:
+                ref(entry.call.expr, entry.call.span or entry.span, where, guarded)
+            elif isinstance(entry, m.NamedEntry):
+                at = f"{where}.{entry.name.text}"
+                value = entry.value
+                if isinstance(value, m.LayerRef):
+                    ref(value.expr, entry.span, at, guarded)
+                elif isinstance(value, m.MappingCall) and value.call is not None:
+                    ref(value.call.expr, entry.span, at, guarded)
+                else:
+                    visit(value, at, guarded)
+            elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+                visit(entry.do, where, guarded)
+            elif isinstance(entry, m.IfEntry):
+                inner = guarded or guard(entry.if_.expr)
+                visit(entry.then, where, inner)
+                visit(entry.else_, where, inner)
+            elif isinstance(entry, m.ParallelEntry):
+                for path in entry.parallel:
+                    visit(path, where, guarded)
+
+    where = f"blocks.{name}"
+    visit(list(block.body), where, False)
+    visit(list(block.then), where, False)
+    for branch, value in branch_items(block):
+        visit(value, f"{where}.{branch}", False)
+    if block.shortcut is not None and block.shortcut.project is not None:
+        when = block.shortcut.when
+        visit(block.shortcut.project, where, when is not None and guard(when.expr))
+    return out
+
+
+def check_recursion(blocks: dict[str, m.BlockDef]) -> None:
+    """Refuse a cycle of block calls that no condition on the blocks' arguments can end (see
+    above), at the first call of the cycle."""
+    edges = {
+        name: [c for c in block_calls(name, block, blocks) if not c.guarded]
+        for name, block in blocks.items()
+    }
+    done: set[str] = set()
+    for start in blocks:
+        if start in done:
+            continue
+        # an iterative depth-first search along unguarded calls
+        path: list[tuple[str, BlockCall | None]] = [(start, None)]
+        on_path = {start}
+        todo: list[list[BlockCall]] = [list(edges[start])]
+        while todo:
+            if not todo[-1]:
+                todo.pop()
+                name, _ = path.pop()
+                on_path.discard(name)
+                done.add(name)
+                continue
+            call = todo[-1].pop(0)
+            if call.callee in on_path:
+                index = next(i for i, (b, _) in enumerate(path) if b == call.callee)
+                cycle = [b for b, _ in path[index:]] + [call.callee]
+                first = path[index + 1][1] if index + 1 < len(path) else call
+                assert first is not None
+                chain = " → ".join(cycle)
+                raise SpecError(
+                    f"block {call.callee} calls itself with no condition that can end the "
+                    f"recursion ({chain})",
+                    first.span,
+                    first.where,
+                    hint="put the call under an `if:` on the block's arguments that becomes "
+                    "false, e.g. `if: depth > 0` with `then: [inner: "
+                    f"{call.callee}(depth - 1)]`",
+                )
+            if call.callee in done:
+                continue
+            path.append((call.callee, call))
+            on_path.add(call.callee)
+            todo.append(list(edges[call.callee]))

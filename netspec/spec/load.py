@@ -33,6 +33,7 @@ from netspec.expand.lower import (
     INPUT,
     block_layer_names,
     branch_items,
+    check_recursion,
     check_sources,
     layer_names,
     refuse_sources,
@@ -250,6 +251,7 @@ def _load_complete(loaded: Loaded) -> m.SpecFile:
     _require(spec, loaded.tree, ("input", "layers"))
     _check_shadowing(spec)
     _check_model_tensors(spec)
+    check_recursion(spec.blocks)  # on the merged spec: `extends` brings blocks together
     return spec
 
 

@@ -457,3 +457,114 @@ def model_reference(model: torch.nn.Module, x: torch.Tensor, deep: bool) -> torc
         y = torch.cat([x, skip.other(first)], 1)
     top = model.top(skip.last(y))
     return top + x if deep else top
+
+
+# -- recursion: a level that contains the next one ------------------------------------------------
+
+LEVELS = """netspec: 1
+name: levels
+input: [1, 32, 32]
+params:
+  depth: 2
+blocks:
+  Level:
+    params: [c, depth]
+    body:
+      - down: conv2d(c, 3, padding=1)
+      - if: depth > 0
+        then:
+          - pool: maxpool2d(3, stride=1, padding=1)
+          - inner: Level(c + 4, depth - 1)
+          - up: conv2d(c, 1)
+          - cat: concat
+            from: [down, up]
+          - dec: conv2d(c, 3, padding=1)
+layers:
+  - level1: Level(4, depth)
+  - head: conv2d(2, 1)
+"""
+
+# (what to replace, with what, the message's words, line, column)
+RECURSION_BAD = [
+    ("depth > 0", "true", "calls itself with no condition that can end the recursion", 14, 13),
+    ("depth > 0", "depth > 0 or c > 0", "unbounded recursion", 14, 13),
+    ("depth - 1)", "depth)", "unbounded recursion: Level is still calling itself 32", 14, 13),
+    ("depth - 1)", "depth + 1)", "(Level(c=4, depth=2) → Level(c=8, depth=3) → …", 14, 13),
+    ("  depth: 2\n", "  depth: 1000000000\n", "Level(c=4, depth=1000000000) →", 14, 13),
+    ("  depth: 2\n", "  depth: 32\n", "32 blocks deep", 14, 13),
+    (
+        "          - inner: Level(c + 4, depth - 1)\n",
+        "          - inner: Other(c + 4, depth - 1)\n",
+        "calls itself with no condition that can end the recursion (Level → Other → Level)",
+        14,
+        13,
+    ),
+    (
+        "          - inner: Level(c + 4, depth - 1)\n",
+        "          - inner: Level(c + 4, depth - 1) if c > 0 else identity\n",
+        "unbounded recursion",
+        14,
+        13,
+    ),
+    ("            from: [down, up]", "            from: [down, dec]", "comes after it", 17, 26),
+]
+OTHER = """  Other:
+    params: [c, depth]
+    body:
+      - l: Level(c, depth)
+"""
+
+
+def _recursion_bad(old: str, new: str) -> str:
+    assert old in LEVELS, old
+    text = LEVELS.replace(old, new, 1)
+    if "Other(" in text:  # no condition on either side of the cycle
+        text = text.replace("layers:\n", OTHER + "layers:\n", 1).replace("depth > 0", "true")
+    if "if c > 0 else" in text:  # the choice is the only condition, and c only grows
+        text = text.replace("depth > 0", "true", 1)
+    return text
+
+
+def test_a_recursive_level_is_a_u_net() -> None:
+    spec = netspec.loads(LEVELS)
+    model = spec.build(verify=True)
+    assert [k for k in model.state_dict() if k.endswith("weight")] == [
+        "level1.down.weight",
+        "level1.inner.down.weight",
+        "level1.inner.inner.down.weight",
+        "level1.inner.up.weight",
+        "level1.inner.dec.weight",
+        "level1.up.weight",
+        "level1.dec.weight",
+        "head.weight",
+    ]
+    assert spec.network.output == (2, 32, 32)
+    source = spec.source()
+    assert source.count("class Level(nn.Module):") == 1
+    assert "if depth > 0:" in source and "self.inner: nn.Module | None = Level(" in source
+    namespace: dict[str, object] = {}
+    exec(compile(source, "<levels>", "exec"), namespace)
+    for depth in (0, 1, 3):  # the generated constructor recurses as deep as it is told
+        built = netspec.loads(LEVELS, depth=depth).build(verify=True)
+        generated = namespace["Levels"](depth=depth)  # type: ignore[operator]
+        layout = [(k, v.shape) for k, v in built.state_dict().items()]
+        assert [(k, v.shape) for k, v in generated.state_dict().items()] == layout
+        generated.load_state_dict(built.state_dict())
+        x = torch.randn(1, 1, 32, 32)
+        with torch.no_grad():
+            assert torch.allclose(generated(x), built(x), atol=1e-6)
+
+
+@pytest.mark.parametrize(("old", "new", "words", "line", "col"), RECURSION_BAD)
+def test_recursion_refusals_exit_2_at_the_call(
+    old: str, new: str, words: str, line: int, col: int, tmp_path: Path
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(_recursion_bad(old, new))
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith(f"error: {path}:{line}:{col}: "), first
+    assert words in result.output
+    assert "hint:" in result.output

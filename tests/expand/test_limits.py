@@ -1,5 +1,6 @@
-"""The expansion's bounds: a tree of blocks without layers is bounded like one of layers, and a
-block that contains itself is a positioned error."""
+"""The expansion's bounds: a tree of blocks without layers is bounded like one of layers, a block
+that contains itself with no condition to end it is a positioned error, and a recursion that
+does not end within the nesting bound is one too (never a hang)."""
 
 from __future__ import annotations
 
@@ -33,16 +34,69 @@ def test_blocks_doubling_level_after_level_are_bounded_like_layers() -> None:
 
 
 @pytest.mark.parametrize(
-    ("blocks", "cycle"),
+    ("blocks", "cycle", "at"),
     [
-        ("  A:\n    body: [a: A]\n", "A → A"),
-        ("  A:\n    body: [b: B]\n  B:\n    body: [a: A]\n", "A → B → A"),
+        ("  A:\n    body: [a: A]\n", "A → A", (6, 12)),
+        ("  A:\n    body: [b: B]\n  B:\n    body: [a: A]\n", "A → B → A", (6, 12)),
+        # a condition that reads no argument of the block cannot end it either
+        ("  A:\n    body:\n      - if: true\n        then: [a: A]\n", "A → A", (8, 16)),
+        ("  A:\n    body:\n      - s: stage(A, depth=2)\n", "A → A", (7, 9)),
     ],
 )
-def test_a_block_that_contains_itself_is_refused_at_the_block(blocks: str, cycle: str) -> None:
+def test_a_block_that_contains_itself_unconditionally_is_refused_at_the_call(
+    blocks: str, cycle: str, at: tuple[int, int]
+) -> None:
     text = f"netspec: 1\nname: t\ninput: [3, 8, 8]\nblocks:\n{blocks}layers:\n  - a: A\n"
     with pytest.raises(SpecError) as info:
         netspec.loads(text, name="cycle.yaml").check()
     err = info.value
-    assert err.message == f"block A uses itself ({cycle})"
-    assert err.span is not None and (err.span.line, err.span.col) == (5, 3)
+    assert err.message == (
+        f"block A calls itself with no condition that can end the recursion ({cycle})"
+    )
+    assert err.span is not None and (err.span.line, err.span.col) == at
+    assert err.hint is not None and "if: depth > 0" in err.hint
+
+
+RECURSIVE = """netspec: 1
+name: t
+input: [3, 8, 8]
+params:
+  n: 3
+blocks:
+  A:
+    params: [d]
+    body:
+      - conv: conv2d(3, 1)
+      - if: d > 0
+        then:
+          - b: B(d - 1)
+  B:
+    params: [d]
+    body: [a: A(d)]
+layers:
+  - a: A(n)
+"""
+
+
+def test_a_guarded_recursion_ends_where_its_condition_does() -> None:
+    net = netspec.loads(RECURSIVE).network
+    paths = [node.path for node in net.root.children[0].children]
+    assert paths == ["a.conv", "a.b"]
+    assert net.totals.parameters == 4 * 12  # A at 3, 2, 1 and 0
+
+
+@pytest.mark.parametrize("n", ["32", "10**9", "10**18"])
+def test_a_recursion_that_does_not_end_in_time_is_an_error_not_a_hang(n: str) -> None:
+    with pytest.raises(SpecError) as info:
+        netspec.loads(RECURSIVE, name="deep.yaml", n=eval(n)).check()  # noqa: S307
+    err = info.value
+    assert err.message.startswith("unbounded recursion: A is still calling itself 32 blocks deep")
+    assert " → B(d=" in err.message and " → … → " in err.message
+    # at the call that went too deep: B's call of A
+    assert err.span is not None and (err.span.line, err.span.col) == (16, 12)
+    assert err.hint is not None and "become false" in err.hint
+
+
+def test_a_recursion_as_deep_as_the_bound_allows_is_a_network() -> None:
+    # A and B alternate: 15 levels of A are 30 blocks nested, below MAX_BLOCK_DEPTH
+    assert netspec.loads(RECURSIVE, n=14).network.totals.parameters == 15 * 12

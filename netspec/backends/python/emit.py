@@ -93,6 +93,11 @@ _DIM_NAMES = {
 _FORWARD_NAMES = {"x", "out", "identity", "self"}
 _RESERVED_VARS = _FORWARD_NAMES | {"torch", "nn", "F", "math", "OrderedDict", "Any"} | set(HELPERS)
 """Names a ``forward`` reads besides its own variables."""
+RECURSIVE_SIZE = "_recursive_size"
+"""A size of a recursive block's output that has no closed form (see
+:meth:`Module.closed_form`): generated code that would read it is refused."""
+RECURSIVE_IN = "_recursive_in"
+"""The input sizes of a recursive block in its closed form (numbered)."""
 MAX_UNROLL = 32
 """Most iterations of a loop in a class body (of loops inside each other, all together) that the
 generated code writes out one by one (``self.conv1 = …``, ``self.conv2 = …``); a longer loop,
@@ -342,6 +347,15 @@ class Module:
         self.probes = 0
         """Symbolic starts made so far (each dry run of a loop from any size has names of its
         own: one nested in another, through a block's dry run, must not confuse the two)."""
+        self.sizing: list[str] = []
+        """Blocks whose output is being computed by a dry run (a recursive block calls itself
+        in its own dry run: that call's output is its closed form, see :meth:`closed_form`)."""
+        self.closed: dict[tuple[str, int], tuple[n.Expr | None, ...]] = {}
+        """Each recursive block's output sizes in its own terms (assumed, while computed)."""
+        self.recursive_in: dict[str, list[int]] = {}
+        """For a block whose class calls itself: the input sizes its constructor takes, as
+        assumed for that call while its class is generated (generated again until it holds)."""
+        self.recursed: set[str] = set()
 
     def top(self, input_override: Shape | None) -> ClassCode:
         spec = self.spec
@@ -406,8 +420,10 @@ class Module:
         """The class of block ``name`` (generated on first use, its dependencies first)."""
         if name in self.blocks:
             return self.blocks[name]
-        if name in self.generating:  # pragma: no cover - the expander refuses recursion first
-            raise CodegenError(f"block {name} uses itself", self.spec.blocks[name].span, where)
+        if name in self.generating:  # a recursive call: the constructor's inputs as assumed
+            self.recursed.add(name)
+            dims = [(i, "") for i in self.recursive_in.get(name, [])]
+            return ClassCode(name, "nn.Module", [], [], None, "", in_dims=dims)
         if name == self.top_name:
             raise CodegenError(
                 f"block {name} has the name of the model's class",
@@ -417,7 +433,19 @@ class Module:
             )
         self.generating.append(name)
         try:
-            code = self._block_class(name, rank, others)
+            for _ in range(rank + 1):
+                before = list(self.blocks)
+                code = self._block_class(name, rank, others)
+                taken = [i for i, _ in code.in_dims]
+                if name not in self.recursed or taken == self.recursive_in.get(name, []):
+                    break
+                # its own call passed other sizes than the class takes: again, assuming these
+                # (and the classes generated inside it again, which call it too)
+                self.recursive_in[name] = taken
+                for other in set(self.blocks) - set(before):
+                    del self.blocks[other]
+            else:  # pragma: no cover - the sizes taken only grow, at most to the rank
+                raise CodegenError(f"block {name}'s inputs do not settle", None, where)
         finally:
             self.generating.pop()
         self.blocks[name] = code
@@ -587,6 +615,85 @@ class Module:
         without a loop inside the block (none where every size can): that loop again, in the
         caller's terms, computing the sizes only. Their variables are taken from ``ns``, the
         caller's names."""
+        if name in self.sizing:  # a recursive call, inside its own dry run
+            return self._recursive_output(name, args, names, x), []
+        self.sizing.append(name)
+        try:
+            return self._dry_output(name, args, names, x, ns, others)
+        finally:
+            self.sizing.pop()
+
+    def _recursive_output(
+        self, name: str, args: dict[str, Any], names: dict[str, Any], x: Shape
+    ) -> Shape:
+        """The output of a block calling itself (directly or through others): its closed form
+        with these arguments; a size without one is :data:`RECURSIVE_SIZE`, which the
+        generated code may not read (see :func:`generate_module`)."""
+        dims = self.closed_form(name, len(x))
+        mapping: dict[str, n.Expr] = {f"{RECURSIVE_IN}{i}": as_expr(d) for i, d in enumerate(x)}
+        mapping |= {k: as_expr(v) for k, v in (names | args).items()}
+        return tuple(
+            Sym(_tidy(n.substitute(d, mapping))) if d is not None else Sym(n.Name(RECURSIVE_SIZE))
+            for d in dims
+        )
+
+    def closed_form(self, name: str, rank: int) -> tuple[n.Expr | None, ...]:
+        """The output sizes of a recursive block in terms of its arguments (its parameters'
+        names) and input sizes (``RECURSIVE_IN`` numbered), ``None`` for a size without one.
+
+        Found by induction over the recursion: dry runs of the block in which its recursive
+        call gives the sizes assumed so far (at first its input's sizes), each assumption
+        replaced by what the run gave, until the run gives what it assumed — then, whether the
+        call is taken or not, the output is that (a U-Net level gives its own ``channels``
+        and, with padded convolutions, its input's spatial sizes). A size that keeps changing
+        (valid convolutions trim a level's size by what its inner level trims) has none.
+        While they are computed, :meth:`_recursive_output` reads the assumptions."""
+        key = (name, rank)
+        done = self.closed.get(key)
+        if done is not None:
+            return done
+        block = self.spec.blocks[name]
+        params = [p.name for p in block.params]
+        own = {p: Sym(n.Name(p)) for p in params}
+        names = {g: Sym(n.Name(g)) for g in self.needs[name]}
+        inputs = [f"{RECURSIVE_IN}{i}" for i in range(rank)]
+        x = tuple(Sym(n.Name(v)) for v in inputs)
+        known_names = {*params, *names, *inputs}
+        assumed: tuple[n.Expr | None, ...] = tuple(n.Name(v) for v in inputs)
+        for _ in range(rank + 3):
+            self.closed[key] = assumed
+            self.sizing.append(name)
+            try:
+                shape, _ = self._dry_output(name, own, names, x, Namespace(known_names))
+            except _Dead:
+                shape = ()
+            finally:
+                self.sizing.pop()
+            if len(shape) != rank:
+                break
+            found = tuple(_tidy(as_expr(d)) for d in shape)
+            given = tuple(
+                d
+                if n.free_names(d) <= known_names and RECURSIVE_SIZE not in n.free_names(d)
+                else None
+                for d in found
+            )
+            if given == assumed:
+                self.closed[key] = given
+                return given
+            assumed = given
+        self.closed[key] = tuple(None for _ in range(rank))
+        return self.closed[key]
+
+    def _dry_output(
+        self,
+        name: str,
+        args: dict[str, Any],
+        names: dict[str, Any],
+        x: Shape,
+        ns: Namespace,
+        others: tuple[Shape, ...] = (),
+    ) -> tuple[Shape, list[Stmt]]:
         block = self.spec.blocks[name]
         # sizes the dry run tracks get names of their own, apart from the caller's
         values = [*x, *(d for shape in others for d in shape), *args.values(), *names.values()]
@@ -2976,4 +3083,18 @@ def generate_module(
         raise
     except OpError as exc:  # pragma: no cover - rules failing symbolically
         raise CodegenError(exc.message, None, hint=exc.hint) from None
-    return [*module.blocks.values(), top], module
+    classes = [*module.blocks.values(), top]
+    for code in classes:
+        for stmt in [*code.init, *(code.forward or [])]:
+            if any(RECURSIVE_SIZE in line for line in stmt.lines(0)):
+                block = spec.blocks.get(code.name)
+                raise CodegenError(
+                    f"{code.name} needs a size of a recursive block's output that has no "
+                    "closed form (it depends on what the recursive call gives)",
+                    block.span if block is not None else None,
+                    f"blocks.{code.name}" if block is not None else None,
+                    hint="the generated code follows a recursive block's sizes where its "
+                    "output keeps a size its arguments give (a U-Net level's channels); make "
+                    "the size that is read one of those",
+                )
+    return classes, module
