@@ -1658,12 +1658,14 @@ class SpecGen:
     def block(self, index: int, world: str) -> Block:
         c = self.c
         earlier = [b for b in self.blocks.values() if b.world == world]
-        kinds = ["plain", "proj", "ident", "branches", "parallel"]
+        kinds = ["plain", "proj", "ident", "branches", "parallel", "recursive"]
         if earlier:
             kinds.append("nested")
         kind = c.pick(kinds)
         name = c.pick(["Unit", "Cell", "Res", "Mix"]) + str(index)
         self.tag(f"block:{kind}")
+        if kind == "recursive":
+            return self.recursive_block(name, world)
         params: list[tuple[str, str | None]] = [("c", None if c.chance(0.8) else "4")]
         if kind in ("proj", "ident") or c.chance(0.4):
             params.append(("stride", "1"))
@@ -1758,7 +1760,12 @@ class SpecGen:
             )
             self.tag("block:first_only")
         body = data.get("body")
-        if isinstance(body, list) and _has_names(body) and c.chance(0.35):
+        # (a mapping call, `- group_norm: {num_groups: 1}`, names nothing: in a list of unnamed
+        # layers, taps would make it a class whose layers need names)
+        calls = [
+            e for e in body or [] if isinstance(e, dict) and set(e) & (set(OPS) | set(self.blocks))
+        ]
+        if isinstance(body, list) and _has_names(body) and not calls and c.chance(0.35):
             self.block_dataflow(body, world)
         block.data = data
         block.h, block.cap = flow.h, flow.cap
@@ -1776,6 +1783,40 @@ class SpecGen:
         for top in PARAM_VALUES:
             if re.search(rf"\b{top}\b", text):
                 self.tag("block:reads-param")
+        return block
+
+    def recursive_block(self, name: str, world: str) -> Block:
+        """A block that calls itself under a condition on its depth argument (a U-Net level):
+        its layers keep the spatial size, and every branch ends with ``c`` channels, so its
+        output's channels have a closed form; inside the branch a ``from:`` may read the
+        tensor given before the condition."""
+        c = self.c
+        conv = f"conv{spatial(world)}"
+        block = Block(name, world, [("c", None), ("d", None)], {}, kind="recursive")
+        call = f"{name}(c, d - 1)" if c.chance(0.7) else f"{name}(c=c, d=d - 1)"
+        data: dict[str, Any] = {"params": ["c", "d"]}
+        if c.chance(0.25):  # the condition as a choice: the inner level or nothing
+            data["body"] = [
+                {"first": f"{conv}(c, 1)"},
+                {"inner": f"{call} if d > 0 else identity"},
+            ]
+            self.tag("block:recursive-choice")
+        else:
+            then: list[Any] = [{"inner": call}]
+            merge = c.pick([None, "add", "concat", "mul"])
+            if merge is not None:  # the skip connection, inside the branch
+                then.append(
+                    {"join": merge, "from": c.pick([["first", "inner"], ["inner", "first"]])}
+                )
+                self.tag("block:recursive-from-in-branch")
+            if merge == "concat" or c.chance(0.4):
+                then.append({"last": f"{conv}(c, 1)"})
+            entry: dict[str, Any] = {"if": c.pick(["d > 0", "d >= 1", "0 < d"]), "then": then}
+            if c.chance(0.3):
+                entry["else"] = [{"other": c.pick(["relu", f"{conv}(c, 1)"])}]
+            data["body"] = [{"first": f"{conv}(c, 1)"}, entry]
+        block.data = data
+        block.heavy = True
         return block
 
     def then(self, ctx: Ctx, flow: Flow) -> Any:
