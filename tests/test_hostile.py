@@ -401,6 +401,51 @@ def test_fmt_leaves_hashes_in_strings_alone(tmp_path: Path) -> None:
     assert (after["description"], after["let"]) == (before["description"], before["let"])
 
 
+# -- recursion ---------------------------------------------------------------------------------
+
+RECURSIVE_NS = """netspec 1
+name rec
+input [3, 16, 16]
+params {
+    depth = 3
+}
+block Even(d) {
+    conv: conv2d(3, 1)
+    if d > 0 {
+        odd: Odd(d - 1)
+        both: add from [conv, odd]
+    }
+}
+block Odd(d) {
+    inner: Even(d)
+}
+layers {
+    top: Even(depth)
+}
+"""
+
+
+@pytest.mark.parametrize("command", ["check", "build", "codegen"])
+def test_a_recursive_block_with_a_terminating_condition_is_valid(tiny: Path, command: str) -> None:
+    path = tiny.parent / "rec.ns"
+    path.write_text(RECURSIVE_NS)
+    result = run(command, str(path))
+    assert result.exit_code == 0, result.output
+    if command == "codegen":
+        assert "self.odd: nn.Module | None = Odd(3, d - 1)" in result.output
+
+
+@pytest.mark.parametrize("depth", ["40", "10**9", "2**62"])
+def test_a_recursion_too_deep_is_an_error_at_once(tiny: Path, depth: str) -> None:
+    path = tiny.parent / "rec.ns"
+    path.write_text(RECURSIVE_NS)
+    result = run("check", str(path), "--set", f"depth={depth}")
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error:") and "Traceback" not in result.output
+    assert "unbounded recursion: Even is still calling itself 32 blocks deep" in result.output
+    assert "rec.ns:15:5: " in result.output.splitlines()[0]  # Odd's call of Even
+
+
 # -- regressions found by tests/test_fuzz.py ---------------------------------------------------
 
 
