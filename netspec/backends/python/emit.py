@@ -94,8 +94,9 @@ _FORWARD_NAMES = {"x", "out", "identity", "self"}
 _RESERVED_VARS = _FORWARD_NAMES | {"torch", "nn", "F", "math", "OrderedDict", "Any"} | set(HELPERS)
 """Names a ``forward`` reads besides its own variables."""
 RECURSIVE_SIZE = "_recursive_size"
-"""A size of a recursive block's output that has no closed form (see
-:meth:`Module.closed_form`): generated code that would read it is refused."""
+"""The prefix of a size of a recursive block's output that has no closed form (see
+:meth:`Module.closed_form`), numbered and named after the block: generated code that would
+read it is refused."""
 RECURSIVE_IN = "_recursive_in"
 """The input sizes of a recursive block in its closed form (numbered)."""
 MAX_UNROLL = 32
@@ -633,8 +634,10 @@ class Module:
         mapping: dict[str, n.Expr] = {f"{RECURSIVE_IN}{i}": as_expr(d) for i, d in enumerate(x)}
         mapping |= {k: as_expr(v) for k, v in (names | args).items()}
         return tuple(
-            Sym(_tidy(n.substitute(d, mapping))) if d is not None else Sym(n.Name(RECURSIVE_SIZE))
-            for d in dims
+            Sym(_tidy(n.substitute(d, mapping)))
+            if d is not None
+            else Sym(n.Name(f"{RECURSIVE_SIZE}_{i}_{name}"))
+            for i, d in enumerate(dims)
         )
 
     def closed_form(self, name: str, rank: int) -> tuple[n.Expr | None, ...]:
@@ -659,9 +662,10 @@ class Module:
         inputs = [f"{RECURSIVE_IN}{i}" for i in range(rank)]
         x = tuple(Sym(n.Name(v)) for v in inputs)
         known_names = {*params, *names, *inputs}
-        assumed: tuple[n.Expr | None, ...] = tuple(n.Name(v) for v in inputs)
-        for _ in range(rank + 3):
-            self.closed[key] = assumed
+        assumed: list[n.Expr | None] = [n.Name(v) for v in inputs]
+        changes = [0] * rank
+        for _ in range(3 * rank + 2):
+            self.closed[key] = tuple(assumed)
             self.sizing.append(name)
             try:
                 shape, _ = self._dry_output(name, own, names, x, Namespace(known_names))
@@ -671,17 +675,15 @@ class Module:
                 self.sizing.pop()
             if len(shape) != rank:
                 break
-            found = tuple(_tidy(as_expr(d)) for d in shape)
-            given = tuple(
-                d
-                if n.free_names(d) <= known_names and RECURSIVE_SIZE not in n.free_names(d)
-                else None
-                for d in found
-            )
+            found = [_tidy(as_expr(d)) for d in shape]
+            given = [d if n.free_names(d) <= known_names else None for d in found]
             if given == assumed:
-                self.closed[key] = given
-                return given
-            assumed = given
+                return self.closed[key]
+            for i, d in enumerate(given):
+                if d != assumed[i] and assumed[i] is not None:
+                    # a size that keeps changing has no formula (the others may still)
+                    changes[i] += 1
+                    assumed[i] = d if changes[i] < 3 else None
         self.closed[key] = tuple(None for _ in range(rank))
         return self.closed[key]
 
@@ -3084,17 +3086,23 @@ def generate_module(
     except OpError as exc:  # pragma: no cover - rules failing symbolically
         raise CodegenError(exc.message, None, hint=exc.hint) from None
     classes = [*module.blocks.values(), top]
+    marker = re.compile(rf"\b{RECURSIVE_SIZE}_(\d+)_(\w+)")
     for code in classes:
         for stmt in [*code.init, *(code.forward or [])]:
-            if any(RECURSIVE_SIZE in line for line in stmt.lines(0)):
-                block = spec.blocks.get(code.name)
-                raise CodegenError(
-                    f"{code.name} needs a size of a recursive block's output that has no "
-                    "closed form (it depends on what the recursive call gives)",
-                    block.span if block is not None else None,
-                    f"blocks.{code.name}" if block is not None else None,
-                    hint="the generated code follows a recursive block's sizes where its "
-                    "output keeps a size its arguments give (a U-Net level's channels); make "
-                    "the size that is read one of those",
-                )
+            found = next(filter(None, (marker.search(line) for line in stmt.lines(0))), None)
+            if found is None:
+                continue
+            index, name = int(found.group(1)), found.group(2)
+            dims = _DIM_NAMES.get(len(net.input), ())
+            size = dims[index] if index < len(dims) else f"dimension {index + 1}"
+            where = "the model" if code is top else code.name
+            raise CodegenError(
+                f"{where} needs the {size} of {name}'s output, which {name}'s recursive call "
+                "decides level by level: the generated code has no formula for it",
+                spec.blocks[name].span,
+                f"blocks.{name}",
+                hint="codegen follows a recursive block's sizes that are the same whatever "
+                "its inner call gives (a U-Net level's channels, or its input's size with "
+                "padded convolutions); keep this size so, or have no layer after it need it",
+            )
     return classes, module
