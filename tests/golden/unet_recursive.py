@@ -66,7 +66,12 @@ class Level(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         down = self.down(x)
         x = down
-        if self.dec is not None:
+        if (
+            self.pool is not None
+            and self.inner is not None
+            and self.up is not None
+            and self.dec is not None
+        ):
             x = self.pool(x)
             x = self.inner(x)
             up = self.up(x)

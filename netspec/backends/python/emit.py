@@ -2167,24 +2167,19 @@ class Emitter:
         # forward tests the module itself where a branch has modules of its own, so that
         # TorchScript (which compiles the branch only where the test may hold) and mypy follow
         self.flags.append((init, flag_stmt, flag))
+        # (each module the branch calls is tested, so that mypy knows none of them is None)
+        then_mods, else_mods = _called(then_mods, then_fwd), _called(else_mods, else_fwd)
         if then_mods:
             orelse = else_fwd or None
             if else_mods and else_fwd:
-                inner = Stmt(f"if self.{else_mods[0]} is not None:", body=else_fwd, block=True)
-                self.module_tests.append((else_mods[0], inner, f"if not self.{flag}:"))
+                inner = _present(else_mods, else_fwd, None)
+                self.module_tests += [(a, inner, f"if not self.{flag}:") for a in else_mods]
                 orelse = [inner]
-            test = Stmt(
-                f"if self.{then_mods[0]} is not None:", body=then_fwd, orelse=orelse, block=True
-            )
-            self.module_tests.append((then_mods[0], test, f"if self.{flag}:"))
+            test = _present(then_mods, then_fwd, orelse)
+            self.module_tests += [(a, test, f"if self.{flag}:") for a in then_mods]
         elif else_mods:
-            test = Stmt(
-                f"if self.{else_mods[0]} is not None:",
-                body=else_fwd,
-                orelse=then_fwd or None,
-                block=True,
-            )
-            self.module_tests.append((else_mods[0], test, f"if not self.{flag}:"))
+            test = _present(else_mods, else_fwd, then_fwd or None)
+            self.module_tests += [(a, test, f"if not self.{flag}:") for a in else_mods]
         else:
             test = Stmt(f"if self.{flag}:", body=then_fwd, orelse=else_fwd or None, block=True)
         fwd.append(test)
@@ -2232,6 +2227,7 @@ class Emitter:
         for name, stmt, flagged in self.module_tests:
             if name in self.reassigned or (name in self.assigned and name not in self.conditional):
                 stmt.prefix = flagged  # assigned again elsewhere: its presence says nothing
+                stmt.expr = None
         text = "\n".join(line for stmt in forward for line in stmt.lines(0))
         for stmts, flag_stmt, flag in self.flags:
             if f"self.{flag}" not in text and flag_stmt in stmts:
@@ -2464,6 +2460,27 @@ class Emitter:
                 fwd.append(Stmt(f"{dst} = {otherwise}"))
             fwd.append(Stmt(f"if self.{flag}:", body=[line], block=True))
         tensors[step.dst] = (dst, s)
+
+
+def _called(mods: list[str], fwd: list[Stmt]) -> list[str]:
+    """Of the modules a branch of ``__init__`` makes, those its ``forward`` calls (the first
+    where it calls none)."""
+    text = "\n".join(line for stmt in fwd for line in stmt.lines(0))
+    found = {a: re.search(rf"\bself\.{a}\b", text) for a in mods}
+    called = sorted((a for a in mods if found[a]), key=lambda a: found[a].start())  # type: ignore[union-attr]
+    return called or mods[:1]
+
+
+def _present(mods: list[str], body: list[Stmt], orelse: list[Stmt] | None) -> Stmt:
+    """``if self.a is not None and self.b is not None:`` over ``body`` (split one test per
+    line where it is long, as black does)."""
+    tests = [f"self.{a} is not None" for a in mods]
+    header = f"if {' and '.join(tests)}:"
+    if len(tests) == 1:
+        return Stmt(header, body=body, orelse=orelse, block=True)
+    chain = Chain((Atom(tests[0]), *(Atom(f"and {t}") for t in tests[1:])))
+    expr = Bracket("if (", (Item(chain),), "):", commas=False, text=header)
+    return Stmt(header, expr, body=body, orelse=orelse, block=True)
 
 
 def merge_expr(code: str) -> PyExpr:
