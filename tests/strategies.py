@@ -1760,12 +1760,7 @@ class SpecGen:
             )
             self.tag("block:first_only")
         body = data.get("body")
-        # (a mapping call, `- group_norm: {num_groups: 1}`, names nothing: in a list of unnamed
-        # layers, taps would make it a class whose layers need names)
-        calls = [
-            e for e in body or [] if isinstance(e, dict) and set(e) & (set(OPS) | set(self.blocks))
-        ]
-        if isinstance(body, list) and _has_names(body) and not calls and c.chance(0.35):
+        if isinstance(body, list) and _has_names(body) and c.chance(0.35):
             self.block_dataflow(body, world)
         block.data = data
         block.h, block.cap = flow.h, flow.cap
