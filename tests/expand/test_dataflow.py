@@ -568,3 +568,18 @@ def test_recursion_refusals_exit_2_at_the_call(
     assert first.startswith(f"error: {path}:{line}:{col}: "), first
     assert words in result.output
     assert "hint:" in result.output
+
+
+def test_a_child_before_a_loop_keeps_the_sizes_it_had() -> None:
+    """Child 0 comes before the sequence's loop: its sizes are known where it is appended, and
+    the loop's appends do not capture them again (regression: the generated constructor read
+    a variable only the loop would have set)."""
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 8, 8]\nparams:\n  widths: [4]\nlayers:\n"
+        "  - seq:\n      - conv2d(6, 1)\n      - for: w in widths\n        do:\n"
+        "          - conv2d(w, 1)\n  - low: conv2d(2, 1)\n    from: seq.0\n"
+    )
+    for widths in ([4], [4, 5], []):
+        model = netspec.loads(text, widths=widths).build(verify=True)
+        assert model.low.in_channels == 6
+    assert "if len(" not in netspec.loads(text).source()

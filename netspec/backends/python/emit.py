@@ -1583,6 +1583,7 @@ class Emitter:
         position: list[int | None] = [0]
         depth = [0]
         sizes: dict[int, list[str]] = {}
+        known_at: set[int] = set()  # children captured where their index is known
 
         def tap(s: State, out: list[Stmt]) -> None:
             if not taps:
@@ -1592,8 +1593,9 @@ class Emitter:
                 position[0] = at + 1
                 if at in taps:
                     taps[at] = self._kept(s, out, f"{label}_{at}")
+                    known_at.add(at)
                 return
-            for k in taps:  # the sizes when the child just appended is child k
+            for k in sorted(set(taps) - known_at):  # sizes when the child appended is child k
                 dims = _DIM_NAMES.get(len(s.shape), tuple(range(len(s.shape))))
                 names = sizes.setdefault(k, [self.ns.fresh(f"{label}_{k}_{d}") for d in dims])
                 self.tracked_names.update(names)
