@@ -58,7 +58,6 @@ from netspec.expand.lower import (
     merge_call,
     read_names,
     stage_arguments,
-    taps,
 )
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
@@ -252,9 +251,6 @@ class _Container:
     tensors: dict[str, tuple[Shape, int]] = field(default_factory=dict)
     """Those tensors so far: shape, and the index among the children of the layer making it
     (``-1``: the input; for ``seq.k``, a child of a sequence, the sequence's)."""
-    taps: dict[str, tuple[Span | None, str]] = field(default_factory=dict)
-    """The children of sequences read (``backbone.4``), and where the first ``from:`` reading
-    each is written (and its entry's name)."""
 
     def child_path(self, name: str) -> str:
         return f"{self.node.path}.{name}" if self.node.path else name
@@ -337,14 +333,6 @@ class _Expander:
         box = _Container(node, kind, reads=reads)
         if reads:
             box.tensors[INPUT] = (x, -1)
-            for entries in lists:
-                for entry in entries:
-                    if isinstance(entry, m.NamedEntry) and entry.sources is not None:
-                        for read, span in zip(
-                            entry.sources.names, entry.sources.spans, strict=True
-                        ):
-                            if "." in read:
-                                box.taps.setdefault(read, (span, entry.name.text))
         return box
 
     def _scope(self) -> Scope:
@@ -438,35 +426,40 @@ class _Expander:
             if sources.merged and inputs_block(entry.value, self.spec.blocks) is None:
                 return self._merge_entry(box, entry, sources, scope)
             # one tensor, or the inputs of a block of several (in order)
-            read = sources.names[0]
-            x, index = box.tensors[read]
-            others = tuple(box.tensors[t][0] for t in sources.names[1:])
+            at = box.child_path(entry.name.text)
+            x, index = self._read(box, sources, 0, at)
+            others = tuple(self._read(box, sources, i, at)[0] for i in range(1, len(sources.names)))
             self.producer = box.node.children[index].path if index >= 0 else None
             box.node.sources[len(box.node.children)] = sources.names
         y = self._named_layer(box, entry, scope, x, others)
-        if box.reads and not entry.name.is_template:
-            index = len(box.node.children) - 1
-            if entry.name.text in box.reads:
-                box.tensors[entry.name.text] = (y, index)
-            for k in taps(box.reads, entry.name.text):
-                box.tensors[f"{entry.name.text}.{k}"] = (self._tap(box, entry.name.text, k), index)
+        if box.reads and entry.name.text in box.reads and not entry.name.is_template:
+            box.tensors[entry.name.text] = (y, len(box.node.children) - 1)
         return y
 
     @staticmethod
-    def _tap(box: _Container, name: str, k: int) -> Shape:
-        """The output of child ``k`` of the sequence ``name`` just made (``from: name.k``)."""
-        seq = box.node.children[-1]
-        read = f"{name}.{k}"
-        count = len(seq.children) if isinstance(seq, SeqNode) else 0
-        if not isinstance(seq, SeqNode) or k >= count:
-            raise SpecError(
-                f"`from: {read}` reads child {k} of {name!r}, which has {count} "
-                f"({'none' if not count else f'0 … {count - 1}'})",
-                box.taps[read][0],
-                box.child_path(box.taps[read][1]),
-                hint=f"read a child from 0 to {count - 1}" if count else f"read {name!r}",
+    def _read(box: _Container, sources: m.Sources, i: int, at: str) -> tuple[Shape, int]:
+        """The shape of the ``i``-th tensor ``from:`` names, and the index of the layer making
+        it; a child of a sequence (``backbone.4``) is looked up in the sequence when first
+        read (lower.check_sources has checked that the sequence comes earlier)."""
+        read = sources.names[i]
+        found = box.tensors.get(read)
+        if found is None:
+            name, _, k = read.partition(".")
+            seq = box.names[name]
+            count = len(seq.children) if isinstance(seq, SeqNode) else 0
+            if not isinstance(seq, SeqNode) or int(k) >= count:
+                raise SpecError(
+                    f"`from: {read}` reads child {k} of {name!r}, which has {count} "
+                    f"({'none' if not count else f'0 … {count - 1}'})",
+                    sources.spans[i],
+                    at,
+                    hint=f"read a child from 0 to {count - 1}" if count else f"read {name!r}",
+                )
+            found = box.tensors[read] = (
+                seq.children[int(k)].output,
+                box.node.children.index(seq),
             )
-        return seq.children[k].output
+        return found
 
     def _merge_entry(
         self, box: _Container, entry: m.NamedEntry, sources: m.Sources, scope: Scope
@@ -484,7 +477,7 @@ class _Expander:
                 hint=f"write a merge: {', '.join(MERGES)}",
             )
         merge, options = merge_call(value, sources, path)
-        shapes = tuple(box.tensors[t][0] for t in sources.names)
+        shapes = tuple(self._read(box, sources, i, path)[0] for i in range(len(sources.names)))
         attrs = JoinAttrs(sources.names, shapes, tuple(options.items()))
         try:
             y = _merged_kind(merge.name, shapes, merge.infer(shapes, options))
