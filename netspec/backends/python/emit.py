@@ -471,13 +471,10 @@ class Module:
         em = Emitter(
             self, taken | set(in_names.values()), block_layer_names(block) | set(block.tensors)
         )
-        em.first_input = block.inputs[0] if block.inputs else None
-        em.given = {
-            block.inputs[j + 1]: State(
-                tuple(Sym(n.Name(other_names[j, i])) for i in range(other_rank))
-            )
-            for j, other_rank in enumerate(others)
-        }
+        em.take_inputs(
+            block,
+            [tuple(Sym(n.Name(other_names[j, i])) for i in range(r)) for j, r in enumerate(others)],
+        )
         renames: dict[str, n.Expr] = {}
         scope = Scope({g: Sym(n.Name(g)) for g in globals_})
         x = tuple(Sym(n.Name(in_names[i])) for i in range(rank))
@@ -703,11 +700,7 @@ class Module:
         em = Emitter(self, caller | ns.taken, block_layer_names(block))
         em.dry = 1
         em.caller_terms = True
-        em.first_input = block.inputs[0] if block.inputs else None
-        em.given = {
-            given: State(tuple(shape))
-            for given, shape in zip(block.inputs[1:], others, strict=True)
-        }
+        em.take_inputs(block, others)
         frame = Scope(names).child(args, input=InputShape(x))
         if block.expansion is not None:
             frame.names["expansion"] = calls.evaluate_at(block.expansion.expr, None, frame, name)
@@ -1777,6 +1770,13 @@ class Emitter:
         if keep is not None:
             flow.dst = goes_to
             self.named[keep] = (flow.src, self._kept(state, init, keep))
+
+    def take_inputs(self, block: m.BlockDef, others: Sequence[Shape]) -> None:
+        """A block of several inputs: its first input's name, and the others' shapes."""
+        self.first_input = block.inputs[0] if block.inputs else None
+        self.given = {
+            name: State(tuple(shape)) for name, shape in zip(block.inputs[1:], others, strict=True)
+        }
 
     def reading(self, lists: Sequence[Sequence[Any]], state: State, fwd: list[Stmt]) -> None:
         """Before a class's layers: which tensors its ``from:``s read; the input, if one of
