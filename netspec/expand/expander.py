@@ -271,10 +271,9 @@ class _Expander:
         self.producer: str | None = None
         self.globals = Scope()
         """The spec's params and ``let`` values: where blocks and their defaults see names."""
-        self.stack: list[str] = []
-        """Blocks being instantiated, outermost first (to bound their nesting)."""
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        """The arguments each of them was given (to show a recursion that does not end)."""
+        """Blocks being instantiated, outermost first, and the arguments each was given (to
+        bound their nesting, and show a recursion that does not end)."""
         self.block_cache: dict[tuple[Any, ...], BlockNode] = {}
         """Expanded blocks by (block, arguments, input shape)."""
         self.lets: dict[str, tuple[str, Any]] = {}
@@ -809,8 +808,8 @@ class _Expander:
         block = self.spec.blocks[block_name]
         if len(block.inputs or [x]) != 1 + len(others):
             raise _arity_error(block_name, block, 1 + len(others), span, where)
-        if len(self.stack) >= MAX_BLOCK_DEPTH:
-            if block_name in self.stack:  # a recursion whose condition has not ended it
+        if len(self.calls) >= MAX_BLOCK_DEPTH:
+            if any(b == block_name for b, _ in self.calls):  # a recursion not yet ended
                 raise _unbounded(block_name, values, self.calls, span, where)
             raise SpecError(f"blocks nested deeper than {MAX_BLOCK_DEPTH}", span, where)
         # A block is a function of its arguments and input shape: a stage's identical blocks
@@ -829,7 +828,6 @@ class _Expander:
             self._counted(memo, span)
             return node
         self._grow(1, span, where)
-        self.stack.append(block_name)
         self.calls.append((block_name, values))
         shared = self.shared
         self.reads.append(_Reads())
@@ -837,7 +835,6 @@ class _Expander:
         try:
             node = self._instantiate(path, name, block_name, block, values, span, x, where, others)
         finally:
-            self.stack.pop()
             self.calls.pop()
             reads = self.reads.pop()
             made = self.leaves.pop()

@@ -436,7 +436,7 @@ def check_sources(lists: Sequence[Sequence[Any]], where: str, inputs: Sequence[s
                 where,
                 hint="rename the layer",
             )
-    ended: dict[str, str] = {}
+    ended: set[str] = set()
     seen: set[str] = set(inputs)
     for entries in lists:
         _check_list(entries, seen, ended, direct, nested, where)
@@ -445,7 +445,7 @@ def check_sources(lists: Sequence[Sequence[Any]], where: str, inputs: Sequence[s
 def _check_list(
     entries: Sequence[Any],
     seen: set[str],
-    ended: dict[str, str],
+    ended: set[str],
     direct: dict[str, m.NamedEntry],
     nested: dict[str, str],
     where: str,
@@ -464,7 +464,7 @@ def _check_list(
                 inner = set(seen)
                 _check_list(branch, inner, ended, direct, nested, where)
                 for name in inner - seen:  # neither after the condition nor in the other branch
-                    ended.setdefault(name, "a condition")
+                    ended.add(name)
         else:
             refuse_sources(entry, where)
 
@@ -474,7 +474,7 @@ def _check_reads(
     seen: set[str],
     direct: dict[str, m.NamedEntry],
     nested: dict[str, str],
-    ended: dict[str, str],
+    ended: set[str],
     where: str,
 ) -> None:
     sources = entry.sources
@@ -507,7 +507,7 @@ def _check_reads(
             )
         if name in ended:
             raise SpecError(
-                f"{own!r} reads {name!r}, which is inside {ended[name]} before it: a layer "
+                f"{own!r} reads {name!r}, which is inside a condition before it: a layer "
                 "given in a branch is read only later in that branch",
                 span,
                 at,

@@ -37,6 +37,7 @@ from netspec.expand.lower import (
     Lowered,
     Path,
     Split,
+    block_calls,
     block_layer_names,
     container_kind,
     inputs_block,
@@ -356,7 +357,6 @@ class Module:
         self.recursive_in: dict[str, list[int]] = {}
         """For a block whose class calls itself: the input sizes its constructor takes, as
         assumed for that call while its class is generated (generated again until it holds)."""
-        self.recursed: set[str] = set()
 
     def top(self, input_override: Shape | None) -> ClassCode:
         spec = self.spec
@@ -422,8 +422,7 @@ class Module:
         if name in self.blocks:
             return self.blocks[name]
         if name in self.generating:  # a recursive call: the constructor's inputs as assumed
-            self.recursed.add(name)
-            dims = [(i, "") for i in self.recursive_in.get(name, [])]
+            dims = [(i, "") for i in self.recursive_in.setdefault(name, [])]
             return ClassCode(name, "nn.Module", [], [], None, "", in_dims=dims)
         if name == self.top_name:
             raise CodegenError(
@@ -438,7 +437,7 @@ class Module:
                 before = list(self.blocks)
                 code = self._block_class(name, rank, others)
                 taken = [i for i, _ in code.in_dims]
-                if name not in self.recursed or taken == self.recursive_in.get(name, []):
+                if name not in self.recursive_in or taken == self.recursive_in[name]:
                     break
                 # its own call passed other sizes than the class takes: again, assuming these
                 # (and the classes generated inside it again, which call it too)
@@ -633,7 +632,7 @@ class Module:
         return tuple(
             Sym(_tidy(n.substitute(d, mapping)))
             if d is not None
-            else Sym(n.Name(f"{RECURSIVE_SIZE}_{i}_{name}"))
+            else Sym(n.Name(f"{RECURSIVE_SIZE}_{len(dims)}_{i}_{name}"))
             for i, d in enumerate(dims)
         )
 
@@ -2927,39 +2926,6 @@ def _call_names(node: n.Expr) -> set[str]:
     return set()
 
 
-def _block_calls(entries: Sequence[Any], blocks: dict[str, m.BlockDef]) -> set[str]:
-    """The blocks a layer list instantiates (directly or through stage)."""
-    out: set[str] = set()
-    stack: list[Any] = list(entries)
-    while stack:
-        entry = stack.pop()
-        refs: list[n.Expr] = []
-        if isinstance(entry, m.LayerRef):
-            refs.append(entry.expr)
-        elif isinstance(entry, m.MappingCall) and entry.call is not None:
-            refs.append(entry.call.expr)
-        elif isinstance(entry, m.NamedEntry):
-            value = entry.value
-            stack += value if isinstance(value, list) else [value]
-        elif isinstance(entry, m.ForEntry | m.RepeatEntry):
-            stack += entry.do
-        elif isinstance(entry, m.IfEntry):
-            stack += entry.then + entry.else_
-        while refs:
-            node = n.strip(refs.pop())
-            if isinstance(node, n.IfExp):
-                refs += [node.body, node.orelse]
-                continue
-            func = node.func if isinstance(node, n.Call) else node
-            if isinstance(func, n.Name) and func.id in blocks:
-                out.add(func.id)
-            if isinstance(func, n.Name) and func.id == "stage" and isinstance(node, n.Call):
-                first = node.args[0] if node.args else None
-                if isinstance(first, n.Name) and first.id in blocks:
-                    out.add(first.id)
-    return out
-
-
 def _block_entries(block: m.BlockDef) -> list[Any]:
     """Every layer entry of a block, through its lowered paths."""
     return [e for step in lower_block(block).steps if isinstance(step, Path) for e in step.entries]
@@ -2989,7 +2955,7 @@ def _block_needs(spec: m.SpecFile) -> dict[str, list[str]]:
             if code is not None:
                 names |= n.value_names(code.expr)
         names |= _code_names(_block_entries(block))
-        callees = _block_calls(_block_entries(block), spec.blocks)
+        callees = {call.callee for call in block_calls(name, block, spec.blocks)}
         for callee in callees:
             for p in spec.blocks[callee].params:
                 if p.node is not None:
@@ -3105,14 +3071,14 @@ def generate_module(
     except OpError as exc:  # pragma: no cover - rules failing symbolically
         raise CodegenError(exc.message, None, hint=exc.hint) from None
     classes = [*module.blocks.values(), top]
-    marker = re.compile(rf"\b{RECURSIVE_SIZE}_(\d+)_(\w+)")
+    marker = re.compile(rf"\b{RECURSIVE_SIZE}_(\d+)_(\d+)_(\w+)")
     for code in classes:
         for stmt in [*code.init, *(code.forward or [])]:
             found = next(filter(None, (marker.search(line) for line in stmt.lines(0))), None)
             if found is None:
                 continue
-            index, name = int(found.group(1)), found.group(2)
-            dims = _DIM_NAMES.get(len(net.input), ())
+            rank, index, name = int(found.group(1)), int(found.group(2)), found.group(3)
+            dims = _DIM_NAMES.get(rank, ())
             size = dims[index] if index < len(dims) else f"dimension {index + 1}"
             where = "the model" if code is top else code.name
             raise CodegenError(
