@@ -33,7 +33,6 @@ from netspec.expand.expander import (
     _cache,
     _cached,
     _freeze,
-    _frozen_dict,
     expand,
     input_shape_of,
 )
@@ -177,10 +176,6 @@ def activation_bytes(net: Network) -> int:
     return BYTES_PER_ELEMENT * sum(math.prod(leaf.output) for leaf in leaves(net.root))
 
 
-def _frozen(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: _freeze(v) for k, v in params.items()}
-
-
 class Sweeper:
     """One spec, read once, analysed for many values."""
 
@@ -205,7 +200,7 @@ class Sweeper:
         these values) N, its channels kept; ``input=CxHxW`` the whole shape."""
         if isinstance(value, tuple):
             return value
-        key = _frozen_dict(_frozen(params))
+        key = _freeze(params)
         base = self.input or _cached(self._inputs, key)
         if base is None:
             base = input_shape_of(self.spec, params)
@@ -249,7 +244,7 @@ class Sweeper:
         (see there), else expanded (and kept for the next rows at these params)."""
         if memo is None:
             return expand(self.spec, params, shape)
-        key = _frozen_dict(_frozen(params))
+        key = _freeze(params)
         earlier = _cached(memo.networks, key)
         if earlier is not None and shape is not None:
             net = reinfer(earlier, shape, memo.applied)

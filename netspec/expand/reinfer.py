@@ -19,12 +19,14 @@ row only in the input size; tests hold it to equal expansion node by node.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from netspec.errors import NetspecError
 from netspec.expand.ir import BlockNode, JoinRun, Node, OpNode, PathRun, Run, SeqNode, SplitRun
 from netspec.expand.lower import IN
 from netspec.infer import Network, apply
+from netspec.infer.infer import MAX_ELEMENTS
 from netspec.ops.base import OpError, Shape
 from netspec.ops.merge import MERGES, split_channels
 
@@ -64,12 +66,14 @@ def reinfer(net: Network, x: Shape, memo: dict[Any, Any] | None = None) -> Netwo
 
 
 def _same_kind(old: Shape, new: Shape) -> bool:
-    """Same rank, same first size (channels or features), every size a positive integer."""
+    """Same rank, same first size (channels or features), every size a positive integer, and
+    no more elements than an expansion accepts (``_check_input`` refuses the others)."""
     return (
         type(new) is tuple
         and len(new) == len(old)
         and new[0] == old[0]
         and all(type(d) is int and d > 0 for d in new)
+        and math.prod(new) <= MAX_ELEMENTS
     )
 
 

@@ -744,6 +744,9 @@ class Builtin:
     generated code wraps the call in ``tuple(...)``, except as the iterable of a loop."""
     keywords: tuple[str, ...] = ()
     """The keyword arguments it takes (``sorted(xs, reverse=true)``)."""
+    refuses: bool = False
+    """It exists to refuse some values (``exact_div``): a ``let`` calling it is kept in
+    generated code even where nothing reads its value."""
 
 
 def _b(
@@ -756,8 +759,9 @@ def _b(
     python: str = "",
     iterator: bool = False,
     keywords: tuple[str, ...] = (),
+    refuses: bool = False,
 ) -> None:
-    BUILTINS[name] = Builtin(name, fn, lo, hi, doc, source, python, iterator, keywords)
+    BUILTINS[name] = Builtin(name, fn, lo, hi, doc, source, python, iterator, keywords, refuses)
 
 
 BUILTINS: dict[str, Builtin] = {}
@@ -918,12 +922,8 @@ _b(
     2,
     "`a // b`, an error naming both unless `b` divides `a` (an image into patches)",
     source=_EXACT_DIV,
+    refuses=True,
 )
-
-
-REFUSING = frozenset({"exact_div"})
-"""Builtins that exist to refuse some values: a ``let`` calling one is kept in generated code
-even where nothing reads its value."""
 
 
 def _fail_convert(fn: str, a: Any) -> Any:

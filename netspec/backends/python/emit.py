@@ -52,7 +52,6 @@ from netspec.expand.lower import (
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
     BUILTINS,
-    REFUSING,
     UNKNOWN,
     InputShape,
     Scope,
@@ -2904,7 +2903,7 @@ def _code_names(entries: Sequence[Any]) -> set[str]:
 
 def _checks(node: n.Expr) -> bool:
     """Whether a value refuses some inputs (it calls a builtin that raises for them)."""
-    return bool(n.free_names(node) & REFUSING)
+    return any(BUILTINS[f].refuses for f in n.free_names(node) if f in BUILTINS)
 
 
 def _call_names(node: n.Expr) -> set[str]:
