@@ -118,3 +118,13 @@ def test_a_block_whose_input_channels_change_is_not_inferred_again() -> None:
     spec = netspec.loads(text)
     net = expand(spec.spec, spec.params)
     assert reinfer(net, (4, 3, 3)) is None  # a's input has 36 features, not 16
+
+
+def test_an_input_expansion_refuses_for_its_size_is_not_inferred_again() -> None:
+    """An input of more elements than PyTorch's sizes hold is refused by expansion; a sweep
+    row gets that refusal, not a network inferred from an earlier row."""
+    net = netspec.loads(
+        "netspec: 1\nname: t\ninput: [3, 8, 8]\nlayers:\n  - conv2d(4, 1)\n"
+    ).network
+    assert reinfer(net, (3, 2**40, 2**40)) is None
+    assert reinfer(net, (3, 16, 16)) is not None
