@@ -26,6 +26,7 @@ from netspec.backends.python import generate
 from netspec.errors import InternalError, NetspecError
 from netspec.expand.expander import expand
 from netspec.expand.ir import state
+from netspec.expand.memo import freeze
 from netspec.infer import Network
 from netspec.ops.base import Shape
 from netspec.spec import models as m
@@ -89,16 +90,6 @@ def _rebuild(source: str, label: str, qualname: str, state: dict[str, Any]) -> A
     return obj
 
 
-def _freeze(value: Any) -> Hashable:
-    """A hashable, type-exact form of a parameter value (``True``, ``1`` and ``1.0`` differ:
-    they render differently)."""
-    if isinstance(value, list | tuple):
-        return (type(value).__name__, tuple(_freeze(v) for v in value))
-    if isinstance(value, dict):
-        return ("dict", tuple(sorted((str(k), _freeze(v)) for k, v in value.items())))
-    return (type(value).__name__, value)
-
-
 _SourceKey = tuple[int, Hashable, Shape | None]
 _SOURCES: dict[_SourceKey, tuple[m.SpecFile, str, str]] = {}
 """Generated sources by (spec object, parameter values, input); the entry keeps the spec
@@ -122,7 +113,7 @@ def source_for(
     Raises:
         NetspecError: the spec is invalid at these values, or cannot be compiled.
     """
-    key: _SourceKey = (id(spec), _freeze(dict(params)), input_override)
+    key: _SourceKey = (id(spec), freeze(dict(params)), input_override)
     hit = _SOURCES.get(key)
     if hit is not None and hit[0] is spec:
         return hit[1], hit[2]

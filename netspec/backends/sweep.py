@@ -23,20 +23,14 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from netspec.backends.summary import MacsConvention, _plain
 from netspec.errors import NetspecError, printable
-from netspec.expand.expander import (
-    Memo,
-    _cache,
-    _cached,
-    _freeze,
-    expand,
-    input_shape_of,
-)
+from netspec.expand.expander import expand, input_shape_of
 from netspec.expand.ir import leaves
+from netspec.expand.memo import Memo, cache, cached, freeze
 from netspec.expand.reinfer import CHANNEL_READS, reinfer
 from netspec.infer import Network
 from netspec.ops.base import Shape
@@ -176,6 +170,19 @@ def activation_bytes(net: Network) -> int:
     return BYTES_PER_ELEMENT * sum(math.prod(leaf.output) for leaf in leaves(net.root))
 
 
+@dataclass
+class Shared:
+    """What the rows of one sweep share."""
+
+    memo: Memo = field(default_factory=Memo)
+    """Operator rules' results, validated attributes and call spans (functions of their keys
+    alone, see :class:`~netspec.expand.memo.Memo`)."""
+    networks: dict[Any, Network] = field(default_factory=dict)
+    """Networks expanded with blocks reading of ``in`` only what
+    :func:`~netspec.expand.reinfer.reinfer` keeps, by their frozen params (to infer them
+    again for other input sizes)."""
+
+
 class Sweeper:
     """One spec, read once, analysed for many values."""
 
@@ -200,17 +207,17 @@ class Sweeper:
         these values) N, its channels kept; ``input=CxHxW`` the whole shape."""
         if isinstance(value, tuple):
             return value
-        key = _freeze(params)
-        base = self.input or _cached(self._inputs, key)
+        key = freeze(params)
+        base = self.input or cached(self._inputs, key)
         if base is None:
             base = input_shape_of(self.spec, params)
-            _cache(self._inputs, key, base)
+            cache(self._inputs, key, base)
         return (base[0], *([value] * (len(base) - 1))) if len(base) > 1 else (value,)
 
     @collector_paused  # as expansion is (see netspec.pause); reinfer allocates as much
-    def row(self, axes: Sequence[Axis], picks: Sequence[int], memo: Memo | None = None) -> Row:
+    def row(self, axes: Sequence[Axis], picks: Sequence[int], shared: Shared | None = None) -> Row:
         """The analysis for one combination: value number ``picks[i]`` of axis ``i``
-        (``memo``: what the rows of one sweep share, see :class:`~netspec.expand.expander.Memo`)."""
+        (``shared``: what the rows of one sweep share)."""
         values = tuple(axis.values[i] for axis, i in zip(axes, picks, strict=True))
         texts = tuple(axis.texts[i] for axis, i in zip(axes, picks, strict=True))
         overrides = dict(self.overrides)
@@ -223,7 +230,7 @@ class Sweeper:
         try:
             params = bind(self.declared, overrides, "--grid")
             shape = self.input if shaped is None else self._shape(shaped, params)
-            net = self._analyse(params, shape, memo)
+            net = self._analyse(params, shape, shared)
         except NetspecError as exc:
             message = " ".join(printable(exc.headline()).split("\n"))
             return Row(values, texts, error=message)
@@ -238,24 +245,26 @@ class Sweeper:
             activation_bytes(net),
         )
 
-    def _analyse(self, params: dict[str, Any], shape: Shape | None, memo: Memo | None) -> Network:
+    def _analyse(
+        self, params: dict[str, Any], shape: Shape | None, shared: Shared | None
+    ) -> Network:
         """The network at ``params`` and ``shape``: an earlier row's at the same params
         inferred again for this input where :func:`~netspec.expand.reinfer.reinfer` can
         (see there), else expanded (and kept for the next rows at these params)."""
-        if memo is None:
+        if shared is None:
             return expand(self.spec, params, shape)
-        key = _freeze(params)
-        earlier = _cached(memo.networks, key)
+        key = freeze(params)
+        earlier = cached(shared.networks, key)
         if earlier is not None and shape is not None:
-            net = reinfer(earlier, shape, memo.applied)
+            net = reinfer(earlier, shape, shared.memo.applied)
             if net is not None:
                 return net
         reads: set[str] = set()
-        net = expand(self.spec, params, shape, memo=memo, input_reads=reads)
+        net = expand(self.spec, params, shape, memo=shared.memo, input_reads=reads)
         if shape is not None and reads <= CHANNEL_READS:
-            if len(memo.networks) >= KEPT_NETWORKS:  # the oldest goes: memory stays bounded
-                del memo.networks[next(iter(memo.networks))]
-            _cache(memo.networks, key, net)
+            if len(shared.networks) >= KEPT_NETWORKS:  # the oldest goes: memory stays bounded
+                del shared.networks[next(iter(shared.networks))]
+            cache(shared.networks, key, net)
         return net
 
     def run(self, axes: Sequence[Axis]) -> list[Row]:
@@ -264,8 +273,8 @@ class Sweeper:
         row that differs from an earlier one only in the input size is that row's network
         inferred again where it can be (:mod:`~netspec.expand.reinfer`)."""
         ranges = (range(len(axis.values)) for axis in axes)
-        memo = Memo()
-        return [self.row(axes, picks, memo) for picks in itertools.product(*ranges)]
+        shared = Shared()
+        return [self.row(axes, picks, shared) for picks in itertools.product(*ranges)]
 
 
 # -- output ----------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ become function calls in ``forward``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import functools
 import math
@@ -59,6 +58,7 @@ from netspec.expand.lower import (
     read_names,
     stage_arguments,
 )
+from netspec.expand.memo import Memo, cache, cached, freeze, frozen_dict
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
     INPUT_READS,
@@ -129,23 +129,6 @@ def expand(
         INPUT_READS.pop()
 
 
-@dataclass
-class Memo:
-    """What expansions of one spec at different values can share (``netspec sweep``): results
-    that are functions of their keys alone, whatever the params."""
-
-    applied: dict[Any, Any] = field(default_factory=dict)
-    """Operator rules' results by (operator, attributes, input), see :func:`apply`."""
-    validated: dict[Any, Any] = field(default_factory=dict)
-    """Operator attributes by (operator, frozen argument values)."""
-    spans: dict[tuple[int, int], Span | None] = field(default_factory=dict)
-    """The span of each layer call (by the ``id`` of its entry and of its callee's name)."""
-    networks: dict[Any, Network] = field(default_factory=dict)
-    """Networks expanded with blocks reading of ``in`` only what
-    :func:`~netspec.expand.reinfer.reinfer` keeps, by their frozen params (``netspec sweep``
-    infers them again for other input sizes)."""
-
-
 def input_shape_of(spec: m.SpecFile, params: dict[str, Any]) -> Shape:
     """The input shape ``spec`` declares, at ``params`` (its expression may read params and
     ``let``), checked as :func:`expand` checks it.
@@ -202,19 +185,6 @@ class _Template:
     """The frozen values of the other arguments given."""
     scope: Scope
     leaves: list[_Leaf]
-
-
-def _cached(memo: dict[Any, Any], key: Any) -> Any:
-    """``memo[key]``, or ``None`` where it is missing or the key cannot be hashed."""
-    try:
-        return memo.get(key)
-    except TypeError:
-        return None
-
-
-def _cache(memo: dict[Any, Any], key: Any, value: Any) -> None:
-    with contextlib.suppress(TypeError):
-        memo[key] = value
 
 
 def _moved(path: str | None, old: str, new: str) -> str | None:
@@ -479,7 +449,7 @@ class _Expander:
         shapes = tuple(self._read(box, sources, i, path)[0] for i in range(len(sources.names)))
         attrs = JoinAttrs(sources.names, shapes, tuple(options.items()))
         try:
-            y = _merged_kind(merge.name, shapes, merge.infer(shapes, options))
+            y = merge.infer(shapes, options)
         except OpError as exc:
             listing = ", ".join(
                 f"{t} {fmt_shape(s)}" for t, s in zip(sources.names, shapes, strict=True)
@@ -668,13 +638,13 @@ class _Expander:
             finally:
                 reads.log = reads.structural
         _check_tensor_use(op, values, box, name, span, where)
-        frozen = (op, _freeze(values))
-        attrs = _cached(self.validated, frozen)
+        frozen = (op, freeze(values))
+        attrs = cached(self.validated, frozen)
         if attrs is None:
             attrs = _validate(
                 op, values, attr_spans, where, lambda: origin.span_at(func.start, func.end) or span
             )
-            _cache(self.validated, frozen, attrs)
+            cache(self.validated, frozen, attrs)
 
         if op.call_form != Op.call_form and box.kind != "class":
             raise SpecError(
@@ -711,7 +681,7 @@ class _Expander:
             memo=self.applied,
         )
         if unnamed_call:
-            if node.tensors or op.functional(attrs, x) is None:
+            if not node.is_callable:
                 raise unnamed_layer(node.op, node.attrs, bool(node.tensors), node.span, node.path)
             node.functional = True
         elif self._claim(box, name, node, entry_span or span):
@@ -814,17 +784,17 @@ class _Expander:
             raise SpecError(f"blocks nested deeper than {MAX_BLOCK_DEPTH}", span, where)
         # A block is a function of its arguments and input shape: a stage's identical blocks
         # (ResNet-152's 35 in a row) are expanded once and copied.
-        frozen = {k: _freeze(v) for k, v in values.items()}
-        key = (block_name, _frozen_dict(frozen), tuple(x), is_ids(x), others)
-        cached = self.block_cache.get(key) if self.reuse else None
-        if cached is None and self.reuse and not others:
-            cached = self._rebind(path, name, block_name, block, values, frozen, span, x, where)
-            if cached is not None:
-                self.block_cache[key] = cached
-                return cached
-        if cached is not None:
+        frozen = {k: freeze(v) for k, v in values.items()}
+        key = (block_name, frozen_dict(frozen), tuple(x), is_ids(x), others)
+        earlier = self.block_cache.get(key) if self.reuse else None
+        if earlier is None and self.reuse and not others:
+            earlier = self._rebind(path, name, block_name, block, values, frozen, span, x, where)
+            if earlier is not None:
+                self.block_cache[key] = earlier
+                return earlier
+        if earlier is not None:
             memo: dict[int, Node] = {}
-            node = _clone(cached, cached.path, path, name, span, memo)
+            node = _clone(earlier, earlier.path, path, name, span, memo)
             self._counted(memo, span)
             return node
         self._grow(1, span, where)
@@ -841,7 +811,7 @@ class _Expander:
         self.block_cache[key] = node  # nothing changes a node once its block returns it
         if self.shared == shared and reads.scope is not None and not others:
             varying = frozenset(p.name for p in block.params) - reads.read
-            fixed = _frozen_dict(frozen, varying)
+            fixed = frozen_dict(frozen, varying)
             templates = self.templates.setdefault((block_name, tuple(x), is_ids(x)), [])
             templates.insert(0, _Template(node, varying, fixed, reads.scope, made))
             del templates[_TEMPLATES:]
@@ -886,11 +856,11 @@ class _Expander:
         reach only operator arguments, re-evaluated here as :meth:`_layer` would.
         """
         for template in self.templates.get((block_name, tuple(x), is_ids(x)), ()):
-            if _frozen_dict(frozen, template.varying) != template.fixed:
+            if frozen_dict(frozen, template.varying) != template.fixed:
                 continue
             args = self._arguments(block_name, block, values, span, x, where)
             old = template.node.args
-            changed = {k for k in template.varying if _freeze(args.get(k)) != _freeze(old.get(k))}
+            changed = {k for k in template.varying if freeze(args.get(k)) != freeze(old.get(k))}
             scope = Scope(parent=template.scope.parent)
             scope.names = dict(template.scope.names)
             scope.names.update({k: args[k] for k in template.varying if k in args})
@@ -936,7 +906,7 @@ class _Expander:
         )
         if again.output != node.output:
             return False
-        if node.functional and (again.tensors or op.functional(attrs, node.input) is None):
+        if node.functional and not again.is_callable:
             return False
         node.attrs, node.tensors = again.attrs, again.tensors
         node.macs, node.extra_ops = again.macs, again.extra_ops
@@ -1099,8 +1069,6 @@ class _Expander:
             return SplitRun(step, x, (x,) * parts, applied=False)
         try:
             shapes = split_channels(x, parts)
-            if is_ids(x):  # parts of integer ids are integer ids
-                shapes = tuple(Ids(shape) for shape in shapes)
         except OpError as exc:
             raise ShapeError(
                 f"{block_name}: {exc.message}",
@@ -1127,7 +1095,7 @@ class _Expander:
         merge = MERGES[step.merge]
         shapes = [tensors[t] for t in step.inputs]
         try:
-            y = _merged_kind(step.merge, shapes, merge.infer(shapes))
+            y = merge.infer(shapes)
         except OpError as exc:
             listing = ", ".join(
                 f"{label} {fmt_shape(shape)}"
@@ -1195,20 +1163,6 @@ def check_choice(node: n.Expr, origin: n.Origin, where: str) -> None:
             where,
             hint="write the two layers under an `if:`/`else:` entry instead",
         )
-
-
-def _merged_kind(merge: str, shapes: Sequence[Shape], y: Shape) -> Shape:
-    """A merge's result is integer ids where PyTorch's is: a crop of ids, and a sum, product
-    or concatenation of ids only (type promotion makes a mix floating point). Interpolating ids
-    (``resize``) PyTorch refuses, and so does this."""
-    if merge == "crop":
-        return Ids(y) if is_ids(shapes[0]) else y
-    if merge == "resize" and is_ids(shapes[0]):
-        raise OpError(
-            "resize interpolates floating-point tensors, found integer ids",
-            hint="an embedding turns ids into vectors",
-        )
-    return Ids(y) if all(is_ids(shape) for shape in shapes) else y
 
 
 def _check_tensor_use(
@@ -1442,29 +1396,6 @@ def _in_place_error(node: OpNode, tensor: str, reader: str) -> SpecError:
         hint="drop inplace=true here: an in-place layer is safe only where nothing else reads "
         "its input",
     )
-
-
-_SCALARS = frozenset({int, float, str, bool, type(None)})
-
-
-def _freeze(value: Any) -> Any:
-    """A hashable form of an argument value that tells 1, 1.0 and true apart."""
-    kind = type(value)
-    if kind in _SCALARS:
-        return (kind.__name__, value)
-    if kind is dict:  # most values given are scalars, or a dict of them
-        return ("dict", tuple((_freeze(k), _freeze(v)) for k, v in value.items()))
-    if isinstance(value, dict):
-        return ("dict", tuple((_freeze(k), _freeze(v)) for k, v in value.items()))
-    if isinstance(value, list | tuple):
-        return ("list", tuple(_freeze(v) for v in value))
-    return (type(value).__name__, value)
-
-
-def _frozen_dict(frozen: dict[str, Any], leave_out: frozenset[str] = frozenset()) -> Any:
-    """``_freeze`` of the arguments whose values' frozen forms are ``frozen`` (by name),
-    leaving out those named in ``leave_out``."""
-    return ("dict", tuple((("str", k), v) for k, v in frozen.items() if k not in leave_out))
 
 
 _COPIERS: dict[type, Any] = {}

@@ -48,6 +48,13 @@ class OpNode(Node):
     def call(self) -> str:
         return self.op.describe(self.attrs)
 
+    @property
+    def is_callable(self) -> bool:
+        """Whether ``forward`` can call this layer as a function (``F.relu(x)``): it owns no
+        tensors, and its operator has a functional form at its attributes and input. A layer
+        written as a bare call in the spec must be; one that stops being is an error."""
+        return not self.tensors and self.op.functional(self.attrs, self.input) is not None
+
 
 @dataclass(eq=False, slots=True)
 class SeqNode(Node):

@@ -7,8 +7,9 @@ those reads are the channels alone (``in.channels``: MobileNetV2's hidden width 
 condition), an input that differs only in its other sizes makes the same decisions at every
 block whose input keeps its channels: the same tree, with other shapes. ``reinfer`` walks an
 expanded tree in call order and runs its operator, split and merge rules again on the new
-shapes — exactly the rules, on exactly the inputs, that expanding again would run — and
-gives the network expanding again would give.
+shapes — the functions expanding calls (``apply``, ``Merge.infer``, ``split_channels``,
+``OpNode.is_callable``), on exactly the inputs expanding again would give them — and gives
+the network expanding again would give.
 
 It gives ``None`` instead wherever it cannot promise that: a block whose input's channels or
 rank changed, ``from:`` readers, integer ids, a rule that fails (expanding again reports the
@@ -122,7 +123,7 @@ def _op(node: OpNode, x: Shape, memo: dict[Any, Any] | None) -> OpNode:
     if [t.name for t in twin.tensors] != [t.name for t in node.tensors]:
         raise _Differs  # which tensors a layer owns decides whether it may be shared or a call
     if node.functional:
-        if twin.tensors or node.op.functional(node.attrs, x) is None:
+        if not twin.is_callable:
             raise _Differs
         twin.functional = True
     return twin
@@ -159,7 +160,7 @@ def _block(node: BlockNode, x: Shape, memo: dict[Any, Any] | None) -> BlockNode:
             merge = MERGES[join.merge]
             shapes = [tensors[t] for t in join.inputs]
             try:
-                y = merge.infer(shapes)
+                y = merge.infer(shapes)  # as expanding infers it
             except OpError:
                 raise _Differs from None
             tensors[join.dst] = y

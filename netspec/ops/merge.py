@@ -15,7 +15,7 @@ from typing import Any
 
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import Sym, as_expr, concrete, known, show
-from netspec.ops.base import HELPERS, Attrs, Op, OpError, Shape, fmt_shape, numel
+from netspec.ops.base import HELPERS, Attrs, Ids, Op, OpError, Shape, fmt_shape, is_ids, numel
 from netspec.ops.upsample import MODE_RANKS, POINTS
 
 Options = Mapping[str, Any]
@@ -45,8 +45,20 @@ class Merge:
     """Operations per output element (``--macs all``), where not one per extra input."""
 
     def infer(self, shapes: Sequence[Shape], options: Options | None = None) -> Shape:
-        """The merged shape of ``shapes``; :class:`OpError` where they do not merge."""
-        return self.rule(shapes, {**self.options, **(options or {})})
+        """The merged shape of ``shapes``; :class:`OpError` where they do not merge.
+
+        It is integer ids where PyTorch's result is: a crop of ids, and a sum, product or
+        concatenation of ids only (type promotion makes a mix floating point). Interpolating
+        ids (``resize``) PyTorch refuses, and so does this."""
+        y = self.rule(shapes, {**self.options, **(options or {})})
+        if self.name == "crop":
+            return Ids(y) if is_ids(shapes[0]) else y
+        if self.name == "resize" and is_ids(shapes[0]):
+            raise OpError(
+                "resize interpolates floating-point tensors, found integer ids",
+                hint="an embedding turns ids into vectors",
+            )
+        return Ids(y) if all(is_ids(shape) for shape in shapes) else y
 
     def code(self, names: Sequence[str], options: Options | None = None) -> str:
         """The Python expression merging the tensors of ``names``."""
@@ -252,7 +264,7 @@ MERGES: dict[str, Merge] = {
 
 def split_channels(shape: Shape, parts: int) -> tuple[Shape, ...]:
     """The shapes of ``x.chunk(parts, 1)`` where the channels divide into equal parts (the
-    split of ``split:``, ShuffleNetV2's channel split)."""
+    split of ``split:``, ShuffleNetV2's channel split); parts of integer ids are ids."""
     if not shape:
         raise OpError("a channel split needs an input with channels, found a scalar")
     channels = shape[0]
@@ -263,7 +275,8 @@ def split_channels(shape: Shape, parts: int) -> tuple[Shape, ...]:
             hint=f"give the block an input whose channels are a multiple of {parts}",
         )
     part = channels // parts
-    return tuple((part, *shape[1:]) for _ in range(parts))
+    kind = Ids if is_ids(shape) else tuple
+    return tuple(kind((part, *shape[1:])) for _ in range(parts))
 
 
 def split_code(source: str, parts: Sequence[str]) -> str:

@@ -10,8 +10,9 @@ import pytest
 
 import netspec
 from netspec.errors import NetspecError
-from netspec.expand.expander import Memo, expand
+from netspec.expand.expander import expand
 from netspec.expand.ir import lint
+from netspec.expand.memo import Memo
 from netspec.expand.reinfer import CHANNEL_READS, reinfer
 from netspec.ops.base import Shape
 from netspec.spec.load import bundled_names
