@@ -715,12 +715,7 @@ class SpecGen:
         for _ in range(n):
             if kind == "class" and flow.world == "1d" and self.c.chance(0.15):
                 out += self.attention(ctx, flow, names)
-            elif (
-                kind == "class"
-                and flow.world == "2d"
-                and self.c.chance(0.08)
-                and not ctx.in_loop  # see windows()
-            ):
+            elif kind == "class" and flow.world == "2d" and self.c.chance(0.08):
                 out += self.windows(ctx, flow, names)
             elif (
                 kind == "class"
@@ -756,10 +751,9 @@ class SpecGen:
         """Swin's operators on C×H×W read channels last, between two permutes: window
         attention (v1, v2, V2's whole block) over any map size (a window the map does not
         divide pads it), and sometimes, outside blocks, a patch merging (⌈H / 2⌉ × ⌈W / 2⌉ ×
-        2C). Not in loops: the code generator's sizes after a loop that may run no time lose
-        the channels where the loop permutes them in one branch of a condition (a permute,
-        `layer_norm` and permute back beside a `maxpool2d` in an `if` does it too), which is
-        another change."""
+        2C). In loops too: a loop that may run no time and permutes the channels away and
+        back in one branch of a condition once left the generated constructor's channels
+        unset after it."""
         c = self.c
         heads: list[Any] = [1, 1] + ([E(flow.chan)] if flow.chan is not None else [])
         op = c.pick(["shifted_window_attention", "shifted_window_attention_v2", "swin_block_v2"])
@@ -773,7 +767,7 @@ class SpecGen:
         for name, values in options:
             if c.chance(0.3):
                 attrs.append((name, c.pick(values)))
-        self.tag("windows")
+        self.tag("windows", *(["windows-in-loop"] if ctx.in_loop else []))
         out: list[Any] = [
             self.render(Call("permute", [("dims", [0, 2, 3, 1])])),
             {names.new("win", ctx, self): self.render(Call(op, attrs))},

@@ -497,6 +497,7 @@ TAGS = {
     "prepend",
     "attention",
     "windows",
+    "windows-in-loop",
     "patch-merging",
     "select:1d-to-flat",
     "merge:add+parallel",

@@ -1279,6 +1279,23 @@ class Emitter:
             constant = same and not fixed.dead and not (n.free_names(as_expr(dim)) & starts)
             if not (kept or constant):
                 varying.append(i)
+        if len(varying) < len(state.shape):
+            # a size the body keeps may still come out of it in the body's own terms (a
+            # permute in one branch of a condition gives the size a variable the condition
+            # assigns): it needs a variable set before the loop too, or a loop that runs no
+            # time leaves the one after it unset
+            def tracked(s: State, out: list[Stmt]) -> None:
+                self._track(s, varying, out)
+                run(s, out)
+                self._sync(s, out)
+
+            after = self._dry(tracked, state)
+            if len(after.shape) == len(state.shape):
+                varying += [
+                    i
+                    for i, dim in enumerate(after.shape)
+                    if i not in varying and as_expr(dim) != as_expr(state.shape[i])
+                ]
         return varying
 
     def _loop_body(

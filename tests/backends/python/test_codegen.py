@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import os
 import subprocess
 import sys
@@ -559,3 +560,39 @@ def test_values_nothing_reads_are_not_computed(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="not divisible"):
         namespace["Lets"](heads=5)
     assert compare_state(namespace["Lets"](), spec.network) == []
+
+
+def test_a_size_a_loop_keeps_through_a_permute_in_one_branch_is_set_before_the_loop() -> None:
+    """A loop that may run no time, holding a condition whose one branch permutes the
+    channels away and back around a ``layer_norm``: the channels come out of the body as
+    they went in, but in a variable the condition assigns. The constructor once read that
+    variable after the loop, unset where the loop ran no time (``UnboundLocalError`` at
+    ``n=0``); now it is set before the loop, as the sizes the loop changes are."""
+    text = """netspec: 1
+name: net
+params:
+  n: 1
+  flag: true
+input: [8, 16, 16]
+layers:
+  - conv: conv2d(8, 3, padding=1)
+  - repeat: n
+    as: i
+    do:
+      - if: flag
+        then:
+          - permute(dims=[0, 2, 3, 1])
+          - norm{i}: layer_norm(8)
+          - permute(dims=[0, 3, 1, 2])
+        else:
+          - maxpool2d(2)
+  - flatten
+  - fc: linear(10)
+"""
+    source = netspec.loads(text).source()
+    assert "        channels = 8\n        self.flag = flag\n        for i in range(n):\n" in source
+    cls = compile_source(source).Net
+    for n, flag in itertools.product((0, 1, 2), (False, True)):
+        net = netspec.loads(text, n=n, flag=flag).check()
+        made = cls(n=n, flag=flag)
+        assert compare_state(made, net) == [] and compare_forward(made, net) == []
