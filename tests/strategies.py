@@ -938,6 +938,11 @@ class SpecGen:
         sub_ctx = replace(ctx, depth=ctx.depth + 1)
         one = flow.sub()
         then = self.some(sub_ctx, one, kind, names, 2)
+        if kind == "class" and ctx.depth == 0 and not ctx.in_loop and c.chance(0.3):
+            # a tensor kept inside the branch and read later in it (a branch's names are
+            # its own, as a recursive level's skip connection is)
+            then = self._gated(spatial=False) + then
+            self.tag("from:in-if-branch")
         entry: dict[str, Any] = {"if": cond, "then": self.wrap(then)}
         two = flow.sub()
         if c.chance(0.6):
@@ -1782,7 +1787,25 @@ class SpecGen:
         c = self.c
         conv = f"conv{spatial(world)}"
         block = Block(name, world, [("c", None), ("d", None)], {}, kind="recursive")
-        call = f"{name}(c, d - 1)" if c.chance(0.7) else f"{name}(c=c, d=d - 1)"
+        callee = name
+        if c.chance(0.3):  # mutual recursion: through a partner that calls this block back
+            callee = f"{name}x"
+            back = f"{name}(c, d - 1)"
+            partner: dict[str, Any] = {
+                "params": ["c", "d"],
+                "body": [
+                    {"pre": f"{conv}(c, 1)"},
+                    {"if": "d > 0", "then": [{"back": back}]},
+                    {"post": f"{conv}(c, 1)"},
+                ],
+            }
+            if c.chance(0.5):  # the partner's own output depends on the recursion's
+                partner["body"] = partner["body"][:2]
+            self.blocks[callee] = Block(
+                callee, world, [("c", None), ("d", None)], partner, kind="recursive", heavy=True
+            )
+            self.tag("block:mutual-recursion")
+        call = f"{callee}(c, d - 1)" if c.chance(0.7) else f"{callee}(c=c, d=d - 1)"
         data: dict[str, Any] = {"params": ["c", "d"]}
         if c.chance(0.25):  # the condition as a choice: the inner level or nothing
             data["body"] = [

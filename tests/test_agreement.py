@@ -498,6 +498,8 @@ TAGS = {
     "attention",
     "windows",
     "windows-in-loop",
+    "from:in-if-branch",
+    "block:mutual-recursion",
     "patch-merging",
     "select:1d-to-flat",
     "merge:add+parallel",

@@ -12,6 +12,7 @@ import torch
 from typer.testing import CliRunner
 
 import netspec
+from netspec.backends.module import compare_forward, compare_state, compile_source
 from netspec.cli import app
 from netspec.errors import NetspecError
 from netspec.spec import format as fmt
@@ -553,6 +554,60 @@ def test_a_recursive_level_is_a_u_net() -> None:
         x = torch.randn(1, 1, 32, 32)
         with torch.no_grad():
             assert torch.allclose(generated(x), built(x), atol=1e-6)
+
+
+MUTUAL = """netspec: 1
+name: mutual
+input: [4, 6, 6]
+params:
+  D: 3
+blocks:
+  A:
+    params: [c, d]
+    body:
+      - first: conv2d(c * 3, 1)
+      - if: d > 1
+        then:
+          - inner: B(c, d - 1)
+  B:
+    params: [c, d]
+    body:
+      - first: conv2d(c, 1)
+      - if: d > 1
+        then:
+          - inner: A(c, d - 1)
+      - post: conv2d(c * POST, 1)
+layers:
+  - top: B(2, D)
+  - flatten
+  - fc: linear(3)
+"""
+
+
+def test_mutual_recursion_with_a_formula_generates_a_file_right_at_every_depth() -> None:
+    """B ends with its own convolution, so its channels are one formula whatever A gives;
+    A's are B's or its own: found by induction inside B's, and checked at depths the
+    generated file was not written for."""
+    text = MUTUAL.replace("POST", "2")
+    source = netspec.loads(text).source()
+    cls = compile_source(source).Mutual
+    for depth in range(8):
+        net = netspec.loads(text, D=depth).check()
+        made = cls(D=depth)
+        assert compare_state(made, net) == [] and compare_forward(made, net) == []
+
+
+def test_mutual_recursion_without_a_formula_is_refused_not_miscompiled() -> None:
+    """Without B's last convolution, A and B give 2 and 6 channels by turns as the depth
+    grows: no formula. A's form was once found inside B's induction, under B's first
+    assumption (that it keeps its input's size), and kept after that assumption was
+    dropped: the generated file was right up to D=4 and built a wrong ``fc`` at D=5."""
+    text = MUTUAL.replace("      - post: conv2d(c * POST, 1)\n", "")
+    channels = [netspec.loads(text, D=d).network.root.children[0].output[0] for d in range(7)]
+    assert channels == [2, 2, 6, 2, 6, 2, 6]
+    for make in (lambda s: s.source(), lambda s: s.build()):
+        with pytest.raises(NetspecError, match="B's recursive call decides level by level"):
+            make(netspec.loads(text, D=5))
 
 
 @pytest.mark.parametrize(("old", "new", "words", "line", "col"), RECURSION_BAD)

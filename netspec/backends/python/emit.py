@@ -353,6 +353,10 @@ class Module:
         in its own dry run: that call's output is its closed form, see :meth:`closed_form`)."""
         self.closed: dict[tuple[str, int], tuple[n.Expr | None, ...]] = {}
         """Each recursive block's output sizes in its own terms (assumed, while computed)."""
+        self.inducting: list[set[tuple[str, int]]] = []
+        """Per closed form being found, innermost last: the closed forms found while it was
+        assumed (in mutual recursion, one block's form is found inside the other's
+        induction: it holds only as long as the assumption it was found under)."""
         self.recursive_in: dict[str, list[int]] = {}
         """For a block whose class calls itself: the input sizes its constructor takes, as
         assumed for that call while its class is generated (generated again until it holds)."""
@@ -659,28 +663,45 @@ class Module:
         known_names = {*params, *names, *inputs}
         assumed: list[n.Expr | None] = [n.Name(v) for v in inputs]
         changes = [0] * rank
-        for _ in range(3 * rank + 2):
-            self.closed[key] = tuple(assumed)
-            self.sizing.append(name)
-            try:
-                shape, _ = self._dry_output(name, own, names, x, Namespace(known_names))
-            except _Dead:
-                shape = ()
-            finally:
-                self.sizing.pop()
-            if len(shape) != rank:
-                break
-            found = [_tidy(as_expr(d)) for d in shape]
-            given = [d if n.free_names(d) <= known_names else None for d in found]
-            if given == assumed:
-                return self.closed[key]
-            for i, d in enumerate(given):
-                if d != assumed[i] and assumed[i] is not None:
-                    # a size that keeps changing has no formula (the others may still)
-                    changes[i] += 1
-                    assumed[i] = d if changes[i] < 3 else None
-        self.closed[key] = tuple(None for _ in range(rank))
-        return self.closed[key]
+        result: tuple[n.Expr | None, ...] | None = None
+        self.inducting.append(set())
+        try:
+            for _ in range(3 * rank + 2):
+                # the forms found under the last assumption go with it
+                for found_key in self.inducting[-1]:
+                    self.closed.pop(found_key, None)
+                self.inducting[-1].clear()
+                self.closed[key] = tuple(assumed)
+                self.sizing.append(name)
+                try:
+                    shape, _ = self._dry_output(name, own, names, x, Namespace(known_names))
+                except _Dead:
+                    shape = ()
+                finally:
+                    self.sizing.pop()
+                if len(shape) != rank:
+                    break
+                found = [_tidy(as_expr(d)) for d in shape]
+                given = [d if n.free_names(d) <= known_names else None for d in found]
+                if given == assumed:
+                    result = tuple(assumed)
+                    break
+                for i, d in enumerate(given):
+                    if d != assumed[i] and assumed[i] is not None:
+                        # a size that keeps changing has no formula (the others may still)
+                        changes[i] += 1
+                        assumed[i] = d if changes[i] < 3 else None
+        finally:
+            nested = self.inducting.pop()
+        if result is None:  # no formula: what was found under an assumption that did not hold
+            for found_key in nested:
+                self.closed.pop(found_key, None)
+            nested = set()
+            result = tuple(None for _ in range(rank))
+        self.closed[key] = result
+        if self.inducting:  # found under the assumptions of the inductions around it
+            self.inducting[-1] |= nested | {key}
+        return result
 
     def _dry_output(
         self,
