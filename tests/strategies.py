@@ -772,8 +772,8 @@ class SpecGen:
             self.render(Call("permute", [("dims", [0, 2, 3, 1])])),
             {names.new("win", ctx, self): self.render(Call(op, attrs))},
         ]
-        # it doubles the channels: never where it could run again and again (a block)
-        if not flow.fixed and ctx.block is None and c.chance(0.5):
+        # it doubles the channels: never where it could run again and again (a block, a loop)
+        if not flow.fixed and ctx.block is None and not ctx.in_loop and c.chance(0.5):
             merge = c.pick(["patch_merging", "patch_merging_v2"])
             out.append({names.new("merge", ctx, self): self.render(Call(merge, []))})
             flow.apply("halve")
@@ -1780,10 +1780,11 @@ class SpecGen:
         return block
 
     def recursive_block(self, name: str, world: str) -> Block:
-        """A block that calls itself under a condition on its depth argument (a U-Net level):
-        its layers keep the spatial size, and every branch ends with ``c`` channels, so its
-        output's channels have a closed form; inside the branch a ``from:`` may read the
-        tensor given before the condition."""
+        """A block that calls itself under a condition on its depth argument (a U-Net level),
+        sometimes through a partner block: its layers keep the spatial size; its output's
+        channels are ``c`` (a closed form) or, where the innermost level doubles them, change
+        level by level (a size function); inside the branch a ``from:`` may read the tensor
+        given before the condition."""
         c = self.c
         conv = f"conv{spatial(world)}"
         block = Block(name, world, [("c", None), ("d", None)], {}, kind="recursive")
@@ -1821,11 +1822,18 @@ class SpecGen:
                     {"join": merge, "from": c.pick([["first", "inner"], ["inner", "first"]])}
                 )
                 self.tag("block:recursive-from-in-branch")
-            if merge == "concat" or c.chance(0.4):
+            last = merge == "concat" or c.chance(0.4)
+            if last:
                 then.append({"last": f"{conv}(c, 1)"})
             entry: dict[str, Any] = {"if": c.pick(["d > 0", "d >= 1", "0 < d"]), "then": then}
             if c.chance(0.3):
-                entry["else"] = [{"other": c.pick(["relu", f"{conv}(c, 1)"])}]
+                others = ["relu", f"{conv}(c, 1)"]
+                if merge is None:  # (a merge adds or multiplies the inner level's output)
+                    others.append(f"{conv}(c * 2, 1)")
+                other = c.pick(others)
+                entry["else"] = [{"other": other}]
+                if "c * 2" in other and not last:  # the channels change level by level
+                    self.tag("block:recursive-size-function")
             data["body"] = [{"first": f"{conv}(c, 1)"}, entry]
         block.data = data
         block.heavy = True

@@ -500,6 +500,7 @@ TAGS = {
     "windows-in-loop",
     "from:in-if-branch",
     "block:mutual-recursion",
+    "block:recursive-size-function",
     "patch-merging",
     "select:1d-to-flat",
     "merge:add+parallel",

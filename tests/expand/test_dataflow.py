@@ -582,32 +582,72 @@ layers:
   - flatten
   - fc: linear(3)
 """
+POST_LINE = "      - post: conv2d(c * POST, 1)\n"
 
 
-def test_mutual_recursion_with_a_formula_generates_a_file_right_at_every_depth() -> None:
-    """B ends with its own convolution, so its channels are one formula whatever A gives;
-    A's are B's or its own: found by induction inside B's, and checked at depths the
-    generated file was not written for."""
-    text = MUTUAL.replace("POST", "2")
-    source = netspec.loads(text).source()
-    cls = compile_source(source).Mutual
+VALID = """netspec: 1
+name: vnet
+params:
+  n: 2
+input: [3, 64, 64]
+blocks:
+  B:
+    params: [d]
+    body:
+      - conv: conv2d(3, 3)
+      - if: d > 0
+        then:
+          - inner: B(d - 1)
+layers:
+  - b: B(n)
+  - flatten
+  - fc: linear(2)
+"""
+
+
+def test_a_size_the_recursion_changes_level_by_level_is_a_function_of_the_sizes() -> None:
+    """Each level's valid convolution trims 2: the ``linear`` needs the sizes after ``n + 1``
+    of them, which no formula of the generated code's gives without the recursion. The file
+    computes them as a person would, with a function of the sizes alone, cached."""
+    source = netspec.loads(VALID).source()
+    assert (
+        "@functools.cache\n"
+        "def b_sizes(\n"
+        "    in_channels: int, in_height: int, in_width: int, d: int\n"
+        ") -> tuple[int, int, int]:\n"
+    ) in source
+    assert "b_sizes(3, in_height - 2, in_width - 2, d - 1)[1] if d > 0 else in_height - 2" in (
+        source
+    )
+    assert "* (b_sizes(3, 62, 62, n - 1)[1] if n > 0 else 62)" in source
+    cls = compile_source(source).Vnet
     for depth in range(8):
-        net = netspec.loads(text, D=depth).check()
-        made = cls(D=depth)
+        net = netspec.loads(VALID, n=depth).check()
+        assert net.root.children[0].output == (3, 62 - 2 * depth, 62 - 2 * depth)
+        made = cls(n=depth)
         assert compare_state(made, net) == [] and compare_forward(made, net) == []
 
 
-def test_mutual_recursion_without_a_formula_is_refused_not_miscompiled() -> None:
-    """Without B's last convolution, A and B give 2 and 6 channels by turns as the depth
-    grows: no formula. A's form was once found inside B's induction, under B's first
-    assumption (that it keeps its input's size), and kept after that assumption was
-    dropped: the generated file was right up to D=4 and built a wrong ``fc`` at D=5."""
-    text = MUTUAL.replace("      - post: conv2d(c * POST, 1)\n", "")
-    channels = [netspec.loads(text, D=d).network.root.children[0].output[0] for d in range(7)]
-    assert channels == [2, 2, 6, 2, 6, 2, 6]
-    for make in (lambda s: s.source(), lambda s: s.build()):
-        with pytest.raises(NetspecError, match="B's recursive call decides level by level"):
-            make(netspec.loads(text, D=5))
+@pytest.mark.parametrize("post", [True, False])
+def test_mutual_recursion_generates_a_file_right_at_every_depth(post: bool) -> None:
+    """With ``post``, B ends with its own convolution, so its channels are one formula
+    whatever A gives; A's are B's or its own, found by induction inside B's. Without it, A
+    and B give 2 and 6 channels by turns as the depth grows: no formula, so the file computes
+    them with a function of the sizes. A's form was once found inside B's induction, under
+    B's first assumption (that it keeps its input's size), and kept after that assumption
+    was dropped: the file was right up to D=4 and built a wrong ``fc`` at D=5. Checked at
+    depths the file was not written for."""
+    text = MUTUAL.replace("POST", "2") if post else MUTUAL.replace(POST_LINE, "")
+    source = netspec.loads(text).source()
+    assert ("def b_sizes(" in source) is not post
+    cls = compile_source(source).Mutual
+    channels = []
+    for depth in range(8):
+        net = netspec.loads(text, D=depth).check()
+        channels.append(net.root.children[0].output[0])
+        made = cls(D=depth)
+        assert compare_state(made, net) == [] and compare_forward(made, net) == []
+    assert channels == ([4] * 8 if post else [2, 2, 6, 2, 6, 2, 6, 2])
 
 
 @pytest.mark.parametrize(("old", "new", "words", "line", "col"), RECURSION_BAD)

@@ -88,6 +88,7 @@ def generate(spec: m.SpecFile, net: Network, input_override: Shape | None = None
             }
         )
     helpers = [HELPERS[h].strip("\n") for h in sorted(module.helpers)]
+    helpers += list(module.size_texts.values())
     body = "\n".join(line for cls in rendered for line in cls["lines"]) + "\n".join(helpers)
     helpers += [
         b.source.strip("\n")
@@ -140,6 +141,8 @@ def _source_name(spec: m.SpecFile) -> str:
 
 def _imports(body: str, ordered_dict: bool) -> list[str]:
     stdlib = []
+    if re.search(r"\bfunctools\.", body):
+        stdlib.append("import functools")
     if re.search(r"\bmath\.", body):
         stdlib.append("import math")
     if ordered_dict:

@@ -82,7 +82,7 @@ from netspec.spec import models as m
 from netspec.spec.names import GENERATED, check_layer_name
 from netspec.spec.params import Param
 
-from .format import Atom, Bracket, Chain, Item, PyExpr, Stmt, call, prune
+from .format import Atom, Bracket, Chain, Item, PyExpr, Stmt, call, lay_out, prune
 
 _DIM_NAMES = {
     1: ("features",),
@@ -244,6 +244,12 @@ def _laid_out(node: n.Expr) -> PyExpr | None:
         parts = [_operand(left, p)]
         parts += [_prefixed(f"{op} ", right, p + 1) for op, right in operands]
         return Chain(tuple(parts))
+    call, close = node, ")"
+    if isinstance(node, n.Index) and isinstance(node.index, n.Const):  # `f(a, b)[1]`
+        call, close = n.strip(node.value), f")[{render(node.index, python=True)}]"
+    if isinstance(call, n.Call) and isinstance(call.func, n.Name) and not call.kwargs:
+        args = tuple(Item(_expr(a)) for a in call.args)
+        return Bracket(f"{call.func.id}(", args, close)
     if isinstance(node, n.OpChain):  # split across lines like a short chain
         p = _precedence(node)
         parts = [_operand(node.values[0], p)]
@@ -353,6 +359,11 @@ class Module:
         in its own dry run: that call's output is its closed form, see :meth:`closed_form`)."""
         self.closed: dict[tuple[str, int], tuple[n.Expr | None, ...]] = {}
         """Each recursive block's output sizes in its own terms (assumed, while computed)."""
+        self.size_functions: dict[tuple[str, int], str] = {}
+        """The function computing a recursive block's output sizes that have no closed form
+        (its name, by block and rank), see :meth:`size_function`."""
+        self.size_texts: dict[tuple[str, int], str] = {}
+        """Their definitions, once written."""
         self.inducting: list[set[tuple[str, int]]] = []
         """Per closed form being found, innermost last: the closed forms found while it was
         assumed (in mutual recursion, one block's form is found inside the other's
@@ -632,12 +643,109 @@ class Module:
         dims = self.closed_form(name, len(x))
         mapping: dict[str, n.Expr] = {f"{RECURSIVE_IN}{i}": as_expr(d) for i, d in enumerate(x)}
         mapping |= {k: as_expr(v) for k, v in (names | args).items()}
+        sizes = None
+        if any(d is None for d in dims):
+            sizes = self._size_call(name, args, names, x)
         return tuple(
             Sym(_tidy(n.substitute(d, mapping)))
             if d is not None
+            else Sym(n.Index(sizes, n.Const(i)))
+            if sizes is not None
             else Sym(n.Name(f"{RECURSIVE_SIZE}_{len(dims)}_{i}_{name}"))
             for i, d in enumerate(dims)
         )
+
+    def _size_call(
+        self, name: str, args: dict[str, Any], names: dict[str, Any], x: Shape
+    ) -> n.Expr | None:
+        """The call of block ``name``'s size function for these arguments and input (see
+        :meth:`size_function`), or ``None`` where it has none: a block of several inputs, or
+        one given a list (the function caches its results by its arguments, which a list
+        cannot key)."""
+        block = self.spec.blocks[name]
+        params = [p.name for p in block.params]
+        if block.inputs or any(p not in args for p in params):
+            return None
+        kinds = self._size_kinds(name)
+        if kinds is None:
+            return None
+        key = (name, len(x))
+        if key not in self.size_functions:
+            taken = {*self.spec.blocks, self.top_name, *self.size_functions.values()}
+            base = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower() + "_sizes"
+            self.size_functions[key] = Namespace(taken).fresh(base)
+        values = [as_expr(v) for v in [*x, *(args[p] for p in params)]]
+        values += [as_expr(names[g]) for g in self.needs[name]]
+        given = tuple(  # a list as a tuple: the cache keys on it
+            n.Call(n.Name("tuple"), (v,), ()) if kind.startswith("tuple") else v
+            for v, kind in zip(values, ["int"] * len(x) + kinds, strict=True)
+        )
+        return n.Call(n.Name(self.size_functions[key]), given, ())
+
+    def _size_kinds(self, name: str) -> list[str] | None:
+        """The types of block ``name``'s arguments and of the spec's names it reads, as its
+        size function takes them (a list of numbers as a tuple, passed as one); ``None`` where
+        one may be a value its cache cannot key on (a list of lists, values of several
+        types)."""
+        types = self.arg_types.get(name, {})
+        kinds = [types.get(p.name, "Any") for p in self.spec.blocks[name].params]
+        for g in self.needs[name]:
+            p = self.params.get(g)
+            kinds.append(_annotation(p.kind, p.default) if p is not None else "Any")
+        scalars = ("int", "float", "bool", "str")
+        out = []
+        for kind in kinds:
+            if kind in scalars:
+                out.append(kind)
+            elif kind.startswith("tuple[") and kind.endswith(", ...]") and kind[6:-6] in scalars:
+                out.append(kind)
+            else:
+                return None
+        return out
+
+    def size_function(self, name: str, rank: int) -> str:
+        """The definition of block ``name``'s size function: its output sizes from its input's
+        sizes, its arguments and the spec's names it reads, computed as its layers compute
+        them, its recursive call through the function itself. Where a size changes level by
+        level (valid convolutions in a U-Net level), no formula can be written without the
+        recursion: this is the recursion, of the sizes alone. Cached by its arguments, so
+        a level's sizes are computed once however many of its sizes the caller reads."""
+        block = self.spec.blocks[name]
+        params = [p.name for p in block.params]
+        needs = list(self.needs[name])
+        dims = _DIM_NAMES.get(rank, tuple(f"dim{i}" for i in range(rank)))
+        taken = {*params, *needs, *_block_local_names(block), *block.let}
+        inputs = [_fresh_in(f"in_{d}", taken) for d in dims]
+        taken |= set(inputs)
+        own = {p: Sym(n.Name(p)) for p in params}
+        names = {g: Sym(n.Name(g)) for g in needs}
+        x = tuple(Sym(n.Name(v)) for v in inputs)
+        self.sizing.append(name)
+        try:
+            shape, made = self._dry_output(name, own, names, x, Namespace(taken))
+        finally:
+            self.sizing.pop()
+        types = self._size_kinds(name)
+        assert types is not None  # (else there is no call of the function)
+        kinds = [f"{v}: int" for v in inputs]
+        kinds += [f"{p}: {t}" for p, t in zip([*params, *needs], types, strict=True)]
+        fn = self.size_functions[name, rank]
+        lines = ["@functools.cache"]
+        lines += lay_out(
+            f"def {fn}",
+            Bracket("(", tuple(Item(Atom(k)) for k in kinds), ")"),
+            f" -> tuple[{', '.join(['int'] * rank)}]:",
+            0,
+        )
+        lines.append(
+            f'    """The output sizes of a {name} block, which its recursive call changes level '
+            'by level."""'
+        )
+        for stmt in made:
+            lines += stmt.lines(1)
+        result = Bracket("(", tuple(Item(_py(d)) for d in shape), ")", tuple_like=True)
+        lines += Stmt("return ", result).lines(1)
+        return "\n".join(lines)
 
     def closed_form(self, name: str, rank: int) -> tuple[n.Expr | None, ...]:
         """The output sizes of a recursive block in terms of its arguments (its parameters'
@@ -1300,23 +1408,6 @@ class Emitter:
             constant = same and not fixed.dead and not (n.free_names(as_expr(dim)) & starts)
             if not (kept or constant):
                 varying.append(i)
-        if len(varying) < len(state.shape):
-            # a size the body keeps may still come out of it in the body's own terms (a
-            # permute in one branch of a condition gives the size a variable the condition
-            # assigns): it needs a variable set before the loop too, or a loop that runs no
-            # time leaves the one after it unset
-            def tracked(s: State, out: list[Stmt]) -> None:
-                self._track(s, varying, out)
-                run(s, out)
-                self._sync(s, out)
-
-            after = self._dry(tracked, state)
-            if len(after.shape) == len(state.shape):
-                varying += [
-                    i
-                    for i, dim in enumerate(after.shape)
-                    if i not in varying and as_expr(dim) != as_expr(state.shape[i])
-                ]
         return varying
 
     def _loop_body(
@@ -1330,8 +1421,21 @@ class Emitter:
         """The loop, its varying sizes carried by variables (assigned before it and at the end
         of each iteration); returns the variables it assigns."""
         outer = dict(state.tracked)
-        self._track(state, self._varying(state, run), stmts)
+        varying = self._varying(state, run)
+        self._track(state, varying, stmts)
         assigned = set(state.tracked.values())
+        # a size the body keeps (and no variable carries) that reads a variable the body
+        # assigns keeps its value in a copy, so that after the loop it can be read as it was
+        # before it (below)
+        carried = set(state.tracked)
+        kept = list(state.shape)
+        for i, dim in enumerate(kept):
+            if i not in varying and i not in carried and _reads(dim) & assigned:
+                copy = self.ns.fresh("size")
+                self.tracked_names.add(copy)
+                stmts.append(Stmt(f"{copy} = ", _py(dim), reads=_reads(dim), writes=copy))
+                kept[i] = Sym(n.Name(copy), getattr(dim, "value", None))
+        state.shape = tuple(kept)
         start = state.copy()
         body: list[Stmt] = []
         run(state, body)
@@ -1342,6 +1446,14 @@ class Emitter:
         state.tracked = outer  # after the loop its variables hold the final sizes
         if state.dead:  # the body always raises: only a loop that runs no time gets past it
             state.shape, state.dead = start.shape, start.dead
+        elif len(state.shape) == len(start.shape):
+            # a size the body keeps is after the loop what it was before, however many times
+            # the loop ran: the body may give it back in a variable of its own (a permute in
+            # one branch of a condition), which a loop that runs no time leaves unset
+            state.shape = tuple(
+                start.shape[i] if i not in varying and i not in carried else dim
+                for i, dim in enumerate(state.shape)
+            )
         return assigned
 
     def _loop(
@@ -3108,23 +3220,48 @@ def generate_module(
     except OpError as exc:  # pragma: no cover - rules failing symbolically
         raise CodegenError(exc.message, None, hint=exc.hint) from None
     classes = [*module.blocks.values(), top]
+    while len(module.size_texts) < len(module.size_functions):  # one may call another
+        for key in list(module.size_functions):
+            if key not in module.size_texts:
+                module.size_texts[key] = module.size_function(*key)
+    # the functions the classes call, and those these call (a size nothing reads needs none)
+    text = "\n".join(
+        line for c in classes for s in [*c.init, *(c.forward or [])] for line in s.lines(0)
+    )
+    called: set[tuple[str, int]] = set()
+    while True:
+        more = {
+            key
+            for key, fn in module.size_functions.items()
+            if key not in called and re.search(rf"\b{fn}\(", text)
+        }
+        if not more:
+            break
+        called |= more
+        text = "\n".join(module.size_texts[key] for key in more)
+    module.size_texts = {k: v for k, v in module.size_texts.items() if k in called}
     marker = re.compile(rf"\b{RECURSIVE_SIZE}_(\d+)_(\d+)_(\w+)")
-    for code in classes:
-        for stmt in [*code.init, *(code.forward or [])]:
-            found = next(filter(None, (marker.search(line) for line in stmt.lines(0))), None)
-            if found is None:
-                continue
-            rank, index, name = int(found.group(1)), int(found.group(2)), found.group(3)
-            dims = _DIM_NAMES.get(rank, ())
-            size = dims[index] if index < len(dims) else f"dimension {index + 1}"
-            where = "the model" if code is top else code.name
-            raise CodegenError(
-                f"{where} needs the {size} of {name}'s output, which {name}'s recursive call "
-                "decides level by level: the generated code has no formula for it",
-                spec.blocks[name].span,
-                f"blocks.{name}",
-                hint="codegen follows a recursive block's sizes that are the same whatever "
-                "its inner call gives (a U-Net level's channels, or its input's size with "
-                "padded convolutions); keep this size so, or have no layer after it need it",
-            )
+    texts = [
+        ("the model" if code is top else code.name, stmt.lines(0))
+        for code in classes
+        for stmt in [*code.init, *(code.forward or [])]
+    ]
+    texts += [(f"{key[0]}'s size function", t.split("\n")) for key, t in module.size_texts.items()]
+    for where, lines in texts:
+        found = next(filter(None, (marker.search(line) for line in lines)), None)
+        if found is None:
+            continue
+        rank, index, name = int(found.group(1)), int(found.group(2)), found.group(3)
+        dims = _DIM_NAMES.get(rank, ())
+        size = dims[index] if index < len(dims) else f"dimension {index + 1}"
+        raise CodegenError(
+            f"{where} needs the {size} of {name}'s output, which {name}'s recursive call "
+            f"decides level by level, and {name} takes several inputs or a list, which the "
+            "function computing its sizes cannot take: the generated code has no formula for it",
+            spec.blocks[name].span,
+            f"blocks.{name}",
+            hint="a recursive block whose sizes change level by level gets a function "
+            "computing them, for arguments that are numbers, truth values or text; give it "
+            "those, or keep the size the same whatever its inner call gives",
+        )
     return classes, module
