@@ -1075,9 +1075,14 @@ class Emitter:
             if not module:
                 test_expr = self.capture(test_expr, stmts)
             cond = render(test_expr.expr, python=True)
-            # a choice that is the identity in forward is the input itself
-            then_text, else_text = body.flat() or x, orelse.flat() or x
-            return Atom(f"{then_text} if {cond} else {else_text}")
+            cond = f"({cond})" if _precedence(test_expr.expr) <= _IF else cond
+            # a choice that is the identity in forward is the input itself; laid out as a
+            # conditional expression, split where it does not fit on a line
+            then_part = body if body.flat() else Atom(x)
+            if isinstance(then_part, Chain):  # a choice in a choice's value
+                then_part = Atom(f"({then_part.flat()})")
+            else_part = orelse if orelse.flat() else Atom(x)
+            return Chain((then_part, Atom(f"if {cond}"), _with_prefix("else ", else_part)))
         func = calls.func_name(node)
         if func.id == "stage":
             return self._stage(node, origin, scope, state, where, stmts)
@@ -2330,6 +2335,11 @@ class Emitter:
         elif else_mods:
             test = _present(else_mods, else_fwd, then_fwd or None)
             self.module_tests += [(a, test, f"if not self.{flag}:") for a in else_mods]
+        elif _same_calls(then_fwd, else_fwd):
+            # both branches call the same (a module made either way, nn.Identity in one):
+            # forward calls it unconditionally, and the flag nothing reads is not stored
+            fwd.extend(then_fwd)
+            return
         else:
             test = Stmt(f"if self.{flag}:", body=then_fwd, orelse=else_fwd or None, block=True)
         fwd.append(test)
@@ -3145,6 +3155,14 @@ def _spec_names(entries: Sequence[Any]) -> set[str]:
             value = entry.value
             out |= _spec_names(value if isinstance(value, list) else [value])
     return out
+
+
+def _same_calls(a: list[Stmt], b: list[Stmt]) -> bool:
+    """Whether two branches of ``forward`` are the same plain statements (no nested blocks,
+    which later passes may still rewrite), so one copy of them needs no condition."""
+    if not a or any(s.body or s.orelse or s.block for s in [*a, *b]):
+        return False
+    return [line for s in a for line in s.lines(0)] == [line for s in b for line in s.lines(0)]
 
 
 def _flag_name(code: n.Expr) -> str:

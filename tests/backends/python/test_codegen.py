@@ -596,3 +596,36 @@ layers:
         net = netspec.loads(text, n=n, flag=flag).check()
         made = cls(n=n, flag=flag)
         assert compare_state(made, net) == [] and compare_forward(made, net) == []
+
+
+def test_a_long_choice_is_split_and_branches_calling_the_same_are_one_call(
+    tmp_path: Path,
+) -> None:
+    """A choice of modules too long for a line is bracketed and split, as ruff lays it out; a
+    condition whose branches both call the module of one name (a projection, or
+    ``nn.Identity``: MaxViT's ``proj``) is one call in ``forward``, with no flag."""
+    from tests.backends.python.test_block_sizes import ruff_clean  # noqa: PLC0415
+
+    text = (
+        "netspec: 1\nname: choices\ninput: [8, 8, 8]\nparams:\n  out: 8\n  stride: 1\n"
+        "  drop_probability_of_the_branch: 0.0\n"
+        "blocks:\n  B:\n    params: [out_channels, stride, drop_probability]\n    body:\n"
+        "      - parallel:\n"
+        "          - - if: stride != 1 or in.channels != out_channels\n"
+        "              then:\n                - proj: conv2d(out_channels, 1, stride=stride)\n"
+        "              else:\n                - proj: identity\n"
+        "          - - conv: conv2d(out_channels, 3, stride=stride, padding=1)\n"
+        "            - stochastic_depth: stochastic_depth(drop_probability, 'row') if "
+        "drop_probability > 0 else identity\n"
+        "        merge: add\n"
+        "layers:\n  - block: B(out, stride, drop_probability_of_the_branch)\n"
+    )
+    spec = netspec.loads(text)
+    source = spec.source()
+    assert "        self.stochastic_depth = (\n" in source
+    assert "            if drop_probability > 0\n" in source
+    assert "        branch = self.proj(branch)\n" in source
+    assert source.count("self.proj(") == 1 and "self.flag" not in source
+    ruff_clean(tmp_path, source)
+    for values in ({}, {"out": 16, "stride": 2, "drop_probability_of_the_branch": 0.1}):
+        netspec.loads(text, **values).build(verify=True)
