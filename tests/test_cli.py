@@ -85,6 +85,14 @@ BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         "conv1",
         "out_channels expects a positive integer, found 64.5",
     ),
+    (
+        "attribute-word-misspelt",
+        HEAD + "layers:\n  - conv1: conv2d(8, 3, padding_mode='reflects')\n",
+        5,
+        38,
+        "conv1",
+        "padding_mode expects 'zeros', 'reflect', 'replicate' or 'circular', found 'reflects'",
+    ),
     ("wrong-type-layers", HEAD + "layers: relu\n", 4, 9, "layers", "expected a list"),
     (
         "missing-attribute",

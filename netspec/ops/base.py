@@ -19,7 +19,7 @@ import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -281,6 +281,19 @@ class Op:
             detail = str(message).removeprefix("Value error, ").removeprefix("Assertion failed, ")
             return OpError(
                 f"{self.name}: {field_name} {detail}, found {show(value)}", attr=field_name
+            )
+        if (
+            err["type"] == "literal_error"
+            and isinstance(value, str)
+            and _expect(info) == "a valid value"  # a word of a few, said no other way
+        ):
+            from netspec.errors import choices_hint
+
+            options = [a for a in get_args(info.annotation) if isinstance(a, str)] if info else []
+            return OpError(
+                f"{self.name}: {field_name} expects {err['ctx']['expected']}, found {show(value)}",
+                hint=choices_hint(value, options, "values"),
+                attr=field_name,
             )
         return OpError(
             f"{self.name}: {field_name} expects {_expect(info)}, found {show(value)}",
