@@ -161,7 +161,12 @@ class _WindowAttention(Op):
         cls = "ShiftedWindowAttentionV2" if self.cosine else "ShiftedWindowAttention"
         args = (x[-1], a.window_size, a.shift_size, a.num_heads)
         kwargs = self.kwargs(a, skip=["shift_size"])
-        helpers: tuple[str, ...] = (cls, "shifted_window_attention", "relative_position_index")
+        helpers: tuple[str, ...] = (
+            cls,
+            "shifted_window_attention",
+            "relative_position_index",
+            "relative_position_bias",
+        )
         if self.cosine:
             helpers = (*helpers, "relative_coords_table")
         return PyCall(cls, args, kwargs, helpers=helpers)
@@ -330,6 +335,17 @@ def relative_position_index(window_size: int) -> torch.Tensor:
     return index.flatten()
 '''
 
+HELPERS["relative_position_bias"] = '''
+def relative_position_bias(
+    table: torch.Tensor, index: torch.Tensor, n: int
+) -> torch.Tensor:
+    """The bias of each head for every pair of a window's n tokens (1 × heads × n × n):
+    the rows of the table (one per relative position, a column per head) that the
+    relative_position_index names."""
+    bias = table[index.view(-1)].view(n, n, -1)
+    return bias.permute(2, 0, 1).contiguous().unsqueeze(0)
+'''
+
 HELPERS["relative_coords_table"] = '''
 def relative_coords_table(window_size: int) -> torch.Tensor:
     """Every relative offset of a window (1 × (2w - 1) × (2w - 1) × 2), scaled to [-8, 8]
@@ -472,9 +488,11 @@ class ShiftedWindowAttention(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.window_size * self.window_size
-        bias = self.relative_position_bias_table[self.relative_position_index]
-        bias = bias.view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+        bias = relative_position_bias(
+            self.relative_position_bias_table,
+            self.relative_position_index,
+            self.window_size * self.window_size,
+        )
         return shifted_window_attention(
             x,
             self.qkv.weight,
@@ -533,11 +551,11 @@ class ShiftedWindowAttentionV2(nn.Module):
             self.qkv.bias[dim : 2 * dim].zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.window_size * self.window_size
         table = self.cpb_mlp(self.relative_coords_table).view(-1, self.num_heads)
-        bias = table[self.relative_position_index]
-        bias = bias.view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
-        bias = 16 * torch.sigmoid(bias)
+        n = self.window_size * self.window_size
+        bias = 16 * torch.sigmoid(
+            relative_position_bias(table, self.relative_position_index, n)
+        )
         return shifted_window_attention(
             x,
             self.qkv.weight,
@@ -694,6 +712,7 @@ class SwinBlockV2(Op):
             "ShiftedWindowAttentionV2",
             "shifted_window_attention",
             "relative_position_index",
+            "relative_position_bias",
             "relative_coords_table",
             "StochasticDepth",
             "stochastic_depth",

@@ -88,9 +88,11 @@ class ShiftedWindowAttention(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.window_size * self.window_size
-        bias = self.relative_position_bias_table[self.relative_position_index]
-        bias = bias.view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
+        bias = relative_position_bias(
+            self.relative_position_bias_table,
+            self.relative_position_index,
+            self.window_size * self.window_size,
+        )
         return shifted_window_attention(
             x,
             self.qkv.weight,
@@ -148,11 +150,11 @@ class ShiftedWindowAttentionV2(nn.Module):
             self.qkv.bias[dim : 2 * dim].zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        n = self.window_size * self.window_size
         table = self.cpb_mlp(self.relative_coords_table).view(-1, self.num_heads)
-        bias = table[self.relative_position_index]
-        bias = bias.view(n, n, -1).permute(2, 0, 1).contiguous().unsqueeze(0)
-        bias = 16 * torch.sigmoid(bias)
+        n = self.window_size * self.window_size
+        bias = 16 * torch.sigmoid(
+            relative_position_bias(table, self.relative_position_index, n)
+        )
         return shifted_window_attention(
             x,
             self.qkv.weight,
@@ -252,6 +254,16 @@ def relative_coords_table(window_size: int) -> torch.Tensor:
     )
     table = table / (window_size - 1) * 8
     return torch.sign(table) * torch.log2(torch.abs(table) + 1.0) / 3.0
+
+
+def relative_position_bias(
+    table: torch.Tensor, index: torch.Tensor, n: int
+) -> torch.Tensor:
+    """The bias of each head for every pair of a window's n tokens (1 × heads × n × n):
+    the rows of the table (one per relative position, a column per head) that the
+    relative_position_index names."""
+    bias = table[index.view(-1)].view(n, n, -1)
+    return bias.permute(2, 0, 1).contiguous().unsqueeze(0)
 
 
 def relative_position_index(window_size: int) -> torch.Tensor:
