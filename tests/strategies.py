@@ -716,7 +716,10 @@ class SpecGen:
             if kind == "class" and flow.world == "1d" and self.c.chance(0.15):
                 out += self.attention(ctx, flow, names)
             elif kind == "class" and flow.world == "2d" and self.c.chance(0.08):
-                out += self.windows(ctx, flow, names)
+                if self.c.chance(0.5):
+                    out += self.windows(ctx, flow, names)
+                else:
+                    out += self.partitions(ctx, flow, names)
             elif (
                 kind == "class"
                 and ctx.block is None
@@ -780,6 +783,34 @@ class SpecGen:
             flow.chan = None  # twice the channels
             self.tag("patch-merging")
         out.append(self.render(Call("permute", [("dims", [0, 3, 1, 2])])))
+        return out
+
+    def partitions(self, ctx: Ctx, flow: Flow, names: Names) -> list[Any]:
+        """MaxViT's partition attention on C×H×W: windows or a grid of s × s tokens, where s
+        divides the map (MaxViT does not pad): s = 1 on any map, or, where the size may
+        change, the map pooled to 4×4 first and s = 2 or 4. One head, or heads of one
+        channel."""
+        c = self.c
+        out: list[Any] = []
+        size = 1
+        if not flow.fixed and c.chance(0.6):
+            out.append(self.render(Call("adaptive_avgpool2d", [("output_size", 4)])))
+            flow.apply("set" if flow.tracked else "cap", 4)
+            size = c.pick([2, 4])
+        dims: list[Any] = [1, 1] + ([E(flow.chan)] if flow.chan is not None else [])
+        attrs: list[tuple[str, Any]] = [("head_dim", c.pick(dims)), ("partition_size", size)]
+        options = [
+            ("partition_type", ["window", "grid"]),
+            ("mlp_ratio", [1, 2]),
+            ("attention_dropout", [0.0, E("drop")]),
+            ("mlp_dropout", [0.0, 0.1]),
+            ("stochastic_depth_prob", [0.0, 0.2]),
+        ]
+        for name, values in options:
+            if c.chance(0.4):
+                attrs.append((name, c.pick(values)))
+        self.tag("partitions")
+        out.append({names.new("part", ctx, self): self.render(Call("partition_attention", attrs))})
         return out
 
     def model_tensor(self, ctx: Ctx, flow: Flow) -> Any:

@@ -502,6 +502,7 @@ TAGS = {
     "block:mutual-recursion",
     "block:recursive-size-function",
     "patch-merging",
+    "partitions",
     "select:1d-to-flat",
     "merge:add+parallel",
     "merge:mul+parallel",

@@ -977,6 +977,7 @@ def _op_base(op: str) -> tuple[str, dict[str, str]]:
             "shifted_window_attention": {"num_heads": "2", "window_size": "4"},
             "shifted_window_attention_v2": {"num_heads": "2", "window_size": "4"},
             "swin_block_v2": {"num_heads": "2", "window_size": "4"},
+            "partition_attention": {"head_dim": "2", "partition_size": "4"},
             "embedding": {"num_embeddings": "10", "embedding_dim": "4"},
             "lstm": {"hidden_size": "4"},
             "gru": {"hidden_size": "4"},

@@ -492,6 +492,174 @@ class SwinTransformerBlockV2(nn.Module):
         return x
 
 
+# torchvision.models.maxvit (torchvision 0.28), as torchvision writes it (``meshgrid`` given
+# its default indexing, "ij", to keep its warning out): the grid size is given to the
+# constructor, and a grid layer needs a square map.
+
+
+def _get_relative_position_index(height: int, width: int) -> torch.Tensor:
+    coords = torch.stack(torch.meshgrid([torch.arange(height), torch.arange(width)], indexing="ij"))
+    coords_flat = torch.flatten(coords, 1)
+    relative_coords = coords_flat[:, :, None] - coords_flat[:, None, :]
+    relative_coords = relative_coords.permute(1, 2, 0).contiguous()
+    relative_coords[:, :, 0] += height - 1
+    relative_coords[:, :, 1] += width - 1
+    relative_coords[:, :, 0] *= 2 * width - 1
+    return relative_coords.sum(-1)
+
+
+class RelativePositionalMultiHeadAttention(nn.Module):
+    """torchvision.models.maxvit.RelativePositionalMultiHeadAttention."""
+
+    def __init__(self, feat_dim: int, head_dim: int, max_seq_len: int) -> None:
+        super().__init__()
+        if feat_dim % head_dim != 0:
+            raise ValueError(f"feat_dim: {feat_dim} must be divisible by head_dim: {head_dim}")
+        self.n_heads = feat_dim // head_dim
+        self.head_dim = head_dim
+        self.size = int(math.sqrt(max_seq_len))
+        self.max_seq_len = max_seq_len
+        self.to_qkv = nn.Linear(feat_dim, self.n_heads * self.head_dim * 3)
+        self.scale_factor = feat_dim**-0.5
+        self.merge = nn.Linear(self.head_dim * self.n_heads, feat_dim)
+        self.relative_position_bias_table = nn.parameter.Parameter(
+            torch.empty(
+                ((2 * self.size - 1) * (2 * self.size - 1), self.n_heads), dtype=torch.float32
+            ),
+        )
+        self.register_buffer(
+            "relative_position_index", _get_relative_position_index(self.size, self.size)
+        )
+        torch.nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+
+    def get_relative_positional_bias(self) -> torch.Tensor:
+        bias_index = self.relative_position_index.view(-1)  # type: ignore[operator]
+        relative_bias = self.relative_position_bias_table[bias_index].view(
+            self.max_seq_len, self.max_seq_len, -1
+        )
+        relative_bias = relative_bias.permute(2, 0, 1).contiguous()
+        return relative_bias.unsqueeze(0)
+
+    def forward(self, x: Tensor) -> Tensor:
+        B, G, P, D = x.shape
+        H, DH = self.n_heads, self.head_dim
+        qkv = self.to_qkv(x)
+        q, k, v = torch.chunk(qkv, 3, dim=-1)
+        q = q.reshape(B, G, P, H, DH).permute(0, 1, 3, 2, 4)
+        k = k.reshape(B, G, P, H, DH).permute(0, 1, 3, 2, 4)
+        v = v.reshape(B, G, P, H, DH).permute(0, 1, 3, 2, 4)
+        k = k * self.scale_factor
+        dot_prod = torch.einsum("B G H I D, B G H J D -> B G H I J", q, k)
+        pos_bias = self.get_relative_positional_bias()
+        dot_prod = F.softmax(dot_prod + pos_bias, dim=-1)
+        out = torch.einsum("B G H I J, B G H J D -> B G H I D", dot_prod, v)
+        out = out.permute(0, 1, 3, 2, 4).reshape(B, G, P, D)
+        out = self.merge(out)
+        return out
+
+
+class SwapAxes(nn.Module):
+    """torchvision.models.maxvit.SwapAxes."""
+
+    def __init__(self, a: int, b: int) -> None:
+        super().__init__()
+        self.a = a
+        self.b = b
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        res = torch.swapaxes(x, self.a, self.b)
+        return res
+
+
+class WindowPartition(nn.Module):
+    """torchvision.models.maxvit.WindowPartition."""
+
+    def forward(self, x: Tensor, p: int) -> Tensor:
+        B, C, H, W = x.shape
+        P = p
+        x = x.reshape(B, C, H // P, P, W // P, P)
+        x = x.permute(0, 2, 4, 3, 5, 1)
+        x = x.reshape(B, (H // P) * (W // P), P * P, C)
+        return x
+
+
+class WindowDepartition(nn.Module):
+    """torchvision.models.maxvit.WindowDepartition."""
+
+    def forward(self, x: Tensor, p: int, h_partitions: int, w_partitions: int) -> Tensor:
+        B, G, PP, C = x.shape
+        P = p
+        HP, WP = h_partitions, w_partitions
+        x = x.reshape(B, HP, WP, P, P, C)
+        x = x.permute(0, 5, 1, 3, 2, 4)
+        x = x.reshape(B, C, HP * P, WP * P)
+        return x
+
+
+class PartitionAttentionLayer(nn.Module):
+    """torchvision.models.maxvit.PartitionAttentionLayer (activation GELU, LayerNorm, as
+    MaxVitLayer builds it)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        head_dim: int,
+        partition_size: int,
+        partition_type: str,
+        grid_size: tuple[int, int],
+        mlp_ratio: int = 4,
+        activation_layer: Any = nn.GELU,
+        norm_layer: Any = nn.LayerNorm,
+        attention_dropout: float = 0.0,
+        mlp_dropout: float = 0.0,
+        p_stochastic_dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.n_heads = in_channels // head_dim
+        self.head_dim = head_dim
+        self.n_partitions = grid_size[0] // partition_size
+        self.partition_type = partition_type
+        self.grid_size = grid_size
+        if partition_type not in ["grid", "window"]:
+            raise ValueError("partition_type must be either 'grid' or 'window'")
+        if partition_type == "window":
+            self.p, self.g = partition_size, self.n_partitions
+        else:
+            self.p, self.g = self.n_partitions, partition_size
+        self.partition_op = WindowPartition()
+        self.departition_op = WindowDepartition()
+        self.partition_swap = SwapAxes(-2, -3) if partition_type == "grid" else nn.Identity()
+        self.departition_swap = SwapAxes(-2, -3) if partition_type == "grid" else nn.Identity()
+        self.attn_layer = nn.Sequential(
+            norm_layer(in_channels),
+            RelativePositionalMultiHeadAttention(in_channels, head_dim, partition_size**2),
+            nn.Dropout(attention_dropout),
+        )
+        self.mlp_layer = nn.Sequential(
+            nn.LayerNorm(in_channels),
+            nn.Linear(in_channels, in_channels * mlp_ratio),
+            activation_layer(),
+            nn.Linear(in_channels * mlp_ratio, in_channels),
+            nn.Dropout(mlp_dropout),
+        )
+        self.stochastic_dropout = StochasticDepth(p_stochastic_dropout, mode="row")
+
+    def forward(self, x: Tensor) -> Tensor:
+        gh, gw = self.grid_size[0] // self.p, self.grid_size[1] // self.p
+        torch._assert(
+            self.grid_size[0] % self.p == 0 and self.grid_size[1] % self.p == 0,
+            f"Grid size must be divisible by partition size. Got grid size of {self.grid_size} "
+            f"and partition size of {self.p}",
+        )
+        x = self.partition_op(x, self.p)
+        x = self.partition_swap(x)
+        x = x + self.stochastic_dropout(self.attn_layer(x))
+        x = x + self.stochastic_dropout(self.mlp_layer(x))
+        x = self.departition_swap(x)
+        x = self.departition_op(x, self.p, gh, gw)
+        return x
+
+
 # -- the check -------------------------------------------------------------------------------------
 
 

@@ -270,6 +270,39 @@ def swin_block_v2_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
     return _module(oracles.SwinTransformerBlockV2(x[-1], heads, [w, w], [shift, shift], **kw))
 
 
+def partition_attention_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
+    """torchvision's MaxViT attention layer, given the map's size (its grid_size). It asserts
+    that the partition size divides the map (MaxVit's constructor raises ValueError for it);
+    a grid layer of torchvision's needs a square map, which the attributes drawn respect."""
+    if len(x) != 3:
+        raise ValueError("a channels-first map per sample")
+    kw = dict(a)
+    head_dim, size = kw.pop("head_dim"), kw.pop("partition_size")
+    kind = kw.pop("partition_type", "window")
+    if "stochastic_depth_prob" in kw:
+        kw["p_stochastic_dropout"] = kw.pop("stochastic_depth_prob")
+    if x[1] % size or x[2] % size:
+        raise ValueError("the partition size must divide the map")
+    grid = (x[1], x[2])
+    return _module(oracles.PartitionAttentionLayer(x[0], head_dim, size, kind, grid, **kw))
+
+
+def partition_attrs(shape: tuple[int, ...]) -> st.SearchStrategy[dict[str, Any]]:
+    """Windows on any map; a grid on square maps only (torchvision's grid layer cuts both
+    sides by the height's count)."""
+    square = len(shape) == 3 and shape[1] == shape[2]
+    return st.fixed_dictionaries(
+        {"head_dim": st.sampled_from([1, 2, 4, 3]), "partition_size": st.integers(1, 4)},
+        optional={
+            "partition_type": st.sampled_from(["window", "grid"] if square else ["window"]),
+            "mlp_ratio": st.integers(1, 3),
+            "attention_dropout": st.sampled_from([0.0, 0.1]),
+            "mlp_dropout": st.sampled_from([0.0, 0.1]),
+            "stochastic_depth_prob": st.sampled_from([0.0, 0.2]),
+        },
+    )
+
+
 def select_oracle(a: dict[str, Any], x: tuple[int, ...]) -> Any:
     """``torch.select``; selecting from the batch gives another network, refused by design."""
     rank = len(x) + 1
@@ -721,6 +754,18 @@ CASES: dict[str, tuple[st.SearchStrategy[Any] | ForShape, st.SearchStrategy[Any]
         ).map(lambda t: {**t[0], **t[1]}),
         window_shape,
         swin_block_v2_oracle,
+    ),
+    "partition_attention": (
+        ForShape(partition_attrs),
+        # a channels-first map of a few partitions, or any other shape
+        st.one_of(
+            st.integers(1, 8).flatmap(
+                lambda s: st.tuples(st.sampled_from([4, 6, 8]), st.just(s), st.just(s))
+            ),
+            st.tuples(st.sampled_from([4, 8]), st.integers(1, 8), st.integers(1, 8)),
+            any_shape,
+        ),
+        partition_attention_oracle,
     ),
     # An empty shape (one scalar per sample) is outside netspec's shapes by design.
     "reshape": (ForShape(reshape_shapes), any_shape, reshape_oracle),
