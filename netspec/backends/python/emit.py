@@ -2319,6 +2319,11 @@ class Emitter:
         else_mods = sorted((else_sure - then_names - earlier) & self.assigned)
         for name in then_mods + else_mods:
             _annotate_first(block.body, name)
+        # a module both branches make, of other classes (nn.Sequential, nn.Identity): typed as
+        # any module where first assigned, for mypy
+        for name in sorted((then_names & else_names) - earlier):
+            if _made(block.body, name) != _made(block.orelse or [], name):
+                _annotate_first(block.body, name, "nn.Module")
         # forward tests the module itself where a branch has modules of its own, so that
         # TorchScript (which compiles the branch only where the test may hold) and mypy follow
         self.flags.append((init, flag_stmt, flag))
@@ -3172,18 +3177,31 @@ def _flag_name(code: n.Expr) -> str:
     return "flag"
 
 
-def _annotate_first(stmts: list[Stmt], name: str) -> bool:
-    """Type the first assignment of ``self.<name>`` in ``stmts`` (depth first) as
-    ``nn.Module | None``; True when found."""
+def _annotate_first(stmts: list[Stmt], name: str, kind: str = "nn.Module | None") -> bool:
+    """Type the first assignment of ``self.<name>`` in ``stmts`` (depth first) as ``kind``;
+    True when found."""
     for stmt in stmts:
         if stmt.prefix == f"self.{name} = ":
-            stmt.prefix = f"self.{name}: nn.Module | None = "
+            stmt.prefix = f"self.{name}: {kind} = "
             return True
         if stmt.prefix.startswith(f"self.{name}: "):
             return True
-        if _annotate_first(stmt.body, name) or _annotate_first(stmt.orelse or [], name):
+        if _annotate_first(stmt.body, name, kind) or _annotate_first(stmt.orelse or [], name, kind):
             return True
     return False
+
+
+def _made(stmts: list[Stmt], name: str) -> str | None:
+    """What the first assignment of ``self.<name>`` in ``stmts`` calls (``nn.Sequential``),
+    depth first."""
+    for stmt in stmts:
+        if stmt.prefix.startswith(f"self.{name}") and stmt.prefix.endswith(" = "):
+            text = stmt.expr.flat() if stmt.expr is not None else stmt.suffix
+            return text.split("(", 1)[0]
+        found = _made(stmt.body, name) or _made(stmt.orelse or [], name)
+        if found is not None:
+            return found
+    return None
 
 
 def _attrs(stmts: list[Stmt], nested: bool = True) -> set[str]:

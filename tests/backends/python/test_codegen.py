@@ -603,7 +603,9 @@ def test_a_long_choice_is_split_and_branches_calling_the_same_are_one_call(
 ) -> None:
     """A choice of modules too long for a line is bracketed and split, as ruff lays it out; a
     condition whose branches both call the module of one name (a projection, or
-    ``nn.Identity``: MaxViT's ``proj``) is one call in ``forward``, with no flag."""
+    ``nn.Identity``: MaxViT's ``proj``) is one call in ``forward``, with no flag, and the
+    module is typed ``nn.Module`` where first made (mypy would refuse an ``nn.Identity``
+    assigned where an ``nn.Conv2d`` was)."""
     from tests.backends.python.test_block_sizes import ruff_clean  # noqa: PLC0415
 
     text = (
@@ -626,6 +628,7 @@ def test_a_long_choice_is_split_and_branches_calling_the_same_are_one_call(
     assert "            if drop_probability > 0\n" in source
     assert "        branch = self.proj(branch)\n" in source
     assert source.count("self.proj(") == 1 and "self.flag" not in source
+    assert "            self.proj: nn.Module = nn.Conv2d(" in source  # for mypy: two classes
     ruff_clean(tmp_path, source)
     for values in ({}, {"out": 16, "stride": 2, "drop_probability_of_the_branch": 0.1}):
         netspec.loads(text, **values).build(verify=True)
