@@ -1126,6 +1126,99 @@ def test_swin_accepts_maps_its_windows_do_not_divide() -> None:
     assert spec.summary()["macs"] * 2 == counter.get_total_flops()
 
 
+def test_maxvit_t_sets_the_family_params_only() -> None:
+    for suffix in (".yaml", ".ns"):
+        lines = resolve("maxvit_t").with_suffix(suffix).read_text().splitlines()
+        keys = {line.split()[0].rstrip(":") for line in lines if not line[0].isspace()}
+        assert keys <= {"#", "netspec", "name", "class", "class_name", "description"} | {
+            "extends",
+            "params",
+            "}",
+        }
+        assert "extends" in keys
+
+
+def test_maxvit_generated_file_reads_like_torchvisions(tmp_path: Path) -> None:
+    """MBConv, MaxVitLayer, MaxVitBlock and PartitionAttentionLayer are classes with their own
+    forward, a block a loop over its layers; the file imports on its own, computes build()'s
+    output, compiles (fullgraph) and exports (a small config: two stages on a 64×64 image,
+    partitions of 4 on 16×16 and 8×8 maps)."""
+    source = netspec.load("maxvit_t").source()
+    for cls in ("MBConv", "MaxVitLayer", "MaxVitBlock", "PartitionAttentionLayer"):
+        assert f"class {cls}(nn.Module):" in source
+    assert "class RelativePositionalMultiHeadAttention(nn.Module):" in source
+    assert "for j in range(depth):" in source  # a loop, not an unrolled graph
+    assert "        branch = self.proj(branch)\n" in source  # proj, a Sequential or nn.Identity
+    small = netspec.load(
+        "maxvit_t",
+        image_size=64,
+        stem_channels=16,
+        block_channels=[16, 32],
+        block_layers=[2, 1],
+        head_dim=8,
+        partition_size=4,
+        num_classes=10,
+    )
+    path = tmp_path / "maxvit_small.py"
+    path.write_text(small.source())
+    module_spec = importlib.util.spec_from_file_location("maxvit_small_generated", path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    generated = getattr(module, small.class_name)()
+    built = small.build()
+    assert compare_state(generated, small.network) == []
+    assert compare_forward(built, small.network) == []
+    x = fixed_input([2, 3, 64, 64])
+    generated.load_state_dict(built.state_dict())
+    with torch.no_grad():
+        expected = built.eval()(x)
+        torch.testing.assert_close(generated.eval()(x), expected)
+        compiled = torch.compile(generated, backend="eager", fullgraph=True)
+        torch.testing.assert_close(compiled(x), expected)
+        exported = torch.export.export(generated, (x,))
+        torch.testing.assert_close(exported.module()(x), expected)
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (
+            # 256 → 64, 32, 16, 8 per stage: 7 divides none (torchvision refuses it too)
+            ["--set", "image_size=256"],
+            [
+                "partition_size=7 must divide the map's height and width, found 64×64",
+                "dividing both (1, 2, 4, 8, 16, 32, 64)",
+            ],
+        ),
+        (
+            ["--set", "head_dim=48"],
+            ["head_dim=48 must divide the channels 64", "divisors of 64"],
+        ),
+    ],
+)
+def test_maxvit_bad_values_are_positioned_errors(args: list[str], words: list[str]) -> None:
+    text = resolve("maxvit").read_text()
+    line = text[: text.index("window_attention: partition_attention(")].count("\n") + 1
+    result = CliRunner().invoke(app, ["check", "maxvit_t", *args])
+    assert result.exit_code == 2, result.output
+    assert f"maxvit.yaml:{line}:" in result.output
+    for word in words:
+        assert word in result.output
+    assert "Traceback" not in result.output
+
+
+def test_maxvit_explains_its_attention() -> None:
+    result = CliRunner().invoke(app, ["check", "maxvit_t", "--explain", "--depth", "0"])
+    assert result.exit_code == 0, result.output
+    lines = [" ".join(line.split()) for line in result.output.splitlines()]
+    assert "56×56: 64 windows of 7×7 = 49 tokens" in lines
+    assert "56×56: 64 grids of 7×7 = 49 tokens, 8×8 apart" in lines
+    assert "49 tokens of 64 per partition; 2 heads of 32 = 64 / 32" in lines
+    assert "MACs QKᵀ: 64·2·49·49·32 = 9,834,496 (scores 64·2×49×49)" in lines
+    assert "7×7: 1 grid of 7×7 = 49 tokens, 1×1 apart" in lines
+
+
 def test_the_text_classifier_in_the_docs_is_the_bundled_one() -> None:
     text = (Path(__file__).parent.parent / "docs" / "language.md").read_text("utf-8")
     for suffix, lang in ((".yaml", "yaml"), (".ns", "ns")):

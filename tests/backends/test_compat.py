@@ -70,9 +70,12 @@ def small(name: str, resize: bool = True) -> netspec.Spec:
     params: dict[str, Any] = {}
     if "num_classes" in default.params:
         params["num_classes"] = 10
-    depths = default.params.get("depths")
-    if isinstance(depths, tuple):
-        params["depths"] = [1] * len(depths)
+    for key in ("depths", "block_layers"):  # blocks per stage (MaxViT: layers per stage)
+        depths = default.params.get(key)
+        if isinstance(depths, tuple):
+            params[key] = [1] * len(depths)
+    if resize and "partition_size" in default.params:  # MaxViT's: one that divides every
+        params["partition_size"] = 2  # stage's map at 64×64 (16, 8, 4, 2; 7 needs 224)
     if "num_layers" in default.params:  # a transformer's encoder blocks
         params["num_layers"] = 1
     channels, *rest = default.network.input
@@ -93,6 +96,7 @@ def small(name: str, resize: bool = True) -> netspec.Spec:
             return spec
         except NetspecError:
             continue
+    params.pop("image_size", None)  # the spec's own, with its own input
     return netspec.load(name, **params)
 
 
