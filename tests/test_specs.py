@@ -1025,15 +1025,20 @@ SWIN = ("swin_t", "swin_s", "swin_b", "swin_v2_t", "swin_v2_s", "swin_v2_b")
 def test_swin_builders_are_one_family() -> None:
     """Each Swin builder sets the family's params and nothing else, in both formats."""
     for name in SWIN:
-        for suffix in (".yaml", ".ns"):
-            lines = resolve(name).with_suffix(suffix).read_text().splitlines()
-            keys = {line.split()[0].rstrip(":") for line in lines if not line[0].isspace()}
-            assert keys <= {"#", "netspec", "name", "class", "class_name", "description"} | {
-                "extends",
-                "params",
-                "}",
-            }
-            assert "extends" in keys
+        sets_its_family_params_only(name)
+
+
+def sets_its_family_params_only(name: str) -> None:
+    """The builder's files, in both formats, extend the family and set params, nothing else."""
+    for suffix in (".yaml", ".ns"):
+        lines = resolve(name).with_suffix(suffix).read_text().splitlines()
+        keys = {line.split()[0].rstrip(":") for line in lines if not line[0].isspace()}
+        assert keys <= {"#", "netspec", "name", "class", "class_name", "description"} | {
+            "extends",
+            "params",
+            "}",
+        }
+        assert "extends" in keys
 
 
 @pytest.mark.parametrize("name", ["swin_t", "swin_v2_t"])
@@ -1058,17 +1063,23 @@ def test_swin_generated_file_reads_like_torchvisions(name: str, tmp_path: Path) 
         window_size=4,
         num_classes=10,
     )
-    path = tmp_path / f"{name}.py"
-    path.write_text(small.source())
-    module_spec = importlib.util.spec_from_file_location(f"{name}_generated", path)
+    generated_file_runs(small, tmp_path / f"{name}.py", [2, 3, 32, 32])
+
+
+def generated_file_runs(spec: netspec.Spec, path: Path, shape: list[int]) -> None:
+    """The spec's generated file, written to ``path``, imports on its own, builds the analysed
+    state_dict, computes build()'s output on the fixed input of ``shape``, and compiles
+    (fullgraph) and exports to the same."""
+    path.write_text(spec.source())
+    module_spec = importlib.util.spec_from_file_location(f"{path.stem}_generated", path)
     assert module_spec is not None and module_spec.loader is not None
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
-    generated = getattr(module, small.class_name)()
-    built = small.build()
-    assert compare_state(generated, small.network) == []
-    assert compare_forward(built, small.network) == []
-    x = fixed_input([2, 3, 32, 32])
+    generated = getattr(module, spec.class_name)()
+    built = spec.build()
+    assert compare_state(generated, spec.network) == []
+    assert compare_forward(built, spec.network) == []
+    x = fixed_input(shape)
     generated.load_state_dict(built.state_dict())
     with torch.no_grad():
         expected = built.eval()(x)
@@ -1102,11 +1113,19 @@ def test_swin_generated_file_reads_like_torchvisions(name: str, tmp_path: Path) 
 def test_swin_bad_values_are_positioned_errors(
     args: list[str], marker: str, words: list[str]
 ) -> None:
-    text = resolve("swin").read_text()
+    positioned_error("swin", "swin", marker, args, words)
+
+
+def positioned_error(
+    family: str, builder: str, marker: str, args: list[str], words: list[str]
+) -> None:
+    """``netspec check builder args`` exits 2 at the line of the family spec where ``marker``
+    is first written, with ``words`` in its message and hint."""
+    text = resolve(family).read_text()
     line = text[: text.index(marker)].count("\n") + 1
-    result = CliRunner().invoke(app, ["check", "swin", *args])
+    result = CliRunner().invoke(app, ["check", builder, *args])
     assert result.exit_code == 2, result.output
-    assert f"swin.yaml:{line}:" in result.output
+    assert f"{family}.yaml:{line}:" in result.output
     for word in words:
         assert word in result.output
     assert "Traceback" not in result.output
@@ -1127,15 +1146,7 @@ def test_swin_accepts_maps_its_windows_do_not_divide() -> None:
 
 
 def test_maxvit_t_sets_the_family_params_only() -> None:
-    for suffix in (".yaml", ".ns"):
-        lines = resolve("maxvit_t").with_suffix(suffix).read_text().splitlines()
-        keys = {line.split()[0].rstrip(":") for line in lines if not line[0].isspace()}
-        assert keys <= {"#", "netspec", "name", "class", "class_name", "description"} | {
-            "extends",
-            "params",
-            "}",
-        }
-        assert "extends" in keys
+    sets_its_family_params_only("maxvit_t")
 
 
 def test_maxvit_generated_file_reads_like_torchvisions(tmp_path: Path) -> None:
@@ -1159,25 +1170,7 @@ def test_maxvit_generated_file_reads_like_torchvisions(tmp_path: Path) -> None:
         partition_size=4,
         num_classes=10,
     )
-    path = tmp_path / "maxvit_small.py"
-    path.write_text(small.source())
-    module_spec = importlib.util.spec_from_file_location("maxvit_small_generated", path)
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    generated = getattr(module, small.class_name)()
-    built = small.build()
-    assert compare_state(generated, small.network) == []
-    assert compare_forward(built, small.network) == []
-    x = fixed_input([2, 3, 64, 64])
-    generated.load_state_dict(built.state_dict())
-    with torch.no_grad():
-        expected = built.eval()(x)
-        torch.testing.assert_close(generated.eval()(x), expected)
-        compiled = torch.compile(generated, backend="eager", fullgraph=True)
-        torch.testing.assert_close(compiled(x), expected)
-        exported = torch.export.export(generated, (x,))
-        torch.testing.assert_close(exported.module()(x), expected)
+    generated_file_runs(small, tmp_path / "maxvit_small.py", [2, 3, 64, 64])
 
 
 @pytest.mark.parametrize(
@@ -1198,14 +1191,7 @@ def test_maxvit_generated_file_reads_like_torchvisions(tmp_path: Path) -> None:
     ],
 )
 def test_maxvit_bad_values_are_positioned_errors(args: list[str], words: list[str]) -> None:
-    text = resolve("maxvit").read_text()
-    line = text[: text.index("window_attention: partition_attention(")].count("\n") + 1
-    result = CliRunner().invoke(app, ["check", "maxvit_t", *args])
-    assert result.exit_code == 2, result.output
-    assert f"maxvit.yaml:{line}:" in result.output
-    for word in words:
-        assert word in result.output
-    assert "Traceback" not in result.output
+    positioned_error("maxvit", "maxvit_t", "window_attention: partition_attention(", args, words)
 
 
 def test_maxvit_explains_its_attention() -> None:

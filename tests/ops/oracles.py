@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -698,6 +699,50 @@ def flop_macs(model: nn.Module, x: Tensor) -> int:
     total = counter.get_total_flops()
     assert total % (2 * x.shape[0]) == 0
     return total // (2 * x.shape[0])
+
+
+def layer_agrees(call: str, shape: tuple[int, ...]) -> None:
+    """One layer, ``op: call``, on a ``shape`` input: the module ``build()`` makes has the
+    analysed state_dict and parameters, passes ``verify`` (a forward checked against every
+    static shape), calls the leaf modules its operator's ``calls`` lists, and, built on the
+    meta device, counts twice its MACs under ``FlopCounterMode``."""
+    from netspec.backends.module import compare_state, leaf_calls  # noqa: PLC0415
+
+    spec = netspec.loads(spec_text([f"- op: {call}"], shape))
+    net = spec.network
+    node = net.root.children[0]
+    model = spec.build(verify=True)
+    assert compare_state(model, net) == []
+    assert node.parameters == sum(p.numel() for p in model.parameters())
+    with torch.device("meta"):
+        meta = spec.build().eval()
+    counter = FlopCounterMode(display=False)
+    with counter, torch.no_grad():
+        meta(torch.empty((1, *shape), device="meta"))
+    assert counter.get_total_flops() == 2 * spec.summary()["macs"]
+    calls = [(f"op.{p}", tuple(s)) for p, s in node.op.calls(node.attrs, node.input, node.output)]
+    assert leaf_calls(model, net.input) == calls
+    with torch.no_grad():
+        assert model.eval()(torch.randn(2, *shape)).shape == (2, *net.output)
+
+
+def refused_at_its_position(
+    call: str, shape: tuple[int, ...], words: str, hint: str, folder: Path
+) -> None:
+    """``netspec check`` of one layer, ``op: call``, on a ``shape`` input exits 2 at the
+    layer's line, with ``words`` in the message and ``hint`` in it or its hint."""
+    from typer.testing import CliRunner  # noqa: PLC0415
+
+    from netspec.cli import app  # noqa: PLC0415
+
+    path = folder / "m.yaml"
+    path.write_text(spec_text([f"- op: {call}"], shape))
+    result = CliRunner().invoke(app, ["check", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "m.yaml:5:" in result.output
+    assert words in result.output
+    assert hint in result.output
+    assert "Traceback" not in result.output
 
 
 def agree(

@@ -11,14 +11,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from typer.testing import CliRunner
 
 import netspec
-from netspec.backends.module import compare_state, leaf_calls
-from netspec.cli import app
 from tests.conftest import spec_text
 from tests.ops import oracles
-from tests.ops.test_window import flops
 
 CASES = [
     # channels, height, width, the call
@@ -32,20 +28,7 @@ CASES = [
 
 @pytest.mark.parametrize(("c", "h", "w", "call"), CASES)
 def test_state_macs_calls_and_a_forward_agree(c: int, h: int, w: int, call: str) -> None:
-    spec = netspec.loads(spec_text([f"- op: {call}"], (c, h, w)))
-    net = spec.network
-    node = net.root.children[0]
-    model = spec.build(verify=True)  # a forward pass, checked against every static shape
-    assert compare_state(model, net) == []
-    assert node.parameters == sum(p.numel() for p in model.parameters())
-    with torch.device("meta"):
-        meta = spec.build().eval()
-    assert flops(meta, (1, c, h, w)) == 2 * spec.summary()["macs"]
-    calls = [(f"op.{p}", tuple(s)) for p, s in node.op.calls(node.attrs, node.input, node.output)]
-    assert leaf_calls(model, net.input) == calls
-    x = torch.randn(2, c, h, w)
-    with torch.no_grad():
-        assert model.eval()(x).shape == (2, *net.output)
+    oracles.layer_agrees(call, (c, h, w))
 
 
 def test_the_layer_keeps_torchvisions_state_dict() -> None:
@@ -133,11 +116,4 @@ def test_explain_shows_the_partition_arithmetic() -> None:
 def test_bad_values_exit_2_at_their_position(
     call: str, shape: tuple[int, ...], words: str, hint: str, tmp_path: Path
 ) -> None:
-    path = tmp_path / "m.yaml"
-    path.write_text(spec_text([f"- op: {call}"], shape))
-    result = CliRunner().invoke(app, ["check", str(path)])
-    assert result.exit_code == 2, result.output
-    assert "m.yaml:5:" in result.output
-    assert words in result.output
-    assert hint in result.output
-    assert "Traceback" not in result.output
+    oracles.refused_at_its_position(call, shape, words, hint, tmp_path)

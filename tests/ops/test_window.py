@@ -8,27 +8,17 @@ does not (padded, as torchvision pads), the leaf modules each calls, the arithme
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 from typer.testing import CliRunner
 
 import netspec
-from netspec.backends.module import compare_state, leaf_calls
+from netspec.backends.module import leaf_calls
 from netspec.cli import app
 from netspec.errors import NetspecError
 from tests.conftest import spec_text
 from tests.ops import oracles
-
-
-def flops(model: Any, shape: tuple[int, ...]) -> int:
-    counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad():
-        model(torch.empty(shape, device="meta"))
-    return int(counter.get_total_flops())
-
 
 CASES = [
     # height, width, channels, the call
@@ -46,20 +36,7 @@ CASES = [
 
 @pytest.mark.parametrize(("h", "w", "c", "call"), CASES)
 def test_state_macs_calls_and_a_forward_agree(h: int, w: int, c: int, call: str) -> None:
-    spec = netspec.loads(spec_text([f"- op: {call}"], (h, w, c)))
-    net = spec.network
-    node = net.root.children[0]
-    model = spec.build(verify=True)  # a forward pass, checked against every static shape
-    assert compare_state(model, net) == []
-    assert node.parameters == sum(p.numel() for p in model.parameters())
-    with torch.device("meta"):
-        meta = spec.build().eval()
-    assert flops(meta, (1, h, w, c)) == 2 * spec.summary()["macs"]
-    calls = [(f"op.{p}", tuple(s)) for p, s in node.op.calls(node.attrs, node.input, node.output)]
-    assert leaf_calls(model, net.input) == calls
-    x = torch.randn(2, h, w, c)
-    with torch.no_grad():
-        assert model.eval()(x).shape == (2, *net.output)
+    oracles.layer_agrees(call, (h, w, c))
 
 
 def test_the_attention_keeps_torchvisions_state_dict() -> None:
@@ -191,14 +168,7 @@ def test_the_cli_explains_the_window_attention() -> None:
 def test_bad_values_exit_2_at_their_position(
     call: str, shape: tuple[int, ...], words: str, hint: str, tmp_path: Path
 ) -> None:
-    path = tmp_path / "m.yaml"
-    path.write_text(spec_text([f"- op: {call}"], shape))
-    result = CliRunner().invoke(app, ["check", str(path)])
-    assert result.exit_code == 2, result.output
-    assert "m.yaml:5:" in result.output
-    assert words in result.output
-    assert hint in result.output
-    assert "Traceback" not in result.output
+    oracles.refused_at_its_position(call, shape, words, hint, tmp_path)
 
 
 def test_channels_first_input_is_refused_with_its_sizes() -> None:
