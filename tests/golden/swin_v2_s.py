@@ -61,6 +61,7 @@ class ShiftedWindowAttention(nn.Module):
     See shifted_window_attention."""
 
     relative_position_index: torch.Tensor
+    logit_scale: torch.Tensor | None
 
     def __init__(
         self,
@@ -79,89 +80,34 @@ class ShiftedWindowAttention(nn.Module):
         self.dropout = dropout
         self.qkv = nn.Linear(dim, dim * 3)
         self.proj = nn.Linear(dim, dim)
-        self.relative_position_bias_table = nn.Parameter(
-            torch.zeros((2 * window_size - 1) ** 2, num_heads)
-        )
-        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        self.define_position_bias()
         self.register_buffer(
             "relative_position_index", relative_position_index(window_size)
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        bias = relative_position_bias(
+    def define_position_bias(self) -> None:
+        """The learned table: a row per relative position, a column per head."""
+        self.logit_scale = None
+        self.relative_position_bias_table = nn.Parameter(
+            torch.zeros((2 * self.window_size - 1) ** 2, self.num_heads)
+        )
+        nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+
+    def position_bias(self) -> torch.Tensor:
+        return relative_position_bias(
             self.relative_position_bias_table,
             self.relative_position_index,
             self.window_size * self.window_size,
         )
-        return shifted_window_attention(
-            x,
-            self.qkv.weight,
-            self.qkv.bias,
-            self.proj.weight,
-            self.proj.bias,
-            bias,
-            self.window_size,
-            self.shift_size,
-            self.num_heads,
-            self.attention_dropout,
-            self.dropout,
-            self.training,
-        )
-
-
-class ShiftedWindowAttentionV2(nn.Module):
-    """Swin V2's window attention (Liu et al., 2022): scaled cosine attention, and a position
-    bias per head computed by a small MLP (cpb_mlp) from log-spaced relative coordinates,
-    16 · sigmoid(·). See shifted_window_attention."""
-
-    relative_coords_table: torch.Tensor
-    relative_position_index: torch.Tensor
-
-    def __init__(
-        self,
-        dim: int,
-        window_size: int,
-        shift_size: int,
-        num_heads: int,
-        attention_dropout: float = 0.0,
-        dropout: float = 0.0,
-    ) -> None:
-        super().__init__()
-        self.window_size = window_size
-        self.shift_size = shift_size
-        self.num_heads = num_heads
-        self.attention_dropout = attention_dropout
-        self.dropout = dropout
-        self.qkv = nn.Linear(dim, dim * 3)
-        self.proj = nn.Linear(dim, dim)
-        self.logit_scale = nn.Parameter(torch.log(10 * torch.ones((num_heads, 1, 1))))
-        self.register_buffer(
-            "relative_coords_table", relative_coords_table(window_size)
-        )
-        self.register_buffer(
-            "relative_position_index", relative_position_index(window_size)
-        )
-        self.cpb_mlp = nn.Sequential(
-            nn.Linear(2, 512),
-            nn.ReLU(inplace=True),
-            nn.Linear(512, num_heads, bias=False),
-        )
-        with torch.no_grad():
-            self.qkv.bias[dim : 2 * dim].zero_()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        table = self.cpb_mlp(self.relative_coords_table).view(-1, self.num_heads)
-        n = self.window_size * self.window_size
-        bias = 16 * torch.sigmoid(
-            relative_position_bias(table, self.relative_position_index, n)
-        )
         return shifted_window_attention(
             x,
             self.qkv.weight,
             self.qkv.bias,
             self.proj.weight,
             self.proj.bias,
-            bias,
+            self.position_bias(),
             self.window_size,
             self.shift_size,
             self.num_heads,
@@ -169,6 +115,50 @@ class ShiftedWindowAttentionV2(nn.Module):
             self.dropout,
             self.training,
             logit_scale=self.logit_scale,
+        )
+
+
+class ShiftedWindowAttentionV2(ShiftedWindowAttention):
+    """Swin V2's window attention (Liu et al., 2022): scaled cosine attention, and a position
+    bias per head computed by a small MLP (cpb_mlp) from log-spaced relative coordinates,
+    16 · sigmoid(·), in place of the learned table. See shifted_window_attention."""
+
+    relative_coords_table: torch.Tensor
+
+    def __init__(
+        self,
+        dim: int,
+        window_size: int,
+        shift_size: int,
+        num_heads: int,
+        attention_dropout: float = 0.0,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__(
+            dim, window_size, shift_size, num_heads, attention_dropout, dropout
+        )
+        with torch.no_grad():
+            self.qkv.bias[dim : 2 * dim].zero_()
+
+    def define_position_bias(self) -> None:
+        """logit_scale per head, the relative coordinates and the MLP that maps them."""
+        self.logit_scale = nn.Parameter(
+            torch.log(10 * torch.ones((self.num_heads, 1, 1)))
+        )
+        self.register_buffer(
+            "relative_coords_table", relative_coords_table(self.window_size)
+        )
+        self.cpb_mlp = nn.Sequential(
+            nn.Linear(2, 512),
+            nn.ReLU(inplace=True),
+            nn.Linear(512, self.num_heads, bias=False),
+        )
+
+    def position_bias(self) -> torch.Tensor:
+        table = self.cpb_mlp(self.relative_coords_table).view(-1, self.num_heads)
+        n = self.window_size * self.window_size
+        return 16 * torch.sigmoid(
+            relative_position_bias(table, self.relative_position_index, n)
         )
 
 
