@@ -809,7 +809,7 @@ class SpecGen:
         for name, values in options:
             if c.chance(0.4):
                 attrs.append((name, c.pick(values)))
-        self.tag("partitions")
+        self.tag("partitions", *(["partitions-in-loop"] if ctx.in_loop else []))
         out.append({names.new("part", ctx, self): self.render(Call("partition_attention", attrs))})
         return out
 

@@ -503,6 +503,7 @@ TAGS = {
     "block:recursive-size-function",
     "patch-merging",
     "partitions",
+    "partitions-in-loop",
     "select:1d-to-flat",
     "merge:add+parallel",
     "merge:mul+parallel",
