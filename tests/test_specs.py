@@ -910,14 +910,7 @@ def test_the_dcgan_generator_in_the_docs_is_the_bundled_one() -> None:
 def test_vit_builders_are_one_family() -> None:
     """Each ViT builder sets the family's params and nothing else, in both formats."""
     for name in ("vit_b_16", "vit_b_32", "vit_l_16", "vit_l_32", "vit_h_14"):
-        for suffix in (".yaml", ".ns"):
-            lines = resolve(name).with_suffix(suffix).read_text().splitlines()
-            keys = {line.split()[0].rstrip(":") for line in lines if not line[0].isspace()}
-            assert keys <= {"#", "netspec", "name", "class", "class_name", "description"} | {
-                "extends",
-                "params",
-                "}",
-            }
+        sets_its_family_params_only(name)
 
 
 def test_vit_generated_file_reads_like_torchvisions(tmp_path: Path) -> None:
