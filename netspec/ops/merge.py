@@ -50,7 +50,8 @@ class Merge:
         It is integer ids where PyTorch's result is: a crop of ids, and a sum, product or
         concatenation of ids only (type promotion makes a mix floating point). Interpolating
         ids (``resize``) PyTorch refuses, and so does this."""
-        y = self.rule(shapes, {**self.options, **(options or {})})
+        y = tuple(self.rule(shapes, {**self.options, **(options or {})}))  # (a rule may
+        # give back one of its inputs, ids or not)
         if self.name == "crop":
             return Ids(y) if is_ids(shapes[0]) else y
         if self.name == "resize" and is_ids(shapes[0]):
@@ -117,6 +118,7 @@ def _broadcast(shapes: Sequence[Shape], verb: str) -> Shape:
         # is the largest (where they are not 1 they must be equal, which PyTorch checks)
         distinct: list[Any] = []
         for d in sizes:
+            d = _either_same(d)
             if all(as_expr(d) != as_expr(e) for e in distinct):
                 distinct.append(d)
         if len(distinct) == 1:
@@ -124,6 +126,26 @@ def _broadcast(shapes: Sequence[Shape], verb: str) -> Shape:
         else:
             out.append(Sym(n.Call(n.Name("max"), tuple(as_expr(d) for d in distinct), ())))
     return tuple(out)
+
+
+def _either_same(size: Any) -> Any:
+    """``a if (… or b != a) else b`` is ``a``: where the test is false, ``b`` equals ``a`` (a
+    shortcut that projects unless the channels already match gives ``out_channels`` either
+    way, so its sum with the main path is not ``max(…)`` of the two)."""
+    expr = n.strip(as_expr(size))
+    if not isinstance(expr, n.IfExp):
+        return size
+    test = n.strip(expr.test)
+    tests = test.values if isinstance(test, n.BoolOp) and test.op == "or" else (test,)
+    sides = {n.strip(expr.body), n.strip(expr.orelse)}
+    for t in map(n.strip, tests):
+        if (
+            isinstance(t, n.Compare)
+            and t.ops == ("!=",)
+            and {n.strip(t.left), n.strip(t.comparators[0])} == sides
+        ):
+            return Sym(n.strip(expr.body))
+    return size
 
 
 def _concat(shapes: Sequence[Shape], options: Options) -> Shape:

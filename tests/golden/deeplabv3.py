@@ -250,15 +250,10 @@ class DeepLabV3(nn.Module):
                 if strides[i] != 1 or channels != planes * 4
                 else width,
             )
-            channels = max(
-                planes * 4,
-                planes * 4 if strides[i] != 1 or channels != planes * 4 else channels,
-            )
+            channels = planes * 4
             for _ in range(depths[i] - 1):
                 stage.append(Bottleneck(channels, planes, dilation=dilations[i]))
-                channels = max(
-                    planes * 4, planes * 4 if channels != planes * 4 else channels
-                )
+                channels = planes * 4
                 height = max(
                     height + dilations[i] + dilations[i] - (dilations[i] * 2 + 1) + 1,
                     height,

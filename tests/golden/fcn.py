@@ -99,15 +99,10 @@ class FCN(nn.Module):
                     first_dilation=first_dilations[i],
                 ),
             ]
-            channels = max(
-                planes * 4,
-                planes * 4 if strides[i] != 1 or channels != planes * 4 else channels,
-            )
+            channels = planes * 4
             for _ in range(depths[i] - 1):
                 stage.append(Bottleneck(channels, planes, dilation=dilations[i]))
-                channels = max(
-                    planes * 4, planes * 4 if channels != planes * 4 else channels
-                )
+                channels = planes * 4
             backbone.append((f"layer{i + 1}", nn.Sequential(*stage)))
         self.backbone = nn.Sequential(OrderedDict(backbone))  # -> [2048, 28, 28]
         # -> [21, 28, 28]

@@ -375,12 +375,7 @@ class MaxVitLayer(nn.Module):
                     (
                         "window_attention",
                         PartitionAttentionLayer(
-                            max(
-                                out_channels
-                                if stride != 1 or in_channels != out_channels
-                                else in_channels,
-                                out_channels,
-                            ),
+                            out_channels,
                             head_dim,
                             partition_size,
                             "window",
@@ -393,12 +388,7 @@ class MaxVitLayer(nn.Module):
                     (
                         "grid_attention",
                         PartitionAttentionLayer(
-                            max(
-                                out_channels
-                                if stride != 1 or in_channels != out_channels
-                                else in_channels,
-                                out_channels,
-                            ),
+                            out_channels,
                             head_dim,
                             partition_size,
                             "grid",
@@ -457,12 +447,7 @@ class MaxVitBlock(nn.Module):
                     attention_dropout=attention_dropout,
                 ),
             )
-            channels = max(
-                out_channels
-                if (2 if j == 0 else 1) != 1 or channels != out_channels
-                else channels,
-                out_channels,
-            )
+            channels = out_channels
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -500,14 +485,6 @@ class MaxVit(nn.Module):
         blocks: list[nn.Module] = []
         channels = stem_channels
         for i, depth in enumerate(block_layers):
-            channels_1 = channels
-            for j in range(depth):
-                channels_1 = max(
-                    block_channels[i]
-                    if (2 if j == 0 else 1) != 1 or channels_1 != block_channels[i]
-                    else channels_1,
-                    block_channels[i],
-                )
             blocks.append(
                 MaxVitBlock(
                     channels,
@@ -525,7 +502,7 @@ class MaxVit(nn.Module):
                     total_layers=total_layers,
                 ),
             )
-            channels = channels_1
+            channels = block_channels[i] if depth > 0 else channels
         self.blocks = nn.Sequential(*blocks)  # -> [512, 7, 7]
         # -> [1000]
         self.classifier = nn.Sequential(

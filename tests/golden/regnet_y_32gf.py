@@ -181,12 +181,7 @@ class RegNetY32GF(nn.Module):
                         ),
                     ),
                 )
-                channels = max(
-                    stage_widths[i]
-                    if channels != stage_widths[i] or (2 if j == 0 else 1) != 1
-                    else channels,
-                    stage_widths[i],
-                )
+                channels = stage_widths[i]
             trunk_output.append((f"block{i + 1}", nn.Sequential(OrderedDict(layers))))
         self.trunk_output = nn.Sequential(OrderedDict(trunk_output))  # -> [3712, 7, 7]
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))  # -> [3712, 1, 1]
