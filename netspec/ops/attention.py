@@ -17,16 +17,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from netspec.expr.evaluate import concrete, known
 from netspec.ops.base import (
     Attrs,
     Op,
-    OpError,
     PyCall,
     Shape,
     Tensor,
-    divisors_hint,
     register,
+    require_divides,
     require_rank,
 )
 from netspec.ops.fields import Count, Declared, Flag, Probability
@@ -58,13 +56,7 @@ class MultiheadAttention(Op):
 
     def _head_dim(self, a: Any, x: Shape) -> Any:
         e = x[-1]
-        if known(e, a.num_heads) and concrete(e) % concrete(a.num_heads):
-            raise OpError(
-                f"multihead_attention: num_heads={a.num_heads} must divide the embedding "
-                f"dimension {e}",
-                hint=divisors_hint(concrete(e)),
-                attr="num_heads",
-            )
+        require_divides(self.name, "num_heads", a.num_heads, e, "embedding dimension")
         return e // a.num_heads
 
     def infer(self, a: Any, x: Shape) -> Shape:

@@ -405,6 +405,18 @@ def positive(value: Any) -> bool:
     return not known(value) or (value if not isinstance(value, Sym) else value.value) > 0
 
 
+def require_divides(op: str, attr: str, part: Any, whole: Any, what: str, note: str = "") -> None:
+    """Attribute ``attr`` (``part``) must divide ``whole``, the input's ``what`` (attention
+    heads the channels), where both are known: else an error with ``whole``'s divisors
+    (``note`` added to the hint)."""
+    if known(whole, part) and concrete(whole) % concrete(part):
+        raise OpError(
+            f"{op}: {attr}={concrete(part)} must divide the {what} {concrete(whole)}",
+            hint=divisors_hint(concrete(whole)) + note,
+            attr=attr,
+        )
+
+
 def divisors_hint(c: int) -> str:
     """``divisors of 12: 1, 2, 3, 4, 6, 12`` (the first sixteen), for a ``groups`` error."""
     divisors = [d for d in range(1, min(c, 4096) + 1) if c % d == 0]

@@ -33,8 +33,8 @@ from netspec.ops.base import (
     PyCall,
     Shape,
     Tensor,
-    divisors_hint,
     register,
+    require_divides,
     require_rank,
 )
 from netspec.ops.fields import Count, Probability
@@ -77,13 +77,8 @@ class PartitionAttention(Op):
     def infer(self, a: Any, x: Shape) -> Shape:
         require_rank(self.name, x, (3,), "channels × height × width")
         c, height, width = x
-        if known(c, a.head_dim) and concrete(c) % concrete(a.head_dim):
-            raise OpError(
-                f"{self.name}: head_dim={a.head_dim} must divide the channels {c}",
-                hint=f"{divisors_hint(concrete(c))} (the channels are the input's first "
-                "dimension: channels × height × width)",
-                attr="head_dim",
-            )
+        note = " (the channels are the input's first dimension: channels × height × width)"
+        require_divides(self.name, "head_dim", a.head_dim, c, "channels", note)
         if known(height, width, a.partition_size) and (
             concrete(height) % concrete(a.partition_size)
             or concrete(width) % concrete(a.partition_size)

@@ -32,9 +32,9 @@ from netspec.ops.base import (
     PyCall,
     Shape,
     Tensor,
-    divisors_hint,
     fmt_shape,
     register,
+    require_divides,
     require_rank,
 )
 from netspec.ops.fields import Count, Int, PositiveFloat, Probability
@@ -70,14 +70,11 @@ class _WindowAttention(Op):
 
     def _check(self, a: Any, x: Shape) -> None:
         require_rank(self.name, x, (3,), "height × width × channels, channels last")
-        c = x[-1]
-        if known(c, a.num_heads) and concrete(c) % concrete(a.num_heads):
-            raise OpError(
-                f"{self.name}: num_heads={a.num_heads} must divide the channels {c}",
-                hint=f"{divisors_hint(concrete(c))}; the input {fmt_shape(x)} is read channels "
-                "last (height × width × channels: `permute([0, 2, 3, 1])` after a convolution)",
-                attr="num_heads",
-            )
+        note = (
+            f"; the input {fmt_shape(x)} is read channels last (height × width × channels: "
+            "`permute([0, 2, 3, 1])` after a convolution)"
+        )
+        require_divides(self.name, "num_heads", a.num_heads, x[-1], "channels", note)
         if known(a.shift_size, a.window_size) and not (
             0 <= concrete(a.shift_size) < concrete(a.window_size)
         ):
