@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from netspec.errors import ShapeError, Span
-from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, state, walk
+from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, walk
 from netspec.ops.base import Ids, Op, OpError, Shape, fmt_shape, is_ids
 
 
@@ -164,24 +164,34 @@ class Totals:
 
 
 def totals(root: Node) -> Totals:
-    """Add up a network's parameters, buffers and operations."""
-    params = buffers = 0
-    for t in state(root).values():
-        if t.trainable:
-            params += t.numel
-        else:
-            buffers += t.numel
-    macs = extra = 0
+    """Add up a network's parameters, buffers and operations.
+
+    One walk, no state_dict keys: a name repeats in a class only for one stateless module
+    called twice (``_claim`` in the expander), so every tensor of a module or block is its own
+    state_dict entry (:func:`~netspec.expand.ir.state` gives the same sums; tests hold them
+    equal)."""
+    params = buffers = macs = extra = 0
     stack: list[Node] = [root]
     while stack:  # walk(root), inline: this runs for every analysis
         node = stack.pop()
         if type(node) is OpNode:
             macs += node.macs
             extra += node.extra_ops
+            if node.tensors and not node.functional:
+                for t in node.tensors:
+                    if t.trainable:
+                        params += math.prod(t.shape)
+                    else:
+                        buffers += math.prod(t.shape)
             continue
         if isinstance(node, BlockNode):
             extra += node.merge_ops
         if isinstance(node, SeqNode):
+            for t in node.own:
+                if t.trainable:
+                    params += math.prod(t.shape)
+                else:
+                    buffers += math.prod(t.shape)
             stack.extend(node.children)
     return Totals(params, buffers, macs, extra)
 
