@@ -1269,9 +1269,13 @@ def _dataflow(
     return values, steps
 
 
-def _readers(node: BlockNode) -> dict[int, list[tuple[PathRun | None, str]]]:
-    """Who reads each value of a block: paths (with their runs) and merges, by label."""
-    _, steps = _dataflow(node)
+def _readers(
+    node: BlockNode, steps: list[tuple[Run, list[int]]] | None = None
+) -> dict[int, list[tuple[PathRun | None, str]]]:
+    """Who reads each value of a block: paths (with their runs) and merges, by label
+    (``steps``: the block's :func:`_dataflow`, where known)."""
+    if steps is None:
+        _, steps = _dataflow(node)
     out: dict[int, list[tuple[PathRun | None, str]]] = {}
     for run, reads in steps:
         if isinstance(run, PathRun):
@@ -1373,9 +1377,8 @@ def _check_reads(box: _Container) -> None:
 def _check_shared_writes(node: BlockNode) -> None:
     """Refuse an in-place operation on a tensor another step of the block also reads (it would
     silently change what that step sees)."""
-    values, _ = _dataflow(node)
-    names = {v: k for k, v in reversed(values.items())}
-    for value, readers in _readers(node).items():
+    values, steps = _dataflow(node)
+    for value, readers in _readers(node, steps).items():
         if len(readers) < 2:
             continue
         for run, _ in readers:
@@ -1383,6 +1386,7 @@ def _check_shared_writes(node: BlockNode) -> None:
             if first is None:
                 continue
             other = next(lab for r, lab in readers if r is not run)
+            names = {v: k for k, v in reversed(values.items())}
             tensor = names.get(value, IN)
             what = f"{node.block}'s input" if value == 0 else f"{node.block}'s {tensor!r}"
             raise _in_place_error(first, what, other)
