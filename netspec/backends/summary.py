@@ -72,8 +72,8 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
     return {
         "name": net.name,
         "description": net.description,
-        "params": {k: _plain(v) for k, v in net.params.items()},
-        "let": {k: _plain(value) for k, (_, value) in net.lets.items()},
+        "params": {k: plain(v) for k, v in net.params.items()},
+        "let": {k: plain(value) for k, (_, value) in net.lets.items()},
         "input": list(net.input),
         "input_dtype": net.input_dtype,
         "output": list(net.output),
@@ -86,11 +86,12 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
     }
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A value as JSON holds it: lists for tuples, text keys."""
     if isinstance(value, tuple):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     return value
 
 
