@@ -18,6 +18,10 @@ chain (the analysis, the whole table, and the build against a plain ``nn.Sequent
 ``netspec sweep``'s rate: configurations of mobilenet_v2 analysed per second over a grid of
 widths and input sizes.
 
+The static analysis, the analysis of the loaded spec and the meta route are timed in turn
+within each repeat (as the two builds are), so their ratios hold on a shared machine whose
+speed drifts from minute to minute.
+
 Run: ``python benchmarks/bench.py [--models vgg16 alexnet] [--repeat 5]``.
 """
 
@@ -227,22 +231,30 @@ def median_time(fn: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
+def interleaved_times(fns: list[Callable[[], Any]], repeat: int) -> list[float]:
+    """Medians of each of ``fns``, timed in turn within every round and in a rotated order
+    from round to round, so that a slow spell of a shared machine, or the state of the
+    allocator and caches, favours none of them: a ratio of two of them is then stable where
+    two medians timed a minute apart are not (building a large model is dominated by
+    allocating and initialising its weights, which the order of runs otherwise skews)."""
+    for fn in fns:  # warm up each
+        fn()
+    times: list[list[float]] = [[] for _ in fns]
+    for i in range(repeat):
+        for k in range(len(fns)):
+            j = (i + k) % len(fns)
+            start = time.perf_counter()
+            fns[j]()
+            times[j].append(time.perf_counter() - start)
+    return [statistics.median(t) for t in times]
+
+
 def paired_times(
     first: Callable[[], Any], second: Callable[[], Any], repeat: int
 ) -> tuple[float, float]:
-    """Medians of ``first`` and ``second`` timed alternately (ABBA…), so that the state of the
-    allocator and caches favours neither: building a large model is dominated by allocating
-    and initialising its weights, which the order of runs otherwise skews."""
-    first(), second()  # warm up both
-    a: list[float] = []
-    b: list[float] = []
-    for i in range(repeat):
-        order = [(first, a), (second, b)] if i % 2 == 0 else [(second, b), (first, a)]
-        for fn, times in order:
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-    return statistics.median(a), statistics.median(b)
+    """Medians of ``first`` and ``second`` timed alternately (see :func:`interleaved_times`)."""
+    a, b = interleaved_times([first, second], repeat)
+    return a, b
 
 
 def static(name: str) -> None:
@@ -308,9 +320,14 @@ def main() -> None:
         kind, factory = reference(name)
         spec = netspec.load(name)
         shape = spec.network.input
-        t_static = median_time(lambda n=name: static(n), args.repeat)
-        t_loaded = median_time(lambda s=spec: analysed(s), args.repeat)
-        t_meta = median_time(lambda f=factory, s=shape: meta_route(f, s), args.repeat)
+        t_static, t_loaded, t_meta = interleaved_times(
+            [
+                lambda n=name: static(n),
+                lambda s=spec: analysed(s),
+                lambda f=factory, s=shape: meta_route(f, s),
+            ],
+            args.repeat,
+        )
         has_torchinfo = torchinfo_route(factory, shape)
         t_info = (
             median_time(lambda f=factory, s=shape: torchinfo_route(f, s), args.repeat)
