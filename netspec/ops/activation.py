@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from netspec.expr.evaluate import concrete, known
 from netspec.ops.base import Attrs, Op, OpError, PyCall, Shape, X, numel, register
 from netspec.ops.fields import Flag, Float, Int
 
@@ -112,8 +113,10 @@ class Softmax(_Activation):
     cost = 3  # exponent, sum, division
 
     def infer(self, a: Any, x: Shape) -> Shape:
+        # the shape is kept whatever the dimension: one known only when generated code runs
+        # (a constructor parameter) is PyTorch's to check then
         rank = len(x) + 1
-        if not -rank <= a.dim < rank:
+        if known(a.dim) and not -rank <= concrete(a.dim) < rank:
             raise OpError(
                 f"{self.name}: dim={a.dim} is out of range for a {len(x)}-d input "
                 f"(with the batch, dimensions {-rank} to {rank - 1})",

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from netspec.expr.evaluate import concrete, known
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import Sym, as_expr, concrete, known
 from netspec.ops.base import (
     HELPERS,
     Attrs,
@@ -82,6 +83,8 @@ class Select(Op):
     def infer(self, a: Any, x: Shape) -> Shape:
         if not x:
             raise OpError("select expects an input with a dimension to index, found a scalar")
+        if not known(a.dim):
+            return self._unknown_dim(a.dim, x)
         d = self._dim(a, x)
         size, index = x[d], a.index
         if known(size, index) and not -concrete(size) <= concrete(index) < concrete(size):
@@ -92,6 +95,25 @@ class Select(Op):
                 attr="index",
             )
         return (*x[:d], *x[d + 1 :])
+
+    @staticmethod
+    def _unknown_dim(dim: Any, x: Shape) -> Shape:
+        """The shape where ``dim`` is known only when generated code runs (a constructor
+        parameter): one dimension fewer, size ``k`` the input's ``k`` where the dimension
+        dropped comes after it, else the input's ``k + 1`` (PyTorch checks ``dim`` then)."""
+        rank = len(x) + 1
+        expr = as_expr(dim)
+        counted = n.IfExp(  # as PyTorch counts it from the front, batch included
+            n.Compare(expr, (">=",), (n.Const(0),)), expr, n.Binary("+", expr, n.Const(rank))
+        )
+        out = []
+        for k in range(len(x) - 1):
+            after = Sym(n.Compare(counted, (">",), (n.Const(k + 1),)))
+            same = (known(x[k], x[k + 1]) and concrete(x[k]) == concrete(x[k + 1])) or (
+                as_expr(x[k]) == as_expr(x[k + 1])
+            )
+            out.append(x[k] if same else Sym(n.IfExp(after.expr, as_expr(x[k]), as_expr(x[k + 1]))))
+        return tuple(out)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall("Select", (a.dim, a.index), helpers=("Select",))

@@ -1100,7 +1100,9 @@ class Emitter:
             y = op.infer(attrs, shape)
         except SymbolicError as exc:
             raise CodegenError(
-                f"{op.name}: {exc} — the output shape depends on it",
+                f"{op.name}: the shape of its output depends on `{render(exc.sym.expr)}`, which "
+                "the generated class is given only when constructed (check analyses one value "
+                "of it; generated code cannot size the layers after it for every value)",
                 origin.span_at(node.start, node.end),
                 where,
                 hint="make this argument a constant (or derived from constants only)",

@@ -1,0 +1,84 @@
+"""A dimension given as a param compiles where the shapes allow it: ``softmax(d)`` and
+``log_softmax(dim=d)`` keep the shape whatever ``d`` is; ``select(d, i)`` drops dimension
+``d``, so each later size is the input's size before or after it, and the generated class
+writes that choice (``h if d > 1 else w``) where a later layer reads it. The file generated at
+the defaults is checked, at every value of ``d`` PyTorch accepts, against the static analysis
+at that value: every state_dict entry, every module's output in a forward pass, the output."""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import netspec
+from netspec.backends.module import compare_forward, compare_state
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+_COUNT = itertools.count()
+
+
+def _module(spec: netspec.Spec, folder: Path) -> Any:
+    path = folder / f"dim_param_{next(_COUNT)}.py"
+    path.write_text(spec.source())
+    module_spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def _spec(layer: str, shape: tuple[int, ...], default: int) -> netspec.Spec:
+    text = (
+        f"netspec: 1\nname: t\ninput: {list(shape)}\nparams:\n  d: {default}\nlayers:\n"
+        f"  - l: {layer}\n  - flatten\n  - fc: linear(3)\n"
+    )
+    return netspec.loads(text, name="spec.yaml")
+
+
+def _agrees(spec: netspec.Spec, values: range, folder: Path) -> None:
+    module = _module(spec, folder)
+    for d in values:
+        network = spec.replace(d=d).network
+        model = getattr(module, spec.class_name)(d=d)
+        assert compare_state(model, network) == [], d
+        assert compare_forward(model, network) == [], d
+
+
+@pytest.mark.parametrize("layer", ["softmax(d)", "log_softmax(dim=d)", "softmax(-d)"])
+def test_a_softmax_dimension_param_compiles(layer: str, tmp_path: Path) -> None:
+    spec = _spec(layer, (4, 5, 6), 1)
+    assert "dim=d" in spec.source() or "dim=-d" in spec.source()
+    _agrees(spec, range(1, 4), tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape"),
+    [
+        ("select(d, 0)", (4, 5, 6)),
+        ("select(-d, 1)", (4, 5, 6)),
+        ("select(d, 0)", (3, 4, 5, 6)),
+        ("select(d, 0)", (4, 4, 6)),  # two sizes alike: no choice to write between them
+    ],
+)
+def test_a_select_dimension_param_compiles(
+    layer: str, shape: tuple[int, ...], tmp_path: Path
+) -> None:
+    spec = _spec(layer, shape, 1)
+    _agrees(spec, range(1, len(shape) + 1), tmp_path)
+
+
+def test_the_choice_is_written_only_where_the_sizes_differ() -> None:
+    source = _spec("select(d, 0)", (4, 4, 6), 1).source()
+    assert "nn.Linear(4 * (4 if" in source  # the first size is 4 either way
+    assert "else 6" in source
+
+
+def test_a_select_dimension_out_of_range_is_still_refused_by_check() -> None:
+    spec = _spec("select(d, 0)", (4, 5, 6), 9)
+    with pytest.raises(netspec.NetspecError, match="dim=9 is out of range"):
+        spec.check()
