@@ -9,6 +9,7 @@ from netspec.errors import printable
 from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, SplitRun, leaves, state, walk
 from netspec.infer import Network
 from netspec.ops.base import Shape, fmt_shape
+from netspec.pause import collector_paused
 
 MacsConvention = Literal["torchvision", "all"]
 
@@ -24,6 +25,7 @@ def _macs(leaf: OpNode, convention: MacsConvention) -> int:
     return leaf.macs + (leaf.extra_ops if convention == "all" else 0)
 
 
+@collector_paused  # as expansion is (see netspec.pause): it allocates a dict per layer
 def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
     """The summary as plain data (what ``--format json`` prints).
 

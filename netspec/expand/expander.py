@@ -281,7 +281,7 @@ class _Expander:
             # the model's own: blocks (which see the globals) have no such attribute
             scope = scope.child()
             root.own = self._tensors(self.spec.tensors, scope, "")
-        box = self._box(root, kind, [self.spec.layers], x)
+        box = self._box(root, kind, frozenset(read_names(self.spec.layers)), x)
         root.output = self._fill(box, self.spec.layers, scope, x)
         _check_reads(box)
         return Network(
@@ -296,9 +296,8 @@ class _Expander:
         )
 
     @staticmethod
-    def _box(node: SeqNode, kind: ContainerKind, lists: Sequence[Any], x: Shape) -> _Container:
+    def _box(node: SeqNode, kind: ContainerKind, reads: frozenset[str], x: Shape) -> _Container:
         """The container of a class's layers, knowing the tensors its ``from:``s read."""
-        reads = frozenset().union(*(read_names(entries) for entries in lists))
         box = _Container(node, kind, reads=reads)
         if reads:
             box.tensors[INPUT] = (x, -1)
@@ -990,7 +989,7 @@ class _Expander:
             lowered = self.lowered[block_name] = lower_block(block)
         node = BlockNode(path, name, span, x, x, kind=lowered.kind, block=block_name, args=args)
         node.own = own
-        box = self._box(node, lowered.kind, [block.body, block.then], x)
+        box = self._box(node, lowered.kind, lowered.reads, x)
         for i, (given, shape) in enumerate(zip(block.inputs, (x, *others), strict=False)):
             box.tensors[given] = (shape, -1 if i == 0 else OTHER_INPUT)
         node.others, node.inputs = others, tuple(block.inputs)

@@ -185,6 +185,8 @@ class Lowered:
     2…``); ``class``: a module class with a ``forward``."""
     steps: tuple[Step, ...]
     output: str
+    reads: frozenset[str] = frozenset()
+    """The names its ``from:`` entries read (:func:`read_names` of its body and ``then``)."""
 
 
 def stage_arguments(block: m.BlockDef, values: dict[str, Any], index: int) -> dict[str, Any]:
@@ -252,7 +254,8 @@ def lower_block(block: m.BlockDef) -> Lowered:
         current = _lower_inline(steps, "body", IN, IN, block.body, block, "body")
     if block.then:
         current = _lower_inline(steps, "then", current, current, block.then, block, "then")
-    return Lowered(kind, tuple(steps), current)
+    reads = frozenset(read_names(block.body) | read_names(block.then))
+    return Lowered(kind, tuple(steps), current, reads)
 
 
 def _lower_inline(

@@ -125,15 +125,20 @@ def _check_sizes(
     analysis itself counts in Python's unbounded integers)."""
     for index in range(len(tensors) + 1):
         shape = y if index == 0 else tensors[index - 1].shape
-        if all(type(d) is int for d in shape) and math.prod(shape) > MAX_ELEMENTS:
-            what = "output" if index == 0 else f"{tensors[index - 1].name!r} tensor"
-            raise ShapeError(
-                f"{op.name}: its {what} {_brief_shape(shape)} has {_about(math.prod(shape))} "
-                "elements, more than PyTorch's int64 sizes hold (2⁶³ − 1)",
-                span,
-                where,
-                hint=f"the input is {fmt_shape(x)}; no machine could build this tensor",
-            )
+        for d in shape:  # only plain integers are counted (a loop, not all() of a generator)
+            if type(d) is not int:
+                break
+        else:
+            if math.prod(shape) > MAX_ELEMENTS:
+                what = "output" if index == 0 else f"{tensors[index - 1].name!r} tensor"
+                raise ShapeError(
+                    f"{op.name}: its {what} {_brief_shape(shape)} has "
+                    f"{_about(math.prod(shape))} elements, more than PyTorch's int64 sizes "
+                    "hold (2⁶³ − 1)",
+                    span,
+                    where,
+                    hint=f"the input is {fmt_shape(x)}; no machine could build this tensor",
+                )
 
 
 def _about(count: int) -> str:

@@ -175,6 +175,11 @@ class Op:
 
     def in_place(self, a: Any) -> bool:
         """Whether it overwrites its input (``inplace=true``)."""
+        # asked of the attributes' class first: a lookup that fails on a pydantic model raises
+        # and catches inside pydantic, at a cost every block's in-place checks paid
+        fields = getattr(type(a), "model_fields", None)
+        if fields is not None:
+            return "inplace" in fields and bool(a.inplace)
         return bool(getattr(a, "inplace", False))
 
     # -- rules ---------------------------------------------------------------------------------
