@@ -660,9 +660,18 @@ class SpecGen:
                 {"g": "sigmoid", "from": "b"},
                 {"s": c.pick(["add", "mul"]), "from": ["a", "g"]},
             ]
-            self.blocks[pair] = Block(pair, "pair", [], {"inputs": ["a", "b"], "body": body})
+            data: dict[str, Any] = {"inputs": ["a", "b"], "body": body}
+            params: list[tuple[str, str | None]] = []
+            call = f"{pair}()"
             self.tag("from:block-inputs")
-            return [{tap: children}, {join: f"{pair}()", "from": reads}]
+            if c.chance(0.4):  # calling itself under a condition, given its own other input
+                data["params"], params = ["d"], [("d", None)]
+                inner = {"inner": f"{pair}(d - 1)", "from": ["s", c.pick(["b", "g"])]}
+                body.append({"if": "d > 0", "then": [inner]})
+                call = f"{pair}({c.integer(0, 3)})"
+                self.tag("from:block-inputs-recursive")
+            self.blocks[pair] = Block(pair, "pair", params, data, heavy=bool(params))
+            return [{tap: children}, {join: call, "from": reads}]
         return [{tap: children}, {join: "add", "from": reads}]
 
     def dataflow(self, layers: list[Any], flow: Flow, world: str, shape: list[int]) -> None:

@@ -521,6 +521,7 @@ TAGS = {
     "from:child",
     "from:child-in-loop",
     "from:block-inputs",
+    "from:block-inputs-recursive",
     "input:ids",
     "rnn:lstm",
     "rnn:gru",

@@ -118,14 +118,24 @@ def _broadcast(shapes: Sequence[Shape], verb: str) -> Shape:
         # is the largest (where they are not 1 they must be equal, which PyTorch checks)
         distinct: list[Any] = []
         for d in sizes:
-            d = _either_same(d)
-            if all(as_expr(d) != as_expr(e) for e in distinct):
-                distinct.append(d)
+            for part in _max_parts(_either_same(d)):
+                if all(as_expr(part) != as_expr(e) for e in distinct):
+                    distinct.append(part)
         if len(distinct) == 1:
             out.append(distinct[0])
         else:
             out.append(Sym(n.Call(n.Name("max"), tuple(as_expr(d) for d in distinct), ())))
     return tuple(out)
+
+
+def _max_parts(size: Any) -> list[Any]:
+    """The sizes a ``max(…)`` of sizes takes the largest of (a merge of a merge: the largest of
+    ``max(a, b)`` and ``b`` is ``max(a, b)``, which a recursive block's closed form needs to
+    see); ``[size]`` for any other size."""
+    expr = n.strip(as_expr(size))
+    if isinstance(expr, n.Call) and expr.func == n.Name("max") and not expr.kwargs:
+        return [Sym(a) for a in expr.args]
+    return [size]
 
 
 def _either_same(size: Any) -> Any:

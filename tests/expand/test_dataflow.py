@@ -628,6 +628,120 @@ def test_a_size_the_recursion_changes_level_by_level_is_a_function_of_the_sizes(
         assert compare_state(made, net) == [] and compare_forward(made, net) == []
 
 
+LISTS = (
+    VALID.replace("  n: 2\n", "  n: 2\n  ws: [[3], [4], [5]]\n")
+    .replace("params: [d]", "params: [ws, d]")
+    .replace("conv2d(3, 3)", "conv2d(ws[d][0], 3)")
+    .replace("B(d - 1)", "B(ws, d - 1)")
+    .replace("B(n)", "B(ws, n)")
+)
+
+
+def test_a_size_function_takes_a_list_of_lists_as_tuples_of_tuples() -> None:
+    """Its cache keys on its arguments: a list of lists is passed as a tuple of tuples (the
+    constructor may be given lists), and the file is right at every depth and list."""
+    assert LISTS != VALID
+    source = netspec.loads(LISTS).source()
+    assert "    ws: tuple[tuple[int, ...], ...],\n" in source
+    assert "tuple(tuple(item0) for item0 in ws)" in source
+    cls = compile_source(source).Vnet
+    for ws in ([[3], [4], [5]], [[2, 9], [6], [1], [8], [5]]):
+        for depth in range(len(ws)):
+            net = netspec.loads(LISTS, n=depth, ws=ws).check()
+            made = cls(n=depth, ws=ws)
+            assert compare_state(made, net) == [] and compare_forward(made, net) == []
+
+
+PAIR = """netspec: 1
+name: pairs
+input: [3, 16, 16]
+params:
+  n: 2
+blocks:
+  B:
+    params: [d]
+    inputs: [a, b]
+    body:
+      - conv: conv2d(3, 3, padding=1)
+        from: a
+      - cat: concat
+        from: [conv, b]
+      - if: d > 0
+        then:
+          - inner: B(d - 1)
+            from: [cat, b]
+layers:
+  - first: conv2d(3, 1)
+  - blk: B(n)
+    from: [first, input]
+  - flatten
+  - fc: linear(2)
+"""
+
+
+@pytest.mark.parametrize(
+    "change",
+    [("", ""), ("  - flatten\n  - fc: linear(2)\n", ""), ("conv2d(3, 1)", "conv2d(5, 1)")],
+    ids=["concat-of-the-other", "no-reader", "other-channels"],
+)
+def test_a_recursive_block_of_several_inputs_generates_a_file_right_at_every_depth(
+    change: tuple[str, str],
+) -> None:
+    """Its inner level is given the other input's sizes too (``B(3 + b_channels, b_channels,
+    d - 1)``), and its closed form is found in terms of both inputs' sizes: the file once
+    failed to generate at all (an internal error), then, with the form found, called the
+    inner level without the other input's channels."""
+    text = PAIR.replace(*change)
+    source = netspec.loads(text).source()
+    if change[0] == "":
+        assert "B(3 + b_channels, b_channels, d - 1)" in source
+    cls = compile_source(source).Pairs
+    for depth in range(6):
+        net = netspec.loads(text, n=depth).check()
+        made = cls(n=depth)
+        assert compare_state(made, net) == [] and compare_forward(made, net) == []
+
+
+GATED = """netspec: 1
+name: gated
+input: [2, 7, 7]
+params:
+  n: 1
+blocks:
+  Pair:
+    params: [d]
+    inputs: [a, b]
+    body:
+      - g: sigmoid
+        from: b
+      - s: add
+        from: [a, g]
+      - if: d > 0
+        then:
+          - inner: Pair(d - 1)
+            from: [s, g]
+layers:
+  - tap: [relu, tanh, sigmoid]
+  - join: Pair(n)
+    from: [tap.0, tap]
+  - flatten
+  - fc: linear(2)
+"""
+
+
+def test_a_recursive_closed_form_may_be_a_maximum() -> None:
+    """Adding its inputs, whose sizes are known only when the code runs, gives each size as
+    ``max(a, b)``; level after level that stays ``max(a, b)`` (not ``max(max(a, b), b)``), a
+    closed form the file writes, where it once refused the block."""
+    source = netspec.loads(GATED).source()
+    assert "b_sizes" not in source and "max(" not in source.split("class Gated")[1]
+    cls = compile_source(source).Gated
+    for depth in range(5):
+        net = netspec.loads(GATED, n=depth).check()
+        made = cls(n=depth)
+        assert compare_state(made, net) == [] and compare_forward(made, net) == []
+
+
 @pytest.mark.parametrize("post", [True, False])
 def test_mutual_recursion_generates_a_file_right_at_every_depth(post: bool) -> None:
     """With ``post``, B ends with its own convolution, so its channels are one formula

@@ -167,7 +167,7 @@ class ConvNeXtBase(nn.Module):
 
     def __init__(
         self,
-        block_setting: tuple[tuple, ...] = (
+        block_setting: tuple[tuple[Any, ...], ...] = (
             (128, 256, 3),
             (256, 512, 3),
             (512, 1024, 27),

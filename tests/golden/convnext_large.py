@@ -167,7 +167,7 @@ class ConvNeXtLarge(nn.Module):
 
     def __init__(
         self,
-        block_setting: tuple[tuple, ...] = (
+        block_setting: tuple[tuple[Any, ...], ...] = (
             (192, 384, 3),
             (384, 768, 3),
             (768, 1536, 27),

@@ -167,7 +167,7 @@ class ConvNeXtSmall(nn.Module):
 
     def __init__(
         self,
-        block_setting: tuple[tuple, ...] = (
+        block_setting: tuple[tuple[Any, ...], ...] = (
             (96, 192, 3),
             (192, 384, 3),
             (384, 768, 27),

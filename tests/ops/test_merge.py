@@ -45,6 +45,16 @@ def test_a_choice_whose_sides_may_differ_stays_a_maximum(text: str) -> None:
     assert shown(y)[0] == f"max({text}, out)"
 
 
+def test_a_merge_of_a_merge_takes_the_largest_of_each_size_once() -> None:
+    """``max(max(a, b), b)`` is ``max(a, b)``: a merge of two inputs merged again with one of
+    them (a recursive block adding its other input level after level) keeps one maximum."""
+    once = MERGES["add"].infer([(sym("a"), 4), (sym("b"), 4)])
+    assert shown(once) == ["max(a, b)", "4"]
+    again = MERGES["mul"].infer([once, (sym("b"), 4)])
+    assert shown(again) == ["max(a, b)", "4"]
+    assert shown(MERGES["add"].infer([again, (sym("c"), 4)])) == ["max(a, b, c)", "4"]
+
+
 def test_ids_stay_ids_only_where_pytorch_keeps_them() -> None:
     ids = Ids((4, 5))
     assert is_ids(MERGES["add"].infer([ids, Ids((4, 5))]))

@@ -99,6 +99,16 @@ RECURSIVE_SIZE = "_recursive_size"
 read it is refused."""
 RECURSIVE_IN = "_recursive_in"
 """The input sizes of a recursive block in its closed form (numbered)."""
+ClosedKey = tuple[str, int, tuple[int, ...]]
+"""A closed form's key: the block, its (first) input's rank and the other inputs' ranks."""
+
+
+def _other_in(k: int, i: int) -> str:
+    """Size ``i`` of other input ``k`` (after the first) of a recursive block of several
+    inputs, in its closed form."""
+    return f"{RECURSIVE_IN}_other{k}_{i}"
+
+
 MAX_UNROLL = 32
 """Most iterations of a loop in a class body (of loops inside each other, all together) that the
 generated code writes out one by one (``self.conv1 = …``, ``self.conv2 = …``); a longer loop,
@@ -357,20 +367,22 @@ class Module:
         self.sizing: list[str] = []
         """Blocks whose output is being computed by a dry run (a recursive block calls itself
         in its own dry run: that call's output is its closed form, see :meth:`closed_form`)."""
-        self.closed: dict[tuple[str, int], tuple[n.Expr | None, ...]] = {}
-        """Each recursive block's output sizes in its own terms (assumed, while computed)."""
+        self.closed: dict[ClosedKey, tuple[n.Expr | None, ...]] = {}
+        """Each recursive block's output sizes in its own terms (assumed, while computed), by
+        block and the ranks of its inputs."""
         self.size_functions: dict[tuple[str, int], str] = {}
         """The function computing a recursive block's output sizes that have no closed form
         (its name, by block and rank), see :meth:`size_function`."""
         self.size_texts: dict[tuple[str, int], str] = {}
         """Their definitions, once written."""
-        self.inducting: list[set[tuple[str, int]]] = []
+        self.inducting: list[set[ClosedKey]] = []
         """Per closed form being found, innermost last: the closed forms found while it was
         assumed (in mutual recursion, one block's form is found inside the other's
         induction: it holds only as long as the assumption it was found under)."""
-        self.recursive_in: dict[str, list[int]] = {}
-        """For a block whose class calls itself: the input sizes its constructor takes, as
-        assumed for that call while its class is generated (generated again until it holds)."""
+        self.recursive_in: dict[str, tuple[list[int], list[tuple[int, int]]]] = {}
+        """For a block whose class calls itself: the input sizes its constructor takes (of its
+        first input, and of the others of a block of several), as assumed for that call while
+        its class is generated (generated again until it holds)."""
 
     def top(self, input_override: Shape | None) -> ClassCode:
         spec = self.spec
@@ -436,8 +448,10 @@ class Module:
         if name in self.blocks:
             return self.blocks[name]
         if name in self.generating:  # a recursive call: the constructor's inputs as assumed
-            dims = [(i, "") for i in self.recursive_in.setdefault(name, [])]
-            return ClassCode(name, "nn.Module", [], [], None, "", in_dims=dims)
+            first, rest = self.recursive_in.setdefault(name, ([], []))
+            stub = ClassCode(name, "nn.Module", [], [], None, "", in_dims=[(i, "") for i in first])
+            stub.other_dims = [(j, i, "") for j, i in rest]
+            return stub
         if name == self.top_name:
             raise CodegenError(
                 f"block {name} has the name of the model's class",
@@ -447,10 +461,10 @@ class Module:
             )
         self.generating.append(name)
         try:
-            for _ in range(rank + 1):
+            for _ in range(rank + sum(others) + 1):
                 before = list(self.blocks)
                 code = self._block_class(name, rank, others)
-                taken = [i for i, _ in code.in_dims]
+                taken = ([i for i, _ in code.in_dims], [(j, i) for j, i, _ in code.other_dims])
                 if name not in self.recursive_in or taken == self.recursive_in[name]:
                     break
                 # its own call passed other sizes than the class takes: again, assuming these
@@ -627,7 +641,7 @@ class Module:
         caller's terms, computing the sizes only. Their variables are taken from ``ns``, the
         caller's names."""
         if name in self.sizing:  # a recursive call, inside its own dry run
-            return self._recursive_output(name, args, names, x), []
+            return self._recursive_output(name, args, names, x, others), []
         self.sizing.append(name)
         try:
             return self._dry_output(name, args, names, x, ns, others)
@@ -635,13 +649,20 @@ class Module:
             self.sizing.pop()
 
     def _recursive_output(
-        self, name: str, args: dict[str, Any], names: dict[str, Any], x: Shape
+        self,
+        name: str,
+        args: dict[str, Any],
+        names: dict[str, Any],
+        x: Shape,
+        others: tuple[Shape, ...] = (),
     ) -> Shape:
         """The output of a block calling itself (directly or through others): its closed form
         with these arguments; a size without one is :data:`RECURSIVE_SIZE`, which the
         generated code may not read (see :func:`generate_module`)."""
-        dims = self.closed_form(name, len(x))
+        dims = self.closed_form(name, len(x), tuple(len(o) for o in others))
         mapping: dict[str, n.Expr] = {f"{RECURSIVE_IN}{i}": as_expr(d) for i, d in enumerate(x)}
+        for k, shape in enumerate(others):
+            mapping |= {_other_in(k, i): as_expr(d) for i, d in enumerate(shape)}
         mapping |= {k: as_expr(v) for k, v in (names | args).items()}
         sizes = None
         if any(d is None for d in dims):
@@ -660,8 +681,7 @@ class Module:
     ) -> n.Expr | None:
         """The call of block ``name``'s size function for these arguments and input (see
         :meth:`size_function`), or ``None`` where it has none: a block of several inputs, or
-        one given a list (the function caches its results by its arguments, which a list
-        cannot key)."""
+        one given values its cache cannot key on (see :meth:`_size_kinds`)."""
         block = self.spec.blocks[name]
         params = [p.name for p in block.params]
         if block.inputs or any(p not in args for p in params):
@@ -677,31 +697,21 @@ class Module:
         values = [as_expr(v) for v in [*x, *(args[p] for p in params)]]
         values += [as_expr(names[g]) for g in self.needs[name]]
         given = tuple(  # a list as a tuple: the cache keys on it
-            n.Call(n.Name("tuple"), (v,), ()) if kind.startswith("tuple") else v
-            for v, kind in zip(values, ["int"] * len(x) + kinds, strict=True)
+            _as_tuples(v, kind) for v, kind in zip(values, ["int"] * len(x) + kinds, strict=True)
         )
         return n.Call(n.Name(self.size_functions[key]), given, ())
 
     def _size_kinds(self, name: str) -> list[str] | None:
         """The types of block ``name``'s arguments and of the spec's names it reads, as its
-        size function takes them (a list of numbers as a tuple, passed as one); ``None`` where
-        one may be a value its cache cannot key on (a list of lists, values of several
-        types)."""
+        size function takes them (a list as a tuple, of tuples for a list of lists, passed as
+        one); ``None`` where one may be a value its cache cannot key on (values of several
+        types, a list of mixed items)."""
         types = self.arg_types.get(name, {})
         kinds = [types.get(p.name, "Any") for p in self.spec.blocks[name].params]
         for g in self.needs[name]:
             p = self.params.get(g)
             kinds.append(_annotation(p.kind, p.default) if p is not None else "Any")
-        scalars = ("int", "float", "bool", "str")
-        out = []
-        for kind in kinds:
-            if kind in scalars:
-                out.append(kind)
-            elif kind.startswith("tuple[") and kind.endswith(", ...]") and kind[6:-6] in scalars:
-                out.append(kind)
-            else:
-                return None
-        return out
+        return kinds if all(_keyable(kind) for kind in kinds) else None
 
     def size_function(self, name: str, rank: int) -> str:
         """The definition of block ``name``'s size function: its output sizes from its input's
@@ -747,9 +757,13 @@ class Module:
         lines += Stmt("return ", result).lines(1)
         return "\n".join(lines)
 
-    def closed_form(self, name: str, rank: int) -> tuple[n.Expr | None, ...]:
+    def closed_form(
+        self, name: str, rank: int, other_ranks: tuple[int, ...] = ()
+    ) -> tuple[n.Expr | None, ...]:
         """The output sizes of a recursive block in terms of its arguments (its parameters'
-        names) and input sizes (``RECURSIVE_IN`` numbered), ``None`` for a size without one.
+        names) and input sizes (``RECURSIVE_IN`` numbered; a block of several inputs, the
+        others' of ranks ``other_ranks`` too, see :func:`_other_in`), ``None`` for a size
+        without one.
 
         Found by induction over the recursion: dry runs of the block in which its recursive
         call gives the sizes assumed so far (at first its input's sizes), each assumption
@@ -758,7 +772,7 @@ class Module:
         and, with padded convolutions, its input's spatial sizes). A size that keeps changing
         (valid convolutions trim a level's size by what its inner level trims) has none.
         While they are computed, :meth:`_recursive_output` reads the assumptions."""
-        key = (name, rank)
+        key = (name, rank, other_ranks)
         done = self.closed.get(key)
         if done is not None:
             return done
@@ -768,7 +782,9 @@ class Module:
         names = {g: Sym(n.Name(g)) for g in self.needs[name]}
         inputs = [f"{RECURSIVE_IN}{i}" for i in range(rank)]
         x = tuple(Sym(n.Name(v)) for v in inputs)
-        known_names = {*params, *names, *inputs}
+        other_names = [[_other_in(k, i) for i in range(r)] for k, r in enumerate(other_ranks)]
+        others = tuple(tuple(Sym(n.Name(v)) for v in names_) for names_ in other_names)
+        known_names = {*params, *names, *inputs, *(v for names_ in other_names for v in names_)}
         assumed: list[n.Expr | None] = [n.Name(v) for v in inputs]
         changes = [0] * rank
         result: tuple[n.Expr | None, ...] | None = None
@@ -782,7 +798,7 @@ class Module:
                 self.closed[key] = tuple(assumed)
                 self.sizing.append(name)
                 try:
-                    shape, _ = self._dry_output(name, own, names, x, Namespace(known_names))
+                    shape, _ = self._dry_output(name, own, names, x, Namespace(known_names), others)
                 except _Dead:
                     shape = ()
                 finally:
@@ -790,7 +806,11 @@ class Module:
                 if len(shape) != rank:
                     break
                 found = [_tidy(as_expr(d)) for d in shape]
-                given = [d if n.free_names(d) <= known_names else None for d in found]
+                # Python's max and min may stand in a form (a merge of sizes known only when
+                # the code runs, e.g. max(in_channels, other_channels)); no other call may
+                given = [
+                    d if n.free_names(d) - {"max", "min"} <= known_names else None for d in found
+                ]
                 if given == assumed:
                     result = tuple(assumed)
                     break
@@ -2938,9 +2958,15 @@ def _tidy(node: n.Expr, test: bool = False) -> n.Expr:
         return n.Binary(node.op, _tidy(node.left), _tidy(node.right))
     if isinstance(node, n.Call):
         args = tuple(_tidy(a) for a in node.args)
-        same = len(args) > 1 and all(a == args[0] for a in args) and not node.kwargs
-        if same and node.func in (n.Name("max"), n.Name("min")):
-            return args[0]
+        if node.func in (n.Name("max"), n.Name("min")) and len(args) > 1 and not node.kwargs:
+            # max(max(a, b), b) is max(a, b): nested alike, each argument once, in order
+            flat: list[n.Expr] = []
+            for a in args:
+                inner = a.args if isinstance(a, n.Call) and a.func == node.func else (a,)
+                flat += [b for b in inner if b not in flat]
+            if len(flat) == 1:
+                return flat[0]
+            args = tuple(flat)
         return n.Call(node.func, args, tuple((k, _tidy(v)) for k, v in node.kwargs))
     return node
 
@@ -2993,9 +3019,49 @@ def _annotation(kind: str, default: Any) -> str:
     simple = {"int": "int", "float": "float", "bool": "bool", "str": "str"}.get(kind)
     if simple is not None:
         return simple
-    kinds = {"None" if v is None else type(v).__name__ for v in default} if default else {"int"}
-    inner = kinds.pop() if len(kinds) == 1 else "Any"
+    kinds = {_item_annotation(v) for v in default} if default else {"int"}
+    if len(kinds) == 1:
+        inner = kinds.pop()
+    elif all(k.startswith("tuple[") for k in kinds):
+        inner = "tuple[Any, ...]"  # lists of items of other types
+    elif len(kinds) == 2 and "None" in kinds and kinds - {"None"} <= {"int", "float", "str"}:
+        inner = f"{(kinds - {'None'}).pop()} | None"
+    else:
+        inner = "Any"
     return f"tuple[{inner}, ...]"
+
+
+def _item_annotation(value: Any) -> str:
+    """The annotation of one item of a list: its type, a list's the type of its items."""
+    if value is None:
+        return "None"
+    if isinstance(value, tuple):
+        return _annotation("list", value)
+    return type(value).__name__
+
+
+_SCALARS = ("int", "float", "bool", "str")
+
+
+def _keyable(kind: str) -> bool:
+    """Whether values of annotation ``kind`` can key a cache once lists are tuples: numbers,
+    truth values, text, and lists of them (of any depth)."""
+    if kind in _SCALARS:
+        return True
+    return kind.startswith("tuple[") and kind.endswith(", ...]") and _keyable(kind[6:-6])
+
+
+def _as_tuples(value: n.Expr, kind: str, depth: int = 0) -> n.Expr:
+    """``value``, of annotation ``kind``, with every list a tuple (``tuple(ws)``, and
+    ``tuple(tuple(item0) for item0 in ws)`` for a list of lists): what a cache keys on."""
+    if kind in _SCALARS:
+        return value
+    inner = kind[6:-6]
+    if inner in _SCALARS:
+        return n.Call(n.Name("tuple"), (value,), ())
+    item = f"item{depth}"  # local to the comprehension, whose iterable is read outside it
+    # a comprehension is a list, which generated code writes as a tuple
+    return n.ListComp(_as_tuples(n.Name(item), inner, depth + 1), (n.CompFor((item,), value),))
 
 
 def _annotation_of(p: m.BlockParam, defaults: dict[str, Any], passed: dict[str, str]) -> str:
@@ -3294,12 +3360,14 @@ def generate_module(
         size = dims[index] if index < len(dims) else f"dimension {index + 1}"
         raise CodegenError(
             f"{where} needs the {size} of {name}'s output, which {name}'s recursive call "
-            f"decides level by level, and {name} takes several inputs or a list, which the "
-            "function computing its sizes cannot take: the generated code has no formula for it",
+            f"decides level by level, and {name} takes several inputs, or an argument whose "
+            "values are of several types, which the function computing its sizes cannot take: "
+            "the generated code has no formula for it",
             spec.blocks[name].span,
             f"blocks.{name}",
             hint="a recursive block whose sizes change level by level gets a function "
-            "computing them, for arguments that are numbers, truth values or text; give it "
-            "those, or keep the size the same whatever its inner call gives",
+            "computing them, for one input and arguments that are numbers, truth values, text "
+            "or lists of them; give it those, or keep the size the same whatever its inner "
+            "call gives",
         )
     return classes, module

@@ -249,7 +249,9 @@ def test_block_input_shape_and_rank_compile() -> None:
     [
         ("[null, null]", "tuple[None, ...]"),
         ("[1, 2.5]", "tuple[Any, ...]"),
-        ("[[1], [2]]", "tuple[tuple, ...]"),
+        ("[[1], [2]]", "tuple[tuple[int, ...], ...]"),
+        ("[[1], [2.5]]", "tuple[tuple[Any, ...], ...]"),
+        ("[1, null]", "tuple[int | None, ...]"),
     ],
 )
 def test_list_params_are_annotated_with_types_that_exist(default: str, annotation: str) -> None:
