@@ -1197,6 +1197,10 @@ class Emitter:
             items.append(Item(_py(state.shape[i])))
         for j, i, _ in cls.other_dims if cls is not None else []:
             items.append(Item(_py(others[j].shape[i])))
+        # the signature puts the params without a constant default first, in order: once one
+        # of them is left to its default (a keyword in the caller's terms), the later ones
+        # are keywords too
+        keywords = False
         for p in block.params:
             if p.name in values:
                 value = values[p.name]
@@ -1204,6 +1208,8 @@ class Emitter:
                 if p.name in literal_defaults:
                     if known(value) and concrete(value) == literal_defaults[p.name]:
                         continue
+                    items.append(Item(_py(value), p.name, "="))
+                elif keywords:
                     items.append(Item(_py(value), p.name, "="))
                 else:
                     items.append(Item(_py(value)))
@@ -1213,6 +1219,7 @@ class Emitter:
                 if p.name not in literal_defaults:  # a default in the caller's terms
                     wrapped = self.wrap(self._in_caller(p.node, state), value)
                     items.append(Item(_py(wrapped), p.name, "="))
+                    keywords = True
             else:  # pragma: no cover - the static analysis reports missing arguments
                 raise CodegenError(f"{name} needs {p.name!r}", None, where)
         names: dict[str, Any] = {}

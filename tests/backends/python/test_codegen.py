@@ -634,3 +634,25 @@ def test_a_long_choice_is_split_and_branches_calling_the_same_are_one_call(
     ruff_clean(tmp_path, source)
     for values in ({}, {"out": 16, "stride": 2, "drop_probability_of_the_branch": 0.1}):
         netspec.loads(text, **values).build(verify=True)
+
+
+def test_an_argument_after_a_default_read_from_the_input_is_a_keyword() -> None:
+    """A block param whose default reads ``in.*`` is passed as a keyword in the caller's terms;
+    a later param given by keyword (``B(k=1)``) is a keyword too: the call was written
+    ``B(w, out=w * 2, 1)``, which Python refuses."""
+    text = (
+        "netspec: 1\nname: t\ninput: [6, 8, 8]\nparams:\n  w: 6\nblocks:\n  B:\n"
+        "    params: [out = in.channels * 2, k = in.channels // 3]\n"
+        "    body:\n      - conv: conv2d(out, k, padding=k // 2)\n"
+        "layers:\n  - stem: conv2d(w, 1)\n  - b1: B(k=1)\n  - b2: B(w, 3)\n"
+        "  - flatten\n  - fc: linear(2)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    source = spec.source()
+    assert "B(w, out=w * 2, k=1)" in source
+    cls = getattr(compile_source(source), spec.class_name)
+    for w in (3, 6, 7):
+        model = cls(w=w)
+        net = spec.replace(w=w).network
+        assert compare_state(model, net) == []
+        assert compare_forward(model, net) == []
