@@ -158,6 +158,36 @@ class Sym:
         return self._op("-", 0, True)
 
 
+class SymList(Sym):
+    """A symbolic value known to be a list whose length and items are not (a param or ``let``
+    whose value is a list): an operator rule that takes one number or one per dimension indexes
+    it (``p[0]``, ``p[1]``) instead of taking it for one number."""
+
+    __slots__ = ()
+
+
+class SymText(Sym):
+    """A symbolic value known to be text (``padding='same'`` given by a param): no rule may
+    take it for a number."""
+
+    __slots__ = ()
+
+
+def sym_like(value: Any, expr: n.Expr) -> Sym:
+    """An unknown value of the kind ``value`` is (a list, text or a number), as ``expr``."""
+    return type(value)(expr) if isinstance(value, SymList | SymText) else Sym(expr)
+
+
+def sym_of(expr: n.Expr, example: Any) -> Sym:
+    """An unknown value written ``expr`` whose value is of ``example``'s kind (a list, text or a
+    number): the kind the value has at the spec's defaults."""
+    if isinstance(example, tuple | list):
+        return SymList(expr)
+    if isinstance(example, str):
+        return SymText(expr)
+    return Sym(expr)
+
+
 def known(*values: Any) -> bool:
     """Whether every value is concrete (no unknown :class:`Sym` among them)."""
     for v in values:  # a loop, not all(…): operator rules ask this many times per layer

@@ -16,7 +16,16 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Sym, as_expr, binary, concrete, known
+from netspec.expr.evaluate import (
+    Sym,
+    SymbolicError,
+    SymList,
+    SymText,
+    as_expr,
+    binary,
+    concrete,
+    known,
+)
 from netspec.ops.base import Dim, OpError, items
 
 LAYOUTS = {
@@ -57,6 +66,10 @@ def ntuple(value: Any, count: int, attr: str, op: str) -> tuple[Any, ...]:
             return items(value)
         if isinstance(inner, tuple):
             return tuple(Sym(n.Index(value.expr, n.Const(i)), v) for i, v in enumerate(inner))
+        if isinstance(value, SymList):  # one per dimension, or PyTorch refuses the list
+            return tuple(Sym(n.Index(value.expr, n.Const(i))) for i in range(count))
+        if isinstance(value, SymText):  # 'same' or 'valid': the sizes depend on which
+            raise SymbolicError(value)
         if not known(value):
             return (value,) * count
         return ntuple(inner, count, attr, op) if isinstance(inner, tuple) else (value,) * count

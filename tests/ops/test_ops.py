@@ -878,3 +878,24 @@ def test_known_cases(
     oracle = CASES[op][2]
     check(op, oracle, attrs, shape, notes=False)
     assert run_static(op, attrs, shape)[1] == expected
+
+
+def test_one_value_per_dimension_of_a_symbolic_list_or_text() -> None:
+    """``ntuple`` takes an unknown value for one number only where it may be one: a value known
+    to be a list is indexed, one entry per dimension; one known to be text is not a size."""
+    from netspec.expr import nodes as n
+    from netspec.expr.evaluate import Sym, SymbolicError, SymList, SymText, as_expr
+    from netspec.expr.render import render
+    from netspec.ops import spatial
+
+    k = n.Name("k")
+    assert [render(as_expr(v)) for v in spatial.ntuple(SymList(k), 2, "kernel_size", "c")] == [
+        "k[0]",
+        "k[1]",
+    ]
+    assert [render(as_expr(v)) for v in spatial.ntuple(Sym(k), 2, "kernel_size", "c")] == [
+        "k",
+        "k",
+    ]
+    with pytest.raises(SymbolicError):
+        spatial.ntuple(SymText(k), 2, "padding", "c")

@@ -57,12 +57,16 @@ from netspec.expr.evaluate import (
     Scope,
     Sym,
     SymbolicError,
+    SymList,
+    SymText,
     as_expr,
     concrete,
     evaluate,
     iterate,
     known,
     show,
+    sym_like,
+    sym_of,
     type_name,
 )
 from netspec.expr.render import (
@@ -394,7 +398,7 @@ class Module:
             set(self.params) | set(spec.let) | _spec_names(entries),
             layer_names(entries) | set(spec.tensors),
         )
-        scope = Scope({p: Sym(n.Name(p)) for p in self.params})
+        scope = Scope({p: self.spec_sym(p) for p in self.params})
         init: list[Stmt] = [] if kind == "sequential" else [Stmt("super().__init__()")]
         lets = scope.child()
         for name, code in spec.let.items():
@@ -408,7 +412,9 @@ class Module:
                     checks=_checks(code.expr.node),
                 )
             )
-            lets.names[name] = Sym(n.Name(name), concrete(value))
+            lets.names[name] = (
+                Sym(n.Name(name), concrete(value)) if known(value) else self.spec_sym(name)
+            )
         if spec.tensors:  # the model's own: blocks, which see the spec's names, have none
             lets = lets.child()
             init += self._tensors(spec.tensors, lets, "tensors")
@@ -503,9 +509,9 @@ class Module:
             [tuple(Sym(n.Name(other_names[j, i])) for i in range(r)) for j, r in enumerate(others)],
         )
         renames: dict[str, n.Expr] = {}
-        scope = Scope({g: Sym(n.Name(g)) for g in globals_})
+        scope = Scope({g: self.spec_sym(g) for g in globals_})
         x = tuple(Sym(n.Name(in_names[i])) for i in range(rank))
-        frame = scope.child({p: Sym(n.Name(p)) for p in params}, input=InputShape(x))
+        frame = scope.child({p: self.block_param_sym(name, p) for p in params}, input=InputShape(x))
         attributes: list[str] = []
         init: list[Stmt] = []
         if block.expansion is not None:
@@ -610,6 +616,20 @@ class Module:
             out.append(Stmt(f"self.{tensor_name} = ", param, reads=reads))
             frame.names[tensor_name] = TensorRef(tensor_name, decl.shape)
         return out
+
+    def spec_sym(self, name: str) -> Sym:
+        """A param or ``let`` value of the spec, unknown until the class is constructed, of
+        the kind (a list, text or a number) its value is at the defaults."""
+        if name in self.params:
+            return sym_of(n.Name(name), self.net.params.get(name, self.params[name].default))
+        return sym_of(n.Name(name), self.net.lets.get(name, ("", None))[1])
+
+    def block_param_sym(self, block: str, name: str) -> Sym:
+        """A block's param, of the kind (a list, text or a number) every call gives it."""
+        kind = self.arg_types.get(block, {}).get(name, "Any")
+        if kind.startswith("tuple["):
+            return SymList(n.Name(name))
+        return SymText(n.Name(name)) if kind == "str" else Sym(n.Name(name))
 
     def _literal_defaults(self, block: m.BlockDef) -> dict[str, Any]:
         """Block params whose default is a constant (the class signature can hold it)."""
@@ -982,7 +1002,7 @@ class Emitter:
             )
         expr = self.subst(expr)
         if isinstance(value, Sym) and not value.known:
-            return Sym(expr, UNKNOWN)
+            return sym_like(value, expr)
         plain = concrete(value)
         if isinstance(plain, bool | str) or plain is None:
             return plain
@@ -1036,7 +1056,8 @@ class Emitter:
                     self.stored.add(name)
                     init.append(stmt)
             mapping[name] = n.Attr(n.Name("self"), self.captured[name])
-        return Sym(n.substitute(value.expr, mapping), value.value)
+        expr = n.substitute(value.expr, mapping)
+        return Sym(expr, value.value) if value.known else sym_like(value, expr)
 
     # -- one layer ---------------------------------------------------------------------------------
 

@@ -656,3 +656,55 @@ def test_an_argument_after_a_default_read_from_the_input_is_a_keyword() -> None:
         net = spec.replace(w=w).network
         assert compare_state(model, net) == []
         assert compare_forward(model, net) == []
+
+
+LIST_PARAM_SPECS = {
+    # a list param as a per-dimension attribute: the sizes after it index it
+    "kernel": ("input: [3, 11, 9]", "conv: conv2d(4, k)", "[3, 2]", [[1, 1], [2, 3], [5, 4]]),
+    "stride": ("input: [3, 11, 9]", "pool: maxpool2d(3, stride=k)", "[2, 1]", [[1, 3], [2, 2]]),
+    "padding": ("input: [3, 6]", "conv: conv1d(2, 3, padding=k)", "[1]", [[0], [2]]),
+    "output_size": ("input: [3, 8, 8]", "pool: adaptive_avgpool2d(k)", "[2, 3]", [[1, 4], [5, 5]]),
+    "zeropad": ("input: [3, 4, 4]", "pad: zeropad2d(k)", "[0, 1, 2, 3]", [[1, 1, 1, 1]]),
+    "scale": ("input: [3, 4, 5]", "up: upsample(scale_factor=k)", "[2, 3]", [[1, 1], [3, 2]]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LIST_PARAM_SPECS))
+def test_a_list_param_given_one_value_per_dimension_compiles(case: str) -> None:
+    """A param whose value is a list, given where an operator takes one number or one per
+    spatial dimension (``conv2d(4, k)`` with ``k: [3, 2]``), is indexed in the generated sizes
+    (``k[0]``, ``k[1]``), directly, through a ``let`` and as a block's argument: they took it
+    for one number (``4 * k * k``), and the file failed when constructed, at the defaults too."""
+    head, layer, default, others = LIST_PARAM_SPECS[case]
+    name, call = layer.split(": ", 1)
+    texts = [
+        f"netspec: 1\nname: t\n{head}\nparams:\n  k: {default}\n"
+        f"layers:\n  - {layer}\n  - flatten\n  - fc: linear(2)\n",
+        f"netspec: 1\nname: t\n{head}\nparams:\n  j: {default}\nlet:\n  k: j\n"
+        f"layers:\n  - {layer}\n  - flatten\n  - fc: linear(2)\n",
+        f"netspec: 1\nname: t\n{head}\nparams:\n  j: {default}\nblocks:\n  B:\n    params: [k]\n"
+        f"    body:\n      - {name}: {call}\n      - fc: conv{len(head.split(',')) - 1}d(2, 1)\n"
+        "layers:\n  - b: B(j)\n  - flatten\n  - fc: linear(2)\n",
+    ]
+    for text, key in zip(texts, "kjj", strict=True):
+        spec = netspec.loads(text, name="spec.yaml")
+        cls = getattr(compile_source(spec.source()), spec.class_name)
+        for value in [yaml.safe_load(default), *others]:
+            net = spec.replace(**{key: value}).network
+            model = cls(**{key: tuple(value)})
+            assert compare_state(model, net) == [], (text, value)
+            assert compare_forward(model, net) == [], (text, value)
+
+
+def test_padding_given_as_a_text_param_is_refused_not_miscompiled() -> None:
+    """``padding=p`` with ``p: same``: the sizes depend on which text, which the class learns
+    only when constructed; codegen says so at the layer (it wrote ``8 + p``, a file that failed
+    when constructed)."""
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 8, 8]\nparams:\n  p: same\n"
+        "layers:\n  - conv: conv2d(4, 3, padding=p)\n  - flatten\n  - fc: linear(2)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    assert spec.network.totals.parameters > 0  # check analyses it
+    with pytest.raises(NetspecError, match=r"conv2d: the shape of its output depends on `p`"):
+        spec.source()
