@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from annotated_types import Ge, Gt, Le
-from pydantic import Strict
+from pydantic import BeforeValidator, Strict
 
 from netspec.ops.base import Expect, KwOnly
 
@@ -13,7 +13,18 @@ PosInt = Annotated[int, Strict(), Gt(0)]
 NonNegInt = Annotated[int, Strict(), Ge(0)]
 Int = Annotated[int, Strict()]
 Bool = Annotated[bool, Strict()]
-Prob = Annotated[float, Ge(0.0), Le(1.0)]
+
+
+def _number(value: object) -> object:
+    """A number attribute's value as given: ``true``/``false`` are not numbers (PyTorch's
+    recurrent layers refuse a boolean dropout), integers are."""
+    if isinstance(value, bool):
+        raise ValueError("expects a number (true and false are not numbers)")
+    return value
+
+
+Number = BeforeValidator(_number)
+Prob = Annotated[float, Number, Ge(0.0), Le(1.0)]
 
 Count = Annotated[PosInt, Expect("a positive integer")]
 OptCount = Annotated[PosInt | None, Expect("a positive integer or none")]
@@ -42,8 +53,8 @@ AdaptiveSize = Annotated[
 ]
 Flag = Annotated[Bool, Expect("true or false")]
 Probability = Annotated[Prob, Expect("a probability between 0 and 1")]
-PositiveFloat = Annotated[float, Gt(0.0), Expect("a positive number")]
-Float = Annotated[float, Expect("a number")]
+PositiveFloat = Annotated[float, Number, Gt(0.0), Expect("a positive number")]
+Float = Annotated[float, Number, Expect("a number")]
 Declared = Annotated[
     PosInt | None,
     KwOnly(),

@@ -471,3 +471,15 @@ def test_ids_read_from_earlier_layers_and_merged() -> None:
     assert info.value.message.startswith(
         "resize: resize interpolates floating-point tensors, found integer ids"
     )
+
+
+@pytest.mark.parametrize("op", ["lstm", "gru"])
+def test_a_boolean_dropout_is_refused_as_pytorch_refuses_it(op: str) -> None:
+    """``dropout=true``: check took it for 1.0, then build() failed with PyTorch's ValueError
+    (its recurrent layers refuse a boolean). Booleans are not numbers: a number attribute
+    refuses them at the argument, as a positioned error."""
+    text = f"netspec: 1\nname: t\ninput: [6, 8]\nlayers:\n  - r: {op}(4, dropout=true)\n"
+    with pytest.raises(NetspecError, match=r"dropout expects a number \(true and false"):
+        netspec.loads(text, name="spec.yaml").check()
+    ok = netspec.loads(text.replace("true", "1"), name="spec.yaml")
+    assert ok.network.totals.parameters > 0
