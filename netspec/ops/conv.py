@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from netspec.expr.evaluate import concrete, known
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import Sym, SymText, as_expr, concrete, known
 from netspec.ops import spatial
 from netspec.ops.base import (
     HELPERS,
@@ -89,6 +90,15 @@ class _Conv(spatial.Ranked, Op):
                     attr="padding",
                 )
             pairs = tuple(_same_pair(ki, di) for ki, di in zip(k, d, strict=True))
+        elif isinstance(a.padding, SymText):  # 'same' or 'valid', given when constructed
+            same = n.Compare(a.padding.expr, ("==",), (n.Const("same"),))
+            pairs = tuple(
+                (
+                    Sym(n.IfExp(same, as_expr(b), n.Const(0))),
+                    Sym(n.IfExp(same, as_expr(e), n.Const(0))),
+                )
+                for b, e in (_same_pair(ki, di) for ki, di in zip(k, d, strict=True))
+            )
         else:
             pairs = spatial.padding_pairs(a.padding, r, self.name)
         return k, s, d, pairs
@@ -140,7 +150,7 @@ class _Conv(spatial.Ranked, Op):
         k, s, d, pairs = self._geometry(a, x)
         skip = ["padding_mode"] if a.padding_mode == "zeros" else []
         cls = f"Conv{self.rank}d"
-        if not isinstance(a.padding, str) and spatial.is_asymmetric(pairs):
+        if not isinstance(a.padding, str | SymText) and spatial.is_asymmetric(pairs):
             flat: list[Any] = []
             for before, after in reversed(pairs):  # F.pad wants the last dimension first
                 flat += [before, after]

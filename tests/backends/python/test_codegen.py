@@ -696,15 +696,19 @@ def test_a_list_param_given_one_value_per_dimension_compiles(case: str) -> None:
             assert compare_forward(model, net) == [], (text, value)
 
 
-def test_padding_given_as_a_text_param_is_refused_not_miscompiled() -> None:
-    """``padding=p`` with ``p: same``: the sizes depend on which text, which the class learns
-    only when constructed; codegen says so at the layer (it wrote ``8 + p``, a file that failed
-    when constructed)."""
+@pytest.mark.parametrize("default", ["same", "valid"])
+def test_padding_given_as_a_text_param_compiles(default: str) -> None:
+    """``padding=p`` with ``p: same`` (or ``valid``): the sizes after the convolution are
+    written as the choice between the two (they were written ``9 + p + p - k + 1``, a file
+    that failed when constructed), for odd and even kernels and dilations."""
     text = (
-        "netspec: 1\nname: t\ninput: [3, 8, 8]\nparams:\n  p: same\n"
-        "layers:\n  - conv: conv2d(4, 3, padding=p)\n  - flatten\n  - fc: linear(2)\n"
+        f"netspec: 1\nname: t\ninput: [3, 9, 8]\nparams:\n  p: {default}\n  k: 3\n  d: 1\n"
+        "layers:\n  - conv: conv2d(4, k, padding=p, dilation=d)\n  - flatten\n  - fc: linear(2)\n"
     )
     spec = netspec.loads(text, name="spec.yaml")
-    assert spec.network.totals.parameters > 0  # check analyses it
-    with pytest.raises(NetspecError, match=r"conv2d: the shape of its output depends on `p`"):
-        spec.source()
+    cls = getattr(compile_source(spec.source()), spec.class_name)
+    for p, k, d in itertools.product(["same", "valid"], [1, 2, 3, 4], [1, 2]):
+        net = spec.replace(p=p, k=k, d=d).network
+        model = cls(p=p, k=k, d=d)
+        assert compare_state(model, net) == [], (p, k, d)
+        assert compare_forward(model, net) == [], (p, k, d)
