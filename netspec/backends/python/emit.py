@@ -415,6 +415,15 @@ class Module:
             lets.names[name] = (
                 Sym(n.Name(name), concrete(value)) if known(value) else self.spec_sym(name)
             )
+        em.defaults = Scope(
+            {
+                **{
+                    p: _as_value(self.net.params.get(p, self.params[p].default))
+                    for p in self.params
+                },
+                **{k: _as_value(v) for k, (_, v) in self.net.lets.items()},
+            }
+        )
         if spec.tensors:  # the model's own: blocks, which see the spec's names, have none
             lets = lets.child()
             init += self._tensors(spec.tensors, lets, "tensors")
@@ -953,6 +962,10 @@ class Emitter:
         ``forward``'s own loop gives them."""
         self.loops = 0
         """How many loops that stay loops enclose the current point of a class body."""
+        self.defaults: Scope | None = None
+        """In the model's class, the spec's names at its defaults (and the variables of the
+        loops around the current point at their first item there): the kind — a list, text or a
+        number — that an expression of the params has, which the rules need to know."""
         self.unrolling = 1
         """How many times the current point is written out (the product of the iteration
         counts of the loops written out around it)."""
@@ -1000,8 +1013,11 @@ class Emitter:
                 or isinstance(value, bool)
                 else Sym(n.Const(value), value)
             )
+        written = expr
         expr = self.subst(expr)
         if isinstance(value, Sym) and not value.known:
+            if type(value) is Sym and self.defaults is not None:
+                return sym_of(expr, self._at_defaults(written))
             return sym_like(value, expr)
         plain = concrete(value)
         if isinstance(plain, bool | str) or plain is None:
@@ -1011,6 +1027,15 @@ class Emitter:
                 return tuple(self.wrap(e, v) for e, v in zip(expr.items, plain, strict=True))
             return Sym(expr, plain)
         return Sym(expr, plain)
+
+    def _at_defaults(self, expr: n.Expr) -> Any:
+        """``expr``'s value at the spec's defaults, or ``None`` where it reads what they do
+        not give (the input, a loop's variable over nothing)."""
+        assert self.defaults is not None
+        try:
+            return evaluate(expr, self.defaults)
+        except (NetspecError, SymbolicError):
+            return None
 
     def input_dims(self, scope: Scope, override: Shape | None) -> Shape:
         if override is not None:
@@ -1546,13 +1571,37 @@ class Emitter:
         frame = scope.child({name: Sym(n.Name(var)) for name, var in own.items()})
         reads = _reads(iterable)
 
+        outer = self.defaults
+        examples = None if outer is None or self.caller_terms else self._first_item(entry, names)
+
         def run(s: State, out: list[Stmt]) -> None:
-            body_fn(entry.do, frame, s, out)
+            self.defaults = outer if examples is None else outer.child(examples)  # type: ignore[union-attr]
+            try:
+                body_fn(entry.do, frame, s, out)
+            finally:
+                self.defaults = outer
 
         if self.caller_terms:
             self._caller_loop(count, last, header, reads, state, stmts, run)
             return
         self._loop_body(header, reads, state, stmts, run)
+
+    def _first_item(
+        self, entry: m.ForEntry | m.RepeatEntry, names: list[str]
+    ) -> dict[str, Any] | None:
+        """A loop's variables at their first item at the spec's defaults (``None`` where the
+        loop runs no item there, or its items are not known)."""
+        if isinstance(entry, m.RepeatEntry):
+            return {name: 0 for name in names}
+        items = self._at_defaults(entry.for_.expr)
+        if not isinstance(items, tuple | dict | str) or not items:
+            return None
+        first = next(iter(items))
+        if len(names) == 1:
+            return {names[0]: first}
+        if not isinstance(first, tuple) or len(first) != len(names):
+            return None
+        return dict(zip(names, first, strict=True))
 
     def _caller_loop(
         self,
@@ -3041,6 +3090,15 @@ def _flatten(stmts: list[Stmt]) -> list[Stmt]:
         out += _flatten(stmt.body)
         out += _flatten(stmt.orelse or [])
     return out
+
+
+def _as_value(value: Any) -> Any:
+    """A Python value as the expression language holds it (a list as a tuple)."""
+    if isinstance(value, list | tuple):
+        return tuple(_as_value(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _as_value(v) for k, v in value.items()}
+    return value
 
 
 def _annotation(kind: str, default: Any) -> str:

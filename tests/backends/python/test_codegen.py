@@ -712,3 +712,45 @@ def test_padding_given_as_a_text_param_compiles(default: str) -> None:
         model = cls(p=p, k=k, d=d)
         assert compare_state(model, net) == [], (p, k, d)
         assert compare_forward(model, net) == [], (p, k, d)
+
+
+@pytest.mark.parametrize(
+    ("params", "layer", "values"),
+    [
+        # a loop's variable over a list of lists
+        (
+            "kernels: [[1, 3], [3, 1]]",
+            "- for: i, ks in enumerate(kernels)\n    do:\n      - conv{i}: conv2d(4, ks)",
+            [{"kernels": [[2, 2]]}, {"kernels": [[1, 1], [3, 2], [2, 3]]}],
+        ),
+        # an item of a list of lists
+        ("ks: [[3, 1]]", "- c: conv2d(4, ks[0])", [{"ks": [[1, 2], [5, 5]]}]),
+        # a choice between two lists
+        (
+            "ks: [3, 1]\n  flip: false",
+            "- c: conv2d(4, ks if not flip else [ks[1], ks[0]])",
+            [{"flip": True}, {"ks": [2, 3], "flip": True}],
+        ),
+    ],
+)
+def test_a_list_computed_from_the_params_given_per_dimension_compiles(
+    params: str, layer: str, values: list[dict[str, Any]]
+) -> None:
+    """An expression of the params whose value is a list at the defaults, given where an
+    operator takes one number or one per dimension, is indexed in the sizes after it (they
+    took it for one number: ``13 - ks + 1``, a file that failed when constructed)."""
+    text = (
+        f"netspec: 1\nname: t\ninput: [3, 13, 11]\nparams:\n  {params}\n"
+        f"layers:\n  {layer}\n  - flatten\n  - fc: linear(2)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    cls = getattr(compile_source(spec.source()), spec.class_name)
+    for value in [{}, *values]:
+        net = spec.replace(**value).network
+        model = cls(**{k: _tuples(v) for k, v in value.items()})
+        assert compare_state(model, net) == [], value
+        assert compare_forward(model, net) == [], value
+
+
+def _tuples(value: Any) -> Any:
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
