@@ -377,6 +377,8 @@ class SpecGen:
         """Operators drawn that multiply a size (at most two: the tensors stay small)."""
         self.taps = 0
         """Tensors kept for ``from:`` entries so far (their names are numbered)."""
+        self.in_place = False
+        """Whether a layer that writes in place was drawn (however its call is written)."""
         self.model_tensors: dict[str, str] = {}
         """The model's own learned tensors (``tensors:`` at the top), drawn as its layers
         apply them."""
@@ -686,9 +688,12 @@ class SpecGen:
             layers[at:at] = self._gated(spatial=at == 0)  # (later, the data may be flat)
         if not c.chance(0.5):
             return
-        # the input is read again only where the first layer does not write into it
-        first_writes = bool(layers) and "inplace" in json.dumps(layers[0])
-        end = c.pick(["concat"] if first_writes else ["concat", "resize", "input"])
+        # the input is read again only where no layer may write into it: the first that
+        # runs may come after entries that pass it on (a condition false at these values, a
+        # group it leaves empty), so any in-place layer rules it out (`inplace=true`, or
+        # given by position: `dropout(0.5, true)`)
+        writes = self.in_place or "inplace" in json.dumps(layers)
+        end = c.pick(["concat"] if writes else ["concat", "resize", "input"])
         if end != "concat" and flow.world != world:
             return  # flattened: the input's rank is no longer the data's
         self.tag(f"from:{end}")
@@ -1342,6 +1347,7 @@ class SpecGen:
                 attrs.append(("p", c.pick([0.5, 0.0, E("drop"), 0.25])))
             if c.chance(0.3):
                 attrs.append(("inplace", c.pick([False, True]) and flow.inplace_ok))
+                self.in_place |= attrs[-1][1]
             return Call(op, attrs), False
         if what == "identity":
             return Call("identity", []), False
@@ -1446,6 +1452,7 @@ class SpecGen:
             attrs.append(("dim", c.pick([1, -1])))
         if "inplace" in OPS[op] and c.chance(0.4):
             attrs.append(("inplace", c.pick([True, False]) and flow.inplace_ok))
+            self.in_place |= attrs[-1][1]
         return Call(op, attrs)
 
     def pool(self, ctx: Ctx, flow: Flow, r: str) -> Call:
