@@ -628,6 +628,18 @@ def test_a_size_the_recursion_changes_level_by_level_is_a_function_of_the_sizes(
         assert compare_state(made, net) == [] and compare_forward(made, net) == []
 
 
+def assert_class_agrees(text: str, source: str, values: list[dict[str, object]]) -> None:
+    """The class of ``source`` (generated at ``text``'s defaults), made at each of
+    ``values``, is what the analysis at those values describes: every state_dict entry, every
+    module's output in a forward pass, the output."""
+    spec = netspec.loads(text)
+    cls = getattr(compile_source(source), spec.class_name)
+    for given in values:
+        net = netspec.loads(text, **given).check()
+        made = cls(**given)
+        assert compare_state(made, net) == [] and compare_forward(made, net) == [], given
+
+
 LISTS = (
     VALID.replace("  n: 2\n", "  n: 2\n  ws: [[3], [4], [5]]\n")
     .replace("params: [d]", "params: [ws, d]")
@@ -644,12 +656,8 @@ def test_a_size_function_takes_a_list_of_lists_as_tuples_of_tuples() -> None:
     source = netspec.loads(LISTS).source()
     assert "    ws: tuple[tuple[int, ...], ...],\n" in source
     assert "tuple(tuple(item0) for item0 in ws)" in source
-    cls = compile_source(source).Vnet
-    for ws in ([[3], [4], [5]], [[2, 9], [6], [1], [8], [5]]):
-        for depth in range(len(ws)):
-            net = netspec.loads(LISTS, n=depth, ws=ws).check()
-            made = cls(n=depth, ws=ws)
-            assert compare_state(made, net) == [] and compare_forward(made, net) == []
+    lists = ([[3], [4], [5]], [[2, 9], [6], [1], [8], [5]])
+    assert_class_agrees(LISTS, source, [{"n": d, "ws": ws} for ws in lists for d in range(len(ws))])
 
 
 PAIR = """netspec: 1
@@ -695,11 +703,7 @@ def test_a_recursive_block_of_several_inputs_generates_a_file_right_at_every_dep
     source = netspec.loads(text).source()
     if change[0] == "":
         assert "B(3 + b_channels, b_channels, d - 1)" in source
-    cls = compile_source(source).Pairs
-    for depth in range(6):
-        net = netspec.loads(text, n=depth).check()
-        made = cls(n=depth)
-        assert compare_state(made, net) == [] and compare_forward(made, net) == []
+    assert_class_agrees(text, source, [{"n": depth} for depth in range(6)])
 
 
 GATED = """netspec: 1
@@ -735,11 +739,7 @@ def test_a_recursive_closed_form_may_be_a_maximum() -> None:
     closed form the file writes, where it once refused the block."""
     source = netspec.loads(GATED).source()
     assert "b_sizes" not in source and "max(" not in source.split("class Gated")[1]
-    cls = compile_source(source).Gated
-    for depth in range(5):
-        net = netspec.loads(GATED, n=depth).check()
-        made = cls(n=depth)
-        assert compare_state(made, net) == [] and compare_forward(made, net) == []
+    assert_class_agrees(GATED, source, [{"n": depth} for depth in range(5)])
 
 
 @pytest.mark.parametrize("post", [True, False])

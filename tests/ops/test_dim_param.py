@@ -7,29 +7,12 @@ at that value: every state_dict entry, every module's output in a forward pass, 
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
-from pathlib import Path
-from typing import Any
-
 import pytest
 
 import netspec
-from netspec.backends.module import compare_forward, compare_state
+from netspec.backends.module import compare_forward, compare_state, compile_source
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
-
-_COUNT = itertools.count()
-
-
-def _module(spec: netspec.Spec, folder: Path) -> Any:
-    path = folder / f"dim_param_{next(_COUNT)}.py"
-    path.write_text(spec.source())
-    module_spec = importlib.util.spec_from_file_location(path.stem, path)
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
 
 
 def _spec(layer: str, shape: tuple[int, ...], default: int) -> netspec.Spec:
@@ -40,8 +23,8 @@ def _spec(layer: str, shape: tuple[int, ...], default: int) -> netspec.Spec:
     return netspec.loads(text, name="spec.yaml")
 
 
-def _agrees(spec: netspec.Spec, values: range, folder: Path) -> None:
-    module = _module(spec, folder)
+def _agrees(spec: netspec.Spec, values: range) -> None:
+    module = compile_source(spec.source())
     for d in values:
         network = spec.replace(d=d).network
         model = getattr(module, spec.class_name)(d=d)
@@ -50,10 +33,10 @@ def _agrees(spec: netspec.Spec, values: range, folder: Path) -> None:
 
 
 @pytest.mark.parametrize("layer", ["softmax(d)", "log_softmax(dim=d)", "softmax(-d)"])
-def test_a_softmax_dimension_param_compiles(layer: str, tmp_path: Path) -> None:
+def test_a_softmax_dimension_param_compiles(layer: str) -> None:
     spec = _spec(layer, (4, 5, 6), 1)
     assert "dim=d" in spec.source() or "dim=-d" in spec.source()
-    _agrees(spec, range(1, 4), tmp_path)
+    _agrees(spec, range(1, 4))
 
 
 @pytest.mark.parametrize(
@@ -65,11 +48,9 @@ def test_a_softmax_dimension_param_compiles(layer: str, tmp_path: Path) -> None:
         ("select(d, 0)", (4, 4, 6)),  # two sizes alike: no choice to write between them
     ],
 )
-def test_a_select_dimension_param_compiles(
-    layer: str, shape: tuple[int, ...], tmp_path: Path
-) -> None:
+def test_a_select_dimension_param_compiles(layer: str, shape: tuple[int, ...]) -> None:
     spec = _spec(layer, shape, 1)
-    _agrees(spec, range(1, len(shape) + 1), tmp_path)
+    _agrees(spec, range(1, len(shape) + 1))
 
 
 def test_the_choice_is_written_only_where_the_sizes_differ() -> None:
