@@ -9,13 +9,14 @@ where the input came from.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from netspec.errors import ShapeError, Span
 from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, walk
-from netspec.ops.base import Ids, Op, OpError, Shape, fmt_shape, is_ids
+from netspec.ops.base import Ids, Op, OpError, Shape, Tensor, fmt_shape, is_ids
 
 
 def apply(
@@ -125,20 +126,15 @@ def _check_sizes(
     analysis itself counts in Python's unbounded integers)."""
     for index in range(len(tensors) + 1):
         shape = y if index == 0 else tensors[index - 1].shape
-        for d in shape:  # only plain integers are counted (a loop, not all() of a generator)
-            if type(d) is not int:
-                break
-        else:
-            if math.prod(shape) > MAX_ELEMENTS:
-                what = "output" if index == 0 else f"{tensors[index - 1].name!r} tensor"
-                raise ShapeError(
-                    f"{op.name}: its {what} {_brief_shape(shape)} has "
-                    f"{_about(math.prod(shape))} elements, more than PyTorch's int64 sizes "
-                    "hold (2⁶³ − 1)",
-                    span,
-                    where,
-                    hint=f"the input is {fmt_shape(x)}; no machine could build this tensor",
-                )
+        if all(type(d) is int for d in shape) and math.prod(shape) > MAX_ELEMENTS:
+            what = "output" if index == 0 else f"{tensors[index - 1].name!r} tensor"
+            raise ShapeError(
+                f"{op.name}: its {what} {_brief_shape(shape)} has {_about(math.prod(shape))} "
+                "elements, more than PyTorch's int64 sizes hold (2⁶³ − 1)",
+                span,
+                where,
+                hint=f"the input is {fmt_shape(x)}; no machine could build this tensor",
+            )
 
 
 def _about(count: int) -> str:
@@ -179,25 +175,22 @@ def totals(root: Node) -> Totals:
     stack: list[Node] = [root]
     while stack:  # walk(root), inline: this runs for every analysis
         node = stack.pop()
+        owned: Sequence[Tensor] = ()
         if type(node) is OpNode:
             macs += node.macs
             extra += node.extra_ops
-            if node.tensors and not node.functional:
-                for t in node.tensors:
-                    if t.trainable:
-                        params += math.prod(t.shape)
-                    else:
-                        buffers += math.prod(t.shape)
-            continue
-        if isinstance(node, BlockNode):
-            extra += node.merge_ops
-        if isinstance(node, SeqNode):
-            for t in node.own:
-                if t.trainable:
-                    params += math.prod(t.shape)
-                else:
-                    buffers += math.prod(t.shape)
+            if not node.functional:
+                owned = node.tensors
+        elif isinstance(node, SeqNode):
+            if isinstance(node, BlockNode):
+                extra += node.merge_ops
+            owned = node.own
             stack.extend(node.children)
+        for t in owned:
+            if t.trainable:
+                params += math.prod(t.shape)
+            else:
+                buffers += math.prod(t.shape)
     return Totals(params, buffers, macs, extra)
 
 
