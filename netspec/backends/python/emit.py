@@ -415,13 +415,10 @@ class Module:
             lets.names[name] = (
                 Sym(n.Name(name), concrete(value)) if known(value) else self.spec_sym(name)
             )
-        em.defaults = Scope(
+        em.defaults = Scope(  # values of the language already (lists are tuples)
             {
-                **{
-                    p: _as_value(self.net.params.get(p, self.params[p].default))
-                    for p in self.params
-                },
-                **{k: _as_value(v) for k, (_, v) in self.net.lets.items()},
+                **{p: self.net.params.get(p, self.params[p].default) for p in self.params},
+                **{k: v for k, (_, v) in self.net.lets.items()},
             }
         )
         if spec.tensors:  # the model's own: blocks, which see the spec's names, have none
@@ -3090,15 +3087,6 @@ def _flatten(stmts: list[Stmt]) -> list[Stmt]:
         out += _flatten(stmt.body)
         out += _flatten(stmt.orelse or [])
     return out
-
-
-def _as_value(value: Any) -> Any:
-    """A Python value as the expression language holds it (a list as a tuple)."""
-    if isinstance(value, list | tuple):
-        return tuple(_as_value(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _as_value(v) for k, v in value.items()}
-    return value
 
 
 def _annotation(kind: str, default: Any) -> str:
