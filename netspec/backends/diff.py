@@ -274,13 +274,13 @@ def compare(
 
 
 def _side(net: Network, label: str, macs: MacsConvention) -> dict[str, Any]:
-    from netspec.backends.summary import plain
+    from netspec.backends.summary import jsonable
 
     t = net.totals
     return {
         "name": net.name,
         "spec": label,
-        "params": {k: plain(v) for k, v in net.params.items()},
+        "params": {k: jsonable(v) for k, v in net.params.items()},
         "input": list(net.input),
         "output": list(net.output),
         "parameters": t.parameters,
@@ -292,7 +292,7 @@ def _side(net: Network, label: str, macs: MacsConvention) -> dict[str, Any]:
 
 def data(diff: Diff) -> dict[str, Any]:
     """The diff as plain data (what ``--format json`` prints)."""
-    from netspec.backends.summary import plain
+    from netspec.backends.summary import jsonable
 
     a = _side(diff.a, diff.a_label, diff.macs)
     b = _side(diff.b, diff.b_label, diff.macs)
@@ -302,7 +302,9 @@ def data(diff: Diff) -> dict[str, Any]:
         "a": a,
         "b": b,
         "delta": {k: b[k] - a[k] for k in ("parameters", "buffers", "macs", "layers")},
-        "params": {k: {"a": plain(va), "b": plain(vb)} for k, (va, vb) in diff.params.items()},
+        "params": {
+            k: {"a": jsonable(va), "b": jsonable(vb)} for k, (va, vb) in diff.params.items()
+        },
         "stages": [row.data() for row in diff.stages],
         "layers": [row.data() for row in diff.rows],
     }

@@ -74,8 +74,8 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
     return {
         "name": net.name,
         "description": net.description,
-        "params": {k: plain(v) for k, v in net.params.items()},
-        "let": {k: plain(value) for k, (_, value) in net.lets.items()},
+        "params": {k: jsonable(v) for k, v in net.params.items()},
+        "let": {k: jsonable(value) for k, (_, value) in net.lets.items()},
         "input": list(net.input),
         "input_dtype": net.input_dtype,
         "output": list(net.output),
@@ -88,12 +88,13 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
     }
 
 
-def plain(value: Any) -> Any:
-    """A value as JSON holds it: lists for tuples, text keys."""
+def jsonable(value: Any) -> Any:
+    """A value of the language as JSON holds it: lists for tuples, text keys (the inverse
+    of :func:`netspec.spec.params.plain`)."""
     if isinstance(value, tuple):
-        return [plain(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     return value
 
 

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netspec.backends.summary import MacsConvention, plain
+from netspec.backends.summary import MacsConvention, jsonable
 from netspec.errors import NetspecError, printable
 from netspec.expand.expander import expand, input_shape_of
 from netspec.expand.ir import leaves
@@ -315,7 +315,7 @@ def data(
     """The sweep as plain data (what ``--format json`` prints)."""
 
     def value(axis: Axis, v: Any) -> Any:
-        return list(v) if axis.name == INPUT and isinstance(v, tuple) else plain(v)
+        return list(v) if axis.name == INPUT and isinstance(v, tuple) else jsonable(v)
 
     return {
         "spec": name,
