@@ -1150,7 +1150,9 @@ class SpecGen:
             call = Call("linear", [("out_features", out)])
             return self.named(kind, names, ctx, "proj", self.render(call), True)
         if form == "select":  # C×L → C (a position of the length) or L (a channel)
-            dim = c.pick([2, -1, 1])
+            dim = c.pick([2, -1, 1, E("2 if use_bn else -1")])
+            if isinstance(dim, E):  # a position of the length either way, chosen when built
+                self.tag("select:dim-param")
             index = c.pick([0, -1])
             flow.world = "flat"
             flow.chan = flow.chan if dim != 1 else None
@@ -1449,7 +1451,9 @@ class SpecGen:
         if op == "gelu" and c.chance(0.6):
             attrs.append(("approximate", c.pick(["tanh", "none"])))
         if op in ("softmax", "log_softmax") and c.chance(0.8):
-            attrs.append(("dim", c.pick([1, -1])))
+            attrs.append(("dim", c.pick([1, -1, E("1 if use_bn else -1")])))
+            if isinstance(attrs[-1][1], E):
+                self.tag("softmax:dim-param")
         if "inplace" in OPS[op] and c.chance(0.4):
             attrs.append(("inplace", c.pick([True, False]) and flow.inplace_ok))
             self.in_place |= attrs[-1][1]

@@ -505,6 +505,8 @@ TAGS = {
     "partitions",
     "partitions-in-loop",
     "select:1d-to-flat",
+    "select:dim-param",
+    "softmax:dim-param",
     "merge:add+parallel",
     "merge:mul+parallel",
     "merge:concat+parallel",
