@@ -706,6 +706,47 @@ def test_a_recursive_block_of_several_inputs_generates_a_file_right_at_every_dep
     assert_class_agrees(text, source, [{"n": depth} for depth in range(6)])
 
 
+SHRINKING = """netspec: 1
+name: shrinking
+input: [3, 24, 24]
+params:
+  n: 2
+blocks:
+  B:
+    params: [d]
+    inputs: [a, b]
+    body:
+      - cat: concat
+        from: [a, b]
+      - conv: conv2d(4, 3)
+      - crop: maxpool2d(3, stride=1)
+        from: b
+      - if: d > 0
+        then:
+          - inner: B(d - 1)
+            from: [conv, crop]
+layers:
+  - first: conv2d(2, 1)
+  - blk: B(n)
+    from: [first, input]
+  - flatten
+  - fc: linear(2)
+"""
+
+
+@pytest.mark.parametrize("size", [24, 31])
+def test_a_recursive_block_of_several_inputs_whose_sizes_shrink_has_a_size_function(
+    size: int,
+) -> None:
+    """Each level's valid convolution trims its output, so the size ``fc`` reads has no
+    formula: the file computes it with a function of both inputs' sizes (once refused, as the
+    function took one input's), and is right at every depth and at another input size."""
+    text = SHRINKING.replace("[3, 24, 24]", f"[3, {size}, {size}]")
+    source = netspec.loads(text).source()
+    assert "    b_channels: int,\n" in source and "def b_sizes(" in source
+    assert_class_agrees(text, source, [{"n": depth} for depth in range(size // 2 - 1)])
+
+
 GATED = """netspec: 1
 name: gated
 input: [2, 7, 7]

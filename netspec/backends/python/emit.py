@@ -374,10 +374,10 @@ class Module:
         self.closed: dict[ClosedKey, tuple[n.Expr | None, ...]] = {}
         """Each recursive block's output sizes in its own terms (assumed, while computed), by
         block and the ranks of its inputs."""
-        self.size_functions: dict[tuple[str, int], str] = {}
+        self.size_functions: dict[ClosedKey, str] = {}
         """The function computing a recursive block's output sizes that have no closed form
-        (its name, by block and rank), see :meth:`size_function`."""
-        self.size_texts: dict[tuple[str, int], str] = {}
+        (its name, by block and the ranks of its inputs), see :meth:`size_function`."""
+        self.size_texts: dict[ClosedKey, str] = {}
         """Their definitions, once written."""
         self.inducting: list[set[ClosedKey]] = []
         """Per closed form being found, innermost last: the closed forms found while it was
@@ -692,7 +692,7 @@ class Module:
         mapping |= {k: as_expr(v) for k, v in (names | args).items()}
         sizes = None
         if any(d is None for d in dims):
-            sizes = self._size_call(name, args, names, x)
+            sizes = self._size_call(name, args, names, x, others)
         return tuple(
             Sym(_tidy(n.substitute(d, mapping)))
             if d is not None
@@ -703,27 +703,34 @@ class Module:
         )
 
     def _size_call(
-        self, name: str, args: dict[str, Any], names: dict[str, Any], x: Shape
+        self,
+        name: str,
+        args: dict[str, Any],
+        names: dict[str, Any],
+        x: Shape,
+        others: tuple[Shape, ...] = (),
     ) -> n.Expr | None:
-        """The call of block ``name``'s size function for these arguments and input (see
-        :meth:`size_function`), or ``None`` where it has none: a block of several inputs, or
-        one given values its cache cannot key on (see :meth:`_size_kinds`)."""
+        """The call of block ``name``'s size function for these arguments and inputs (see
+        :meth:`size_function`), or ``None`` where it has none: a block given values its cache
+        cannot key on (see :meth:`_size_kinds`)."""
         block = self.spec.blocks[name]
         params = [p.name for p in block.params]
-        if block.inputs or any(p not in args for p in params):
+        if any(p not in args for p in params):
             return None
         kinds = self._size_kinds(name)
         if kinds is None:
             return None
-        key = (name, len(x))
+        key = (name, len(x), tuple(len(o) for o in others))
         if key not in self.size_functions:
             taken = {*self.spec.blocks, self.top_name, *self.size_functions.values()}
             base = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower() + "_sizes"
             self.size_functions[key] = Namespace(taken).fresh(base)
-        values = [as_expr(v) for v in [*x, *(args[p] for p in params)]]
+        sizes = [*x, *(d for shape in others for d in shape)]
+        values = [as_expr(v) for v in [*sizes, *(args[p] for p in params)]]
         values += [as_expr(names[g]) for g in self.needs[name]]
         given = tuple(  # a list as a tuple: the cache keys on it
-            _as_tuples(v, kind) for v, kind in zip(values, ["int"] * len(x) + kinds, strict=True)
+            _as_tuples(v, kind)
+            for v, kind in zip(values, ["int"] * len(sizes) + kinds, strict=True)
         )
         return n.Call(n.Name(self.size_functions[key]), given, ())
 
@@ -739,33 +746,41 @@ class Module:
             kinds.append(_annotation(p.kind, p.default) if p is not None else "Any")
         return kinds if all(_keyable(kind) for kind in kinds) else None
 
-    def size_function(self, name: str, rank: int) -> str:
-        """The definition of block ``name``'s size function: its output sizes from its input's
-        sizes, its arguments and the spec's names it reads, computed as its layers compute
-        them, its recursive call through the function itself. Where a size changes level by
-        level (valid convolutions in a U-Net level), no formula can be written without the
-        recursion: this is the recursion, of the sizes alone. Cached by its arguments, so
-        a level's sizes are computed once however many of its sizes the caller reads."""
+    def size_function(self, name: str, rank: int, other_ranks: tuple[int, ...] = ()) -> str:
+        """The definition of block ``name``'s size function: its output sizes from its inputs'
+        sizes (the first of rank ``rank``, the others of a block of several of
+        ``other_ranks``), its arguments and the spec's names it reads, computed as its layers
+        compute them, its recursive call through the function itself. Where a size changes
+        level by level (valid convolutions in a U-Net level), no formula can be written
+        without the recursion: this is the recursion, of the sizes alone. Cached by its
+        arguments, so a level's sizes are computed once however many of its sizes the caller
+        reads."""
         block = self.spec.blocks[name]
         params = [p.name for p in block.params]
         needs = list(self.needs[name])
-        dims = _DIM_NAMES.get(rank, tuple(f"dim{i}" for i in range(rank)))
-        taken = {*params, *needs, *_block_local_names(block), *block.let}
-        inputs = [_fresh_in(f"in_{d}", taken) for d in dims]
-        taken |= set(inputs)
+        taken = {*params, *needs, *_block_local_names(block), *block.let, *block.inputs}
+        prefixes = ["in", *block.inputs[1 : 1 + len(other_ranks)]]
+        shapes: list[tuple[Sym, ...]] = []
+        inputs: list[str] = []
+        for prefix, r in zip(prefixes, (rank, *other_ranks), strict=True):
+            dims = _DIM_NAMES.get(r, tuple(f"dim{i}" for i in range(r)))
+            given = [_fresh_in(f"{prefix}_{d}", taken) for d in dims]
+            taken |= set(given)
+            inputs += given
+            shapes.append(tuple(Sym(n.Name(v)) for v in given))
         own = {p: Sym(n.Name(p)) for p in params}
         names = {g: Sym(n.Name(g)) for g in needs}
-        x = tuple(Sym(n.Name(v)) for v in inputs)
+        x, *others = shapes
         self.sizing.append(name)
         try:
-            shape, made = self._dry_output(name, own, names, x, Namespace(taken))
+            shape, made = self._dry_output(name, own, names, x, Namespace(taken), tuple(others))
         finally:
             self.sizing.pop()
         types = self._size_kinds(name)
         assert types is not None  # (else there is no call of the function)
         kinds = [f"{v}: int" for v in inputs]
         kinds += [f"{p}: {t}" for p, t in zip([*params, *needs], types, strict=True)]
-        fn = self.size_functions[name, rank]
+        fn = self.size_functions[name, rank, other_ranks]
         lines = ["@functools.cache"]
         lines += lay_out(
             f"def {fn}",
@@ -3406,7 +3421,7 @@ def generate_module(
     text = "\n".join(
         line for c in classes for s in [*c.init, *(c.forward or [])] for line in s.lines(0)
     )
-    called: set[tuple[str, int]] = set()
+    called: set[ClosedKey] = set()
     while True:
         more = {
             key
@@ -3434,14 +3449,13 @@ def generate_module(
         size = dims[index] if index < len(dims) else f"dimension {index + 1}"
         raise CodegenError(
             f"{where} needs the {size} of {name}'s output, which {name}'s recursive call "
-            f"decides level by level, and {name} takes several inputs, or an argument whose "
-            "values are of several types, which the function computing its sizes cannot take: "
-            "the generated code has no formula for it",
+            f"decides level by level, and {name} takes an argument whose values are of "
+            "several types, which the function computing its sizes cannot take: the generated "
+            "code has no formula for it",
             spec.blocks[name].span,
             f"blocks.{name}",
             hint="a recursive block whose sizes change level by level gets a function "
-            "computing them, for one input and arguments that are numbers, truth values, text "
-            "or lists of them; give it those, or keep the size the same whatever its inner "
-            "call gives",
+            "computing them, for arguments that are numbers, truth values, text or lists of "
+            "them; give it those, or keep the size the same whatever its inner call gives",
         )
     return classes, module
