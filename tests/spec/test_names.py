@@ -52,6 +52,7 @@ BLOCK_REASONS = (
     "is not a valid block name (a Python identifier, CamelCase by convention)",
     "is the name of an operator",
     "is reserved",
+    "is the name of a class generated code defines",
     "starts with an underscore",
 )
 
