@@ -228,7 +228,7 @@ BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         HEAD + "layers:\n  - stem:\n      - conv: conv2d(8, 3)\n      - relu\n",
         7,
         9,
-        "stem.1",
+        "stem",
         "has no name, but other layers in stem have names",
     ),
     (
@@ -632,7 +632,7 @@ BLOCK_BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         H + RES + "layers:\n  - conv: conv2d(4, 1)\n  - Res(4)\n",
         13,
         5,
-        "1",
+        "layers",
         "this block needs a name (its module attribute and the prefix",
     ),
     (

@@ -18,7 +18,7 @@ import dataclasses
 import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,7 @@ from netspec.expand.lower import (
     merge_call,
     read_names,
     stage_arguments,
+    unnamed_problem,
 )
 from netspec.expand.memo import Memo, cache, cached, freeze, frozen_dict
 from netspec.expr import nodes as n
@@ -591,14 +592,8 @@ class _Expander:
         if func.id == "stage" or func.id in self.spec.blocks:
             if box.kind == "sequential":
                 name = index_name
-            elif name is None:
-                raise SpecError(
-                    f"this {'stage' if func.id == 'stage' else 'block'} needs a name (its "
-                    "module attribute and the prefix of its state_dict keys)",
-                    span,
-                    where,
-                    hint=f"e.g. `layer1: {origin.text.strip()}`",
-                )
+            elif name is None:  # (lower.check_names refuses it from the text)
+                raise _unnamed(call, box, self.spec.blocks, origin)
             if func.id == "stage":
                 node: Node = self._stage(box, call, origin, name, scope, x, entry_span or span)
             else:
@@ -657,14 +652,8 @@ class _Expander:
         if box.kind == "sequential":
             name = index_name
         elif name is None:
-            if box.kind == "module":
-                raise SpecError(
-                    f"this {op.name} has no name, but other layers in "
-                    f"{box.node.path or 'this list'} have names",
-                    span,
-                    where,
-                    hint="in a nested list, name every layer or none (e.g. `relu1: relu`)",
-                )
+            if box.kind == "module":  # (lower.check_names refuses it from the text)
+                raise _unnamed(call, box, self.spec.blocks, origin)
             unnamed_call = True
             name = op.name
         path = box.child_path(name)
@@ -1190,6 +1179,15 @@ def _check_tensor_use(
             where,
             hint="move it out of the nested list, and leave it unnamed",
         )
+
+
+def _unnamed(
+    call: n.Expr, box: _Container, blocks: Mapping[str, m.BlockDef], origin: n.Origin
+) -> SpecError:
+    """The error of a layer written without a name where ``box`` needs one."""
+    problem = unnamed_problem(call, box.kind, blocks, origin, box.node.path)
+    assert problem is not None, "only a layer needing a name gets here"
+    return problem
 
 
 def unnamed_layer(op: Op, attrs: Any, owns: bool, span: Span | None, where: str) -> SpecError:

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from netspec import ops
 from netspec.errors import Span, SpecError, choices_hint
 from netspec.expr import nodes as n
 from netspec.ops.merge import MERGES, Merge
@@ -820,3 +821,102 @@ def check_recursion(blocks: dict[str, m.BlockDef]) -> None:
             path.append((call.callee, call))
             on_path.add(call.callee)
             todo.append(list(edges[call.callee]))
+
+
+# -- names a list's layers need -------------------------------------------------------------
+#
+# Whether a layer must be named depends on the container its list becomes (ContainerKind),
+# which is decided from the text; so is this rule, for every layer written, whether or not the
+# values take it: a layer under a condition false at the defaults, or in a loop that runs no
+# times, is held to it too, since the generated class builds it at other values.
+
+
+def check_names(spec: m.SpecFile) -> None:
+    """Refuse a layer written without a name where its list's container needs one: a block or
+    a stage in a list that is not an ``nn.Sequential`` (its name is its module attribute and
+    the prefix of its state_dict keys), and any layer in a nested list that names others.
+    Checked on the merged spec (``extends`` brings blocks and layers together)."""
+    layers = spec.layers or []
+    _check_unnamed(
+        layers, container_kind(layers, top=True, tensors=bool(spec.tensors)), spec.blocks, ""
+    )
+    for name, block in spec.blocks.items():
+        lowered = lower_block(block)
+        for step in lowered.steps:
+            if not isinstance(step, Path):
+                continue
+            if step.module is None:
+                _check_unnamed(step.entries, lowered.kind, spec.blocks, f"blocks.{name}")
+            else:
+                value = step.value
+                _check_nested(value, spec.blocks, f"blocks.{name}.{step.module}")
+
+
+def _check_nested(value: Any, blocks: Mapping[str, m.BlockDef], path: str) -> None:
+    """A nested list (or a single layer standing for one) given as a named child."""
+    if isinstance(value, list):
+        _check_unnamed(value, container_kind(value, top=False), blocks, path)
+
+
+def _check_unnamed(
+    entries: Sequence[Any], kind: ContainerKind, blocks: Mapping[str, m.BlockDef], path: str
+) -> None:
+    for entry in entries:
+        if isinstance(entry, m.NamedEntry):
+            name = entry.name.text
+            _check_nested(entry.value, blocks, f"{path}.{name}" if path else name)
+        elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+            _check_unnamed(entry.do, kind, blocks, path)
+        elif isinstance(entry, m.IfEntry):
+            _check_unnamed(entry.then, kind, blocks, path)
+            _check_unnamed(entry.else_, kind, blocks, path)
+        elif isinstance(entry, m.ParallelEntry):
+            for each in entry.parallel:
+                _check_unnamed(each, kind, blocks, path)
+        elif kind != "sequential":
+            ref = entry.call if isinstance(entry, m.MappingCall) else entry
+            if isinstance(ref, m.LayerRef):
+                for call in _alternatives(ref.expr.node):
+                    problem = unnamed_problem(call, kind, blocks, ref.expr.origin, path)
+                    if problem is not None:
+                        raise problem
+
+
+def _alternatives(node: n.Expr) -> list[n.Expr]:
+    """The calls a layer may be: both sides of each choice ``a if cond else b``."""
+    if isinstance(node, n.IfExp):
+        return [*_alternatives(node.body), *_alternatives(node.orelse)]
+    return [node]
+
+
+def unnamed_problem(
+    call: n.Expr,
+    kind: ContainerKind,
+    blocks: Mapping[str, m.BlockDef],
+    origin: n.Origin,
+    path: str,
+) -> SpecError | None:
+    """The error of ``call`` written without a name in a list that becomes a ``kind``
+    container at ``path`` (``None`` where it may be unnamed): an unnamed layer of an
+    ``nn.Sequential`` is numbered, one of a class is a function call in its ``forward``."""
+    func = call.func if isinstance(call, n.Call) else call
+    if kind == "sequential" or not isinstance(func, n.Name):
+        return None
+    span = origin.span_at(func.start, func.end)
+    if func.id == "stage" or func.id in blocks:
+        return SpecError(
+            f"this {'stage' if func.id == 'stage' else 'block'} needs a name (its module "
+            "attribute and the prefix of its state_dict keys)",
+            span,
+            path or "layers",
+            hint=f"e.g. `layer1: {origin.text.strip()}`",
+        )
+    op = ops.get(func.id)
+    if kind == "module" and op is not None:
+        return SpecError(
+            f"this {op.name} has no name, but other layers in {path or 'this list'} have names",
+            span,
+            path or "layers",
+            hint="in a nested list, name every layer or none (e.g. `relu1: relu`)",
+        )
+    return None

@@ -33,6 +33,7 @@ from netspec.expand.lower import (
     INPUT,
     block_layer_names,
     branch_items,
+    check_names,
     check_recursion,
     check_sources,
     layer_names,
@@ -252,6 +253,7 @@ def _load_complete(loaded: Loaded) -> m.SpecFile:
     _check_shadowing(spec)
     _check_model_tensors(spec)
     check_recursion(spec.blocks)  # on the merged spec: `extends` brings blocks together
+    check_names(spec)
     return spec
 
 

@@ -1,0 +1,72 @@
+"""What lowering decides from the text, for every value of the params: here, which layers
+need a name (``check_names``). A layer the values do not take (under a condition false at the
+defaults, in a loop that runs no times) is held to the rule too: the generated class builds it
+at other values, where ``check`` refused it and the class was wrong (``x = B(3)`` in forward,
+an unnamed module appended to a list of named ones)."""
+
+from __future__ import annotations
+
+import pytest
+
+import netspec
+from netspec.errors import SpecError
+from tests.conftest import spec_text
+
+BLOCK = "blocks:\n  B:\n    body:\n      - conv2d(3, 1)\nparams:\n  flag: false"
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        (
+            ["- s:", "    - a: relu", "    - if: flag", "      then:", "        - conv2d(3, 1)"],
+            "this conv2d has no name, but other layers in s have names",
+        ),
+        (
+            ["- a: relu", "- s:", "    - b: relu", "    - repeat: 0", "      do: [tanh]"],
+            "this tanh has no name, but other layers in s have names",
+        ),
+        (["- a: relu", "- if: flag", "  then:", "    - B()"], "this block needs a name"),
+        (["- a: relu", "- repeat: 0", "  do:", "    - B()"], "this block needs a name"),
+        (["- a: relu", "- B() if flag else relu"], "this block needs a name"),
+        (
+            ["- a: relu", "- if: flag", "  then:", "    - stage(B, depth=2)"],
+            "this stage needs a name",
+        ),
+    ],
+    ids=["nested-if", "nested-loop", "class-if", "class-loop", "class-choice", "stage"],
+)
+def test_a_layer_the_values_do_not_take_is_named_as_the_text_says(
+    layers: list[str], message: str
+) -> None:
+    """Refused when the spec is read, at every value, with the layer's position."""
+    text = spec_text(layers, (3, 8, 8)).replace("layers:\n", f"{BLOCK}\nlayers:\n")
+    with pytest.raises(SpecError, match=message) as caught:
+        netspec.loads(text)
+    assert caught.value.span is not None and caught.value.span.line > 3
+
+
+def test_a_block_body_is_held_to_the_rule_where_its_condition_is_false() -> None:
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 8, 8]\nparams:\n  flag: false\nblocks:\n  C:\n"
+        "    body:\n      - conv2d(3, 1)\n  B:\n    body:\n      - a: relu\n      - if: flag\n"
+        "        then:\n          - C()\nlayers:\n  - b: B()\n"
+    )
+    with pytest.raises(SpecError, match="this block needs a name") as caught:
+        netspec.loads(text)
+    assert caught.value.where == "blocks.B"
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        ["- a: relu", "- if: flag", "  then:", "    - relu"],  # a call in forward
+        ["- s:", "    - if: flag", "      then:", "        - B()", "    - relu"],  # numbered
+        ["- if: flag", "  then:", "    - B()"],  # an nn.Sequential: numbered
+    ],
+)
+def test_where_a_layer_may_be_unnamed_it_still_may(layers: list[str]) -> None:
+    text = spec_text(layers, (3, 8, 8)).replace("layers:\n", f"{BLOCK}\nlayers:\n")
+    for flag in (False, True):
+        netspec.loads(text, flag=flag).check()
+    assert netspec.loads(text).source()
