@@ -1190,11 +1190,22 @@ class Emitter:
             # checked the rest), and it fails for any values: the class raises that error.
             error = ShapeError(exc.message, origin.span_at(node.start, node.end), where)
             raise _Dead(error.headline()) from None
-        pc = op.module(attrs, shape) if module else op.functional(attrs, shape)
+        try:
+            pc = op.module(attrs, shape) if module else op.functional(attrs, shape)
+            owns = pc is None and bool(op.tensors(attrs, shape))
+        except SymbolicError as exc:  # only an unnamed layer's form can depend on a value
+            raise CodegenError(
+                f"whether this {op.name} is a call in forward or a module depends on "
+                f"`{render(exc.sym.expr)}`, which the generated class is given only when "
+                "constructed (check decides it at one value: a call where it owns no "
+                "parameters, an error where it does)",
+                origin.span_at(node.start, node.end),
+                where,
+                hint=f"name it (e.g. `{op.name}1: …`), which makes it a module at every value",
+            ) from None
         if module:
             self.call_forms.append(op.call_form)
         if pc is None:  # an unnamed layer with state, in a branch the defaults do not take
-            owns = bool(op.tensors(attrs, shape))
             raise unnamed_layer(op, attrs, owns, origin.span_at(node.start, node.end), where)
         if not module:
             dims = self._forward_dims(shape, x)
