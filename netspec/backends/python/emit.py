@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netspec.errors import CodegenError, ExprError, NetspecError, ShapeError, SpecError
+from netspec.errors import CodegenError, ExprError, NetspecError, ShapeError, Span, SpecError
 from netspec.expand import calls
 from netspec.expand.expander import check_choice, unnamed_layer
 from netspec.expand.ir import BlockNode, SeqNode, walk
@@ -944,6 +944,8 @@ class Emitter:
         self.module_tests: list[tuple[str, Stmt, str]] = []
         self.reassigned: set[str] = set()
         self.present: set[str] = set()
+        self.made_as: dict[str, str] = {}
+        """The module each attribute was first made as (its expression), by name."""
         """Modules assigned on every path of ``__init__`` to the current point."""
         """Forward's ``if self.<module> is not None:`` tests, with the flag test to use where
         the module turns out to be assigned again."""
@@ -1453,7 +1455,7 @@ class Emitter:
         """Run ``run(state, stmts)`` on a copy without keeping anything it emits or names."""
         probe = state.copy()
         snapshot, attrs = self.ns.snapshot(), self.attrs.snapshot()
-        stored = set(self.stored)
+        stored, made_as = set(self.stored), dict(self.made_as)
         helpers, ordered = set(self.mod.helpers), self.mod.uses_ordered_dict
         # what a class body's statements record (a loop's body is run dry first)
         books = (
@@ -1472,7 +1474,7 @@ class Emitter:
             self.dry -= 1
             self.ns.restore(snapshot)
             self.attrs.restore(attrs)
-            self.stored = stored
+            self.stored, self.made_as = stored, made_as
             self.mod.helpers, self.mod.uses_ordered_dict = helpers, ordered
             self.present, self.assigned, self.conditional, self.reassigned = (
                 set(books[0]),
@@ -1797,7 +1799,7 @@ class Emitter:
         not take has not been checked; if it cannot be compiled, the generated code raises
         its error there (for values that take it) instead of failing the whole model."""
         snapshot = len(out)
-        stored, present = set(self.stored), set(self.present)
+        stored, present, made_as = set(self.stored), set(self.present), dict(self.made_as)
         try:
             body_fn(entries, scope, state, out)
         except CodegenError:
@@ -1808,7 +1810,8 @@ class Emitter:
             state.dead = True
             return exc
         finally:
-            self.stored, self.present = stored, present
+            # a name made in one branch may be made otherwise in the other (they never meet)
+            self.stored, self.present, self.made_as = stored, present, made_as
         return None
 
     def _if_stmt(self, entry: m.IfEntry, then: list[Stmt], orelse: list[Stmt], cond: Any) -> Stmt:
@@ -2116,7 +2119,7 @@ class Emitter:
         module = self._named_value(entry, scope, state, init, tapped)
         form = self._call_form(entry, count)
         if isinstance(name, str):
-            self._assign(name, module, init, shapes)
+            self._assign(name, module, init, shapes, entry.span)
             target = f"self.{name}"
         else:  # a name known only when the code runs: an attribute set and got by name
             made, got = name
@@ -2372,10 +2375,27 @@ class Emitter:
             fwd.append(Stmt(header, _for_header(header), body=loop_fwd, block=True))
 
     def _assign(
-        self, name: str, module: PyExpr, init: list[Stmt], shapes: dict[str, Shape]
+        self,
+        name: str,
+        module: PyExpr,
+        init: list[Stmt],
+        shapes: dict[str, Shape],
+        span: Span | None = None,
     ) -> None:
         if any(tested == name for tested, _, _ in self.module_tests):
             self.reassigned.add(name)  # forward cannot tell its condition by its presence
+        first = self.made_as.setdefault(name, module.flat())
+        if first != module.flat():
+            # check shares a name between layers equal at the values it is given; written
+            # differently, they differ at other values, where the class would build the first
+            raise CodegenError(
+                f"the name {name!r} is given to {first} and to {module.flat()}, which differ "
+                "for some values of the params (check accepts one module called twice only "
+                "where they are equal)",
+                span,
+                name,
+                hint="give each layer its own name, or write both calls alike",
+            )
         if name in self.present:
             return  # a shared module, made on every path to here: called again
         self.present.add(name)
