@@ -4,19 +4,28 @@ none (expansion reports the error)."""
 
 from __future__ import annotations
 
+import dataclasses
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import event, given, note
+from hypothesis import strategies as st
 
 import netspec
 from netspec.errors import NetspecError
 from netspec.expand.expander import expand
-from netspec.expand.ir import lint
+from netspec.expand.ir import Node, lint, walk
 from netspec.expand.memo import Memo
 from netspec.expand.reinfer import CHANNEL_READS, reinfer
+from netspec.infer import Network
 from netspec.ops.base import Shape
-from netspec.spec.load import bundled_names
+from netspec.spec.format import to_ns
+from netspec.spec.load import bundled_names, read_text
 from tests.expand.test_expander import _dump
+from tests.strategies import Example, examples
 
 
 def _sizes(shape: Shape) -> list[Shape]:
@@ -38,6 +47,52 @@ def _expand(spec: Any, params: dict[str, Any], shape: Shape) -> Any:
         return exc
 
 
+def _fields(root: Node) -> list[tuple[object, ...]]:
+    """Every field of every node (children and a path's nodes by their paths): what
+    :func:`_dump` reads and the rest (``sources``, ``others``, ``inputs``…)."""
+    out: list[tuple[object, ...]] = []
+    for node in walk(root):
+        row: list[object] = [type(node).__name__]
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            if f.name == "children":
+                value = [child.path for child in value]
+            elif f.name == "flow":
+                value = [
+                    tuple(
+                        [c.path for c in getattr(run, g.name)]
+                        if g.name == "nodes"
+                        else getattr(run, g.name)
+                        for g in dataclasses.fields(run)
+                    )
+                    for run in value
+                ]
+            row.append((f.name, value))
+        out.append(tuple(row))
+    return out
+
+
+def _agrees(what: str, again: Network | None, fresh: Network | NetspecError, shape: Shape) -> None:
+    """``again`` (``reinfer``'s network at ``shape``) is ``fresh`` (expansion's) node by node,
+    or ``None``; ``None`` where expansion fails."""
+    if isinstance(fresh, NetspecError):
+        assert again is None, f"{what} at {shape}: expansion fails ({fresh.message})"
+        return
+    if again is None:
+        return
+    lint(again.root)
+    assert _dump(again.root) == _dump(fresh.root), f"{what} at {shape}"
+    assert _fields(again.root) == _fields(fresh.root), f"{what} at {shape}"
+    assert (again.totals, again.output, again.input) == (fresh.totals, fresh.output, shape)
+    assert (again.params, again.lets) == (fresh.params, fresh.lets)
+    assert (again.name, again.description, again.class_name, again.input_dtype) == (
+        fresh.name,
+        fresh.description,
+        fresh.class_name,
+        fresh.input_dtype,
+    )
+
+
 @pytest.mark.parametrize("name", bundled_names())
 def test_inferred_again_equals_expanded_again(name: str) -> None:
     spec = netspec.load(name)
@@ -47,16 +102,68 @@ def test_inferred_again_equals_expanded_again(name: str) -> None:
         return
     for shape in _sizes(net.input):
         again = reinfer(net, shape, Memo().applied)
+        _agrees(name, again, _expand(spec.spec, spec.params, shape), shape)
+
+
+def _drawn_sizes(draw: Callable[[Any], Any], shape: Shape) -> list[Shape]:
+    """:func:`_sizes`, one size of each dimension drawn, and two inputs of other channels
+    (which ``reinfer`` refuses: what a block reads of its input's channels decides its tree)."""
+    out = _sizes(shape)
+    channels, *rest = shape
+    if rest:
+        out.append((channels, *(draw(st.integers(1, 24)) for _ in rest)))
+    out += [(channels + 1, *rest), (max(1, channels - 1), *rest)]
+    return out
+
+
+def _load(ex: Example, folder: Path) -> netspec.Spec:
+    """The example's spec at its params (the overrides), in its own format, from a file where
+    it says so (its base, for ``extends``, written in both formats), else from its text."""
+    for stem, text in ex.yaml_texts().items():
+        (folder / f"{stem}.yaml").write_text(text)
+        (folder / f"{stem}.ns").write_text(to_ns(read_text(text, f"{stem}.yaml").spec))
+    path = folder / ("main.ns" if ex.fmt == "ns" else "main.yaml")
+    if ex.by_path:
+        return netspec.load(path, **ex.overrides)
+    return netspec.loads(path.read_text(), name=path.name, **ex.overrides)
+
+
+@given(ex=examples(), data=st.data())
+def test_drawn_specs_inferred_again_equal_expanded_again(ex: Example, data: Any) -> None:
+    """Over the whole language (``tests/strategies.py``: every key of the schema, both
+    formats, ``extends``, drawn params): a spec expanded at its params and the call's input,
+    with blocks reading of ``in`` only what :mod:`netspec.expand.reinfer` keeps, then inferred
+    again for other inputs — smaller, larger, tiny (often refused), not square, one size of
+    each dimension drawn, other channels — gives, wherever ``reinfer`` gives a network, the
+    network expanding the spec afresh at that input gives, node by node (``_dump``: every
+    node's path, span, shapes, operator, attributes, form, tensors, MACs, a block's dataflow),
+    with the same totals, output, params, ``let`` values and names, and that passes ``lint``;
+    and wherever expanding afresh fails, ``reinfer`` gives none (expansion reports the error).
+
+    The first expansion and ``reinfer`` share a memo, as the rows of a sweep do; the fresh
+    expansions use none, so a memo keyed too coarsely shows as a difference too."""
+    note(repr(ex))
+    with tempfile.TemporaryDirectory() as folder:
+        spec = _load(ex, Path(folder))
+    memo = Memo()
+    reads: set[str] = set()
+    first = None if ex.input_override is None else tuple(ex.input_override)
+    net = expand(spec.spec, spec.params, first, memo=memo, input_reads=reads)
+    if not reads <= CHANNEL_READS:  # its blocks read sizes of their input reinfer changes
+        event("reinfer: blocks read other sizes of their input")
+        return
+    for shape in _drawn_sizes(data.draw, net.input):
+        again = reinfer(net, shape, memo.applied)
         fresh = _expand(spec.spec, spec.params, shape)
-        if isinstance(fresh, NetspecError):
-            assert again is None, f"{name} at {shape}: expansion fails ({fresh.message})"
-            continue
-        if again is None:
-            continue
-        lint(again.root)
-        assert _dump(again.root) == _dump(fresh.root)
-        assert (again.totals, again.output, again.input) == (fresh.totals, fresh.output, shape)
-        assert (again.params, again.lets) == (fresh.params, fresh.lets)
+        if shape[0] != net.input[0]:
+            event("reinfer: none, other channels")
+        elif again is not None:
+            event("reinfer: a network")
+        elif isinstance(fresh, NetspecError):
+            event("reinfer: none, expansion fails")
+        else:
+            event("reinfer: none, expansion gives one")
+        _agrees("the drawn spec", again, fresh, shape)
 
 
 @pytest.mark.parametrize("name", ["mobilenet_v2", "resnet50", "vgg16", "efficientnet_b0"])
