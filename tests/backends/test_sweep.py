@@ -7,16 +7,24 @@ import csv
 import io
 import json
 import math
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import event, given, note
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+import netspec
 from netspec.backends import sweep
 from netspec.cli import app
-from netspec.errors import NetspecError
-from netspec.spec.load import load_spec, load_text, resolve
+from netspec.errors import NetspecError, printable
+from netspec.expand.expander import input_shape_of
+from netspec.spec.format import to_ns
+from netspec.spec.load import load_spec, load_text, read_text, resolve
 from netspec.spec.params import declared
+from tests.strategies import PARAM_VALUES, Example, examples, literal
 
 SMALL = (
     "netspec: 1\nname: small\ninput: [2, 12, 12]\nparams:\n  width: 4\n  kernel: 3\n"
@@ -182,3 +190,70 @@ def test_csv_and_json() -> None:
     assert all(set(row) == keys for row in data["rows"])
     assert data["rows"][0]["values"] == {"kernel": 3} and data["rows"][0]["error"] is None
     assert data["rows"][1]["parameters"] is None and "kernel spans 13" in data["rows"][1]["error"]
+
+
+NUMERIC = ("width", "depth", "k", "n_down", "classes", "drop")
+"""The drawn specs' numeric params (``tests/strategies.py``: every spec declares them all)."""
+
+
+def _write(ex: Example, folder: Path) -> Path:
+    """The example's files (its base, for ``extends``, in both formats); its main file."""
+    for stem, text in ex.yaml_texts().items():
+        (folder / f"{stem}.yaml").write_text(text)
+        (folder / f"{stem}.ns").write_text(to_ns(read_text(text, f"{stem}.yaml").spec))
+    return folder / ("main.ns" if ex.fmt == "ns" else "main.yaml")
+
+
+@given(ex=examples(), data=st.data())
+def test_drawn_specs_rows_equal_check_one_at_a_time(ex: Example, data: Any) -> None:
+    """A sweep of a drawn spec (``tests/strategies.py``, the whole language) over one of its
+    numeric params and the input — sizes keeping the channels (``input=N``, rows the sweep
+    infers again from the row before where it can), whole shapes, other channels — gives in
+    every row the figures ``check`` gives for those values alone (the API, which is what
+    ``check --format json`` prints), or the error it reports."""
+    note(repr(ex))
+    name = data.draw(st.sampled_from(NUMERIC))
+    with tempfile.TemporaryDirectory() as folder:
+        path = _write(ex, Path(folder))
+        model = load_spec(resolve(str(path)))
+        params = declared(model)
+        allowed = params[name].choices or PARAM_VALUES[name]
+        values = data.draw(st.lists(st.sampled_from(allowed), min_size=1, max_size=3, unique=True))
+        sizes = data.draw(st.lists(st.integers(1, 20), min_size=1, max_size=4))
+        base = None if ex.input_override is None else tuple(ex.input_override)
+        overrides = {k: v for k, v in ex.overrides.items() if k != name}
+        try:  # the spec's own input (given whole, and with one more channel)
+            spec_input = input_shape_of(model, netspec.load(path, **overrides).params)
+        except NetspecError:
+            spec_input = None
+        shapes = [] if spec_input is None else [spec_input]
+        if spec_input is not None and data.draw(st.booleans()):
+            shapes.append((spec_input[0] + 1, *spec_input[1:]))
+        texts = [str(size) for size in sizes] + ["x".join(map(str, s)) for s in shapes]
+        grid = [f"{name}={','.join(literal(v) for v in values)}", f"input={','.join(texts)}"]
+        note(f"grid {grid}, --input {base}, overrides {overrides}")
+        axes = sweep.parse_grid(grid, params)
+        rows = sweep.Sweeper(model, params, overrides, base).run(axes)
+        assert len(rows) == len(values) * len(texts)
+        for row in rows:
+            value, size = row.values
+            over = {**overrides, name: value}
+            try:
+                spec = netspec.load(path, **over)
+                if isinstance(size, tuple):
+                    shape = size
+                else:
+                    own = base or input_shape_of(spec.spec, spec.params)
+                    shape = (own[0], *[size] * (len(own) - 1)) if len(own) > 1 else (size,)
+                summary = netspec.load(path, input_shape=shape, **over).summary()
+            except NetspecError as exc:
+                assert row.error == " ".join(printable(exc.headline()).split("\n")), row
+                event("a row fails")
+                continue
+            event("a row analysed")
+            assert row.error is None, (row, shape)
+            assert row.input == tuple(summary["input"]) == shape
+            assert row.output == tuple(summary["output"])
+            assert (row.parameters, row.macs) == (summary["parameters"], summary["macs"])
+            layers = summary["layers"]
+            assert row.activation_bytes == 4 * sum(math.prod(x["output"]) for x in layers)
