@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 import netspec
 from netspec.errors import NetspecError
-from netspec.expand.expander import expand
+from netspec.expand.expander import MAX_RANK, expand
 from netspec.expand.ir import Node, lint, walk
 from netspec.expand.memo import Memo
 from netspec.expand.reinfer import CHANNEL_READS, reinfer
@@ -106,13 +106,15 @@ def test_inferred_again_equals_expanded_again(name: str) -> None:
 
 
 def _drawn_sizes(draw: Callable[[Any], Any], shape: Shape) -> list[Shape]:
-    """:func:`_sizes`, one size of each dimension drawn, and two inputs of other channels
-    (which ``reinfer`` refuses: what a block reads of its input's channels decides its tree)."""
+    """:func:`_sizes`, one size of each dimension drawn, two inputs of other channels and one
+    of another rank (which ``reinfer`` refuses: what a block reads of its input's channels and
+    rank decides its tree)."""
     out = _sizes(shape)
     channels, *rest = shape
     if rest:
         out.append((channels, *(draw(st.integers(1, 24)) for _ in rest)))
     out += [(channels + 1, *rest), (max(1, channels - 1), *rest)]
+    out.append((*shape, 2) if len(shape) < MAX_RANK else shape[:-1])
     return out
 
 
@@ -131,17 +133,20 @@ def _load(ex: Example, folder: Path) -> netspec.Spec:
 @given(ex=examples(), data=st.data())
 def test_drawn_specs_inferred_again_equal_expanded_again(ex: Example, data: Any) -> None:
     """Over the whole language (``tests/strategies.py``: every key of the schema, both
-    formats, ``extends``, drawn params): a spec expanded at its params and the call's input,
-    with blocks reading of ``in`` only what :mod:`netspec.expand.reinfer` keeps, then inferred
-    again for other inputs — smaller, larger, tiny (often refused), not square, one size of
-    each dimension drawn, other channels — gives, wherever ``reinfer`` gives a network, the
-    network expanding the spec afresh at that input gives, node by node (``_dump``: every
-    node's path, span, shapes, operator, attributes, form, tensors, MACs, a block's dataflow),
-    with the same totals, output, params, ``let`` values and names, and that passes ``lint``;
-    and wherever expanding afresh fails, ``reinfer`` gives none (expansion reports the error).
+    formats, ``extends``, drawn params and input): a spec expanded at its params, with blocks
+    reading of ``in`` only what :mod:`netspec.expand.reinfer` keeps, then inferred again for
+    other inputs — smaller, larger, tiny (often refused), not square, one size of each
+    dimension drawn, other channels and another rank (refused) — gives, wherever ``reinfer``
+    gives a network, the network expanding the spec afresh at that input gives: node by node
+    (``_dump``: every node's path, span, shapes, operator, attributes, form, tensors, MACs, a
+    block's dataflow; and every other field of every node), with the same totals, output,
+    params, ``let`` values and names, passing ``lint``. Wherever expanding afresh fails,
+    ``reinfer`` gives none (expansion reports the error, positioned).
 
-    The first expansion and ``reinfer`` share a memo, as the rows of a sweep do; the fresh
-    expansions use none, so a memo keyed too coarsely shows as a difference too."""
+    So a sweep row inferred again is the row ``check`` gives (``tests/backends/test_sweep.py``
+    checks the rows themselves). The first expansion and ``reinfer`` share a memo, as the
+    rows of a sweep do; the fresh expansions use none, so a memo keyed too coarsely shows as a
+    difference too."""
     note(repr(ex))
     with tempfile.TemporaryDirectory() as folder:
         spec = _load(ex, Path(folder))
@@ -155,8 +160,8 @@ def test_drawn_specs_inferred_again_equal_expanded_again(ex: Example, data: Any)
     for shape in _drawn_sizes(data.draw, net.input):
         again = reinfer(net, shape, memo.applied)
         fresh = _expand(spec.spec, spec.params, shape)
-        if shape[0] != net.input[0]:
-            event("reinfer: none, other channels")
+        if shape[0] != net.input[0] or len(shape) != len(net.input):
+            event("reinfer: none, other channels or rank")
         elif again is not None:
             event("reinfer: a network")
         elif isinstance(fresh, NetspecError):
