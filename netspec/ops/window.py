@@ -23,7 +23,8 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-from netspec.expr.evaluate import concrete, known
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import Sym, as_expr, concrete, known
 from netspec.ops.base import (
     HELPERS,
     Attrs,
@@ -645,13 +646,21 @@ class SwinBlockV2(Op):
         )
 
     def _hidden(self, a: Any, x: Shape) -> Any:
-        return int(x[-1] * a.mlp_ratio) if known(x[-1]) else x[-1] * a.mlp_ratio
+        """The MLP's hidden width, ``int(c * mlp_ratio)`` (in generated code, where either is
+        known only when constructed, that expression)."""
+        if known(x[-1], a.mlp_ratio):
+            return int(concrete(x[-1]) * concrete(a.mlp_ratio))
+        return Sym(n.Call(n.Name("int"), (as_expr(x[-1] * a.mlp_ratio),)))
 
     def infer(self, a: Any, x: Shape) -> Shape:
         _ATTN_V2._check(self._attn(a), x)
         c = x[-1]
-        if known(c) and not (
-            math.isfinite(concrete(c) * a.mlp_ratio) and int(concrete(c) * a.mlp_ratio) >= 1
+        # the width is checked where both are known; with a ratio given only when the
+        # generated class is constructed, the class computes int(c * mlp_ratio) itself, as
+        # swin_block's spec does with linear(int(dim * mlp_ratio))
+        if known(c, a.mlp_ratio) and not (
+            math.isfinite(concrete(c) * concrete(a.mlp_ratio))
+            and int(concrete(c) * concrete(a.mlp_ratio)) >= 1
         ):
             raise OpError(
                 f"{self.name}: mlp_ratio={a.mlp_ratio} makes an MLP of int({c}·{a.mlp_ratio}) "

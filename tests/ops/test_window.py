@@ -259,3 +259,25 @@ def test_the_v2_block_explains_its_attention_and_mlp() -> None:
     assert "MACs QKᵀ: 16·6·64·64·32 = 12,582,912 (scores 16·6×64×64)" in lines
     assert "MACs mlp: 28·28·192·768·2 = 231,211,008" in lines
     assert lines[-1] == f"MACs block: {node.macs - 231_211_008:,} + 231,211,008 = {node.macs:,}"
+
+
+def test_the_v2_blocks_mlp_ratio_may_be_a_param() -> None:
+    """As swin_block's spec takes it (``linear(int(dim * mlp_ratio))``): the generated class is
+    given the ratio and its block computes ``int(dim * mlp_ratio)``; at every ratio the class
+    built from the file generated at the defaults is what the analysis says of that ratio."""
+    from netspec.backends.module import compare_forward, compare_state, compile_source
+
+    text = (
+        "netspec: 1\nname: t\ninput: [6, 6, 8]\nparams:\n  r: 4.0\nlayers:\n"
+        "  - a: swin_block_v2(2, 4, 0, r)\n  - b: swin_block_v2(2, 4, 2, mlp_ratio=r / 2)\n"
+        "  - flatten\n  - fc: linear(3)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    source = spec.source()
+    assert "SwinTransformerBlockV2(8, 2, 4, 0, mlp_ratio=r)" in source
+    module = compile_source(source)
+    for r in (4.0, 2.5, 1.0, 0.5):
+        network = spec.replace(r=r).network
+        model = module.T(r=r)
+        assert compare_state(model, network) == [], r
+        assert compare_forward(model, network) == [], r
