@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from pydantic import field_validator
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Sym, concrete, known, show
+from netspec.expr.evaluate import Sym, as_expr, concrete, known, show
 from netspec.ops.base import (
     HELPERS,
     Attrs,
@@ -282,6 +282,8 @@ class Prepend(Op):
 
     def infer(self, a: Any, x: Shape) -> Shape:
         t = _ref(a.other).shape
+        if not known(a.dim):
+            return self._unknown_dim(a.dim, x, t)
         d = self._dim(a, x)
         shape = f"a tensor {fmt_shape(tuple(t))}"
         if len(t) != len(x) + 1 or (known(t[0]) and concrete(t[0]) != 1):
@@ -298,6 +300,26 @@ class Prepend(Op):
                     hint="every size but the concatenated one must be the input's",
                 )
         return tuple(s + t[d + 1] if i == d else s for i, s in enumerate(x))
+
+    @staticmethod
+    def _unknown_dim(dim: Any, x: Shape, t: Shape) -> Shape:
+        """The shape where ``dim`` is known only when generated code runs (a constructor
+        parameter): the rank is kept, and size ``k`` is the input's plus the tensor's where
+        ``dim`` counts to it (``dim % rank``: 1 and -(rank - 1) both name the first size after
+        the batch), else the input's; ``torch.cat`` checks the other sizes then."""
+        rank = len(x) + 1
+        if len(t) != rank or (known(t[0]) and concrete(t[0]) != 1):
+            raise OpError(
+                f"prepend: a tensor {fmt_shape(tuple(t))} is not a batch of one like the input "
+                f"{fmt_shape(x)}",
+                hint=f"give it the input's {len(x)} dimensions after a leading 1",
+            )
+        counted = n.Binary("%", as_expr(dim), n.Const(rank))
+        out = []
+        for k, size in enumerate(x):
+            here = n.Compare(counted, ("==",), (n.Const(k + 1),))
+            out.append(Sym(n.IfExp(here, as_expr(size + t[k + 1]), as_expr(size))))
+        return tuple(out)
 
     def functional(self, a: Any, x: Shape) -> PyCall | None:
         return PyCall("prepend", (X, _ref(a.other).code, a.dim), helpers=("prepend",))

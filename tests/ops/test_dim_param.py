@@ -23,7 +23,7 @@ def _spec(layer: str, shape: tuple[int, ...], default: int) -> netspec.Spec:
     return netspec.loads(text, name="spec.yaml")
 
 
-def _agrees(spec: netspec.Spec, values: range) -> None:
+def _agrees(spec: netspec.Spec, values: range | list[int]) -> None:
     module = compile_source(spec.source())
     for d in values:
         network = spec.replace(d=d).network
@@ -63,3 +63,28 @@ def test_a_select_dimension_out_of_range_is_still_refused_by_check() -> None:
     spec = _spec("select(d, 0)", (4, 5, 6), 9)
     with pytest.raises(netspec.NetspecError, match="dim=9 is out of range"):
         spec.check()
+
+
+def test_a_prepend_dimension_param_compiles() -> None:
+    """``prepend(t, dim=d)`` keeps the rank: each size is the input's, plus the tensor's where
+    ``d`` counts to it (``d % rank``, so -1 is the last), written as that choice."""
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 3]\nparams:\n  d: 1\ntensors:\n  cls: zeros([1, 3, 3])\n"
+        "layers:\n  - prepend(cls, dim=d)\n  - flatten\n  - fc: linear(3)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    assert "(6 if d % 3 == 1 else 3) * (6 if d % 3 == 2 else 3)" in spec.source()
+    _agrees(spec, [-2, -1, 1, 2])
+
+
+def test_a_prepend_dimension_param_still_needs_a_batch_of_one() -> None:
+    """What no value of the dimension mends is refused where the defaults do not reach it
+    too: the generated class raises check's error."""
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 3]\nparams:\n  d: 1\n  f: false\ntensors:\n"
+        "  cls: zeros([2, 3, 3])\nlayers:\n  - if: f\n    then:\n      - prepend(cls, dim=d)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    module = compile_source(spec.source())
+    with pytest.raises(ValueError, match="is not a batch of one"):
+        module.T(f=True)
