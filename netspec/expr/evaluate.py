@@ -56,9 +56,12 @@ UNKNOWN: Any = _Unknown()
 class SymbolicError(TypeError):
     """A rule needed the value of a symbolic quantity that is not known."""
 
-    def __init__(self, sym: Sym) -> None:
+    def __init__(self, sym: Sym, hint: str | None = None) -> None:
         super().__init__(f"the value of {sym!r} is not known until the generated code runs")
         self.sym = sym
+        self.hint = hint
+        """What the rule needs instead, for the code generator's refusal (``None``: a
+        constant)."""
 
 
 class Sym:

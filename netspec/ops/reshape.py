@@ -3,11 +3,22 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Annotated, Any, ClassVar
 
 from pydantic import field_validator
 
-from netspec.expr.evaluate import as_expr, concrete, known, product, show
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import (
+    Sym,
+    SymbolicError,
+    SymList,
+    as_expr,
+    concrete,
+    known,
+    product,
+    show,
+)
 from netspec.ops import spatial
 from netspec.ops.base import (
     HELPERS,
@@ -138,7 +149,14 @@ class Reshape(Op):
     module_name = "Reshape"
 
     def _sizes(self, a: Any) -> tuple[tuple[Any, ...], int | None]:
-        sizes = items(a.shape)
+        try:
+            sizes = items(a.shape)
+        except SymbolicError as exc:  # a list param: its length, the output's rank, may vary
+            raise SymbolicError(
+                exc.sym,
+                hint="write the sizes out as a list of values or params (reshape([n, -1])): "
+                "how many there are, the rank of the output, must not change with the params",
+            ) from None
         free = [i for i, size in enumerate(sizes) if known(size) and concrete(size) == -1]
         return sizes, (free[0] if free else None)
 
@@ -151,6 +169,8 @@ class Reshape(Op):
             "them may be -1 to have it inferred"
         )
         if free is None:
+            if not known(*sizes):
+                return self._unknown_sizes(x, sizes)
             if known(total, rest) and concrete(total) != concrete(rest):
                 raise OpError(
                     f"reshape: shape {show(a.shape)} holds {rest} elements, but the input "
@@ -168,6 +188,22 @@ class Reshape(Op):
             )
         inferred = _quotient(x, [s for i, s in enumerate(sizes) if i != free])
         return tuple(inferred if i == free else s for i, s in enumerate(sizes))
+
+    @staticmethod
+    def _unknown_sizes(x: Shape, sizes: tuple[Any, ...]) -> Shape:
+        """The shape where no size is a known ``-1`` and some are known only when generated
+        code runs: each of those may be ``-1`` then, so it is written as the choice PyTorch
+        makes, ``s if s != -1 else numel // the others`` (at most one is -1, as check
+        requires; PyTorch refuses more)."""
+        out = []
+        for i, size in enumerate(sizes):
+            if known(size):
+                out.append(size)
+                continue
+            inferred = _quotient(x, [s for j, s in enumerate(sizes) if j != i])
+            given = n.Compare(as_expr(size), ("!=",), (n.Const(-1),))
+            out.append(Sym(n.IfExp(given, as_expr(size), as_expr(inferred))))
+        return tuple(out)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall("Reshape", (a.shape,), helpers=("Reshape",))
@@ -236,19 +272,31 @@ class Permute(Op):
     category = "shape"
     module_name = "Permute"
 
-    def _dims(self, a: Any, x: Shape) -> tuple[int, ...]:
-        """``dims`` with negative entries counted from the end, checked against the input."""
-        dims = indices(a.dims)
+    def _entries(self, a: Any, x: Shape) -> tuple[Any, ...]:
+        """The entries of ``dims``: one per dimension of the input, batch included, where
+        ``dims`` is a list known only when generated code runs (a list param: ``p[0]``,
+        ``p[1]``…; PyTorch refuses another length, as check does)."""
+        dims = a.dims
+        if (
+            isinstance(dims, SymList)
+            and not known(dims)
+            and not isinstance(n.strip(dims.expr), n.ListExpr)
+        ):
+            return tuple(Sym(n.Index(dims.expr, n.Const(i))) for i in range(len(x) + 1))
+        return items(dims)
+
+    def _dims(self, a: Any, x: Shape) -> tuple[Any, ...]:
+        """``dims`` with negative entries counted from the end, checked against the input;
+        where an entry is known only when generated code runs, the entries as they are."""
+        entries = self._entries(a, x)
         rank = len(x) + 1
+        if not known(*entries):
+            if len(entries) != rank:
+                raise self._length_error(a.dims, len(entries), x)
+            return entries
+        dims = indices(entries)
         if len(dims) != rank:
-            example = [0, *range(2, rank), 1] if rank > 2 else list(range(rank))
-            entries = "1 entry" if len(dims) == 1 else f"{len(dims)} entries"
-            raise OpError(
-                f"permute: dims {show(dims)} has {entries}, but the input {fmt_shape(x)} has "
-                f"{rank} dimensions with the batch",
-                hint=f"give every dimension once, the batch (0) first: e.g. {show(example)}",
-                attr="dims",
-            )
+            raise self._length_error(dims, len(dims), x)
         norm = tuple(d + rank if d < 0 else d for d in dims)
         if sorted(norm) != list(range(rank)):
             raise OpError(
@@ -266,8 +314,37 @@ class Permute(Op):
             )
         return norm
 
+    @staticmethod
+    def _length_error(dims: Any, count: int, x: Shape) -> OpError:
+        rank = len(x) + 1
+        example = [0, *range(2, rank), 1] if rank > 2 else list(range(rank))
+        entries = "1 entry" if count == 1 else f"{count} entries"
+        return OpError(
+            f"permute: dims {show(dims)} has {entries}, but the input {fmt_shape(x)} has "
+            f"{rank} dimensions with the batch",
+            hint=f"give every dimension once, the batch (0) first: e.g. {show(example)}",
+            attr="dims",
+        )
+
     def infer(self, a: Any, x: Shape) -> Shape:
-        return tuple(x[d - 1] for d in self._dims(a, x)[1:])
+        dims = self._dims(a, x)
+        if known(*dims):
+            return tuple(x[d - 1] for d in dims[1:])
+        # an entry known only when generated code runs: the size it picks, as an index into
+        # the input's sizes (d % rank counts a negative entry from the end, as PyTorch does)
+        rank = len(x) + 1
+        sizes = n.ListExpr(tuple(as_expr(size) for size in x))
+        same = len({as_expr(size) for size in x}) == 1
+        out = []
+        for d in dims[1:]:
+            if known(d):
+                out.append(x[operator.index(concrete(d)) % rank - 1])
+            elif same:
+                out.append(x[0])
+            else:
+                counted = n.Binary("%", as_expr(d), n.Const(rank))
+                out.append(Sym(n.Index(sizes, n.Binary("-", counted, n.Const(1)))))
+        return tuple(out)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall("Permute", (a.dims,), helpers=("Permute",))

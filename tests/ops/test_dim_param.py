@@ -88,3 +88,41 @@ def test_a_prepend_dimension_param_still_needs_a_batch_of_one() -> None:
     module = compile_source(spec.source())
     with pytest.raises(ValueError, match="is not a batch of one"):
         module.T(f=True)
+
+
+PERMUTATIONS = [[0, 1, 2, 3], [0, 2, 1, 3], [0, 3, 1, 2], [0, 2, 3, 1], [0, -1, -3, -2]]
+
+
+@pytest.mark.parametrize("layer", ["permute(p)", "permute([0, p[1], p[2], p[3]])"])
+def test_permute_dims_given_as_a_list_param_compile(layer: str) -> None:
+    """A list param has as many entries as the input has dimensions (PyTorch refuses another
+    length, as check does), so the rank is known; each size after it is the input's size its
+    entry picks, ``(c, h, w)[p[1] % 4 - 1]``, where a later layer reads it."""
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 4, 5]\nparams:\n  p: [0, 2, 1, 3]\nlayers:\n"
+        f"  - {layer}\n  - norm: layer_norm\n  - flatten\n  - fc: linear(3)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    assert "(3, 4, 5)[p[3] % 4 - 1]" in spec.source()
+    module = compile_source(spec.source())
+    for p in PERMUTATIONS:
+        network = spec.replace(p=p).network
+        model = module.T(p=tuple(p))
+        assert compare_state(model, network) == [], p
+        assert compare_forward(model, network) == [], p
+
+
+def test_permute_dims_given_as_params_compile() -> None:
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 4]\nparams:\n  a: 2\n  b: 1\nlayers:\n"
+        "  - permute([0, a, b])\n  - conv: conv1d(2, 3)\n  - flatten\n  - fc: linear(3)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    source = spec.source()
+    assert "nn.Conv1d((3, 4)[a % 3 - 1], 2, 3)" in source
+    module = compile_source(source)
+    for a, b in [(2, 1), (1, 2), (-1, -2)]:
+        network = spec.replace(a=a, b=b).network
+        model = module.T(a=a, b=b)
+        assert compare_state(model, network) == [], (a, b)
+        assert compare_forward(model, network) == [], (a, b)

@@ -394,3 +394,54 @@ def test_a_crop_that_leaves_one_is_pytorchs(call: str, shape: tuple[int, ...]) -
     )
     assert tuple(spec.network.root.output) == tuple(y.shape[1:])
     assert min(y.shape[1:]) >= 1
+
+
+def _params_agree(text: str, values: list[dict[str, Any]]) -> str:
+    """The class generated at the defaults, given each of ``values``, builds and runs as the
+    analysis at those values says; returns the source."""
+    from netspec.backends.module import compare_forward, compare_state, compile_source
+
+    spec = netspec.loads(text, name="spec.yaml")
+    source = spec.source()
+    module = compile_source(source)
+    for these in values:
+        network = spec.replace(**these).network
+        model = module.T(**these)
+        assert compare_state(model, network) == [], these
+        assert compare_forward(model, network) == [], these
+    return source
+
+
+def test_reshape_sizes_given_as_params_may_be_minus_one() -> None:
+    """With no -1 written, any size given by a param may be -1 when the class is constructed
+    (check accepts it): each is written as PyTorch's choice."""
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 4, 5]\nparams:\n  a: 12\n  b: 5\nlayers:\n"
+        "  - reshape([a, b])\n  - fc: linear(3)\n"
+    )
+    values = [{"a": 12, "b": 5}, {"a": 6, "b": 10}, {"a": 3, "b": -1}, {"a": -1, "b": 2}]
+    source = _params_agree(text, values)
+    assert "nn.Linear(b if b != -1 else 3 * 4 * 5 // a, 3)" in source
+
+
+def test_reshape_sizes_beside_a_minus_one_given_as_params() -> None:
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 4, 5]\nparams:\n  a: 12\nlayers:\n"
+        "  - reshape([a, -1])\n  - fc: linear(3)\n"
+    )
+    _params_agree(text, [{"a": 12}, {"a": 3}, {"a": 60}])
+
+
+def test_reshape_to_a_list_param_is_refused_by_codegen() -> None:
+    """Its length, the rank of the output, would change with the value given: codegen refuses
+    it at its position and says what would compile."""
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 4, 5]\nparams:\n  s: [12, -1]\nlayers:\n"
+        "  - reshape(s)\n  - fc: linear(3)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    spec.check()
+    with pytest.raises(NetspecError) as info:
+        spec.source()
+    assert info.value.render().startswith("spec.yaml:7:5: layers: reshape: the shape of its")
+    assert "write the sizes out as a list" in (info.value.hint or "")

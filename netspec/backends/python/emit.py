@@ -1185,7 +1185,7 @@ class Emitter:
                 "of it; generated code cannot size the layers after it for every value)",
                 origin.span_at(node.start, node.end),
                 where,
-                hint="make this argument a constant (or derived from constants only)",
+                hint=exc.hint or "make this argument a constant (or derived from constants only)",
             ) from None
         except OpError as exc:
             # Only code the default parameters do not reach can fail here (the static analysis
