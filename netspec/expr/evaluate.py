@@ -176,9 +176,19 @@ class SymText(Sym):
     __slots__ = ()
 
 
+class SymEither(Sym):
+    """A symbolic value that is a number for some values of the params and a list for others
+    (a block param its calls give both, a ``let`` that is one or the other as a param
+    decides): a rule that takes one number or one per dimension writes the test of which it
+    is (``k if isinstance(k, (int, float)) else k[0]``); one that needs a list's length
+    cannot know it."""
+
+    __slots__ = ()
+
+
 def sym_like(value: Any, expr: n.Expr) -> Sym:
     """An unknown value of the kind ``value`` is (a list, text or a number), as ``expr``."""
-    return type(value)(expr) if isinstance(value, SymList | SymText) else Sym(expr)
+    return type(value)(expr) if isinstance(value, SymList | SymText | SymEither) else Sym(expr)
 
 
 def sym_of(expr: n.Expr, example: Any) -> Sym:

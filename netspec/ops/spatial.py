@@ -19,6 +19,7 @@ from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
     Sym,
     SymbolicError,
+    SymEither,
     SymList,
     SymText,
     as_expr,
@@ -66,6 +67,13 @@ def ntuple(value: Any, count: int, attr: str, op: str) -> tuple[Any, ...]:
             return items(value)
         if isinstance(inner, tuple):
             return tuple(Sym(n.Index(value.expr, n.Const(i)), v) for i, v in enumerate(inner))
+        if isinstance(value, SymEither):  # a number for some values, a list for others
+            number = n.ListExpr((n.Name("int"), n.Name("float")))
+            single = n.Call(n.Name("isinstance"), (value.expr, number))
+            return tuple(
+                Sym(n.IfExp(single, value.expr, n.Index(value.expr, n.Const(i))))
+                for i in range(count)
+            )
         if isinstance(value, SymList):  # one per dimension, or PyTorch refuses the list
             return tuple(Sym(n.Index(value.expr, n.Const(i))) for i in range(count))
         if isinstance(value, SymText):  # 'same' or 'valid': the sizes depend on which

@@ -57,6 +57,7 @@ from netspec.expr.evaluate import (
     Scope,
     Sym,
     SymbolicError,
+    SymEither,
     SymList,
     SymText,
     as_expr,
@@ -365,6 +366,13 @@ class Module:
         self.top_name = net.class_name
         self.arg_types = _arg_types(net)
         """Python types of each block's arguments, as the network instantiates them."""
+        self.arg_kinds = _arg_kinds(net)
+        """The kinds (a number, a list, text…) each block's arguments have in its calls."""
+        self.kinds: dict[str, frozenset[str]] = {
+            name: frozenset({_PARAM_KINDS.get(p.kind, p.kind)}) for name, p in params.items()
+        }
+        """The kinds each of the spec's params and ``let`` values may have, whatever the
+        params' values (a ``let`` may be a number or a list, as a param decides)."""
         self.probes = 0
         """Symbolic starts made so far (each dry run of a loop from any size has names of its
         own: one nested in another, through a block's dry run, must not confuse the two)."""
@@ -412,9 +420,13 @@ class Module:
                     checks=_checks(code.expr.node),
                 )
             )
+            kinds = _kinds(as_expr(value), self.kinds.get)
+            if kinds is not None:
+                self.kinds[name] = kinds
             lets.names[name] = (
                 Sym(n.Name(name), concrete(value)) if known(value) else self.spec_sym(name)
             )
+        em.kinds = dict(self.kinds)
         em.defaults = Scope(  # values of the language already (lists are tuples)
             {
                 **{p: self.net.params.get(p, self.params[p].default) for p in self.params},
@@ -515,6 +527,11 @@ class Module:
             [tuple(Sym(n.Name(other_names[j, i])) for i in range(r)) for j, r in enumerate(others)],
         )
         renames: dict[str, n.Expr] = {}
+        for local in taken - set(globals_):  # the block's names hide the spec's
+            em.kinds.pop(local, None)
+        for p in params:
+            if p in self.arg_kinds.get(name, {}):
+                em.kinds[p] = frozenset(self.arg_kinds[name][p])
         scope = Scope({g: self.spec_sym(g) for g in globals_})
         x = tuple(Sym(n.Name(in_names[i])) for i in range(rank))
         frame = scope.child({p: self.block_param_sym(name, p) for p in params}, input=InputShape(x))
@@ -542,7 +559,16 @@ class Module:
                     checks=_checks(code.expr),
                 )
             )
-            frame.names[let_name] = Sym(n.Name(let_name), concrete(value))
+            kinds = _kinds(as_expr(value), em.kinds.get)
+            em.kinds.pop(let_name, None)
+            if kinds is not None:
+                em.kinds[let_name] = kinds
+            if _mixed(kinds):
+                frame.names[let_name] = SymEither(n.Name(let_name))
+            elif kinds == frozenset({"list"}) and not known(value):
+                frame.names[let_name] = SymList(n.Name(let_name))
+            else:
+                frame.names[let_name] = Sym(n.Name(let_name), concrete(value))
         learned = self._tensors(block.tensors, frame, f"blocks.{name}")
         state = State(x)
         lowered = lower_block(block)
@@ -628,10 +654,14 @@ class Module:
         the kind (a list, text or a number) its value is at the defaults."""
         if name in self.params:
             return sym_of(n.Name(name), self.net.params.get(name, self.params[name].default))
+        if _mixed(self.kinds.get(name)):
+            return SymEither(n.Name(name))
         return sym_of(n.Name(name), self.net.lets.get(name, ("", None))[1])
 
     def block_param_sym(self, block: str, name: str) -> Sym:
         """A block's param, of the kind (a list, text or a number) every call gives it."""
+        if _mixed(self.arg_kinds.get(block, {}).get(name)):
+            return SymEither(n.Name(name))
         kind = self.arg_types.get(block, {}).get(name, "Any")
         if kind.startswith("tuple["):
             return SymList(n.Name(name))
@@ -994,6 +1024,9 @@ class Emitter:
         """The name of a block's first input where it has several (``x`` in ``forward``)."""
         self.pending: list[tuple[str, State]] = []
         """The other inputs of the block of several inputs being called: variables, shapes."""
+        self.kinds: dict[str, frozenset[str]] = dict(module.kinds)
+        """The kinds the names of the class's expressions may have, where known whatever the
+        params are (see :func:`_kinds`): the spec's params and ``let`` values, a block's."""
 
     # -- expressions ---------------------------------------------------------------------------
 
@@ -1030,6 +1063,8 @@ class Emitter:
         written = expr
         expr = self.subst(expr)
         if isinstance(value, Sym) and not value.known:
+            if type(value) is Sym and _mixed(_kinds(value.expr, self.kinds.get)):
+                return SymEither(expr)  # `3 if n == 0 else [3, 5]`
             if type(value) is Sym and self.defaults is not None:
                 return sym_of(expr, self._at_defaults(written))
             return sym_like(value, expr)
@@ -1171,6 +1206,20 @@ class Emitter:
             values, _ = calls.bind_names(
                 func.id, [p.name for p in block.params], node, origin, scope, where, wrap=self.wrap
             )
+            for param, value in values.items():
+                if isinstance(value, SymEither) and not _mixed(
+                    self.mod.arg_kinds.get(func.id, {}).get(param)
+                ):
+                    raise CodegenError(
+                        f"{func.id}: its argument {param} is `{render(value.expr)}`, a number "
+                        "for some values of the params and a list for others, but its calls "
+                        f"give {func.id} one kind only at the defaults, which its class is "
+                        "written for",
+                        origin.span_at(node.start, node.end),
+                        where,
+                        hint=f"give {func.id} a number in one call and a list in another "
+                        "(its class then takes either), or make the argument one kind",
+                    )
             return self._block_call(func.id, values, scope, state, where, stmts)
         op = calls.resolve(node, origin, where)
         values, _ = calls.bind(op, node, origin, scope, where, wrap=self.wrap)
@@ -3411,6 +3460,62 @@ def _has_control(entries: Sequence[Any]) -> bool:
 def _label(entry: m.NamedEntry) -> str:
     text = entry.name.text
     return text if text.isidentifier() and not entry.name.is_template else "layers"
+
+
+_PARAM_KINDS = {"int": "number", "float": "number"}
+"""A param's kind (``spec.params.Param.kind``) as :func:`_kinds` names it."""
+
+
+def _value_kind(value: Any) -> str:
+    """``number``, ``list``, ``str`` or ``bool``; ``other`` for anything else (none, a
+    mapping, a learned tensor)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, tuple | list):
+        return "list"
+    return "str" if isinstance(value, str) else "other"
+
+
+def _kinds(expr: n.Expr, names: Callable[[str], frozenset[str] | None]) -> frozenset[str] | None:
+    """The kinds (:func:`_value_kind`) the value of a residual expression may have, where its
+    form says so whatever the names it reads are (a literal, a list, a choice between them, a
+    name whose kinds ``names`` gives); ``None`` where it does not."""
+    expr = n.strip(expr)
+    if isinstance(expr, n.Const):
+        return frozenset({_value_kind(expr.value)})
+    if isinstance(expr, n.ListExpr | n.ListComp):
+        return frozenset({"list"})
+    if isinstance(expr, n.Name):
+        return names(expr.id)
+    parts: tuple[n.Expr, ...] = ()
+    if isinstance(expr, n.IfExp):
+        parts = (expr.body, expr.orelse)
+    elif isinstance(expr, n.BoolOp):  # `a or b` is one of its operands
+        parts = expr.values
+    found: set[str] = set()
+    for part in parts:
+        kinds = _kinds(part, names)
+        if kinds is None:
+            return None
+        found |= kinds
+    return frozenset(found) if found else None
+
+
+def _mixed(kinds: frozenset[str] | set[str] | None) -> bool:
+    """Whether a value is a number for some values of the params and a list for others."""
+    return kinds is not None and kinds == {"number", "list"}
+
+
+def _arg_kinds(net: Network) -> dict[str, dict[str, set[str]]]:
+    """The kinds (:func:`_value_kind`) each block's arguments have in its calls."""
+    seen: dict[str, dict[str, set[str]]] = {}
+    for node in walk(net.root):
+        if isinstance(node, BlockNode):
+            for key, value in node.args.items():
+                seen.setdefault(node.block, {}).setdefault(key, set()).add(_value_kind(value))
+    return seen
 
 
 def _arg_types(net: Network) -> dict[str, dict[str, str]]:

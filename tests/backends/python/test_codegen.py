@@ -754,3 +754,67 @@ def test_a_list_computed_from_the_params_given_per_dimension_compiles(
 
 def _tuples(value: Any) -> Any:
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+MIXED_KIND_SPECS = {
+    # a block param its calls give a number and a list, used as a kernel size
+    "block": (
+        "layers:\n  - a: B(3)\n  - b: B([3, 5])\n    from: input\n  - c: add\n    from: [a, b]\n"
+        "blocks:\n  B:\n    params: [k]\n    body:\n      - conv: conv2d(4, k)\n"
+        "      - flatten\n      - fc: linear(2)\n",
+        [{}],
+    ),
+    # a let that is a number or a list as a param decides
+    "let": (
+        "params:\n  n: 0\nlet:\n  k: 3 if n == 0 else [3, 5]\n"
+        "layers:\n  - conv: conv2d(4, k)\n  - flatten\n  - fc: linear(2)\n",
+        [{"n": 0}, {"n": 1}],
+    ),
+    # the same choice written in the call, and a stride
+    "inline": (
+        "params:\n  n: 1\nlayers:\n  - pool: maxpool2d(2, stride=[1, 2] if n == 0 else 2)\n"
+        "  - flatten\n  - fc: linear(2)\n",
+        [{"n": 0}, {"n": 1}],
+    ),
+    # a block's let of either kind, as a block param decides
+    "block let": (
+        "params:\n  m: 0\nlayers:\n  - a: B(m)\nblocks:\n  B:\n    params: [n]\n"
+        "    let:\n      k: 3 if n == 0 else [3, 5]\n    body:\n      - conv: conv2d(4, k)\n"
+        "      - flatten\n      - fc: linear(2)\n",
+        [{"m": 0}, {"m": 1}],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MIXED_KIND_SPECS))
+def test_a_value_of_either_kind_given_per_dimension_compiles(case: str) -> None:
+    """A value that is a number for some values of the params and a list for others, given
+    where an operator takes one number or one per dimension, is tested in the generated sizes
+    (``k if isinstance(k, (int, float)) else k[0]``): they took it for a number, and the file
+    failed when constructed with a list."""
+    text, values = MIXED_KIND_SPECS[case]
+    spec = netspec.loads(f"netspec: 1\nname: t\ninput: [3, 8, 8]\n{text}", name="spec.yaml")
+    source = spec.source()
+    assert "isinstance(k, (int, float))" in source or case == "inline"
+    cls = getattr(compile_source(source), spec.class_name)
+    for these in values:
+        net = spec.replace(**these).network
+        model = cls(**these)
+        assert compare_state(model, net) == [], these
+        assert compare_forward(model, net) == [], these
+
+
+def test_a_value_of_either_kind_given_to_a_block_of_one_is_refused() -> None:
+    """A block whose calls give it one kind at the defaults has a class written for that kind;
+    an argument of either kind is refused at the call, with what would compile."""
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 8, 8]\nparams:\n  n: 0\nlet:\n"
+        "  k: 3 if n == 0 else [3, 5]\nlayers:\n  - a: B(k)\nblocks:\n  B:\n    params: [k]\n"
+        "    body:\n      - conv: conv2d(4, k)\n      - flatten\n      - fc: linear(2)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    spec.check()
+    with pytest.raises(NetspecError) as info:
+        spec.source()
+    assert info.value.render().startswith("spec.yaml:9:8: a: B: its argument k is `k`, a number")
+    assert "give B a number in one call and a list in another" in (info.value.hint or "")
