@@ -17,6 +17,7 @@ class AlexNet(nn.Module):
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
+        dropout = float(dropout)
         # -> [256, 6, 6]
         self.features = nn.Sequential(
             nn.Conv2d(3, 64, 11, stride=4, padding=2),

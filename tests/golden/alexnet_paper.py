@@ -20,6 +20,7 @@ class AlexNet2012(nn.Module):
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
+        dropout = float(dropout)
         self.conv1 = nn.Conv2d(3, 96, 11, stride=4)  # -> [96, 55, 55]
         self.norm1 = nn.LocalResponseNorm(5, k=2.0)  # -> [96, 55, 55]
         self.pool1 = nn.MaxPool2d(3, stride=2)  # -> [96, 27, 27]

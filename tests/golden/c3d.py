@@ -17,6 +17,7 @@ class C3D(nn.Module):
 
     def __init__(self, num_classes: int = 487, dropout: float = 0.5) -> None:
         super().__init__()
+        dropout = float(dropout)
         self.conv1 = nn.Conv3d(3, 64, 3, padding=1)  # -> [64, 16, 112, 112]
         self.relu = nn.ReLU()  # -> [4096]
         self.pool1 = nn.MaxPool3d((1, 2, 2), stride=(1, 2, 2))  # -> [64, 16, 56, 56]

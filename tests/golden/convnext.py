@@ -177,6 +177,8 @@ class ConvNeXt(nn.Module):
         num_classes: int = 1000,
     ) -> None:
         super().__init__()
+        stochastic_depth_prob = float(stochastic_depth_prob)
+        layer_scale = float(layer_scale)
         total_stage_blocks = sum(tuple(n for _, _, n in block_setting))
         first_ids = tuple(
             sum(tuple(n for _, _, n in block_setting[:i]))

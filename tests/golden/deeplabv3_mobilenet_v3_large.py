@@ -267,6 +267,7 @@ class DeepLabV3MobileNetV3Large(nn.Module):
         atrous_rates: tuple[int, ...] = (12, 24, 36),
     ) -> None:
         super().__init__()
+        width_mult = float(width_mult)
         reduce_divider = 2 if reduced_tail else 1
         dilation = 2 if dilated else 1
         settings = {

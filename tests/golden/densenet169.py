@@ -78,6 +78,7 @@ class DenseNet169(nn.Module):
         num_classes: int = 1000,
     ) -> None:
         super().__init__()
+        drop_rate = float(drop_rate)
         features: list[tuple[str, nn.Module]] = []
         features.append(
             (

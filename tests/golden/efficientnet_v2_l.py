@@ -367,6 +367,12 @@ class EfficientNetV2L(nn.Module):
         num_classes: int = 1000,
     ) -> None:
         super().__init__()
+        width_mult = float(width_mult)
+        depth_mult = float(depth_mult)
+        dropout = float(dropout)
+        stochastic_depth_prob = float(stochastic_depth_prob)
+        norm_eps = float(norm_eps)
+        norm_momentum = float(norm_momentum)
         settings = {
             "v1": (
                 ("MBConv", 1, 3, 1, 32, 16, 1),

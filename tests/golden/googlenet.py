@@ -84,6 +84,7 @@ class GoogLeNet(nn.Module):
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.2) -> None:
         super().__init__()
+        dropout = float(dropout)
         self.conv1 = BasicConv2d(3, 64, 7, stride=2, padding=3)  # -> [64, 112, 112]
         self.maxpool1 = nn.MaxPool2d(3, stride=2, ceil_mode=True)  # -> [64, 56, 56]
         self.conv2 = BasicConv2d(64, 64, 1)  # -> [64, 56, 56]

@@ -186,6 +186,7 @@ class Inception3(nn.Module):
 
     def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
         super().__init__()
+        dropout = float(dropout)
         self.Conv2d_1a_3x3 = BasicConv2d(3, 32, 3, stride=2)  # -> [32, 149, 149]
         self.Conv2d_2a_3x3 = BasicConv2d(32, 32, 3)  # -> [32, 147, 147]
         self.Conv2d_2b_3x3 = BasicConv2d(32, 64, 3, padding=1)  # -> [64, 147, 147]

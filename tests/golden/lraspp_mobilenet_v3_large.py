@@ -192,6 +192,7 @@ class LRASPPMobileNetV3Large(nn.Module):
         inter_channels: int = 128,
     ) -> None:
         super().__init__()
+        width_mult = float(width_mult)
         reduce_divider = 2 if reduced_tail else 1
         dilation = 2 if dilated else 1
         settings = {

@@ -475,6 +475,10 @@ class MaxVit(nn.Module):
         num_classes: int = 1000,
     ) -> None:
         super().__init__()
+        stochastic_depth_prob = float(stochastic_depth_prob)
+        squeeze_ratio = float(squeeze_ratio)
+        mlp_dropout = float(mlp_dropout)
+        attention_dropout = float(attention_dropout)
         total_layers = sum(block_layers)
         first_ids = tuple(sum(block_layers[:i]) for i in range(len(block_layers)))
         # -> [64, 112, 112]

@@ -74,6 +74,8 @@ class MNASNet(nn.Module):
         self, alpha: float = 1.0, num_classes: int = 1000, dropout: float = 0.2
     ) -> None:
         super().__init__()
+        alpha = float(alpha)
+        dropout = float(dropout)
         base_depths = (32, 16, 24, 40, 80, 96, 192, 320)
         depths = tuple(make_divisible(depth * alpha, 8) for depth in base_depths)
         stacks = (

@@ -60,6 +60,7 @@ class MobileNetV1(nn.Module):
 
     def __init__(self, num_classes: int = 1000, alpha: float = 1.0) -> None:
         super().__init__()
+        alpha = float(alpha)
         separable = (
             (64, 1),
             (128, 2),

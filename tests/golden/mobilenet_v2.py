@@ -84,6 +84,8 @@ class MobileNetV2(nn.Module):
         self, num_classes: int = 1000, width_mult: float = 1.0, dropout: float = 0.2
     ) -> None:
         super().__init__()
+        width_mult = float(width_mult)
+        dropout = float(dropout)
         settings = (
             (1, 16, 1, 1),
             (6, 24, 2, 2),

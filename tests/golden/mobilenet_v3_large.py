@@ -148,6 +148,8 @@ class MobileNetV3Large(nn.Module):
         dropout: float = 0.2,
     ) -> None:
         super().__init__()
+        width_mult = float(width_mult)
+        dropout = float(dropout)
         reduce_divider = 2 if reduced_tail else 1
         dilation = 2 if dilated else 1
         settings = {

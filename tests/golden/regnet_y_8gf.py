@@ -142,6 +142,10 @@ class RegNetY8GF(nn.Module):
         num_classes: int = 1000,
     ) -> None:
         super().__init__()
+        w_a = float(w_a)
+        w_m = float(w_m)
+        bottleneck_multiplier = float(bottleneck_multiplier)
+        se_ratio = float(se_ratio)
         widths_cont = tuple(j * w_a + w_0 for j in range(depth))
         block_capacity = tuple(
             round(math.log(w / w_0) / math.log(w_m)) for w in widths_cont

@@ -48,6 +48,7 @@ class SqueezeNet(nn.Module):
         self, version: str = "1_0", num_classes: int = 1000, dropout: float = 0.5
     ) -> None:
         super().__init__()
+        dropout = float(dropout)
         features: list[nn.Module] = []
         if version == "1_0":
             features.append(nn.Conv2d(3, 96, 7, stride=2))

@@ -530,6 +530,10 @@ class SwinV2B(nn.Module):
         num_classes: int = 1000,
     ) -> None:
         super().__init__()
+        mlp_ratio = float(mlp_ratio)
+        dropout = float(dropout)
+        attention_dropout = float(attention_dropout)
+        stochastic_depth_prob = float(stochastic_depth_prob)
         total_stage_blocks = sum(depths)
         first_ids = tuple(sum(depths[:i]) for i in range(len(depths)))
         features: list[nn.Module] = []

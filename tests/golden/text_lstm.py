@@ -47,6 +47,7 @@ class TextLSTM(nn.Module):
         num_classes: int = 4,
     ) -> None:
         super().__init__()
+        dropout = float(dropout)
         # -> [128, 128]
         self.embedding = nn.Embedding(vocab_size, embed_dim, padding_idx=0)
         # -> [512]

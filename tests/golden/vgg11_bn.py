@@ -21,6 +21,7 @@ class VGG11BN(nn.Module):
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
+        dropout = float(dropout)
         widths = (64, 128, 256, 512, 512)
         convs_per_stage = {
             11: (1, 1, 2, 2, 2),

@@ -120,6 +120,8 @@ class VisionTransformer(nn.Module):
         representation_size: int = 0,
     ) -> None:
         super().__init__()
+        dropout = float(dropout)
+        attention_dropout = float(attention_dropout)
         seq_length = exact_div(image_size, patch_size) ** 2 + 1
         self.class_token = nn.Parameter(torch.zeros((1, 1, hidden_dim)))
         # -> [768, 14, 14]

@@ -119,6 +119,8 @@ class ViTL16(nn.Module):
         representation_size: int = 0,
     ) -> None:
         super().__init__()
+        dropout = float(dropout)
+        attention_dropout = float(attention_dropout)
         seq_length = exact_div(image_size, patch_size) ** 2 + 1
         self.class_token = nn.Parameter(torch.zeros((1, 1, hidden_dim)))
         # -> [1024, 14, 14]

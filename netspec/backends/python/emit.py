@@ -408,6 +408,13 @@ class Module:
         )
         scope = Scope({p: self.spec_sym(p) for p in self.params})
         init: list[Stmt] = [] if kind == "sequential" else [Stmt("super().__init__()")]
+        # a number param given an integer is a float, as check binds it (2 // 1 is 2, 2.0 // 1
+        # is 2.0, which no size takes): the class computes with what check computes with
+        floats = [p.name for p in self.params.values() if p.kind == "float"]
+        for name in floats:
+            init.append(
+                Stmt(f"{name} = ", Atom(f"float({name})"), reads=frozenset({name}), writes=name)
+            )
         lets = scope.child()
         for name, code in spec.let.items():
             value = calls.evaluate_at(code.expr, None, lets, f"let.{name}")
@@ -456,7 +463,7 @@ class Module:
             body = init
             forward = fwd + [Stmt("return x")]
             base = "nn.Module"
-        body = prune(body, em.tracked_names | set(spec.let))
+        body = prune(body, em.tracked_names | set(spec.let) | set(floats))
         return ClassCode(self.top_name, base, signature, body, forward, "")
 
     def _param_item(self, p: Param) -> Item:

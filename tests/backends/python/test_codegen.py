@@ -818,3 +818,25 @@ def test_a_value_of_either_kind_given_to_a_block_of_one_is_refused() -> None:
         spec.source()
     assert info.value.render().startswith("spec.yaml:9:8: a: B: its argument k is `k`, a number")
     assert "give B a number in one call and a list in another" in (info.value.hint or "")
+
+
+def test_a_number_param_given_an_integer_is_a_float_as_check_binds_it() -> None:
+    """check binds ``--set r=3`` of a number param as 3.0; the class given ``r=3`` computed
+    with the integer, and built a module (kernel 3) where check refused the spec (kernel 3.0).
+    It now converts as check does, and refuses too; an unread number param is not converted."""
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 8, 8]\nparams:\n  r: 2.0\n  unused: 0.5\nlayers:\n"
+        "  - conv: conv2d(4, max(r, 3) if r > 2.5 else 3)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    source = spec.source()
+    assert "        r = float(r)\n" in source
+    assert "float(unused)" not in source
+    cls = getattr(compile_source(source), spec.class_name)
+    with pytest.raises(NetspecError, match=r"kernel_size expects .*, found 3\.0"):
+        spec.replace(r=3).check()
+    with pytest.raises(TypeError):
+        cls(r=3)
+    for r in (2, 2.0):
+        net = spec.replace(r=r).network
+        assert compare_state(cls(r=r), net) == [], r
