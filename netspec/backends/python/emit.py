@@ -1060,6 +1060,12 @@ class Emitter:
         if self.caller_terms or (self.unrolled and n.value_names(expr) & self.unrolled):
             # (or an argument reading the variable of a loop written out iteration by
             # iteration: its value, folded, is the one the code of the iteration needs)
+            if (
+                type(value) is Sym
+                and not value.known
+                and _mixed(_kinds(value.expr, self.kinds.get))
+            ):
+                return SymEither(value.expr)
             return (
                 value
                 if isinstance(value, Sym)
