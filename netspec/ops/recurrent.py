@@ -294,7 +294,12 @@ def _last(a: Any) -> bool:
     value = a.output
     if isinstance(value, Sym):
         if not isinstance(n.strip(value.expr), n.Const):
-            raise SymbolicError(value)
+            raise SymbolicError(
+                value,
+                hint="write output='sequence' or output='last': which one decides the rank of "
+                "the output (sequence × features, or features), which the layers after it "
+                "are sized for",
+            )
         value = value.value
     return bool(value == "last")
 

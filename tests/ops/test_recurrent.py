@@ -483,3 +483,19 @@ def test_a_boolean_dropout_is_refused_as_pytorch_refuses_it(op: str) -> None:
         netspec.loads(text, name="spec.yaml").check()
     ok = netspec.loads(text.replace("true", "1"), name="spec.yaml")
     assert ok.network.totals.parameters > 0
+
+
+def test_output_given_as_a_param_is_refused_by_codegen_with_what_compiles() -> None:
+    """``output`` decides the rank of the output (sequence × features, or features), which the
+    layers after it are sized for: codegen refuses a param there at the layer, and says what
+    compiles (check analyses it at its value)."""
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 8]\nparams:\n  o: last\nlayers:\n"
+        "  - rnn: lstm(6, output=o)\n  - fc: linear(3)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    spec.check()
+    with pytest.raises(NetspecError) as info:
+        spec.source()
+    assert info.value.render().startswith("spec.yaml:7:10: rnn: lstm: the shape of its output")
+    assert "write output='sequence' or output='last'" in (info.value.hint or "")
