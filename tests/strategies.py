@@ -131,6 +131,8 @@ def yaml_value(value: Any) -> Any:
         return value.text
     if isinstance(value, str):
         return repr(value)
+    if isinstance(value, list | tuple) and any(isinstance(v, E) for v in value):
+        return literal(value)  # a list with an expression in it: the list's expression
     if isinstance(value, tuple):
         return list(value)
     return value
@@ -760,7 +762,11 @@ class SpecGen:
             attrs.append(("embed_dim", E(flow.chan)))
             self.tag("declared-size-check")
         self.tag("attention")
-        turn = self.render(Call("permute", [("dims", [0, 2, 1])]))
+        swap: list[Any] = [0, 2, 1]
+        if c.chance(0.3):  # the same permutation, an entry of it chosen when built
+            swap = [0, E("2 if use_bn else -1"), 1]
+            self.tag("permute:dims-param")
+        turn = self.render(Call("permute", [("dims", swap)]))
         attn = {names.new("attn", ctx, self): self.render(Call("multihead_attention", attrs))}
         return [turn, attn, turn]
 
@@ -780,10 +786,15 @@ class SpecGen:
             attrs.append(("shift_size", c.pick([0, window // 2, window - 1])))
         options = [("attention_dropout", [0.0, E("drop")]), ("dropout", [0.0, 0.1])]
         if op == "swin_block_v2":
-            options += [("mlp_ratio", [1.0, 2.0, 1.5]), ("stochastic_depth_prob", [0.0, 0.2])]
+            options += [
+                ("mlp_ratio", [1.0, 2.0, 1.5, E("drop + 1.0")]),
+                ("stochastic_depth_prob", [0.0, 0.2]),
+            ]
         for name, values in options:
             if c.chance(0.3):
                 attrs.append((name, c.pick(values)))
+                if name == "mlp_ratio" and isinstance(attrs[-1][1], E):
+                    self.tag("swin_block_v2:mlp-ratio-param")
         self.tag("windows", *(["windows-in-loop"] if ctx.in_loop else []))
         out: list[Any] = [
             self.render(Call("permute", [("dims", [0, 2, 3, 1])])),
@@ -840,11 +851,13 @@ class SpecGen:
             self.model_tensors[name] = f"{init}([1, {flow.chan}, {k}]{extra})"
             flow.apply("grow", k)
             self.tag("prepend")
-            dim = c.pick([2, -1])
+            dim = c.pick([2, -1, E("2 if use_bn else -1")])
+            if isinstance(dim, E):  # the length either way, chosen when built
+                self.tag("prepend:dim-param")
             if c.chance(0.5):
                 self.tag("mapping-call")
-                return {"prepend": {"other": name, "dim": dim}}
-            return f"prepend({name}, dim={dim})"  # (the default, 1, is the channels)
+                return {"prepend": {"other": name, "dim": yaml_value(dim)}}
+            return f"prepend({name}, dim={literal(dim)})"  # (the default, 1, is the channels)
         rank = {"3d": 4, "2d": 3, "1d": 2, "flat": 1}[flow.world]
         self.model_tensors[name] = f"{init}({[1] * c.integer(1, rank + 1)}{extra})"
         op = c.pick(["mul", "add"])
@@ -1291,6 +1304,11 @@ class SpecGen:
         hidden = c.pick([None, *self.top_ctx().chans])
         if hidden is not None:
             out.append({"hidden": f"linear({hidden})"} if kind == "class" else f"linear({hidden})")
+            if c.chance(0.15):  # the features, or -1, as a param says (PyTorch's choice)
+                out.append(
+                    self.render(Call("reshape", [("shape", [E(f"-1 if use_bn else {hidden}")])]))
+                )
+                self.tag("reshape:size-param")
             if c.chance(0.3):  # normalised over the features it knows
                 norm = self.render(Call("layer_norm", [("normalized_shape", E(hidden))]))
                 out.append({"ln": norm} if kind == "class" else norm)
@@ -1518,7 +1536,13 @@ class SpecGen:
         mode = c.pick(modes)
         attrs: list[tuple[str, Any]]
         if mode == "keep":  # (n − 1) − 2·(k // 2) + (k − 1) + 1 = n for odd k
-            if r != "1d" and c.chance(0.3):
+            if r != "1d" and c.chance(0.1):  # a number or a list, as a param decides
+                rest = int(r[0]) - 1
+                kernel = E(f"3 if use_bn else {[3] + [1] * rest}")
+                pad = E(f"1 if use_bn else {[1] + [0] * rest}")
+                attrs = [("kernel_size", kernel), ("padding", pad)]
+                self.tag("kernel:either-kind")
+            elif r != "1d" and c.chance(0.3):
                 ks = [c.pick([1, 3]) for _ in range(int(r[0]))]
                 attrs = [("kernel_size", ks), ("padding", [k // 2 for k in ks])]
             else:
