@@ -92,3 +92,17 @@ def tmp_spec(tmp_path: Path) -> Iterator[Any]:
         return path
 
     yield write
+
+
+def assert_codegen_refuses(text: str, headline: str, hint: str) -> None:
+    """``check`` accepts the spec ``text`` (read as ``spec.yaml``), and ``codegen`` refuses it
+    with an error whose rendering starts with ``headline`` and whose hint says ``hint``."""
+    import netspec  # noqa: PLC0415
+    from netspec.errors import NetspecError  # noqa: PLC0415
+
+    spec = netspec.loads(text, name="spec.yaml")
+    spec.check()
+    with pytest.raises(NetspecError) as info:
+        spec.source()
+    assert info.value.render().startswith(headline), info.value.render()
+    assert hint in (info.value.hint or ""), info.value.hint

@@ -1755,29 +1755,25 @@ def test_a_flatten_whose_start_dim_is_a_param(tmp_path: Path) -> None:
     check_spec(tmp_path, text)
 
 
+UNNAMED_FORM = layers(
+    "fc: linear(8)",
+    "layer_norm(8, elementwise_affine=flag)",
+    "out: linear(2)",
+    extra="params:\n  flag: false\n",
+).replace("[3, 8, 8]", "[4, 8]")
+
+
 @pytest.mark.xfail(reason="a known codegen gap (KNOWN_CODEGEN_GAPS)", strict=True)
 def test_an_unnamed_layer_whose_form_is_a_param(tmp_path: Path) -> None:
-    """Positioned, exit 2, naming the param (it was an internal error, exit 1)."""
-    text = layers(
-        "fc: linear(8)",
-        "layer_norm(8, elementwise_affine=flag)",
-        "out: linear(2)",
-        extra="params:\n  flag: false\n",
-    ).replace("[3, 8, 8]", "[4, 8]")
-    check_spec(tmp_path, text)
+    check_spec(tmp_path, UNNAMED_FORM)
 
 
 def test_an_unnamed_layer_whose_form_is_a_param_is_refused_at_its_position(
     tmp_path: Path,
 ) -> None:
-    text = layers(
-        "fc: linear(8)",
-        "layer_norm(8, elementwise_affine=flag)",
-        "out: linear(2)",
-        extra="params:\n  flag: false\n",
-    ).replace("[3, 8, 8]", "[4, 8]")
+    """Positioned, exit 2, naming the param (it was an internal error, exit 1)."""
     spec = tmp_path / "spec.yaml"
-    spec.write_text(text)
+    spec.write_text(UNNAMED_FORM)
     result = cli("codegen", str(spec), "--out", str(tmp_path / "out.py"))
     assert result.exit_code == 2
     assert "spec.yaml:8:5: layers: whether this layer_norm is a call in forward" in result.stderr

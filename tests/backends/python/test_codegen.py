@@ -28,6 +28,7 @@ import netspec
 from netspec.backends.module import compare_forward, compare_state, compile_source
 from netspec.errors import NetspecError
 from netspec.spec.load import bundled_names
+from tests.conftest import assert_codegen_refuses
 
 GOLDEN = Path(__file__).parent.parent.parent / "golden"
 
@@ -818,12 +819,11 @@ def test_a_value_of_either_kind_given_to_a_block_of_one_is_refused() -> None:
         "  k: 3 if n == 0 else [3, 5]\nlayers:\n  - a: B(k)\nblocks:\n  B:\n    params: [k]\n"
         "    body:\n      - conv: conv2d(4, k)\n      - flatten\n      - fc: linear(2)\n"
     )
-    spec = netspec.loads(text, name="spec.yaml")
-    spec.check()
-    with pytest.raises(NetspecError) as info:
-        spec.source()
-    assert info.value.render().startswith("spec.yaml:9:8: a: B: its argument k is `k`, a number")
-    assert "give B a number in one call and a list in another" in (info.value.hint or "")
+    assert_codegen_refuses(
+        text,
+        "spec.yaml:9:8: a: B: its argument k is `k`, a number",
+        "give B a number in one call and a list in another",
+    )
 
 
 def test_a_number_param_given_an_integer_is_a_float_as_check_binds_it() -> None:
