@@ -282,16 +282,17 @@ class Prepend(Op):
 
     def infer(self, a: Any, x: Shape) -> Shape:
         t = _ref(a.other).shape
-        if not known(a.dim):
-            return self._unknown_dim(a.dim, x, t)
-        d = self._dim(a, x)
+        d = self._dim(a, x) if known(a.dim) else None
         shape = f"a tensor {fmt_shape(tuple(t))}"
         if len(t) != len(x) + 1 or (known(t[0]) and concrete(t[0]) != 1):
+            example = ", ".join("1" if i == d else str(s) for i, s in enumerate(x))
             raise OpError(
                 f"prepend: {shape} is not a batch of one like the input {fmt_shape(x)}",
-                hint=f"give it the input's {len(x)} dimensions after a leading 1 "
-                f"(e.g. [1, {', '.join('1' if i == d else str(s) for i, s in enumerate(x))}])",
+                hint=f"give it the input's {len(x)} dimensions after a leading 1"
+                + (f" (e.g. [1, {example}])" if d is not None else ""),
             )
+        if d is None:
+            return self._unknown_dim(a.dim, x, t)
         for i, (size, dim) in enumerate(zip(t[1:], x, strict=True)):
             if i != d and known(size, dim) and concrete(size) != concrete(dim):
                 raise OpError(
@@ -308,12 +309,6 @@ class Prepend(Op):
         ``dim`` counts to it (``dim % rank``: 1 and -(rank - 1) both name the first size after
         the batch), else the input's; ``torch.cat`` checks the other sizes then."""
         rank = len(x) + 1
-        if len(t) != rank or (known(t[0]) and concrete(t[0]) != 1):
-            raise OpError(
-                f"prepend: a tensor {fmt_shape(tuple(t))} is not a batch of one like the input "
-                f"{fmt_shape(x)}",
-                hint=f"give it the input's {len(x)} dimensions after a leading 1",
-            )
         counted = n.Binary("%", as_expr(dim), n.Const(rank))
         out = []
         for k, size in enumerate(x):

@@ -979,13 +979,13 @@ class Emitter:
         self.flags: list[tuple[list[Stmt], Stmt, str]] = []
         """Conditions stored as flags in ``__init__`` (dropped where forward reads none)."""
         self.module_tests: list[tuple[str, Stmt, str]] = []
-        self.reassigned: set[str] = set()
-        self.present: set[str] = set()
-        self.made_as: dict[str, str] = {}
-        """The module each attribute was first made as (its expression), by name."""
-        """Modules assigned on every path of ``__init__`` to the current point."""
         """Forward's ``if self.<module> is not None:`` tests, with the flag test to use where
         the module turns out to be assigned again."""
+        self.reassigned: set[str] = set()
+        self.present: set[str] = set()
+        """Modules assigned on every path of ``__init__`` to the current point."""
+        self.made_as: dict[str, str] = {}
+        """The module each attribute was first made as (its expression), by name."""
         """Captured names whose ``self.<attr> = name`` runs on every path to this point (one
         stored inside a branch of ``__init__`` is stored again after it, where needed)."""
         """Locals that ``forward`` reads, and the attribute each is stored in."""
@@ -1060,11 +1060,7 @@ class Emitter:
         if self.caller_terms or (self.unrolled and n.value_names(expr) & self.unrolled):
             # (or an argument reading the variable of a loop written out iteration by
             # iteration: its value, folded, is the one the code of the iteration needs)
-            if (
-                type(value) is Sym
-                and not value.known
-                and _mixed(_kinds(value.expr, self.kinds.get))
-            ):
+            if self._either(value):
                 return SymEither(value.expr)
             return (
                 value
@@ -1075,9 +1071,9 @@ class Emitter:
             )
         written = expr
         expr = self.subst(expr)
+        if self._either(value):
+            return SymEither(expr)  # `3 if n == 0 else [3, 5]`
         if isinstance(value, Sym) and not value.known:
-            if type(value) is Sym and _mixed(_kinds(value.expr, self.kinds.get)):
-                return SymEither(expr)  # `3 if n == 0 else [3, 5]`
             if type(value) is Sym and self.defaults is not None:
                 return sym_of(expr, self._at_defaults(written))
             return sym_like(value, expr)
@@ -1089,6 +1085,11 @@ class Emitter:
                 return tuple(self.wrap(e, v) for e, v in zip(expr.items, plain, strict=True))
             return Sym(expr, plain)
         return Sym(expr, plain)
+
+    def _either(self, value: Any) -> bool:
+        """Whether ``value`` is unknown and, by its expression's form, a number for some
+        values of the params and a list for others (see :func:`_kinds`)."""
+        return type(value) is Sym and not value.known and _mixed(_kinds(value.expr, self.kinds.get))
 
     def _at_defaults(self, expr: n.Expr) -> Any:
         """``expr``'s value at the spec's defaults, or ``None`` where it reads what they do
@@ -3521,28 +3522,33 @@ def _mixed(kinds: frozenset[str] | set[str] | None) -> bool:
     return kinds is not None and kinds == {"number", "list"}
 
 
-def _arg_kinds(net: Network) -> dict[str, dict[str, set[str]]]:
-    """The kinds (:func:`_value_kind`) each block's arguments have in its calls."""
+def _arg_sets(net: Network, classify: Callable[[Any], str]) -> dict[str, dict[str, set[str]]]:
+    """What ``classify`` says of each block's arguments in its calls, by block and argument."""
     seen: dict[str, dict[str, set[str]]] = {}
     for node in walk(net.root):
         if isinstance(node, BlockNode):
             for key, value in node.args.items():
-                seen.setdefault(node.block, {}).setdefault(key, set()).add(_value_kind(value))
+                seen.setdefault(node.block, {}).setdefault(key, set()).add(classify(value))
     return seen
 
 
+def _arg_kinds(net: Network) -> dict[str, dict[str, set[str]]]:
+    """The kinds (:func:`_value_kind`) each block's arguments have in its calls."""
+    return _arg_sets(net, _value_kind)
+
+
+def _type_name(value: Any) -> str:
+    """A block argument's annotation."""
+    if isinstance(value, tuple):
+        return _annotation("list", value)
+    return "float" if isinstance(value, float) else type(value).__name__
+
+
 def _arg_types(net: Network) -> dict[str, dict[str, str]]:
-    seen: dict[str, dict[str, set[str]]] = {}
-    for node in walk(net.root):
-        if isinstance(node, BlockNode):
-            for key, value in node.args.items():
-                kind = "float" if isinstance(value, float) else type(value).__name__
-                if isinstance(value, tuple):
-                    kind = _annotation("list", value)
-                seen.setdefault(node.block, {}).setdefault(key, set()).add(kind)
+    """Each block argument's annotation: its calls' one type, else ``Any``."""
     return {
         block: {k: next(iter(v)) if len(v) == 1 else "Any" for k, v in args.items()}
-        for block, args in seen.items()
+        for block, args in _arg_sets(net, _type_name).items()
     }
 
 
