@@ -4,6 +4,7 @@ tensors; what ``from:`` may not read is refused at its position, with exit statu
 
 from __future__ import annotations
 
+import random
 import re
 from pathlib import Path
 
@@ -745,6 +746,66 @@ def test_a_recursive_block_of_several_inputs_whose_sizes_shrink_has_a_size_funct
     source = netspec.loads(text).source()
     assert "    b_channels: int,\n" in source and "def b_sizes(" in source
     assert_class_agrees(text, source, [{"n": depth} for depth in range(size // 2 - 1)])
+
+
+def random_pair_recursion(seed: int) -> str:
+    """A random block of two inputs calling itself under ``if: d > 0``: padded and valid
+    convolutions of its first input, crops and 1×1 convolutions of its second, concats and
+    adds of the two, and either tensor as its output, read by a ``linear`` after ``flatten``
+    (the whole-language generator's recursive two-input block keeps its sizes)."""
+    r = random.Random(seed)
+    body: list[str] = []
+    a, b = "a", "b"
+    for i in range(r.randint(1, 3)):
+        kind = r.choice(["same", "valid", "crop", "conv_b", "concat", "add"])
+        name = f"l{i}"
+        if kind == "same":
+            body.append(f"- {name}: conv2d({r.choice([2, 3, 'in.channels'])}, 3, padding=1)")
+        elif kind == "valid":
+            body.append(f"- {name}: conv2d({r.choice([2, 3, 4])}, 3)")
+        elif kind == "crop":
+            body.append(f"- {name}: maxpool2d(3, stride=1)")
+        elif kind == "conv_b":
+            body.append(f"- {name}: conv2d({r.choice([2, 3])}, 1)")
+        else:
+            body.append(f"- {name}: {kind}")
+        if kind in ("crop", "conv_b"):
+            body.append(f"  from: {b}")
+            b = name
+        else:
+            body.append(f"  from: [{a}, {b}]" if kind in ("concat", "add") else f"  from: {a}")
+            a = name
+    body += ["- if: d > 0", "  then:", "    - inner: B(d - 1)", f"      from: [{a}, {b}]"]
+    if r.random() < 0.5:
+        body += ["- out: relu", f"  from: {r.choice([a, b])}"]
+    size = r.choice([20, 24, 27])
+    return (
+        f"netspec: 1\nname: pairs\ninput: [3, {size}, {size}]\nparams:\n  n: 2\nblocks:\n"
+        "  B:\n    params: [d]\n    inputs: [a, b]\n    body:\n"
+        + "".join(f"      {line}\n" for line in body)
+        + f"layers:\n  - first: conv2d({r.choice([2, 3])}, 1)\n  - blk: B(n)\n"
+        "    from: [first, input]\n  - flatten\n  - fc: linear(2)\n"
+    )
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_recursions_of_two_inputs_generate_files_right_at_every_depth(seed: int) -> None:
+    """Where check accepts the spec, the file it generates (a size function of both inputs'
+    sizes where a size changes level by level) is what the analysis says at depths 0-6."""
+    text = random_pair_recursion(seed)
+    try:
+        netspec.loads(text).check()
+    except NetspecError:
+        return  # shapes that do not merge: check refuses, nothing to generate
+    source = netspec.loads(text).source()
+    depths = []
+    for depth in range(7):
+        try:
+            netspec.loads(text, n=depth).check()
+        except NetspecError:
+            continue
+        depths.append({"n": depth})
+    assert_class_agrees(text, source, depths)
 
 
 GATED = """netspec: 1
