@@ -52,6 +52,7 @@ from typer.testing import CliRunner
 import netspec
 from netspec.cli import _open, app
 from netspec.errors import NetspecError
+from tests.conftest import assert_codegen_refuses
 from tests.strategies import OPS
 
 runner = CliRunner()
@@ -293,10 +294,11 @@ KNOWN_CODEGEN_GAPS = {
         "for every value: test_an_unnamed_layer_whose_form_is_a_param"
     ),
     "which differ for some values of the params": (
-        "one name given to two stateless layers written differently (relu, then "
-        "relu(inplace=flag)) is one module called twice where check's values make them "
-        "equal, and an error elsewhere; codegen, which writes one module for every value, "
-        "refuses it: test_a_name_given_to_layers_that_differ_at_some_values"
+        "one name given to two stateless layers written differently, where their difference "
+        "is not a test of numbers, truth values or text (a list param: maxpool2d([2, 2]), then "
+        "maxpool2d(k)), is refused by codegen; where it is one, the class raises check's error "
+        "at the values where they differ: test_a_name_given_to_layers_equal_at_one_value_of_a_"
+        "number, test_a_name_given_to_layers_with_list_values_is_refused_by_codegen"
     ),
     "the generated code has no formula for it": (
         "a size of a recursive block's output that its recursive call changes level by level, "
@@ -1791,23 +1793,88 @@ SHARED = layers(
 )
 
 
-@pytest.mark.xfail(reason="a known codegen gap (KNOWN_CODEGEN_GAPS)", strict=True)
 def test_a_name_given_to_layers_that_differ_at_some_values(tmp_path: Path) -> None:
     check_spec(tmp_path, SHARED)
 
 
-def test_a_name_given_to_layers_that_differ_at_some_values_is_refused_by_codegen(
+def test_a_name_given_to_layers_that_differ_at_some_values_is_refused_where_they_differ(
     tmp_path: Path,
 ) -> None:
-    """Codegen wrote the first module and called it twice: at flag=true, where check refuses
-    the spec, the class built a model that is not the spec's."""
+    """One module called twice where check makes the two equal; the generated class raises
+    check's error where they differ (it used to build the first module and call it twice: at
+    flag=true, where check refuses the spec, a model that is not the spec's)."""
     spec = tmp_path / "spec.yaml"
     spec.write_text(SHARED)
     assert cli("check", str(spec)).exit_code == 0
-    assert cli("check", str(spec), "--set", "flag=true").exit_code == 2
-    result = cli("codegen", str(spec), "--out", str(tmp_path / "out.py"))
-    assert result.exit_code == 2
-    assert "spec.yaml:10:5: act: the name 'act' is given to nn.ReLU() and to" in result.stderr
+    refused = cli("check", str(spec), "--set", "flag=true")
+    assert refused.exit_code == 2
+    assert "spec.yaml:10:5: act: the name 'act' is used twice" in refused.stderr
+    out = tmp_path / "shared.py"
+    result = cli("codegen", str(spec), "--out", str(out))
+    assert result.exit_code == 0, result.output
+    text = out.read_text("utf-8")
+    assert "        if flag:\n            raise ValueError(" in text
+    cls = import_file(out).T
+    model = cls()
+    assert [name for name, _ in model.named_children()] == ["conv", "act", "conv2", "fc"]
+    with pytest.raises(ValueError, match="spec.yaml:10:5: act: the name 'act' is used twice"):
+        cls(flag=True)
+
+
+@pytest.mark.parametrize(
+    ("default", "guard"),
+    [("2", "if k != 2:"), ("3", "if k != 2:")],
+)
+def test_a_name_given_to_layers_equal_at_one_value_of_a_number(
+    tmp_path: Path, default: str, guard: str
+) -> None:
+    """``pool: maxpool2d(2)`` and later ``pool: maxpool2d(k)``: one module where k is 2 (check
+    accepts), an error elsewhere (check refuses), in check and in the generated class alike."""
+    text = layers(
+        "conv: conv2d(3, 3, padding=1)",
+        "pool: maxpool2d(2)",
+        "conv2: conv2d(3, 1)",
+        "pool: maxpool2d(k)",
+        "flatten",
+        "fc: linear(2)",
+        extra=f"params:\n  k: {default}\n",
+    ).replace("[3, 8, 8]", "[3, 16, 16]")
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    accepted = default == "2"
+    assert cli("check", str(spec)).exit_code == (0 if accepted else 2)
+    if not accepted:
+        return  # codegen writes only what check accepts at the defaults
+    assert check_spec(tmp_path, text) == 0
+    out = tmp_path / "pools.py"
+    assert cli("codegen", str(spec), "--out", str(out)).exit_code == 0
+    assert guard in out.read_text("utf-8")
+    cls = import_file(out).T
+
+    assert cls(k=2) is not None
+    assert cli("check", str(spec), "--set", "k=3").exit_code == 2
+    with pytest.raises(ValueError, match="the name 'pool' is used twice"):
+        cls(k=3)
+
+
+def test_a_name_given_to_layers_with_list_values_is_refused_by_codegen(tmp_path: Path) -> None:
+    """Where the two layers' difference is not a test of numbers, truth values or text (a list
+    param here), codegen still refuses, naming both modules."""
+    text = layers(
+        "conv: conv2d(3, 3, padding=1)",
+        "pool: maxpool2d([2, 2])",
+        "conv2: conv2d(3, 1)",
+        "pool: maxpool2d(k)",
+        "flatten",
+        "fc: linear(2)",
+        extra="params:\n  k: [2, 2]\n",
+    ).replace("[3, 8, 8]", "[3, 16, 16]")
+    assert_codegen_refuses(
+        text,
+        "spec.yaml:10:5: pool: the name 'pool' is given to nn.MaxPool2d((2, 2)) and to "
+        "nn.MaxPool2d(k), which differ",
+        "give each layer its own name, or write both calls alike",
+    )
 
 
 def test_one_name_made_differently_in_the_two_branches_of_a_condition(tmp_path: Path) -> None:

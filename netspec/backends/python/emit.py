@@ -331,6 +331,11 @@ def _py_call(pc: PyCall, x: str = "x") -> Bracket:
     return Bracket(f"{pc.func}(", args + kwargs, ")")
 
 
+def _is_scalar(value: Any) -> bool:
+    """A number, a truth value, text or ``None`` (what ``!=`` compares as check's does)."""
+    return value is None or isinstance(value, bool | int | float | str)
+
+
 def _reads(*values: Any) -> frozenset[str]:
     out: set[str] = set()
     for value in values:
@@ -984,8 +989,12 @@ class Emitter:
         self.reassigned: set[str] = set()
         self.present: set[str] = set()
         """Modules assigned on every path of ``__init__`` to the current point."""
-        self.made_as: dict[str, str] = {}
-        """The module each attribute was first made as (its expression), by name."""
+        self.made_as: dict[str, tuple[str, Any]] = {}
+        """The module each attribute was first made as (its expression), by name, with its
+        operator layer's ``(op, attrs, input shape)`` (``None`` for a block or a sequence)."""
+        self.made_layer: Any = None
+        """The ``(module expression, op, attrs, input shape)`` of the operator layer made last
+        as a module (what a name given twice compares)."""
         """Captured names whose ``self.<attr> = name`` runs on every path to this point (one
         stored inside a branch of ``__init__`` is stored again after it, where needed)."""
         """Locals that ``forward`` reads, and the attribute each is stored in."""
@@ -1283,7 +1292,10 @@ class Emitter:
         if not self.dry:
             self.mod.helpers.update(pc.helpers)
         self._advance(state, y)
-        return _py_call(pc, x) if pc.func else Atom("")
+        made = _py_call(pc, x) if pc.func else Atom("")
+        if module:
+            self.made_layer = (made, op, attrs, shape)
+        return made
 
     def _forward_dims(self, shape: Shape, x: str) -> dict[n.Expr, n.Expr]:
         """Inside a loop that stays a loop: the sizes of the input that ``__init__`` tracks in
@@ -2447,18 +2459,13 @@ class Emitter:
     ) -> None:
         if any(tested == name for tested, _, _ in self.module_tests):
             self.reassigned.add(name)  # forward cannot tell its condition by its presence
-        first = self.made_as.setdefault(name, module.flat())
+        last, self.made_layer = self.made_layer, None
+        made = last[1:] if last is not None and last[0] is module else None
+        first, first_layer = self.made_as.setdefault(name, (module.flat(), made))
         if first != module.flat():
-            # check shares a name between layers equal at the values it is given; written
-            # differently, they differ at other values, where the class would build the first
-            raise CodegenError(
-                f"the name {name!r} is given to {first} and to {module.flat()}, which differ "
-                "for some values of the params (check accepts one module called twice only "
-                "where they are equal)",
-                span,
-                name,
-                hint="give each layer its own name, or write both calls alike",
-            )
+            # check shares a name between stateless layers equal at the values it is given;
+            # written differently, they may differ at other values: the class refuses those
+            init.append(self._same_layer_guard(name, first, first_layer, module.flat(), made, span))
         if name in self.present:
             return  # a shared module, made on every path to here: called again
         self.present.add(name)
@@ -2466,6 +2473,64 @@ class Emitter:
         self.conditional.discard(name)  # assigned here whatever the condition said
         comment = f"-> {list(shapes[name])}" if name in shapes and not self.dry else ""
         init.append(Stmt(f"self.{name} = ", module, comment=comment, reads=_reads_items(module)))
+
+    def _same_layer_guard(
+        self, name: str, first: str, made: Any, second: str, again: Any, span: Span | None
+    ) -> Stmt:
+        """``if <the two layers differ>: raise ValueError(…)``: one name given to two operator
+        layers without parameters, written differently (``relu``, then
+        ``relu(inplace=flag)``), is one module called twice where their attributes are equal
+        — as check decides at the values it is given (``expander._claim``) — and an error
+        elsewhere. Refused where that cannot be written as a test of the params: a block or a
+        sequence, another operator, parameters, or a list- or text-valued attribute."""
+        refusal = CodegenError(
+            f"the name {name!r} is given to {first} and to {second}, which differ for some "
+            "values of the params (check accepts one module called twice only where they are "
+            "equal)",
+            span,
+            name,
+            hint="give each layer its own name, or write both calls alike",
+        )
+        if made is None or again is None or made[0] is not again[0]:
+            raise refusal
+        (op, a, x), (_, b, y) = made, again
+        tests: list[n.Expr] = []
+        try:
+            if op.tensors(a, x) or op.tensors(b, y):
+                raise refusal
+            for key in type(a).model_fields:
+                u, v = getattr(a, key), getattr(b, key)
+                if known(u) and known(v):
+                    if concrete(u) != concrete(v):  # different at every value (not reached
+                        raise refusal  # at the defaults, which check accepted)
+                    continue
+                if not all(type(w) is Sym or _is_scalar(w) for w in (u, v)):
+                    raise refusal
+                if known(u):  # the value written in the spec on the right
+                    u, v = v, u
+                w = concrete(v) if known(v) else None
+                if type(w) is bool:  # `flag`, `not flag`
+                    tests.append(as_expr(u) if w is False else n.Not(as_expr(u)))
+                else:
+                    tests.append(n.Compare(as_expr(u), ("!=",), (as_expr(v),)))
+        except SymbolicError:
+            raise refusal from None
+        assert tests  # the two are written differently
+        test = tests[0] if len(tests) == 1 else n.BoolOp("or", tuple(tests))
+        error = SpecError(
+            f"the name {name!r} is used twice, for {first} and {second}, which differ at these "
+            "values",
+            span,
+            name,
+            hint="a name may repeat only for the same layer without parameters (one module "
+            "called twice)",
+        )
+        return Stmt(
+            f"if {render(test, python=True)}:",
+            reads=_reads(test),
+            body=[_Dead(error.headline()).stmt()],
+            block=True,
+        )
 
     def _class_if(
         self,
