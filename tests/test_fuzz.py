@@ -288,10 +288,11 @@ KNOWN_CODEGEN_GAPS = {
         "tests/ops/test_dim_param.py)"
     ),
     "is a call in forward or a module depends on": (
-        "an unnamed layer of a class whose form depends on a param (layer_norm with "
-        "elementwise_affine=flag: a call in forward without parameters, an error with them) "
-        "is analysed by check at the value given, refused by codegen, which writes one form "
-        "for every value: test_an_unnamed_layer_whose_form_is_a_param"
+        "an unnamed layer of a block's class whose form depends on the block's arguments "
+        "(layer_norm with elementwise_affine=affine) is analysed by check at the values given, "
+        "refused by codegen (in the model's class, where it depends on a truth-valued "
+        "expression of the params, the class raises check's error at the other value: "
+        "test_an_unnamed_layer_whose_form_is_a_param_raises_where_it_needs_a_name)"
     ),
     "which differ for some values of the params": (
         "one name given to two stateless layers written differently, where their difference "
@@ -1765,21 +1766,53 @@ UNNAMED_FORM = layers(
 ).replace("[3, 8, 8]", "[4, 8]")
 
 
-@pytest.mark.xfail(reason="a known codegen gap (KNOWN_CODEGEN_GAPS)", strict=True)
 def test_an_unnamed_layer_whose_form_is_a_param(tmp_path: Path) -> None:
     check_spec(tmp_path, UNNAMED_FORM)
 
 
-def test_an_unnamed_layer_whose_form_is_a_param_is_refused_at_its_position(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    ("param", "value", "other"), [("flag: false", "flag", "flag=true"), ("n: 0", "n > 0", "n=2")]
+)
+def test_an_unnamed_layer_whose_form_is_a_param_raises_where_it_needs_a_name(
+    tmp_path: Path, param: str, value: str, other: str
 ) -> None:
-    """Positioned, exit 2, naming the param (it was an internal error, exit 1)."""
+    """A call in forward at the default, where check accepts it; where it owns parameters,
+    check's error, from the generated class too (codegen refused the spec; before that it
+    was an internal error, exit 1)."""
     spec = tmp_path / "spec.yaml"
-    spec.write_text(UNNAMED_FORM)
-    result = cli("codegen", str(spec), "--out", str(tmp_path / "out.py"))
-    assert result.exit_code == 2
-    assert "spec.yaml:8:5: layers: whether this layer_norm is a call in forward" in result.stderr
-    assert "depends on `flag`" in result.stderr
+    spec.write_text(
+        UNNAMED_FORM.replace("flag: false", param).replace("affine=flag", f"affine={value}")
+    )
+    headline = "spec.yaml:8:5: layer_norm: this layer_norm owns parameters, so it needs a name"
+    refused = cli("check", str(spec), "--set", other)
+    assert refused.exit_code == 2
+    assert headline in refused.stderr
+    out = tmp_path / "t.py"
+    assert cli("codegen", str(spec), "--out", str(out)).exit_code == 0
+    text = out.read_text("utf-8")
+    assert f"        if {value}:\n            raise ValueError(" in text
+    assert "x = F.layer_norm(x, (8,))" in text
+    cls = import_file(out).T
+    assert [name for name, _ in cls().named_children()] == ["fc", "out"]
+    name, _, given = other.partition("=")
+    with pytest.raises(ValueError, match=re.escape(headline)):
+        cls(**{name: json.loads(given)})
+
+
+def test_an_unnamed_layer_of_a_block_whose_form_is_a_param_is_refused(tmp_path: Path) -> None:
+    """In a block's class, whose calls give the argument: refused, positioned, naming it."""
+    text = (
+        "netspec: 1\nname: t\ninput: [4, 8]\nparams:\n  flag: false\nblocks:\n  B:\n"
+        "    params: [affine]\n    body:\n      - fc: linear(8)\n"
+        "      - layer_norm(8, elementwise_affine=affine)\n"
+        "layers:\n  - b: B(flag)\n  - out: linear(2)\n"
+    )
+    assert_codegen_refuses(
+        text,
+        "spec.yaml:11:9: layers: whether this layer_norm is a call in forward or a "
+        "module depends on `affine`",
+        "name it",
+    )
 
 
 SHARED = layers(

@@ -1268,15 +1268,9 @@ class Emitter:
             pc = op.module(attrs, shape) if module else op.functional(attrs, shape)
             owns = pc is None and bool(op.tensors(attrs, shape))
         except SymbolicError as exc:  # only an unnamed layer's form can depend on a value
-            raise CodegenError(
-                f"whether this {op.name} is a call in forward or a module depends on "
-                f"`{render(exc.sym.expr)}`, which the generated class is given only when "
-                "constructed (check decides it at one value: a call where it owns no "
-                "parameters, an error where it does)",
-                origin.span_at(node.start, node.end),
-                where,
-                hint=f"name it (e.g. `{op.name}1: …`), which makes it a module at every value",
-            ) from None
+            span = origin.span_at(node.start, node.end)
+            attrs, pc = self._form_at_defaults(op, attrs, shape, exc.sym, span, where, stmts)
+            owns = False
         if module:
             self.call_forms.append(op.call_form)
         if pc is None:  # an unnamed layer with state, in a branch the defaults do not take
@@ -1296,6 +1290,60 @@ class Emitter:
         if module:
             self.made_layer = (made, op, attrs, shape)
         return made
+
+    def _form_at_defaults(
+        self,
+        op: Any,
+        attrs: Any,
+        shape: Shape,
+        sym: Sym,
+        span: Span | None,
+        where: str,
+        init: list[Stmt],
+    ) -> tuple[Any, PyCall]:
+        """An unnamed layer of the model's class whose form depends on a truth-valued param
+        (``layer_norm(8, elementwise_affine=flag)``): a call in ``forward`` at the param's
+        default, which check accepted, and an error at the other value, where it owns
+        parameters and needs a name. The class is written for the default and raises check's
+        error at the other (``init`` gains the test). Refused where the form depends on
+        anything else, or both values give a call."""
+        refusal = CodegenError(
+            f"whether this {op.name} is a call in forward or a module depends on "
+            f"`{render(sym.expr)}`, which the generated class is given only when "
+            "constructed (check decides it at one value: a call where it owns no "
+            "parameters, an error where it does)",
+            span,
+            where,
+            hint=f"name it (e.g. `{op.name}1: …`), which makes it a module at every value",
+        )
+        default = self._at_defaults(sym.expr) if self.defaults is not None else None
+        fields = [
+            key
+            for key in type(attrs).model_fields
+            if isinstance(getattr(attrs, key), Sym) and getattr(attrs, key).expr == sym.expr
+        ]
+        if type(default) is not bool or not fields:
+            raise refusal
+        taken = attrs.model_copy(update=dict.fromkeys(fields, default))
+        other = attrs.model_copy(update=dict.fromkeys(fields, not default))
+        try:
+            pc = op.functional(taken, shape)
+            if pc is None or op.functional(other, shape) is not None:
+                raise refusal
+            owns = bool(op.tensors(other, shape))
+        except SymbolicError:
+            raise refusal from None
+        error = unnamed_layer(op, other, owns, span, op.name)  # check's path: the model's
+        test = n.Not(sym.expr) if default else sym.expr
+        init.append(
+            Stmt(
+                f"if {render(test, python=True)}:",
+                reads=_reads(test),
+                body=[_Dead(error.headline()).stmt()],
+                block=True,
+            )
+        )
+        return taken, pc
 
     def _forward_dims(self, shape: Shape, x: str) -> dict[n.Expr, n.Expr]:
         """Inside a loop that stays a loop: the sizes of the input that ``__init__`` tracks in
