@@ -919,6 +919,10 @@ class SpecGen:
         if kind == "class" and names.stateless and c.chance(0.3):
             name, text = c.pick(sorted(names.stateless.items()))
             self.tag("shared-stateless-name")
+            if text in OPS and "inplace" in OPS[text] and c.chance(0.5):
+                # written otherwise, equal at every value drawn: the class tests depth > 3
+                self.tag("shared-stateless-name:differently-written")
+                text = f"{text}(inplace=depth > 3)"
             return {name: text}
         call, stateful = self.op(ctx, flow)
         value = self.render(call)
@@ -1385,6 +1389,11 @@ class SpecGen:
             ):
                 if c.chance(0.3):
                     attrs.append((name, c.pick(values)))
+            if ctx.block is None and "elementwise_affine" not in dict(attrs) and c.chance(0.2):
+                # without parameters at every value drawn (depth is at most 3): a call in the
+                # model's forward where unnamed, whose class raises where depth > 3
+                self.tag("layer_norm:affine-param")
+                return Call("layer_norm", [*attrs, ("elementwise_affine", E("depth > 3"))]), False
             return Call("layer_norm", attrs), True
         if what == "shape":  # shape operators that keep the shape (their rules are tested alone)
             rank = {"3d": 5, "2d": 4, "1d": 3, "flat": 2}[w]

@@ -399,6 +399,8 @@ TAGS = {
     "single-entry",
     "functional-call",
     "shared-stateless-name",
+    "shared-stateless-name:differently-written",
+    "layer_norm:affine-param",
     "declared-size-check",
     "padding:same",
     "conv:groups",
