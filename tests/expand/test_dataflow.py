@@ -629,6 +629,33 @@ def test_a_size_the_recursion_changes_level_by_level_is_a_function_of_the_sizes(
         assert compare_state(made, net) == [] and compare_forward(made, net) == []
 
 
+@pytest.mark.parametrize(
+    ("where", "text"),
+    [
+        ("a param", VALID.replace("  n: 2\n", "  n: 2\n  b_sizes: 1\n")),
+        (
+            "a let",
+            VALID.replace("input: [3, 64, 64]\n", "input: [3, 64, 64]\nlet:\n  b_sizes: 1\n"),
+        ),
+        (
+            "a block's param",
+            VALID.replace("    params: [d]\n", "    params: [d, b_sizes = 1]\n"),
+        ),
+    ],
+)
+def test_a_size_function_is_named_apart_from_the_specs_names(where: str, text: str) -> None:
+    """A name of the spec's that the size function would take (``b_sizes``, a local of the
+    classes that call it) leaves it ``b_sizes_1``: the classes called the local, an int (an
+    internal error from build, a file whose class did not construct)."""
+    source = netspec.loads(text).source()
+    assert "def b_sizes_1(" in source and "def b_sizes(" not in source, where
+    cls = compile_source(source).Vnet
+    for depth in (0, 3):
+        net = netspec.loads(text, n=depth).check()
+        made = cls(n=depth)
+        assert compare_state(made, net) == [] and compare_forward(made, net) == []
+
+
 def assert_class_agrees(text: str, source: str, values: list[dict[str, object]]) -> None:
     """The class of ``source`` (generated at ``text``'s defaults), made at each of
     ``values``, is what the analysis at those values describes: every state_dict entry, every

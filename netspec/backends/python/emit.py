@@ -331,6 +331,17 @@ def _py_call(pc: PyCall, x: str = "x") -> Bracket:
     return Bracket(f"{pc.func}(", args + kwargs, ")")
 
 
+def _raise_if(test: n.Expr, error: NetspecError) -> Stmt:
+    """``if <test>: raise ValueError("<error>")``: where check refuses values the class is
+    given (its error, positioned in the spec)."""
+    return Stmt(
+        f"if {render(test, python=True)}:",
+        reads=_reads(test),
+        body=[_Dead(error.headline()).stmt()],
+        block=True,
+    )
+
+
 def _is_scalar(value: Any) -> bool:
     """A number, a truth value, text or ``None`` (what ``!=`` compares as check's does)."""
     return value is None or isinstance(value, bool | int | float | str)
@@ -764,7 +775,9 @@ class Module:
             return None
         key = (name, len(x), tuple(len(o) for o in others))
         if key not in self.size_functions:
+            # a module-level function: no local of any class that calls it may shadow it
             taken = {*self.spec.blocks, self.top_name, *self.size_functions.values()}
+            taken |= self._spec_locals()
             base = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name).lower() + "_sizes"
             self.size_functions[key] = Namespace(taken).fresh(base)
         sizes = [*x, *(d for shape in others for d in shape)]
@@ -775,6 +788,17 @@ class Module:
             for v, kind in zip(values, ["int"] * len(sizes) + kinds, strict=True)
         )
         return n.Call(n.Name(self.size_functions[key]), given, ())
+
+    @functools.cache  # noqa: B019 - one Module per generated file
+    def _spec_locals(self) -> frozenset[str]:
+        """Every name the spec gives a value to — params, ``let`` names, blocks' params,
+        inputs and ``let`` names, loop variables — which are locals of the generated code."""
+        spec = self.spec
+        out = set(self.params) | set(spec.let) | _spec_names(spec.layers or [])
+        for block in spec.blocks.values():
+            out |= {p.name for p in block.params} | set(block.let) | set(block.inputs)
+            out |= _block_local_names(block)
+        return frozenset(out)
 
     def _size_kinds(self, name: str) -> list[str] | None:
         """The types of block ``name``'s arguments and of the spec's names it reads, as its
@@ -1334,15 +1358,7 @@ class Emitter:
         except SymbolicError:
             raise refusal from None
         error = unnamed_layer(op, other, owns, span, op.name)  # check's path: the model's
-        test = n.Not(sym.expr) if default else sym.expr
-        init.append(
-            Stmt(
-                f"if {render(test, python=True)}:",
-                reads=_reads(test),
-                body=[_Dead(error.headline()).stmt()],
-                block=True,
-            )
-        )
+        init.append(_raise_if(n.Not(sym.expr) if default else sym.expr, error))
         return taken, pc
 
     def _forward_dims(self, shape: Shape, x: str) -> dict[n.Expr, n.Expr]:
@@ -2513,7 +2529,9 @@ class Emitter:
         if first != module.flat():
             # check shares a name between stateless layers equal at the values it is given;
             # written differently, they may differ at other values: the class refuses those
-            init.append(self._same_layer_guard(name, first, first_layer, module.flat(), made, span))
+            guard = self._same_layer_guard(name, first, first_layer, module.flat(), made, span)
+            if guard is not None:
+                init.append(guard)
         if name in self.present:
             return  # a shared module, made on every path to here: called again
         self.present.add(name)
@@ -2524,13 +2542,14 @@ class Emitter:
 
     def _same_layer_guard(
         self, name: str, first: str, made: Any, second: str, again: Any, span: Span | None
-    ) -> Stmt:
+    ) -> Stmt | None:
         """``if <the two layers differ>: raise ValueError(…)``: one name given to two operator
         layers without parameters, written differently (``relu``, then
         ``relu(inplace=flag)``), is one module called twice where their attributes are equal
         — as check decides at the values it is given (``expander._claim``) — and an error
         elsewhere. Refused where that cannot be written as a test of the params: a block or a
-        sequence, another operator, parameters, or a list- or text-valued attribute."""
+        sequence, another operator, parameters, or a list- or text-valued attribute. ``None``
+        where the two are equal at every value (``leaky_relu(0.5)``, ``leaky_relu(1 / 2)``)."""
         refusal = CodegenError(
             f"the name {name!r} is given to {first} and to {second}, which differ for some "
             "values of the params (check accepts one module called twice only where they are "
@@ -2563,8 +2582,8 @@ class Emitter:
                     tests.append(n.Compare(as_expr(u), ("!=",), (as_expr(v),)))
         except SymbolicError:
             raise refusal from None
-        assert tests  # the two are written differently
-        test = tests[0] if len(tests) == 1 else n.BoolOp("or", tuple(tests))
+        if not tests:
+            return None
         error = SpecError(
             f"the name {name!r} is used twice, for {first} and {second}, which differ at these "
             "values",
@@ -2573,12 +2592,7 @@ class Emitter:
             hint="a name may repeat only for the same layer without parameters (one module "
             "called twice)",
         )
-        return Stmt(
-            f"if {render(test, python=True)}:",
-            reads=_reads(test),
-            body=[_Dead(error.headline()).stmt()],
-            block=True,
-        )
+        return _raise_if(tests[0] if len(tests) == 1 else n.BoolOp("or", tuple(tests)), error)
 
     def _class_if(
         self,
