@@ -52,6 +52,16 @@ BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         "conv1",
         "unknown operator 'conv2e'",
     ),
+    (
+        "misspelt-block",
+        HEAD
+        + "blocks:\n  Basic:\n    params: [c]\n    body:\n      - conv2d(c, 3)\n"
+        + "layers:\n  - b: Basik(8)\n",
+        10,
+        8,
+        "b",
+        "unknown operator or block 'Basik'",
+    ),
     ("unknown-key", HEAD + "laers:\n  - relu\n", 4, 1, "laers", "unknown key 'laers'"),
     (
         "unknown-key-in-loop",

@@ -6,11 +6,11 @@ the same thing in a summary and in generated source.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, cast
 
 from netspec import ops
-from netspec.errors import ExprError, Span, SpecError, choices_hint
+from netspec.errors import ExprError, Span, SpecError, choices_hint, did_you_mean
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import Scope, evaluate
 from netspec.ops.base import Op
@@ -64,8 +64,9 @@ def func_name(call: n.Expr) -> n.Name:
     return func
 
 
-def resolve(call: n.Expr, origin: n.Origin, where: str) -> Op:
-    """The operator a call names.
+def resolve(call: n.Expr, origin: n.Origin, where: str, blocks: Collection[str] = ()) -> Op:
+    """The operator a call names (``blocks``: the spec's blocks, which a misspelt name may
+    have meant).
 
     Raises:
         SpecError: no operator by that name (with the closest names).
@@ -73,6 +74,13 @@ def resolve(call: n.Expr, origin: n.Origin, where: str) -> Op:
     func = func_name(call)
     op = ops.get(func.id)
     if op is None:
+        if did_you_mean(func.id, blocks):  # TemporalBlok(…): a block misspelt
+            raise SpecError(
+                f"unknown operator or block {func.id!r}",
+                origin.span_at(func.start, func.end),
+                where,
+                hint=choices_hint(func.id, blocks, "blocks"),
+            )
         raise SpecError(
             f"unknown operator {func.id!r}",
             origin.span_at(func.start, func.end),

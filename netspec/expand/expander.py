@@ -620,7 +620,7 @@ class _Expander:
             box.node.children.append(node)
             self.producer = node.path
             return node.output
-        op = calls.resolve(call, origin, where)
+        op = calls.resolve(call, origin, where, self.spec.blocks)
         reads = self.reads[-1] if self.reads else None
         if reads is None:
             values, attr_spans = calls.bind(op, call, origin, scope, where)

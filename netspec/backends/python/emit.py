@@ -1268,7 +1268,7 @@ class Emitter:
                         "(its class then takes either), or make the argument one kind",
                     )
             return self._block_call(func.id, values, scope, state, where, stmts)
-        op = calls.resolve(node, origin, where)
+        op = calls.resolve(node, origin, where, self.spec.blocks)
         values, _ = calls.bind(op, node, origin, scope, where, wrap=self.wrap)
         attrs = op.construct(values)
         shape = state.shape
