@@ -240,14 +240,16 @@ def table(
     if net.params:
         title.append("\nparams ", style="bold")
         title.append(printable(" · ".join(f"{k}={show(v)}" for k, v in net.params.items())))
-    computed = [
-        f"{name} = {text} = {show(value)}"
-        for name, (text, value) in net.lets.items()
-        if text != show(value) and len(show(value)) <= 40
-    ]
-    if computed:
+    shown: list[str] = []  # each `let` name with its value, and how it is computed
+    for name, (text, value) in net.lets.items():
+        plain = show(value)
+        if len(plain) <= 40:
+            shown.append(f"{name} = {plain}" if text == plain else f"{name} = {text} = {plain}")
+    if len(shown) < len(net.lets):  # long lists (RegNet's widths): in the JSON report
+        shown.append(f"{len(net.lets) - len(shown)} more with --format json")
+    if shown:
         title.append("\nlet    ", style="bold")
-        title.append(printable(" · ".join(computed)))
+        title.append(printable(" · ".join(shown)))
     ids = f"{net.input_dtype} ids" if net.input_dtype != "float32" else ""
     rows: list[tuple[Any, ...]] = [(Text("input", style="dim"), ids, _shape(net.input), "", "")]
     add = rows.append

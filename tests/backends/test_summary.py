@@ -37,3 +37,19 @@ def test_a_short_table_keeps_rich_layout() -> None:
     header = next(line for line in lines if line.startswith("Layer"))
     assert header.split() == ["Layer", "Operator", "Output", "Params", "MACs"]
     assert sum(line.split()[1:2] == ["relu"] for line in lines) == 3
+
+
+def test_every_let_name_is_shown_with_its_value() -> None:
+    """A literal as itself, a computed one with how it is computed, a value too long for the
+    line counted and left to the JSON report."""
+    text = (
+        "netspec: 1\nname: l\ninput: [3, 8, 8]\nlet:\n  r: 4\n  s: r + 1\n  t: [1, 2]\n"
+        "  u: \"[i for i in range(40)]\"\nlayers:\n  - c: conv2d(r * s, 1)\n"
+    )
+    net = netspec.loads(text).network
+    out = io.StringIO()
+    Console(file=out, width=1000, highlight=False, markup=False).print(summary.table(net))
+    line = next(x for x in out.getvalue().splitlines() if x.startswith("let"))
+    assert (
+        line.split(None, 1)[1] == "r = 4 · s = r + 1 = 5 · t = [1, 2] · 1 more with --format json"
+    )
