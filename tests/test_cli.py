@@ -62,6 +62,14 @@ BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         "b",
         "unknown operator or block 'Basik'",
     ),
+    (
+        "quoted-param-text",
+        HEAD + "params:\n  mode: \"'bilinear'\"\nlayers:\n  - upsample(2, mode=mode)\n",
+        5,
+        3,
+        "params.mode",
+        "the value \"'bilinear'\" of 'mode' holds quote marks",
+    ),
     ("unknown-key", HEAD + "laers:\n  - relu\n", 4, 1, "laers", "unknown key 'laers'"),
     (
         "unknown-key-in-loop",

@@ -9,6 +9,7 @@ depths=[3,4,23,3]`` and ``--set width=2*64`` work; a bare word is text for a tex
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -144,6 +145,10 @@ _PLURAL = {
 }
 
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+"""Text wrapped in one pair of quotes, which a param's text holds only by mistake."""
+
+
 def declared(spec: m.SpecFile) -> dict[str, Param]:
     """The parameters a spec declares, in order, with their defaults checked.
 
@@ -160,6 +165,15 @@ def declared(spec: m.SpecFile) -> dict[str, Param]:
         else:
             default = _freeze(raw)
             param = Param(name, default, _kind(default), span=span)
+        for text in (param.default, *(param.choices or ())):
+            if isinstance(text, str) and _QUOTED.fullmatch(text):  # `mode: "'bilinear'"`
+                raise SpecError(
+                    f"the value {show(text)} of {name!r} holds quote marks: in a param, "
+                    "text is written as it is (quotes mark text inside expressions only)",
+                    param.span,
+                    f"params.{name}",
+                    hint=f"write {name}: {text[1:-1]}",
+                )
         if param.choices is not None and param.default not in param.choices:
             raise SpecError(
                 f"the default {show(param.default)} of {name!r} is not one of its choices "
