@@ -293,6 +293,12 @@ def _in_context(
     if opener is not None and opener[0] in "([" and inside & expected:
         close = ")" if opener[0] == "(" else "]"
         return f"unexpected {token!r}: expected ',' or '{close}' or an operator", where
+    if opener is not None and opener[0] == "{" and expected == {"LBRACE", "RBRACE"}:
+        # between the paths of a `parallel`, which are `{ … }` sections only
+        return (
+            f"unexpected {token!r}: a parallel holds its paths only, each in {{ … }}",
+            f"{where}; close it with '}}' before this line",
+        )
     at_line_start = not text[text.rfind("\n", 0, offset) + 1 : offset].strip()
     if opener is not None and opener[0] == "{" and token in _TOP_WORDS and at_line_start:
         if not _is_closed(text, opener[1], kinds(text)):

@@ -44,7 +44,7 @@ def test_every_let_name_is_shown_with_its_value() -> None:
     line counted and left to the JSON report."""
     text = (
         "netspec: 1\nname: l\ninput: [3, 8, 8]\nlet:\n  r: 4\n  s: r + 1\n  t: [1, 2]\n"
-        "  u: \"[i for i in range(40)]\"\nlayers:\n  - c: conv2d(r * s, 1)\n"
+        '  u: "[i for i in range(40)]"\nlayers:\n  - c: conv2d(r * s, 1)\n'
     )
     net = netspec.loads(text).network
     out = io.StringIO()

@@ -100,6 +100,15 @@ def test_errors_in_expressions_point_into_the_ns_file() -> None:
 
 SYNTAX_ERRORS = [
     # (text, line, column, message, hint)
+    (  # a parallel's paths not closed: its '{' named, not "a name cannot be it here"
+        "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    parallel merge add {\n"
+        "        { c: conv2d(1, 1) }\n        {}\n    parallel merge add {\n        {}\n"
+        "        {}\n    }\n}\n",
+        8,
+        5,
+        "unexpected 'parallel': a parallel holds its paths only, each in { … }",
+        "the '{' at line 5, column 24 is not closed; close it with '}' before this line",
+    ),
     (
         "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    conv: conv2d(4, 3\n    relu\n}\n",
         6,
