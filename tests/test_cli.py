@@ -63,6 +63,14 @@ BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         "unknown operator or block 'Basik'",
     ),
     (
+        "concat-of-two-ranks",
+        HEAD + "layers:\n  - c: conv2d(4, 3)\n  - f: flatten\n  - j: concat\n    from: [c, f]\n",
+        7,
+        8,
+        "j",
+        "paths concatenated along channels must have one rank, found 3-d and 1-d",
+    ),
+    (
         "quoted-param-text",
         HEAD + "params:\n  mode: \"'bilinear'\"\nlayers:\n  - upsample(2, mode=mode)\n",
         5,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, get_args
@@ -394,13 +395,20 @@ def require_rank(op: str, x: Shape, ranks: Sequence[int], layout: str) -> None:
         want = " or ".join(f"{r}-d" for r in ranks)
         raise OpError(
             f"{op} expects a {want} input ({layout}), found {fmt_shape(x)} ({len(x)}-d)",
-            hint=_rank_hint(len(x), ranks),
+            hint=_rank_hint(op, len(x), ranks),
         )
 
 
-def _rank_hint(found: int, ranks: Sequence[int]) -> str | None:
+def _rank_hint(op: str, found: int, ranks: Sequence[int]) -> str | None:
+    """What a layer given a tensor of the wrong rank may have meant: the same operator for
+    that many spatial dimensions (``conv3d`` for C×D×H×W), else a ``flatten`` missing or too
+    early."""
+    variant = re.sub(r"[123]d$", f"{found - 1}d", op) if re.search(r"[123]d$", op) else None
+    if variant is not None and variant != op and variant in REGISTRY:
+        return f"for a {found}-d input use {variant}"
     if found < min(ranks):
-        return "the input has fewer dimensions than this layer needs; is a flatten too early?"
+        early = "; is a flatten too early?" if found == 1 else ""
+        return f"the input has fewer dimensions than this layer needs{early}"
     if found > max(ranks):
         return "flatten the input first (e.g. `flatten` before a linear layer)"
     return None

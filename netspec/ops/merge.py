@@ -162,9 +162,13 @@ def _concat(shapes: Sequence[Shape], options: Options) -> Shape:
     """Concatenation along channels: every other dimension must agree."""
     first = shapes[0]
     for s in shapes[1:]:
-        if len(s) != len(first) or any(
-            not _same(a, b) for a, b in zip(s[1:], first[1:], strict=True)
-        ):
+        if len(s) != len(first):
+            raise OpError(
+                "paths concatenated along channels must have one rank, found "
+                f"{len(first)}-d and {len(s)}-d",
+                hint="one path flattens or pools away dimensions the other keeps",
+            )
+        if any(not _same(a, b) for a, b in zip(s[1:], first[1:], strict=True)):
             raise OpError("paths concatenated along channels must agree on every other dimension")
     channels = first[0]
     for s in shapes[1:]:

@@ -227,7 +227,7 @@ def test_explanation() -> None:
             (3, 8, 8),
             "conv_transpose3d expects a 4-d input (channels × depth × height × width), found "
             "3×8×8 (3-d)",
-            "fewer dimensions",
+            "for a 3-d input use conv_transpose2d",
         ),
         (
             "conv_transpose2d(4, 3, in_channels=4)",

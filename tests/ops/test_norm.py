@@ -379,7 +379,7 @@ def test_norm_explanations() -> None:
             (6, 3, 3),
             "instance_norm3d expects a 4-d input (channels × depth × height × width), found "
             "6×3×3 (3-d)",
-            "fewer dimensions",
+            "for a 3-d input use instance_norm2d",
         ),
         (
             "instance_norm1d",
@@ -392,7 +392,7 @@ def test_norm_explanations() -> None:
             (6, 3, 3),
             "batchnorm3d expects a 4-d input (channels × depth × height × width), found 6×3×3 "
             "(3-d)",
-            "fewer dimensions",
+            "for a 3-d input use batchnorm2d",
         ),
     ],
 )

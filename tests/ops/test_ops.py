@@ -899,3 +899,23 @@ def test_one_value_per_dimension_of_a_symbolic_list_or_text() -> None:
     ]
     with pytest.raises(SymbolicError):
         spatial.ntuple(SymText(k), 2, "padding", "c")
+
+
+@pytest.mark.parametrize(
+    ("layer", "shape", "hint"),
+    [
+        ("conv2d(4, 3)", [3, 4, 8, 8], "for a 4-d input use conv3d"),
+        ("maxpool3d(2)", [3, 8, 8], "for a 3-d input use maxpool2d"),
+        ("adaptive_avgpool2d(1)", [3, 8], "for a 2-d input use adaptive_avgpool1d"),
+        ("conv1d(4, 3)", [8], "fewer dimensions than this layer needs; is a flatten too early?"),
+    ],
+)
+def test_a_layer_given_another_rank_names_the_operator_for_it(
+    layer: str, shape: list[int], hint: str
+) -> None:
+    """The same operator for the rank found, where there is one; a flatten too early for a
+    vector."""
+    text = f"netspec: 1\nname: a\ninput: {shape}\nlayers:\n  - l: {layer}\n"
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(text).check()
+    assert hint in (info.value.hint or ""), info.value.hint
