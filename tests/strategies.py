@@ -258,6 +258,8 @@ class Ctx:
     block: Block | None = None
     depth: int = 0
     in_loop: bool = False
+    in_branch: bool = False
+    """Inside a branch of a condition."""
 
 
 @dataclass
@@ -306,6 +308,8 @@ class Names:
     def __init__(self, taken: set[str] | None = None) -> None:
         self.taken: set[str] = set(taken or ())
         self.stateless: dict[str, str] = {}
+        self.straight: set[str] = set()
+        """Stateless names made outside loops and conditions."""
 
     def new(self, prefix: str, ctx: Ctx, gen: SpecGen) -> str:
         n = 0
@@ -919,10 +923,12 @@ class SpecGen:
         if kind == "class" and names.stateless and c.chance(0.3):
             name, text = c.pick(sorted(names.stateless.items()))
             self.tag("shared-stateless-name")
-            if text in OPS and "inplace" in OPS[text] and c.chance(0.5):
+            straight = not (ctx.in_loop or ctx.in_branch) and name in names.straight
+            op = text.removesuffix("()")
+            if straight and "inplace" in OPS.get(op, ()) and c.chance(0.7):
                 # written otherwise, equal at every value drawn: the class tests depth > 3
                 self.tag("shared-stateless-name:differently-written")
-                text = f"{text}(inplace=depth > 3)"
+                text = f"{op}(inplace=depth > 3)"
             return {name: text}
         call, stateful = self.op(ctx, flow)
         value = self.render(call)
@@ -935,6 +941,8 @@ class SpecGen:
             and not ctx.index_vars
         ):
             names.stateless[next(iter(entry))] = value
+            if not (ctx.in_loop or ctx.in_branch):
+                names.straight.add(next(iter(entry)))
         return entry
 
     def render(self, call: Call) -> Any:
@@ -997,7 +1005,7 @@ class SpecGen:
     def if_entry(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
         c = self.c
         cond = c.pick(ctx.conds)
-        sub_ctx = replace(ctx, depth=ctx.depth + 1)
+        sub_ctx = replace(ctx, depth=ctx.depth + 1, in_branch=True)
         one = flow.sub()
         then = self.some(sub_ctx, one, kind, names, 2)
         if kind == "class" and ctx.depth == 0 and not ctx.in_loop and c.chance(0.3):

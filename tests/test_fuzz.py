@@ -296,10 +296,11 @@ KNOWN_CODEGEN_GAPS = {
     ),
     "which differ for some values of the params": (
         "one name given to two stateless layers written differently, where their difference "
-        "is not a test of numbers, truth values or text (a list param: maxpool2d([2, 2]), then "
-        "maxpool2d(k)), is refused by codegen; where it is one, the class raises check's error "
-        "at the values where they differ: test_a_name_given_to_layers_equal_at_one_value_of_a_"
-        "number, test_a_name_given_to_layers_with_list_values_is_refused_by_codegen"
+        "is not one test of numbers or truth values (a list param: maxpool2d([2, 2]), then "
+        "maxpool2d(k); a use in a loop that stays a loop, or after a condition that made the "
+        "name), is refused by codegen; where it is one, the class raises at the values where "
+        "they differ: test_a_name_given_to_layers_equal_at_one_value_of_a_number, "
+        "test_a_name_given_to_layers_with_list_values_is_refused_by_codegen"
     ),
     "the generated code has no formula for it": (
         "a size of a recursive block's output that its recursive call changes level by level, "
@@ -1888,6 +1889,42 @@ def test_a_name_given_to_layers_equal_at_one_value_of_a_number(
     assert cli("check", str(spec), "--set", "k=3").exit_code == 2
     with pytest.raises(ValueError, match="the name 'pool' is used twice"):
         cls(k=3)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        "repeat: n\n    do:\n      - r: relu(inplace=ip)",  # made as often as the loop runs
+        "repeat: n\n    as: i\n    do:\n      - r: leaky_relu(0.1 * i)",  # and reads its i
+        "if: flag\n    then:\n      - r: relu(inplace=ip)",  # made under a condition
+    ],
+)
+def test_a_name_made_in_a_loop_or_a_branch_then_written_otherwise_is_refused(
+    tmp_path: Path, first: str
+) -> None:
+    """No test made once can say where check refuses these (at n=0 check accepts whatever
+    the loop's layer is; the condition decides whether there is a first use): codegen
+    refuses, naming both modules, rather than write a class that raises where check accepts
+    (a loop that ran no times) or builds where it refuses (the branch taken)."""
+    second = "r: leaky_relu(0.0)" if "leaky" in first else "r: relu"
+    text = layers(
+        first,
+        second,
+        "flatten",
+        "fc: linear(2)",
+        extra="params:\n  n: 1\n  ip: false\n  flag: true\n",
+    )
+    assert_codegen_refuses(
+        text,
+        "spec.yaml:",
+        "give each layer its own name, or write both calls alike",
+    )
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(text)
+    looped = first.startswith("repeat")
+    assert cli("check", str(spec), "--set", "n=0", "--set", "ip=true").exit_code == (
+        0 if looped else 2
+    )
 
 
 def test_a_name_given_to_layers_with_list_values_is_refused_by_codegen(tmp_path: Path) -> None:

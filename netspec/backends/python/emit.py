@@ -1894,10 +1894,15 @@ class Emitter:
         then_state, else_state = state.copy(), state.copy()
         then: list[Stmt] = []
         orelse: list[Stmt] = []
+        made_before = set(self.made_as)
+        branch_made: dict[str, set[str]] = {}
         failed = [
-            self._branch(body_fn, entry.then, scope, then_state, then),
-            self._branch(body_fn, entry.else_, scope, else_state, orelse),
+            self._branch(body_fn, entry.then, scope, then_state, then, branch_made),
+            self._branch(body_fn, entry.else_, scope, else_state, orelse, branch_made),
         ]
+        for name, forms in branch_made.items():  # made under the condition, or made otherwise
+            if name not in made_before:  # after it: a later use written otherwise is refused
+                self.made_as[name] = (next(iter(forms)) if len(forms) == 1 else "", None)
         if all(failed):
             raise failed[0]  # type: ignore[misc]
         introduced = self.tracked_names - before
@@ -1932,11 +1937,18 @@ class Emitter:
         stmts.append(self._if_stmt(entry, then, orelse, cond))
 
     def _branch(
-        self, body_fn: Any, entries: list[Any], scope: Scope, state: State, out: list[Stmt]
+        self,
+        body_fn: Any,
+        entries: list[Any],
+        scope: Scope,
+        state: State,
+        out: list[Stmt],
+        made: dict[str, set[str]],
     ) -> NetspecError | None:
         """Compile one branch of a condition on the params. A branch the default params do
         not take has not been checked; if it cannot be compiled, the generated code raises
-        its error there (for values that take it) instead of failing the whole model."""
+        its error there (for values that take it) instead of failing the whole model.
+        ``made`` gains the modules the branch first makes, by name."""
         snapshot = len(out)
         stored, present, made_as = set(self.stored), set(self.present), dict(self.made_as)
         try:
@@ -1949,6 +1961,8 @@ class Emitter:
             state.dead = True
             return exc
         finally:
+            for name in set(self.made_as) - set(made_as):
+                made.setdefault(name, set()).add(self.made_as[name][0])
             # a name made in one branch may be made otherwise in the other (they never meet)
             self.stored, self.present, self.made_as = stored, present, made_as
         return None
@@ -2524,7 +2538,9 @@ class Emitter:
         if any(tested == name for tested, _, _ in self.module_tests):
             self.reassigned.add(name)  # forward cannot tell its condition by its presence
         last, self.made_layer = self.made_layer, None
-        made = last[1:] if last is not None and last[0] is module else None
+        # a layer made in a loop that stays a loop is made as often as it runs (perhaps
+        # never), with its variables' values: not a test the class can make once
+        made = last[1:] if last is not None and last[0] is module and not self.loops else None
         first, first_layer = self.made_as.setdefault(name, (module.flat(), made))
         if first != module.flat():
             # check shares a name between stateless layers equal at the values it is given;
@@ -2547,8 +2563,9 @@ class Emitter:
         layers without parameters, written differently (``relu``, then
         ``relu(inplace=flag)``), is one module called twice where their attributes are equal
         — as check decides at the values it is given (``expander._claim``) — and an error
-        elsewhere. Refused where that cannot be written as a test of the params: a block or a
-        sequence, another operator, parameters, or a list- or text-valued attribute. ``None``
+        elsewhere. Refused where that cannot be written as one test of the params: a block or
+        a sequence, another operator, parameters, a list- or text-valued attribute, a use in
+        a loop that stays a loop or after a condition that made the name. ``None``
         where the two are equal at every value (``leaky_relu(0.5)``, ``leaky_relu(1 / 2)``)."""
         refusal = CodegenError(
             f"the name {name!r} is given to {first} and to {second}, which differ for some "
@@ -2568,8 +2585,8 @@ class Emitter:
             for key in type(a).model_fields:
                 u, v = getattr(a, key), getattr(b, key)
                 if known(u) and known(v):
-                    if concrete(u) != concrete(v):  # different at every value (not reached
-                        raise refusal  # at the defaults, which check accepted)
+                    if concrete(u) != concrete(v):  # different at every value
+                        raise refusal
                     continue
                 if not all(type(w) is Sym or _is_scalar(w) for w in (u, v)):
                     raise refusal
