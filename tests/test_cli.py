@@ -68,7 +68,7 @@ BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         7,
         8,
         "j",
-        "paths concatenated along channels must have one rank, found 3-d and 1-d",
+        "paths concatenated along channels must have one rank (here 3-d and 1-d)",
     ),
     (
         "quoted-param-text",

@@ -1093,7 +1093,7 @@ class _Expander:
                 f"{block_name}: {exc.message}, found {listing}",
                 block.key_span(step.key) or block.span,
                 where,
-                hint=step.hint or merge.hint,
+                hint=exc.hint or step.hint or merge.hint,
             ) from None
         tensors[step.dst] = y
         return JoinRun(step, y, ops=merge.ops(y, len(shapes)))

@@ -164,8 +164,8 @@ def _concat(shapes: Sequence[Shape], options: Options) -> Shape:
     for s in shapes[1:]:
         if len(s) != len(first):
             raise OpError(
-                "paths concatenated along channels must have one rank, found "
-                f"{len(first)}-d and {len(s)}-d",
+                "paths concatenated along channels must have one rank (here "
+                f"{len(first)}-d and {len(s)}-d)",
                 hint="one path flattens or pools away dimensions the other keeps",
             )
         if any(not _same(a, b) for a, b in zip(s[1:], first[1:], strict=True)):

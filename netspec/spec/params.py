@@ -149,6 +149,13 @@ _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 """Text wrapped in one pair of quotes, which a param's text holds only by mistake."""
 
 
+def _unquoted_hint(inner: str, span: Span | None) -> str:
+    """How to write text in a param, in the format of the file that declares it."""
+    if span is not None and span.file.endswith(".ns"):
+        return f'write the text in one pair of quotes: "{inner}"'
+    return f"write the text as '{inner}' (YAML's own quotes are not part of it)"
+
+
 def declared(spec: m.SpecFile) -> dict[str, Param]:
     """The parameters a spec declares, in order, with their defaults checked.
 
@@ -168,11 +175,10 @@ def declared(spec: m.SpecFile) -> dict[str, Param]:
         for text in (param.default, *(param.choices or ())):
             if isinstance(text, str) and _QUOTED.fullmatch(text):  # `mode: "'bilinear'"`
                 raise SpecError(
-                    f"the value {show(text)} of {name!r} holds quote marks: in a param, "
-                    "text is written as it is (quotes mark text inside expressions only)",
+                    f"the value {show(text)} of {name!r} holds quote marks as part of its text",
                     param.span,
                     f"params.{name}",
-                    hint=f"write {name}: {text[1:-1]}",
+                    hint=_unquoted_hint(text[1:-1], param.span),
                 )
         if param.choices is not None and param.default not in param.choices:
             raise SpecError(
