@@ -1,7 +1,8 @@
 """The ``netspec`` command: argument parsing, exit codes and printing — nothing else.
 
 Exit codes: 0 success, 2 a problem with the spec or the command line (reported as
-``file:line:col: where: message``), 1 an internal error (a bug in netspec).
+``file:line:col: where: message``), 1 an internal error (a bug in netspec), 141 where the
+reader of the output stopped early (``| head``), without a message.
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ class _Group(TyperGroup):
             sys.exit(1)
         # without standalone mode an exit (typer.Exit, --help) returns its code
         sys.exit(code if type(code) is int else 0)
+
+
+SIGPIPE_EXIT = 141
+"""The exit status where the reader of the output closed it early: a shell's for a process
+ended by SIGPIPE (128 + 13), without a message."""
 
 
 def _usage_error(exc: typer.TyperException) -> None:
@@ -169,6 +175,10 @@ def _guard(fn: F) -> F:
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # the reader stopped early (`netspec check … | head`)
+            # nothing more can be written there, also at exit (Python flushes stdout again)
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(SIGPIPE_EXIT) from None
         except Exception:  # noqa: BLE001 - the last line of defence
             from rich.text import Text
 

@@ -1461,3 +1461,18 @@ def test_help_lists_the_comparison_commands() -> None:
     for command in ("diff", "sweep", "graph"):
         assert re.search(rf"^  {command}\s", out, re.M), command
     assert "[B]" in run("diff", "--help").stdout
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
+    """`netspec check … --format json | head`: the reader closes the pipe; the command ends
+    with a shell's SIGPIPE status (141) and no message (it reported an internal error)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netspec", "check", "efficientnet_b7", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # before the report is written: its write finds no reader
+    errors = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, errors
+    assert errors == ""

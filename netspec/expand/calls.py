@@ -74,7 +74,9 @@ def resolve(call: n.Expr, origin: n.Origin, where: str, blocks: Collection[str] 
     func = func_name(call)
     op = ops.get(func.id)
     if op is None:
-        if did_you_mean(func.id, blocks):  # TemporalBlok(…): a block misspelt
+        guess = did_you_mean(func.id, blocks)
+        if guess and guess == did_you_mean(func.id, [*blocks, *ops.names()]):
+            # TemporalBlok(…): a block misspelt, closer to it than to any operator
             raise SpecError(
                 f"unknown operator or block {func.id!r}",
                 origin.span_at(func.start, func.end),

@@ -403,6 +403,8 @@ class Module:
         (its name, by block and the ranks of its inputs), see :meth:`size_function`."""
         self.size_texts: dict[ClosedKey, str] = {}
         """Their definitions, once written."""
+        self.locals_: frozenset[str] | None = None
+        """Every name the spec gives a value to (see :meth:`_spec_locals`), once asked."""
         self.inducting: list[set[ClosedKey]] = []
         """Per closed form being found, innermost last: the closed forms found while it was
         assumed (in mutual recursion, one block's form is found inside the other's
@@ -789,16 +791,18 @@ class Module:
         )
         return n.Call(n.Name(self.size_functions[key]), given, ())
 
-    @functools.cache  # noqa: B019 - one Module per generated file
     def _spec_locals(self) -> frozenset[str]:
         """Every name the spec gives a value to — params, ``let`` names, blocks' params,
         inputs and ``let`` names, loop variables — which are locals of the generated code."""
+        if self.locals_ is not None:
+            return self.locals_
         spec = self.spec
         out = set(self.params) | set(spec.let) | _spec_names(spec.layers or [])
         for block in spec.blocks.values():
             out |= {p.name for p in block.params} | set(block.let) | set(block.inputs)
             out |= _block_local_names(block)
-        return frozenset(out)
+        self.locals_ = frozenset(out)
+        return self.locals_
 
     def _size_kinds(self, name: str) -> list[str] | None:
         """The types of block ``name``'s arguments and of the spec's names it reads, as its
