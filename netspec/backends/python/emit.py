@@ -533,8 +533,7 @@ class Module:
         dims = _DIM_NAMES.get(rank, tuple(f"dim{i}" for i in range(rank)))
         params = [p.name for p in block.params]
         globals_ = self.needs[name]
-        taken = set(params) | set(block.let) | set(globals_) | _block_local_names(block)
-        taken |= set(block.inputs)
+        taken = _block_values(block) | set(globals_)
         first = block.inputs[0] if block.inputs else "in"  # `low_channels` where it is named
         in_names = {i: _fresh_in(f"{first}_{d}", taken) for i, d in enumerate(dims)}
         # a block of several inputs: the sizes of the others, named after them (`high_channels`)
@@ -799,8 +798,7 @@ class Module:
         spec = self.spec
         out = set(self.params) | set(spec.let) | _spec_names(spec.layers or [])
         for block in spec.blocks.values():
-            out |= {p.name for p in block.params} | set(block.let) | set(block.inputs)
-            out |= _block_local_names(block)
+            out |= _block_values(block)
         self.locals_ = frozenset(out)
         return self.locals_
 
@@ -3541,6 +3539,17 @@ def _block_needs(spec: m.SpecFile) -> dict[str, list[str]]:
 
 def _block_local_names(block: m.BlockDef) -> set[str]:
     return _spec_names(_block_entries(block))
+
+
+def _block_values(block: m.BlockDef) -> set[str]:
+    """The names a block gives values to: its params, inputs, ``let`` names and loop
+    variables (the locals of its class)."""
+    return (
+        {p.name for p in block.params}
+        | set(block.let)
+        | set(block.inputs)
+        | (_block_local_names(block))
+    )
 
 
 def _spec_names(entries: Sequence[Any]) -> set[str]:
