@@ -156,6 +156,20 @@ PARAM_VALUES: dict[str, list[Any]] = {
     "n_down": [0, 1, 2],
     "classes": [1, 2, 3, 4, 5],
 }
+REQUIRES: dict[str, tuple[str, Any]] = {
+    # a condition every value of PARAM_VALUES meets (with any other params'), and a value of
+    # the param's kind that fails it
+    "width": ("width <= 6 * depth", 99),
+    "depth": ("depth in [1, 2, 3]", 4),
+    "use_bn": ("use_bn or depth > 0", None),
+    "act": ("act != 'tanh'", "tanh"),
+    "widths": ("len(widths) <= 3 and widths != [9]", [9]),
+    "drop": ("0 <= drop < 1", 1.0),
+    "k": ("k % 2 == 1", 2),
+    "n_down": ("not n_down < 0", -1),
+    "classes": ("classes >= 1", 0),
+}
+"""A ``require`` per param, and a value it refuses (``None``: none of the param's kind)."""
 DOCS = [
     "channels of the first layer",
     'a "quoted" doc — with × and ü',
@@ -170,6 +184,7 @@ COND_TOP = [
     "depth > 1",
     "act == 'relu'",
     "len(widths) > 1 and use_bn",
+    "widths != [4, 2]",  # a list param is a tuple in generated code, whatever it is given
     "n_down == 0 or depth < 3",
 ]
 
@@ -345,6 +360,8 @@ class Example:
     by_path: bool
     cli: bool
     tags: set[str]
+    refused: list[tuple[str, Any]] = field(default_factory=list)
+    """Values of declared params that their choices or ``require`` refuse (one at a time)."""
 
     def yaml_texts(self) -> dict[str, str]:
         return {stem: dump(data) for stem, data in self.files.items()}
@@ -374,6 +391,7 @@ class SpecGen:
     def __init__(self, chooser: Chooser) -> None:
         self.c = chooser
         self.tags: set[str] = set()
+        self.refused: list[tuple[str, Any]] = []
         self.blocks: dict[str, Block] = {}
         self.lets: dict[str, Any] = {}
         self.current_block_has_loop = False
@@ -501,7 +519,9 @@ class SpecGen:
         if cli:
             self.tag("cli")
         effective = {k: v["default"] if isinstance(v, dict) else v for k, v in params.items()}
-        return Example(files, fmt, effective, overrides, call_input, by_path, cli, self.tags)
+        return Example(
+            files, fmt, effective, overrides, call_input, by_path, cli, self.tags, self.refused
+        )
 
     def params(self, defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -517,6 +537,17 @@ class SpecGen:
                 decl["choices"] = [
                     v for v in PARAM_VALUES[name] if json.dumps(v) in keep or self.c.chance(0.5)
                 ]
+            if self.c.chance(0.4):
+                decl["require"], bad = REQUIRES[name]
+                self.tag("param:require")
+                if bad is not None:
+                    self.refused.append((name, bad))
+                    self.tag("param:refused")
+            elif decl.get("choices"):
+                left = [v for v in PARAM_VALUES[name] if v not in decl["choices"]]
+                if left:
+                    self.refused.append((name, self.c.pick(left)))
+                    self.tag("param:refused")
             out[name] = decl
             self.tag("param:declared")
         return out
@@ -920,16 +951,22 @@ class SpecGen:
 
     def op_entry(self, ctx: Ctx, flow: Flow, kind: str, names: Names) -> Any:
         c = self.c
+        plain = kind == "class" and not (ctx.in_loop or ctx.in_branch)
+        rewritable = [
+            (name, text.removesuffix("()"))
+            for name, text in sorted(names.stateless.items())
+            if plain
+            and name in names.straight
+            and "inplace" in OPS.get(text.removesuffix("()"), ())
+        ]
+        if rewritable and c.chance(0.6):
+            # written otherwise, equal at every value drawn: the class tests depth > 3
+            self.tag("shared-stateless-name", "shared-stateless-name:differently-written")
+            name, op = c.pick(rewritable)
+            return {name: f"{op}(inplace=depth > 3)"}
         if kind == "class" and names.stateless and c.chance(0.3):
-            name, text = c.pick(sorted(names.stateless.items()))
             self.tag("shared-stateless-name")
-            straight = not (ctx.in_loop or ctx.in_branch) and name in names.straight
-            op = text.removesuffix("()")
-            if straight and "inplace" in OPS.get(op, ()) and c.chance(0.7):
-                # written otherwise, equal at every value drawn: the class tests depth > 3
-                self.tag("shared-stateless-name:differently-written")
-                text = f"{op}(inplace=depth > 3)"
-            return {name: text}
+            return dict([c.pick(sorted(names.stateless.items()))])
         call, stateful = self.op(ctx, flow)
         value = self.render(call)
         entry = self.named(kind, names, ctx, call.op[:4], value, stateful)
@@ -1353,8 +1390,8 @@ class SpecGen:
             # (only in straight-line code, so drawn more often there)
             if flow.tracked and all(v >= 2 for v in flow.lo.values()):
                 options += ["instance_norm"] * (20 if flow.chan is not None else 3)
-            if w == "2d":
-                options += ["pixel"]
+            if w == "2d":  # (a growing shuffle needs known channels: drawn more often then)
+                options += ["pixel"] * (4 if flow.chan is not None and self.grows(flow) else 1)
         else:
             options += ["linear", "linear", "flatten"]
         what = c.pick(options)

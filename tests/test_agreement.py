@@ -328,6 +328,23 @@ def check_example(ex: Example, folder: Path) -> None:
             make = lambda: cls_a(**over)  # noqa: E731
             agree("the class generated at the defaults, given the overrides", make, facts_c, x_a)
 
+    # a value its choices or `require` refuse: check refuses it, and so does the class (with
+    # the same words, before it builds anything)
+    for name, bad in ex.refused:
+        note(f"refused: {name}={bad!r}")
+        try:
+            load(ex, path, {**over, name: bad}, call_input)
+        except NetspecError as exc:
+            words = exc.message.partition(", found")[0]
+        else:
+            raise AssertionError(f"check accepts {name}={bad!r}, which its spec refuses")
+        try:
+            cls_b(**{name: bad})
+        except ValueError as exc:
+            assert str(exc).partition(", found")[0] == words, (str(exc), words)
+        else:
+            raise AssertionError(f"the generated class accepts {name}={bad!r}; check refuses it")
+
     if ex.cli:
         args = [arg for k, v in over.items() for arg in ("--set", f"{k}={cli_value(v)}")]
         if call_input is not None:
@@ -379,6 +396,8 @@ TAGS = {
     "call:defaults-fail-at-call-input",
     "cli",
     "param:declared",
+    "param:require",
+    "param:refused",
     "let:reads-let",
     "let:mapping",
     "expr:long-chain",

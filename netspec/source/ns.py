@@ -532,10 +532,10 @@ class _Reader:
         for param in tree.children:
             if param is None:
                 continue
-            name, default, choices, doc = param.children
+            name, default, choices, require, doc = param.children
             key = self.name(name, "a parameter")
             value = self.literal(default, f"the default of {name}")
-            if choices is None and doc is None:
+            if choices is None and require is None and doc is None:
                 self.pair(out, key, value)
                 continue
             decl = YMap(self.span(param))
@@ -546,6 +546,8 @@ class _Reader:
                     YScalar(self.span(choices), 1, "choices", ""),
                     self.literal(choices, f"the choices of {name}"),
                 )
+            if require is not None:
+                self.pair(decl, YScalar(self.span(require), 1, "require", ""), self.expr(require))
             if doc is not None:
                 self.pair(decl, YScalar(self.span(doc), 1, "doc", ""), self.string(doc))
             self.pair(out, key, decl)

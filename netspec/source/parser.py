@@ -46,7 +46,7 @@ _CACHED_LENGTH = 4000
 read (rarely more than once), so that the cache of 8,192 texts cannot hold gigabytes."""
 
 NS_KEYWORDS = frozenset(
-    """netspec name class description extends input params let block layers choices doc
+    """netspec name class description extends input params let block layers choices require doc
     expansion residual merge first_only shortcut when as branches then for in repeat if
     else parallel split tensors""".split()
 )

@@ -203,6 +203,11 @@ def _flow(value: Any) -> str:
     return _scalar(value, flow=True)
 
 
+def _bare(decl: m.ParamDecl) -> bool:
+    """A declared param with nothing but its default (``k: {default: 3}`` is ``k: 3``)."""
+    return decl.doc is None and decl.choices is None and decl.require is None
+
+
 def _value_yaml(code: m.Code) -> Any:
     """The YAML value of an expression: its literal structure, with text for the rest."""
     if code.node is None:
@@ -348,15 +353,17 @@ def to_yaml(spec: m.SpecFile, header: str = "") -> str:
         w.emit(0, "params:", k("params"))
         for name, decl in spec.params.items():
             span = k(f"params.{name}")
-            if isinstance(decl, m.ParamDecl) and decl.doc is None and decl.choices is None:
+            if isinstance(decl, m.ParamDecl) and _bare(decl):
                 w.value(1, _scalar(name), decl.default, span)  # `k: {default: 3}` is `k: 3`
             elif isinstance(decl, m.ParamDecl):
                 w.emit(1, f"{_scalar(name)}:", span)
-                w.value(2, "default", decl.default)
+                w.value(2, "default", decl.default, decl.key_span("default"))
                 if decl.doc is not None:
-                    w.value(2, "doc", decl.doc)
+                    w.value(2, "doc", decl.doc, decl.key_span("doc"))
                 if decl.choices is not None:
-                    w.value(2, "choices", decl.choices)
+                    w.value(2, "choices", decl.choices, decl.key_span("choices"))
+                if decl.require is not None:
+                    w.value(2, "require", _value_yaml(decl.require), decl.key_span("require"))
             else:
                 w.value(1, _scalar(name), decl, span)
     if spec.let:
@@ -608,6 +615,8 @@ def to_ns(spec: m.SpecFile) -> str:
                 text = f"{name} = {_literal(decl.default)}"
                 if decl.choices is not None:
                     text += f" choices {_literal(decl.choices)}"
+                if decl.require is not None:
+                    text += f" require {_expr(decl.require)}"
                 if decl.doc is not None:
                     text += f" {_string(decl.doc)}"
             else:

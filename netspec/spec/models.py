@@ -520,6 +520,9 @@ class ParamDecl(Node):
     """What the parameter means."""
     choices: list[ParamValue] | None = None
     """The only values allowed, if any."""
+    require: Expression | None = None
+    """A condition the values given must meet, reading this and the other params: ``len(rates)
+    == 3``. ``check`` refuses values that fail it, and the generated class raises."""
 
 
 class SpecFile(Node):

@@ -2,8 +2,9 @@
 
 A parameter's type is its default's type (integer, number, boolean, text or list). An override
 must have that type (an integer is accepted for a number), and one of the declared ``choices``
-if there are any. ``--set`` values are read with the expression grammar, so ``--set
-depths=[3,4,23,3]`` and ``--set width=2*64`` work; a bare word is text for a text parameter.
+if there are any; a declared ``require``, a condition over the params' values, must hold.
+``--set`` values are read with the expression grammar, so ``--set depths=[3,4,23,3]`` and
+``--set width=2*64`` work; a bare word is text for a text parameter.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from netspec.errors import ExprError, NetspecError, Span, SpecError, choices_hint
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import MAX_INT, MAX_ITEMS, MAX_STR, Scope, evaluate, show
+from netspec.expr.render import render
 from netspec.source.parser import parse_expr
 from netspec.spec import models as m
 
@@ -32,6 +34,8 @@ class Param:
     doc: str | None = None
     choices: tuple[Any, ...] | None = None
     span: Span | None = None
+    require: m.Expression | None = None
+    """A condition on the values given (see :func:`meets_requirement`)."""
 
 
 def _freeze(value: Any) -> Any:
@@ -168,7 +172,8 @@ def declared(spec: m.SpecFile) -> dict[str, Param]:
         if isinstance(raw, m.ParamDecl):
             default = _freeze(raw.default)
             choices = tuple(_freeze(c) for c in raw.choices) if raw.choices is not None else None
-            param = Param(name, default, _kind(default), raw.doc, choices, raw.span or span)
+            kind = _kind(default)
+            param = Param(name, default, kind, raw.doc, choices, raw.span or span, raw.require)
         else:
             default = _freeze(raw)
             param = Param(name, default, _kind(default), span=span)
@@ -225,12 +230,54 @@ def check(param: Param, value: Any, where: str) -> Any:
                 value = tuple(float(item) for item in value)
     if param.choices is not None and value not in param.choices:
         raise NetspecError(
-            f"{param.name} must be one of {', '.join(show(c) for c in param.choices)}, "
-            f"found {show(value)}",
-            where=where,
-            hint=param.doc,
+            f"{choices_message(param)}, found {show(value)}", where=where, hint=param.doc
         )
     return value
+
+
+def choices_message(param: Param) -> str:
+    """What a value outside ``param``'s choices is told (by ``check``, and by the generated
+    class, which cannot say the value in the spec's words)."""
+    assert param.choices is not None
+    return f"{param.name} must be one of {', '.join(show(c) for c in param.choices)}"
+
+
+def requirement_message(param: Param) -> str:
+    """What values failing ``param``'s ``require`` are told (by ``check``, with the values, and
+    by the generated class)."""
+    assert param.require is not None
+    return f"{param.name} requires {render(param.require.expr)}"
+
+
+def meets_requirement(param: Param, values: Mapping[str, Any]) -> None:
+    """Check ``param``'s ``require``, a condition on the params' ``values`` (every param
+    bound): it must be true.
+
+    Raises:
+        NetspecError: it is false (at the condition, naming the values it read), or it is not
+            a truth value, or it cannot be evaluated.
+    """
+    code = param.require
+    if code is None:
+        return
+    where = f"params.{param.name}.require"
+    try:
+        holds = evaluate(code.expr, Scope(dict(values)))
+    except ExprError as exc:
+        raise exc.locate(code.span, where) from None
+    if not isinstance(holds, bool):
+        raise SpecError(
+            f"require is a condition, true or false, found {show(holds)}",
+            code.span,
+            where,
+            hint=f"compare, as in require: len({param.name}) == 3",
+        )
+    if not holds:
+        read = n.value_names(code.expr)
+        found = ", ".join(f"{k} = {show(v)}" for k, v in values.items() if k in read)
+        raise SpecError(
+            f"{requirement_message(param)}, found {found}", code.span, where, hint=param.doc
+        )
 
 
 def _item_kind(default: Any) -> str | None:
@@ -258,13 +305,16 @@ def bind(
         origin: how overrides were given, for messages (``--set`` or ``keyword``).
 
     Raises:
-        NetspecError: an unknown parameter, or a value of the wrong type.
+        NetspecError: an unknown parameter, a value of the wrong type, or values that fail a
+            parameter's ``require``.
     """
     values = {name: p.default for name, p in params.items()}
     for name, value in overrides.items():
         if name not in params:
             raise _unknown(name, params, origin)
         values[name] = check(params[name], value, f"{origin} {name}")
+    for param in params.values():
+        meets_requirement(param, values)
     return values
 
 

@@ -180,6 +180,7 @@ class ConvNeXtBase(nn.Module):
         super().__init__()
         stochastic_depth_prob = float(stochastic_depth_prob)
         layer_scale = float(layer_scale)
+        block_setting = tuple(tuple(row) for row in block_setting)
         total_stage_blocks = sum(tuple(n for _, _, n in block_setting))
         first_ids = tuple(
             sum(tuple(n for _, _, n in block_setting[:i]))

@@ -79,6 +79,7 @@ class DenseNet121(nn.Module):
     ) -> None:
         super().__init__()
         drop_rate = float(drop_rate)
+        block_config = tuple(block_config)
         features: list[tuple[str, nn.Module]] = []
         features.append(
             (

@@ -373,6 +373,10 @@ class EfficientNetB6(nn.Module):
         stochastic_depth_prob = float(stochastic_depth_prob)
         norm_eps = float(norm_eps)
         norm_momentum = float(norm_momentum)
+        if arch not in ("v1", "v2_s", "v2_m", "v2_l"):
+            raise ValueError(
+                f"arch must be one of 'v1', 'v2_s', 'v2_m', 'v2_l', found {arch!r}"
+            )
         settings = {
             "v1": (
                 ("MBConv", 1, 3, 1, 32, 16, 1),

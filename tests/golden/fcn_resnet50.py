@@ -75,6 +75,8 @@ class FCNResNet50(nn.Module):
         replace_stride_with_dilation: tuple[bool, ...] = (False, True, True),
     ) -> None:
         super().__init__()
+        depths = tuple(depths)
+        replace_stride_with_dilation = tuple(replace_stride_with_dilation)
         strides = (1,) + tuple(1 if d else 2 for d in replace_stride_with_dilation)
         dilations = tuple(
             2 ** len(tuple(d for d in replace_stride_with_dilation[:i] if d))

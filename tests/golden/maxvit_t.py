@@ -479,6 +479,8 @@ class MaxVitT(nn.Module):
         squeeze_ratio = float(squeeze_ratio)
         mlp_dropout = float(mlp_dropout)
         attention_dropout = float(attention_dropout)
+        block_channels = tuple(block_channels)
+        block_layers = tuple(block_layers)
         total_layers = sum(block_layers)
         first_ids = tuple(sum(block_layers[:i]) for i in range(len(block_layers)))
         # -> [64, 112, 112]

@@ -150,6 +150,8 @@ class MobileNetV3Large(nn.Module):
         super().__init__()
         width_mult = float(width_mult)
         dropout = float(dropout)
+        if arch not in ("large", "small"):
+            raise ValueError(f"arch must be one of 'large', 'small', found {arch!r}")
         reduce_divider = 2 if reduced_tail else 1
         dilation = 2 if dilated else 1
         settings = {

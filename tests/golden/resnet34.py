@@ -56,6 +56,7 @@ class ResNet34(nn.Module):
         self, num_classes: int = 1000, depths: tuple[int, ...] = (3, 4, 6, 3)
     ) -> None:
         super().__init__()
+        depths = tuple(depths)
         # -> [64, 112, 112]
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)  # -> [64, 112, 112]

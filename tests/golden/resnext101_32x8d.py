@@ -75,6 +75,7 @@ class ResNeXt101(nn.Module):
         width_per_group: int = 8,
     ) -> None:
         super().__init__()
+        depths = tuple(depths)
         # -> [64, 112, 112]
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)  # -> [64, 112, 112]

@@ -95,6 +95,8 @@ class ShuffleNetV2X1_0(nn.Module):
         num_classes: int = 1000,
     ) -> None:
         super().__init__()
+        stages_repeats = tuple(stages_repeats)
+        stages_out_channels = tuple(stages_out_channels)
         # -> [24, 112, 112]
         self.conv1 = nn.Sequential(
             nn.Conv2d(3, stages_out_channels[0], 3, stride=2, padding=1, bias=False),

@@ -49,6 +49,8 @@ class SqueezeNet1_1(nn.Module):
     ) -> None:
         super().__init__()
         dropout = float(dropout)
+        if version not in ("1_0", "1_1"):
+            raise ValueError(f"version must be one of '1_0', '1_1', found {version!r}")
         features: list[nn.Module] = []
         if version == "1_0":
             features.append(nn.Conv2d(3, 96, 7, stride=2))

@@ -535,6 +535,8 @@ class SwinTransformer(nn.Module):
         dropout = float(dropout)
         attention_dropout = float(attention_dropout)
         stochastic_depth_prob = float(stochastic_depth_prob)
+        depths = tuple(depths)
+        num_heads = tuple(num_heads)
         total_stage_blocks = sum(depths)
         first_ids = tuple(sum(depths[:i]) for i in range(len(depths)))
         features: list[nn.Module] = []

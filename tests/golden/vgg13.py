@@ -22,6 +22,8 @@ class VGG13(nn.Module):
     ) -> None:
         super().__init__()
         dropout = float(dropout)
+        if depth not in (11, 13, 16, 19):
+            raise ValueError(f"depth must be one of 11, 13, 16, 19, found {depth!r}")
         widths = (64, 128, 256, 512, 512)
         convs_per_stage = {
             11: (1, 1, 2, 2, 2),

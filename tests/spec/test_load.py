@@ -462,7 +462,7 @@ def test_unknown_key_in_a_param_declaration() -> None:
     error = error_of(HEAD + "params:\n  d:\n    default: 1\n    dco: x\nlayers: [relu]\n")
     assert error.message == "unknown key 'dco'"
     assert at(error) == (7, 5)
-    assert error.hint == "did you mean 'doc'? valid keys here: choices, default, doc"
+    assert error.hint == "did you mean 'doc'? valid keys here: choices, default, doc, require"
 
 
 def test_param_declaration_without_default() -> None:

@@ -436,3 +436,85 @@ def test_check_accepts_exactly_the_declared_kind(kind: str, data: st.DataObject)
             check(p, value, "keyword p")
         assert info.value.message.startswith(f"p expects {_KIND_WORDS[kind]} (like its default")
         assert info.value.where == "keyword p"
+
+
+# -- require: a condition on the values given -------------------------------------------------
+
+REQUIRE = """netspec: 1
+name: t
+input: [4]
+params:
+  rates:
+    default: [1, 2, 3]
+    doc: one per branch, three written out
+    require: len(rates) == 3
+  dim:
+    default: 8
+    require: dim % heads == 0
+  heads: 2
+layers: [relu]
+"""
+
+
+def test_require_holds_at_the_defaults_and_at_good_values() -> None:
+    assert netspec.loads(REQUIRE, name="r.yaml").params["rates"] == (1, 2, 3)
+    assert netspec.loads(REQUIRE, name="r.yaml", dim=12, heads=4).params["dim"] == 12
+
+
+def test_require_refuses_at_the_condition_naming_the_values_it_read() -> None:
+    with pytest.raises(SpecError) as info:
+        netspec.loads(REQUIRE, name="r.yaml", rates=[1, 2, 3, 4])
+    error = info.value
+    assert error.message == "rates requires len(rates) == 3, found rates = [1, 2, 3, 4]"
+    assert error.where == "params.rates.require"
+    assert error.span is not None
+    assert (error.span.line, error.span.col) == (8, 14)
+    assert error.hint == "one per branch, three written out"
+    with pytest.raises(SpecError, match=r"dim requires dim % heads == 0, found dim = 8, heads = 3"):
+        netspec.loads(REQUIRE, name="r.yaml", heads=3)
+
+
+def test_require_is_checked_after_every_value_is_bound() -> None:
+    # dim=9 fails with heads=2 (the default), holds with heads=3 given after it
+    assert netspec.loads(REQUIRE, name="r.yaml", dim=9, heads=3).params["dim"] == 9
+
+
+def test_require_that_is_not_a_condition() -> None:
+    text = REQUIRE.replace("require: len(rates) == 3", "require: len(rates)")
+    with pytest.raises(SpecError) as info:
+        netspec.loads(text, name="r.yaml")
+    assert info.value.message == "require is a condition, true or false, found 3"
+    assert info.value.hint == "compare, as in require: len(rates) == 3"
+
+
+def test_require_reads_params_only() -> None:
+    text = REQUIRE.replace("require: len(rates) == 3", "require: len(ratez) == 3")
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(text, name="r.yaml")
+    assert "ratez" in info.value.message
+    assert info.value.span is not None and info.value.span.line == 8
+
+
+def test_require_through_set_exits_2_at_the_condition(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from netspec.cli import app
+
+    path = tmp_path / "r.yaml"
+    path.write_text(REQUIRE)
+    result = CliRunner().invoke(app, ["check", str(path), "--set", "rates=[1,2]"])
+    assert result.exit_code == 2
+    assert "r.yaml:8:14: params.rates.require: rates requires len(rates) == 3" in result.output
+    assert "found rates = [1, 2]" in result.output
+
+
+def test_require_in_both_formats() -> None:
+    from netspec.spec.format import to_ns, to_yaml
+
+    spec = load_text(REQUIRE, "r.yaml")
+    ns = to_ns(spec)
+    assert "rates = [1, 2, 3] require len(rates) == 3" in ns
+    again = load_text(ns, "r.ns")
+    assert to_yaml(again) == to_yaml(spec)
+    with pytest.raises(SpecError, match="rates requires len"):
+        netspec.loads(ns, name="r.ns", rates=[1])

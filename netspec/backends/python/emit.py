@@ -76,6 +76,7 @@ from netspec.expr.render import (
     literal,
     needs_tuple,
     python_function,
+    python_string,
     render,
     render_iterable,
 )
@@ -85,7 +86,7 @@ from netspec.ops.learned import TensorRef, declare
 from netspec.ops.merge import MERGES, split_channels, split_code
 from netspec.spec import models as m
 from netspec.spec.names import GENERATED, check_layer_name
-from netspec.spec.params import Param
+from netspec.spec.params import Param, choices_message, requirement_message
 
 from .format import Atom, Bracket, Chain, Item, PyExpr, Stmt, call, lay_out, prune
 
@@ -342,6 +343,36 @@ def _raise_if(test: n.Expr, error: NetspecError) -> Stmt:
     )
 
 
+def _refuse(test: n.Expr, message: str, found: str) -> Stmt:
+    """``if <test>: raise ValueError(f"<message>, found <found>")``, where ``found`` holds
+    replacement fields (``{depth!r}``): check's refusal of a param's value, in its words."""
+    text = message.replace("{", "{{").replace("}", "}}") + ", found " + found
+    raise_ = Stmt("raise ", call("ValueError", Atom("f" + python_string(text))))
+    return Stmt(f"if {render(test, python=True)}:", reads=_reads(test), body=[raise_], block=True)
+
+
+_INVERSE = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">", "in": "not in"}
+_INVERSE["not in"] = "in"
+
+HELPERS["as_tuples"] = '''
+def _as_tuples(value: Any) -> Any:
+    """Lists as tuples at every depth, as netspec reads a param's value."""
+    if isinstance(value, list | tuple):
+        return tuple(_as_tuples(item) for item in value)
+    return value
+'''
+
+
+def _negated(node: n.Expr) -> n.Expr:
+    """``not node``, written as Python would (``a != b`` for ``a == b``)."""
+    inner = n.strip(node)
+    if isinstance(inner, n.Compare) and len(inner.ops) == 1:
+        return n.Compare(inner.left, (_INVERSE[inner.ops[0]],), inner.comparators)
+    if isinstance(inner, n.Not):
+        return inner.operand
+    return n.Not(inner)
+
+
 def _is_scalar(value: Any) -> bool:
     """A number, a truth value, text or ``None`` (what ``!=`` compares as check's does)."""
     return value is None or isinstance(value, bool | int | float | str)
@@ -433,6 +464,7 @@ class Module:
             init.append(
                 Stmt(f"{name} = ", Atom(f"float({name})"), reads=frozenset({name}), writes=name)
             )
+        init += self._params_as_checked()
         lets = scope.child()
         for name, code in spec.let.items():
             value = calls.evaluate_at(code.expr, None, lets, f"let.{name}")
@@ -483,6 +515,35 @@ class Module:
             base = "nn.Module"
         body = prune(body, em.tracked_names | set(spec.let) | set(floats))
         return ClassCode(self.top_name, base, signature, body, forward, "")
+
+    def _params_as_checked(self) -> list[Stmt]:
+        """The params as check reads them — lists as tuples (in Python ``[4, 8] == (4, 8)`` is
+        false, and ``[4, 8] + (1,)`` fails) — then refused where check refuses them: a value
+        outside its choices, values failing a ``require``."""
+        out: list[Stmt] = []
+        for p in self.params.values():
+            if p.kind != "list":
+                continue
+            if not any(isinstance(v, tuple) for v in p.default):
+                value = f"tuple({p.name})"
+            elif all(
+                isinstance(v, tuple) and not any(isinstance(w, tuple) for w in v) for v in p.default
+            ):
+                value = f"tuple(tuple(row) for row in {p.name})"
+            else:
+                self.helpers.add("as_tuples")
+                value = f"_as_tuples({p.name})"
+            out.append(Stmt(f"{p.name} = ", Atom(value), reads=frozenset({p.name}), writes=p.name))
+        for p in self.params.values():
+            if p.choices is not None:
+                test = n.Compare(n.Name(p.name), ("not in",), (as_expr(p.choices),))
+                out.append(_refuse(test, choices_message(p), f"{{{p.name}!r}}"))
+        for p in self.params.values():
+            if p.require is not None:
+                read = n.value_names(p.require.expr)
+                found = ", ".join(f"{k} = {{{k}!r}}" for k in self.params if k in read)
+                out.append(_refuse(_negated(p.require.expr), requirement_message(p), found))
+        return out
 
     def _param_item(self, p: Param) -> Item:
         value = self.net.params.get(p.name, p.default)

@@ -846,3 +846,110 @@ def test_a_number_param_given_an_integer_is_a_float_as_check_binds_it() -> None:
     for r in (2, 2.0):
         net = spec.replace(r=r).network
         assert compare_state(cls(r=r), net) == [], r
+
+
+# -- params as check reads them ---------------------------------------------------------------
+
+
+def _generated(spec: netspec.Spec) -> Any:
+    namespace: dict[str, Any] = {}
+    exec(compile(spec.source(), "m.py", "exec"), namespace)
+    return namespace[spec.class_name]
+
+
+LIST_COMPARED = """netspec: 1
+name: m
+input: [3, 8, 8]
+params:
+  sizes: [4, 8]
+  rows: [[1, 2], [3, 4]]
+  odd: [[1], 2]
+layers:
+  - conv2d(sizes[0], 3)
+  - if: sizes == [4, 8] and rows == [[1, 2], [3, 4]] and odd == [[1], 2]
+    then: [relu]
+    else: [sigmoid]
+"""
+
+
+@pytest.mark.parametrize("given", ["list", "tuple"])
+def test_a_list_param_given_as_a_list_builds_what_check_says(given: str) -> None:
+    """Check holds a list as a tuple; so does the class, whatever it is given (in Python
+    ``[4, 8] == (4, 8)`` is false: the class built a sigmoid where check says relu)."""
+    spec = netspec.loads(LIST_COMPARED)
+    source = spec.source()
+    assert "sizes = tuple(sizes)" in source
+    assert "rows = tuple(tuple(row) for row in rows)" in source
+    assert "odd = _as_tuples(odd)" in source and "def _as_tuples(value: Any) -> Any:" in source
+    cls = _generated(spec)
+    wrap = list if given == "list" else tuple
+    model = cls(sizes=wrap([4, 8]), rows=wrap([wrap([1, 2]), wrap([3, 4])]), odd=[wrap([1]), 2])
+    assert isinstance(model[1], torch.nn.ReLU)
+    assert compare_state(model, spec.network) == []
+    other = netspec.loads(LIST_COMPARED, sizes=[4, 9])
+    assert isinstance(cls(sizes=[4, 9])[1], torch.nn.Sigmoid)
+    assert other.summary()["layers"][1]["op"] == "sigmoid"
+
+
+CHECKED = """netspec: 1
+name: m
+input: [3, 8, 8]
+params:
+  depth:
+    default: 2
+    choices: [1, 2, 3]
+  act:
+    default: relu
+    choices: [relu, gelu]
+  rates:
+    default: [1, 2]
+    require: len(rates) == 2 and rates != [2, 1]
+  width:
+    default: 8
+    require: not width % 4
+layers:
+  - conv2d(width, 3, padding=rates[0], dilation=rates[0])
+  - repeat: depth
+    do: [relu]
+"""
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ({"depth": 4}, "depth must be one of 1, 2, 3, found 4"),
+        ({"act": "tanh"}, "act must be one of 'relu', 'gelu', found 'tanh'"),
+        ({"rates": [1, 2, 3]}, "rates requires len(rates) == 2 and rates != [2, 1], found rates"),
+        ({"rates": [2, 1]}, "rates requires len(rates) == 2 and rates != [2, 1], found rates"),
+        ({"width": 6}, "width requires not width % 4, found width = 6"),
+    ],
+)
+def test_the_class_refuses_what_check_refuses_in_its_words(
+    given: dict[str, Any], words: str
+) -> None:
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(CHECKED, **given)
+    assert info.value.message.startswith(words)
+    cls = _generated(netspec.loads(CHECKED))
+    with pytest.raises(ValueError) as raised:
+        cls(**given)
+    assert str(raised.value).startswith(words)
+    assert str(raised.value).partition(", found")[0] == info.value.message.partition(", found")[0]
+
+
+def test_the_checks_read_as_python() -> None:
+    source = netspec.loads(CHECKED).source()
+    assert "if depth not in (1, 2, 3):" in source
+    assert 'if act not in ("relu", "gelu"):' in source
+    assert "if not (len(rates) == 2 and rates != (2, 1)):" in source
+    assert "if width % 4:" in source  # `not not …` is the condition itself
+
+
+def test_deeplabv3_takes_three_atrous_rates() -> None:
+    """Its ASPP writes out a branch per rate: a fourth rate is refused, not ignored."""
+    with pytest.raises(NetspecError, match=r"atrous_rates requires len\(atrous_rates\) == 3"):
+        netspec.load("deeplabv3_resnet50", atrous_rates=[6, 12, 18, 24])
+    spec = netspec.load("deeplabv3_resnet50", atrous_rates=[6, 12, 18])
+    assert spec.params["atrous_rates"] == (6, 12, 18)
+    source = spec.source()
+    assert "if len(atrous_rates) != 3:" in source
