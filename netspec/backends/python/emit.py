@@ -2601,6 +2601,9 @@ class Emitter:
         if any(tested == name for tested, _, _ in self.module_tests):
             self.reassigned.add(name)  # forward cannot tell its condition by its presence
         last, self.made_layer = self.made_layer, None
+        if self.loops and not self._same_each_time(module, last):
+            # made on each run of a loop that stays a loop: check refuses a second making
+            init.append(self._made_again_guard(name, span))
         # a layer made in a loop that stays a loop is made as often as it runs (perhaps
         # never), with its variables' values: not a test the class can make once
         made = last[1:] if last is not None and last[0] is module and not self.loops else None
@@ -2618,6 +2621,35 @@ class Emitter:
         self.conditional.discard(name)  # assigned here whatever the condition said
         comment = f"-> {list(shapes[name])}" if name in shapes and not self.dry else ""
         init.append(Stmt(f"self.{name} = ", module, comment=comment, reads=_reads_items(module)))
+
+    def _same_each_time(self, module: PyExpr, made: Any) -> bool:
+        """Whether a layer a loop that stays a loop makes under one name is one stateless
+        module each time (an operator without parameters, reading none of the loops'
+        variables): check shares it, one module called on each run."""
+        if made is None or made[0] is not module:
+            return False  # a block or a sequence: modules of their own
+        _, op, attrs, shape = made
+        try:
+            if op.tensors(attrs, shape):
+                return False
+        except SymbolicError:
+            return False
+        loop_names = set(self.loop_vars) | set(self.loop_vars.values())
+        return not (_reads_items(module) & loop_names)
+
+    def _made_again_guard(self, name: str, span: Span | None) -> Stmt:
+        """``if hasattr(self, "<name>"): raise ValueError(…)``: a module of this name was made
+        before (on an earlier run of the loop, or before it), which check refuses: one name
+        for two modules (a class that assigned it again would call one module twice, sharing
+        its weights, or only the last)."""
+        error = SpecError(
+            f"the name {name!r} is used twice: a loop makes it again",
+            span,
+            name,
+            hint="name it from the loop's variable (`conv{i}`), or move it out of the loop",
+        )
+        test = n.Call(n.Name("hasattr"), (n.Name("self"), n.Const(name)), ())
+        return _raise_if(test, error)
 
     def _same_layer_guard(
         self, name: str, first: str, made: Any, second: str, again: Any, span: Span | None
