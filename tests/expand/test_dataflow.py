@@ -920,4 +920,4 @@ def test_a_child_before_a_loop_keeps_the_sizes_it_had() -> None:
     for widths in ([4], [4, 5], []):
         model = netspec.loads(text, widths=widths).build(verify=True)
         assert model.low.in_channels == 6
-    assert "if len(" not in netspec.loads(text).source()
+    assert "if len(seq) ==" not in netspec.loads(text).source()

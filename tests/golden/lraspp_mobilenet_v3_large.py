@@ -297,6 +297,10 @@ class LRASPPMobileNetV3Large(nn.Module):
         if len(backbone) == 5:
             backbone_4_channels = lastconv_channels
         self.backbone = nn.Sequential(*backbone)  # -> [960, 14, 14]
+        if len(self.backbone) <= 4:
+            raise ValueError(
+                f"`from: backbone.4` reads child 4 of 'backbone', which has {len(self.backbone)}",
+            )
         # -> [21, 28, 28]
         self.classifier = LRASPPHead(
             backbone_4_channels, lastconv_channels, num_classes, inter_channels

@@ -351,6 +351,15 @@ def _refuse(test: n.Expr, message: str, found: str) -> Stmt:
     return Stmt(f"if {render(test, python=True)}:", reads=_reads(test), body=[raise_], block=True)
 
 
+def _short_sequence_guard(name: str, target: str, k: int) -> Stmt:
+    """``if len(self.<name>) <= k: raise ValueError(…)``: ``from: name.k`` reads a child the
+    sequence may not have (its length follows the params), which check refuses in these words."""
+    text = f"`from: {name}.{k}` reads child {k} of {name!r}, which has ".replace("{", "{{")
+    message = Atom("f" + python_string(text.replace("}", "}}") + f"{{len({target})}}"))
+    raise_ = Stmt("raise ", call("ValueError", message))
+    return Stmt(f"if len({target}) <= {k}:", reads=frozenset(), body=[raise_], block=True)
+
+
 _INVERSE = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">", "in": "not in"}
 _INVERSE["not in"] = "in"
 
@@ -2344,6 +2353,7 @@ class Emitter:
             target = f"getattr(self, {got.flat()})"
         self._sync(state, init)
         if tapped:
+            init.append(_short_sequence_guard(entry.name.text, target, max(tapped)))
             self._tapped_call(entry.name.text, target, tapped, fwd, flow)
             return
         args = ", ".join([flow.src, *(var for var, _ in given)])

@@ -957,7 +957,7 @@ def test_deeplabv3_takes_three_atrous_rates() -> None:
 
 # -- a name a loop that stays a loop makes ----------------------------------------------------
 
-LOOPED = """netspec: 1
+LOOP_NAMED = """netspec: 1
 name: m
 input: [4, 8, 8]
 params:
@@ -980,11 +980,11 @@ layers:
 def test_a_name_a_kept_loop_makes_again_is_refused_by_the_class(before: str, inside: str) -> None:
     """The class generated where the loop runs at most once refuses a count check refuses (it
     assigned the attribute again: one conv called n times, or only the last activation)."""
-    spec = netspec.loads(LOOPED.format(n=1, before=before, inside=inside))
+    spec = netspec.loads(LOOP_NAMED.format(n=1, before=before, inside=inside))
     cls = _generated(spec)
     assert compare_state(cls(), spec.network) == []
     with pytest.raises(NetspecError, match="is used twice"):
-        netspec.loads(LOOPED.format(n=2, before=before, inside=inside)).check()
+        netspec.loads(LOOP_NAMED.format(n=2, before=before, inside=inside)).check()
     with pytest.raises(ValueError, match="is used twice: a loop makes it again"):
         cls(n=2)
 
@@ -992,15 +992,41 @@ def test_a_name_a_kept_loop_makes_again_is_refused_by_the_class(before: str, ins
 def test_a_name_made_before_a_kept_loop_and_in_it_is_refused_by_codegen() -> None:
     """Where the loop runs no time at the defaults, check accepts; the class could not make it
     again on the loop's first run: codegen says so."""
-    text = LOOPED.format(n=0, before="bn: batchnorm2d", inside="bn: batchnorm2d")
+    text = LOOP_NAMED.format(n=0, before="bn: batchnorm2d", inside="bn: batchnorm2d")
     assert_codegen_refuses(text, "spec.yaml:10:9: bn: the name 'bn' is given to", "own name")
 
 
 def test_a_stateless_layer_a_kept_loop_makes_each_time_is_one_module() -> None:
-    text = LOOPED.format(n=1, before="act: relu", inside="act: relu")
+    text = LOOP_NAMED.format(n=1, before="act: relu", inside="act: relu")
     cls = _generated(netspec.loads(text))
     assert "hasattr" not in netspec.loads(text).source()
     three = netspec.loads(text.replace("n: 1", "n: 3"))
     model = cls(n=3)
     assert compare_state(model, three.network) == []
     assert compare_forward(model, three.network) == []
+
+
+def test_a_child_read_from_a_sequence_too_short_is_refused_by_the_class() -> None:
+    """``from: backbone.2`` where the params give the sequence two children: check refuses;
+    the class read its input instead (``backbone_2 = x`` before the loop), adding it to the
+    head's output where the channels agree — another model."""
+    text = """netspec: 1
+name: m
+input: [4, 16, 16]
+params:
+  n: 3
+layers:
+  - backbone:
+      - repeat: n
+        do:
+          - conv2d(4, 3, padding=1)
+  - head: conv2d(4, 1)
+  - out: add
+    from: [head, backbone.2]
+"""
+    cls = _generated(netspec.loads(text))
+    assert compare_state(cls(n=4), netspec.loads(text, n=4).network) == []
+    with pytest.raises(NetspecError, match=r"reads child 2 of 'backbone', which has 2"):
+        netspec.loads(text, n=2).check()
+    with pytest.raises(ValueError, match=r"reads child 2 of 'backbone', which has 2$"):
+        cls(n=2)
