@@ -2672,6 +2672,8 @@ class Emitter:
         a sequence, another operator, parameters, a list- or text-valued attribute, a use in
         a loop that stays a loop or after a condition that made the name. ``None``
         where the two are equal at every value (``leaky_relu(0.5)``, ``leaky_relu(1 / 2)``)."""
+        # (a dry run of a loop's body names the sizes it starts from: `…` to the reader)
+        first, second = (re.sub(r"\b__dim\d+_\d+\b", "…", t) for t in (first, second))
         refusal = CodegenError(
             f"the name {name!r} is given to {first} and to {second}, which differ for some "
             "values of the params (check accepts one module called twice only where they are "

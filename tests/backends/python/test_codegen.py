@@ -993,7 +993,10 @@ def test_a_name_made_before_a_kept_loop_and_in_it_is_refused_by_codegen() -> Non
     """Where the loop runs no time at the defaults, check accepts; the class could not make it
     again on the loop's first run: codegen says so."""
     text = LOOP_NAMED.format(n=0, before="bn: batchnorm2d", inside="bn: batchnorm2d")
-    assert_codegen_refuses(text, "spec.yaml:10:9: bn: the name 'bn' is given to", "own name")
+    head = (
+        "spec.yaml:10:9: bn: the name 'bn' is given to nn.BatchNorm2d(4) and to nn.BatchNorm2d(…)"
+    )
+    assert_codegen_refuses(text, head, "own name")
 
 
 def test_a_stateless_layer_a_kept_loop_makes_each_time_is_one_module() -> None:
