@@ -55,6 +55,7 @@ from netspec.expand.lower import (
     inputs_block,
     lower_block,
     merge_call,
+    missing_child,
     read_names,
     stage_arguments,
     unnamed_problem,
@@ -418,7 +419,7 @@ class _Expander:
             count = len(seq.children) if isinstance(seq, SeqNode) else 0
             if not isinstance(seq, SeqNode) or int(k) >= count:
                 raise SpecError(
-                    f"`from: {read}` reads child {k} of {name!r}, which has {count} "
+                    f"{missing_child(name, k)} {count} "
                     f"({'none' if not count else f'0 … {count - 1}'})",
                     sources.spans[i],
                     at,

@@ -566,6 +566,12 @@ def _check_tap(
         )
 
 
+def missing_child(name: str, k: int | str) -> str:
+    """What ``from: name.k`` is told where sequence ``name`` has no child ``k`` (check, and the
+    generated class, follow it with the count)."""
+    return f"`from: {name}.{k}` reads child {k} of {name!r}, which has"
+
+
 def taps(reads: frozenset[str] | set[str], name: str) -> list[int]:
     """The children of sequence ``name`` whose outputs ``from:``s read (``name.4``), in order."""
     prefix = f"{name}."

@@ -411,9 +411,18 @@ def _merge(base: m.SpecFile, child: m.SpecFile, last: bool = False) -> m.SpecFil
                 f"params.{name}",
                 hint=choices_hint(name, base.params, "parameters"),
             )
-        if isinstance(old, m.ParamDecl) and not isinstance(value, m.ParamDecl):
-            decl = old.model_copy(update={"default": value})
+        if isinstance(old, m.ParamDecl):
+            # a declaration's keys merge too: a variant that sets the default, or its doc,
+            # keeps the base's choices and require
+            given = (
+                {k: getattr(value, k) for k in value.model_fields_set}
+                if isinstance(value, m.ParamDecl)
+                else {"default": value}
+            )
+            decl = old.model_copy(update=given)
             decl._span = child.key_span(f"params.{name}") or old.span
+            if isinstance(value, m.ParamDecl):
+                decl._key_spans = {**old._key_spans, **value._key_spans}
             value = decl
         params[name] = value
     update["params"] = params

@@ -538,7 +538,8 @@ class SpecFile(Node):
     """The generated PyTorch class's name (default: the name in CamelCase)."""
     extends: str | None = None
     """A spec this one is based on: a path relative to this file, or a bundled spec's name.
-    Keys given here replace the base's; ``params`` and ``let`` are merged key by key."""
+    Keys given here replace the base's; ``params`` and ``let`` are merged key by key (and a
+    param declared again, key by key of its declaration)."""
     input: Expression | None = None
     """One sample's shape without the batch dimension, e.g. ``[3, 224, 224]`` (C × H × W)."""
     input_dtype: Literal["float32", "int64"] | None = None

@@ -164,7 +164,7 @@ def declared(spec: m.SpecFile) -> dict[str, Param]:
     """The parameters a spec declares, in order, with their defaults checked.
 
     Raises:
-        SpecError: a default is not among its choices.
+        SpecError: a default is not among its choices, or a ``require`` reads no param.
     """
     out: dict[str, Param] = {}
     for name, raw in spec.params.items():
@@ -193,6 +193,15 @@ def declared(spec: m.SpecFile) -> dict[str, Param]:
                 f"params.{name}",
             )
         out[name] = param
+    for param in out.values():
+        code = param.require
+        if code is not None and not n.value_names(code.expr):  # (unknown names: at bind)
+            raise SpecError(
+                "require is a condition on the params' values, and this one reads none",
+                code.span,
+                f"params.{param.name}.require",
+                hint=f"compare the param, as in require: {_example_condition(param)}",
+            )
     return out
 
 
@@ -216,7 +225,7 @@ def check(param: Param, value: Any, where: str) -> Any:
     if param.kind == "float":
         value = float(value)
     elif param.kind == "list":
-        want = _item_kind(param.default)
+        want = item_kind(param.default)
         if want is not None:
             for item in value:
                 if not _fits(_kind(item), want):
@@ -249,6 +258,14 @@ def requirement_message(param: Param) -> str:
     return f"{param.name} requires {render(param.require.expr)}"
 
 
+def _example_condition(param: Param) -> str:
+    """A ``require`` condition on ``param``, for hints."""
+    examples = {"list": f"len({param.name}) == 3", "bool": f"{param.name} or …", "str": ""}
+    return examples.get(param.kind) or (
+        f"{param.name} != ''" if param.kind == "str" else f"{param.name} > 0"
+    )
+
+
 def meets_requirement(param: Param, values: Mapping[str, Any]) -> None:
     """Check ``param``'s ``require``, a condition on the params' ``values`` (every param
     bound): it must be true.
@@ -270,7 +287,7 @@ def meets_requirement(param: Param, values: Mapping[str, Any]) -> None:
             f"require is a condition, true or false, found {show(holds)}",
             code.span,
             where,
-            hint=f"compare, as in require: len({param.name}) == 3",
+            hint=f"compare, as in require: {_example_condition(param)}",
         )
     if not holds:
         read = n.value_names(code.expr)
@@ -280,7 +297,7 @@ def meets_requirement(param: Param, values: Mapping[str, Any]) -> None:
         )
 
 
-def _item_kind(default: Any) -> str | None:
+def item_kind(default: Any) -> str | None:
     """The kind every item of a list default has (integers and numbers mixed: numbers), or
     ``None`` when the items differ or there are none: then items are not checked."""
     kinds = {_kind(v) for v in default}

@@ -58,6 +58,13 @@ class StochasticDepth(nn.Module):
         return f"p={self.p}, mode={self.mode}"
 
 
+def _as_tuples(value: Any) -> Any:
+    """Lists as tuples at every depth, as netspec reads a param's value."""
+    if isinstance(value, list | tuple):
+        return tuple(_as_tuples(item) for item in value)
+    return value
+
+
 def stochastic_depth(
     x: torch.Tensor, p: float, mode: str, training: bool = True
 ) -> torch.Tensor:
@@ -180,7 +187,7 @@ class ConvNeXtBase(nn.Module):
         super().__init__()
         stochastic_depth_prob = float(stochastic_depth_prob)
         layer_scale = float(layer_scale)
-        block_setting = tuple(tuple(row) for row in block_setting)
+        block_setting = _as_tuples(block_setting)
         total_stage_blocks = sum(tuple(n for _, _, n in block_setting))
         first_ids = tuple(
             sum(tuple(n for _, _, n in block_setting[:i]))

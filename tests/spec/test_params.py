@@ -518,3 +518,30 @@ def test_require_in_both_formats() -> None:
     assert to_yaml(again) == to_yaml(spec)
     with pytest.raises(SpecError, match="rates requires len"):
         netspec.loads(ns, name="r.ns", rates=[1])
+
+
+def test_a_require_that_reads_no_param_is_refused() -> None:
+    text = REQUIRE.replace("require: len(rates) == 3", "require: len([1, 2]) == 2")
+    with pytest.raises(SpecError) as info:
+        netspec.loads(text, name="r.yaml")
+    assert info.value.message == (
+        "require is a condition on the params' values, and this one reads none"
+    )
+    assert info.value.where == "params.rates.require"
+    assert info.value.hint == "compare the param, as in require: len(rates) == 3"
+
+
+def test_a_variant_that_declares_a_param_again_keeps_what_it_does_not_say(tmp_path: Any) -> None:
+    """A declaration over the base's merges key by key, like params and let: a variant that
+    only documents the param, or sets its default, keeps the base's choices and require."""
+    (tmp_path / "base.yaml").write_text(REQUIRE)
+    (tmp_path / "child.yaml").write_text(
+        "netspec: 1\nname: child\nextends: base\nparams:\n  rates:\n    default: [2, 4, 6]\n"
+        "    doc: other rates\n"
+    )
+    spec = netspec.load(tmp_path / "child.yaml")
+    assert spec.params["rates"] == (2, 4, 6)
+    with pytest.raises(SpecError) as info:
+        netspec.load(tmp_path / "child.yaml", rates=[1, 2, 3, 4])
+    assert info.value.message.startswith("rates requires len(rates) == 3")
+    assert info.value.hint == "other rates"

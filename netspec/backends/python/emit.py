@@ -44,6 +44,7 @@ from netspec.expand.lower import (
     layer_names,
     lower_block,
     merge_call,
+    missing_child,
     numbered_branches,
     read_names,
     stage_arguments,
@@ -86,7 +87,7 @@ from netspec.ops.learned import TensorRef, declare
 from netspec.ops.merge import MERGES, split_channels, split_code
 from netspec.spec import models as m
 from netspec.spec.names import GENERATED, check_layer_name
-from netspec.spec.params import Param, choices_message, requirement_message
+from netspec.spec.params import Param, choices_message, item_kind, requirement_message
 
 from .format import Atom, Bracket, Chain, Item, PyExpr, Stmt, call, lay_out, prune
 
@@ -266,6 +267,11 @@ def _laid_out(node: n.Expr) -> PyExpr | None:
     if isinstance(call, n.Call) and isinstance(call.func, n.Name) and not call.kwargs:
         args = tuple(Item(_expr(a)) for a in call.args)
         return Bracket(f"{call.func.id}(", args, close)
+    if isinstance(node, n.BoolOp):  # black splits before each `and`/`or`
+        p = _precedence(node)
+        parts = [_operand(node.values[0], p + 1)]
+        parts += [_prefixed(f"{node.op} ", v, p + 1) for v in node.values[1:]]
+        return Chain(tuple(parts))
     if isinstance(node, n.OpChain):  # split across lines like a short chain
         p = _precedence(node)
         parts = [_operand(node.values[0], p)]
@@ -335,12 +341,7 @@ def _py_call(pc: PyCall, x: str = "x") -> Bracket:
 def _raise_if(test: n.Expr, error: NetspecError) -> Stmt:
     """``if <test>: raise ValueError("<error>")``: where check refuses values the class is
     given (its error, positioned in the spec)."""
-    return Stmt(
-        f"if {render(test, python=True)}:",
-        reads=_reads(test),
-        body=[_Dead(error.headline()).stmt()],
-        block=True,
-    )
+    return _if(test, [_Dead(error.headline()).stmt()])
 
 
 def _refuse(test: n.Expr, message: str, found: str) -> Stmt:
@@ -348,20 +349,42 @@ def _refuse(test: n.Expr, message: str, found: str) -> Stmt:
     replacement fields (``{depth!r}``): check's refusal of a param's value, in its words."""
     text = message.replace("{", "{{").replace("}", "}}") + ", found " + found
     raise_ = Stmt("raise ", call("ValueError", Atom("f" + python_string(text))))
-    return Stmt(f"if {render(test, python=True)}:", reads=_reads(test), body=[raise_], block=True)
+    return _if(test, [raise_])
+
+
+def _if(test: n.Expr, body: list[Stmt]) -> Stmt:
+    """``if <test>:`` and ``body``; a long test of ``and``/``or`` split one operand a line
+    in brackets, as black splits it."""
+    header = f"if {render(test, python=True)}:"
+    inner = n.strip(test)
+    negated = isinstance(inner, n.Not) and isinstance(n.strip(inner.operand), n.BoolOp)
+    chain = n.strip(inner.operand) if isinstance(inner, n.Not) else inner
+    laid = _laid_out(chain) if negated or isinstance(chain, n.BoolOp) else None
+    expr = None
+    if laid is not None and laid.flat() == render(chain, python=True):
+        head = "if not (" if negated else "if ("
+        expr = Bracket(head, (Item(laid),), "):", commas=False, text=header)
+    return Stmt(header, expr, reads=_reads(test), body=body, block=True)
+
+
+def _varies(value: Any) -> bool:
+    """Whether a layer list's length may follow the params: a loop or a condition at its
+    top."""
+    entries = value if isinstance(value, list) else [value]
+    return any(isinstance(e, m.ForEntry | m.RepeatEntry | m.IfEntry) for e in entries)
 
 
 def _short_sequence_guard(name: str, target: str, k: int) -> Stmt:
     """``if len(self.<name>) <= k: raise ValueError(…)``: ``from: name.k`` reads a child the
-    sequence may not have (its length follows the params), which check refuses in these words."""
-    text = f"`from: {name}.{k}` reads child {k} of {name!r}, which has ".replace("{", "{{")
-    message = Atom("f" + python_string(text.replace("}", "}}") + f"{{len({target})}}"))
+    sequence may not have (its length follows the params), which check refuses."""
+    text = (missing_child(name, k) + " ").replace("{", "{{").replace("}", "}}")
+    message = Atom("f" + python_string(text + f"{{len({target})}}"))
     raise_ = Stmt("raise ", call("ValueError", message))
     return Stmt(f"if len({target}) <= {k}:", reads=frozenset(), body=[raise_], block=True)
 
 
-_INVERSE = {"==": "!=", "!=": "==", "<": ">=", ">=": "<", ">": "<=", "<=": ">", "in": "not in"}
-_INVERSE["not in"] = "in"
+_INVERSE = {"==": "!=", "!=": "==", "in": "not in", "not in": "in"}
+"""Comparisons whose negation is another (``a < b`` is not: NaN)."""
 
 HELPERS["as_tuples"] = '''
 def _as_tuples(value: Any) -> Any:
@@ -372,11 +395,15 @@ def _as_tuples(value: Any) -> Any:
 '''
 
 
-def _negated(node: n.Expr) -> n.Expr:
-    """``not node``, written as Python would (``a != b`` for ``a == b``)."""
+def _fails(node: n.Expr, truth: Callable[[n.Expr], bool]) -> n.Expr:
+    """A test true exactly where condition ``node`` is not ``True`` (check refuses another
+    value than ``true``): ``a != b`` for ``a == b``, ``not c`` for a condition that is true
+    or false by its form (``truth``), ``(c) is not True`` for another."""
     inner = n.strip(node)
-    if isinstance(inner, n.Compare) and len(inner.ops) == 1:
+    if isinstance(inner, n.Compare) and len(inner.ops) == 1 and inner.ops[0] in _INVERSE:
         return n.Compare(inner.left, (_INVERSE[inner.ops[0]],), inner.comparators)
+    if not truth(inner):
+        return n.Compare(inner, ("is not",), (n.Const(True),))
     if isinstance(inner, n.Not):
         return inner.operand
     return n.Not(inner)
@@ -533,26 +560,37 @@ class Module:
         for p in self.params.values():
             if p.kind != "list":
                 continue
-            if not any(isinstance(v, tuple) for v in p.default):
-                value = f"tuple({p.name})"
-            elif all(
-                isinstance(v, tuple) and not any(isinstance(w, tuple) for w in v) for v in p.default
-            ):
-                value = f"tuple(tuple(row) for row in {p.name})"
-            else:
+            if item_kind(p.default) in ("int", "float", "bool", "str"):
+                value = f"tuple({p.name})"  # check refuses items of another kind
+            else:  # lists in it, or items of any kind: lists at any depth
                 self.helpers.add("as_tuples")
                 value = f"_as_tuples({p.name})"
             out.append(Stmt(f"{p.name} = ", Atom(value), reads=frozenset({p.name}), writes=p.name))
         for p in self.params.values():
             if p.choices is not None:
-                test = n.Compare(n.Name(p.name), ("not in",), (as_expr(p.choices),))
-                out.append(_refuse(test, choices_message(p), f"{{{p.name}!r}}"))
+                outside = n.Compare(n.Name(p.name), ("not in",), (as_expr(p.choices),))
+                out.append(_refuse(outside, choices_message(p), f"{{{p.name}!r}}"))
         for p in self.params.values():
             if p.require is not None:
                 read = n.value_names(p.require.expr)
                 found = ", ".join(f"{k} = {{{k}!r}}" for k in self.params if k in read)
-                out.append(_refuse(_negated(p.require.expr), requirement_message(p), found))
+                test = _fails(p.require.expr, self._truth)
+                out.append(_refuse(test, requirement_message(p), found))
         return out
+
+    def _truth(self, node: n.Expr) -> bool:
+        """Whether an expression is true or false by its form: a comparison, ``not``, ``and``
+        and ``or`` of such, a truth value, a truth-valued param."""
+        node = n.strip(node)
+        if isinstance(node, n.Compare | n.Not):
+            return True
+        if isinstance(node, n.BoolOp):
+            return all(self._truth(v) for v in node.values)
+        if isinstance(node, n.Const):
+            return isinstance(node.value, bool)
+        if isinstance(node, n.Name) and node.id in self.params:
+            return self.params[node.id].kind == "bool"
+        return False
 
     def _param_item(self, p: Param) -> Item:
         value = self.net.params.get(p.name, p.default)
@@ -2344,7 +2382,10 @@ class Emitter:
         module = self._named_value(entry, scope, state, init, tapped)
         form = self._call_form(entry, count)
         if isinstance(name, str):
-            self._assign(name, module, init, shapes, entry.span)
+            choice = isinstance(entry.value, m.LayerRef) and isinstance(
+                n.strip(entry.value.expr), n.IfExp
+            )
+            self._assign(name, module, init, shapes, entry.span, choice)
             target = f"self.{name}"
         else:  # a name known only when the code runs: an attribute set and got by name
             made, got = name
@@ -2352,8 +2393,9 @@ class Emitter:
             init.append(Stmt("", call("setattr", Atom("self"), made, module), reads=reads))
             target = f"getattr(self, {got.flat()})"
         self._sync(state, init)
-        if tapped:
+        if tapped and _varies(entry.value):  # its length may follow the params
             init.append(_short_sequence_guard(entry.name.text, target, max(tapped)))
+        if tapped:
             self._tapped_call(entry.name.text, target, tapped, fwd, flow)
             return
         args = ", ".join([flow.src, *(var for var, _ in given)])
@@ -2607,11 +2649,12 @@ class Emitter:
         init: list[Stmt],
         shapes: dict[str, Shape],
         span: Span | None = None,
+        choice: bool = False,
     ) -> None:
         if any(tested == name for tested, _, _ in self.module_tests):
             self.reassigned.add(name)  # forward cannot tell its condition by its presence
         last, self.made_layer = self.made_layer, None
-        if self.loops and not self._same_each_time(module, last):
+        if self.loops and self._owns_modules(module, last, choice):
             # made on each run of a loop that stays a loop: check refuses a second making
             init.append(self._made_again_guard(name, span))
         # a layer made in a loop that stays a loop is made as often as it runs (perhaps
@@ -2632,20 +2675,21 @@ class Emitter:
         comment = f"-> {list(shapes[name])}" if name in shapes and not self.dry else ""
         init.append(Stmt(f"self.{name} = ", module, comment=comment, reads=_reads_items(module)))
 
-    def _same_each_time(self, module: PyExpr, made: Any) -> bool:
-        """Whether a layer a loop that stays a loop makes under one name is one stateless
-        module each time (an operator without parameters, reading none of the loops'
-        variables): check shares it, one module called on each run."""
+    @staticmethod
+    def _owns_modules(module: PyExpr, made: Any, choice: bool) -> bool:
+        """Whether a layer is a module check never shares under one name: an operator with
+        parameters, a block or a sequence. (A stateless operator, or a choice between
+        layers, check shares where the two makings are the same layer: the class calls the
+        last one made, as the same module.)"""
+        if choice:
+            return False
         if made is None or made[0] is not module:
-            return False  # a block or a sequence: modules of their own
+            return True  # a block or a sequence
         _, op, attrs, shape = made
         try:
-            if op.tensors(attrs, shape):
-                return False
+            return bool(op.tensors(attrs, shape))
         except SymbolicError:
-            return False
-        loop_names = set(self.loop_vars) | set(self.loop_vars.values())
-        return not (_reads_items(module) & loop_names)
+            return True
 
     def _made_again_guard(self, name: str, span: Span | None) -> Stmt:
         """``if hasattr(self, "<name>"): raise ValueError(…)``: a module of this name was made
@@ -2653,7 +2697,7 @@ class Emitter:
         for two modules (a class that assigned it again would call one module twice, sharing
         its weights, or only the last)."""
         error = SpecError(
-            f"the name {name!r} is used twice: a loop makes it again",
+            f"the name {name!r} is used twice (a loop makes it on each run)",
             span,
             name,
             hint="name it from the loop's variable (`conv{i}`), or move it out of the loop",

@@ -879,7 +879,7 @@ def test_a_list_param_given_as_a_list_builds_what_check_says(given: str) -> None
     spec = netspec.loads(LIST_COMPARED)
     source = spec.source()
     assert "sizes = tuple(sizes)" in source
-    assert "rows = tuple(tuple(row) for row in rows)" in source
+    assert "rows = _as_tuples(rows)" in source  # items are lists: at any depth
     assert "odd = _as_tuples(odd)" in source and "def _as_tuples(value: Any) -> Any:" in source
     cls = _generated(spec)
     wrap = list if given == "list" else tuple
@@ -974,7 +974,7 @@ layers:
     ("before", "inside"),
     [
         ("conv: conv2d(4, 3, padding=1)", "c: conv2d(4, 3, padding=1)"),  # weights
-        ("conv: conv2d(4, 3, padding=1)", "act: relu if i == 0 else sigmoid"),  # differs
+        ("conv: conv2d(4, 3, padding=1)", 'seq: ["conv2d(4, 1)", relu]'),  # a sequence
     ],
 )
 def test_a_name_a_kept_loop_makes_again_is_refused_by_the_class(before: str, inside: str) -> None:
@@ -985,7 +985,7 @@ def test_a_name_a_kept_loop_makes_again_is_refused_by_the_class(before: str, ins
     assert compare_state(cls(), spec.network) == []
     with pytest.raises(NetspecError, match="is used twice"):
         netspec.loads(LOOP_NAMED.format(n=2, before=before, inside=inside)).check()
-    with pytest.raises(ValueError, match="is used twice: a loop makes it again"):
+    with pytest.raises(ValueError, match=r"is used twice \(a loop makes it on each run\)"):
         cls(n=2)
 
 
@@ -999,8 +999,16 @@ def test_a_name_made_before_a_kept_loop_and_in_it_is_refused_by_codegen() -> Non
     assert_codegen_refuses(text, head, "own name")
 
 
-def test_a_stateless_layer_a_kept_loop_makes_each_time_is_one_module() -> None:
-    text = LOOP_NAMED.format(n=1, before="act: relu", inside="act: relu")
+@pytest.mark.parametrize(
+    "inside",
+    [
+        "act: relu",
+        "act: relu if n > 0 else sigmoid",  # a choice: the same layer on every run
+        "act: leaky_relu(0.1 if i < 5 else 0.2)",  # reads the loop's variable, equal here
+    ],
+)
+def test_a_stateless_layer_a_kept_loop_makes_each_time_is_one_module(inside: str) -> None:
+    text = LOOP_NAMED.format(n=1, before="conv: conv2d(4, 1)", inside=inside)
     cls = _generated(netspec.loads(text))
     assert "hasattr" not in netspec.loads(text).source()
     three = netspec.loads(text.replace("n: 1", "n: 3"))
@@ -1033,3 +1041,78 @@ layers:
         netspec.loads(text, n=2).check()
     with pytest.raises(ValueError, match=r"reads child 2 of 'backbone', which has 2$"):
         cls(n=2)
+
+
+def test_a_require_true_or_false_only_by_its_value_is_tested_for_true() -> None:
+    """``flag or width`` is ``width`` where flag is false: check refuses a condition that is
+    not true or false, so the class tests ``is not True`` (Python's truth would accept 8)."""
+    text = """netspec: 1
+name: m
+input: [3, 8, 8]
+params:
+  flag: true
+  width:
+    default: 8
+    require: flag or width
+layers:
+  - conv2d(width, 3)
+"""
+    source = netspec.loads(text).source()
+    assert "if (flag or width) is not True:" in source
+    cls = _generated(netspec.loads(text))
+    with pytest.raises(NetspecError, match="require is a condition, true or false, found 8"):
+        netspec.loads(text, flag=False)
+    with pytest.raises(ValueError, match="width requires flag or width"):
+        cls(flag=False)
+
+
+@pytest.mark.parametrize(
+    ("default", "given", "same"),
+    [
+        ("[]", [[1, 2]], False),
+        ("[1, 'a']", [[1], "a"], False),
+        ("[[1, 2], [3, 4]]", [[[1], 2]], False),
+        ("[[1, 2], [3, 4]]", [[1, 2], [3, 4]], True),
+    ],
+)
+def test_a_list_param_is_a_tuple_at_every_depth_its_default_allows(
+    default: str, given: Any, same: bool
+) -> None:
+    text = f"""netspec: 1
+name: m
+input: [3, 8, 8]
+params:
+  xs: {default}
+layers:
+  - conv2d(4, 3)
+  - if: xs == {default}
+    then: [relu]
+    else: [sigmoid]
+"""
+    spec = netspec.loads(text, xs=given)
+    model = _generated(netspec.loads(text))(xs=given)
+    want = "relu" if same else "sigmoid"
+    assert spec.summary()["layers"][1]["op"] == want
+    assert type(model[1]).__name__ == {"relu": "ReLU", "sigmoid": "Sigmoid"}[want]
+    assert compare_state(model, spec.network) == []
+
+
+def test_a_long_condition_is_split_as_black_splits_it(tmp_path: Path) -> None:
+    from tests.backends.python.test_block_sizes import ruff_clean  # noqa: PLC0415
+
+    text = """netspec: 1
+name: m
+input: [3, 8, 8]
+params:
+  width:
+    default: 8
+    require: width % 4 == 0 and width >= 4 and width <= 4096 and width != 12 and width != 20
+let:
+  ok: width % 4 == 0 and width >= 4 and width <= 4096 and width != 12 and width != 20 and True
+layers:
+  - conv2d(width if ok else 4, 3)
+"""
+    source = netspec.loads(text).source()
+    assert "        if not (\n            width % 4 == 0\n            and width >= 4\n" in source
+    assert "        ok = (\n            width % 4 == 0\n" in source
+    ruff_clean(tmp_path, source)
