@@ -576,7 +576,7 @@ BLOCK_BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         12,
         26,
         "l1",
-        "a stage's depth must be an integer ≥ 1, found 0",
+        "a stage's depth must be ≥ 1, found 0",
     ),
     (
         "stage-without-depth",

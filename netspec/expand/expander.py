@@ -46,6 +46,8 @@ from netspec.expand.ir import (
 from netspec.expand.lower import (
     IN,
     INPUT,
+    REPEAT_COUNT,
+    STAGE_DEPTH,
     ContainerKind,
     Join,
     Lowered,
@@ -360,7 +362,7 @@ class _Expander:
             count = self._eval(entry.repeat.expr, scope, where)
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise SpecError(
-                    f"repeat expects a count ≥ 0, found {show(count)} ({type_name(count)})",
+                    f"{REPEAT_COUNT}, found {show(count)} ({type_name(count)})",
                     entry.repeat.span,
                     where,
                 )
@@ -732,8 +734,9 @@ class _Expander:
             )
         depth = calls.evaluate_at(depth_arg, origin, scope, where)
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+            kind = "" if isinstance(depth, int) and not isinstance(depth, bool) else "an integer "
             raise SpecError(
-                f"a stage's depth must be an integer ≥ 1, found {show(depth)}",
+                f"{STAGE_DEPTH.replace('≥', kind + '≥')}, found {show(depth)}",
                 origin.span_at(depth_arg.start, depth_arg.end),
                 where,
             )

@@ -566,6 +566,15 @@ def _check_tap(
         )
 
 
+REPEAT_COUNT = "repeat expects a count ≥ 0"
+"""How check refuses a repeat's count, and the generated class a count its params give
+(each followed by ``, found …``)."""
+
+STAGE_DEPTH = "a stage's depth must be ≥ 1"
+"""How check refuses a stage's depth below 1, and the generated class a depth its params
+give (check says "an integer ≥ 1" of a depth of another kind)."""
+
+
 def missing_child(name: str, k: int | str) -> str:
     """What ``from: name.k`` is told where sequence ``name`` has no child ``k`` (check, and the
     generated class, follow it with the count)."""

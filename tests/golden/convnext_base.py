@@ -147,6 +147,8 @@ class Stage(nn.Sequential):
         total_stage_blocks: Any,
     ) -> None:
         layers: list[nn.Module] = []
+        if depth < 0:
+            raise ValueError(f"repeat expects a count ≥ 0, found {depth!r}")
         for j in range(depth):
             layers.append(
                 CNBlock(

@@ -214,6 +214,8 @@ class DeepLabV3(nn.Module):
         height = 56
         width = 56
         for i, planes in enumerate((64, 128, 256, 512)):
+            if depths[i] < 1:
+                raise ValueError(f"a stage's depth must be ≥ 1, found {depths[i]!r}")
             stage: list[nn.Module] = [
                 Bottleneck(
                     channels,

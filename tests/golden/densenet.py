@@ -93,6 +93,8 @@ class DenseNet(nn.Module):
         channels = num_init_features
         for i, num_layers in enumerate(block_config):
             layers: list[tuple[str, nn.Module]] = []
+            if num_layers < 0:
+                raise ValueError(f"repeat expects a count ≥ 0, found {num_layers!r}")
             for j in range(num_layers):
                 layers.append(
                     (

@@ -320,6 +320,8 @@ class Stage(nn.Sequential):
                     norm_momentum=norm_momentum,
                 ),
             )
+        if num_layers - 1 < 0:
+            raise ValueError(f"repeat expects a count ≥ 0, found {num_layers - 1!r}")
         for i in range(num_layers - 1):
             if fused:
                 layers.append(

@@ -90,6 +90,8 @@ class FCNResNet101(nn.Module):
         backbone.append(("maxpool", nn.MaxPool2d(3, stride=2, padding=1)))
         channels = 64
         for i, planes in enumerate((64, 128, 256, 512)):
+            if depths[i] < 1:
+                raise ValueError(f"a stage's depth must be ≥ 1, found {depths[i]!r}")
             stage: list[nn.Module] = [
                 Bottleneck(
                     channels,

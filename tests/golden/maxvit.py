@@ -430,6 +430,8 @@ class MaxVitBlock(nn.Module):
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
+        if depth < 0:
+            raise ValueError(f"repeat expects a count ≥ 0, found {depth!r}")
         channels = in_channels
         for j in range(depth):
             layers.append(

@@ -98,6 +98,8 @@ class MNASNet0_5(nn.Module):
         layers.append(nn.BatchNorm2d(depths[1], momentum=bn_momentum))
         channels = depths[1]
         for c, k, s, t, n in stacks:
+            if n < 1:
+                raise ValueError(f"a stage's depth must be ≥ 1, found {n!r}")
             layers_1: list[nn.Module] = [
                 InvertedResidual(channels, c, k, t, stride=s, bn_momentum=bn_momentum)
             ]

@@ -101,6 +101,8 @@ class MobileNetV2(nn.Module):
         features.append(ConvBNReLU(3, first_channels, stride=2))
         channels = first_channels
         for t, c, n, s in settings:
+            if n < 0:
+                raise ValueError(f"repeat expects a count ≥ 0, found {n!r}")
             for i in range(n):
                 features.append(
                     InvertedResidual(

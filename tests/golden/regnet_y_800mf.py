@@ -171,6 +171,10 @@ class RegNetY800MF(nn.Module):
         channels = 32
         for i in range(len(stage_widths)):
             layers: list[tuple[str, nn.Module]] = []
+            if stage_depths[i] < 0:
+                raise ValueError(
+                    f"repeat expects a count ≥ 0, found {stage_depths[i]!r}"
+                )
             for j in range(stage_depths[i]):
                 layers.append(
                     (

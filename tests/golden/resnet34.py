@@ -62,18 +62,26 @@ class ResNet34(nn.Module):
         self.bn1 = nn.BatchNorm2d(64)  # -> [64, 112, 112]
         self.relu = nn.ReLU(inplace=True)  # -> [64, 112, 112]
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)  # -> [64, 56, 56]
+        if depths[0] < 1:
+            raise ValueError(f"a stage's depth must be ≥ 1, found {depths[0]!r}")
         layer1: list[nn.Module] = [BasicBlock(64, 64)]
         for _ in range(depths[0] - 1):
             layer1.append(BasicBlock(64, 64))
         self.layer1 = nn.Sequential(*layer1)  # -> [64, 56, 56]
+        if depths[1] < 1:
+            raise ValueError(f"a stage's depth must be ≥ 1, found {depths[1]!r}")
         layer2: list[nn.Module] = [BasicBlock(64, 128, stride=2)]
         for _ in range(depths[1] - 1):
             layer2.append(BasicBlock(128, 128))
         self.layer2 = nn.Sequential(*layer2)  # -> [128, 28, 28]
+        if depths[2] < 1:
+            raise ValueError(f"a stage's depth must be ≥ 1, found {depths[2]!r}")
         layer3: list[nn.Module] = [BasicBlock(128, 256, stride=2)]
         for _ in range(depths[2] - 1):
             layer3.append(BasicBlock(256, 256))
         self.layer3 = nn.Sequential(*layer3)  # -> [256, 14, 14]
+        if depths[3] < 1:
+            raise ValueError(f"a stage's depth must be ≥ 1, found {depths[3]!r}")
         layer4: list[nn.Module] = [BasicBlock(256, 512, stride=2)]
         for _ in range(depths[3] - 1):
             layer4.append(BasicBlock(512, 512))

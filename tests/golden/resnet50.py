@@ -81,6 +81,8 @@ class ResNet50(nn.Module):
         self.bn1 = nn.BatchNorm2d(64)  # -> [64, 112, 112]
         self.relu = nn.ReLU(inplace=True)  # -> [64, 112, 112]
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)  # -> [64, 56, 56]
+        if depths[0] < 1:
+            raise ValueError(f"a stage's depth must be ≥ 1, found {depths[0]!r}")
         layer1: list[nn.Module] = [
             Bottleneck(64, 64, groups=groups, width_per_group=width_per_group)
         ]
@@ -89,6 +91,8 @@ class ResNet50(nn.Module):
                 Bottleneck(256, 64, groups=groups, width_per_group=width_per_group)
             )
         self.layer1 = nn.Sequential(*layer1)  # -> [256, 56, 56]
+        if depths[1] < 1:
+            raise ValueError(f"a stage's depth must be ≥ 1, found {depths[1]!r}")
         layer2: list[nn.Module] = [
             Bottleneck(
                 256, 128, stride=2, groups=groups, width_per_group=width_per_group
@@ -99,6 +103,8 @@ class ResNet50(nn.Module):
                 Bottleneck(512, 128, groups=groups, width_per_group=width_per_group)
             )
         self.layer2 = nn.Sequential(*layer2)  # -> [512, 28, 28]
+        if depths[2] < 1:
+            raise ValueError(f"a stage's depth must be ≥ 1, found {depths[2]!r}")
         layer3: list[nn.Module] = [
             Bottleneck(
                 512, 256, stride=2, groups=groups, width_per_group=width_per_group
@@ -109,6 +115,8 @@ class ResNet50(nn.Module):
                 Bottleneck(1024, 256, groups=groups, width_per_group=width_per_group)
             )
         self.layer3 = nn.Sequential(*layer3)  # -> [1024, 14, 14]
+        if depths[3] < 1:
+            raise ValueError(f"a stage's depth must be ≥ 1, found {depths[3]!r}")
         layer4: list[nn.Module] = [
             Bottleneck(
                 1024, 512, stride=2, groups=groups, width_per_group=width_per_group

@@ -104,6 +104,10 @@ class ShuffleNetV2X1_5(nn.Module):
             nn.ReLU(inplace=True),
         )
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)  # -> [24, 56, 56]
+        if stages_repeats[0] < 1:
+            raise ValueError(
+                f"a stage's depth must be ≥ 1, found {stages_repeats[0]!r}"
+            )
         stage2: list[nn.Module] = [
             InvertedResidual(stages_out_channels[0], stages_out_channels[1], stride=2)
         ]
@@ -112,6 +116,10 @@ class ShuffleNetV2X1_5(nn.Module):
             stage2.append(InvertedResidual(channels, stages_out_channels[1]))
             channels = channels // 2 + stages_out_channels[1] // 2
         self.stage2 = nn.Sequential(*stage2)  # -> [176, 28, 28]
+        if stages_repeats[1] < 1:
+            raise ValueError(
+                f"a stage's depth must be ≥ 1, found {stages_repeats[1]!r}"
+            )
         stage3: list[nn.Module] = [
             InvertedResidual(channels, stages_out_channels[2], stride=2)
         ]
@@ -120,6 +128,10 @@ class ShuffleNetV2X1_5(nn.Module):
             stage3.append(InvertedResidual(channels_1, stages_out_channels[2]))
             channels_1 = channels_1 // 2 + stages_out_channels[2] // 2
         self.stage3 = nn.Sequential(*stage3)  # -> [352, 14, 14]
+        if stages_repeats[2] < 1:
+            raise ValueError(
+                f"a stage's depth must be ≥ 1, found {stages_repeats[2]!r}"
+            )
         stage4: list[nn.Module] = [
             InvertedResidual(channels_1, stages_out_channels[3], stride=2)
         ]

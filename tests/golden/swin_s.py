@@ -474,6 +474,8 @@ class Stage(nn.Sequential):
         total_stage_blocks: Any,
     ) -> None:
         layers: list[nn.Module] = []
+        if depth < 0:
+            raise ValueError(f"repeat expects a count ≥ 0, found {depth!r}")
         width = in_width
         for j in range(depth):
             if use_v2:

@@ -34,6 +34,8 @@ class VGG11BN(nn.Module):
         features: list[nn.Module] = []
         channels = 3
         for width, convs in zip(widths, convs_per_stage[depth]):
+            if convs < 0:
+                raise ValueError(f"repeat expects a count ≥ 0, found {convs!r}")
             for _ in range(convs):
                 features.append(nn.Conv2d(channels, width, 3, padding=1))
                 channels = width

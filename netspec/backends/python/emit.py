@@ -33,6 +33,8 @@ from netspec.expand.lower import (
     IN,
     INPUT,
     OUT,
+    REPEAT_COUNT,
+    STAGE_DEPTH,
     Join,
     Lowered,
     Path,
@@ -350,6 +352,15 @@ def _refuse(test: n.Expr, message: str, found: str) -> Stmt:
     text = message.replace("{", "{{").replace("}", "}}") + ", found " + found
     raise_ = Stmt("raise ", call("ValueError", Atom("f" + python_string(text))))
     return _if(test, [raise_])
+
+
+def _found(value: n.Expr) -> str:
+    """What a :func:`_refuse` message shows of ``value``: its value (``{depths[i] - 1!r}``),
+    or where an f-string cannot hold its text, the values of the names it reads."""
+    text = render(value, python=True)
+    if not set(text) & set("'\"\\{}#"):
+        return "{" + text + "!r}"
+    return ", ".join(f"{k} = {{{k}!r}}" for k in sorted(n.value_names(value)))
 
 
 def _if(test: n.Expr, body: list[Stmt]) -> Stmt:
@@ -1588,6 +1599,12 @@ class Emitter:
             wrap=self.wrap,
             skip=1,
         )
+        given = self.subst(n.strip(depth))
+        if self.caller_terms:
+            given = as_expr(calls.evaluate_at(depth, origin, scope, where))
+        if not isinstance(n.strip(given), n.Const):  # the params give it: check refuses < 1
+            test = n.Compare(given, ("<",), (n.Const(1),))
+            stmts.append(_refuse(test, STAGE_DEPTH, _found(given)))
         var = self.ns.fresh(_stage_label(where))
         first = self._block_call(block_ref.id, values, scope, state, where, stmts)
         stmts.append(
@@ -1611,10 +1628,7 @@ class Emitter:
             out.append(Stmt("", call(f"{var}.append", item), reads=_reads_items(item) | {var}))
             self._sync(s, out)
 
-        count = n.Binary("-", self.subst(n.strip(depth)), n.Const(1))
-        if self.caller_terms:
-            depth_value = as_expr(calls.evaluate_at(depth, origin, scope, where))
-            count = n.Binary("-", depth_value, n.Const(1))
+        count = n.Binary("-", given, n.Const(1))
         header = f"for _ in range({render(count, python=True)}):"
         if self.caller_terms:
             self._caller_loop(count, {}, header, _reads(count), state, stmts, run)
@@ -1836,7 +1850,11 @@ class Emitter:
         else:
             own = {name: name for name in names}
             if isinstance(entry, m.RepeatEntry):
-                count_text = render(self.subst(entry.repeat.expr), python=True)
+                given = self.subst(entry.repeat.expr)
+                if not isinstance(n.strip(given), n.Const):  # check refuses a count < 0
+                    test = n.Compare(given, ("<",), (n.Const(0),))
+                    stmts.append(_refuse(test, REPEAT_COUNT, _found(given)))
+                count_text = render(given, python=True)
                 header = f"for {entry.as_ or '_'} in range({count_text}):"
                 iterable = self.subst(entry.repeat.expr)
             else:
@@ -2552,7 +2570,7 @@ class Emitter:
             count = concrete(count)
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise SpecError(
-                    f"repeat expects a count ≥ 0, found {show(count)} ({type_name(count)})",
+                    f"{REPEAT_COUNT}, found {show(count)} ({type_name(count)})",
                     entry.repeat.span,
                     "layers",
                 )

@@ -169,6 +169,8 @@ classifier's features."""
 
 FIRST_DIFFERS_INIT = """\
         stages: list[nn.Module] = []
+        if depth < 0:
+            raise ValueError(f"repeat expects a count ≥ 0, found {depth!r}")
         channels = width
         height = 32
         width_1 = 32

@@ -1043,6 +1043,58 @@ layers:
         cls(n=2)
 
 
+COUNTED = """netspec: 1
+name: m
+input: [4, 8, 8]
+params:
+  n: 3
+  depths: [2, 1]
+blocks:
+  B:
+    params: [c]
+    body:
+      - conv2d(c, 3, padding=1)
+      - relu
+layers:
+  - body:
+      - repeat: n - 1
+        do:
+          - conv2d(4, 3, padding=1)
+  - stage1: stage(B, depth=depths[0], c=4)
+  - stage2: stage(B, depth=depths[1], c=4)
+"""
+
+
+@pytest.mark.parametrize(
+    ("given", "words"),
+    [
+        ({"n": 0}, "repeat expects a count ≥ 0, found -1"),
+        ({"depths": [0, 1]}, "a stage's depth must be ≥ 1, found 0"),
+        ({"depths": [2, -1]}, "a stage's depth must be ≥ 1, found -1"),
+    ],
+)
+def test_a_count_the_params_give_is_refused_by_the_class_as_check_refuses_it(
+    given: dict[str, Any], words: str
+) -> None:
+    """The class built ``range(-1)`` as no layer, and a stage of depth 0 as one block (its
+    first is made before the loop over the rest): check refuses both."""
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(COUNTED, **given).check()
+    assert info.value.message.startswith(words)
+    cls = _generated(netspec.loads(COUNTED))
+    with pytest.raises(ValueError) as raised:
+        cls(**given)
+    assert str(raised.value) == words
+    fine = {"n": 1, "depths": [1, 3]}
+    assert compare_state(cls(**fine), netspec.loads(COUNTED, **fine).network) == []
+
+
+def test_a_count_written_in_the_spec_needs_no_test() -> None:
+    source = netspec.loads(COUNTED.replace("n - 1", "2")).source()
+    assert "repeat expects" not in source
+    assert "if depths[0] < 1:" in source
+
+
 def test_a_require_true_or_false_only_by_its_value_is_tested_for_true() -> None:
     """``flag or width`` is ``width`` where flag is false: check refuses a condition that is
     not true or false, so the class tests ``is not True`` (Python's truth would accept 8)."""
