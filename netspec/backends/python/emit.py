@@ -2403,7 +2403,12 @@ class Emitter:
             choice = isinstance(entry.value, m.LayerRef) and isinstance(
                 n.strip(entry.value.expr), n.IfExp
             )
-            self._assign(name, module, init, shapes, entry.span, choice)
+            # read in a loop that stays a loop, its loop's variables or sizes may make it
+            # differently on each run
+            varies = isinstance(entry.value, m.LayerRef) and bool(
+                n.free_names(entry.value.expr) & {*self.loop_vars, "in"}
+            )
+            self._assign(name, module, init, shapes, entry.span, choice, varies)
             target = f"self.{name}"
         else:  # a name known only when the code runs: an attribute set and got by name
             made, got = name
@@ -2668,13 +2673,27 @@ class Emitter:
         shapes: dict[str, Shape],
         span: Span | None = None,
         choice: bool = False,
+        varies: bool = False,
     ) -> None:
         if any(tested == name for tested, _, _ in self.module_tests):
             self.reassigned.add(name)  # forward cannot tell its condition by its presence
         last, self.made_layer = self.made_layer, None
+        made_here = module  # what `self.<name> = ` is given (a variable, where tested first)
         if self.loops and self._owns_modules(module, last, choice):
             # made on each run of a loop that stays a loop: check refuses a second making
             init.append(self._made_again_guard(name, span))
+        elif self.loops and varies and name not in self.present:
+            # one stateless module on every run where check finds them the same layer
+            made_here = Atom(self.ns.fresh(name))
+            init.append(
+                Stmt(
+                    f"{made_here.flat()} = ",
+                    module,
+                    reads=_reads_items(module),
+                    writes=made_here.flat(),
+                )
+            )
+            init.append(self._made_differently_guard(name, made_here.flat(), span))
         # a layer made in a loop that stays a loop is made as often as it runs (perhaps
         # never), with its variables' values: not a test the class can make once
         made = last[1:] if last is not None and last[0] is module and not self.loops else None
@@ -2691,7 +2710,9 @@ class Emitter:
         self.assigned.add(name)
         self.conditional.discard(name)  # assigned here whatever the condition said
         comment = f"-> {list(shapes[name])}" if name in shapes and not self.dry else ""
-        init.append(Stmt(f"self.{name} = ", module, comment=comment, reads=_reads_items(module)))
+        init.append(
+            Stmt(f"self.{name} = ", made_here, comment=comment, reads=_reads_items(made_here))
+        )
 
     @staticmethod
     def _owns_modules(module: PyExpr, made: Any, choice: bool) -> bool:
@@ -2722,6 +2743,22 @@ class Emitter:
         )
         test = n.Call(n.Name("hasattr"), (n.Name("self"), n.Const(name)), ())
         return _raise_if(test, error)
+
+    def _made_differently_guard(self, name: str, var: str, span: Span | None) -> Stmt:
+        """``if hasattr(self, "<name>") and repr(<var>) != repr(self.<name>): raise …``: a
+        stateless layer a loop makes on each run, from its variables or sizes, is one module
+        called on every run where each making is the same layer (equal attributes, so equal
+        ``repr``) — as check decides (``expander._claim``) — and refused where two differ."""
+        error = SpecError(
+            f"the name {name!r} is used twice (a loop makes it differently on two runs)",
+            span,
+            name,
+            hint="name it from the loop's variable (`act{i}`), or make it the same on each run",
+        )
+        made = n.Call(n.Name("hasattr"), (n.Name("self"), n.Const(name)), ())
+        made_now = n.Attr(n.Name("self"), name)
+        new, old = (n.Call(n.Name("repr"), (e,), ()) for e in (n.Name(var), made_now))
+        return _raise_if(n.BoolOp("and", (made, n.Compare(new, ("!=",), (old,)))), error)
 
     def _same_layer_guard(
         self, name: str, first: str, made: Any, second: str, again: Any, span: Span | None

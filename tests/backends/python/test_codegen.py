@@ -1010,11 +1010,35 @@ def test_a_name_made_before_a_kept_loop_and_in_it_is_refused_by_codegen() -> Non
 def test_a_stateless_layer_a_kept_loop_makes_each_time_is_one_module(inside: str) -> None:
     text = LOOP_NAMED.format(n=1, before="conv: conv2d(4, 1)", inside=inside)
     cls = _generated(netspec.loads(text))
-    assert "hasattr" not in netspec.loads(text).source()
+    # tested only where the loop's variable may make it differently
+    assert ("hasattr" in netspec.loads(text).source()) == ("i <" in inside)
     three = netspec.loads(text.replace("n: 1", "n: 3"))
     model = cls(n=3)
     assert compare_state(model, three.network) == []
     assert compare_forward(model, three.network) == []
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        "act: leaky_relu(0.1 if i < 2 else 0.2)",
+        "act: relu if i < 2 else relu(inplace=true)",  # a choice
+        "act: dropout(0.5, i > 1)",  # in place from the third run
+    ],
+)
+def test_a_stateless_layer_a_kept_loop_makes_differently_is_refused_by_the_class(
+    inside: str,
+) -> None:
+    """Check refuses one name for two different layers; the class called the last one made
+    on every run (the first two runs with the third's slope)."""
+    text = LOOP_NAMED.format(n=1, before="conv: conv2d(4, 1)", inside=inside)
+    cls = _generated(netspec.loads(text))
+    two = netspec.loads(text.replace("n: 1", "n: 2"))
+    assert compare_forward(cls(n=2), two.network) == []
+    with pytest.raises(NetspecError, match="the name 'act' is used twice in the model"):
+        netspec.loads(text.replace("n: 1", "n: 3")).check()
+    with pytest.raises(ValueError, match=r"'act' is used twice \(a loop makes it differently"):
+        cls(n=3)
 
 
 def test_a_child_read_from_a_sequence_too_short_is_refused_by_the_class() -> None:
