@@ -717,7 +717,7 @@ BLOCK_BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         12,
         26,
         "l1",
-        "a stage's depth must be an integer ≥ 1, found true",
+        "a stage's depth must be ≥ 1, found true (boolean)",
     ),
 ]
 

@@ -54,6 +54,7 @@ from netspec.expand.lower import (
     Path,
     Split,
     container_kind,
+    count_refusal,
     inputs_block,
     lower_block,
     merge_call,
@@ -71,7 +72,6 @@ from netspec.expr.evaluate import (
     evaluate,
     iterate,
     show,
-    type_name,
 )
 from netspec.infer import Network, apply
 from netspec.infer.infer import MAX_ELEMENTS
@@ -362,7 +362,7 @@ class _Expander:
             count = self._eval(entry.repeat.expr, scope, where)
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise SpecError(
-                    f"{REPEAT_COUNT}, found {show(count)} ({type_name(count)})",
+                    count_refusal(REPEAT_COUNT, count),
                     entry.repeat.span,
                     where,
                 )
@@ -734,9 +734,8 @@ class _Expander:
             )
         depth = calls.evaluate_at(depth_arg, origin, scope, where)
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
-            kind = "" if isinstance(depth, int) and not isinstance(depth, bool) else "an integer "
             raise SpecError(
-                f"{STAGE_DEPTH.replace('≥', kind + '≥')}, found {show(depth)}",
+                count_refusal(STAGE_DEPTH, depth),
                 origin.span_at(depth_arg.start, depth_arg.end),
                 where,
             )

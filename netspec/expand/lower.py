@@ -29,6 +29,7 @@ from typing import Any, Literal
 from netspec import ops
 from netspec.errors import Span, SpecError, choices_hint
 from netspec.expr import nodes as n
+from netspec.expr.evaluate import show, type_name
 from netspec.ops.merge import MERGES, Merge
 from netspec.spec import models as m
 
@@ -572,7 +573,15 @@ REPEAT_COUNT = "repeat expects a count ≥ 0"
 
 STAGE_DEPTH = "a stage's depth must be ≥ 1"
 """How check refuses a stage's depth below 1, and the generated class a depth its params
-give (check says "an integer ≥ 1" of a depth of another kind)."""
+give."""
+
+
+def count_refusal(message: str, value: Any) -> str:
+    """Check's refusal of a count (``REPEAT_COUNT``, ``STAGE_DEPTH``): an integer below the
+    least in the generated class's words, a value of another kind with its kind."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{message}, found {show(value)}"
+    return f"{message}, found {show(value)} ({type_name(value)})"
 
 
 def missing_child(name: str, k: int | str) -> str:

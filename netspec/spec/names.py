@@ -19,6 +19,9 @@ CONSTANTS = frozenset({"true", "false", "none", "True", "False", "None"})
 
 GENERATED = frozenset(
     {"self", "x", "nn", "F", "torch", "math", "super", "in", "Any", "OrderedDict", "ValueError"}
+    # Python's built-in functions generated source calls (those expressions call are BUILTINS)
+    | {"tuple", "list", "dict", "set", "str", "bool", "type", "repr", "vars", "isinstance"}
+    | {"setattr", "getattr", "hasattr", "iter", "next", "slice", "object", "print"}
 )
 """Names generated source uses itself."""
 

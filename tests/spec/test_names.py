@@ -117,6 +117,9 @@ def load_error(text: str) -> SpecError:
         ("self", "is reserved for generated code"),
         ("x", "is reserved for generated code"),
         ("OrderedDict", "is reserved for generated code"),
+        # built-in functions the generated class calls: `tuple = tuple(tuple)` failed
+        ("tuple", "is reserved for generated code"),
+        ("setattr", "is reserved for generated code"),
         ("__depth", "starts with a double underscore"),
         ("__init__", "starts with a double underscore"),
     ],

@@ -42,6 +42,7 @@ from netspec.expand.lower import (
     block_calls,
     block_layer_names,
     container_kind,
+    count_refusal,
     inputs_block,
     layer_names,
     lower_block,
@@ -71,7 +72,6 @@ from netspec.expr.evaluate import (
     show,
     sym_like,
     sym_of,
-    type_name,
 )
 from netspec.expr.render import (
     _IF,
@@ -354,13 +354,16 @@ def _refuse(test: n.Expr, message: str, found: str) -> Stmt:
     return _if(test, [raise_])
 
 
-def _found(value: n.Expr) -> str:
-    """What a :func:`_refuse` message shows of ``value``: its value (``{depths[i] - 1!r}``),
-    or where an f-string cannot hold its text, the values of the names it reads."""
-    text = render(value, python=True)
+def _refuse_count(count: n.Expr, least: int, message: str) -> Stmt:
+    """``if <count> < least: raise ValueError(f"<message>, found {<count>!r}")``: a count the
+    params give (a repeat's, a stage's depth), refused as check refuses it."""
+    text = render(count, python=True)
     if not set(text) & set("'\"\\{}#"):
-        return "{" + text + "!r}"
-    return ", ".join(f"{k} = {{{k}!r}}" for k in sorted(n.value_names(value)))
+        found = Atom("f" + python_string(f"{message}, found {{{text}!r}}"))
+    else:  # an f-string cannot hold the expression's text: the message added to its repr
+        found = Atom(f"{python_string(message + ', found ')} + repr({text})")
+    raise_ = Stmt("raise ", call("ValueError", found))
+    return _if(n.Compare(count, ("<",), (n.Const(least),)), [raise_])
 
 
 def _if(test: n.Expr, body: list[Stmt]) -> Stmt:
@@ -396,6 +399,18 @@ def _short_sequence_guard(name: str, target: str, k: int) -> Stmt:
 
 _INVERSE = {"==": "!=", "!=": "==", "in": "not in", "not in": "in"}
 """Comparisons whose negation is another (``a < b`` is not: NaN)."""
+
+HELPERS["may_share"] = '''
+def _may_share(new: nn.Module, old: nn.Module | None) -> bool:
+    """Whether a module made again may be the one made before under its name, to be called
+    twice: none made yet, or one of the same class and settings with nothing of its own to
+    learn or keep."""
+    if old is None:
+        return True
+    owns = [*new.state_dict(), *new.children(), *old.state_dict(), *old.children()]
+    settings = [{k: v for k, v in vars(m).items() if not k.startswith("_")} for m in (new, old)]
+    return type(new) is type(old) and not owns and settings[0] == settings[1]
+'''
 
 HELPERS["as_tuples"] = '''
 def _as_tuples(value: Any) -> Any:
@@ -1167,6 +1182,8 @@ class Emitter:
         ``forward``'s own loop gives them."""
         self.loops = 0
         """How many loops that stay loops enclose the current point of a class body."""
+        self.loop_conditions = 0
+        """How many conditions decided when the code runs enclose it inside such a loop."""
         self.defaults: Scope | None = None
         """In the model's class, the spec's names at its defaults (and the variables of the
         loops around the current point at their first item there): the kind — a list, text or a
@@ -1603,8 +1620,7 @@ class Emitter:
         if self.caller_terms:
             given = as_expr(calls.evaluate_at(depth, origin, scope, where))
         if not isinstance(n.strip(given), n.Const):  # the params give it: check refuses < 1
-            test = n.Compare(given, ("<",), (n.Const(1),))
-            stmts.append(_refuse(test, STAGE_DEPTH, _found(given)))
+            stmts.append(_refuse_count(given, 1, STAGE_DEPTH))
         var = self.ns.fresh(_stage_label(where))
         first = self._block_call(block_ref.id, values, scope, state, where, stmts)
         stmts.append(
@@ -1852,8 +1868,7 @@ class Emitter:
             if isinstance(entry, m.RepeatEntry):
                 given = self.subst(entry.repeat.expr)
                 if not isinstance(n.strip(given), n.Const):  # check refuses a count < 0
-                    test = n.Compare(given, ("<",), (n.Const(0),))
-                    stmts.append(_refuse(test, REPEAT_COUNT, _found(given)))
+                    stmts.append(_refuse_count(given, 0, REPEAT_COUNT))
                 count_text = render(given, python=True)
                 header = f"for {entry.as_ or '_'} in range({count_text}):"
                 iterable = self.subst(entry.repeat.expr)
@@ -2403,10 +2418,12 @@ class Emitter:
             choice = isinstance(entry.value, m.LayerRef) and isinstance(
                 n.strip(entry.value.expr), n.IfExp
             )
-            # read in a loop that stays a loop, its loop's variables or sizes may make it
-            # differently on each run
-            varies = isinstance(entry.value, m.LayerRef) and bool(
-                n.free_names(entry.value.expr) & {*self.loop_vars, "in"}
+            # in a loop that stays a loop, made perhaps differently on each run: a choice,
+            # a layer reading the loop's variables or its input, or under a condition
+            varies = isinstance(entry.value, m.LayerRef) and (
+                choice
+                or self.loop_conditions > 0
+                or bool(n.free_names(entry.value.expr) & {*self.loop_vars, "in"})
             )
             self._assign(name, module, init, shapes, entry.span, choice, varies)
             target = f"self.{name}"
@@ -2575,7 +2592,7 @@ class Emitter:
             count = concrete(count)
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise SpecError(
-                    f"{REPEAT_COUNT}, found {show(count)} ({type_name(count)})",
+                    count_refusal(REPEAT_COUNT, count),
                     entry.repeat.span,
                     "layers",
                 )
@@ -2684,7 +2701,7 @@ class Emitter:
             init.append(self._made_again_guard(name, span))
         elif self.loops and varies and name not in self.present:
             # one stateless module on every run where check finds them the same layer
-            made_here = Atom(self.ns.fresh(name))
+            made_here = Atom(self.ns.fresh(f"new_{name}"))
             init.append(
                 Stmt(
                     f"{made_here.flat()} = ",
@@ -2745,20 +2762,20 @@ class Emitter:
         return _raise_if(test, error)
 
     def _made_differently_guard(self, name: str, var: str, span: Span | None) -> Stmt:
-        """``if hasattr(self, "<name>") and repr(<var>) != repr(self.<name>): raise …``: a
-        stateless layer a loop makes on each run, from its variables or sizes, is one module
-        called on every run where each making is the same layer (equal attributes, so equal
-        ``repr``) — as check decides (``expander._claim``) — and refused where two differ."""
+        """``if not _may_share(<var>, getattr(self, "<name>", None)): raise …``:
+        a layer a loop makes on each run, perhaps differently (a choice, a layer reading the
+        loop's variables, under a condition), is one module called on every run where each
+        making is the same layer without parameters (its class and settings equal) — as
+        check decides (``expander._claim``) — and refused where two differ."""
+        self.mod.helpers.add("may_share")
         error = SpecError(
             f"the name {name!r} is used twice (a loop makes it differently on two runs)",
             span,
             name,
             hint="name it from the loop's variable (`act{i}`), or make it the same on each run",
         )
-        made = n.Call(n.Name("hasattr"), (n.Name("self"), n.Const(name)), ())
-        made_now = n.Attr(n.Name("self"), name)
-        new, old = (n.Call(n.Name("repr"), (e,), ()) for e in (n.Name(var), made_now))
-        return _raise_if(n.BoolOp("and", (made, n.Compare(new, ("!=",), (old,)))), error)
+        before = n.Call(n.Name("getattr"), (n.Name("self"), n.Const(name), n.Const(None)), ())
+        return _raise_if(n.Not(n.Call(n.Name("_may_share"), (n.Name(var), before), ())), error)
 
     def _same_layer_guard(
         self, name: str, first: str, made: Any, second: str, again: Any, span: Span | None
@@ -2930,7 +2947,11 @@ class Emitter:
                 f.clear()  # the branch raises in __init__: forward never gets there
                 raise
 
-        self._if(entry, scope, state, "if", init, run)
+        self.loop_conditions += 1
+        try:
+            self._if(entry, scope, state, "if", init, run)
+        finally:
+            self.loop_conditions -= 1
         then_fwd, else_fwd = bodies[-2], bodies[-1]
         if not then_fwd and not else_fwd:
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -1010,8 +1011,8 @@ def test_a_name_made_before_a_kept_loop_and_in_it_is_refused_by_codegen() -> Non
 def test_a_stateless_layer_a_kept_loop_makes_each_time_is_one_module(inside: str) -> None:
     text = LOOP_NAMED.format(n=1, before="conv: conv2d(4, 1)", inside=inside)
     cls = _generated(netspec.loads(text))
-    # tested only where the loop's variable may make it differently
-    assert ("hasattr" in netspec.loads(text).source()) == ("i <" in inside)
+    # tested only where the loop's variable (or a choice) may make it differently
+    assert ("_may_share" in netspec.loads(text).source()) == (inside != "act: relu")
     three = netspec.loads(text.replace("n: 1", "n: 3"))
     model = cls(n=3)
     assert compare_state(model, three.network) == []
@@ -1024,21 +1025,59 @@ def test_a_stateless_layer_a_kept_loop_makes_each_time_is_one_module(inside: str
         "act: leaky_relu(0.1 if i < 2 else 0.2)",
         "act: relu if i < 2 else relu(inplace=true)",  # a choice
         "act: dropout(0.5, i > 1)",  # in place from the third run
+        # settings a module's repr leaves out
+        "act: avgpool2d(3, stride=1, padding=1, count_include_pad=i < 2)",
+        "act: upsample(scale_factor=1, mode='bilinear', align_corners=i < 2)",
+        # a condition reading the loop's variable
+        {"if": "i < 2", "then": [{"act": "leaky_relu(0.1)"}], "else": [{"act": "leaky_relu(0.2)"}]},
+        # chosen by a param, not the loop: a layer with weights made twice
+        "act: relu if i < 2 else conv2d(4, 1)",
     ],
 )
 def test_a_stateless_layer_a_kept_loop_makes_differently_is_refused_by_the_class(
-    inside: str,
+    inside: str | dict[str, Any],
 ) -> None:
     """Check refuses one name for two different layers; the class called the last one made
     on every run (the first two runs with the third's slope)."""
-    text = LOOP_NAMED.format(n=1, before="conv: conv2d(4, 1)", inside=inside)
+    body = inside if isinstance(inside, str) else json.dumps(inside)
+    name = "act"
+    text = LOOP_NAMED.format(n=1, before="conv: conv2d(4, 1)", inside=body)
     cls = _generated(netspec.loads(text))
     two = netspec.loads(text.replace("n: 1", "n: 2"))
     assert compare_forward(cls(n=2), two.network) == []
-    with pytest.raises(NetspecError, match="the name 'act' is used twice in the model"):
+    with pytest.raises(NetspecError) as info:
         netspec.loads(text.replace("n: 1", "n: 3")).check()
-    with pytest.raises(ValueError, match=r"'act' is used twice \(a loop makes it differently"):
+    assert info.value.message == f"the name {name!r} is used twice in the model"
+    with pytest.raises(ValueError) as raised:
         cls(n=3)
+    words = f"the name {name!r} is used twice (a loop makes it differently on two runs)"
+    assert str(raised.value).endswith(f": {name}: {words}")
+
+
+def test_a_choice_a_param_makes_in_a_kept_loop_is_one_stateless_module_or_refused() -> None:
+    """``relu if flag else conv2d(4, 1)``: one ReLU called on each run, or check's refusal
+    of a conv made twice (the class built one conv and called it twice, sharing weights)."""
+    text = LOOP_NAMED.format(
+        n=1, before="conv: conv2d(4, 1)", inside="act: relu if flag else conv2d(4, 1)"
+    )
+    text = text.replace("  n: 1", "  n: 1\n  flag: true")
+    cls = _generated(netspec.loads(text))
+    three = netspec.loads(text, n=3)
+    assert compare_forward(cls(n=3), three.network) == []
+    with pytest.raises(NetspecError, match="is used twice"):
+        netspec.loads(text, n=2, flag=False).check()
+    with pytest.raises(ValueError, match=r"'act' is used twice \(a loop makes it differently"):
+        cls(n=2, flag=False)
+
+
+def test_a_stateless_layer_equal_on_every_run_is_not_refused() -> None:
+    """``leaky_relu(1 if i < 1 else 1.0)``: check finds the slopes equal (1 == 1.0), so does
+    the class (their reprs differ)."""
+    text = LOOP_NAMED.format(
+        n=3, before="conv: conv2d(4, 1)", inside="act: leaky_relu(1 if i < 1 else 1.0)"
+    )
+    spec = netspec.loads(text)
+    assert compare_forward(_generated(spec)(), spec.network) == []
 
 
 def test_a_child_read_from_a_sequence_too_short_is_refused_by_the_class() -> None:
@@ -1111,6 +1150,16 @@ def test_a_count_the_params_give_is_refused_by_the_class_as_check_refuses_it(
     assert str(raised.value) == words
     fine = {"n": 1, "depths": [1, 3]}
     assert compare_state(cls(**fine), netspec.loads(COUNTED, **fine).network) == []
+
+
+def test_a_count_whose_text_an_f_string_cannot_hold_is_shown_by_its_repr() -> None:
+    text = COUNTED.replace("n - 1", "n if mode == 'x' else n - 2").replace(
+        "  n: 3", "  n: 3\n  mode: x"
+    )
+    assert "+ repr(" in netspec.loads(text).source()
+    with pytest.raises(ValueError) as raised:
+        _generated(netspec.loads(text))(mode="y", n=1)
+    assert str(raised.value) == "repeat expects a count ≥ 0, found -1"
 
 
 def test_a_count_written_in_the_spec_needs_no_test() -> None:
