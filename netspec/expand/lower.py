@@ -22,12 +22,13 @@ be assigned again (``out``), so consumers that track values number them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from netspec import ops
 from netspec.errors import Span, SpecError, choices_hint
+from netspec.expand.calls import resolve
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import show, type_name
 from netspec.ops.merge import MERGES, Merge
@@ -741,6 +742,78 @@ class BlockCall:
     """Whether it stands under a condition on the caller's arguments or input."""
 
 
+Visit = Callable[[n.Expr, Span | None, str, bool], None]
+"""What :func:`_walk` calls for each layer call: the call (a choice's arms one by one), the
+span of its entry, its layer path, and whether a condition reading ``guard``'s names chooses
+it."""
+
+
+def _walk(
+    entries: Any,
+    where: str,
+    guarded: bool,
+    guard: Callable[[n.Expr], bool],
+    visit: Visit,
+    numbered: bool = True,
+) -> None:
+    """Each layer call of ``entries`` (in loops, conditions, named sequences and parallel
+    paths), and each arm of a choice (``a if c else b``); an unnamed layer's path is its
+    index in a list (``numbered``) until a loop or a condition in it."""
+
+    def ref(node: n.Expr, span: Span | None, at: str, guarded: bool) -> None:
+        inner = n.strip(node)
+        if isinstance(inner, n.IfExp):
+            chosen = guarded or guard(inner.test)
+            located = node if isinstance(node, n.Located) else None
+            for arm in (inner.body, inner.orelse):
+                ref(n.Located(arm, located.origin) if located else arm, span, at, chosen)
+            return
+        visit(node, span, at, guarded)
+
+    for index, entry in enumerate(entries if isinstance(entries, list) else [entries]):
+        at = (f"{where}.{index}" if where else str(index)) if numbered else where
+        if isinstance(entry, m.LayerRef):
+            ref(entry.expr, entry.span, at, guarded)
+        elif isinstance(entry, m.MappingCall) and entry.call is not None:
+            ref(entry.call.expr, entry.call.span or entry.span, at, guarded)
+        elif isinstance(entry, m.NamedEntry):
+            at = f"{where}.{entry.name.text}" if where else entry.name.text
+            value = entry.value
+            if isinstance(value, m.LayerRef):
+                if entry.sources is None or not entry.sources.merged:  # (a merge is no call)
+                    ref(value.expr, entry.span, at, guarded)
+            elif isinstance(value, m.MappingCall) and value.call is not None:
+                ref(value.call.expr, entry.span, at, guarded)
+            else:
+                _walk(value, at, guarded, guard, visit)
+        elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+            numbered = False
+            _walk(entry.do, where, guarded, guard, visit, False)
+        elif isinstance(entry, m.IfEntry):
+            numbered = False
+            inner = guarded or guard(entry.if_.expr)
+            _walk(entry.then, where, inner, guard, visit, False)
+            _walk(entry.else_, where, inner, guard, visit, False)
+        elif isinstance(entry, m.ParallelEntry):
+            numbered = False
+            for path in entry.parallel:
+                _walk(path, where, guarded, guard, visit, False)
+
+
+def _walk_block(
+    name: str, block: m.BlockDef, guard: Callable[[n.Expr], bool], visit: Visit
+) -> None:
+    """:func:`_walk` over a block's layers (body, ``then``, branches, shortcut)."""
+    where = f"blocks.{name}"
+    _walk(list(block.body), where, False, guard, visit)
+    _walk(list(block.then), where, False, guard, visit)
+    for branch, value in branch_items(block):
+        _walk(value, f"{where}.{branch}", False, guard, visit)
+    if block.shortcut is not None and block.shortcut.project is not None:
+        when = block.shortcut.when
+        _walk(block.shortcut.project, where, when is not None and guard(when.expr), guard, visit)
+
+
 def block_calls(name: str, block: m.BlockDef, blocks: dict[str, m.BlockDef]) -> list[BlockCall]:
     """The calls of blocks that ``block``'s layers make (body, ``then``, branches, shortcut)."""
     own = {p.name for p in block.params} | set(block.let) | {"in", "expansion"}
@@ -749,13 +822,8 @@ def block_calls(name: str, block: m.BlockDef, blocks: dict[str, m.BlockDef]) -> 
     def guard(expr: n.Expr) -> bool:
         return bool(n.value_names(expr) & own)
 
-    def ref(node: n.Expr, span: Span | None, where: str, guarded: bool) -> None:
+    def visit(node: n.Expr, span: Span | None, where: str, guarded: bool) -> None:
         node = n.strip(node)
-        if isinstance(node, n.IfExp):
-            inner = guarded or guard(node.test)
-            ref(node.body, span, where, inner)
-            ref(node.orelse, span, where, inner)
-            return
         func = node.func if isinstance(node, n.Call) else node
         if not isinstance(func, n.Name):
             return
@@ -766,40 +834,31 @@ def block_calls(name: str, block: m.BlockDef, blocks: dict[str, m.BlockDef]) -> 
         if callee in blocks:
             out.append(BlockCall(callee, span, where, guarded))
 
-    def visit(entries: Any, where: str, guarded: bool) -> None:
-        for entry in entries if isinstance(entries, list) else [entries]:
-            if isinstance(entry, m.LayerRef):
-                ref(entry.expr, entry.span, where, guarded)
-            elif isinstance(entry, m.MappingCall) and entry.call is not None:
-                ref(entry.call.expr, entry.call.span or entry.span, where, guarded)
-            elif isinstance(entry, m.NamedEntry):
-                at = f"{where}.{entry.name.text}"
-                value = entry.value
-                if isinstance(value, m.LayerRef):
-                    ref(value.expr, entry.span, at, guarded)
-                elif isinstance(value, m.MappingCall) and value.call is not None:
-                    ref(value.call.expr, entry.span, at, guarded)
-                else:
-                    visit(value, at, guarded)
-            elif isinstance(entry, m.ForEntry | m.RepeatEntry):
-                visit(entry.do, where, guarded)
-            elif isinstance(entry, m.IfEntry):
-                inner = guarded or guard(entry.if_.expr)
-                visit(entry.then, where, inner)
-                visit(entry.else_, where, inner)
-            elif isinstance(entry, m.ParallelEntry):
-                for path in entry.parallel:
-                    visit(path, where, guarded)
-
-    where = f"blocks.{name}"
-    visit(list(block.body), where, False)
-    visit(list(block.then), where, False)
-    for branch, value in branch_items(block):
-        visit(value, f"{where}.{branch}", False)
-    if block.shortcut is not None and block.shortcut.project is not None:
-        when = block.shortcut.when
-        visit(block.shortcut.project, where, when is not None and guard(when.expr))
+    _walk_block(name, block, guard, visit)
     return out
+
+
+def check_callees(spec: m.SpecFile) -> None:
+    """Refuse a layer call naming no operator, block or ``stage`` wherever it is written — in
+    a branch or a choice's arm the values do not take too: a misspelt name is an error of the
+    text, whatever the values (check accepted what build and codegen refused).
+
+    Raises:
+        SpecError: the first such call, at its name.
+    """
+
+    def visit(node: n.Expr, span: Span | None, where: str, guarded: bool) -> None:
+        inner = n.strip(node)
+        func = inner.func if isinstance(inner, n.Call) else inner
+        if not isinstance(func, n.Name) or func.id == "stage" or func.id in spec.blocks:
+            return
+        if ops.get(func.id) is None:
+            origin = node.origin if isinstance(node, n.Located) else n.Origin(func.id, span)
+            resolve(inner, origin, where or "layers", spec.blocks)  # the error a call gets
+
+    for name, block in spec.blocks.items():
+        _walk_block(name, block, lambda _: False, visit)
+    _walk(list(spec.layers or []), "", False, lambda _: False, visit)
 
 
 def check_recursion(blocks: dict[str, m.BlockDef]) -> None:

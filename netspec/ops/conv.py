@@ -38,7 +38,7 @@ class Padded{cls}(nn.{cls}):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.pad = pad  # F.pad order: last dimension first, (before, after) each
-        self.pad_mode = pad_mode
+        self.pad_mode = "constant" if pad_mode == "zeros" else pad_mode  # (padding_mode's)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.pad(x, self.pad, mode=self.pad_mode)

@@ -33,6 +33,7 @@ from netspec.expand.lower import (
     INPUT,
     block_layer_names,
     branch_items,
+    check_callees,
     check_names,
     check_recursion,
     check_sources,
@@ -254,6 +255,7 @@ def _load_complete(loaded: Loaded) -> m.SpecFile:
     _check_model_tensors(spec)
     check_recursion(spec.blocks)  # on the merged spec: `extends` brings blocks together
     check_names(spec)
+    check_callees(spec)
     return spec
 
 

@@ -70,3 +70,37 @@ def test_where_a_layer_may_be_unnamed_it_still_may(layers: list[str]) -> None:
     for flag in (False, True):
         netspec.loads(text, flag=flag).check()
     assert netspec.loads(text).source()
+
+
+@pytest.mark.parametrize(
+    ("layers", "name"),
+    [
+        (["- a: relu if flag else gelux"], "gelux"),  # a choice's arm not taken
+        (["- if: flag", "  then:", "    - bn: batchnorm"], "batchnorm"),  # a branch
+        (["- repeat: 0", "  do:", "    - tanhh"], "tanhh"),  # a loop that never runs
+        (["- s:", "    - relu", "    - sigmoid if flag else swish"], "swish"),
+    ],
+    ids=["choice", "if", "loop", "sequence"],
+)
+def test_a_misspelt_operator_is_refused_wherever_it_is_written(
+    layers: list[str], name: str
+) -> None:
+    """An unknown name is an error of the text: check passed where the values did not reach
+    it, and build and codegen refused it (or the class raised at other values)."""
+    text = spec_text(layers, (3, 8, 8)).replace("layers:\n", f"{BLOCK}\nlayers:\n")
+    with pytest.raises(SpecError, match=f"unknown operator '{name}'") as caught:
+        netspec.loads(text)
+    span = caught.value.span
+    assert span is not None
+    assert text.splitlines()[span.line - 1][span.col - 1 :].startswith(name)  # at the name
+
+
+def test_a_misspelt_operator_in_a_block_is_refused_where_no_call_reaches_it() -> None:
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 8, 8]\nparams:\n  flag: false\nblocks:\n  B:\n"
+        "    body:\n      - relu if flag else gelux\n  Unused:\n    body:\n      - conv2e(3, 1)\n"
+        "layers:\n  - b: B()\n"
+    )
+    with pytest.raises(SpecError, match="unknown operator 'gelux'") as caught:
+        netspec.loads(text)
+    assert caught.value.where == "blocks.B.0"

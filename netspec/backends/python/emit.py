@@ -408,7 +408,7 @@ def _may_share(new: nn.Module, old: nn.Module | None) -> bool:
     if old is None:
         return True
     owns = [*new.state_dict(), *new.children(), *old.state_dict(), *old.children()]
-    settings = [{k: v for k, v in vars(m).items() if not k.startswith("_")} for m in (new, old)]
+    settings = [{k: v for k, v in vars(m).items() if k[0] != "_"} for m in (new, old)]
     return type(new) is type(old) and not owns and settings[0] == settings[1]
 '''
 
@@ -1355,8 +1355,36 @@ class Emitter:
                 return self._choice(branch, origin, scope, state, where, stmts, module, x)
             first, second = state.copy(), state.copy()
             pre: tuple[list[Stmt], list[Stmt]] = ([], [])
-            body = self._choice(node.body, origin, scope, first, where, pre[0], module, x)
-            orelse = self._choice(node.orelse, origin, scope, second, where, pre[1], module, x)
+            arms: list[PyExpr | _Dead] = []
+            for arm, arm_state, arm_stmts in (
+                (node.body, first, pre[0]),
+                (node.orelse, second, pre[1]),
+            ):
+                try:
+                    arms.append(
+                        self._choice(arm, origin, scope, arm_state, where, arm_stmts, module, x)
+                    )
+                except CodegenError:
+                    raise  # what the generator cannot write is an error for every value
+                except _Dead as refused:  # refused where the values choose it (check, too)
+                    arms.append(refused)
+                except NetspecError as exc:
+                    arms.append(_Dead(exc.headline()))
+            body, orelse = arms
+            if isinstance(body, _Dead) or isinstance(orelse, _Dead):
+                if isinstance(body, _Dead) and isinstance(orelse, _Dead):
+                    raise body
+                # the class raises where the test chooses the arm that fails, as check does
+                dead = body if isinstance(body, _Dead) else orelse
+                assert isinstance(dead, _Dead)
+                test_then = isinstance(body, _Dead)
+                failing = as_expr(test) if test_then else n.Not(as_expr(test))
+                stmts.append(_if(failing, [dead.stmt()]))
+                live, kept, other = (second, pre[1], orelse) if test_then else (first, pre[0], body)
+                assert not isinstance(other, _Dead)
+                state.shape = live.shape
+                stmts += kept
+                return other
             self._merge_choice(state, first, second, as_expr(test))
             sizes = {t for stmt in _flatten(pre[0] + pre[1]) for t in _targets(stmt)}
             if module and sizes & self.tracked_names:  # a block's sizes, computed where it is made

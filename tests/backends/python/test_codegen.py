@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 import torch
+import torch.nn.functional as F
 import yaml
 from hypothesis import assume, given, note
 from hypothesis import strategies as st
@@ -29,7 +30,7 @@ import netspec
 from netspec.backends.module import compare_forward, compare_state, compile_source
 from netspec.errors import NetspecError
 from netspec.spec.load import bundled_names
-from tests.conftest import assert_codegen_refuses
+from tests.conftest import assert_codegen_refuses, spec_text
 
 GOLDEN = Path(__file__).parent.parent.parent / "golden"
 
@@ -1241,3 +1242,44 @@ layers:
     assert "        if not (\n            width % 4 == 0\n            and width >= 4\n" in source
     assert "        ok = (\n            width % 4 == 0\n" in source
     ruff_clean(tmp_path, source)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "d: conv2d(8, 9) if big else identity",
+        "d: identity if not big else conv2d(8, 9)",
+        "maxpool2d(9) if big else relu",  # unnamed: a call in forward
+    ],
+)
+def test_a_choice_whose_arm_the_values_do_not_take_fails_raises_only_there(layer: str) -> None:
+    """A kernel wider than the input in the arm not taken: check accepts the defaults, but the
+    class raised its error whatever the values (and `build` reported an internal error)."""
+    text = spec_text(["- c: conv2d(8, 3)", f"- {layer}"], (3, 8, 8), params="{big: false}")
+    spec = netspec.loads(text)
+    model = spec.build()
+    assert compare_forward(model, spec.network) == []
+    words = "the kernel spans 9" if "conv" in layer else "does not fit the input H 6"
+    with pytest.raises(NetspecError, match=words):
+        netspec.loads(text, big=True).check()
+    with pytest.raises(ValueError, match=words):
+        _generated(spec)(big=True)
+
+
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_asymmetric_padding_takes_its_mode_from_a_param(mode: str) -> None:
+    """The padded convolution was given torch's `zeros` as F.pad's mode where a param gave
+    it (a literal was translated): its first forward failed."""
+    text = spec_text(
+        ["- c: conv2d(3, 3, padding=[[1, 2], [0, 1]], padding_mode=mode)"],
+        (2, 9, 11),
+        params="{mode: zeros}",
+    )
+    cls = _generated(netspec.loads(text))
+    model = cls(mode=mode).eval()
+    x = torch.randn(1, 2, 9, 11)
+    padded = F.pad(x, (0, 1, 1, 2), mode="constant" if mode == "zeros" else mode)
+    expected = F.conv2d(padded, model.c.weight, model.c.bias)
+    with torch.no_grad():
+        assert torch.equal(model(x), expected)
+    assert compare_state(model, netspec.loads(text, mode=mode).network) == []
