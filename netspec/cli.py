@@ -7,6 +7,7 @@ reader of the output stopped early (``| head``), without a message.
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import sys
@@ -14,7 +15,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from typer.core import TyperGroup
@@ -167,7 +168,9 @@ def _guard(fn: F) -> F:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            sys.stdout.flush()  # a write that fails is reported here, not lost at exit
+            return result
         except NetspecError as exc:
             from rich.text import Text
 
@@ -179,26 +182,45 @@ def _guard(fn: F) -> F:
             # nothing more can be written there, also at exit (Python flushes stdout again)
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(SIGPIPE_EXIT) from None
-        except Exception:  # noqa: BLE001 - the last line of defence
+        except OSError as exc:
+            if exc.errno not in _FULL:
+                return _internal_error()
+            # the disk or the file size limit is full (`netspec codegen … > model.py`): not a
+            # bug, and the output is cut short; what is left unwritten is dropped at exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             from rich.text import Text
 
-            console = _stderr()
-            if os.environ.get("NETSPEC_DEBUG"):
-                console.print(Text(traceback.format_exc()))
-            else:
-                kind, value, _ = sys.exc_info()
-                name = kind.__name__ if kind else "Exception"
-                what = str(value) if isinstance(value, InternalError) else f"{name}: {value}"
-                console.print(
-                    Text(
-                        f"internal error: {printable(what)}\n"
-                        "This is a bug in netspec, not in your spec. "
-                        "Set NETSPEC_DEBUG=1 for the traceback and please report it."
-                    )
-                )
-            raise typer.Exit(1) from None
+            _stderr().print(Text(f"error: cannot write the output: {exc.strerror}"))
+            raise typer.Exit(2) from None
+        except Exception:  # noqa: BLE001 - the last line of defence
+            return _internal_error()
 
     return wrapper  # type: ignore[return-value]
+
+
+_FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
+"""Errors of a write where the disk, the quota or the file size limit is full."""
+
+
+def _internal_error() -> NoReturn:
+    """Report the exception being handled as a bug in netspec: exit 1."""
+    from rich.text import Text
+
+    console = _stderr()
+    if os.environ.get("NETSPEC_DEBUG"):
+        console.print(Text(traceback.format_exc()))
+    else:
+        kind, value, _ = sys.exc_info()
+        name = kind.__name__ if kind else "Exception"
+        what = str(value) if isinstance(value, InternalError) else f"{name}: {value}"
+        console.print(
+            Text(
+                f"internal error: {printable(what)}\n"
+                "This is a bug in netspec, not in your spec. "
+                "Set NETSPEC_DEBUG=1 for the traceback and please report it."
+            )
+        )
+    raise typer.Exit(1) from None
 
 
 def _parse_input(text: str | None) -> tuple[int, ...] | None:

@@ -1476,3 +1476,19 @@ def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
     errors = proc.stderr.read().decode()
     assert proc.wait(timeout=120) == 141, errors
     assert errors == ""
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
+@pytest.mark.parametrize("command", [["codegen", "lenet5"], ["check", "lenet5"]])
+def test_a_full_disk_under_the_output_is_an_error_of_the_machine(command: list[str]) -> None:
+    """`netspec codegen … > model.py` on a full disk: exit 2 saying so (it reported a bug in
+    netspec, exit 1)."""
+    with open("/dev/full", "w") as full:
+        done = subprocess.run(
+            [sys.executable, "-m", "netspec", *command],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=120,
+        )
+    assert done.returncode == 2
+    assert done.stderr.decode() == "error: cannot write the output: No space left on device\n"
