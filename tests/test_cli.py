@@ -1492,3 +1492,39 @@ def test_a_full_disk_under_the_output_is_an_error_of_the_machine(command: list[s
         )
     assert done.returncode == 2
     assert done.stderr.decode() == "error: cannot write the output: No space left on device\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "words"),
+    [
+        (  # torch reflects about the edge: a padding below the input size
+            "r.yaml",
+            "netspec: 1\nname: t\ninput: [2, 4, 4]\nlayers:\n"
+            "  - c: conv2d(3, 3, padding=[[5, 5], [1, 1]], padding_mode='reflect')\n",
+            "c: conv2d: reflect padding of 5 needs an input H of at least 6, found 4",
+        ),
+        (
+            "c.yaml",
+            "netspec: 1\nname: t\ninput: [2, 4, 4]\nlayers:\n"
+            "  - c: conv2d(3, 3, padding=5, padding_mode='circular')\n",
+            "c: conv2d: circular padding of 5 needs an input H of at least 5, found 4",
+        ),
+        (
+            "l.yaml",
+            "netspec: 1\nname: t\ninput: [4, 8, 8]\nlayers:\n  - for: i in range(1)\n"
+            "    do:\n      - s: relu\n  - t: relu\n  - m: add\n    from: [s, t]\n",
+            "hint: move 's' out of a loop, or read the layer that holds it",
+        ),
+        (  # the hint in the file's format
+            "v.ns",
+            "name t\ninput [3, 8, 8]\nlayers {\n    relu\n}\n",
+            "hint: start the file with `netspec 1` (the language version)",
+        ),
+    ],
+)
+def test_messages_say_what_holds(tmp_path: Path, name: str, text: str, words: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    result = run("check", str(path))
+    assert result.exit_code == 2
+    assert words in result.output

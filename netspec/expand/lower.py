@@ -535,8 +535,7 @@ def _check_reads(
                 "directly in this list (or earlier in the same branch) can be read",
                 span,
                 at,
-                hint=f"move {name!r} out of the {nested[name].split()[0]}, or read the layer "
-                "that holds it",
+                hint=f"move {name!r} out of {nested[name]}, or read the layer that holds it",
             )
         raise SpecError(
             f"{own!r} reads {name!r}, but no layer before it has that name",

@@ -38,7 +38,8 @@ class Padded{cls}(nn.{cls}):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.pad = pad  # F.pad order: last dimension first, (before, after) each
-        self.pad_mode = "constant" if pad_mode == "zeros" else pad_mode  # (padding_mode's)
+        # F.pad's name for the padding_mode torch's convolutions call "zeros"
+        self.pad_mode = "constant" if pad_mode == "zeros" else pad_mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = F.pad(x, self.pad, mode=self.pad_mode)
@@ -114,11 +115,13 @@ class _Conv(spatial.Ranked, Op):
             self.axes, x[1:], k, s, d, pairs, strict=True
         ):
             if a.padding_mode in ("reflect", "circular") and known(size, before, after):
-                limit = concrete(size) if a.padding_mode == "circular" else concrete(size) - 1
-                if max(concrete(before), concrete(after)) > limit:
+                pad = max(concrete(before), concrete(after))
+                # torch reflects about the edge (pad < size) and wraps around (pad <= size)
+                least = pad + 1 if a.padding_mode == "reflect" else pad
+                if concrete(size) < least:
                     raise OpError(
-                        f"{self.name}: {a.padding_mode} padding of {max(before, after)} needs an "
-                        f"input {axis} above {limit}, found {size}",
+                        f"{self.name}: {a.padding_mode} padding of {pad} needs an input {axis} "
+                        f"of at least {least}, found {size}",
                         attr="padding",
                     )
             o = spatial.out_size(size, ki, si, before, after, di)

@@ -465,9 +465,10 @@ def _check_file(spec: m.SpecFile, tree: ysrc.YNode) -> None:
         check_sources([spec.layers], "layers")
     for key in ("netspec", "name"):
         if getattr(spec, key) is None:
+            colon = "" if tree.span.source.ns else ":"  # as the file's format writes it
             hint = {
-                "netspec": "start the file with `netspec: 1` (the language version)",
-                "name": "add `name: my_model` (a Python identifier)",
+                "netspec": f"start the file with `netspec{colon} 1` (the language version)",
+                "name": f"add `name{colon} my_model` (a Python identifier)",
             }[key]
             raise SpecError(f"missing key {key!r}", Span(tree.span.source, 1, 1), "document", hint)
 
