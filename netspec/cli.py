@@ -115,7 +115,11 @@ SetOpt = Annotated[
 InputOpt = Annotated[
     str | None,
     typer.Option(
-        "--input", "-i", metavar="C,H,W", help="Input shape without the batch, e.g. 3,200,200."
+        "--input",
+        "-i",
+        metavar="C,H,W",
+        help="Input shape without the batch, e.g. 3,200,200 (sizes the spec's "
+        "params give must agree: set those params instead).",
     ),
 ]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]

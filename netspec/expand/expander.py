@@ -73,6 +73,7 @@ from netspec.expr.evaluate import (
     iterate,
     show,
 )
+from netspec.expr.render import render
 from netspec.infer import Network, apply
 from netspec.infer.infer import MAX_ELEMENTS
 from netspec.ops.base import Ids, Op, OpError, Shape, Tensor, fmt_shape, is_ids
@@ -274,7 +275,11 @@ class _Expander:
 
     def run(self, input_shape: Shape | None) -> Network:
         scope = self.globals = self._scope()
-        x = self._input(scope) if input_shape is None else _check_input(input_shape, None)
+        if input_shape is None:
+            x = self._input(scope)
+        else:
+            x = _check_input(input_shape, None)
+            self._given_input(scope, x)
         dtype = self.spec.input_dtype or "float32"
         if dtype != "float32":
             x = Ids(x)
@@ -297,6 +302,7 @@ class _Expander:
             root=root,
             lets=self.lets,
             input_dtype=dtype,
+            input_reads_params=self._input_reads_params(),
         )
 
     @staticmethod
@@ -321,6 +327,40 @@ class _Expander:
         assert code is not None
         value = self._eval(code.expr, scope, "input")
         return _check_input(value, code.span)
+
+    def _input_reads_params(self) -> bool:
+        code = self.spec.input
+        read = set(self.params) | set(self.spec.let)
+        return code is not None and bool(n.value_names(code.expr) & read)
+
+    def _given_input(self, scope: Scope, x: Shape) -> None:
+        """Refuse an input shape given apart from the spec whose size differs from one the
+        spec's params give (``input: [3, size, size]``): the params would no longer reach the
+        input (``--set size=16 --input 3,64,64`` analysed 64; the generated class took a
+        ``size`` it did not read)."""
+        code = self.spec.input
+        if code is None:
+            return
+        expr = n.strip(code.expr)
+        apart = isinstance(expr, n.ListExpr) and len(expr.items) == len(x)  # size by size
+        items = expr.items if isinstance(expr, n.ListExpr) and apart else (expr,)
+        read = set(self.params) | set(self.spec.let)
+        for i, item in enumerate(items):
+            names = sorted(n.value_names(item) & read)
+            if not names:
+                continue
+            value = self._eval(item, scope, "input")
+            given = x[i] if apart else x
+            if value == given:
+                continue
+            what = f"size {i}" if apart else "shape"
+            raise SpecError(
+                f"the input's {what} is `{render(item)}` = {show(value)} at these params, and the "
+                f"input shape given ({'×'.join(map(str, x))}) says {show(given)}",
+                code.span,
+                "input",
+                hint=f"set {', '.join(names)} rather than the input shape (the params read it)",
+            )
 
     @staticmethod
     def _eval(node: n.Expr, scope: Scope, where: str | None) -> Any:

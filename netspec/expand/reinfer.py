@@ -47,8 +47,8 @@ def reinfer(net: Network, x: Shape, memo: dict[Any, Any] | None = None) -> Netwo
     the same spec and params at ``x``, or ``None`` where that cannot be promised (see the
     module's notes). ``memo``: operator rules' results, as for
     :func:`~netspec.infer.apply`."""
-    if net.input_dtype != "float32" or not _same_kind(net.input, x):
-        return None
+    if net.input_dtype != "float32" or net.input_reads_params or not _same_kind(net.input, x):
+        return None  # (params giving input sizes: expansion holds x to them)
     try:
         root = _node(net.root, x, memo)
     except _Differs:

@@ -208,6 +208,9 @@ class Network:
     """``let`` values: name → (the expression as written, its value)."""
     input_dtype: str = "float32"
     """The input's data type: ``float32``, or ``int64`` (integer ids)."""
+    input_reads_params: bool = False
+    """Whether the spec's ``input`` reads params (``[3, size, size]``): an input given apart
+    must agree with the sizes they give."""
     totals: Totals = field(init=False)
 
     def __post_init__(self) -> None:

@@ -390,3 +390,33 @@ def test_expansions_sharing_a_memo_equal_expansions_alone(name: str) -> None:
         assert _dump(shared.root) == _dump(alone.root)
         assert shared.totals == alone.totals
     assert memo.applied and memo.validated and memo.spans
+
+
+INPUT_BY_PARAMS = """netspec: 1
+name: t
+input: [channels, size, size]
+params:
+  channels: 3
+  size: 32
+layers:
+  - c: conv2d(8, 3, stride=2, padding=1)
+  - flatten
+  - fc: linear(10)
+"""
+
+
+def test_an_input_shape_given_apart_agrees_with_the_sizes_the_params_give() -> None:
+    """`--set size=16 --input 3,64,64` analysed 64 and left `size` unread (the generated
+    class took a size it ignored): refused, naming the param to set."""
+    with pytest.raises(SpecError) as caught:
+        netspec.loads(INPUT_BY_PARAMS, size=16, input_shape=[3, 64, 64]).check()
+    assert caught.value.message == (
+        "the input's size 1 is `size` = 16 at these params, and the input shape given "
+        "(3×64×64) says 64"
+    )
+    assert caught.value.hint == "set size rather than the input shape (the params read it)"
+    assert caught.value.span is not None and caught.value.span.line == 3
+    agreed = netspec.loads(INPUT_BY_PARAMS, size=64, input_shape=[3, 64, 64]).check()
+    assert agreed.input == (3, 64, 64)
+    with pytest.raises(SpecError, match="the input's shape is"):  # another rank: as a whole
+        netspec.loads(INPUT_BY_PARAMS, input_shape=[3, 32]).check()
