@@ -411,7 +411,12 @@ def export(
     set_: SetOpt = None,
     input: InputOpt = None,
     force: ForceOpt = False,
-    opset: Annotated[int | None, typer.Option("--opset", help="ONNX opset version.")] = None,
+    opset: Annotated[
+        int | None,
+        typer.Option(
+            "--opset", help="ONNX opset version (exit 2 where the exporter cannot produce it)."
+        ),
+    ] = None,
 ) -> None:
     """Build SPEC and export it to ONNX (needs `pip install 'netspec[onnx]'`)."""
     from netspec.backends import onnx as onnx_backend

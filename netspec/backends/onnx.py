@@ -42,6 +42,8 @@ def export(spec: Spec, path: Path, force: bool = False, opset: int | None = None
     Raises:
         NetspecError: the onnx extra is missing, or the file exists and ``force`` is false.
     """
+    if opset is not None and opset < 1:
+        raise NetspecError(f"expects a positive version, found {opset}", where="--opset")
     try:
         import onnx
         import onnxscript  # noqa: F401 - torch's exporter needs it
@@ -72,5 +74,15 @@ def export(spec: Spec, path: Path, force: bool = False, opset: int | None = None
             assert program is not None
             program.save(str(tmp))
         onnx.checker.check_model(str(tmp))
+        if opset is not None:  # torch's exporter falls back to its own opset, warning only
+            model_proto = onnx.load(str(tmp), load_external_data=False)
+            written = [o.version for o in model_proto.opset_import if o.domain in ("", "ai.onnx")]
+            if written != [opset]:
+                raise NetspecError(
+                    f"torch's exporter wrote opset {', '.join(map(str, written))}, not {opset} "
+                    "(it cannot convert this model to that opset)",
+                    where="--opset",
+                    hint="leave --opset out for the exporter's own, or ask for a newer one",
+                )
 
     write_with(path, produce, force, "--onnx")

@@ -247,3 +247,26 @@ def test_trains(name: str) -> None:
     torch.manual_seed(1)
     with torch.no_grad():
         assert loss_fn(model(x), target) < loss
+
+
+@pytest.mark.parametrize("opset", [11, 0])
+def test_export_writes_the_opset_asked_for_or_refuses(tmp_path: Path, opset: int) -> None:
+    """torch's exporter falls back to its own opset with a warning only (netspec hides its
+    warnings): the file had opset 18 where 11 was asked for, and the command said it wrote it."""
+    onnx = pytest.importorskip("onnx")
+    path = tmp_path / "lenet.onnx"
+    proc = subprocess.run(
+        [sys.executable, "-m", "netspec", "export", "lenet5", "--onnx", str(path)]
+        + ["--opset", str(opset)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if proc.returncode == 0:  # an exporter that can convert to it
+        versions = [o.version for o in onnx.load(str(path)).opset_import if o.domain == ""]
+        assert versions == [opset]
+        return
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.startswith("error: --opset: ")
+    assert ("not 11" in proc.stderr) if opset else ("found 0" in proc.stderr)
+    assert not path.exists() and list(tmp_path.iterdir()) == []  # nothing left behind
