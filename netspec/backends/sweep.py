@@ -122,8 +122,8 @@ def parse_grid(items: Sequence[str], params: Mapping[str, Param]) -> list[Axis]:
     """The axes of ``--grid`` options, each ``NAME=V1,V2,…``.
 
     Raises:
-        NetspecError: no ``=``, no values, an unknown param, a name given twice, or a value
-            that is not a literal.
+        NetspecError: no ``=``, no values, an unknown param, a name given twice, a value
+            that is not a literal, or one an axis gives twice.
     """
     axes: list[Axis] = []
     for item in items:
@@ -154,6 +154,7 @@ def parse_grid(items: Sequence[str], params: Mapping[str, Param]) -> list[Axis]:
             except NetspecError as exc:
                 exc.where = f"--grid {name}"
                 raise
+        _check_distinct(name, texts, values)
         axes.append(Axis(name, texts, values))
     if math.prod(len(axis.values) for axis in axes) > MAX_ROWS:
         count = math.prod(len(axis.values) for axis in axes)
@@ -163,6 +164,32 @@ def parse_grid(items: Sequence[str], params: Mapping[str, Param]) -> list[Axis]:
             hint="sweep fewer values, or split the sweep",
         )
     return axes
+
+
+def _check_distinct(name: str, texts: Sequence[str], values: Sequence[Any]) -> None:
+    """Refuse a value an axis gives twice (rows that say the same twice); for ``input``, the
+    ``--input C,H,W`` habit (``input=1,32,32`` is three input sizes) says how to write a shape.
+
+    Raises:
+        NetspecError: the first value given again.
+    """
+    seen: dict[Any, str] = {}
+    for text, value in zip(texts, values, strict=True):
+        key = freeze(value)
+        if key in seen:
+            hint = "give each value once"
+            if name == INPUT:
+                hint = (
+                    "input=N sets every spatial size to N; a whole shape is written with x: "
+                    f"input={'x'.join(texts)}"
+                )
+            first = f" (first as {seen[key]})" if seen[key] != text else ""
+            raise NetspecError(
+                f"the value {text} is given twice{first}",
+                where=f"--grid {name}",
+                hint=hint,
+            )
+        seen[key] = text
 
 
 def activation_bytes(net: Network) -> int:

@@ -71,7 +71,11 @@ def test_grid_errors_name_the_option() -> None:
         sweep.parse_grid(["width=1", "width=2"], params)
     with pytest.raises(NetspecError, match="more than the 10,000"):
         sweep.parse_grid(
-            [f"width={','.join(['1'] * 101)}", f"kernel={','.join(['1'] * 100)}"], params
+            [
+                f"width={','.join(map(str, range(1, 102)))}",
+                f"kernel={','.join(map(str, range(1, 101)))}",
+            ],
+            params,
         )
 
 
@@ -219,7 +223,7 @@ def test_drawn_specs_rows_equal_check_one_at_a_time(ex: Example, data: Any) -> N
         params = declared(model)
         allowed = params[name].choices or PARAM_VALUES[name]
         values = data.draw(st.permutations(allowed))[: data.draw(st.integers(1, 3))]
-        sizes = data.draw(st.lists(st.integers(1, 20), min_size=1, max_size=4))
+        sizes = data.draw(st.lists(st.integers(1, 20), min_size=1, max_size=4, unique=True))
         base = None if ex.input_override is None else tuple(ex.input_override)
         overrides = {k: v for k, v in ex.overrides.items() if k != name}
         try:  # the spec's own input (given whole, and with one more channel)
@@ -257,3 +261,27 @@ def test_drawn_specs_rows_equal_check_one_at_a_time(ex: Example, data: Any) -> N
             assert (row.parameters, row.macs) == (summary["parameters"], summary["macs"])
             layers = summary["layers"]
             assert row.activation_bytes == 4 * sum(math.prod(x["output"]) for x in layers)
+
+
+@pytest.mark.parametrize(
+    ("grid", "words", "hint"),
+    [
+        ("num_classes=10,12,10", "the value 10 is given twice", "give each value once"),
+        (  # the --input habit: three input sizes, two of them equal
+            "input=1,32,32",
+            "the value 32 is given twice",
+            "input=N sets every spatial size to N; a whole shape is written with x: input=1x32x32",
+        ),
+        ("num_classes=10,5+5", "the value 5+5 is given twice (first as 10)", None),
+    ],
+)
+def test_an_axis_gives_each_value_once(grid: str, words: str, hint: str | None) -> None:
+    """Two rows saying the same thing, or `input=1,32,32` read as three input sizes, were a
+    table with exit 0."""
+    model = load_spec("lenet5")
+    with pytest.raises(NetspecError) as caught:
+        sweep.parse_grid([grid], declared(model))
+    assert caught.value.message == words
+    assert caught.value.where == f"--grid {grid.partition('=')[0]}"
+    if hint is not None:
+        assert caught.value.hint == hint
