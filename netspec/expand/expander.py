@@ -328,10 +328,12 @@ class _Expander:
         value = self._eval(code.expr, scope, "input")
         return _check_input(value, code.span)
 
+    def _params_read(self, expr: n.Expr) -> list[str]:
+        """The params and ``let`` values ``expr`` reads."""
+        return sorted(n.value_names(expr) & (set(self.params) | set(self.spec.let)))
+
     def _input_reads_params(self) -> bool:
-        code = self.spec.input
-        read = set(self.params) | set(self.spec.let)
-        return code is not None and bool(n.value_names(code.expr) & read)
+        return self.spec.input is not None and bool(self._params_read(self.spec.input.expr))
 
     def _given_input(self, scope: Scope, x: Shape) -> None:
         """Refuse an input shape given apart from the spec whose size differs from one the
@@ -344,9 +346,8 @@ class _Expander:
         expr = n.strip(code.expr)
         apart = isinstance(expr, n.ListExpr) and len(expr.items) == len(x)  # size by size
         items = expr.items if isinstance(expr, n.ListExpr) and apart else (expr,)
-        read = set(self.params) | set(self.spec.let)
         for i, item in enumerate(items):
-            names = sorted(n.value_names(item) & read)
+            names = self._params_read(item)
             if not names:
                 continue
             value = self._eval(item, scope, "input")

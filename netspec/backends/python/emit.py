@@ -358,12 +358,12 @@ def _refuse_count(count: n.Expr, least: int, message: str) -> Stmt:
     """``if <count> < least: raise ValueError(f"<message>, found {<count>!r}")``: a count the
     params give (a repeat's, a stage's depth), refused as check refuses it."""
     text = render(count, python=True)
+    test = n.Compare(count, ("<",), (n.Const(least),))
     if not set(text) & set("'\"\\{}#"):
-        found = Atom("f" + python_string(f"{message}, found {{{text}!r}}"))
-    else:  # an f-string cannot hold the expression's text: the message added to its repr
-        found = Atom(f"{python_string(message + ', found ')} + repr({text})")
-    raise_ = Stmt("raise ", call("ValueError", found))
-    return _if(n.Compare(count, ("<",), (n.Const(least),)), [raise_])
+        return _refuse(test, message, f"{{{text}!r}}")
+    # an f-string cannot hold the expression's text: the message added to its repr
+    found = Atom(f"{python_string(message + ', found ')} + repr({text})")
+    return _if(test, [Stmt("raise ", call("ValueError", found))])
 
 
 def _if(test: n.Expr, body: list[Stmt]) -> Stmt:
@@ -1355,36 +1355,28 @@ class Emitter:
                 return self._choice(branch, origin, scope, state, where, stmts, module, x)
             first, second = state.copy(), state.copy()
             pre: tuple[list[Stmt], list[Stmt]] = ([], [])
-            arms: list[PyExpr | _Dead] = []
-            for arm, arm_state, arm_stmts in (
-                (node.body, first, pre[0]),
-                (node.orelse, second, pre[1]),
-            ):
+            arms: dict[int, PyExpr] = {}
+            dead: dict[int, _Dead] = {}  # refused where the values choose it (check, too)
+            for k, (arm, arm_state) in enumerate(((node.body, first), (node.orelse, second))):
                 try:
-                    arms.append(
-                        self._choice(arm, origin, scope, arm_state, where, arm_stmts, module, x)
-                    )
+                    arms[k] = self._choice(arm, origin, scope, arm_state, where, pre[k], module, x)
                 except CodegenError:
                     raise  # what the generator cannot write is an error for every value
-                except _Dead as refused:  # refused where the values choose it (check, too)
-                    arms.append(refused)
+                except _Dead as refused:
+                    dead[k] = refused
                 except NetspecError as exc:
-                    arms.append(_Dead(exc.headline()))
-            body, orelse = arms
-            if isinstance(body, _Dead) or isinstance(orelse, _Dead):
-                if isinstance(body, _Dead) and isinstance(orelse, _Dead):
-                    raise body
-                # the class raises where the test chooses the arm that fails, as check does
-                dead = body if isinstance(body, _Dead) else orelse
-                assert isinstance(dead, _Dead)
-                test_then = isinstance(body, _Dead)
-                failing = as_expr(test) if test_then else n.Not(as_expr(test))
-                stmts.append(_if(failing, [dead.stmt()]))
-                live, kept, other = (second, pre[1], orelse) if test_then else (first, pre[0], body)
-                assert not isinstance(other, _Dead)
-                state.shape = live.shape
-                stmts += kept
-                return other
+                    dead[k] = _Dead(exc.headline())
+            if len(dead) == 2:
+                raise dead[0]
+            if dead:  # the class raises where the test chooses the arm that fails, as check
+                ((failing, refusal),) = dead.items()
+                live = 1 - failing
+                chosen = as_expr(test) if failing == 0 else n.Not(as_expr(test))
+                stmts.append(_if(chosen, [refusal.stmt()]))
+                state.shape = (first, second)[live].shape
+                stmts += pre[live]
+                return arms[live]
+            body, orelse = arms[0], arms[1]
             self._merge_choice(state, first, second, as_expr(test))
             sizes = {t for stmt in _flatten(pre[0] + pre[1]) for t in _targets(stmt)}
             if module and sizes & self.tracked_names:  # a block's sizes, computed where it is made
@@ -1897,9 +1889,8 @@ class Emitter:
                 given = self.subst(entry.repeat.expr)
                 if not isinstance(n.strip(given), n.Const):  # check refuses a count < 0
                     stmts.append(_refuse_count(given, 0, REPEAT_COUNT))
-                count_text = render(given, python=True)
-                header = f"for {entry.as_ or '_'} in range({count_text}):"
-                iterable = self.subst(entry.repeat.expr)
+                header = f"for {entry.as_ or '_'} in range({render(given, python=True)}):"
+                iterable = given
             else:
                 iterable = self.subst(entry.for_.expr)
                 header = f"for {', '.join(names)} in {render_iterable(iterable)}:"
