@@ -68,8 +68,11 @@ class Spec:
         """
         return self.network
 
-    def summary(self, macs: summary_backend.MacsConvention = "torchvision") -> dict[str, Any]:
-        """The per-layer summary as data: name, input, output, parameters, MACs, layers.
+    def summary(
+        self, macs: summary_backend.MacsConvention = "torchvision", explain: bool = False
+    ) -> dict[str, Any]:
+        """The per-layer summary as data: name, input, output, parameters, MACs, layers (with
+        ``explain``, each layer's arithmetic as ``check --explain`` shows it).
 
         Raises:
             NetspecError: the spec is invalid at these parameter values, or ``macs`` is neither
@@ -84,7 +87,9 @@ class Spec:
                 where="macs",
                 hint="'torchvision' counts convolutions and linear layers; 'all' everything",
             )
-        return summary_backend.data(self.network, macs)
+        if not isinstance(explain, bool):
+            raise TypeError(f"summary() takes explain=True or False, found {_kind(explain)}")
+        return summary_backend.data(self.network, macs, explain)
 
     def source(self) -> str:
         """Self-contained PyTorch source defining this spec's model class (the params and input

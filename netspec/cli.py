@@ -142,13 +142,17 @@ DepthOpt = Annotated[
     int | None,
     _depth(
         "Fold the table below this nesting depth; 0 shows every layer. By default a "
-        "network of more than 100 rows is folded to about 100."
+        "network of more than 100 rows is folded to about 100 (a table's: --format json "
+        "lists every layer)."
     ),
 ]
 ExplainOpt = Annotated[
     bool,
     typer.Option(
-        "--explain", "-e", help="Show the arithmetic behind each layer's size and parameters."
+        "--explain",
+        "-e",
+        help="Show the arithmetic behind each layer's size and parameters (with --format "
+        'json, as each layer\'s "explain" lines).',
     ),
 ]
 
@@ -277,11 +281,21 @@ def _open(spec: str, sets: list[str] | None, input_text: str | None) -> Any:
     return Spec(model, overrides, _parse_input(input_text), origin="--set")
 
 
+def _fold_option(fmt: Format, depth: int | None) -> None:
+    """Refuse ``--depth`` with JSON (checked before any work): JSON lists every layer."""
+    if fmt is Format.json and depth is not None:
+        raise NetspecError(
+            "a table's folding depth, and --format json lists every layer",
+            where="--depth",
+            hint="drop --depth (a layer's nesting is the dots in its path), or print a table",
+        )
+
+
 def _report(net: Any, fmt: Format, macs: Macs, depth: int | None, explain: bool) -> None:
     from netspec.backends import summary
 
     if fmt is Format.json:
-        sys.stdout.write(summary.to_json(net, macs.value))
+        sys.stdout.write(summary.to_json(net, macs.value, explain))
     else:
         _stdout().print(summary.table(net, macs.value, depth, explain))
 
@@ -298,6 +312,7 @@ def check(
     explain: ExplainOpt = False,
 ) -> None:
     """Validate SPEC and infer every shape, parameter and MAC count statically (no torch)."""
+    _fold_option(format, depth)
     loaded = _open(spec, set_, input)
     _report(loaded.network, format, macs, depth, explain)
 
@@ -327,6 +342,7 @@ def build(
     values, and its state_dict (every key and shape) and parameter count are always compared
     with the static analysis; a difference is an internal error (exit 1).
     """
+    _fold_option(format, depth)
     loaded = _open(spec, set_, input)
     net = loaded.network
     model = loaded.build(verify=verify)

@@ -60,6 +60,14 @@ def test_loads_and_summary_contents() -> None:
     assert spec.summary("all")["macs"] == 36  # + 4 bias additions
 
 
+def test_summary_explain() -> None:
+    """``summary(explain=True)``: each layer's arithmetic, as ``check --explain`` prints it."""
+    layers = netspec.load("lenet5").summary(explain=True)["layers"]
+    assert layers[0]["explain"][0] == "H: (32 − 5 + 2·0) / 1 + 1 = 28"
+    with pytest.raises(TypeError, match="explain=True or False, found"):
+        netspec.load("lenet5").summary(explain="yes")  # type: ignore[arg-type]
+
+
 def test_static_analysis_does_not_import_torch() -> None:
     import subprocess
     import sys

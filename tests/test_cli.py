@@ -876,6 +876,34 @@ def test_explain_and_depth() -> None:
     assert "features.0" not in folded and "Sequential …" in folded
 
 
+def test_json_explain_carries_each_layers_arithmetic() -> None:
+    """``--explain`` with JSON: each layer's lines, the table's words exactly; without it
+    no layer has the key."""
+    table = run("check", "lenet5", "--explain").stdout
+    data = json.loads(run("check", "lenet5", "-f", "json", "--explain").stdout)
+    first = data["layers"][0]
+    assert first["explain"][0] == "H: (32 − 5 + 2·0) / 1 + 1 = 28"
+    assert "params: (1·5·5 + 1)·6 = 156" in first["explain"]
+    assert all(line in table for row in data["layers"] for line in row.get("explain", []))
+    plain = json.loads(run("check", "lenet5", "-f", "json").stdout)
+    assert not any("explain" in row for row in plain["layers"])
+    assert [dict(row, explain=None) for row in plain["layers"]] == [
+        dict(row, explain=None) for row in data["layers"]
+    ]
+
+
+@pytest.mark.parametrize("command", ["check", "build"])
+def test_json_refuses_depth(command: str) -> None:
+    """``--depth`` folds a table; JSON lists every layer: refused (exit 2, before building)
+    rather than ignored."""
+    result = run(command, "lenet5", "-f", "json", "--depth", "1")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "--depth: a table's folding depth, and --format json lists every layer" in (
+        result.stderr
+    )
+
+
 def test_build_checks_the_module() -> None:
     result = run("build", "lenet5", "--verify")
     assert result.exit_code == 0, result.output

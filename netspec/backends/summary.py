@@ -26,10 +26,14 @@ def _macs(leaf: OpNode, convention: MacsConvention) -> int:
 
 
 @collector_paused  # as expansion is (see netspec.pause): it allocates a dict per layer
-def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
+def data(
+    net: Network, macs: MacsConvention = "torchvision", explain: bool = False
+) -> dict[str, Any]:
     """The summary as plain data (what ``--format json`` prints).
 
-    Shapes exclude the batch dimension; ``parameters`` counts trainable parameters.
+    Shapes exclude the batch dimension; ``parameters`` counts trainable parameters. With
+    ``explain`` each layer also carries ``explain``: the lines of arithmetic behind its size,
+    parameters and MACs, as ``--explain`` prints them under the layer's row.
     """
     t = net.totals
     layers = []
@@ -59,18 +63,19 @@ def data(net: Network, macs: MacsConvention = "torchvision") -> dict[str, Any]:
         parameters = counts.get(id(leaf.tensors))
         if parameters is None:
             parameters = counts[id(leaf.tensors)] = leaf.parameters
-        layers.append(
-            {
-                "path": leaf.path,
-                "op": leaf.op.name,
-                "call": call,
-                "module": not leaf.functional,
-                "input": list(leaf.input),
-                "output": list(leaf.output),
-                "parameters": parameters,
-                "macs": leaf.macs + leaf.extra_ops if extra else leaf.macs,
-            }
-        )
+        row = {
+            "path": leaf.path,
+            "op": leaf.op.name,
+            "call": call,
+            "module": not leaf.functional,
+            "input": list(leaf.input),
+            "output": list(leaf.output),
+            "parameters": parameters,
+            "macs": leaf.macs + leaf.extra_ops if extra else leaf.macs,
+        }
+        if explain:
+            row["explain"] = leaf.op.explain(leaf.attrs, leaf.input, leaf.output)
+        layers.append(row)
     return {
         "name": net.name,
         "description": net.description,
@@ -98,8 +103,8 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def to_json(net: Network, macs: MacsConvention = "torchvision") -> str:
-    return json.dumps(data(net, macs), indent=2) + "\n"
+def to_json(net: Network, macs: MacsConvention = "torchvision", explain: bool = False) -> str:
+    return json.dumps(data(net, macs, explain), indent=2) + "\n"
 
 
 def human(count: int) -> str:
