@@ -109,7 +109,8 @@ SetOpt = Annotated[
         "--set",
         "-s",
         metavar="NAME=VALUE",
-        help="Override a parameter, e.g. --set num_classes=10 --set depths=[3,4,23,3].",
+        help="Override a parameter, e.g. --set num_classes=10 --set depths=[3,4,23,3] (a "
+        "text param also takes text as written: --set mode=bilinear).",
     ),
 ]
 InputOpt = Annotated[

@@ -356,23 +356,23 @@ def parse_assignment(text: str, params: Mapping[str, Param] | None = None) -> tu
 
 
 def parse_value(raw: str, name: str, param: Param | None = None) -> Any:
-    """A ``--set`` value: a literal or constant expression; a bare word for a text param."""
+    """A ``--set`` value: a literal or constant expression; for a text param, also text that
+    is no literal, as written (``mode=slow``, ``tag=fast-x``: a value names nothing, so such
+    text cannot be meant as an expression)."""
     where = f"--set {name}"
-    if (
-        param is not None
-        and param.kind == "str"
-        and raw.isidentifier()
-        and raw not in ("true", "false", "none", "True", "False", "None")
-    ):
+    text = param is not None and param.kind == "str"
+    if text and raw.isidentifier() and raw not in ("true", "false", "none", "True", "False", "None"):
         return raw
     try:
         node = parse_expr(raw, n.Origin(raw, None), "value")
         return evaluate(node, Scope())
-    except ExprError as exc:
+    except (ExprError, NetspecError) as exc:
+        if text and raw and raw[0] not in "'\"[(" and raw.isprintable():
+            return raw  # not an attempt at a literal: quotes and brackets say one is meant
+        if not isinstance(exc, ExprError):
+            raise NetspecError(f"{name}: {exc.message}", where=where, hint=exc.hint) from None
         raise NetspecError(
             f"{name}: {exc.message}",
             where=where,
             hint="values are literals: 10, 0.5, true, [3, 4, 6, 3], 'text'",
         ) from None
-    except NetspecError as exc:
-        raise NetspecError(f"{name}: {exc.message}", where=where, hint=exc.hint) from None

@@ -148,6 +148,9 @@ def test_no_params_declared() -> None:
         ("mode='true'", "mode", "true"),
         ('mode="a b"', "mode", "a b"),
         ("mode=if", "mode", "if"),
+        ("mode=fast-x", "mode", "fast-x"),  # text that is no literal, as written
+        ("mode=a b", "mode", "a b"),
+        ("mode=x(1", "mode", "x(1"),
         ("widths=[3,4]", "widths", (3, 4)),
         ("widths=[]", "widths", ()),
         ("widths=range(3)", "widths", (0, 1, 2)),
@@ -185,7 +188,8 @@ def test_good_set_values(params: dict[str, Param], item: str, name: str, value: 
         ("mode=true", "mode expects text (like its default 'fast'), found true", None),
         ("mode=none", "mode expects text (like its default 'fast'), found none", None),
         ("mode=3", "mode expects text (like its default 'fast'), found 3", None),
-        ("mode=fast-x", "mode: undefined name 'fast'", LITERAL_HINT),
+        ("mode='fast-x", "mode: invalid value", "a string is not closed"),  # a literal meant
+        ("mode=[fast]", "mode: undefined name 'fast'", LITERAL_HINT),
         ("widths=3", "widths expects a list (like its default [8, 16]), found 3", None),
         ("act=elu", "act must be one of 'relu', 'gelu', found 'elu'", None),
     ],
