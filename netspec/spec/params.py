@@ -361,7 +361,8 @@ def parse_value(raw: str, name: str, param: Param | None = None) -> Any:
     text cannot be meant as an expression)."""
     where = f"--set {name}"
     text = param is not None and param.kind == "str"
-    if text and raw.isidentifier() and raw not in ("true", "false", "none", "True", "False", "None"):
+    keywords = ("true", "false", "none", "True", "False", "None")
+    if text and raw.isidentifier() and raw not in keywords:
         return raw
     try:
         node = parse_expr(raw, n.Origin(raw, None), "value")
