@@ -271,15 +271,31 @@ def _brief(text: str, limit: int = 60) -> str:
     return repr(text) if len(text) <= limit else repr(text[:limit]) + "…"
 
 
-def _open(spec: str, sets: list[str] | None, input_text: str | None) -> Any:
+def _open(
+    spec: str, sets: list[str] | None, input_text: str | None, options: list[str] | None = None
+) -> Any:
+    """SPEC at the ``--set`` values ``sets`` (given by ``options``, one per item, where not
+    all by ``--set``: a diff's ``--set-a``; an error names the option that gave the value)."""
     from netspec.api import Spec
     from netspec.spec.load import load_spec, resolve
     from netspec.spec.params import declared, parse_assignment
 
     model = load_spec(resolve(spec))
     params = declared(model)
-    overrides = dict(parse_assignment(item, params) for item in sets or [])
-    return Spec(model, overrides, _parse_input(input_text), origin="--set")
+    overrides: dict[str, Any] = {}
+    given: dict[str, str] = {}  # the option of each value that counts (the last given)
+    for item, option in zip(sets or [], options or [], strict=False):
+        given[item.partition("=")[0].strip()] = option
+    try:
+        for item in sets or []:
+            name, value = parse_assignment(item, params)
+            overrides[name] = value
+        return Spec(model, overrides, _parse_input(input_text), origin="--set")
+    except NetspecError as exc:
+        name = (exc.where or "").removeprefix("--set ")
+        if exc.where and exc.where.startswith("--set ") and given.get(name, "--set") != "--set":
+            exc.where = f"{given[name]} {name}"
+        raise
 
 
 def _fold_option(fmt: Format, depth: int | None) -> None:
@@ -596,17 +612,19 @@ def list_specs(
 # -- diff ------------------------------------------------------------------------------------
 
 
-def _side_label(spec: str, sets: list[str], input_text: str | None) -> str:
-    parts = [spec, *(f"--set {item}" for item in sets)]
+def _side_label(spec: str, sets: list[tuple[str, str]], input_text: str | None) -> str:
+    """One side as the command that analyses it alone (``resnet50 --set depths=[…]``)."""
+    parts = [spec, *(f"--set {item}" for _, item in sets)]
     if input_text is not None:
         parts.append(f"--input {input_text}")
     return " ".join(parts)
 
 
-def _open_side(spec: str, sets: list[str], input_text: str | None, side: str) -> Any:
-    """One side of a diff, analysed; an error in it says which side it is."""
+def _open_side(spec: str, sets: list[tuple[str, str]], input_text: str | None, side: str) -> Any:
+    """One side of a diff at its (option, ``NAME=VALUE``) values, analysed; an error in it
+    says which side it is, and which option gave a value refused."""
     try:
-        loaded = _open(spec, sets, input_text)
+        loaded = _open(spec, [i for _, i in sets], input_text, [o for o, _ in sets])
         loaded.network  # noqa: B018 - analyse now, so that the error is this side's
     except NetspecError as exc:
         note = f"in {side} ({_side_label(spec, sets, input_text)})"
@@ -689,15 +707,17 @@ def diff(
     from netspec.backends import diff as diff_backend
 
     name_b = a if b is None else b
-    common = list(set_ or [])
-    side_a = _open_side(a, [*common, *(set_a or [])], input_a or input, "A")
-    side_b = _open_side(name_b, [*common, *(set_b or [])], input_b or input, "B")
+    common = [("--set", item) for item in set_ or []]
+    sets_a = [*common, *(("--set-a", item) for item in set_a or [])]
+    sets_b = [*common, *(("--set-b", item) for item in set_b or [])]
+    side_a = _open_side(a, sets_a, input_a or input, "A")
+    side_b = _open_side(name_b, sets_b, input_b or input, "B")
     collapse = not (depth == 0 or (depth is None and format is Format.json))
     result = diff_backend.compare(
         side_a.network, side_b.network, macs.value, depth or None, collapse
     )
-    result.a_label = _side_label(a, [*common, *(set_a or [])], input_a or input)
-    result.b_label = _side_label(name_b, [*common, *(set_b or [])], input_b or input)
+    result.a_label = _side_label(a, sets_a, input_a or input)
+    result.b_label = _side_label(name_b, sets_b, input_b or input)
     if format is Format.json:
         sys.stdout.write(diff_backend.to_json(result))
     else:

@@ -1397,6 +1397,11 @@ def test_diff_identical_exits_0_and_errors_exit_2() -> None:
     assert bad.exit_code == 2
     assert "depth must be one of 11, 13, 16, 19, found 12" in bad.stderr
     assert "hint: in B (vgg16 --set depth=12)" in bad.stderr
+    assert "error: --set-b depth: " in bad.stderr  # the option that gave the value
+    unknown = run("diff", "vgg16", "--set", "depth=13", "--set-a", "dpth=11")
+    assert unknown.exit_code == 2 and "error: --set-a dpth: " in unknown.stderr
+    shared = run("diff", "vgg16", "--set", "depth=12", "--set-a", "num_classes=3")
+    assert "error: --set depth: " in shared.stderr and "in A (" in shared.stderr
     missing = run("diff", "lenet5", "alexnt")
     assert missing.exit_code == 2 and "did you mean 'alexnet'?" in missing.stderr
     assert "Traceback" not in bad.stderr + missing.stderr
