@@ -43,7 +43,7 @@ _STANDARD_TAGS = {
     "tag:yaml.org,2002:seq",
     "tag:yaml.org,2002:map",
 }
-_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_NULLS = frozenset({"", "~", "null", "Null", "NULL"})
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
 _INT = re.compile(r"^[-+]?[0-9]+$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -140,10 +140,12 @@ def _resolve_tagged(event: Any, source: Source) -> Scalar:
 
 
 def _resolve_plain(text: str) -> Scalar:
-    if _NULL.match(text):
+    if text in _NULLS:
         return None
     if text in _BOOL:
         return _BOOL[text]
+    if text[0].isalpha():  # a name or an expression: no number starts with a letter
+        return text
     if _INT.match(text):
         if len(text) > 40:
             return text  # absurdly long; leave it to the consumer to reject as a string
@@ -215,13 +217,18 @@ def _events(source: Source) -> Iterator[Any]:
     """
     text = source.text
     handed = 0  # events handed on (and composed without error)
-    try:
-        for event in yaml.parse(text, Loader=_Loader):
+    loader = _Loader(text)
+    try:  # yaml.parse's loop, without its generator: the parser's events until None
+        event = loader.get_event()
+        while event is not None:
             handed += 1
             yield event
+            event = loader.get_event()
         return
     except yaml.YAMLError as exc:
         offset, problem = _problem(exc, text)
+    finally:
+        loader.dispose()
     cut = offset
     for _ in range(4):
         if cut <= 0:
@@ -281,49 +288,49 @@ def _at(source: Source, offset: int) -> Span:
 
 def _compose_events(events: Iterator[Any], source: Source) -> YNode | None:
     """Compose ``events`` into a tree; ``None`` when they hold no node."""
-    stack: list[tuple[YNode, YScalar | None]] = []  # (container, pending mapping key)
+    # (container, pending mapping key, the nodes counted before it, its keys so far)
+    stack: list[tuple[YNode, YScalar | None, int, dict[Any, YScalar] | None]] = []
     anchors: dict[str, YNode] = {}
     root: YNode | None = None
     documents = 0
-
-    keys: dict[int, dict[Any, YScalar]] = {}  # the keys of each open mapping, by id
+    # Nodes so far, aliases expanded: a container's size is the count at its end less the
+    # count before it, so an alias bomb fails at its first expansion over the limit.
+    total = 0
 
     def attach(node: YNode, at: Span | None = None) -> None:
         nonlocal root
         if not stack:
             root = node
             return
-        parent, key = stack[-1]
-        if isinstance(parent, YSeq):
+        parent, key, before, seen = stack[-1]
+        if type(parent) is YSeq:
             parent.items.append(node)
-        elif isinstance(parent, YMap):
-            if key is None:
-                if not isinstance(node, YScalar):
-                    raise SourceError(
-                        "a mapping key must be a plain value, not a list or mapping",
-                        at or node.span,
-                        where="document",
-                    )
-                seen = keys.setdefault(id(parent), {})
-                existing = seen.get(node.value)  # as a dict would: 1, 1.0 and true collide
-                if existing is not None:
-                    raise SourceError(
-                        f"duplicate key {node.value!r} (first at line {existing.span.line})",
-                        at or node.span,
-                        where="document",
-                        hint="each key may appear once in a mapping",
-                    )
-                seen[node.value] = node
-                stack[-1] = (parent, node)
-                return
-            parent.items.append((key, node))
-            stack[-1] = (parent, None)
+        elif key is None:
+            if type(node) is not YScalar:
+                raise SourceError(
+                    "a mapping key must be a plain value, not a list or mapping",
+                    at or node.span,
+                    where="document",
+                )
+            assert seen is not None
+            existing = seen.get(node.value)  # as a dict would: 1, 1.0 and true collide
+            if existing is not None:
+                raise SourceError(
+                    f"duplicate key {node.value!r} (first at line {existing.span.line})",
+                    at or node.span,
+                    where="document",
+                    hint="each key may appear once in a mapping",
+                )
+            seen[node.value] = node
+            stack[-1] = (parent, node, before, seen)
+        else:
+            parent.items.append((key, node))  # type: ignore[attr-defined]
+            stack[-1] = (parent, None, before, seen)
 
-    def grow(node: YNode, at: Span | None = None) -> None:
-        # Sizes are added up as children arrive, so an alias bomb fails at its first expansion.
-        for container, _ in stack:
-            container.size += node.size
-        if stack and stack[0][0].size > MAX_NODES:
+    def grow(size: int, node: YNode, at: Span | None = None) -> None:
+        nonlocal total
+        total += size
+        if stack and total > MAX_NODES:
             raise SourceError(
                 f"the document expands to more than {MAX_NODES:,} nodes",
                 at or node.span,
@@ -332,23 +339,22 @@ def _compose_events(events: Iterator[Any], source: Source) -> YNode | None:
             )
 
     for event in events:
-        if isinstance(event, yaml.DocumentStartEvent):
-            documents += 1
-            if documents > 1:
-                raise SourceError(
-                    "a spec file holds one YAML document; found a second '---'",
-                    _span(source, event),
-                    where="document",
-                )
-        elif isinstance(event, yaml.ScalarEvent):
-            node: YNode = YScalar(
-                _span(source, event), 1, _resolve(event, source), event.style or ""
-            )
+        kind = type(event)
+        if kind is yaml.ScalarEvent:
+            start, end = event.start_mark, event.end_mark
+            span = Span(source, start.line + 1, start.column + 1, end.line + 1, end.column + 1)
+            if event.tag is None and not event.style:  # plain: most scalars of a spec
+                value = _resolve_plain(event.value)
+                if type(value) is float and not math.isfinite(value):
+                    value = _resolve(event, source)  # raises: too large
+            else:
+                value = _resolve(event, source)
+            node: YNode = YScalar(span, 1, value, event.style or "")
             if event.anchor:
                 anchors[event.anchor] = node
-            grow(node)
+            grow(1, node)
             attach(node)
-        elif isinstance(event, yaml.SequenceStartEvent | yaml.MappingStartEvent):
+        elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
             _check_tag(event, source)
             if len(stack) >= MAX_DEPTH:
                 raise SourceError(
@@ -358,40 +364,47 @@ def _compose_events(events: Iterator[Any], source: Source) -> YNode | None:
                     hint="a spec this deep is almost certainly generated by mistake",
                 )
             span = _span(source, event)
-            node = YSeq(span) if isinstance(event, yaml.SequenceStartEvent) else YMap(span)
+            node = YSeq(span) if kind is yaml.SequenceStartEvent else YMap(span)
             if event.anchor:
                 anchors[event.anchor] = node
-            attach_key_first = stack and isinstance(stack[-1][0], YMap) and stack[-1][1] is None
-            if attach_key_first:
+            if stack and type(stack[-1][0]) is YMap and stack[-1][1] is None:
                 raise SourceError(
                     "a mapping key must be a plain value, not a list or mapping",
                     span,
                     where="document",
                 )
-            grow(node)
-            stack.append((node, None))
-        elif isinstance(event, yaml.SequenceEndEvent | yaml.MappingEndEvent):
-            node, _ = stack.pop()
-            keys.pop(id(node), None)
+            grow(1, node)
+            stack.append((node, None, total - 1, {} if kind is yaml.MappingStartEvent else None))
+        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+            node, _, before, _ = stack.pop()
+            node.size = total - before
             end = event.end_mark
             if end is not None:
                 node.span = Span(
                     source, node.span.line, node.span.col, end.line + 1, end.column + 1
                 )
             attach(node)
-        elif isinstance(event, yaml.AliasEvent):
+        elif kind is yaml.AliasEvent:
             target = anchors.get(event.anchor or "")
             if target is None:  # pragma: no cover - the parser rejects unknown anchors itself
                 raise SourceError(f"unknown alias *{event.anchor}", _span(source, event))
             at = _span(source, event)
-            if any(target is container for container, _ in stack):
+            if any(target is container for container, _, _, _ in stack):
                 raise SourceError(
                     f"the alias *{event.anchor} is inside the node it names (a cycle)",
                     at,
                     where="document",
                 )
-            grow(target, at)
+            grow(target.size, target, at)
             attach(target, at)
+        elif kind is yaml.DocumentStartEvent:
+            documents += 1
+            if documents > 1:
+                raise SourceError(
+                    "a spec file holds one YAML document; found a second '---'",
+                    _span(source, event),
+                    where="document",
+                )
     return root
 
 
