@@ -67,13 +67,18 @@ class Comments:
             out += self.full.get(number) or [self.trailing[number]]
         return out
 
-    def after(self, span: Span | None) -> str:
-        if span is None or span.line in self.used:
+    def after(self, span: Span | None, through: int | None = None) -> str:
+        """The comment ending ``span``'s line; with ``through``, those ending each line from
+        it to ``through`` too (what one line writes that took several), one after another."""
+        if span is None:
             return ""
-        comment = self.trailing.get(span.line, "")
-        if comment:
-            self.used.add(span.line)
-        return comment
+        found = []
+        for line in range(span.line, max(span.line, through or 0) + 1):
+            comment = self.trailing.get(line, "")
+            if comment and line not in self.used:
+                self.used.add(line)
+                found.append(comment)
+        return "  ".join(found)
 
     def rest(self) -> list[str]:
         earlier = sorted((set(self.full) | set(self.trailing)) - self.used)
@@ -246,11 +251,15 @@ class _Writer:
         self.lines: list[str] = []
         self.comments = comments
 
-    def emit(self, depth: int, text: str, span: Span | None = None) -> None:
+    def emit(
+        self, depth: int, text: str, span: Span | None = None, through: int | None = None
+    ) -> None:
+        """``text`` at ``depth``, after the comments before ``span``'s line and with the one
+        ending it (and those ending the lines up to ``through``, which ``text`` also writes)."""
         pad = self.indent * depth
         for comment in self.comments.before(span):
             self.lines.append(pad + comment)
-        trailing = self.comments.after(span)
+        trailing = self.comments.after(span, through)
         self.lines.append(pad + text + (f"  {trailing}" if trailing else ""))
 
 
@@ -619,9 +628,9 @@ def to_ns(spec: m.SpecFile) -> str:
                     text += f" require {_expr(decl.require)}"
                 if decl.doc is not None:
                     text += f" {_string(decl.doc)}"
+                w.emit(1, text, span, _last_line(decl))
             else:
-                text = f"{name} = {_literal(decl)}"
-            w.emit(1, text, span)
+                w.emit(1, f"{name} = {_literal(decl)}", span)
         w.emit(0, "}")
     if spec.let:
         _ns_let(w, 0, spec, spec.let, k("let"))
@@ -638,6 +647,16 @@ def to_ns(spec: m.SpecFile) -> str:
     for comment in w.comments.rest():
         w.lines.append(comment)
     return "\n".join(w.lines) + "\n"
+
+
+def _last_line(decl: m.ParamDecl) -> int | None:
+    """The last line a YAML param declaration takes (its keys, and its ``require``, which
+    may be wrapped): .ns writes it on one line, with their comments."""
+    spans = [*(decl.__pydantic_private__ or {}).get("_key_spans", {}).values()]
+    if decl.require is not None:
+        spans.append(decl.require.span)
+    lines = [s.end_line or s.line for s in spans if s is not None]
+    return max(lines) if lines else None
 
 
 def _ns_let(

@@ -138,6 +138,25 @@ def test_comments_survive_formatting_and_conversion() -> None:
     assert "  - c1: conv2d(widths[0], 5)  # 24x24" in lines
 
 
+def test_comments_of_a_declarations_lines_end_its_ns_line() -> None:
+    """A YAML param declaration takes several lines, .ns one: the comments ending them end
+    that line, in their order (a comment on ``require`` moved below the params, and a
+    bundled spec lost one)."""
+    text = (
+        "netspec: 1\nname: p\ninput: [8]\nparams:\n  rates:  # dilations\n"
+        "    default: [1, 2]\n    require: len(rates) == 2  # one per branch\n"
+        "  classes: 3  # outputs\nlayers:\n  - fc: linear(classes)  # the head\n"
+    )
+    ns = fmt.to_ns(_read(text, "p.yaml"))
+    lines = ns.splitlines()
+    assert lines[lines.index("params {") + 1].endswith(
+        "len(rates) == 2  # dilations  # one per branch"
+    )
+    assert "    classes = 3  # outputs" in lines
+    back = fmt.to_yaml(_read(ns, "p.ns"))
+    assert "# dilations  # one per branch" in back and "# the head" in back
+
+
 def test_formatting_normalises_layout_and_expressions() -> None:
     messy = (
         "netspec: 1\nname: x\ninput: '[1,8,8]'\nlayers:\n"
