@@ -316,6 +316,25 @@ def _in_context(
         guess = did_you_mean(token, list(_TOP_WORDS))
         if guess:
             return message, guess
+    stop = text.find("\n", offset)
+    line_text = text[start : len(text) if stop < 0 else stop]
+    template = re.match(r"\s*([A-Za-z_]\w*\{[^{}\"'\n]*\}[\w{}]*)\s*:\s*(.*?)\s*(#.*)?$", line_text)
+    if template is not None and offset >= start + template.start(1):
+        return (
+            f"unexpected {token!r}: a name template is quoted in .ns",
+            f'write "{template.group(1)}": {template.group(2) or "…"}',
+        )
+    section = None
+    if opener is not None and opener[0] == "{":
+        opened = text[text.rfind("\n", 0, opener[1]) + 1 : opener[1]].split()
+        section = opened[0] if opened else None
+    declared = re.match(r"\s*([A-Za-z_]\w*)\s*:\s*(.*?)\s*(#.*)?$", line_text)
+    if token == ":" and section == "params" and declared is not None:
+        value = declared.group(2) or "…"
+        return (
+            "unexpected ':': a parameter is declared with '=' in .ns",
+            f"write {declared.group(1)} = {value}",
+        )
     if "_NL" in expected and hint is None:
         return (
             f"unexpected {token!r}: expected an operator or the end of the statement",

@@ -152,6 +152,21 @@ SYNTAX_ERRORS = [
         "unexpected 'b': expected an operator or the end of the statement",
         "one statement per line (or separate them with ';')",
     ),
+    (  # YAML's `name: value` in .ns params
+        "netspec 1\nname x\ninput [1, 8, 8]\nparams {\n    width: 8  # w\n}\nlayers {\n  relu\n}\n",
+        5,
+        10,
+        "unexpected ':': a parameter is declared with '=' in .ns",
+        "write width = 8",
+    ),
+    (  # a name template unquoted
+        "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    for i in range(2) {\n"
+        "        conv{i + 1}: conv2d(8, 3, padding=1)\n    }\n}\n",
+        6,
+        16,
+        "unexpected '+': a name template is quoted in .ns",
+        'write "conv{i + 1}": conv2d(8, 3, padding=1)',
+    ),
     (
         "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    for in range(2) {\n    }\n}\n",
         5,
