@@ -22,6 +22,7 @@ be assigned again (``out``), so consumers that track values number them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -529,6 +530,23 @@ def _check_reads(
                 at,
                 hint=f"read a layer written before this one, or move this entry after {name!r}",
             )
+        made = next(
+            (
+                where_
+                for key, where_ in nested.items()
+                if key.startswith("/") and re.fullmatch(key[1:], name)
+            ),
+            None,
+        )
+        if made is not None:
+            raise SpecError(
+                f"{own!r} reads {name!r}, a name a template makes (in {made}): `from:` reads "
+                "the names written as they are",
+                span,
+                at,
+                hint="put the loop in a named list (`stages:`) and read its child by position "
+                "(`from: stages.0`)",
+            )
         if name in nested:
             raise SpecError(
                 f"{own!r} reads {name!r}, which is inside {nested[name]}: only layers written "
@@ -606,6 +624,10 @@ def _nested_names(lists: Sequence[Sequence[Any]]) -> dict[str, str]:
             if isinstance(entry, m.NamedEntry):
                 if inside and not entry.name.is_template:
                     out.setdefault(entry.name.text, inside)
+                elif entry.name.is_template:  # by its text's pattern, `{…}` any name part
+                    parts = re.split(r"\{[^{}]*\}", entry.name.text)
+                    pattern = "[A-Za-z0-9_]+".join(re.escape(p) for p in parts)
+                    out.setdefault(f"/{pattern}", inside or "the list")
                 if not isinstance(entry.value, m.LayerRef | m.MappingCall):
                     visit(entry.value, inside or f"the sequence {entry.name.text!r}")
             elif isinstance(entry, m.ForEntry | m.RepeatEntry):

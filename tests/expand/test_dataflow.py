@@ -191,6 +191,13 @@ BAD = [
         "which is inside a loop",
         33,
     ),
+    (  # a name a loop's template makes: read it through a named list's child
+        "  - head: conv2d(2, 1)\n",
+        "  - for: i in [1]\n    do:\n      - head{i}: conv2d(2, 1)\n  - out: relu\n"
+        "    from: head1\n",
+        "'out' reads 'head1', a name a template makes (in a loop)",
+        33,
+    ),
     (
         "  - head: conv2d(2, 1)\n",
         "  - if: true\n    then:\n      - head: conv2d(2, 1)\n        from: cat\n",
