@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import functools
+import io
 import os
 import sys
 import traceback
@@ -167,8 +168,15 @@ def _stderr() -> Any:
 def _stdout() -> Any:
     from rich.console import Console
 
+    class Out(Console):
+        def on_broken_pipe(self) -> None:
+            """The reader stopped early: :func:`_guard` ends the command (exit 141, as a
+            shell's SIGPIPE; rich's own ending is exit 1, a bug's status here)."""
+            self.quiet = True
+            raise BrokenPipeError
+
     # A terminal gets rich's layout; a pipe or file gets unwrapped lines (tables size to fit).
-    return Console(highlight=False, markup=False, width=None if sys.stdout.isatty() else 1000)
+    return Out(highlight=False, markup=False, width=None if sys.stdout.isatty() else 1000)
 
 
 def _guard(fn: F) -> F:
@@ -956,8 +964,57 @@ def report(
     _stderr().print(printable(note))
 
 
+class _WholeWrites(io.RawIOBase):
+    """A file descriptor whose writes are whole or fail. A write to a pipe whose reader
+    closes partway returns the part written (a pipe holds 64 KiB), and Python's text layer
+    drops the rest without an error: ``netspec check … | head`` exited 0 with its output
+    cut. Writing the rest finds no reader, and raises ``BrokenPipeError`` (exit 141)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self._fd)
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        done = 0
+        while done < len(view):
+            done += os.write(self._fd, view[done:])
+        return done
+
+    def close(self) -> None:  # the descriptor is the process's: it stays open
+        super().close()
+
+
+def _whole_stdout() -> None:
+    """Standard output through :class:`_WholeWrites` (where it is the process's own)."""
+    stream = sys.stdout
+    if not isinstance(stream, io.TextIOWrapper) or stream is not sys.__stdout__:
+        return
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError):
+        return
+    stream.flush()
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(_WholeWrites(fd)),
+        encoding=stream.encoding,
+        errors=stream.errors,
+        line_buffering=stream.line_buffering,
+    )
+
+
 def main() -> None:
     """Console entry point."""
+    _whole_stdout()
     app()
 
 

@@ -1511,6 +1511,26 @@ def test_a_reader_that_stops_early_ends_the_command_quietly() -> None:
     assert errors == ""
 
 
+@pytest.mark.parametrize(
+    "command", [["check", "resnet152", "--depth", "0", "-e"], ["check", "resnet152", "-f", "json"]]
+)
+def test_a_reader_that_stops_partway_through_a_long_output(command: list[str]) -> None:
+    """`netspec check … | head -c 10` on an output longer than a pipe holds (64 KiB): the
+    write the reader leaves partway is not taken as whole (the command exited 0, its output
+    cut), and rich's own ending of a broken pipe (exit 1) is not used: 141, no message."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netspec", *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert len(proc.stdout.read(10)) == 10
+    proc.stdout.close()
+    errors = proc.stderr.read().decode()
+    assert proc.wait(timeout=120) == 141, errors
+    assert errors == ""
+
+
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full here")
 @pytest.mark.parametrize("command", [["codegen", "lenet5"], ["check", "lenet5"]])
 def test_a_full_disk_under_the_output_is_an_error_of_the_machine(command: list[str]) -> None:

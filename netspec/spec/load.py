@@ -9,6 +9,7 @@ key or value.
 
 from __future__ import annotations
 
+import functools
 import keyword
 import os
 import re
@@ -845,6 +846,15 @@ def _step(hint: Any, part: Any) -> Any:
 _TEMPLATE = re.compile(r"\{([^{}]*)\}")
 
 
+@functools.cache
+def _fields_by_key(model: type[BaseModel]) -> dict[str, str]:
+    """A model's field names by the key that gives each in a spec (its alias, or its name)."""
+    fields: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        fields.setdefault(info.alias or name, name)
+    return fields
+
+
 class _Binder:
     """Walks validated models beside their YAML nodes: sets spans, parses code."""
 
@@ -917,10 +927,7 @@ class _Binder:
 
     @staticmethod
     def _field_for(obj: BaseModel, key: str) -> str | None:
-        for name, info in type(obj).model_fields.items():
-            if (info.alias or name) == key:
-                return name
-        return None
+        return _fields_by_key(type(obj)).get(key)
 
     def _params(self, spec: m.SpecFile, params: dict[str, Any], node: ysrc.YNode) -> None:
         if not isinstance(node, ysrc.YMap):
