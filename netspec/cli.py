@@ -189,9 +189,7 @@ def _guard(fn: F) -> F:
             sys.stdout.flush()  # a write that fails is reported here, not lost at exit
             return result
         except NetspecError as exc:
-            from rich.text import Text
-
-            _stderr().print(Text(printable(f"error: {exc.render()}")))
+            _print_error(exc)
             raise typer.Exit(2) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
@@ -213,6 +211,13 @@ def _guard(fn: F) -> F:
             return _internal_error()
 
     return wrapper  # type: ignore[return-value]
+
+
+def _print_error(exc: NetspecError) -> None:
+    """``error: file:line:col: where: message``, the line and the hint, on standard error."""
+    from rich.text import Text
+
+    _stderr().print(Text(printable(f"error: {exc.render()}")))
 
 
 _FULL = frozenset({errno.ENOSPC, errno.EFBIG, errno.EDQUOT})
@@ -487,7 +492,12 @@ def fmt(
     ],
     to: Annotated[
         Target | None,
-        typer.Option("--to", "-t", help="Convert to this format (default: the file's own)."),
+        typer.Option(
+            "--to",
+            "-t",
+            help="Convert to this format (default: that of --out's extension, else the file's "
+            "own).",
+        ),
     ] = None,
     check_only: Annotated[
         bool,
@@ -525,9 +535,30 @@ def fmt(
         )
     from netspec.spec.load import is_ns
 
+    target = to.value if to is not None else None
+    if out is not None:  # the file written says its format, as it does when it is read
+        suffix = Path(out).suffix.lower()
+        says = "ns" if suffix == ".ns" else "yaml" if suffix in (".yaml", ".yml") else None
+        if says is not None and target is not None and says != target:
+            raise NetspecError(
+                f"--to {target} writes {'.ns' if target == 'ns' else 'YAML'} text, and --out "
+                f"{_brief(out)} names a {'.ns' if says == 'ns' else 'YAML'} file",
+                where="--out",
+                hint="drop --to (the extension of --out decides), or give --out the extension "
+                "of the format",
+            )
+        target = target or says
     changed = []
+    failed = 0
     for path in files:
-        text, ns = formatted(path, to.value if to is not None else None)
+        try:
+            text, ns = formatted(path, target)
+        except NetspecError as exc:
+            if len(files) == 1:
+                raise
+            _print_error(exc)  # and on to the other files: each one's error is told
+            failed += 1
+            continue
         converting = ns != is_ns(path)
         if check_only:
             if converting:
@@ -549,6 +580,9 @@ def fmt(
             _stderr().print(printable(f"wrote {dest}"))
         else:
             sys.stdout.write(text)
+    if failed:
+        _stderr().print(f"{failed} of {_files(len(files))} could not be read")
+        raise typer.Exit(2)
     if check_only:
         if changed:
             _stderr().print(f"{len(changed)} of {_files(len(files))} would be reformatted")

@@ -1119,6 +1119,39 @@ def test_fmt_refuses_what_makes_no_sense(tmp_path: Path) -> None:
     assert both.exit_code == 2 and "choose one of" in both.output
 
 
+def test_fmt_out_takes_the_format_its_extension_names(tmp_path: Path) -> None:
+    """`fmt --out m.ns m.yaml` wrote YAML into m.ns, a file netspec could not read back."""
+    path = tmp_path / "t.yaml"
+    path.write_text(CANONICAL)
+    ns = tmp_path / "t.ns"
+    assert run("fmt", "--out", str(ns), str(path)).exit_code == 0
+    assert ns.read_text().startswith("# a comment\nnetspec 1\n")
+    assert run("check", str(ns)).exit_code == 0
+    back = tmp_path / "back.yml"
+    assert run("fmt", "--out", str(back), str(ns)).exit_code == 0
+    assert back.read_text() == CANONICAL
+    crossed = run("fmt", "--to", "ns", "--out", str(tmp_path / "x.yaml"), str(path))
+    assert crossed.exit_code == 2 and not (tmp_path / "x.yaml").exists()
+    assert "--to ns writes .ns text, and --out" in crossed.stderr
+    plain = tmp_path / "x.txt"  # no format in the name: --to, else the file's own
+    assert run("fmt", "--to", "ns", "--out", str(plain), str(path)).exit_code == 0
+    assert plain.read_text().startswith("# a comment\nnetspec 1\n")
+
+
+def test_fmt_of_several_files_tells_every_error(tmp_path: Path) -> None:
+    """`fmt --write a b c` with b unreadable: a and c are formatted and b's error told
+    (it stopped at b, leaving c unformatted and untold); exit 2."""
+    a, b, c = tmp_path / "a.yaml", tmp_path / "b.yaml", tmp_path / "c.ns"
+    a.write_text(MESSY)
+    b.write_text("netspec: 1\nname: b\ninput: [3\n")
+    c.write_text("netspec 1\nname c\nlayers {\n    conv2d(8, 3\n}\n")
+    result = run("fmt", "--write", str(a), str(b), str(c))
+    assert result.exit_code == 2
+    assert a.read_text() != MESSY
+    assert "b.yaml:" in result.stderr and "c.ns:5:1" in result.stderr
+    assert "2 of 3 files could not be read" in result.stderr
+
+
 def test_fmt_reports_spec_errors_with_positions(tmp_path: Path) -> None:
     path = tmp_path / "bad.ns"
     path.write_text("netspec 1\nname t\nlayers {\n    conv2d(8, 3\n}\n")
