@@ -1566,8 +1566,9 @@ class Emitter:
         for j, i, _ in cls.other_dims if cls is not None else []:
             items.append(Item(_py(others[j].shape[i])))
         # the signature puts the params without a constant default first, in order: once one
-        # of them is left to its default (a keyword in the caller's terms), the later ones
-        # are keywords too
+        # of them is left to its default (a keyword in the caller's terms), or a param with a
+        # constant default is given (a keyword: it comes after them), the later ones are
+        # keywords too (`B(4, stride=2, e=3)` for `params: [out, stride = 1, e = t]`)
         keywords = False
         for p in block.params:
             if p.name in values:
@@ -1577,6 +1578,7 @@ class Emitter:
                     if known(value) and concrete(value) == literal_defaults[p.name]:
                         continue
                     items.append(Item(_py(value), p.name, "="))
+                    keywords = True
                 elif keywords:
                     items.append(Item(_py(value), p.name, "="))
                 else:

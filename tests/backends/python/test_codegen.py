@@ -661,6 +661,28 @@ def test_an_argument_after_a_default_read_from_the_input_is_a_keyword() -> None:
         assert compare_forward(model, net) == []
 
 
+def test_an_argument_after_a_given_constant_default_is_a_keyword() -> None:
+    """``params: [out, stride = 1, e = t]``: the signature puts ``e`` (its default the spec's
+    ``t``) before ``stride``, so ``B(4, 2, 3)`` passes stride by keyword, and ``e`` after it
+    must be one too: the call was written ``B(3, 4, stride=2, 3)`` (a SyntaxError: an
+    internal error of build)."""
+    text = (
+        "netspec: 1\nname: t\ninput: [3, 8, 8]\nparams:\n  t: 1\nblocks:\n  B:\n"
+        "    params: [out, stride = 1, e = t]\n    first_only: [stride, e]\n"
+        "    body:\n      - conv: conv2d(out * e, 3, stride=stride, padding=1)\n"
+        "layers:\n  - b: B(4, 2, 3)\n  - s: stage(B, depth=2, out=4, stride=2, e=2)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    source = spec.source()
+    assert "B(3, 4, stride=2, e=3)" in source
+    cls = getattr(compile_source(source), spec.class_name)
+    for t in (1, 2):
+        model = cls(t=t)
+        net = spec.replace(t=t).network
+        assert compare_state(model, net) == []
+        assert compare_forward(model, net) == []
+
+
 LIST_PARAM_SPECS = {
     # a list param as a per-dimension attribute: the sizes after it index it
     "kernel": ("input: [3, 11, 9]", "conv: conv2d(4, k)", "[3, 2]", [[1, 1], [2, 3], [5, 4]]),
