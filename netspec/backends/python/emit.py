@@ -381,6 +381,122 @@ def _if(test: n.Expr, body: list[Stmt]) -> Stmt:
     return Stmt(header, expr, reads=_reads(test), body=body, block=True)
 
 
+_RANKS_HINT = (
+    "the class writes the sizes after it once, for every value of the params: give both the "
+    "same rank (a flatten or a reshape in one)"
+)
+
+
+def _may_collide(entries: Sequence[Any]) -> set[int]:
+    """The templated names of a layer list (through its loops and conditions, not into the
+    lists its entries hold, each a list of its own) that may make a name twice at values the
+    class is given, by ``id`` of their entries: the class tests those where it makes them, as
+    check does (``conv{k}`` over a list param ``[1, 1]``; ``conv{i}`` over ``range(start, 4)``
+    beside a ``conv1``). A name is made once where the part reading the loop's variable is
+    injective in it, the one loop around it counting (``range``, an ``enumerate``'s index, a
+    ``repeat``'s ``as``) — ``denselayer{j + 1}`` — and no other name of the list can be it."""
+    named: list[tuple[m.NamedEntry, list[Any]]] = []
+
+    def walk(items: Sequence[Any], loops: list[Any]) -> None:
+        for entry in items:
+            if isinstance(entry, m.NamedEntry):
+                named.append((entry, loops))
+            elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+                walk(entry.do, [*loops, entry])
+            elif isinstance(entry, m.IfEntry):
+                walk(entry.then, loops)
+                walk(entry.else_, loops)
+
+    walk(list(entries), [])
+    patterns = [_name_pattern(entry.name, loops) for entry, loops in named]
+    out: set[int] = set()
+    for i, (entry, loops) in enumerate(named):
+        template = entry.name
+        if not template.is_template:
+            continue
+        if not _made_once(template, loops) or any(
+            _may_name_alike(patterns[i], template, patterns[j], other.name)
+            for j, (other, _) in enumerate(named)
+            if j != i
+        ):
+            out.add(id(entry))
+    return out
+
+
+def _counter(loop: Any) -> str | None:
+    """The variable of a loop that differs on every run: ``range``'s, an ``enumerate``'s
+    index, a ``repeat``'s ``as`` (an integer each time)."""
+    if isinstance(loop, m.RepeatEntry):
+        return loop.as_
+    iterable, names = n.strip(loop.for_.expr), loop.for_.names
+    func = iterable.func if isinstance(iterable, n.Call) else None
+    called = func.id if isinstance(func, n.Name) else None
+    if (called == "range" and len(names) == 1) or (called == "enumerate" and len(names) == 2):
+        return str(names[0])
+    return None
+
+
+def _counted(part: n.Expr, counter: str | None) -> bool:
+    """Whether ``part`` is ``counter``, or it plus or minus a number (injective in it)."""
+    part = n.strip(part)
+    if isinstance(part, n.Binary) and part.op in "+-":
+        left, right = n.strip(part.left), n.strip(part.right)
+        if isinstance(right, n.Const) and isinstance(right.value, int):
+            part = left
+        elif part.op == "+" and isinstance(left, n.Const) and isinstance(left.value, int):
+            part = right
+    return counter is not None and isinstance(part, n.Name) and part.id == counter
+
+
+def _made_once(template: m.NameTemplate, loops: list[Any]) -> bool:
+    """Whether ``template`` gives each run of the loops around it a name of its own: one
+    part reads the loop's variable, injectively; the others read no variable of it (the
+    values they read are the same on every run: ``block{i + 1}-{j}`` in a ``repeat … as j``
+    inside the list ``block{i + 1}``)."""
+    if not loops:
+        return True
+    if len(loops) != 1:
+        return False
+    loop = loops[0]
+    variables = {loop.as_} if isinstance(loop, m.RepeatEntry) else set(loop.for_.names)
+    varying = [p for p in template.parts if not isinstance(p, str) and n.free_names(p) & variables]
+    return len(varying) == 1 and _counted(varying[0], _counter(loop))
+
+
+def _name_pattern(template: m.NameTemplate, loops: list[Any]) -> str:
+    """A regular expression of the names ``template`` may give: its text, an integer for a
+    part counting a loop's runs, anything for another part."""
+    counters = {_counter(loop) for loop in loops} - {None}
+    return "".join(
+        re.escape(p)
+        if isinstance(p, str)
+        else "-?[0-9]+"
+        if any(_counted(p, c) for c in counters)
+        else ".+"
+        for p in template.parts
+    )
+
+
+def _may_name_alike(
+    pattern: str, template: m.NameTemplate, other_pattern: str, other: m.NameTemplate
+) -> bool:
+    """Whether ``other`` (a name or a template) may give a name ``template`` gives: a name its
+    pattern matches; a template whose text before its first part and after its last is not
+    told apart from this one's, unless both are integers there."""
+    if not other.is_template:
+        return re.fullmatch(pattern, other.text) is not None
+
+    def ends(t: m.NameTemplate) -> tuple[str, str]:
+        head = t.parts[0] if isinstance(t.parts[0], str) else ""
+        tail = t.parts[-1] if isinstance(t.parts[-1], str) else ""
+        return head, tail
+
+    (head, tail), (other_head, other_tail) = ends(template), ends(other)
+    apart = not (head.startswith(other_head) or other_head.startswith(head))
+    apart = apart or not (tail.endswith(other_tail) or other_tail.endswith(tail))
+    return not apart
+
+
 def _varies(value: Any) -> bool:
     """Whether a layer list's length may follow the params: a loop or a condition at its
     top."""
@@ -407,6 +523,8 @@ def _may_share(new: nn.Module, old: nn.Module | None) -> bool:
     learn or keep."""
     if old is None:
         return True
+    if not isinstance(old, nn.Module):  # an attribute of another kind (`training`)
+        return False
     owns = [*new.state_dict(), *new.children(), *old.state_dict(), *old.children()]
     settings = [{k: v for k, v in vars(m).items() if k[0] != "_"} for m in (new, old)]
     return type(new) is type(old) and not owns and settings[0] == settings[1]
@@ -586,7 +704,10 @@ class Module:
         for p in self.params.values():
             if p.kind != "list":
                 continue
-            if item_kind(p.default) in ("int", "float", "bool", "str"):
+            if item_kind(p.default) == "float":  # items given as integers are floats, as
+                # check binds them (`8 // 2` is 4, `8 // 2.0` is 4.0, which no size takes)
+                value = f"tuple(float(item) for item in {p.name})"
+            elif item_kind(p.default) in ("int", "bool", "str"):
                 value = f"tuple({p.name})"  # check refuses items of another kind
             else:  # lists in it, or items of any kind: lists at any depth
                 self.helpers.add("as_tuples")
@@ -1182,6 +1303,9 @@ class Emitter:
         ``forward``'s own loop gives them."""
         self.loops = 0
         """How many loops that stay loops enclose the current point of a class body."""
+        self.collide: set[int] = set()
+        """The class bodies' templated names that may make a name twice (by ``id`` of their
+        entries, see :func:`_may_collide`)."""
         self.loop_conditions = 0
         """How many conditions decided when the code runs enclose it inside such a loop."""
         self.defaults: Scope | None = None
@@ -1377,6 +1501,15 @@ class Emitter:
                 stmts += pre[live]
                 return arms[live]
             body, orelse = arms[0], arms[1]
+            if len(first.shape) != len(second.shape):
+                raise CodegenError(
+                    "the two choices of a conditional layer give outputs of different rank "
+                    f"({len(first.shape) + 1} and {len(second.shape) + 1} with the batch), "
+                    "which a generated class cannot follow",
+                    origin.span_at(node.start, node.end),
+                    where,
+                    hint=_RANKS_HINT,
+                )
             self._merge_choice(state, first, second, as_expr(test))
             sizes = {t for stmt in _flatten(pre[0] + pre[1]) for t in _targets(stmt)}
             if module and sizes & self.tracked_names:  # a block's sizes, computed where it is made
@@ -2077,9 +2210,12 @@ class Emitter:
             return
         if len(then_state.shape) != len(else_state.shape):
             raise CodegenError(
-                "the two branches of this condition give outputs of different rank",
+                "the two branches of this condition give outputs of different rank "
+                f"({len(then_state.shape) + 1} and {len(else_state.shape) + 1} with the batch), "
+                "which a generated class cannot follow",
                 entry.span,
                 where,
+                hint=_RANKS_HINT,
             )
         # Each size both branches agree on, in names that exist either way, stays; any other
         # is carried by one variable assigned at the end of each branch.
@@ -2157,7 +2293,8 @@ class Emitter:
         """Statements to run first, and the ``nn.Sequential`` expression of a layer list;
         ``taps`` (children's indices) are given the shapes of those children's outputs."""
         pre: list[Stmt] = []
-        if not _has_control(entries):
+        collide = _may_collide(entries) if kind == "module" else set()
+        if not _has_control(entries) and not collide:
             items: list[Item] = []
             for i, entry in enumerate(entries):
                 items.append(Item(self._item(entry, scope, state, kind, pre)))
@@ -2211,7 +2348,10 @@ class Emitter:
                         depth[0] -= 1
                 else:
                     try:
-                        item = self._item(entry, frame, s, kind, out)
+                        if id(entry) in collide:
+                            item = self._unique_item(entry, frame, s, var, label, out)
+                        else:
+                            item = self._item(entry, frame, s, kind, out)
                     except _Dead as dead:
                         out.append(dead.stmt())
                         s.dead = True
@@ -2248,6 +2388,26 @@ class Emitter:
             return Bracket("(", (Item(name), Item(module)), ")", tuple_like=True)
         return module
 
+    def _unique_item(
+        self, entry: m.NamedEntry, scope: Scope, state: State, var: str, label: str, pre: list[Stmt]
+    ) -> PyExpr:
+        """``("name", module)`` of a named sequence whose name is made when the code runs and
+        may be one made before (see :func:`_may_collide`): the name in a variable, refused
+        where ``var`` holds it already, as check refuses it (``nn.Sequential`` would keep the
+        last module of the name, silently)."""
+        pieces = self._name_pieces(entry.name)
+        if all(isinstance(p, str) for p in pieces):
+            return self._item(entry, scope, state, "module", pre)
+        made = _format(pieces)
+        name = self.ns.fresh("name")
+        pre.append(Stmt(f"{name} = ", made, reads=_reads_items(made), writes=name))
+        message = f"the name {{{name}!r}} is used twice in {label}"
+        raise_ = Stmt("raise ", call("ValueError", Atom("f" + python_string(message))))
+        test = f"if {name} in dict({var}):"
+        pre.append(Stmt(test, reads=frozenset({name, var}), body=[raise_], block=True))
+        module = self._named_value(entry, scope, state, pre)
+        return Bracket("(", (Item(Atom(name)), Item(module)), ")", tuple_like=True)
+
     def _named_value(
         self,
         entry: m.NamedEntry,
@@ -2269,8 +2429,12 @@ class Emitter:
         return module
 
     def _name_expr(self, template: m.NameTemplate) -> PyExpr:
+        return _format(self._name_pieces(template))
+
+    def _name_pieces(self, template: m.NameTemplate) -> list[str | n.Expr]:
+        """A name's text and the expressions of the parts known only when the code runs."""
         if not template.is_template:
-            return Atom(literal(template.text))
+            return [template.text]
         pieces: list[str | n.Expr] = []
         for part in template.parts:
             if isinstance(part, str):
@@ -2281,7 +2445,7 @@ class Emitter:
             # a part that reads only the variables of loops written out: its value
             known_part = isinstance(value, int | str) and not isinstance(value, bool)
             pieces.append(str(value) if known_part else expr)
-        return _format(pieces)
+        return pieces
 
     # -- class bodies ------------------------------------------------------------------------------
 
@@ -2297,6 +2461,7 @@ class Emitter:
     ) -> None:
         """Entries of a class: ``self.name = …`` in ``__init__``, calls in ``forward``."""
         shapes = {c.name: c.output for c in tree.children} if tree is not None else {}
+        self.collide |= _may_collide(entries)
         self._class_entries(entries, scope, state, init, fwd, flow, shapes)
 
     def _class_entries(
@@ -2450,6 +2615,8 @@ class Emitter:
             target = f"self.{name}"
         else:  # a name known only when the code runs: an attribute set and got by name
             made, got = name
+            if id(entry) in self.collide:  # it may be made twice: tested, as check tests it
+                made, module = self._unique_attribute(made, module, init)
             reads = _reads_items(made) | _reads_items(module)
             init.append(Stmt("", call("setattr", Atom("self"), made, module), reads=reads))
             target = f"getattr(self, {got.flat()})"
@@ -2461,6 +2628,23 @@ class Emitter:
             return
         args = ", ".join([flow.src, *(var for var, _ in given)])
         fwd.append(flow.line(Atom(form.format(module=target, x=args))))
+
+    def _unique_attribute(
+        self, made: PyExpr, module: PyExpr, init: list[Stmt]
+    ) -> tuple[PyExpr, PyExpr]:
+        """The name and the module of a layer whose name is made when the code runs and may
+        be one made before (see :func:`_may_collide`), in variables, and the test that one
+        name is two modules only where check shares it: the same layer without parameters
+        (``_may_share``; a class that set it again called one module twice, or the last)."""
+        self.mod.helpers.add("may_share")
+        name, new = self.ns.fresh("name"), self.ns.fresh("layer")
+        init.append(Stmt(f"{name} = ", made, reads=_reads_items(made), writes=name))
+        init.append(Stmt(f"{new} = ", module, reads=_reads_items(module), writes=new))
+        message = f"the name {{{name}!r}} is used twice"
+        raise_ = Stmt("raise ", call("ValueError", Atom("f" + python_string(message))))
+        test = f"if not _may_share({new}, getattr(self, {name}, None)):"
+        init.append(Stmt(test, reads=frozenset({name, new}), body=[raise_], block=True))
+        return Atom(name), Atom(new)
 
     def _tapped_call(
         self, name: str, target: str, tapped: dict[int, State], fwd: list[Stmt], flow: Flow

@@ -683,6 +683,102 @@ def test_an_argument_after_a_given_constant_default_is_a_keyword() -> None:
         assert compare_forward(model, net) == []
 
 
+TWICE = {
+    # a list param's values may repeat
+    "list": (
+        "params:\n  ks: [1, 3]\n",
+        "  - for: k in ks\n    do:\n      - conv{k}: conv2d(4, k, padding=k // 2)\n",
+        {"ks": (1, 1)},
+        {"ks": (3, 1)},
+    ),
+    # a range from a param may reach a name written beside it
+    "beside": (
+        "params:\n  start: 2\n",
+        "  - conv1: conv2d(4, 1)\n  - for: i in range(start, 4)\n    do:\n"
+        "      - conv{i}: conv2d(4, 3, padding=1)\n",
+        {"start": 1},
+        {"start": 3},
+    ),
+    # no loop variable in the name: each run makes the same name
+    "repeat": (
+        "params:\n  n: 1\n  tag: 0\n",
+        "  - repeat: n\n    do:\n      - conv{tag}: conv2d(4, 1)\n",
+        {"n": 2},
+        {"n": 0},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TWICE))
+@pytest.mark.parametrize("sequence", [False, True])
+def test_a_name_a_template_makes_twice_is_refused_by_the_class(case: str, sequence: bool) -> None:
+    """A template whose names may repeat at values the class is given (a loop that stays a
+    loop): the class refuses the second, as check does; it built one module called twice
+    (`setattr` again), or dropped one (`OrderedDict` of the pairs), silently."""
+    head, body, twice, once = TWICE[case]
+    if sequence:
+        body = "  - seq:\n" + "".join(f"    {line}\n" for line in body.splitlines())
+    text = f"netspec: 1\nname: t\ninput: [4, 8, 8]\n{head}layers:\n{body}"
+    spec = netspec.loads(text, name="spec.yaml")
+    source = spec.source()
+    cls = getattr(compile_source(source), spec.class_name)
+    with pytest.raises(NetspecError, match="is used twice"):
+        spec.replace(**twice).network  # noqa: B018
+    with pytest.raises(ValueError, match="is used twice"):
+        cls(**twice)
+    for values in ({}, once):
+        model = cls(**values)
+        net = spec.replace(**values).network
+        assert compare_state(model, net) == []
+        assert compare_forward(model, net) == []
+
+
+def test_a_list_of_numbers_given_integers_is_read_as_floats() -> None:
+    """A list param whose default holds floats is read as floats, its integers too, as
+    check binds it: ``8 // v`` is ``4.0`` for ``v = 2``, which check refuses as a size and
+    the class, keeping the integer 2, built as ``4``."""
+    text = (
+        "netspec: 1\nname: t\ninput: [4, 8, 8]\nparams:\n  r: [1.0]\nlayers:\n"
+        "  - for: v in r\n    do:\n      - conv2d(4 if v == 1.0 else 8 // v, 1)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    cls = getattr(compile_source(spec.source()), spec.class_name)
+    with pytest.raises(NetspecError, match="expects a positive integer, found 4.0"):
+        spec.replace(r=[1, 2]).network  # noqa: B018
+    with pytest.raises(TypeError):  # torch's: a size of 4.0
+        cls(r=[1, 2])
+    model, net = cls(r=[1, 1]), spec.replace(r=[1, 1]).network
+    assert compare_state(model, net) == [] and compare_forward(model, net) == []
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        "  - select(1, 0) if cls else identity\n",
+        "  - if: cls\n    then:\n      - select(1, 0)\n    else:\n      - identity\n",
+    ],
+)
+def test_choices_of_two_ranks_are_a_positioned_codegen_error(layers: str) -> None:
+    """A condition whose arms give different ranks: a generated class cannot follow it (a
+    known gap); the refusal names the condition's line and says what to do (it had no
+    position, for a choice, and no hint)."""
+    text = f"netspec: 1\nname: t\ninput: [4, 8]\nparams:\n  cls: true\nlayers:\n{layers}"
+    spec = netspec.loads(text, name="spec.yaml")
+    assert spec.check().output == (8,)
+    with pytest.raises(NetspecError) as info:
+        spec.source()
+    assert "give outputs of different rank (2 and 3 with the batch)" in info.value.message
+    assert info.value.span is not None and info.value.span.line == 7
+    assert info.value.hint is not None and "same rank" in info.value.hint
+
+
+def test_names_a_loop_makes_once_are_not_tested() -> None:
+    """``denselayer{j + 1}`` over ``range``, ``block{i + 1}-{j}`` in a ``repeat … as j``:
+    names of their own on each run, made without a test."""
+    for name in ("densenet121", "regnet_y_400mf", "efficientnet_b0"):
+        assert "is used twice" not in netspec.load(name).source()
+
+
 LIST_PARAM_SPECS = {
     # a list param as a per-dimension attribute: the sizes after it index it
     "kernel": ("input: [3, 11, 9]", "conv: conv2d(4, k)", "[3, 2]", [[1, 1], [2, 3], [5, 4]]),

@@ -90,6 +90,8 @@ ALLOWED_CALLS = {
     "round",
     "make_divisible",
     "isinstance",
+    "dict",
+    "getattr",
     "OrderedDict",
     "ValueError",
 }
