@@ -86,6 +86,10 @@ def test_streams_devices_and_link_loops_are_never_replaced(tiny: Path, kind: str
     result = run("codegen", str(tiny), "--out", str(out), "--force")
     assert result.exit_code == 2, result.output
     assert "error: --out:" in result.output and "Traceback" not in result.output
+    if kind in ("stdout-link", "dev-stdout"):  # no hint that --force would write it
+        plain = run("codegen", str(tiny), "--out", str(out))
+        assert plain.exit_code == 2 and "not a regular file" in plain.output
+        assert "--force" not in plain.output
     after = os.lstat(out)
     assert (after.st_ino, after.st_mode) == (before.st_ino, before.st_mode)
 
