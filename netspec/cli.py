@@ -66,9 +66,10 @@ def _usage_error(exc: typer.TyperException) -> None:
     if type(exc).__name__ == "NoArgsIsHelpError":  # `netspec` alone: say so, then the help
         text = f"error: {command}: a command is needed\n\n{exc.format_message()}"
     else:
+        # typer's parser words a value outside an enum's as pydantic does ("Value error, …")
+        message = exc.format_message().replace(": Value error, ", ": ")
         text = (
-            f"error: {command}: {exc.format_message()}\n"
-            f"hint: `{command} --help` lists its options and arguments"
+            f"error: {command}: {message}\nhint: `{command} --help` lists its options and arguments"
         )
     print(printable(text), file=sys.stderr)
 

@@ -904,6 +904,16 @@ def test_json_refuses_depth(command: str) -> None:
     )
 
 
+def test_small_words_of_errors() -> None:
+    """An empty spec name is not "a folder"; a value outside an option's choices is not
+    worded as pydantic words it ("Value error, …")."""
+    empty = run("check", "")
+    assert empty.exit_code == 2 and "error: the spec's name is empty" in empty.stderr
+    wrong = run("fmt", "--to", "xml", "x.yaml")
+    assert wrong.exit_code == 2 and "Value error" not in wrong.stderr
+    assert "'xml' is not one of 'yaml', 'ns'" in wrong.stderr
+
+
 def test_build_checks_the_module() -> None:
     result = run("build", "lenet5", "--verify")
     assert result.exit_code == 0, result.output

@@ -114,6 +114,11 @@ def resolve(ref: str, relative_to: Path | None = None, prefer: str = ".yaml") ->
     Raises:
         NetspecError: nothing by that name.
     """
+    if not ref.strip():
+        raise NetspecError(
+            "the spec's name is empty",
+            hint="give a spec file, or a bundled spec's name (`netspec list` lists them)",
+        )
     suffixes = (prefer, *(s for s in FORMATS if s != prefer))
     candidates = []
     path = Path(ref)
@@ -690,7 +695,7 @@ def _one(err: Any, tree: ysrc.YNode) -> SpecError:
     if kind == "string_pattern_mismatch":
         return SpecError(
             f"{loc[-1] if loc else 'the value'} must be a Python identifier "
-            f"(letters, digits and _), found {value!r}",
+            f"(ASCII letters, digits and _), found {value!r}",
             node.span,
             where,
         )

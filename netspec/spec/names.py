@@ -51,7 +51,7 @@ def check_value_name(name: str, what: str, span: Span | None, where: str) -> Non
     """
     problem = None
     if not _IDENTIFIER.fullmatch(name):
-        problem = "is not a valid name (letters, digits and _, not starting with a digit)"
+        problem = "is not a valid name (ASCII letters, digits and _, not starting with a digit)"
     elif keyword.iskeyword(name):
         problem = "is a Python keyword"
     elif name in CONSTANTS:
@@ -93,7 +93,7 @@ def check_layer_name(name: str, span: Span | None, where: str) -> None:
         )
     if not _IDENTIFIER.fullmatch(name) and not _KEY.fullmatch(name):
         problem = (
-            "is not a valid layer name (letters, digits and _, not starting with a digit; "
+            "is not a valid layer name (ASCII letters, digits and _, not starting with a digit; "
             "- between them in a named sequence)"
         )
     elif keyword.iskeyword(name):

@@ -326,19 +326,19 @@ def test_the_earliest_of_several_errors_is_reported() -> None:
             HEAD + "layers:\n  - s:\n      - repeat: 2\n        as: 2x\n        do: [relu]\n",
             (7, 13),
             "s.0",
-            "as must be a Python identifier (letters, digits and _), found '2x'",
+            "as must be a Python identifier (ASCII letters, digits and _), found '2x'",
         ),
         (
             "netspec: 1\nname: my-net\ninput: [1]\nlayers: [relu]\n",
             (2, 7),
             "name",
-            "name must be a Python identifier (letters, digits and _), found 'my-net'",
+            "name must be a Python identifier (ASCII letters, digits and _), found 'my-net'",
         ),
         (
             HEAD + "class_name: My Net\nlayers: [relu]\n",
             (4, 13),
             "class_name",
-            "class_name must be a Python identifier (letters, digits and _), found 'My Net'",
+            "class_name must be a Python identifier (ASCII letters, digits and _), found 'My Net'",
         ),
     ],
 )

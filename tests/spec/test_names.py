@@ -33,7 +33,7 @@ SPAN = Span(Source("names.yaml", "x: 1\n"), 3, 7)
 HEAD = "netspec: 1\nname: t\ninput: [3, 8, 8]\n"
 
 VALUE_REASONS = (
-    "is not a valid name (letters, digits and _, not starting with a digit)",
+    "is not a valid name (ASCII letters, digits and _, not starting with a digit)",
     "is a Python keyword",
     "is a constant of the expression language",
     "would hide the built-in function ",
@@ -42,7 +42,7 @@ VALUE_REASONS = (
 )
 LAYER_REASONS = (
     "is a number",
-    "is not a valid layer name (letters, digits and _, not starting with a digit",
+    "is not a valid layer name (ASCII letters, digits and _, not starting with a digit",
     "is a Python keyword",
     "starts with an underscore (reserved for PyTorch internals)",
     "is an attribute of torch.nn.Module and would break the model",
@@ -102,7 +102,7 @@ def load_error(text: str) -> SpecError:
 @pytest.mark.parametrize(
     ("name", "reason"),
     [
-        ("1a", "is not a valid name (letters, digits and _, not starting with a digit)"),
+        ("1a", "is not a valid name (ASCII letters, digits and _, not starting with a digit)"),
         ("a-b", "is not a valid name"),
         ("a b", "is not a valid name"),
         ("", "is not a valid name"),
@@ -208,7 +208,7 @@ def test_value_name_property(name: str) -> None:
     [
         ("0", "is a number"),
         ("12", "is a number"),
-        ("0conv", "is not a valid layer name (letters, digits and _, not starting with a digit"),
+        ("0conv", "is not a valid layer name (ASCII letters, digits and _, not starting with a"),
         ("conv-", "is not a valid layer name"),
         ("-conv", "is not a valid layer name"),
         ("conv.1", "is not a valid layer name"),
