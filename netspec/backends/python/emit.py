@@ -130,14 +130,22 @@ class Namespace:
 
     def __init__(self, taken: set[str]) -> None:
         self.taken = set(taken) | set(GENERATED) | set(BUILTINS) | set(keyword.kwlist)
+        self.patterns: list[re.Pattern[str]] = []
+        """Names made when the code runs (``n_{i}``), which a fresh name must not be."""
 
     def fresh(self, base: str) -> str:
         name, i = base, 1
-        while name in self.taken:
+        while name in self.taken or self._made(name):
+            if self._made(name) and not base.startswith("_"):
+                # a template may make it: a name with `_` first, which no layer has
+                return self.fresh(f"_{base}")
             name = f"{base}_{i}"
             i += 1
         self.taken.add(name)
         return name
+
+    def _made(self, name: str) -> bool:
+        return any(pattern.fullmatch(name) for pattern in self.patterns)
 
     def snapshot(self) -> set[str]:
         return set(self.taken)
@@ -2735,6 +2743,10 @@ class Emitter:
                     except (NetspecError, SymbolicError):
                         value = UNKNOWN
                     if not known(value):
+                        pattern = "".join(
+                            re.escape(p) if isinstance(p, str) else ".+" for p in entry.name.parts
+                        )
+                        self.attrs.patterns.append(re.compile(pattern))
                         break
                     text += str(concrete(value))
                 else:

@@ -772,6 +772,25 @@ def test_choices_of_two_ranks_are_a_positioned_codegen_error(layers: str) -> Non
     assert info.value.hint is not None and "same rank" in info.value.hint
 
 
+def test_a_value_kept_for_forward_is_no_name_a_template_makes() -> None:
+    """A layer ``n`` and a loop of ``n_{i}`` over ``range(n)``: the class kept the param for
+    forward's loop as ``self.n_1``, which the loop's second layer replaced (forward then read a
+    conv as the loop's count: an internal error of build). It keeps it under a name with `_`
+    first, which no layer has."""
+    text = (
+        "netspec: 1\nname: t\ninput: [4, 8, 8]\nparams:\n  n: 2\nlayers:\n"
+        "  - n: conv2d(4, 1)\n  - for: i in range(n)\n    do:\n"
+        "      - n_{i}: conv2d(4, 3, padding=1)\n"
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    source = spec.source()
+    assert "self._n = n" in source
+    cls = getattr(compile_source(source), spec.class_name)
+    for n_ in (0, 2, 3):
+        model, net = cls(n=n_), spec.replace(n=n_).network
+        assert compare_state(model, net) == [] and compare_forward(model, net) == []
+
+
 def test_names_a_loop_makes_once_are_not_tested() -> None:
     """``denselayer{j + 1}`` over ``range``, ``block{i + 1}-{j}`` in a ``repeat … as j``:
     names of their own on each run, made without a test."""
