@@ -52,6 +52,13 @@ def export(spec: Spec, path: Path, force: bool = False, opset: int | None = None
             "ONNX export needs the onnx and onnxscript packages",
             hint="pip install 'netspec[onnx]'",
         ) from None
+    newest = onnx.defs.onnx_opset_version()
+    if opset is not None and opset > newest:  # refused before building and exporting
+        raise NetspecError(
+            f"onnx {onnx.__version__} knows opsets up to {newest}, found {opset}",
+            where="--opset",
+            hint="leave --opset out for the exporter's own, or ask for an older one",
+        )
     import torch
 
     from netspec.backends.module import sample_input
@@ -78,11 +85,13 @@ def export(spec: Spec, path: Path, force: bool = False, opset: int | None = None
             model_proto = onnx.load(str(tmp), load_external_data=False)
             written = [o.version for o in model_proto.opset_import if o.domain in ("", "ai.onnx")]
             if written != [opset]:
+                later = all(version > opset for version in written)
                 raise NetspecError(
                     f"torch's exporter wrote opset {', '.join(map(str, written))}, not {opset} "
                     "(it cannot convert this model to that opset)",
                     where="--opset",
-                    hint="leave --opset out for the exporter's own, or ask for a newer one",
+                    hint="leave --opset out for the exporter's own, or ask for a "
+                    f"{'newer' if later else 'older'} one",
                 )
 
     write_with(path, produce, force, "--onnx")
