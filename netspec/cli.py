@@ -805,8 +805,14 @@ def sweep(
         ),
     ] = None,
     format: Annotated[
-        SweepFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = SweepFormat.table,
+        SweepFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format (default: that of --out's extension, .csv or .json, else a table).",
+            show_default=False,
+        ),
+    ] = None,
     macs: MacsOpt = Macs.torchvision,
     out: OutOpt = None,
     force: ForceOpt = False,
@@ -842,7 +848,17 @@ def sweep(
         from netspec.files import check_writable
 
         path = _output(out)
+        says = {".csv": SweepFormat.csv, ".json": SweepFormat.json}.get(path.suffix.lower())
+        if format is not None and says is not None and format is not says:
+            raise NetspecError(
+                f"--format {format.value} and --out {_brief(out)}, a {says.value} file, disagree",
+                where="--out",
+                hint="drop --format (the extension of --out decides), or give --out the "
+                "extension of the format",
+            )
+        format = format or says
         check_writable(path, force)
+    format = format or SweepFormat.table
     sweeper = sweep_backend.Sweeper(model, params, overrides, _parse_input(input), macs.value)
     rows = sweeper.run(axes)
     if format is SweepFormat.csv:
@@ -860,8 +876,6 @@ def sweep(
         from netspec.files import write_atomic
 
         if format is SweepFormat.table:
-            import io
-
             from rich.console import Console
 
             buffer = io.StringIO()

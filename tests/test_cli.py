@@ -1502,6 +1502,12 @@ def test_sweep_writes_a_file_and_never_overwrites(tmp_path: Path) -> None:
     again = run(*args)
     assert again.exit_code == 2 and "exists" in again.stderr
     assert run(*args, "--force").exit_code == 0
+    # the extension of --out says the format where --format does not (it wrote a table)
+    named = tmp_path / "sweep.json"
+    assert run("sweep", "lenet5", "--grid", "num_classes=2", "--out", str(named)).exit_code == 0
+    assert json.loads(named.read_text())["rows"][0]["values"] == {"num_classes": 2}
+    crossed = run("sweep", "lenet5", "--grid", "num_classes=2", "-f", "csv", "--out", str(named))
+    assert crossed.exit_code == 2 and "disagree" in crossed.stderr
 
 
 def test_sweep_failed_rows_and_errors() -> None:
