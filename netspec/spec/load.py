@@ -1145,11 +1145,22 @@ class _Binder:
                 code.node = parse_expr(node.value, _origin(node), "layer call")
             except SourceError as exc:
                 if node.style == "" and node.value.count("(") > node.value.count(")"):
-                    exc.hint = FLOW_LIST_HINT
+                    if _in_flow_list(node):  # a comma of the call ended the item
+                        exc.hint = FLOW_LIST_HINT
                 raise
             _check_layer_form(code.node, code.node.origin)
             return
         code.node = _value_expr(node)
+
+
+def _in_flow_list(node: ysrc.YNode) -> bool:
+    """Whether a scalar is an item of a YAML flow list: a comma or the list's ``]`` follows
+    it on its line."""
+    span = node.span
+    if span.end_line is None or span.end_col is None:
+        return False
+    rest = span.source.line(span.end_line)[span.end_col - 1 :].lstrip()
+    return rest[:1] in (",", "]")
 
 
 def _check_inputs(block: m.BlockDef, where: str) -> None:

@@ -435,6 +435,8 @@ def test_unclosed_call_in_a_flow_list_gets_the_quoting_hint() -> None:
     assert error.hint == FLOW_LIST_HINT
     quoted = error_of(HEAD + "layers: ['conv2d(8, 3', relu]\n")
     assert quoted.hint != FLOW_LIST_HINT  # a quoted call was not split by YAML
+    unclosed = error_of(HEAD + "layers:\n  - fc: linear(10\n")  # a block list: no comma
+    assert unclosed.hint != FLOW_LIST_HINT and "expected ')'" in unclosed.message
 
 
 def test_non_text_layer_key() -> None:
