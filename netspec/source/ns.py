@@ -318,6 +318,17 @@ def _in_context(
             return message, guess
     stop = text.find("\n", offset)
     line_text = text[start : len(text) if stop < 0 else stop]
+    if token == ":" and opener is None and re.match(r"\s*netspec\s*:", line_text):
+        return (
+            "unexpected ':': this is YAML (`netspec: 1`), not .ns text (`netspec 1`)",
+            "name the file .yaml, or convert it: netspec fmt FILE --to ns --out FILE.ns",
+        )
+    quoted = re.match(r"\s*(extends|description)\s+([^\s\"'].*?)\s*(#.*)?$", line_text)
+    if opener is None and quoted is not None and offset >= start + quoted.start(2):
+        return (
+            f"unexpected {token!r}: `{quoted.group(1)}` takes a quoted string",
+            f'write {quoted.group(1)} "{quoted.group(2)}"',
+        )
     template = re.match(r"\s*([A-Za-z_]\w*\{[^{}\"'\n]*\}[\w{}]*)\s*:\s*(.*?)\s*(#.*)?$", line_text)
     if template is not None and offset >= start + template.start(1):
         return (
@@ -328,11 +339,16 @@ def _in_context(
     if opener is not None and opener[0] == "{":
         opened = text[text.rfind("\n", 0, opener[1]) + 1 : opener[1]].split()
         section = opened[0] if opened else None
-    declared = re.match(r"\s*([A-Za-z_]\w*)\s*:\s*(.*?)\s*(#.*)?$", line_text)
-    if token == ":" and section == "params" and declared is not None:
-        value = declared.group(2) or "…"
+    declared = re.match(r"\s*([A-Za-z_]\w*)\s*(:?)\s*(.*?)\s*(#.*)?$", line_text)
+    if (
+        section == "params"
+        and declared is not None
+        and not declared.group(3).startswith("=")
+        and (token == ":" or not declared.group(2))
+    ):
+        value = declared.group(3) or "…"
         return (
-            "unexpected ':': a parameter is declared with '=' in .ns",
+            f"unexpected {token!r}: a parameter is declared with '=' in .ns",
             f"write {declared.group(1)} = {value}",
         )
     if "_NL" in expected and hint is None:

@@ -159,6 +159,27 @@ SYNTAX_ERRORS = [
         "unexpected ':': a parameter is declared with '=' in .ns",
         "write width = 8",
     ),
+    (  # a param declared without '='
+        "netspec 1\nname x\ninput [1, 8, 8]\nparams {\n    w 4\n}\nlayers {\n  relu\n}\n",
+        5,
+        7,
+        "unexpected '4': a parameter is declared with '=' in .ns",
+        "write w = 4",
+    ),
+    (  # extends takes a quoted string
+        "netspec 1\nname x\nextends base\ninput [1, 8, 8]\nlayers {\n  relu\n}\n",
+        3,
+        9,
+        "unexpected 'base': `extends` takes a quoted string",
+        'write extends "base"',
+    ),
+    (  # a YAML file named .ns
+        "# a spec\nnetspec: 1\nname: x\ninput: [1, 8, 8]\nlayers:\n  - relu\n",
+        2,
+        8,
+        "unexpected ':': this is YAML (`netspec: 1`), not .ns text (`netspec 1`)",
+        "name the file .yaml, or convert it: netspec fmt FILE --to ns --out FILE.ns",
+    ),
     (  # a name template unquoted
         "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    for i in range(2) {\n"
         "        conv{i + 1}: conv2d(8, 3, padding=1)\n    }\n}\n",
