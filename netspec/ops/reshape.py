@@ -474,7 +474,8 @@ class _ZeroPad(Op):
     category = "shape"
 
     def _sides(self, a: Any) -> tuple[Any, ...]:
-        return spatial.ntuple(a.padding, 2 * self.rank, "padding", self.name)
+        sides = ("left, right", "left, right, top, bottom", "left, right, top, bottom, front, back")
+        return spatial.ntuple(a.padding, 2 * self.rank, "padding", self.name, sides[self.rank - 1])
 
     def infer(self, a: Any, x: Shape) -> Shape:
         if len(x) < self.rank:

@@ -54,8 +54,11 @@ class Ranked:
             cls.axes = AXES[cls.rank]
 
 
-def ntuple(value: Any, count: int, attr: str, op: str) -> tuple[Any, ...]:
-    """``value`` as one entry per spatial dimension: ``3 → (3, 3)``, ``(3, 5) → (3, 5)``."""
+def ntuple(
+    value: Any, count: int, attr: str, op: str, per: str = "one per spatial dimension"
+) -> tuple[Any, ...]:
+    """``value`` as one entry per spatial dimension: ``3 → (3, 3)``, ``(3, 5) → (3, 5)``
+    (``per`` says what the entries are, for messages)."""
     if isinstance(value, Sym):
         inner = concrete(value)
         if isinstance(value.expr, n.ListExpr):
@@ -80,12 +83,11 @@ def ntuple(value: Any, count: int, attr: str, op: str) -> tuple[Any, ...]:
             raise SymbolicError(value)
         if not known(value):
             return (value,) * count
-        return ntuple(inner, count, attr, op) if isinstance(inner, tuple) else (value,) * count
+        return ntuple(inner, count, attr, op, per) if isinstance(inner, tuple) else (value,) * count
     if isinstance(value, tuple | list):
         if len(value) != count:
-            dims = "one per spatial dimension"
             raise OpError(
-                f"{op}: {attr} needs {count} value{'s' if count > 1 else ''} ({dims}), "
+                f"{op}: {attr} needs {count} value{'s' if count > 1 else ''} ({per}), "
                 f"found {len(value)}",
                 attr=attr,
             )

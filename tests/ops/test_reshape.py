@@ -306,6 +306,20 @@ def test_explanations() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("call", "shape", "sides"),
+    [
+        ("zeropad1d([1, 2, 3])", (3, 8), "2 values (left, right)"),
+        ("zeropad2d([1, 2])", (3, 8, 8), "4 values (left, right, top, bottom)"),
+    ],
+)
+def test_a_padding_of_the_wrong_length_says_its_sides(
+    call: str, shape: tuple[int, ...], sides: str
+) -> None:
+    """Two values per spatial dimension, the last first: it said 'one per spatial dimension'."""
+    assert f"padding needs {sides}, found" in error(call, shape).message
+
+
 # -- zeropad: a crop must leave something ----------------------------------------------------------
 
 
