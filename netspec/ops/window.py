@@ -69,25 +69,28 @@ class _WindowAttention(Op):
     leaf = False  # qkv and proj are child modules (their weights are used, not called)
     cosine: ClassVar[bool]
 
-    def _check(self, a: Any, x: Shape) -> None:
-        require_rank(self.name, x, (3,), "height × width × channels, channels last")
+    def _check(self, a: Any, x: Shape, name: str | None = None) -> None:
+        """The input and attributes checked, messages naming ``name`` (the operator that
+        holds this attention: ``swin_block_v2``), else this operator."""
+        name = name or self.name
+        require_rank(name, x, (3,), "height × width × channels, channels last")
         note = (
             f"; the input {fmt_shape(x)} is read channels last (height × width × channels: "
             "`permute([0, 2, 3, 1])` after a convolution)"
         )
-        require_divides(self.name, "num_heads", a.num_heads, x[-1], "channels", note)
+        require_divides(name, "num_heads", a.num_heads, x[-1], "channels", note)
         if known(a.shift_size, a.window_size) and not (
             0 <= concrete(a.shift_size) < concrete(a.window_size)
         ):
             raise OpError(
-                f"{self.name}: shift_size={a.shift_size} must be at least 0 and less than "
+                f"{name}: shift_size={a.shift_size} must be at least 0 and less than "
                 f"window_size={a.window_size}",
                 hint=f"Swin alternates 0 and window_size // 2 = {concrete(a.window_size) // 2}",
                 attr="shift_size",
             )
         if self.cosine and known(a.window_size) and concrete(a.window_size) < 2:
             raise OpError(
-                f"{self.name}: window_size={a.window_size} leaves no relative positions to "
+                f"{name}: window_size={a.window_size} leaves no relative positions to "
                 "scale (the coordinates are divided by window_size - 1)",
                 hint="give a window of at least 2",
                 attr="window_size",
@@ -653,7 +656,7 @@ class SwinBlockV2(Op):
         return Sym(n.Call(n.Name("int"), (as_expr(x[-1] * a.mlp_ratio),)))
 
     def infer(self, a: Any, x: Shape) -> Shape:
-        _ATTN_V2._check(self._attn(a), x)
+        _ATTN_V2._check(self._attn(a), x, self.name)
         c = x[-1]
         # the width is checked where both are known; with a ratio given only when the
         # generated class is constructed, the class computes int(c * mlp_ratio) itself, as

@@ -160,8 +160,14 @@ def test_the_cli_explains_the_window_attention() -> None:
         (
             "swin_block_v2(5, 8)",
             (16, 16, 12),
-            "num_heads=5 must divide the channels 12",
+            "swin_block_v2: num_heads=5 must divide the channels 12",
             "divisors of 12",
+        ),
+        (  # the operator written, not the attention it holds (shifted_window_attention_v2)
+            "swin_block_v2(3, 1)",
+            (14, 14, 12),
+            "swin_block_v2: window_size=1 leaves no relative positions",
+            "a window of at least 2",
         ),
     ],
 )
