@@ -145,6 +145,13 @@ def input_shape_of(spec: m.SpecFile, params: dict[str, Any]) -> Shape:
     return expander._input(expander._scope())
 
 
+_SIZE_NAMES = {
+    2: ("channels", "length"),
+    3: ("channels", "height", "width"),
+    4: ("channels", "depth", "height", "width"),
+}
+"""The sizes of an input of one sample, by its rank: a sequence, an image, a volume."""
+
 _TEMPLATES = 8
 """Templates kept per block and input shape (the most recent first)."""
 
@@ -354,7 +361,9 @@ class _Expander:
             given = x[i] if apart else x
             if value == given:
                 continue
-            what = f"size {i}" if apart else "shape"
+            # the size's name where the input is an image, a sequence or a volume
+            named = _SIZE_NAMES.get(len(x))
+            what = (f"{named[i]} (size {i})" if named else f"size {i}") if apart else "shape"
             raise SpecError(
                 f"the input's {what} is `{render(item)}` = {show(value)} at these params, and the "
                 f"input shape given ({'×'.join(map(str, x))}) says {show(given)}",
