@@ -91,7 +91,7 @@ BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         "unknown-attribute",
         HEAD + "layers:\n  - conv1: conv2d(64, 3, paddin=1)\n",
         5,
-        33,
+        26,  # the misspelt keyword, not its value
         "conv1",
         "conv2d has no attribute 'paddin'",
     ),

@@ -35,6 +35,20 @@ class Spans:
         node = self._args.get(key)
         return _span_of(node, self._origin) if node is not None else default
 
+    def key(self, key: str, default: Span | None = None) -> Span | None:
+        """Where the keyword ``key=`` of an argument is (a misspelt one is pointed at), else
+        the argument's span."""
+        node = self._args.get(key)
+        if node is None:
+            return default
+        origin = node.origin if isinstance(node, n.Located) else self._origin
+        start = node.node.start if isinstance(node, n.Located) else node.start
+        before = origin.text[:start].rstrip()
+        if before.endswith("=") and before[:-1].rstrip().endswith(key):
+            end = len(before[:-1].rstrip())
+            return origin.span_at(end - len(key), end) or self.get(key, default)
+        return self.get(key, default)
+
 
 def evaluate_at(node: n.Expr, origin: n.Origin | None, scope: Scope, where: str | None) -> Any:
     """Evaluate a sub-expression of a text, positioning errors through ``origin``."""

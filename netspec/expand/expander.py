@@ -219,7 +219,8 @@ def _validate(op: Op, values: dict[str, Any], spans: Any, where: str, fallback: 
     try:
         return op.validate(values)
     except OpError as exc:
-        at = spans.get(exc.attr or "") or fallback()
+        find = spans.key if exc.key else spans.get
+        at = find(exc.attr or "") or fallback()
         raise ShapeError(exc.message, at, where, exc.hint) from None
 
 

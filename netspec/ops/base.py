@@ -61,11 +61,15 @@ def is_ids(shape: Any) -> bool:
 class OpError(Exception):
     """A rule's failure: what was expected and found. ``infer`` adds the span and path."""
 
-    def __init__(self, message: str, hint: str | None = None, attr: str | None = None) -> None:
+    def __init__(
+        self, message: str, hint: str | None = None, attr: str | None = None, key: bool = False
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.attr = attr
+        self.key = key
+        """Whether the attribute's name is at fault (a misspelt keyword), not its value."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +278,7 @@ class Op:
                 f"{self.name} has no attribute {field_name!r}",
                 hint=choices_hint(field_name, self.Attrs.model_fields, "attributes"),
                 attr=field_name,
+                key=True,
             )
         if err["type"] == "missing":
             return OpError(
