@@ -32,9 +32,11 @@ class Comments:
     """Comments of a source text, by line: a spec's comments survive a round of formatting."""
 
     def __init__(self, text: str, ns: bool) -> None:
+        self.ns = ns
         self.full: dict[int, list[str]] = {}
         self.trailing: dict[int, str] = {}
         self.used: set[int] = set()
+        self.held: set[int] = set()  # lines whose first comment is taken, the rest is kept
         block: int | None = None  # the indentation of the line that opened a block scalar
         for number, line in enumerate(lines_of(text, ns), 1):
             indent = len(line) - len(line.lstrip(" "))
@@ -54,31 +56,70 @@ class Comments:
             else:
                 self.full[number] = [comment]
 
-    def before(self, span: Span | None) -> list[str]:
-        """Whole-line comments between the previous taken line and ``span``'s line."""
+    def before(self, span: Span | None, through: int | None = None) -> list[str]:
+        """Whole-line comments between the previous taken line and ``span``'s line; with
+        ``through``, those on the lines after it up to ``through`` too (what one line writes
+        that took several)."""
         if span is None:
             return []
+        return self.before_line(span.line, through)
+
+    def before_line(self, line: int, through: int | None = None) -> list[str]:
+        """Whole-line comments between the previous taken line and ``line`` (and, with
+        ``through``, those after it up to ``through``)."""
         out = []
-        earlier = set(self.full) | set(self.trailing)
-        for number in sorted(k for k in earlier if k < span.line and k not in self.used):
+        earlier = [k for k in set(self.full) | set(self.trailing) if k < line]
+        inside = [k for k in self.full if line < k <= (through or 0)]
+        for number in sorted(k for k in earlier + inside if k not in self.used | self.held):
             self.used.add(number)
             # a comment that ended a line with nothing of its own to attach to stays, on a
             # line of its own, where it was
             out += self.full.get(number) or [self.trailing[number]]
         return out
 
-    def after(self, span: Span | None, through: int | None = None) -> str:
+    def after(
+        self,
+        span: Span | None,
+        through: int | None = None,
+        also: tuple[Span | None, ...] = (),
+        first: bool = False,
+    ) -> str:
         """The comment ending ``span``'s line; with ``through``, those ending each line from
-        it to ``through`` too (what one line writes that took several), one after another."""
+        it to ``through`` too, and with ``also`` those ending the lines of these spans (what
+        one line writes that took several), one after another. With ``first``, only the first
+        of several comments ending ``span``'s line (``.ns`` joined them): a later line written
+        from the same source line takes the rest."""
         if span is None:
             return ""
+        lines = {*range(span.line, max(span.line, through or 0) + 1)}
+        lines |= {s.line for s in also if s is not None}
         found = []
-        for line in range(span.line, max(span.line, through or 0) + 1):
+        for line in sorted(lines):
             comment = self.trailing.get(line, "")
-            if comment and line not in self.used:
-                self.used.add(line)
-                found.append(comment)
+            if not comment or line in self.used:
+                continue
+            head, joined, rest = comment.partition("  #")
+            if first and line == span.line and joined:
+                self.trailing[line] = "#" + rest
+                self.held.add(line)
+                found.append(head)
+                continue
+            self.used.add(line)
+            self.held.discard(line)
+            found.append(comment)
         return "  ".join(found)
+
+    def closing(self, span: Span | None) -> tuple[list[str], str]:
+        """For the ``}`` that ends ``span`` (a section of ``.ns`` text): the whole-line comments
+        before it, which stay inside the braces, and the comment ending its line."""
+        if span is None or not self.ns or not span.end_line or span.end_line == span.line:
+            return [], ""
+        inside = self.before_line(span.end_line)
+        end = self.trailing.get(span.end_line, "")
+        if end and span.end_line not in self.used:
+            self.used.add(span.end_line)
+            return inside, end
+        return inside, ""
 
     def rest(self) -> list[str]:
         earlier = sorted((set(self.full) | set(self.trailing)) - self.used)
@@ -252,34 +293,60 @@ class _Writer:
         self.comments = comments
 
     def emit(
-        self, depth: int, text: str, span: Span | None = None, through: int | None = None
+        self,
+        depth: int,
+        text: str,
+        span: Span | None = None,
+        through: int | None = None,
+        also: tuple[Span | None, ...] = (),
+        first: bool = False,
+        own: bool = True,
     ) -> None:
         """``text`` at ``depth``, after the comments before ``span``'s line and with the one
-        ending it (and those ending the lines up to ``through``, which ``text`` also writes)."""
+        ending it (and those of the lines up to ``through``, and the comments ending the lines
+        of ``also``: keys that ``text`` also writes). ``first``: another line written after
+        this one comes from the same source line, and takes the rest of its comments; not
+        ``own``: what follows was written on ``span``'s line and takes its comment."""
         pad = self.indent * depth
-        for comment in self.comments.before(span):
+        for comment in self.comments.before(span, through):
             self.lines.append(pad + comment)
-        trailing = self.comments.after(span, through)
+        trailing = self.comments.after(span, through, also, first) if own else ""
         self.lines.append(pad + text + (f"  {trailing}" if trailing else ""))
+
+    def close(self, depth: int, span: Span | None, text: str = "}") -> None:
+        """``text`` (a ``}``) ending the section ``span`` opened: the comments before that
+        line in the source stay inside the braces, and the one ending it stays on it."""
+        inside, end = self.comments.closing(span)
+        pad = self.indent * depth
+        self.lines += [pad + self.indent + comment for comment in inside]
+        self.lines.append(pad + text + (f"  {end}" if end else ""))
+
+
+def _on_line(span: Span | None, *others: Span | None) -> bool:
+    """Whether one of ``others`` was written on ``span``'s line (``.ns`` writes one line where
+    YAML writes several)."""
+    return span is not None and any(o is not None and o.line == span.line for o in others)
 
 
 class _YamlWriter(_Writer):
-    def value(self, depth: int, key: str, value: Any, span: Span | None = None) -> None:
+    def value(
+        self, depth: int, key: str, value: Any, span: Span | None = None, first: bool = False
+    ) -> None:
         """``key: value``; mappings and long lists go on the following lines."""
         if isinstance(value, dict) and not value:
-            self.emit(depth, f"{key}: {{}}", span)
+            self.emit(depth, f"{key}: {{}}", span, first=first)
         elif isinstance(value, dict):
-            self.emit(depth, f"{key}:", span)
+            self.emit(depth, f"{key}:", span, first=first)
             for k, v in value.items():
                 self.value(depth + 1, _scalar(k), v)
         elif isinstance(value, list) and (len(_flow(value)) + len(key) + 2 * depth > 90):
-            self.emit(depth, f"{key}:", span)
+            self.emit(depth, f"{key}:", span, first=first)
             for item in value:
                 self.emit(depth + 1, f"- {_flow(item)}")
         elif isinstance(value, list):
-            self.emit(depth, f"{key}: {_flow(value)}", span)
+            self.emit(depth, f"{key}: {_flow(value)}", span, first=first)
         else:
-            self.emit(depth, f"{key}: {_scalar(value)}", span)
+            self.emit(depth, f"{key}: {_scalar(value)}", span, first=first)
 
     def entries(self, depth: int, entries: list[Any]) -> None:
         for entry in entries:
@@ -299,18 +366,23 @@ class _YamlWriter(_Writer):
                 self.emit(pad + 1, f"from: {_flow(entry.sources.raw)}", entry.sources.span)
         elif isinstance(entry, m.ForEntry):
             header = f"{', '.join(entry.for_.names)} in {_expr(entry.for_)}"
-            self.emit(pad, f"- for: {_scalar(header)}", entry.span)
-            self.steps(pad + 1, "do", entry.do)
+            do = _key(entry, "do", None)
+            self.emit(pad, f"- for: {_scalar(header)}", entry.span, first=_on_line(entry.span, do))
+            self.steps(pad + 1, "do", entry.do, do)
         elif isinstance(entry, m.RepeatEntry):
-            self.emit(pad, f"- repeat: {_scalar(_value_yaml(entry.repeat))}", entry.span)
+            as_, do = _key(entry, "as", None), _key(entry, "do", None)
+            text = f"- repeat: {_scalar(_value_yaml(entry.repeat))}"
+            self.emit(pad, text, entry.span, first=_on_line(entry.span, as_, do))
             if entry.as_:
-                self.emit(pad + 1, f"as: {entry.as_}")
-            self.steps(pad + 1, "do", entry.do)
+                self.emit(pad + 1, f"as: {entry.as_}", as_, first=_on_line(as_, do))
+            self.steps(pad + 1, "do", entry.do, do)
         elif isinstance(entry, m.IfEntry):
-            self.emit(pad, f"- if: {_scalar(_value_yaml(entry.if_))}", entry.span)
-            self.steps(pad + 1, "then", entry.then)
+            then, else_ = _key(entry, "then", None), _key(entry, "else", None)
+            text = f"- if: {_scalar(_value_yaml(entry.if_))}"
+            self.emit(pad, text, entry.span, first=_on_line(entry.span, then))
+            self.steps(pad + 1, "then", entry.then, then)
             if entry.else_:
-                self.steps(pad + 1, "else", entry.else_)
+                self.steps(pad + 1, "else", entry.else_, else_)
         elif isinstance(entry, m.ParallelEntry):
             self.emit(pad, "- parallel:", entry.span)
             for path in entry.parallel:
@@ -340,7 +412,10 @@ class _YamlWriter(_Writer):
             self.entries(depth + 2 if prefix else depth + 1, items)
 
     def steps(self, depth: int, key: str, entries: list[Any], span: Span | None = None) -> None:
-        self.emit(depth, f"{key}:" if entries else f"{key}: []", span)
+        """``key:`` and its layers; the comment ending a line that also wrote the first layer
+        (``.ns`` text, a flow list) stays with that layer."""
+        shared = bool(entries) and _on_line(span, entries[0].span)
+        self.emit(depth, f"{key}:" if entries else f"{key}: []", span, own=not shared)
         self.entries(depth + 1, entries)
 
 
@@ -385,7 +460,7 @@ def to_yaml(spec: m.SpecFile, header: str = "") -> str:
             span = _key(spec, f"tensors.{tensor}", code.span)
             w.value(1, _scalar(tensor), _value_yaml(code), span)
     if spec.blocks:
-        w.emit(0, "blocks:", k("blocks"))
+        w.emit(0, "blocks:", _yaml_only(w, k("blocks")))
         for name, block in spec.blocks.items():
             _yaml_block(w, name, block)
     if spec.layers is not None:
@@ -395,9 +470,17 @@ def to_yaml(spec: m.SpecFile, header: str = "") -> str:
     return "\n".join(w.lines) + "\n"
 
 
+def _yaml_only(w: _Writer, span: Span | None) -> Span | None:
+    """Where a key that ``.ns`` does not write (``blocks``, ``body``) was written: read from
+    ``.ns`` text, its span is that of what it holds, which takes the comments there."""
+    return None if w.comments.ns else span
+
+
 def _yaml_block(w: _YamlWriter, name: str, block: m.BlockDef) -> None:
-    w.emit(1, f"{_scalar(name)}:", block.span)
     k = block.key_span
+    w.emit(
+        1, f"{_scalar(name)}:", block.span, first=_on_line(block.span, _key(block, "params", None))
+    )
     if block.doc is not None:
         w.value(2, "doc", block.doc, k("doc"))
     if block.params:
@@ -420,8 +503,7 @@ def _yaml_block(w: _YamlWriter, name: str, block: m.BlockDef) -> None:
     if block.residual is not None:
         w.value(2, "residual", _value_yaml(block.residual), k("residual"))
     if block.body:
-        w.emit(2, "body:", k("body"))
-        w.entries(3, block.body)
+        w.steps(2, "body", block.body, _yaml_only(w, k("body")))
     if block.branches is not None:
         w.emit(2, "branches:", k("branches"))
         if isinstance(block.branches, list):  # numbered paths, each a list, like parallel's
@@ -444,17 +526,18 @@ def _yaml_block(w: _YamlWriter, name: str, block: m.BlockDef) -> None:
         if not fields and sc.project is None:
             w.emit(2, "shortcut: {}", k("shortcut"))
         else:
-            w.emit(2, "shortcut:", k("shortcut"))
-            for key, value in fields:
-                w.value(3, key, value)
+            keys = [_key(sc, key, None) for key, _ in fields] + [_key(sc, "project", None)]
+            w.emit(2, "shortcut:", k("shortcut"), first=_on_line(k("shortcut"), *keys))
+            for i, (key, value) in enumerate(fields):
+                w.value(3, key, value, keys[i], first=_on_line(keys[i], *keys[i + 1 :]))
             if sc.project is not None:
-                w.steps(3, "project", sc.project)
+                w.steps(3, "project", sc.project, keys[-1])
     if block.merge is not None:
         w.value(2, "merge", block.merge, k("merge"))
     if block.split is not None:
         w.value(2, "split", _value_yaml(block.split), k("split"))
     if block.then:
-        w.steps(2, "then", block.then)
+        w.steps(2, "then", block.then, k("then"))
     if block.first_only != ["stride"]:
         w.value(2, "first_only", list(block.first_only), k("first_only"))
 
@@ -525,11 +608,14 @@ class _NsWriter(_Writer):
             self.value(depth, key, entry.value, entry.span, f"{where}.{name.text}", tail)
         elif isinstance(entry, m.ForEntry):
             header = f"for {', '.join(entry.for_.names)} in {_expr(entry.for_)} {{"
-            self.block(depth, header, entry.do, entry.span, where)
+            do = (_key(entry, "do", None),)
+            self.block(depth, header, entry.do, entry.span, where, also=do)
         elif isinstance(entry, m.RepeatEntry):
             header = f"repeat {_expr(entry.repeat)}" + (f" as {entry.as_}" if entry.as_ else "")
-            self.block(depth, header + " {", entry.do, entry.span, where)
+            also = (_key(entry, "as", None), _key(entry, "do", None))
+            self.block(depth, header + " {", entry.do, entry.span, where, also=also)
         elif isinstance(entry, m.IfEntry):
+            else_ = _key(entry, "else", None)
             self.block(
                 depth,
                 f"if {_expr(entry.if_)} {{",
@@ -537,22 +623,26 @@ class _NsWriter(_Writer):
                 entry.span,
                 where,
                 close=not entry.else_,
+                also=(_key(entry, "then", None),),
             )
             if entry.else_:
-                self.block(depth, "} else {", entry.else_, None, where)
+                # the comments before `} else {` stay inside the `if` part
+                self.lines += [self.indent * (depth + 1) + c for c in self.comments.before(else_)]
+                self.block(depth, "} else {", entry.else_, else_, where, end=entry.span)
         elif isinstance(entry, m.ParallelEntry):
             header = "parallel"
             if entry.merge is not None:
                 header += f" merge {entry.merge}"
             if entry.split is not None:
                 header += f" split {_expr(entry.split)}"
-            self.emit(depth, header + " {", entry.span)
+            keys = (_key(entry, "merge", None), _key(entry, "split", None))
+            self.emit(depth, header + " {", entry.span, also=keys)
             for path in entry.parallel:
                 if path:
                     self.block(depth + 1, "{", path, None, where)
                 else:  # the input itself (a residual sub-layer's identity path)
                     self.emit(depth + 1, "{}")
-            self.emit(depth, "}")
+            self.close(depth, entry.span)
 
     def value(
         self, depth: int, key: str, value: Any, span: Span | None, where: str, tail: str = ""
@@ -566,7 +656,7 @@ class _NsWriter(_Writer):
             items = value if isinstance(value, list) else [value]
             self.block(depth, f"{key}: {{", items, span, where, close=not tail)
             if tail:
-                self.emit(depth, "}" + tail)
+                self.close(depth, span, "}" + tail)
 
     def block(
         self,
@@ -576,11 +666,15 @@ class _NsWriter(_Writer):
         span: Span | None,
         where: str,
         close: bool = True,
+        also: tuple[Span | None, ...] = (),
+        end: Span | None = None,
     ) -> None:
-        self.emit(depth, header, span)
+        """``header``, the layers, and the ``}`` that ends ``end`` (else ``span``) if
+        ``close``; ``also``: keys that the header writes too."""
+        self.emit(depth, header, span, also=also)
         self.entries(depth + 1, entries, where)
         if close:
-            self.emit(depth, "}")
+            self.close(depth, end or span)
 
 
 def _mapping_call(call: m.MappingCall) -> str:
@@ -631,7 +725,7 @@ def to_ns(spec: m.SpecFile) -> str:
                 w.emit(1, text, span, _last_line(decl))
             else:
                 w.emit(1, f"{name} = {_literal(decl)}", span)
-        w.emit(0, "}")
+        w.close(0, k("params"))
     if spec.let:
         _ns_let(w, 0, spec, spec.let, k("let"))
     if spec.tensors:
@@ -639,7 +733,7 @@ def to_ns(spec: m.SpecFile) -> str:
         for tensor, code in spec.tensors.items():
             _name(tensor, f"tensors.{tensor}", "a tensor")
             w.emit(1, f"{tensor} = {_expr(code)}", _key(spec, f"tensors.{tensor}", code.span))
-        w.emit(0, "}")
+        w.close(0, k("tensors"))
     for name, block in spec.blocks.items():
         _ns_block(w, name, block)
     if spec.layers is not None:
@@ -672,7 +766,7 @@ def _ns_let(
         else:
             _ns_value(value)  # refuses what .ns cannot write
             w.emit(depth + 1, f"{name} = {_expr(code)}", at)
-    w.emit(depth, "}")
+    w.close(depth, span)
 
 
 def _ns_mapping(
@@ -709,8 +803,8 @@ def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
     for param in block.params:
         _name(param.name, f"blocks.{name}.params", "a block parameter")
     params = f"({', '.join(_param_text(p) for p in block.params)})" if block.params else ""
-    w.emit(0, f"block {name}{params} {{", block.span)
     k = block.key_span
+    w.emit(0, f"block {name}{params} {{", block.span, also=(_key(block, "params", None),))
     where = f"blocks.{name}"
     if block.doc is not None:
         w.emit(1, f"doc {_string(block.doc)}", k("doc"))
@@ -725,7 +819,7 @@ def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
         for tensor, code in block.tensors.items():
             _name(tensor, f"{where}.tensors.{tensor}", "a tensor")
             w.emit(2, f"{tensor} = {_expr(code)}", _key(block, f"tensors.{tensor}", code.span))
-        w.emit(1, "}")
+        w.close(1, k("tensors"))
     if block.residual is not None:
         w.emit(1, f"residual {_expr(block.residual)}", k("residual"))
     for entry in block.body:
@@ -743,7 +837,7 @@ def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
             for branch, value in block.branches.items():
                 at = _key(block, f"branches.{branch}", None)
                 w.value(2, _layer_name(branch), value, at, f"{where}.{branch}")
-        w.emit(1, "}")
+        w.close(1, k("branches"))
     if block.shortcut is not None:
         sc = block.shortcut
         text = "shortcut"
@@ -751,10 +845,11 @@ def _ns_block(w: _NsWriter, name: str, block: m.BlockDef) -> None:
             text += f" when {_expr(sc.when)}"
         if sc.name != "downsample":
             text += f" as {sc.name}"
+        also = (_key(sc, "when", None), _key(sc, "name", None), _key(sc, "project", None))
         if sc.project is not None:
-            w.block(1, text + " {", sc.project, k("shortcut"), where)
+            w.block(1, text + " {", sc.project, k("shortcut"), where, also=also)
         else:
-            w.emit(1, text, k("shortcut"))
+            w.emit(1, text, k("shortcut"), also=also)
     if block.merge is not None:
         w.emit(1, f"merge {block.merge}", k("merge"))
     if block.split is not None:

@@ -157,6 +157,125 @@ def test_comments_of_a_declarations_lines_end_its_ns_line() -> None:
     assert "# dilations  # one per branch" in back and "# the head" in back
 
 
+BLOCK_COMMENTS = """\
+netspec: 1
+name: m
+input: [3, 8, 8]
+blocks:
+  B:  # my block
+    params: [c]  # channels
+    body:
+      - conv: conv2d(c, 1)  # first conv
+layers:
+  - b: B(4)
+  - flatten
+  - fc: linear(2)
+"""
+
+
+def test_comments_of_a_block_stay_on_its_lines_through_ns() -> None:
+    """A block's name and params are one .ns line, its first layer has no `body:` there: the
+    comments went to `blocks:` and `body:` and moved again on every round."""
+    ns = fmt.to_ns(_read(BLOCK_COMMENTS, "m.yaml"))
+    assert ns.splitlines()[3:6] == [
+        "block B(c) {  # my block  # channels",
+        "    conv: conv2d(c, 1)  # first conv",
+        "}",
+    ]
+    back = fmt.to_yaml(_read(ns, "m.ns"))
+    assert back == BLOCK_COMMENTS
+    assert fmt.to_ns(_read(back, "m.yaml")) == ns
+
+
+KEY_COMMENTS = """\
+netspec: 1
+name: k
+input: [3, 8, 8]
+blocks:
+  Basic:
+    params: [planes, stride = 1]
+    body:
+      - conv1: conv2d(planes, 3, stride=stride, padding=1)
+    shortcut:
+      when: stride != 1  # when
+      project:  # project
+        - conv2d(planes, 1, stride=stride)
+    then:  # then
+      - relu
+layers:
+  - repeat: 2  # repeat
+    as: i  # as
+    do:  # do
+      - c{i}: conv2d(4, 1)
+  - if: true
+    then:  # then of if
+      - relu
+    else:  # else
+      - identity
+  - s1: stage(Basic, depth=2, planes=4, stride=2)
+"""
+
+
+def test_comments_on_the_keys_of_compound_entries_stay_on_their_lines() -> None:
+    """``when``, ``project``, a block's ``then``, a repeat's ``as`` and ``do``: their comments
+    moved into the layers below."""
+    assert fmt.to_yaml(_read(KEY_COMMENTS, "k.yaml")) == KEY_COMMENTS
+    ns = fmt.to_ns(_read(KEY_COMMENTS, "k.yaml"))
+    lines = ns.splitlines()
+    assert "    shortcut when stride != 1 {  # when  # project" in lines
+    assert "    then {  # then" in lines
+    assert "    repeat 2 as i {  # repeat  # as  # do" in lines
+    assert "    if true {  # then of if" in lines
+    assert "    } else {  # else" in lines
+    back = fmt.to_yaml(_read(ns, "k.ns"))
+    assert "    as: i  # as" in back.splitlines()  # one comment each, in order
+    assert fmt.to_yaml(_read(back, "k.yaml")) == back
+    assert fmt.to_ns(_read(back, "k.yaml")) == ns
+
+
+SECTION_END_COMMENTS = """\
+netspec 1
+name n
+input [3, 8, 8]
+params {
+    width = 4  # width
+    # the last in params
+}  # end of params
+layers {
+    repeat 2 {
+        relu
+        # the last in the loop
+    }  # end of the loop
+    fc: linear(10)
+    # the last in layers
+}
+"""
+
+
+def test_comments_that_end_an_ns_section_stay_inside_it() -> None:
+    """A comment on the last line in braces, or on the closing `}`, moved out of them."""
+    assert fmt.to_ns(_read(SECTION_END_COMMENTS, "n.ns")) == SECTION_END_COMMENTS
+
+
+def test_a_comment_above_a_declarations_first_key_stays_with_it() -> None:
+    """A declaration is one .ns line: a whole-line comment among its YAML lines goes above
+    that line (it went to the next param)."""
+    text = (
+        "netspec: 1\nname: r\ninput: [8]\nparams:\n  ratio:\n    # keep it small\n"
+        "    default: 0.5  # default\n    doc: a ratio  # doc\n  width: 4\n"
+        "layers:\n  - fc: linear(width)\n"
+    )
+    assert fmt.to_yaml(_read(text, "r.yaml")) == text
+    ns = fmt.to_ns(_read(text, "r.yaml"))
+    lines = ns.splitlines()
+    start = lines.index("params {")
+    assert lines[start + 1 : start + 4] == [
+        "    # keep it small",
+        '    ratio = 0.5 "a ratio"  # default  # doc',
+        "    width = 4",
+    ]
+
+
 def test_formatting_normalises_layout_and_expressions() -> None:
     messy = (
         "netspec: 1\nname: x\ninput: '[1,8,8]'\nlayers:\n"
