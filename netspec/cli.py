@@ -298,25 +298,35 @@ def _open(
     params = declared(model)
     overrides: dict[str, Any] = {}
     given: dict[str, str] = {}  # the option of each value that counts (the last given)
-    for item, option in zip(sets or [], options or [], strict=False):
-        given[item.partition("=")[0].strip()] = option
-    try:
-        for item in sets or []:
+    items = list(zip(sets or [], options or ["--set"] * len(sets or []), strict=True))
+    for item, option in items:
+        try:
             name, value = parse_assignment(item, params)
-            overrides[name] = value
+        except NetspecError as exc:  # the option of the item read
+            raise _given_by(exc, option) from None
+        overrides[name], given[name] = value, option
+    try:
         return Spec(model, overrides, _parse_input(input_text), origin="--set")
-    except NetspecError as exc:
+    except NetspecError as exc:  # a value refused when bound: the option that gave it
         name = (exc.where or "").removeprefix("--set ")
-        if exc.where and exc.where.startswith("--set ") and given.get(name, "--set") != "--set":
-            exc.where = f"{given[name]} {name}"
-        raise
+        raise _given_by(exc, given.get(name, "--set")) from None
+
+
+def _given_by(exc: NetspecError, option: str) -> NetspecError:
+    """``exc``, an error of a ``--set`` value, saying ``option`` gave it (``--set-a``)."""
+    if option != "--set":
+        if exc.where and exc.where.startswith("--set "):
+            exc.where = option + exc.where.removeprefix("--set")
+        if exc.message.startswith("--set "):
+            exc.message = option + exc.message.removeprefix("--set")
+    return exc
 
 
 def _fold_option(fmt: Format, depth: int | None) -> None:
     """Refuse ``--depth`` with JSON (checked before any work): JSON lists every layer."""
     if fmt is Format.json and depth is not None:
         raise NetspecError(
-            "a table's folding depth, and --format json lists every layer",
+            "folds a table, and --format json lists every layer",
             where="--depth",
             hint="drop --depth (a layer's nesting is the dots in its path), or print a table",
         )
@@ -497,7 +507,7 @@ def fmt(
             "--to",
             "-t",
             help="Convert to this format (default: that of --out's extension, else the file's "
-            "own).",
+            "own; one that --out's extension contradicts is refused).",
         ),
     ] = None,
     check_only: Annotated[
@@ -525,8 +535,6 @@ def fmt(
     tree; comments are kept. The round trip is lossless: YAML -> .ns -> YAML gives the same
     spec. Without --write, --out or --check the result goes to stdout.
     """
-    from netspec.files import write_atomic
-    from netspec.spec.format import formatted
 
     if sum((check_only, write, out is not None)) > 1:
         raise NetspecError("choose one of --check, --write and --out", where="fmt")
@@ -534,11 +542,10 @@ def fmt(
         raise NetspecError(
             "several files need --check or --write", where="fmt", hint="or format one at a time"
         )
-    from netspec.spec.load import is_ns
 
     target = to.value if to is not None else None
     if out is not None:  # the file written says its format, as it does when it is read
-        suffix = Path(out).suffix.lower()
+        suffix = _output(out).suffix  # (refusing a folder's name first)
         says = "ns" if suffix == ".ns" else "yaml" if suffix in (".yaml", ".yml") else None
         if says is not None and target is not None and says != target:
             raise NetspecError(
@@ -549,46 +556,63 @@ def fmt(
                 "of the format",
             )
         target = target or says
-    changed = []
+    changed: list[Path] = []
     failed = 0
     for path in files:
         try:
-            text, ns = formatted(path, target)
+            _fmt_one(path, target, check_only, write, out, force, changed)
         except NetspecError as exc:
             if len(files) == 1:
                 raise
             _print_error(exc)  # and on to the other files: each one's error is told
             failed += 1
-            continue
-        converting = ns != is_ns(path)
-        if check_only:
-            if converting:
-                raise NetspecError(
-                    "--check compares a file with its own canonical form",
-                    where="--to",
-                    hint="drop --to, or convert with --write",
-                )
-            if path.read_text("utf-8") != text:
-                changed.append(path)
-                _stderr().print(printable(f"would reformat {path}"))
-        elif write and not converting:
-            if path.read_text("utf-8") != text:
-                write_atomic(path, text, force=True)  # formatting in place is what --write asks
-                _stderr().print(printable(f"reformatted {path}"))
-        elif write or out is not None:
-            dest = _output(out) if out is not None else path.with_suffix(".ns" if ns else ".yaml")
-            write_atomic(dest, text, force, option="--out" if out is not None else "--write")
-            _stderr().print(printable(f"wrote {dest}"))
-        else:
-            sys.stdout.write(text)
+    if check_only and changed:
+        _stderr().print(f"{len(changed)} of {_files(len(files))} would be reformatted")
     if failed:
-        _stderr().print(f"{failed} of {_files(len(files))} could not be read")
+        _stderr().print(f"{failed} of {_files(len(files))} failed")
         raise typer.Exit(2)
     if check_only:
         if changed:
-            _stderr().print(f"{len(changed)} of {_files(len(files))} would be reformatted")
             raise typer.Exit(1)
         _stderr().print(f"{_files(len(files))} already canonical")
+
+
+def _fmt_one(
+    path: Path,
+    target: str | None,
+    check_only: bool,
+    write: bool,
+    out: str | None,
+    force: bool,
+    changed: list[Path],
+) -> None:
+    """``fmt`` of one file (``changed`` gains it where ``--check`` finds it not canonical)."""
+    from netspec.files import write_atomic
+    from netspec.spec.format import formatted
+    from netspec.spec.load import is_ns
+
+    text, ns = formatted(path, target)
+    converting = ns != is_ns(path)
+    if check_only:
+        if converting:
+            raise NetspecError(
+                "--check compares a file with its own canonical form",
+                where="--to",
+                hint="drop --to, or convert with --write",
+            )
+        if path.read_text("utf-8") != text:
+            changed.append(path)
+            _stderr().print(printable(f"would reformat {path}"))
+    elif write and not converting:
+        if path.read_text("utf-8") != text:
+            write_atomic(path, text, force=True)  # formatting in place is what --write asks
+            _stderr().print(printable(f"reformatted {path}"))
+    elif write or out is not None:
+        dest = _output(out) if out is not None else path.with_suffix(".ns" if ns else ".yaml")
+        write_atomic(dest, text, force, option="--out" if out is not None else "--write")
+        _stderr().print(printable(f"wrote {dest}"))
+    else:
+        sys.stdout.write(text)
 
 
 def _files(count: int) -> str:
@@ -1058,6 +1082,7 @@ def _whole_stdout() -> None:
         encoding=stream.encoding,
         errors=stream.errors,
         line_buffering=stream.line_buffering,
+        write_through=stream.write_through,  # python -u, PYTHONUNBUFFERED
     )
 
 

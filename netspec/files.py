@@ -31,12 +31,10 @@ def check_writable(path: Path, force: bool, option: str = "--out") -> Path:
         if path.is_symlink():
             followed = _follow(path)
             if _special(followed):  # /dev/stdout: --force would not write it either
-                what = f"{path}" if followed == path else f"{path} is a link to {followed}:"
+                linked = "" if followed == path else f" (a link to {followed})"
                 raise NetspecError(
-                    f"{what} not a regular file (a stream, a device or a file of the system)"
-                    if followed != path
-                    else f"{what} is not a regular file (a stream, a device or a file of the "
-                    "system)",
+                    f"{path}{linked} is not a regular file (a stream, a device or a file of "
+                    "the system)",
                     where=option,
                     hint="netspec writes only regular files; leave out the option to print "
                     "to standard output",

@@ -899,9 +899,7 @@ def test_json_refuses_depth(command: str) -> None:
     result = run(command, "lenet5", "-f", "json", "--depth", "1")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "--depth: a table's folding depth, and --format json lists every layer" in (
-        result.stderr
-    )
+    assert "--depth: folds a table, and --format json lists every layer" in (result.stderr)
 
 
 def test_small_words_of_errors() -> None:
@@ -1143,6 +1141,9 @@ def test_fmt_out_takes_the_format_its_extension_names(tmp_path: Path) -> None:
     crossed = run("fmt", "--to", "ns", "--out", str(tmp_path / "x.yaml"), str(path))
     assert crossed.exit_code == 2 and not (tmp_path / "x.yaml").exists()
     assert "--to ns writes .ns text, and --out" in crossed.stderr
+    upper = tmp_path / "M.NS"  # read as YAML (.ns is the lower-case name): written so
+    assert run("fmt", "--out", str(upper), str(path)).exit_code == 0
+    assert run("check", str(upper)).exit_code == 0
     plain = tmp_path / "x.txt"  # no format in the name: --to, else the file's own
     assert run("fmt", "--to", "ns", "--out", str(plain), str(path)).exit_code == 0
     assert plain.read_text().startswith("# a comment\nnetspec 1\n")
@@ -1159,7 +1160,7 @@ def test_fmt_of_several_files_tells_every_error(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert a.read_text() != MESSY
     assert "b.yaml:" in result.stderr and "c.ns:5:1" in result.stderr
-    assert "2 of 3 files could not be read" in result.stderr
+    assert "2 of 3 files failed" in result.stderr
 
 
 def test_fmt_reports_spec_errors_with_positions(tmp_path: Path) -> None:
@@ -1445,6 +1446,11 @@ def test_diff_identical_exits_0_and_errors_exit_2() -> None:
     assert unknown.exit_code == 2 and "error: --set-a dpth: " in unknown.stderr
     shared = run("diff", "vgg16", "--set", "depth=12", "--set-a", "num_classes=3")
     assert "error: --set depth: " in shared.stderr and "in A (" in shared.stderr
+    # a value that does not parse: the option of that value, not of the last one given
+    parsed = run("diff", "vgg16", "--set", "num_classes=[", "--set-a", "num_classes=3")
+    assert "error: --set num_classes: " in parsed.stderr
+    bare = run("diff", "vgg16", "--set-a", "nope")
+    assert "error: --set-a expects NAME=VALUE, found 'nope'" in bare.stderr
     missing = run("diff", "lenet5", "alexnt")
     assert missing.exit_code == 2 and "did you mean 'alexnet'?" in missing.stderr
     assert "Traceback" not in bad.stderr + missing.stderr

@@ -146,11 +146,11 @@ def input_shape_of(spec: m.SpecFile, params: dict[str, Any]) -> Shape:
 
 
 _SIZE_NAMES = {
-    2: ("channels", "length"),
     3: ("channels", "height", "width"),
     4: ("channels", "depth", "height", "width"),
 }
-"""The sizes of an input of one sample, by its rank: a sequence, an image, a volume."""
+"""The sizes of an input of one sample, by its rank: an image, a volume (a rank-2 input may be
+channels × length or a sequence of features: unnamed)."""
 
 _TEMPLATES = 8
 """Templates kept per block and input shape (the most recent first)."""

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from netspec import ops
-from netspec.errors import Span, SpecError, choices_hint
+from netspec.errors import Span, SpecError, choices_hint, did_you_mean
 from netspec.expand.calls import resolve
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import show, type_name
@@ -538,7 +538,7 @@ def _check_reads(
             ),
             None,
         )
-        if made is not None:
+        if made is not None and did_you_mean(name, [*seen, INPUT]) is None:  # not a typo
             raise SpecError(
                 f"{own!r} reads {name!r}, a name a template makes (in {made}): `from:` reads "
                 "the names written as they are",
@@ -624,10 +624,10 @@ def _nested_names(lists: Sequence[Sequence[Any]]) -> dict[str, str]:
             if isinstance(entry, m.NamedEntry):
                 if inside and not entry.name.is_template:
                     out.setdefault(entry.name.text, inside)
-                elif entry.name.is_template:  # by its text's pattern, `{…}` any name part
+                elif inside == "a loop":  # by its text's pattern, `{…}` any name part
                     parts = re.split(r"\{[^{}]*\}", entry.name.text)
                     pattern = "[A-Za-z0-9_]+".join(re.escape(p) for p in parts)
-                    out.setdefault(f"/{pattern}", inside or "the list")
+                    out.setdefault(f"/{pattern}", inside)
                 if not isinstance(entry.value, m.LayerRef | m.MappingCall):
                     visit(entry.value, inside or f"the sequence {entry.name.text!r}")
             elif isinstance(entry, m.ForEntry | m.RepeatEntry):

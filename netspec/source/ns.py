@@ -321,7 +321,7 @@ def _in_context(
     if token == ":" and opener is None and re.match(r"\s*netspec\s*:", line_text):
         return (
             "unexpected ':': this is YAML (`netspec: 1`), not .ns text (`netspec 1`)",
-            "name the file .yaml, or convert it: netspec fmt FILE --to ns --out FILE.ns",
+            "rename it to FILE.yaml (then `netspec fmt FILE.yaml --out FILE.ns` converts it)",
         )
     quoted = re.match(r"\s*(extends|description)\s+([^\s\"'].*?)\s*(#.*)?$", line_text)
     if opener is None and quoted is not None and offset >= start + quoted.start(2):
@@ -343,10 +343,11 @@ def _in_context(
     if (
         section == "params"
         and declared is not None
-        and not declared.group(3).startswith("=")
+        and "=" not in declared.group(3)
+        and declared.group(3)  # a value to show (a name alone: the parser's words)
         and (token == ":" or not declared.group(2))
     ):
-        value = declared.group(3) or "…"
+        value = declared.group(3)
         return (
             f"unexpected {token!r}: a parameter is declared with '=' in .ns",
             f"write {declared.group(1)} = {value}",

@@ -9,6 +9,7 @@ if there are any; a declared ``require``, a condition over the params' values, m
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Mapping
@@ -177,6 +178,10 @@ def declared(spec: m.SpecFile) -> dict[str, Param]:
         else:
             default = _freeze(raw)
             param = Param(name, default, _kind(default), span=span)
+        if param.kind == "list" and item_kind(param.default) == "float":
+            # a list of numbers, integers among them, holds floats, as a value given for it
+            # is bound (`[2, 0.5]` is (2.0, 0.5): `8 // r[0]` is 4.0 at the default too)
+            param = dataclasses.replace(param, default=tuple(float(v) for v in param.default))
         for text in (param.default, *(param.choices or ())):
             if isinstance(text, str) and _QUOTED.fullmatch(text):  # `mode: "'bilinear'"`
                 raise SpecError(

@@ -191,6 +191,12 @@ BAD = [
         "which is inside a loop",
         33,
     ),
+    (  # a typo near a template a loop makes: still the typo's hint
+        "  - head: conv2d(2, 1)\n",
+        "  - for: i in [1]\n    do:\n      - s{i}: conv2d(2, 1)\n  - out: relu\n    from: dek\n",
+        "'out' reads 'dek', but no layer before it has that name",
+        33,
+    ),
     (  # a name a loop's template makes: read it through a named list's child
         "  - head: conv2d(2, 1)\n",
         "  - for: i in [1]\n    do:\n      - head{i}: conv2d(2, 1)\n  - out: relu\n"

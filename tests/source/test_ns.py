@@ -178,7 +178,7 @@ SYNTAX_ERRORS = [
         2,
         8,
         "unexpected ':': this is YAML (`netspec: 1`), not .ns text (`netspec 1`)",
-        "name the file .yaml, or convert it: netspec fmt FILE --to ns --out FILE.ns",
+        "rename it to FILE.yaml (then `netspec fmt FILE.yaml --out FILE.ns` converts it)",
     ),
     (  # a name template unquoted
         "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    for i in range(2) {\n"

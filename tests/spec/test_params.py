@@ -119,6 +119,15 @@ def test_float_default_among_integer_choices() -> None:
     assert check(p, 2, "keyword p") == 2.0 and isinstance(check(p, 2, "keyword p"), float)
 
 
+def test_a_list_default_of_numbers_holds_floats() -> None:
+    """``[2, 0.5]`` is bound as (2.0, 0.5), as a value given for it is (and as the generated
+    class reads it): the default gave 8 // r[0] = 4, the same value given 4.0."""
+    spec = load_text(HEAD + "params:\n  r: [2, 0.5]\n  n: [1, 2]\n")
+    params = declared(spec)
+    assert params["r"].default == (2.0, 0.5) and type(params["r"].default[0]) is float
+    assert type(params["n"].default[0]) is int
+
+
 def test_no_params_declared() -> None:
     assert declared(load_text(HEAD)) == {}
     with pytest.raises(NetspecError) as info:

@@ -145,7 +145,8 @@ class Namespace:
         return name
 
     def _made(self, name: str) -> bool:
-        return any(pattern.fullmatch(name) for pattern in self.patterns)
+        """Whether a template may make ``name`` (never one with `_` first: no layer has it)."""
+        return not name.startswith("_") and any(p.fullmatch(name) for p in self.patterns)
 
     def snapshot(self) -> set[str]:
         return set(self.taken)
@@ -490,7 +491,7 @@ def _may_name_alike(
 ) -> bool:
     """Whether ``other`` (a name or a template) may give a name ``template`` gives: a name its
     pattern matches; a template whose text before its first part and after its last is not
-    told apart from this one's, unless both are integers there."""
+    told apart from this one's."""
     if not other.is_template:
         return re.fullmatch(pattern, other.text) is not None
 
@@ -2397,14 +2398,20 @@ class Emitter:
         return module
 
     def _unique_item(
-        self, entry: m.NamedEntry, scope: Scope, state: State, var: str, label: str, pre: list[Stmt]
+        self,
+        entry: m.NamedEntry,
+        scope: Scope,
+        state: State,
+        var: str,
+        label: str,
+        pre: list[Stmt],
     ) -> PyExpr:
         """``("name", module)`` of a named sequence whose name is made when the code runs and
         may be one made before (see :func:`_may_collide`): the name in a variable, refused
-        where ``var`` holds it already, as check refuses it (``nn.Sequential`` would keep the
-        last module of the name, silently)."""
+        where the pairs in ``var`` hold it already, as check refuses it (``nn.Sequential``
+        would keep the last module of the name, silently)."""
         pieces = self._name_pieces(entry.name)
-        if all(isinstance(p, str) for p in pieces):
+        if all(isinstance(p, str) for p in pieces):  # known here: check tested it
             return self._item(entry, scope, state, "module", pre)
         made = _format(pieces)
         name = self.ns.fresh("name")

@@ -251,7 +251,7 @@ def test_block_input_shape_and_rank_compile() -> None:
     ("default", "annotation"),
     [
         ("[null, null]", "tuple[None, ...]"),
-        ("[1, 2.5]", "tuple[Any, ...]"),
+        ("[1, 2.5]", "tuple[float, ...]"),  # a list of numbers holds floats
         ("[[1], [2]]", "tuple[tuple[int, ...], ...]"),
         ("[[1], [2.5]]", "tuple[tuple[Any, ...], ...]"),
         ("[1, null]", "tuple[int | None, ...]"),
@@ -788,6 +788,21 @@ def test_a_value_kept_for_forward_is_no_name_a_template_makes() -> None:
     cls = getattr(compile_source(source), spec.class_name)
     for n_ in (0, 2, 3):
         model, net = cls(n=n_), spec.replace(n=n_).network
+        assert compare_state(model, net) == [] and compare_forward(model, net) == []
+
+
+def test_templates_led_by_a_param_compile() -> None:
+    """A template starting with a part the code computes (``{prefix}_{i}``): the class's
+    fresh names avoided what it may make by taking `_` first, which it also matched, forever
+    (build hung)."""
+    text = (
+        "netspec: 1\nname: t\ninput: [4, 8, 8]\nparams:\n  n: 2\n  prefix: conv\nlayers:\n"
+        '  - for: i in range(n)\n    do:\n      - "{prefix}_{i}": conv2d(4, 1)\n'
+    )
+    spec = netspec.loads(text, name="spec.yaml")
+    cls = getattr(compile_source(spec.source()), spec.class_name)
+    for values in ({}, {"n": 3, "prefix": "c"}):
+        model, net = cls(**values), spec.replace(**values).network
         assert compare_state(model, net) == [] and compare_forward(model, net) == []
 
 
