@@ -661,6 +661,15 @@ def test_an_argument_after_a_default_read_from_the_input_is_a_keyword() -> None:
         assert compare_forward(model, net) == []
 
 
+def class_agrees(spec: netspec.Spec, source: str, *values: dict[str, Any]) -> None:
+    """The class of ``source`` (``spec``'s) builds, at each of ``values``, the module check
+    analyses at them: state and forward."""
+    cls = getattr(compile_source(source), spec.class_name)
+    for values_ in values:
+        model, net = cls(**values_), spec.replace(**values_).network
+        assert compare_state(model, net) == [] and compare_forward(model, net) == [], values_
+
+
 def test_an_argument_after_a_given_constant_default_is_a_keyword() -> None:
     """``params: [out, stride = 1, e = t]``: the signature puts ``e`` (its default the spec's
     ``t``) before ``stride``, so ``B(4, 2, 3)`` passes stride by keyword, and ``e`` after it
@@ -675,12 +684,7 @@ def test_an_argument_after_a_given_constant_default_is_a_keyword() -> None:
     spec = netspec.loads(text, name="spec.yaml")
     source = spec.source()
     assert "B(3, 4, stride=2, e=3)" in source
-    cls = getattr(compile_source(source), spec.class_name)
-    for t in (1, 2):
-        model = cls(t=t)
-        net = spec.replace(t=t).network
-        assert compare_state(model, net) == []
-        assert compare_forward(model, net) == []
+    class_agrees(spec, source, {"t": 1}, {"t": 2})
 
 
 TWICE = {
@@ -726,11 +730,7 @@ def test_a_name_a_template_makes_twice_is_refused_by_the_class(case: str, sequen
         spec.replace(**twice).network  # noqa: B018
     with pytest.raises(ValueError, match="is used twice"):
         cls(**twice)
-    for values in ({}, once):
-        model = cls(**values)
-        net = spec.replace(**values).network
-        assert compare_state(model, net) == []
-        assert compare_forward(model, net) == []
+    class_agrees(spec, source, {}, once)
 
 
 def test_a_list_of_numbers_given_integers_is_read_as_floats() -> None:
@@ -747,8 +747,7 @@ def test_a_list_of_numbers_given_integers_is_read_as_floats() -> None:
         spec.replace(r=[1, 2]).network  # noqa: B018
     with pytest.raises(TypeError):  # torch's: a size of 4.0
         cls(r=[1, 2])
-    model, net = cls(r=[1, 1]), spec.replace(r=[1, 1]).network
-    assert compare_state(model, net) == [] and compare_forward(model, net) == []
+    class_agrees(spec, spec.source(), {"r": [1, 1]})
 
 
 @pytest.mark.parametrize(
@@ -785,10 +784,7 @@ def test_a_value_kept_for_forward_is_no_name_a_template_makes() -> None:
     spec = netspec.loads(text, name="spec.yaml")
     source = spec.source()
     assert "self._n = n" in source
-    cls = getattr(compile_source(source), spec.class_name)
-    for n_ in (0, 2, 3):
-        model, net = cls(n=n_), spec.replace(n=n_).network
-        assert compare_state(model, net) == [] and compare_forward(model, net) == []
+    class_agrees(spec, source, {"n": 0}, {"n": 2}, {"n": 3})
 
 
 def test_templates_led_by_a_param_compile() -> None:
@@ -800,10 +796,7 @@ def test_templates_led_by_a_param_compile() -> None:
         '  - for: i in range(n)\n    do:\n      - "{prefix}_{i}": conv2d(4, 1)\n'
     )
     spec = netspec.loads(text, name="spec.yaml")
-    cls = getattr(compile_source(spec.source()), spec.class_name)
-    for values in ({}, {"n": 3, "prefix": "c"}):
-        model, net = cls(**values), spec.replace(**values).network
-        assert compare_state(model, net) == [] and compare_forward(model, net) == []
+    class_agrees(spec, spec.source(), {}, {"n": 3, "prefix": "c"})
 
 
 def test_names_a_loop_makes_once_are_not_tested() -> None:
