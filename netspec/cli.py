@@ -176,6 +176,17 @@ def _stdout() -> Any:
             self.quiet = True
             raise BrokenPipeError
 
+        def print(self, *objects: Any, **kwargs: Any) -> None:
+            """On a terminal, rich's layout; in a pipe or a file, its lines without the spaces
+            that pad a table's last column to its widest cell."""
+            if self.is_terminal:
+                super().print(*objects, **kwargs)
+                return
+            with self.capture() as captured:
+                super().print(*objects, **kwargs)
+            lines = captured.get().split("\n")
+            sys.stdout.write("\n".join(line.rstrip() for line in lines))
+
     # A terminal gets rich's layout; a pipe or file gets unwrapped lines (tables size to fit).
     return Out(highlight=False, markup=False, width=None if sys.stdout.isatty() else 1000)
 

@@ -902,6 +902,14 @@ def test_json_refuses_depth(command: str) -> None:
     assert "--depth: folds a table, and --format json lists every layer" in (result.stderr)
 
 
+def test_tables_in_a_pipe_have_no_trailing_spaces() -> None:
+    """A table's last column was padded to its widest cell on every line (`list` wrote 256
+    columns a line)."""
+    for args in (["list"], ["check", "lenet5"], ["sweep", "lenet5", "--grid", "num_classes=2"]):
+        out = run(*args).stdout
+        assert out and all(line == line.rstrip() for line in out.splitlines()), args
+
+
 def test_small_words_of_errors() -> None:
     """An empty spec name is not "a folder"; a value outside an option's choices is not
     worded as pydantic words it ("Value error, …")."""
