@@ -1074,9 +1074,6 @@ class _WholeWrites(io.RawIOBase):
             done += os.write(self._fd, view[done:])
         return done
 
-    def close(self) -> None:  # the descriptor is the process's: it stays open
-        super().close()
-
 
 def _whole_stdout() -> None:
     """Standard output through :class:`_WholeWrites` (where it is the process's own)."""

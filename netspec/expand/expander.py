@@ -79,6 +79,7 @@ from netspec.infer.infer import MAX_ELEMENTS
 from netspec.ops.base import Ids, Op, OpError, Shape, Tensor, fmt_shape, is_ids
 from netspec.ops.learned import TensorRef, declare
 from netspec.ops.merge import JOINS, MERGES, JoinAttrs, split_channels
+from netspec.ops.spatial import LAYOUTS
 from netspec.pause import collector_paused
 from netspec.spec import models as m
 from netspec.spec.names import check_layer_name, class_name_problem
@@ -144,13 +145,6 @@ def input_shape_of(spec: m.SpecFile, params: dict[str, Any]) -> Shape:
     expander = _Expander(spec, params)
     return expander._input(expander._scope())
 
-
-_SIZE_NAMES = {
-    3: ("channels", "height", "width"),
-    4: ("channels", "depth", "height", "width"),
-}
-"""The sizes of an input of one sample, by its rank: an image, a volume (a rank-2 input may be
-channels × length or a sequence of features: unnamed)."""
 
 _TEMPLATES = 8
 """Templates kept per block and input shape (the most recent first)."""
@@ -362,8 +356,9 @@ class _Expander:
             given = x[i] if apart else x
             if value == given:
                 continue
-            # the size's name where the input is an image, a sequence or a volume
-            named = _SIZE_NAMES.get(len(x))
+            # the size's name where the input is an image or a volume (a rank-2 input may be
+            # channels × length or a sequence of features: unnamed)
+            named = LAYOUTS[len(x) - 1].split(" × ") if len(x) in (3, 4) else None
             what = (f"{named[i]} (size {i})" if named else f"size {i}") if apart else "shape"
             raise SpecError(
                 f"the input's {what} is `{render(item)}` = {show(value)} at these params, and the "

@@ -434,7 +434,7 @@ def check_sources(lists: Sequence[Sequence[Any]], where: str, inputs: Sequence[s
     direct: dict[str, m.NamedEntry] = {}
     for entries in lists:
         _readable(entries, direct)
-    nested = _nested_names(lists)
+    nested, made = _nested_names(lists)
     for name in inputs:
         if name in direct:
             raise SpecError(
@@ -446,7 +446,7 @@ def check_sources(lists: Sequence[Sequence[Any]], where: str, inputs: Sequence[s
     ended: set[str] = set()
     seen: set[str] = set(inputs)
     for entries in lists:
-        _check_list(entries, seen, ended, direct, nested, where)
+        _check_list(entries, seen, ended, direct, nested, made, where)
 
 
 def _check_list(
@@ -455,6 +455,7 @@ def _check_list(
     ended: set[str],
     direct: dict[str, m.NamedEntry],
     nested: dict[str, str],
+    made: list[str],
     where: str,
 ) -> None:
     """Check one list of readable entries; ``seen`` gains the names it gives, ``ended`` the
@@ -462,14 +463,14 @@ def _check_list(
     for entry in entries:
         if isinstance(entry, m.NamedEntry):
             if entry.sources is not None:
-                _check_reads(entry, seen, direct, nested, ended, where)
+                _check_reads(entry, seen, direct, nested, made, ended, where)
             refuse_sources(entry.value, where)
             if not entry.name.is_template:
                 seen.add(entry.name.text)
         elif isinstance(entry, m.IfEntry):
             for branch in (entry.then, entry.else_):
                 inner = set(seen)
-                _check_list(branch, inner, ended, direct, nested, where)
+                _check_list(branch, inner, ended, direct, nested, made, where)
                 for name in inner - seen:  # neither after the condition nor in the other branch
                     ended.add(name)
         else:
@@ -481,6 +482,7 @@ def _check_reads(
     seen: set[str],
     direct: dict[str, m.NamedEntry],
     nested: dict[str, str],
+    made: list[str],
     ended: set[str],
     where: str,
 ) -> None:
@@ -530,17 +532,10 @@ def _check_reads(
                 at,
                 hint=f"read a layer written before this one, or move this entry after {name!r}",
             )
-        made = next(
-            (
-                where_
-                for key, where_ in nested.items()
-                if key.startswith("/") and re.fullmatch(key[1:], name)
-            ),
-            None,
-        )
-        if made is not None and did_you_mean(name, [*seen, INPUT]) is None:  # not a typo
+        templated = any(re.fullmatch(pattern, name) for pattern in made)
+        if templated and did_you_mean(name, [*seen, INPUT]) is None:  # not a typo
             raise SpecError(
-                f"{own!r} reads {name!r}, a name a template makes (in {made}): `from:` reads "
+                f"{own!r} reads {name!r}, a name a template makes (in a loop): `from:` reads "
                 "the names written as they are",
                 span,
                 at,
@@ -614,20 +609,20 @@ def taps(reads: frozenset[str] | set[str], name: str) -> list[int]:
     return sorted(int(r[len(prefix) :]) for r in reads if r.startswith(prefix))
 
 
-def _nested_names(lists: Sequence[Sequence[Any]]) -> dict[str, str]:
+def _nested_names(lists: Sequence[Sequence[Any]]) -> tuple[dict[str, str], list[str]]:
     """Names given below the readable entries of ``lists`` (in loops, nested lists and
-    parallel paths), and what they are inside (for messages)."""
+    parallel paths), and what they are inside (for messages); and the patterns of the names
+    the templates of their loops make (``stage{i}``)."""
     out: dict[str, str] = {}
+    made: list[str] = []
 
     def visit(entries: Any, inside: str) -> None:
         for entry in entries if isinstance(entries, list) else [entries]:
             if isinstance(entry, m.NamedEntry):
                 if inside and not entry.name.is_template:
                     out.setdefault(entry.name.text, inside)
-                elif inside == "a loop":  # by its text's pattern, `{…}` any name part
-                    parts = re.split(r"\{[^{}]*\}", entry.name.text)
-                    pattern = "[A-Za-z0-9_]+".join(re.escape(p) for p in parts)
-                    out.setdefault(f"/{pattern}", inside)
+                elif inside == "a loop":
+                    made.append(entry.name.pattern(lambda _: "[A-Za-z0-9_]+"))
                 if not isinstance(entry.value, m.LayerRef | m.MappingCall):
                     visit(entry.value, inside or f"the sequence {entry.name.text!r}")
             elif isinstance(entry, m.ForEntry | m.RepeatEntry):
@@ -641,7 +636,7 @@ def _nested_names(lists: Sequence[Sequence[Any]]) -> dict[str, str]:
 
     for entries in lists:
         visit(list(entries), "")
-    return out
+    return out, made
 
 
 def refuse_sources(entries: Any, where: str) -> None:

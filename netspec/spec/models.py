@@ -9,6 +9,8 @@ description in the JSON Schema).
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -154,6 +156,11 @@ class NameTemplate(Code):
     @property
     def text(self) -> str:
         return str(self.raw)
+
+    def pattern(self, part: Callable[[Located], str] = lambda _: ".+") -> str:
+        """A regular expression of the names this template may give: its text as written,
+        ``part(expression)`` for each ``{…}`` (anything, unless told)."""
+        return "".join(re.escape(p) if isinstance(p, str) else part(p) for p in self.parts)
 
 
 class BlockParam(Code):

@@ -355,12 +355,16 @@ def _raise_if(test: n.Expr, error: NetspecError) -> Stmt:
     return _if(test, [_Dead(error.headline()).stmt()])
 
 
+def _raise_formatted(text: str) -> Stmt:
+    """``raise ValueError(f"<text>")``: ``text`` holds the f-string's replacement fields."""
+    return Stmt("raise ", call("ValueError", Atom("f" + python_string(text))))
+
+
 def _refuse(test: n.Expr, message: str, found: str) -> Stmt:
     """``if <test>: raise ValueError(f"<message>, found <found>")``, where ``found`` holds
     replacement fields (``{depth!r}``): check's refusal of a param's value, in its words."""
     text = message.replace("{", "{{").replace("}", "}}") + ", found " + found
-    raise_ = Stmt("raise ", call("ValueError", Atom("f" + python_string(text))))
-    return _if(test, [raise_])
+    return _if(test, [_raise_formatted(text)])
 
 
 def _refuse_count(count: n.Expr, least: int, message: str) -> Stmt:
@@ -424,7 +428,7 @@ def _may_collide(entries: Sequence[Any]) -> set[int]:
         if not template.is_template:
             continue
         if not _made_once(template, loops) or any(
-            _may_name_alike(patterns[i], template, patterns[j], other.name)
+            _may_name_alike(patterns[i], template, other.name)
             for j, (other, _) in enumerate(named)
             if j != i
         ):
@@ -476,19 +480,10 @@ def _name_pattern(template: m.NameTemplate, loops: list[Any]) -> str:
     """A regular expression of the names ``template`` may give: its text, an integer for a
     part counting a loop's runs, anything for another part."""
     counters = {_counter(loop) for loop in loops} - {None}
-    return "".join(
-        re.escape(p)
-        if isinstance(p, str)
-        else "-?[0-9]+"
-        if any(_counted(p, c) for c in counters)
-        else ".+"
-        for p in template.parts
-    )
+    return template.pattern(lambda p: "-?[0-9]+" if any(_counted(p, c) for c in counters) else ".+")
 
 
-def _may_name_alike(
-    pattern: str, template: m.NameTemplate, other_pattern: str, other: m.NameTemplate
-) -> bool:
+def _may_name_alike(pattern: str, template: m.NameTemplate, other: m.NameTemplate) -> bool:
     """Whether ``other`` (a name or a template) may give a name ``template`` gives: a name its
     pattern matches; a template whose text before its first part and after its last is not
     told apart from this one's."""
@@ -517,8 +512,7 @@ def _short_sequence_guard(name: str, target: str, k: int) -> Stmt:
     """``if len(self.<name>) <= k: raise ValueError(…)``: ``from: name.k`` reads a child the
     sequence may not have (its length follows the params), which check refuses."""
     text = (missing_child(name, k) + " ").replace("{", "{{").replace("}", "}}")
-    message = Atom("f" + python_string(text + f"{{len({target})}}"))
-    raise_ = Stmt("raise ", call("ValueError", message))
+    raise_ = _raise_formatted(text + f"{{len({target})}}")
     return Stmt(f"if len({target}) <= {k}:", reads=frozenset(), body=[raise_], block=True)
 
 
@@ -2416,8 +2410,7 @@ class Emitter:
         made = _format(pieces)
         name = self.ns.fresh("name")
         pre.append(Stmt(f"{name} = ", made, reads=_reads_items(made), writes=name))
-        message = f"the name {{{name}!r}} is used twice in {label}"
-        raise_ = Stmt("raise ", call("ValueError", Atom("f" + python_string(message))))
+        raise_ = _raise_formatted(f"the name {{{name}!r}} is used twice in {label}")
         test = f"if {name} in dict({var}):"
         pre.append(Stmt(test, reads=frozenset({name, var}), body=[raise_], block=True))
         module = self._named_value(entry, scope, state, pre)
@@ -2655,8 +2648,7 @@ class Emitter:
         name, new = self.ns.fresh("name"), self.ns.fresh("layer")
         init.append(Stmt(f"{name} = ", made, reads=_reads_items(made), writes=name))
         init.append(Stmt(f"{new} = ", module, reads=_reads_items(module), writes=new))
-        message = f"the name {{{name}!r}} is used twice"
-        raise_ = Stmt("raise ", call("ValueError", Atom("f" + python_string(message))))
+        raise_ = _raise_formatted(f"the name {{{name}!r}} is used twice")
         test = f"if not _may_share({new}, getattr(self, {name}, None)):"
         init.append(Stmt(test, reads=frozenset({name, new}), body=[raise_], block=True))
         return Atom(name), Atom(new)
@@ -2750,10 +2742,7 @@ class Emitter:
                     except (NetspecError, SymbolicError):
                         value = UNKNOWN
                     if not known(value):
-                        pattern = "".join(
-                            re.escape(p) if isinstance(p, str) else ".+" for p in entry.name.parts
-                        )
-                        self.attrs.patterns.append(re.compile(pattern))
+                        self.attrs.patterns.append(re.compile(entry.name.pattern()))
                         break
                     text += str(concrete(value))
                 else:
