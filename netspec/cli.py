@@ -46,7 +46,8 @@ class _Group(TyperGroup):
         try:
             code = run(standalone_mode=False, **extra)
         except typer.TyperException as exc:  # the command line's usage errors
-            _usage_error(exc)
+            given = list(sys.argv[1:] if args is None else args)
+            _usage_error(exc, next((a for a in given if a in self.commands), None))
             sys.exit(exc.exit_code)
         except typer.Abort:
             print("Aborted!", file=sys.stderr)
@@ -60,9 +61,13 @@ SIGPIPE_EXIT = 141
 ended by SIGPIPE (128 + 13), without a message."""
 
 
-def _usage_error(exc: typer.TyperException) -> None:
+def _usage_error(exc: typer.TyperException, subcommand: str | None = None) -> None:
+    """Report a usage error; ``subcommand``: the command the line names, for an error that
+    does not say which command's it is (click's "does not take a value" has no context)."""
     ctx = getattr(exc, "ctx", None)
     command = ctx.command_path if ctx is not None else "netspec"
+    if command == "netspec" and subcommand is not None:
+        command = f"netspec {subcommand}"
     if type(exc).__name__ == "NoArgsIsHelpError":  # `netspec` alone: say so, then the help
         text = f"error: {command}: a command is needed\n\n{exc.format_message()}"
     else:
@@ -112,7 +117,7 @@ SetOpt = Annotated[
         "-s",
         metavar="NAME=VALUE",
         help="Override a parameter, e.g. --set num_classes=10 --set depths=[3,4,23,3] (a "
-        "text param also takes text as written: --set mode=bilinear).",
+        "text param also takes text as written: --set mode=bilinear); each param once.",
     ),
 ]
 InputOpt = Annotated[
@@ -309,18 +314,33 @@ def _open(
     params = declared(model)
     overrides: dict[str, Any] = {}
     given: dict[str, str] = {}  # the option of each value that counts (the last given)
+    texts: dict[tuple[str, str], str] = {}  # each value's text by (option, name)
     items = list(zip(sets or [], options or ["--set"] * len(sets or []), strict=True))
     for item, option in items:
         try:
             name, value = parse_assignment(item, params)
         except NetspecError as exc:  # the option of the item read
             raise _given_by(exc, option) from None
+        _once(texts, option, name, item)
         overrides[name], given[name] = value, option
     try:
         return Spec(model, overrides, _parse_input(input_text), origin="--set")
     except NetspecError as exc:  # a value refused when bound: the option that gave it
         name = (exc.where or "").removeprefix("--set ")
         raise _given_by(exc, given.get(name, "--set")) from None
+
+
+def _once(texts: dict[tuple[str, str], str], option: str, name: str, item: str) -> None:
+    """Refuse a param given two values by one option (``--set n=1 --set n=2``: which was
+    meant?); ``texts`` holds the items read so far by (option, name)."""
+    first = texts.setdefault((option, name), item)
+    if first.partition("=")[2].strip() != item.partition("=")[2].strip():
+        raise NetspecError(
+            f"{name} is given twice by {option}: {_brief(first.strip(), 30)} and "
+            f"{_brief(item.strip(), 30)}",
+            where=f"{option} {name}",
+            hint="give each param once",
+        )
 
 
 def _given_by(exc: NetspecError, option: str) -> NetspecError:
@@ -869,7 +889,11 @@ def sweep(
 
     model = load_spec(resolve(spec))
     params = declared(model)
-    overrides = dict(parse_assignment(item, params) for item in set_ or [])
+    overrides: dict[str, Any] = {}
+    texts: dict[tuple[str, str], str] = {}
+    for item in set_ or []:
+        name, overrides[name] = parse_assignment(item, params)
+        _once(texts, "--set", name, item)
     axes = sweep_backend.parse_grid(grid, params)
     for axis in axes:
         if axis.name in overrides:

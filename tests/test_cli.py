@@ -804,6 +804,26 @@ def test_bad_set_values() -> None:
     assert result.exit_code == 2 and "dropout expects a number" in result.stderr
 
 
+def test_a_param_given_two_values_by_one_option_is_refused() -> None:
+    """``--set n=5 --set n=7``: which was meant? (the last used to win silently); the same
+    value twice is harmless, and a diff's ``--set-a`` still overrides ``--set``."""
+    twice = run("check", "lenet5", "--set", "num_classes=5", "--set", "num_classes = 7")
+    assert twice.exit_code == 2
+    assert twice.stderr.startswith(
+        "error: --set num_classes: num_classes is given twice by --set: 'num_classes=5' and "
+        "'num_classes = 7'\nhint: give each param once"
+    )
+    same = run("check", "lenet5", "-f", "json", "--set", "num_classes=5", "--set", "num_classes=5")
+    assert same.exit_code == 0 and json.loads(same.stdout)["output"] == [5]
+    swept = run("sweep", "lenet5", "--grid", "input=32", "--set", "num_classes=2", "--set",
+                "num_classes=3")  # fmt: skip
+    assert swept.exit_code == 2 and "num_classes is given twice by --set" in swept.stderr
+    a_twice = run("diff", "lenet5", "--set-a", "num_classes=2", "--set-a", "num_classes=3")
+    assert a_twice.exit_code == 2 and "num_classes is given twice by --set-a" in a_twice.stderr
+    overridden = run("diff", "lenet5", "--set", "num_classes=5", "--set-a", "num_classes=7")
+    assert overridden.exit_code == 1 and "output 7 → 5" in overridden.stdout
+
+
 def test_bad_input_option() -> None:
     for bad in ("3,x,224", "3,,224", "3,-1,2", "", "3.5"):
         result = run("check", "vgg16", "--input", bad)
