@@ -33,8 +33,17 @@ def freeze(value: Any) -> Any:
     kind = type(value)
     if kind in _SCALARS:
         return (kind.__name__, value)
-    if kind is dict:  # most values given are scalars, or a dict of them
-        return ("dict", tuple((freeze(k), freeze(v)) for k, v in value.items()))
+    if kind is dict:  # most values given are scalars, or a dict of them: those inline
+        items = []
+        for k, v in value.items():
+            kv = type(v)
+            items.append(
+                (
+                    ("str", k) if type(k) is str else freeze(k),
+                    (kv.__name__, v) if kv in _SCALARS else freeze(v),
+                )
+            )
+        return ("dict", tuple(items))
     if isinstance(value, dict):
         return ("dict", tuple((freeze(k), freeze(v)) for k, v in value.items()))
     if isinstance(value, list | tuple):

@@ -126,7 +126,8 @@ def _check_sizes(
     analysis itself counts in Python's unbounded integers)."""
     for index in range(len(tensors) + 1):
         shape = y if index == 0 else tensors[index - 1].shape
-        if all(type(d) is int for d in shape) and math.prod(shape) > MAX_ELEMENTS:
+        elements = math.prod(shape)
+        if type(elements) is int and elements > MAX_ELEMENTS and all(type(d) is int for d in shape):
             what = "output" if index == 0 else f"{tensors[index - 1].name!r} tensor"
             raise ShapeError(
                 f"{op.name}: its {what} {_brief_shape(shape)} has {_about(math.prod(shape))} "

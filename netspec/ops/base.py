@@ -319,13 +319,24 @@ class Op:
         from netspec.expr.evaluate import show as show_value
 
         parts: list[str] = []
-        for name, info in self.Attrs.model_fields.items():
+        for name, required, default in self._fields():
             value = getattr(a, name)
-            if info.is_required():
+            if required:
                 parts.append(show_value(value))
-            elif value != info.default or isinstance(value, bool) != isinstance(info.default, bool):
+            elif value != default or isinstance(value, bool) != isinstance(default, bool):
                 parts.append(f"{name}={show_value(value)}")
         return f"{self.name}({', '.join(parts)})" if parts else self.name
+
+    def _fields(self) -> list[tuple[str, bool, Any]]:
+        """The attributes in declaration order: name, whether required, default."""
+        cached: list[tuple[str, bool, Any]] | None = self.__dict__.get("_field_table")
+        if cached is None:
+            cached = [
+                (name, info.is_required(), info.default)
+                for name, info in self.Attrs.model_fields.items()
+            ]
+            self.__dict__["_field_table"] = cached
+        return cached
 
     def kwargs(self, a: Any, skip: Sequence[str] = ()) -> tuple[tuple[str, Any], ...]:
         """Non-default attributes as keyword arguments, in declaration order."""

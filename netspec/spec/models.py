@@ -142,16 +142,22 @@ class NameTemplate(Code):
     ``parts`` alternates literal text and parsed expressions; a plain name is one part.
     """
 
-    __slots__ = ("parts",)
+    __slots__ = ("_parts", "is_template")
     kind = "layer name"
 
     def __init__(self, raw: Any) -> None:
         super().__init__(raw)
-        self.parts: tuple[str | Located, ...] = (str(raw),)
+        self.parts = (str(raw),)
 
     @property
-    def is_template(self) -> bool:
-        return any(not isinstance(p, str) for p in self.parts)
+    def parts(self) -> tuple[str | Located, ...]:
+        return self._parts
+
+    @parts.setter
+    def parts(self, parts: tuple[str | Located, ...]) -> None:
+        self._parts = parts
+        self.is_template: bool = any(not isinstance(p, str) for p in parts)
+        """Whether a part is an expression (the name is made where the layer is)."""
 
     @property
     def text(self) -> str:
