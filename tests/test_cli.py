@@ -557,7 +557,7 @@ BLOCK_BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         "unknown-block-argument",
         H + RES + "layers:\n  - b: Res(plane=4)\n",
         12,
-        5,
+        12,  # at the keyword, as an operator's misspelt keyword is
         "b",
         "Res has no parameter 'plane'",
     ),
@@ -698,7 +698,7 @@ BLOCK_BAD_SPECS: list[tuple[str, str, int, int, str, str]] = [
         H + "blocks:\n  D:\n    residual: strde == 1\n    body: [identity]\nlayers:\n  - d: D\n",
         6,
         15,
-        "d (residual)",
+        "blocks.D.residual",  # a misspelling of the block's text, refused where it is
         "undefined name 'strde'",
     ),
     (

@@ -143,14 +143,7 @@ def bind_names(
         return values, spans
     args = call.args[skip:]
     if len(args) > len(positional):
-        fallback = origin.span_at(call.start, call.end)
-        extra = args[len(positional)]
-        raise SpecError(
-            f"{callee} takes at most {len(positional)} positional arguments "
-            f"({', '.join(positional)}), found {len(args)}",
-            origin.span_at(extra.start, extra.end) or fallback,
-            where,
-        )
+        raise _too_many(callee, positional, call, origin, where, skip)
     nodes = spans._args
     for key, arg in (*zip(positional, args, strict=False), *call.kwargs):
         if key in values:
@@ -163,6 +156,54 @@ def bind_names(
         values[key] = wrap(arg, value) if wrap else value
         nodes[key] = arg
     return values, spans
+
+
+def _too_many(
+    callee: str, positional: list[str], call: n.Call, origin: n.Origin, where: str, skip: int
+) -> SpecError:
+    args = call.args[skip:]
+    extra = args[len(positional)]
+    return SpecError(
+        f"{callee} takes at most {len(positional)} positional arguments "
+        f"({', '.join(positional)}), found {len(args)}",
+        origin.span_at(extra.start, extra.end) or origin.span_at(call.start, call.end),
+        where,
+    )
+
+
+def check_form(
+    callee: str,
+    positional: list[str],
+    keywords: Collection[str],
+    noun: str,
+    call: n.Expr,
+    origin: n.Origin,
+    where: str,
+    skip: int = 0,
+) -> None:
+    """Refuse, from the text alone, a call of ``callee`` with more positional arguments than
+    ``positional`` names, or a keyword that is none of ``keywords`` (its ``noun``s: an
+    operator's attributes, a block's parameters): what binding it says wherever the call is
+    written, in a branch the values do not take too (the generated class would build the layer
+    without the misspelt argument).
+
+    Raises:
+        SpecError: the first such argument, at it (a keyword at its name).
+    """
+    if not isinstance(call, n.Call):
+        return
+    if len(call.args) - skip > len(positional):
+        raise _too_many(callee, positional, call, origin, where, skip)
+    for key, arg in call.kwargs:
+        if key not in keywords:
+            spans = Spans(origin)
+            spans.add(key, arg)
+            raise SpecError(
+                f"{callee} has no {noun} {key!r}",
+                spans.key(key, _span_of(arg, origin)),
+                where,
+                hint=choices_hint(key, keywords, f"{noun}s"),
+            )
 
 
 def _span_of(node: n.Expr, origin: n.Origin) -> Span | None:

@@ -359,7 +359,9 @@ class _Expander:
             # the size's name where the input is an image or a volume (a rank-2 input may be
             # channels × length or a sequence of features: unnamed)
             named = LAYOUTS[len(x) - 1].split(" × ") if len(x) in (3, 4) else None
-            what = (f"{named[i]} (size {i})" if named else f"size {i}") if apart else "shape"
+            what = (
+                (f"{named[i]} (dimension {i})" if named else f"dimension {i}") if apart else "shape"
+            )
             raise SpecError(
                 f"the input's {what} is `{render(item)}` = {show(value)} at these params, and the "
                 f"input shape given ({'×'.join(map(str, x))}) says {show(given)}",

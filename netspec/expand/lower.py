@@ -27,11 +27,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import BaseModel, RootModel
+
 from netspec import ops
 from netspec.errors import Span, SpecError, choices_hint, did_you_mean
-from netspec.expand.calls import resolve
+from netspec.expand.calls import check_form, resolve
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import show, type_name
+from netspec.expr.evaluate import BUILTINS, show, type_name
 from netspec.ops.merge import MERGES, Merge
 from netspec.spec import models as m
 
@@ -866,15 +868,185 @@ def check_callees(spec: m.SpecFile) -> None:
     def visit(node: n.Expr, span: Span | None, where: str, guarded: bool) -> None:
         inner = n.strip(node)
         func = inner.func if isinstance(inner, n.Call) else inner
-        if not isinstance(func, n.Name) or func.id == "stage" or func.id in spec.blocks:
+        if not isinstance(func, n.Name):
             return
-        if ops.get(func.id) is None:
-            origin = node.origin if isinstance(node, n.Located) else n.Origin(func.id, span)
-            resolve(inner, origin, where or "layers", spec.blocks)  # the error a call gets
+        origin = node.origin if isinstance(node, n.Located) else n.Origin(func.id, span)
+        at = where or "layers"
+        block = spec.blocks.get(func.id)
+        if func.id == "stage" and isinstance(inner, n.Call) and inner.args:
+            first = inner.args[0]
+            callee = first.id if isinstance(first, n.Name) else ""
+            block = spec.blocks.get(callee)
+            if block is not None:  # (stage's own errors are the expander's)
+                names = [p.name for p in block.params]
+                check_form(callee, names, {*names, "depth"}, "parameter", inner, origin, at, 1)
+            return
+        if block is not None:
+            names = [p.name for p in block.params]
+            check_form(func.id, names, names, "parameter", inner, origin, at)
+            return
+        op = ops.get(func.id)
+        if op is None:
+            resolve(inner, origin, at, spec.blocks)  # the error a call gets
+            return
+        fields = op.Attrs.model_fields
+        check_form(op.name, op.positional(), fields, "attribute", inner, origin, at)
 
     for name, block in spec.blocks.items():
         _walk_block(name, block, lambda _: False, visit)
     _walk(list(spec.layers or []), "", False, lambda _: False, visit)
+
+
+def check_value_names(spec: m.SpecFile) -> None:
+    """Refuse a name no param, ``let``, tensor, loop, block parameter, block ``let`` or
+    ``expansion`` of the spec gives, and ``in`` outside a block, wherever they are written —
+    in a branch or an arm the values do not take too, as a misspelt layer is (check accepted
+    what build and codegen refused, or wrote as Python that did not run). Which of the spec's
+    names are visible where is the evaluator's to say; a name the spec never gives is a
+    misspelling everywhere.
+
+    Raises:
+        SpecError: the first such name, at its position.
+    """
+    known = set(spec.params) | set(spec.let) | set(spec.tensors) | set(BUILTINS)
+    for block in spec.blocks.values():
+        known |= {p.name for p in block.params} | set(block.let) | set(block.tensors)
+        if block.expansion is not None:
+            known.add("expansion")
+    codes: list[tuple[m.Code, str, bool]] = []
+    for name, block in spec.blocks.items():
+        _collect(block, f"blocks.{name}", True, codes, known)
+    for key in ("input", "params", "let", "tensors"):
+        _collect(getattr(spec, key), key, False, codes, known)
+    _collect(spec.layers or [], "", False, codes, known)
+    for code, where, in_block in codes:
+        for node, origin in _reads(code, known, in_block):
+            if isinstance(node, n.InputRef):
+                message = "`in` (the input shape) is only available inside a block"
+                hint = "at the model's level the input is `input:`; name its sizes with params"
+            else:
+                message = f"undefined name {node.id!r}"
+                guess = did_you_mean(node.id, known - set(BUILTINS))
+                hint = (
+                    f"{guess} (a name is refused wherever it is written, in a branch or an "
+                    "arm the values do not take too)"
+                    if guess
+                    else "no param, let value, loop variable or block parameter has that "
+                    "name; strings need quotes, as in 'M'"
+                )
+            span = origin.span_at(node.start, node.end) if origin is not None else None
+            raise SpecError(message, span or code.span, where, hint=hint)
+
+
+def _collect(
+    obj: Any, where: str, in_block: bool, out: list[tuple[m.Code, str, bool]], known: set[str]
+) -> None:
+    """Every piece of code in ``obj`` (``where`` it is: a layer's path, a key's, whether in a
+    block), in order; the loop variables of its loops into ``known``."""
+    if isinstance(obj, m.Code):
+        out.append((obj, where or "layers", in_block))
+        return
+    if isinstance(obj, m.NamedEntry):
+        where = f"{where}.{obj.name.text}" if where else obj.name.text
+        out.append((obj.name, where, in_block))
+        if obj.sources is not None and obj.sources.merged:
+            return  # a merge's options are literals (merge_call says so of a name)
+    if isinstance(obj, m.ForEntry):
+        known.update(obj.for_.names)
+    elif isinstance(obj, m.RepeatEntry) and obj.as_:
+        known.add(obj.as_)
+    if isinstance(obj, RootModel):
+        _collect(obj.root, where, in_block, out, known)
+    elif isinstance(obj, m.BlockDef):
+        for field in type(obj).model_fields:
+            layers = field in ("body", "then", "branches", "shortcut")
+            at = where if layers else f"{where}.{field}"
+            _collect(getattr(obj, field), at, in_block, out, known)
+    elif isinstance(obj, BaseModel):
+        for field in type(obj).model_fields:
+            _collect(getattr(obj, field), where, in_block, out, known)
+    elif isinstance(obj, list | tuple):
+        for item in obj:
+            _collect(item, where, in_block, out, known)
+    elif isinstance(obj, dict):
+        keyed = where in ("let", "tensors", "params") or where.endswith((".let", ".tensors"))
+        for key, item in obj.items():
+            _collect(item, f"{where}.{key}" if keyed else where, in_block, out, known)
+
+
+def _reads(code: m.Code, known: set[str], in_block: bool) -> list[tuple[Any, n.Origin | None]]:
+    """The names ``code`` reads as values that are not ``known``, and (outside a block) its
+    ``in``s, each with the origin that positions it: a layer call's callee (an operator, a
+    block, ``stage``'s block) is no value."""
+    if isinstance(code, m.NameTemplate):
+        roots: list[n.Expr] = [p for p in code.parts if not isinstance(p, str)]
+    elif code.node is None:
+        return []
+    elif isinstance(code, m.LayerRef):
+        roots = _call_values(code.node)
+    else:
+        roots = [code.node]
+    # `in` is a word of its text (as in `for x in xs`, too) where it may be read
+    inputs = not in_block and _IN_WORD.search(str(code.raw)) is not None
+    found: list[tuple[Any, n.Origin | None]] = []
+    for root in roots:
+        unknown = n.value_names(root) - known
+        if unknown or inputs:  # (the common case, every name known and no `in`: done)
+            _find(root, None, unknown, in_block, found)
+    return found
+
+
+_IN_WORD = re.compile(r"\bin\b")
+
+
+def _call_values(node: n.Expr) -> list[n.Expr]:
+    """The value expressions of a layer call: its arguments (after ``stage``'s block), and a
+    choice's test and each arm's."""
+    located = node if isinstance(node, n.Located) else None
+    inner = n.strip(node)
+
+    def at(expr: n.Expr) -> n.Expr:
+        return n.Located(expr, located.origin) if located is not None else expr
+
+    if isinstance(inner, n.IfExp):
+        return [at(inner.test), *_call_values(at(inner.body)), *_call_values(at(inner.orelse))]
+    if isinstance(inner, n.Call):
+        stage = isinstance(inner.func, n.Name) and inner.func.id == "stage"
+        return [at(a) for a in inner.args[1 if stage else 0 :]] + [at(v) for _, v in inner.kwargs]
+    return []
+
+
+def _find(
+    node: n.Expr,
+    origin: n.Origin | None,
+    names: set[str],
+    in_block: bool,
+    out: list[tuple[Any, n.Origin | None]],
+) -> None:
+    """The ``Name``s of ``names`` under ``node`` and, outside a block, its ``in``s, with the
+    origins that position them."""
+    if isinstance(node, n.Located):
+        _find(node.node, node.origin, names, in_block, out)
+        return
+    if (isinstance(node, n.InputRef) and not in_block) or (
+        isinstance(node, n.Name) and node.id in names
+    ):
+        out.append((node, origin))
+        return
+    for slot in getattr(node, "__slots__", ()):
+        if slot == "func" and isinstance(node, n.Call):
+            continue  # a called function's name is no value
+        child = getattr(node, slot, None)
+        if isinstance(child, n.Expr):
+            _find(child, origin, names, in_block, out)
+        elif isinstance(child, tuple):
+            for c in child:
+                if isinstance(c, n.Expr):
+                    _find(c, origin, names, in_block, out)
+                elif isinstance(c, tuple):  # keyword arguments: (name, value)
+                    for v in c:
+                        if isinstance(v, n.Expr):
+                            _find(v, origin, names, in_block, out)
 
 
 def check_recursion(blocks: dict[str, m.BlockDef]) -> None:

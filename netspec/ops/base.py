@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from netspec.errors import NetspecError
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
+    UNKNOWN,
     Scope,
     Sym,
     SymbolicError,
@@ -145,6 +146,20 @@ class Attrs(BaseModel):
         defer_build=True,
         arbitrary_types_allowed=True,
     )
+
+
+def _plain(value: Any) -> Any:
+    """``value`` with every :class:`Sym` in it (in lists and mappings too) replaced by its
+    value, or ``UNKNOWN`` where one is not known."""
+    if isinstance(value, Sym):
+        return value.value if value.known else UNKNOWN
+    if isinstance(value, tuple | list):
+        items = [_plain(v) for v in value]
+        return UNKNOWN if any(i is UNKNOWN for i in items) else type(value)(items)
+    if isinstance(value, dict):
+        pairs = [(_plain(k), _plain(v)) for k, v in value.items()]
+        return UNKNOWN if any(UNKNOWN in pair for pair in pairs) else dict(pairs)
+    return value
 
 
 class Op:
@@ -267,8 +282,32 @@ class Op:
         """Attribute values that may be symbolic → an unvalidated attribute model."""
         return self.Attrs.model_construct(**values)
 
+    def refusal(self, values: dict[str, Any]) -> OpError | None:
+        """The error :meth:`validate` gives for the known values among ``values`` (symbolic
+        ones, which generated code learns only when constructed, left out), or ``None``: what
+        code the analysis did not reach at its values is refused for (a zero stride in a
+        branch not taken)."""
+        given = {}
+        for key, value in values.items():
+            plain = _plain(value)
+            if plain is not UNKNOWN:
+                given[key] = plain
+        try:
+            self.Attrs.model_validate(given)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                field_name = str(err["loc"][0]) if err["loc"] else ""
+                if err["type"] == "missing" and field_name not in values:  # not given at all
+                    return self._friendly_error(err, given)
+                if err["type"] != "missing" and (field_name in given or not field_name):
+                    if field_name or len(given) == len(values):  # (a rule of several fields)
+                        return self._friendly_error(err, given)
+        return None
+
     def _friendly(self, exc: ValidationError, values: dict[str, Any]) -> OpError:
-        err = exc.errors(include_url=False)[0]
+        return self._friendly_error(exc.errors(include_url=False)[0], values)
+
+    def _friendly_error(self, err: Any, values: dict[str, Any]) -> OpError:
         field_name = str(err["loc"][0]) if err["loc"] else ""
         info = self.Attrs.model_fields.get(field_name)
         if err["type"] == "extra_forbidden":

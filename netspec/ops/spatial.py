@@ -317,7 +317,7 @@ def explain_size(
     ceil_mode: bool = False,
 ) -> str:
     """The textbook line ``H: (224 − 3 + 2·1) / 1 + 1 = 224`` for one dimension."""
-    f = f"{kernel}" if dilation == 1 else f"{dilation}·({kernel}−1)+1"
+    f = f"{kernel}" if dilation == 1 else f"({dilation}·({kernel}−1)+1)"  # subtracted whole
     pad = f"2·{before}" if before == after else f"{before}+{after}"
     bracket = ("⌈", "⌉") if ceil_mode else ("⌊", "⌋")
     core = f"({size} − {f} + {pad}) / {stride}"

@@ -727,6 +727,9 @@ class _Reader:
                 key = YScalar(self.span(token), 1, self.unquote(token), "")
             else:
                 key = self.name(token, "a layer", quotable=True)
+            if key.value in ("for", "repeat", "if"):  # quoted: still a loop's or a condition's key
+                message, hint = word_as_name(str(key.value), "a layer", quotable=True)
+                raise SourceError(message, key.span, "document", hint)
             out = YMap(span)
             self.pair(out, key, self.value(value))
             if sources is not None:

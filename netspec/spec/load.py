@@ -38,6 +38,7 @@ from netspec.expand.lower import (
     check_names,
     check_recursion,
     check_sources,
+    check_value_names,
     layer_names,
     refuse_sources,
 )
@@ -262,6 +263,7 @@ def _load_complete(loaded: Loaded) -> m.SpecFile:
     check_recursion(spec.blocks)  # on the merged spec: `extends` brings blocks together
     check_names(spec)
     check_callees(spec)
+    check_value_names(spec)
     return spec
 
 

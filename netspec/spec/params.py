@@ -380,5 +380,5 @@ def parse_value(raw: str, name: str, param: Param | None = None) -> Any:
         raise NetspecError(
             f"{name}: {exc.message}",
             where=where,
-            hint="values are literals: 10, 0.5, true, [3, 4, 6, 3], 'text'",
+            hint="values are literals: 10, 0.5, true, none (YAML's null), [3, 4, 6, 3], 'text'",
         ) from None

@@ -411,8 +411,8 @@ def test_an_input_shape_given_apart_agrees_with_the_sizes_the_params_give() -> N
     with pytest.raises(SpecError) as caught:
         netspec.loads(INPUT_BY_PARAMS, size=16, input_shape=[3, 64, 64]).check()
     assert caught.value.message == (
-        "the input's height (size 1) is `size` = 16 at these params, and the input shape given "
-        "(3×64×64) says 64"
+        "the input's height (dimension 1) is `size` = 16 at these params, and the input shape "
+        "given (3×64×64) says 64"
     )
     assert caught.value.hint == "set size rather than the input shape (the params read it)"
     assert caught.value.span is not None and caught.value.span.line == 3

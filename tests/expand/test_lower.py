@@ -6,6 +6,8 @@ an unnamed module appended to a list of named ones)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 import netspec
@@ -104,3 +106,73 @@ def test_a_misspelt_operator_in_a_block_is_refused_where_no_call_reaches_it() ->
     with pytest.raises(SpecError, match="unknown operator 'gelux'") as caught:
         netspec.loads(text)
     assert caught.value.where == "blocks.B.0"
+
+
+@pytest.mark.parametrize(
+    ("layers", "at", "message"),
+    [
+        (["- conv2d(3 if flag else nosuch, 1)"], "nosuch", "undefined name 'nosuch'"),
+        (["- conv2d(3 if not flag or nosuch else 4, 1)"], "nosuch", "undefined name 'nosuch'"),
+        (["- conv2d(max([nosuch for i in range(0)] + [3]), 1)"], "nosuch", "undefined"),
+        (["- if: flag", "  then:", "    - conv2d(wdth, 1)"], "wdth", "undefined name 'wdth'"),
+        (["- repeat: 0", "  do:", "    - conv2d(j, 1)"], "j", "undefined name 'j'"),
+        (["- conv2d(in.channels if flag else 3, 1)"], "in.", "`in` (the input shape) is only"),
+        (["- b{nosuch}: relu if flag else tanh"], "nosuch", "undefined name 'nosuch'"),
+    ],
+    ids=["arm", "or", "comprehension", "branch", "loop", "in", "template"],
+)
+def test_a_name_the_spec_never_gives_is_refused_wherever_it_is_written(
+    layers: list[str], at: str, message: str
+) -> None:
+    """Check passed where the values did not reach it; build refused it, or wrote Python that
+    did not run (``in.channels`` at the model's level: an internal error)."""
+    text = spec_text(layers, (3, 8, 8)).replace("layers:\n", f"{BLOCK}\nlayers:\n")
+    with pytest.raises(SpecError, match=re.escape(message)) as caught:
+        netspec.loads(text)
+    span = caught.value.span
+    assert span is not None
+    assert text.splitlines()[span.line - 1][span.col - 1 :].startswith(at)
+
+
+@pytest.mark.parametrize(
+    "layers",
+    [
+        ["- conv2d(3 if flag else width, 1)"],  # a param
+        ["- for: w in [3, 4]", "  do:", "    - conv2d(w if flag else 3, 1)"],  # a loop's
+        ["- conv2d(max([i for i in range(3)]), 1)"],  # a comprehension's own
+        ["- s: stage(C, depth=1, c=3 if flag else width)"],  # a block's parameter
+        ["- conv2d(3, 1)", "- conv2d(len(ks), 1)"],  # a let
+    ],
+)
+def test_names_the_spec_gives_are_read_wherever_they_are(layers: list[str]) -> None:
+    extra = "blocks:\n  C:\n    params: [c]\n    body:\n      - conv2d(c, 1)\n"
+    head = "params:\n  flag: false\n  width: 3\nlet:\n  ks: [1, 2]\n"
+    text = spec_text(layers, (3, 8, 8)).replace("layers:\n", f"{head}{extra}layers:\n")
+    netspec.loads(text).check()
+
+
+@pytest.mark.parametrize(
+    ("layers", "at", "message"),
+    [
+        (["- if: flag", "  then:", "    - conv2d(3, 1, paddin=1)"], "paddin", "no attribute"),
+        (["- a: relu if flag else maxpool2d(2, foo=2)"], "foo", "maxpool2d has no attribute"),
+        (["- if: flag", "  then:", "    - b: C(3, kk=1)"], "kk", "C has no parameter 'kk'"),
+        (["- if: flag", "  then:", "    - s: stage(C, depth=2, c=3, stride=2)"], "stride", "C"),
+        (["- if: flag", "  then:", "    - relu(true, 1)"], "1", "relu takes at most 1 position"),
+    ],
+    ids=["keyword", "choice", "block", "stage", "positional"],
+)
+def test_an_argument_a_callee_does_not_take_is_refused_wherever_it_is_written(
+    layers: list[str], at: str, message: str
+) -> None:
+    """The generated class built ``nn.Conv2d(3, 3, 1)`` at ``flag=True``, the misspelt
+    ``padding`` dropped, where check refused it."""
+    extra = (
+        "params:\n  flag: false\nblocks:\n  C:\n    params: [c]\n    body:\n      - conv2d(c, 1)\n"
+    )
+    text = spec_text(layers, (3, 8, 8)).replace("layers:\n", f"{extra}layers:\n")
+    with pytest.raises(SpecError, match=re.escape(message)) as caught:
+        netspec.loads(text)
+    span = caught.value.span
+    assert span is not None
+    assert text.splitlines()[span.line - 1][span.col - 1 :].startswith(at)

@@ -26,6 +26,7 @@ from torch import nn
 import netspec
 from netspec import ops
 from netspec.errors import NetspecError
+from netspec.expand.ir import OpNode
 from netspec.expr.evaluate import show
 from tests.conftest import spec_text
 from tests.ops import oracles
@@ -919,3 +920,30 @@ def test_a_layer_given_another_rank_names_the_operator_for_it(
     with pytest.raises(NetspecError) as info:
         netspec.loads(text).check()
     assert hint in (info.value.hint or ""), info.value.hint
+
+
+@pytest.mark.parametrize(
+    ("call", "size"),
+    [
+        ("conv2d(8, 4, padding='same', dilation=2)", 23),
+        ("conv2d(8, 3, stride=2, padding=1, dilation=3)", 30),
+        ("maxpool2d(3, stride=2, padding=1, dilation=2, ceil_mode=true)", 30),
+        ("maxpool2d(2, dilation=2)", 17),
+    ],
+)
+def test_explain_size_lines_compute_the_size_they_state(call: str, size: int) -> None:
+    """Each ``--explain`` size line, read as arithmetic, gives the size it states (a dilated
+    kernel's extent is subtracted whole: ``(2·(4−1)+1)``)."""
+    net = netspec.loads(spec_text([f"- {call}"], (3, size, size))).network
+    (leaf,) = net.root.children
+    assert isinstance(leaf, OpNode)
+    explained = leaf.op.explain(leaf.attrs, leaf.input, leaf.output)
+    lines = [line for line in explained if line[:2] in ("H:", "W:")]
+    assert lines
+    for line in lines:
+        formula, _, stated = line[3:].rpartition(" = ")
+        python = (
+            formula.replace("·", "*").replace("−", "-").replace("⌊", "math.floor(")
+            .replace("⌋", ")").replace("⌈", "math.ceil(").replace("⌉", ")")
+        )  # fmt: skip
+        assert eval(python, {"math": math}) == int(stated), line  # noqa: S307 - our own text

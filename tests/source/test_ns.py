@@ -202,6 +202,13 @@ SYNTAX_ERRORS = [
         "'repeat' is a word of the .ns format and cannot name a layer there",
         "`repeat:` starts a repeat in YAML as well; the `repeat` statement takes no ':'",
     ),
+    (  # quoted too: a layer list's `repeat:` starts a repeat in YAML as well
+        'netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    "repeat": conv2d(4, 1)\n}\n',
+        5,
+        5,
+        "'repeat' is a word of the .ns format and cannot name a layer there",
+        "rename it: in a layer list, `repeat:` starts a repeat in YAML as well",
+    ),
     (
         "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    relu\n    then: relu\n}\n",
         6,

@@ -32,7 +32,7 @@ PARAMS = """params:
     choices: [relu, gelu]
   nested: [[1, 2], [3]]
 """
-LITERAL_HINT = "values are literals: 10, 0.5, true, [3, 4, 6, 3], 'text'"
+LITERAL_HINT = "values are literals: 10, 0.5, true, none (YAML's null), [3, 4, 6, 3], 'text'"
 
 
 @pytest.fixture(scope="module")

@@ -1563,7 +1563,12 @@ class Emitter:
                     )
             return self._block_call(func.id, values, scope, state, where, stmts)
         op = calls.resolve(node, origin, where, self.spec.blocks)
-        values, _ = calls.bind(op, node, origin, scope, where, wrap=self.wrap)
+        values, spans = calls.bind(op, node, origin, scope, where, wrap=self.wrap)
+        invalid = op.refusal(values)
+        if invalid is not None:  # (in code the analysis did not reach, as below)
+            at = (spans.key if invalid.key else spans.get)(invalid.attr or "")
+            span = at or origin.span_at(node.start, node.end)
+            raise _Dead(ShapeError(invalid.message, span, where, invalid.hint).headline())
         attrs = op.construct(values)
         shape = state.shape
         try:

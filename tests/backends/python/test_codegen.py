@@ -14,6 +14,7 @@ import importlib.util
 import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -48,6 +49,18 @@ def test_golden_source(name: str) -> None:
         path.write_text(text)
     assert path.exists(), f"no golden file for {name}; run with NETSPEC_UPDATE_GOLDEN=1"
     assert text == path.read_text(), f"{name}: generated source changed"
+
+
+def test_no_bundled_class_holds_a_layer_refused_for_every_value() -> None:
+    """A bundled spec's class raises only for values a param check refuses (a count, a
+    choice, a requirement), never a layer's error positioned in the spec: the generated code
+    for a layer check accepts at the defaults is no refusal (an attribute list of symbolic
+    items was once validated as if it were wrong, in nearly every bundled class)."""
+    positioned = re.compile(r"raise ValueError\(\s*f?\"[^\"]*\.(yaml|ns):[0-9]+:[0-9]+: ")
+    files = sorted(GOLDEN.glob("*.py"))
+    assert len(files) == len(bundled_names())
+    refusing = [p.name for p in files if positioned.search(p.read_text())]
+    assert not refusing
 
 
 def test_golden_files_are_ruff_clean() -> None:
@@ -1428,3 +1441,30 @@ def test_asymmetric_padding_takes_its_mode_from_a_param(mode: str) -> None:
     with torch.no_grad():
         assert torch.equal(model(x), expected)
     assert compare_state(model, netspec.loads(text, mode=mode).network) == []
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ("conv2d(8, 1, stride=0)", "conv2d: stride expects a positive integer"),
+        ("maxpool2d(0)", "maxpool2d: kernel_size expects a positive integer"),
+        ("group_norm(0)", "group_norm: num_groups expects a positive integer"),
+        ("conv2d(8, 3, dilation=0)", "conv2d: dilation expects a positive integer"),
+    ],
+)
+def test_a_layer_refused_in_a_branch_not_taken_is_refused_by_the_class_there(
+    tmp_path: Path, call: str, message: str
+) -> None:
+    """Codegen divided by the zero stride (an internal error) or wrote the layer for torch to
+    refuse; the class now raises check's error where the values take the branch."""
+    text = spec_text(["- if: p", "  then:", f"    - {call}"], (4, 8, 8), params="{p: false}")
+    spec = netspec.loads(text)
+    spec.check()
+    with pytest.raises(NetspecError, match=re.escape(message)):
+        spec.replace(p=True).check()
+    path = tmp_path / "m.py"
+    path.write_text(spec.source())
+    cls = _import(path).T
+    cls()  # the branch not taken
+    with pytest.raises(ValueError, match=re.escape(message)):
+        cls(p=True)
