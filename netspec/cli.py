@@ -66,7 +66,7 @@ def _usage_error(exc: typer.TyperException, subcommand: str | None = None) -> No
     does not say which command's it is (click's "does not take a value" has no context)."""
     ctx = getattr(exc, "ctx", None)
     command = ctx.command_path if ctx is not None else "netspec"
-    if command == "netspec" and subcommand is not None:
+    if ctx is None and subcommand is not None:
         command = f"netspec {subcommand}"
     if type(exc).__name__ == "NoArgsIsHelpError":  # `netspec` alone: say so, then the help
         text = f"error: {command}: a command is needed\n\n{exc.format_message()}"

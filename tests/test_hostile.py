@@ -462,6 +462,8 @@ def test_a_recursion_too_deep_is_an_error_at_once(tiny: Path, depth: str) -> Non
         ([], "error: netspec: a command is needed"),
         # click's error for a flag given a value has no context: the command is found
         (["check", "x.yaml", "--explain=yes"], "error: netspec check: Option '--explain' does"),
+        (["--bogus", "check", "x.yaml"], "error: netspec: No such option: --bogus"),  # the group's
+        (["chek", "list"], "error: netspec: No such command 'chek'."),
     ],
 )
 def test_command_line_mistakes_start_with_error(args: list[str], first: str) -> None:

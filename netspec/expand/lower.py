@@ -857,44 +857,54 @@ def block_calls(name: str, block: m.BlockDef, blocks: dict[str, m.BlockDef]) -> 
 
 
 def check_callees(spec: m.SpecFile) -> None:
-    """Refuse a layer call naming no operator, block or ``stage`` wherever it is written — in
-    a branch or a choice's arm the values do not take too: a misspelt name is an error of the
-    text, whatever the values (check accepted what build and codegen refused).
+    """Refuse a layer call naming no operator, block or ``stage``, or giving its callee an
+    argument it does not take, wherever it is written — in a branch or a choice's arm the
+    values do not take too: a misspelling is an error of the text, whatever the values (check
+    accepted what build and codegen refused, or the class built without the argument).
 
     Raises:
         SpecError: the first such call, at its name.
     """
 
     def visit(node: n.Expr, span: Span | None, where: str, guarded: bool) -> None:
-        inner = n.strip(node)
-        func = inner.func if isinstance(inner, n.Call) else inner
-        if not isinstance(func, n.Name):
-            return
-        origin = node.origin if isinstance(node, n.Located) else n.Origin(func.id, span)
-        at = where or "layers"
-        block = spec.blocks.get(func.id)
-        if func.id == "stage" and isinstance(inner, n.Call) and inner.args:
-            first = inner.args[0]
-            callee = first.id if isinstance(first, n.Name) else ""
-            block = spec.blocks.get(callee)
-            if block is not None:  # (stage's own errors are the expander's)
-                names = [p.name for p in block.params]
-                check_form(callee, names, {*names, "depth"}, "parameter", inner, origin, at, 1)
-            return
-        if block is not None:
-            names = [p.name for p in block.params]
-            check_form(func.id, names, names, "parameter", inner, origin, at)
-            return
-        op = ops.get(func.id)
-        if op is None:
-            resolve(inner, origin, at, spec.blocks)  # the error a call gets
-            return
-        fields = op.Attrs.model_fields
-        check_form(op.name, op.positional(), fields, "attribute", inner, origin, at)
+        _check_call(node, span, where, spec.blocks)
 
     for name, block in spec.blocks.items():
         _walk_block(name, block, lambda _: False, visit)
     _walk(list(spec.layers or []), "", False, lambda _: False, visit)
+
+
+def _check_call(
+    node: n.Expr, span: Span | None, where: str, blocks: Mapping[str, m.BlockDef]
+) -> None:
+    """Refuse a layer call (an arm of a choice) naming no operator, block or ``stage``, or
+    giving its callee an argument it does not take (:func:`~netspec.expand.calls.check_form`):
+    what the text says of every value."""
+    inner = n.strip(node)
+    func = inner.func if isinstance(inner, n.Call) else inner
+    if not isinstance(func, n.Name):
+        return
+    origin = node.origin if isinstance(node, n.Located) else n.Origin(func.id, span)
+    at = where or "layers"
+    if func.id == "stage":  # (a stage without its block is the expander's to say)
+        first = inner.args[0] if isinstance(inner, n.Call) and inner.args else None
+        callee = first.id if isinstance(first, n.Name) else ""
+        block = blocks.get(callee)
+        if block is not None:
+            names = [p.name for p in block.params]
+            check_form(callee, names, {*names, "depth"}, "parameter", inner, origin, at, 1)
+        return
+    block = blocks.get(func.id)
+    if block is not None:
+        names = [p.name for p in block.params]
+        check_form(func.id, names, names, "parameter", inner, origin, at)
+        return
+    op = ops.get(func.id)
+    if op is None:
+        resolve(inner, origin, at, blocks)  # the error a call gets
+        return
+    fields = op.Attrs.model_fields
+    check_form(op.name, op.positional(), fields, "attribute", inner, origin, at)
 
 
 def check_value_names(spec: m.SpecFile) -> None:
@@ -914,11 +924,11 @@ def check_value_names(spec: m.SpecFile) -> None:
         if block.expansion is not None:
             known.add("expansion")
     codes: list[tuple[m.Code, str, bool]] = []
+    for key in ("input", "params", "let", "tensors"):  # in the order a spec is written
+        _collect(getattr(spec, key), key, False, codes, known, spec.blocks)
     for name, block in spec.blocks.items():
-        _collect(block, f"blocks.{name}", True, codes, known)
-    for key in ("input", "params", "let", "tensors"):
-        _collect(getattr(spec, key), key, False, codes, known)
-    _collect(spec.layers or [], "", False, codes, known)
+        _collect(block, f"blocks.{name}", True, codes, known, spec.blocks)
+    _collect(spec.layers or [], "", False, codes, known, spec.blocks)
     for code, where, in_block in codes:
         for node, origin in _reads(code, known, in_block):
             if isinstance(node, n.InputRef):
@@ -939,39 +949,54 @@ def check_value_names(spec: m.SpecFile) -> None:
 
 
 def _collect(
-    obj: Any, where: str, in_block: bool, out: list[tuple[m.Code, str, bool]], known: set[str]
+    obj: Any,
+    where: str,
+    in_block: bool,
+    out: list[tuple[m.Code, str, bool]],
+    known: set[str],
+    blocks: Mapping[str, m.BlockDef],
+    loop: bool = False,
 ) -> None:
     """Every piece of code in ``obj`` (``where`` it is: a layer's path, a key's, whether in a
-    block), in order; the loop variables of its loops into ``known``."""
+    block), in order; the loop variables of its loops into ``known`` (``loop``: inside one,
+    where an unnamed layer's path is no longer its index)."""
     if isinstance(obj, m.Code):
         out.append((obj, where or "layers", in_block))
         return
     if isinstance(obj, m.NamedEntry):
         where = f"{where}.{obj.name.text}" if where else obj.name.text
         out.append((obj.name, where, in_block))
-        if obj.sources is not None and obj.sources.merged:
-            return  # a merge's options are literals (merge_call says so of a name)
+        value = obj.value
+        if obj.sources is not None and obj.sources.merged and isinstance(value, m.LayerRef):
+            if not inputs_block(value, blocks):  # a merge: its options are literals
+                merge_call(value, obj.sources, where)
+                return
+            _check_call(value.expr, value.span, where, blocks)  # a block's call
     if isinstance(obj, m.ForEntry):
         known.update(obj.for_.names)
-    elif isinstance(obj, m.RepeatEntry) and obj.as_:
-        known.add(obj.as_)
+        loop = True
+    elif isinstance(obj, m.RepeatEntry):
+        known.update([obj.as_] if obj.as_ else [])
+        loop = True
     if isinstance(obj, RootModel):
-        _collect(obj.root, where, in_block, out, known)
+        _collect(obj.root, where, in_block, out, known, blocks, loop)
     elif isinstance(obj, m.BlockDef):
         for field in type(obj).model_fields:
             layers = field in ("body", "then", "branches", "shortcut")
             at = where if layers else f"{where}.{field}"
-            _collect(getattr(obj, field), at, in_block, out, known)
+            _collect(getattr(obj, field), at, in_block, out, known, blocks, loop)
     elif isinstance(obj, BaseModel):
         for field in type(obj).model_fields:
-            _collect(getattr(obj, field), where, in_block, out, known)
+            _collect(getattr(obj, field), where, in_block, out, known, blocks, loop)
     elif isinstance(obj, list | tuple):
-        for item in obj:
-            _collect(item, where, in_block, out, known)
+        for index, item in enumerate(obj):  # an unnamed layer's path is its index, as _walk's
+            numbered = isinstance(item, m.LayerRef | m.MappingCall) and not loop
+            at = (f"{where}.{index}" if where else str(index)) if numbered else where
+            _collect(item, at, in_block, out, known, blocks, loop)
     elif isinstance(obj, dict):
         keyed = where in ("let", "tensors", "params") or where.endswith((".let", ".tensors"))
         for key, item in obj.items():
-            _collect(item, f"{where}.{key}" if keyed else where, in_block, out, known)
+            _collect(item, f"{where}.{key}" if keyed else where, in_block, out, known, blocks, loop)
 
 
 def _reads(code: m.Code, known: set[str], in_block: bool) -> list[tuple[Any, n.Origin | None]]:

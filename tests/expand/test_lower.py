@@ -126,12 +126,9 @@ def test_a_name_the_spec_never_gives_is_refused_wherever_it_is_written(
 ) -> None:
     """Check passed where the values did not reach it; build refused it, or wrote Python that
     did not run (``in.channels`` at the model's level: an internal error)."""
-    text = spec_text(layers, (3, 8, 8)).replace("layers:\n", f"{BLOCK}\nlayers:\n")
-    with pytest.raises(SpecError, match=re.escape(message)) as caught:
-        netspec.loads(text)
-    span = caught.value.span
-    assert span is not None
-    assert text.splitlines()[span.line - 1][span.col - 1 :].startswith(at)
+    _refused_at(
+        spec_text(layers, (3, 8, 8)).replace("layers:\n", f"{BLOCK}\nlayers:\n"), message, at
+    )
 
 
 @pytest.mark.parametrize(
@@ -170,9 +167,53 @@ def test_an_argument_a_callee_does_not_take_is_refused_wherever_it_is_written(
     extra = (
         "params:\n  flag: false\nblocks:\n  C:\n    params: [c]\n    body:\n      - conv2d(c, 1)\n"
     )
-    text = spec_text(layers, (3, 8, 8)).replace("layers:\n", f"{extra}layers:\n")
+    _refused_at(spec_text(layers, (3, 8, 8)).replace("layers:\n", f"{extra}layers:\n"), message, at)
+
+
+def _refused_at(text: str, message: str, at: str) -> None:
+    """Reading ``text`` is refused with ``message``, positioned where ``at`` is written."""
     with pytest.raises(SpecError, match=re.escape(message)) as caught:
         netspec.loads(text)
     span = caught.value.span
     assert span is not None
     assert text.splitlines()[span.line - 1][span.col - 1 :].startswith(at)
+
+
+INPUTS_BLOCK = (
+    "params:\n  flag: false\nblocks:\n  H:\n    params: [c]\n    inputs: [lo, hi]\n    body:\n"
+    "      - p: conv2d(c, 1)\n        from: hi\n      - y: add\n        from: [p, lo]\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("entry", "at", "message"),
+    [
+        ("h: H(nosuch)", "nosuch", "undefined name 'nosuch'"),
+        ("h: H(4, kk=2)", "kk", "H has no parameter 'kk'"),
+        ("h: add(foo=1)", "add", "add has no option 'foo'"),
+    ],
+    ids=["block-name", "block-keyword", "merge-option"],
+)
+def test_an_entry_reading_several_tensors_is_checked_wherever_it_is_written(
+    entry: str, at: str, message: str
+) -> None:
+    """``from: [a, b]`` passes the tensors to a block of several inputs, or merges them: the
+    call's names and arguments, or the merge's options, are the text's to say."""
+    layers = ["- a: conv2d(4, 1)", "- b: conv2d(4, 1)", "- if: flag", "  then:"]
+    layers += [f"    - {entry}", "      from: [a, b]"]
+    text = spec_text(layers, (4, 8, 8)).replace("layers:\n", f"{INPUTS_BLOCK}layers:\n")
+    _refused_at(text, message, at)
+
+
+def test_an_unnamed_layers_misspelt_name_is_reported_at_its_index() -> None:
+    text = spec_text(["- relu", "- dropout(p=pp)"], (3, 8, 8))
+    with pytest.raises(SpecError, match="undefined name 'pp'") as caught:
+        netspec.loads(text)
+    assert caught.value.where == "1"
+
+
+def test_a_stage_without_its_block_is_told_what_a_stage_takes() -> None:
+    """Not "unknown operator 'stage'", as the check of callees said of it for a while."""
+    text = spec_text(["- s: stage(depth=2)"], (3, 8, 8))
+    with pytest.raises(SpecError, match="stage takes a block name first"):
+        netspec.loads(text).check()
