@@ -580,12 +580,15 @@ def test_set_values(tmp_path: Path, value: str) -> None:
 
 
 def test_repeated_and_combined_sets(tmp_path: Path) -> None:
-    args = ["--set", "n=8", "--set", "n=16", "-s", "f=0.1", "--set", "c=8", "-s", "s=silu"]
+    """Several params set at once; one param given two values is refused (the last used to
+    win silently), and given the same value twice, is that value."""
+    args = ["--set", "n=16", "-s", "f=0.1", "--set", "c=8", "-s", "s=silu", "--set", "n=16"]
     assert check_spec(tmp_path, PARAMS, args=args) == 0
-    data = json.loads(
-        cli("check", str(tmp_path / "spec" / "spec.yaml"), *args, "-f", "json").stdout
-    )
-    assert data["params"]["n"] == 16  # the last one wins
+    path = str(tmp_path / "spec" / "spec.yaml")
+    data = json.loads(cli("check", path, *args, "-f", "json").stdout)
+    assert data["params"]["n"] == 16 and data["params"]["s"] == "silu"
+    twice = cli("check", path, "--set", "n=8", "-s", "n=16")
+    assert twice.exit_code == 2 and "n is given twice by --set: 'n=8' and 'n=16'" in twice.stderr
 
 
 # -- values: keyword arguments --------------------------------------------------------------------
