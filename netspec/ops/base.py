@@ -299,9 +299,11 @@ class Op:
                 field_name = str(err["loc"][0]) if err["loc"] else ""
                 if err["type"] == "missing" and field_name not in values:  # not given at all
                     return self._friendly_error(err, given)
-                if err["type"] != "missing" and (field_name in given or not field_name):
-                    if field_name or len(given) == len(values):  # (a rule of several fields)
-                        return self._friendly_error(err, given)
+                # a field known here, or a rule of several fields where every one is
+                if err["type"] != "missing" and (
+                    field_name in given or given.keys() == values.keys()
+                ):
+                    return self._friendly_error(err, given)
         return None
 
     def _friendly(self, exc: ValidationError, values: dict[str, Any]) -> OpError:
@@ -351,7 +353,7 @@ class Op:
         )
 
     def _required(self) -> list[str]:
-        return [k for k, f in self.Attrs.model_fields.items() if f.is_required()]
+        return [name for name, required, _ in self._fields() if required]
 
     def describe(self, a: Any) -> str:
         """The call as a spec would write it, defaults left out: ``conv2d(64, 3, padding=1)``."""
