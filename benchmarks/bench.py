@@ -15,8 +15,9 @@ For each model it times (medians over repeats):
 
 and, once, ``netspec check`` as a whole process (it must not import torch), a 99,990-layer
 chain (the analysis, the whole table, and the build against a plain ``nn.Sequential``), and
-``netspec sweep``'s rate: configurations of mobilenet_v2 analysed per second over a grid of
-widths and input sizes.
+``netspec sweep``'s rate: configurations of mobilenet_v2 analysed per second over grids of
+widths and input sizes (a few sizes a width: each width expanded, each other size inferred
+again; many: each width's network compiled into a program of its input sizes).
 
 The static analysis, the analysis of the loaded spec and the meta route are timed in turn
 within each repeat (as the two builds are), so their ratios hold on a shared machine whose
@@ -420,15 +421,18 @@ def sweep() -> None:
 
     model = load_spec("mobilenet_v2")
     sweeper = sweeping.Sweeper(model, declared(model), {}, None)
+    dense = "input=" + ",".join(str(size) for size in range(64, 321, 4))
     grids = [
         ("width_mult=0.5,0.75,1.0,1.25,1.4", "input=96,128,160,192,224"),
-        ("width_mult=0.5,0.75,1.0", "input=160,192,224"),  # issue 13's
+        ("width_mult=0.5,0.75,1.0", "input=160,192,224"),  # the README's example
+        ("width_mult=0.5,0.75,1.0,1.25,1.4", dense),  # 65 sizes a width: compiled
     ]
     for widths, sizes in grids:
         axes = sweeping.parse_grid([widths, sizes], declared(model))
         rows = len(sweeper.run(axes))
         seconds = median_time(lambda a=axes: sweeper.run(a), 5)
-        print(f"sweep of mobilenet_v2 over {widths} × {sizes}")
+        shown = sizes if len(sizes) < 40 else "input=64,68,…,320"
+        print(f"sweep of mobilenet_v2 over {widths} × {shown}")
         rate = f"{rows / seconds:7.0f} per second"
         print(f"  {rows} configurations, analysed  {fmt(seconds)}   {rate}\n")
 

@@ -29,8 +29,8 @@ from typing import Any
 from netspec.backends.summary import MacsConvention, jsonable
 from netspec.errors import NetspecError, printable
 from netspec.expand.expander import expand, input_shape_of
-from netspec.expand.ir import leaves
 from netspec.expand.memo import Memo, cache, cached, freeze
+from netspec.expand.program import Figures, Program, compile_sizes
 from netspec.expand.reinfer import CHANNEL_READS, reinfer
 from netspec.infer import Network
 from netspec.ops.base import Shape
@@ -192,11 +192,6 @@ def _check_distinct(name: str, texts: Sequence[str], values: Sequence[Any]) -> N
         seen[key] = text
 
 
-def activation_bytes(net: Network) -> int:
-    """Every layer's output in elements × 4 bytes (float32, batch 1); merges not counted."""
-    return BYTES_PER_ELEMENT * sum(math.prod(leaf.output) for leaf in leaves(net.root))
-
-
 @dataclass
 class Shared:
     """What the rows of one sweep share."""
@@ -208,6 +203,21 @@ class Shared:
     """Networks expanded with blocks reading of ``in`` only what
     :func:`~netspec.expand.reinfer.reinfer` keeps, by their frozen params (to infer them
     again for other input sizes)."""
+    sizes: int = 1
+    """Rows at the same params (the input sizes of the grid)."""
+    left: dict[Any, int] = field(default_factory=dict)
+    """Rows still to come at these params, where fewer than :attr:`sizes`."""
+    programs: dict[Any, list[Program]] = field(default_factory=dict)
+    """By frozen params: networks' figures as programs of the input sizes
+    (:mod:`~netspec.expand.program`), compiled where enough rows are left to repay it."""
+
+
+COMPILE_FROM = 12
+"""Fewest rows left at the same params for which a network is compiled into a program of its
+input sizes (compiling costs about ten inferences again; each row then about a hundredth)."""
+PROGRAMS = 3
+"""Most programs kept per params (a program holds where the rules decide as they did at the
+input it was traced at: a very small input may decide otherwise)."""
 
 
 class Sweeper:
@@ -257,42 +267,58 @@ class Sweeper:
         try:
             params = bind(self.declared, overrides, "--grid")
             shape = self.input if shaped is None else self._shape(shaped, params)
-            net = self._analyse(params, shape, shared)
+            x, f = self._analyse(params, shape, shared)
         except NetspecError as exc:
             message = " ".join(printable(exc.headline()).split("\n"))
             return Row(values, texts, error=message)
-        t = net.totals
         return Row(
             values,
             texts,
-            net.input,
-            net.output,
-            t.parameters,
-            t.macs + (t.extra_ops if self.macs == "all" else 0),
-            activation_bytes(net),
+            x,
+            f.output,
+            f.parameters,
+            f.macs + (f.extra_ops if self.macs == "all" else 0),
+            BYTES_PER_ELEMENT * f.activations,
         )
 
     def _analyse(
         self, params: dict[str, Any], shape: Shape | None, shared: Shared | None
-    ) -> Network:
-        """The network at ``params`` and ``shape``: an earlier row's at the same params
-        inferred again for this input where :func:`~netspec.expand.reinfer.reinfer` can
-        (see there), else expanded (and kept for the next rows at these params)."""
+    ) -> tuple[Shape, Figures]:
+        """The input and figures at ``params`` and ``shape``: an earlier row's network at the
+        same params, compiled (:mod:`~netspec.expand.program`) or inferred again
+        (:mod:`~netspec.expand.reinfer`) for this input where it can be, else expanded (and
+        kept for the next rows at these params)."""
         if shared is None:
-            return expand(self.spec, params, shape)
+            net = expand(self.spec, params, shape)
+            return net.input, Figures.of(net)
         key = freeze(params)
+        left = shared.left[key] = shared.left.get(key, shared.sizes) - 1
         earlier = cached(shared.networks, key)
         if earlier is not None and shape is not None:
-            net = reinfer(earlier, shape, shared.memo.applied)
-            if net is not None:
-                return net
+            programs = shared.programs.setdefault(key, [])
+            for program in programs:
+                got = program(shape)
+                if got is not None:
+                    return shape, got
+            again = reinfer(earlier, shape, shared.memo.applied)
+            if again is not None:
+                if left >= COMPILE_FROM and len(programs) < PROGRAMS:
+                    made = compile_sizes(again)  # for the rows to come (decided as here)
+                    if made is not None:
+                        programs.append(made)
+                return again.input, Figures.of(again)
         reads: set[str] = set()
         net = expand(self.spec, params, shape, memo=shared.memo, input_reads=reads)
         if shape is not None and reads <= CHANNEL_READS:
             if len(shared.networks) >= KEPT_NETWORKS:  # the oldest goes: memory stays bounded
-                del shared.networks[next(iter(shared.networks))]
+                oldest = next(iter(shared.networks))
+                del shared.networks[oldest]
+                shared.programs.pop(oldest, None)
             cache(shared.networks, key, net)
-        return net
+            if left >= COMPILE_FROM:
+                made = compile_sizes(net)  # for the rows to come
+                shared.programs[key] = [made] if made is not None else []
+        return net.input, Figures.of(net)
 
     def run(self, axes: Sequence[Axis]) -> list[Row]:
         """Every combination, the last axis varying fastest; the rows share operator rules'
@@ -300,7 +326,8 @@ class Sweeper:
         row that differs from an earlier one only in the input size is that row's network
         inferred again where it can be (:mod:`~netspec.expand.reinfer`)."""
         ranges = (range(len(axis.values)) for axis in axes)
-        shared = Shared()
+        sizes = [len(axis.values) for axis in axes if axis.name == INPUT]
+        shared = Shared(sizes=sizes[0] if sizes else 1)
         return [self.row(axes, picks, shared) for picks in itertools.product(*ranges)]
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from netspec.errors import NetspecError
 from netspec.expand.ir import BlockNode, JoinRun, Node, OpNode, PathRun, Run, SeqNode, SplitRun
 from netspec.expand.lower import IN
+from netspec.expr.evaluate import Sym
 from netspec.infer import Network, apply
 from netspec.infer.infer import MAX_ELEMENTS
 from netspec.ops.base import OpError, Shape
@@ -67,15 +68,25 @@ def reinfer(net: Network, x: Shape, memo: dict[Any, Any] | None = None) -> Netwo
 
 
 def _same_kind(old: Shape, new: Shape) -> bool:
-    """Same rank, same first size (channels or features), every size a positive integer, and
-    no more elements than an expansion accepts (``_check_input`` refuses the others)."""
+    r"""Same rank, same first size (channels or features), every size a positive integer, and
+    no more elements than an expansion accepts (``_check_input`` refuses the others). Sizes
+    may be traced :class:`~netspec.expr.evaluate.Sym`\ s (see :mod:`netspec.expand.program`):
+    these tests are then its guards."""
     return (
         type(new) is tuple
         and len(new) == len(old)
         and new[0] == old[0]
-        and all(type(d) is int and d > 0 for d in new)
+        and all((type(d) is int or type(d) is Sym) and d > 0 for d in new)
         and math.prod(new) <= MAX_ELEMENTS
     )
+
+
+def _plain(x: Shape) -> bool:
+    """Whether every size is an integer (not traced: a traced size is a new value)."""
+    for d in x:
+        if type(d) is not int:
+            return False
+    return True
 
 
 def _node(node: Node, x: Shape, memo: dict[Any, Any] | None) -> Node:
@@ -108,7 +119,7 @@ def _chain(nodes: list[Node], x: Shape, memo: dict[Any, Any] | None) -> tuple[li
 
 
 def _op(node: OpNode, x: Shape, memo: dict[Any, Any] | None) -> OpNode:
-    if x == node.input:  # the same rule on the same input: its results, in a node of its own
+    if _plain(x) and x == node.input:  # the same rule on the same input: its results, again
         return OpNode(
             node.path, node.name, node.span, x, node.output, op=node.op, attrs=node.attrs,
             functional=node.functional, tensors=node.tensors, macs=node.macs,

@@ -64,36 +64,105 @@ class SymbolicError(TypeError):
         constant)."""
 
 
+class Guard(tuple[str, n.Expr, n.Expr, bool]):
+    """A decision taken on a traced :class:`Sym`'s value: ``left op right`` came out
+    ``truth`` (``op`` is a comparison, or ``"truth"`` for ``bool(left)``, whose ``right`` is
+    unused)."""
+
+    __slots__ = ()
+
+
+class Trace:
+    """What a run over :class:`Sym` values with known values decided on them (see
+    :func:`tracing`): every comparison, truth test and value read, in order.
+
+    The run's results are then expressions in the ``Sym``s' names, valid wherever the same
+    guards hold: each value read that no arithmetic carried (``int(s)``, ``concrete(s)``,
+    ``str(s)``) pins the expression to that value, so nothing the run computed from a value
+    escapes the guards."""
+
+    __slots__ = ("guards",)
+
+    def __init__(self) -> None:
+        self.guards: list[Guard] = []
+
+    def decided(self, op: str, left: n.Expr, right: Any, truth: bool) -> None:
+        self.guards.append(Guard((op, left, as_expr(right), truth)))
+
+    def pin(self, expr: n.Expr, value: Any) -> None:
+        if not isinstance(expr, n.Const):
+            self.guards.append(Guard(("==", expr, n.Const(value), True)))
+
+
+_TRACES: list[Trace] = []
+"""The traces being recorded (the innermost records); empty but while :func:`tracing`."""
+
+
+class tracing:  # noqa: N801 (a context manager, used as ``with tracing() as trace``)
+    """Record what is decided on :class:`Sym` values while the block runs."""
+
+    def __enter__(self) -> Trace:
+        trace = Trace()
+        _TRACES.append(trace)
+        return trace
+
+    def __exit__(self, *exc: object) -> None:
+        _TRACES.pop()
+
+
+def _raw(value: Any) -> Any:
+    """A value for arithmetic that carries its expression along: a ``Sym``'s value unread
+    (no pin), or ``value``."""
+    return value._value if isinstance(value, Sym) else value
+
+
 class Sym:
     """A value of generated code: its residual expression and, when known, its value.
 
     Arithmetic on a ``Sym`` builds a residual expression (with trivial folding such as
     ``x * 1 → x``), so op shape rules written with ``+ - * // %`` work unchanged on
     symbolic dimensions.
+
+    While :func:`tracing`, a decision on a known ``Sym`` (a comparison, ``bool``, ``==``) is
+    recorded as a guard, and reading its value otherwise (``.value``, ``int()``, ``str()``)
+    pins it; arithmetic reads values without either.
     """
 
-    __slots__ = ("expr", "value")
+    __slots__ = ("_value", "expr")
 
     def __init__(self, expr: n.Expr, value: Any = UNKNOWN) -> None:
         self.expr = expr
-        self.value = value
+        self._value = value
+
+    @property
+    def value(self) -> Any:
+        v = self._value
+        if _TRACES and v is not UNKNOWN:
+            _TRACES[-1].pin(self.expr, v)
+        return v
 
     @property
     def known(self) -> bool:
-        return self.value is not UNKNOWN
+        return self._value is not UNKNOWN
 
     def __repr__(self) -> str:
         from netspec.expr.render import render
 
-        return f"Sym({render(self.expr)}{'' if not self.known else f' = {self.value!r}'})"
+        shown = "" if not self.known else f" = {self._value!r}"
+        return f"Sym({render(self.expr)}{shown})"
 
     def _known(self) -> Any:
-        if self.known:
-            return self.value
+        if self._value is not UNKNOWN:
+            return self._value
         raise SymbolicError(self)
 
+    def _decide(self, op: str, other: Any, truth: bool) -> bool:
+        if _TRACES:
+            _TRACES[-1].decided(op, self.expr, other, truth)
+        return truth
+
     def __bool__(self) -> bool:
-        return bool(self._known())
+        return self._decide("truth", None, bool(self._known()))
 
     def __str__(self) -> str:
         if self.known:
@@ -106,19 +175,39 @@ class Sym:
         return format(str(self), spec)
 
     def __index__(self) -> int:
-        return int(self._known())
+        self._known()
+        return int(self.value)
+
+    def _other(self, o: Any) -> Any:
+        if isinstance(o, Sym):
+            return o._known()
+        return o
 
     def __lt__(self, o: Any) -> bool:
-        return bool(self._known() < concrete(o))
+        return self._decide("<", o, bool(self._known() < self._other(o)))
 
     def __le__(self, o: Any) -> bool:
-        return bool(self._known() <= concrete(o))
+        return self._decide("<=", o, bool(self._known() <= self._other(o)))
 
     def __gt__(self, o: Any) -> bool:
-        return bool(self._known() > concrete(o))
+        return self._decide(">", o, bool(self._known() > self._other(o)))
 
     def __ge__(self, o: Any) -> bool:
-        return bool(self._known() >= concrete(o))
+        return self._decide(">=", o, bool(self._known() >= self._other(o)))
+
+    def __eq__(self, o: object) -> bool:
+        # identity, as for any object, but while tracing a known value compared with a
+        # number is compared (and the decision recorded), as the value itself would be
+        if _TRACES and self.known and _is_number(o if not isinstance(o, Sym) else o._value):
+            return self._decide("==", o, bool(self._value == _raw(o)))
+        return self is o
+
+    def __ne__(self, o: object) -> bool:
+        if _TRACES and self.known and _is_number(o if not isinstance(o, Sym) else o._value):
+            return self._decide("!=", o, bool(self._value != _raw(o)))
+        return self is not o
+
+    __hash__ = object.__hash__
 
     def _op(self, op: str, other: Any, swap: bool = False) -> Any:
         # Python arithmetic written in an operator's rules, not a spec's expression: its value
@@ -204,7 +293,7 @@ def sym_of(expr: n.Expr, example: Any) -> Sym:
 def known(*values: Any) -> bool:
     """Whether every value is concrete (no unknown :class:`Sym` among them)."""
     for v in values:  # a loop, not all(…): operator rules ask this many times per layer
-        if isinstance(v, Sym) and v.value is UNKNOWN:
+        if isinstance(v, Sym) and v._value is UNKNOWN:
             return False
     return True
 
@@ -212,6 +301,37 @@ def known(*values: Any) -> bool:
 def concrete(value: Any) -> Any:
     """The concrete value of ``value`` (a ``Sym``'s value), or ``UNKNOWN``."""
     return value.value if isinstance(value, Sym) else value
+
+
+def whole(value: Any) -> int:
+    """``int(value)`` for a count an operator rule computes (MACs, elements): a known
+    :class:`Sym` stays an expression (``int(…)`` where its value is not an integer already),
+    so that a traced count is not pinned to its value; it stands for an integer, as a
+    symbolic dimension does.
+
+    Raises:
+        SymbolicError: ``value`` is not known.
+    """
+    if not isinstance(value, Sym):
+        return int(value)
+    raw = value._known()
+    if type(raw) is int:
+        return cast(int, value)
+    return cast(int, Sym(n.Call(n.Name("int"), (value.expr,)), int(raw)))
+
+
+def equal(a: Any, b: Any) -> bool:
+    """``a == b`` for known values, :class:`Sym` or not, by value (a traced ``Sym``'s
+    comparison is a guard)."""
+    if isinstance(a, Sym):
+        return a._decide("==", b, bool(a._known() == _raw_known(b)))
+    if isinstance(b, Sym):
+        return b._decide("==", a, bool(b._known() == a))
+    return bool(a == b)
+
+
+def _raw_known(value: Any) -> Any:
+    return value._known() if isinstance(value, Sym) else value
 
 
 def as_expr(value: Any) -> n.Expr:
@@ -320,7 +440,7 @@ class Scope:
 
 def type_name(value: Any) -> str:
     if isinstance(value, Sym):
-        return type_name(value.value) if value.known else "value"
+        return type_name(value._value) if value.known else "value"
     if isinstance(value, bool):
         return "boolean"
     if isinstance(value, int):
@@ -508,7 +628,7 @@ def _integral(value: Any) -> bool:
     Folding ``x // 1 → x`` or re-associating ``(x + 2) - 3`` is only exact for integers.
     """
     if isinstance(value, Sym) and value.known:
-        value = value.value
+        value = value._value  # its type: the same wherever the expression is evaluated
     if not isinstance(value, Sym):
         return isinstance(value, int) and not isinstance(value, bool)
     return _integral_expr(value.expr)
@@ -603,7 +723,7 @@ def binary(op: str, a: Any, b: Any, bounded: bool = True) -> Any:
     if isinstance(a, Sym) or isinstance(b, Sym):
         value = UNKNOWN
         if known(a, b):
-            ca, cb = concrete(a), concrete(b)
+            ca, cb = _raw(a), _raw(b)
             value = _arith(op, ca, cb) if bounded else _ARITH[op](ca, cb)
         return Sym(_fold(op, a, b), value)
     return _arith(op, a, b)
@@ -618,7 +738,7 @@ def product(values: Any) -> Any:
     else:  # plain integers, the common case (sizes)
         return math.prod(items)
     if len(items) > 1:  # a visible `* 1` says nothing
-        items = [v for v in items if concrete(v) != 1 or isinstance(concrete(v), bool)] or [1]
+        items = [v for v in items if not _is_one(v)] or [1]
     if not any(isinstance(v, Sym) for v in items):
         total = 1
         for v in items:
@@ -627,11 +747,20 @@ def product(values: Any) -> Any:
     if not items:
         return 1
     expr = as_expr(items[0])
-    value = concrete(items[0])
+    value = _raw(items[0])
     for item in items[1:]:
         expr = n.Binary("*", expr, as_expr(item))
-        value = UNKNOWN if value is UNKNOWN or not known(item) else value * concrete(item)
+        value = UNKNOWN if value is UNKNOWN or not known(item) else value * _raw(item)
     return Sym(expr, value)
+
+
+def _is_one(value: Any) -> bool:
+    """Whether ``value`` is the number 1, a factor a product leaves out (not a traced
+    ``Sym``: keeping a factor is right at any value)."""
+    if isinstance(value, Sym) and _TRACES:
+        return False
+    raw = _raw(value)
+    return type(raw) is not bool and raw == 1
 
 
 def _compare(op: str, a: Any, b: Any) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from netspec.errors import ShapeError, Span
 from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, walk
+from netspec.expr.evaluate import Sym, concrete
 from netspec.ops.base import Ids, Op, OpError, Shape, Tensor, fmt_shape, is_ids
 
 
@@ -127,7 +128,12 @@ def _check_sizes(
     for index in range(len(tensors) + 1):
         shape = y if index == 0 else tensors[index - 1].shape
         elements = math.prod(shape)
-        if type(elements) is int and elements > MAX_ELEMENTS and all(type(d) is int for d in shape):
+        if type(elements) is not int:  # symbolic sizes: decided where known (traced)
+            if not (isinstance(elements, Sym) and elements.known and elements > MAX_ELEMENTS):
+                continue
+            shape = tuple(concrete(d) for d in shape)
+            elements = math.prod(shape)
+        if elements > MAX_ELEMENTS and all(type(d) is int for d in shape):
             what = "output" if index == 0 else f"{tensors[index - 1].name!r} tensor"
             raise ShapeError(
                 f"{op.name}: its {what} {_brief_shape(shape)} has {_about(math.prod(shape))} "

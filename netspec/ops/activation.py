@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from netspec.expr.evaluate import concrete, known
+from netspec.expr.evaluate import concrete, known, whole
 from netspec.ops.base import Attrs, Op, OpError, PyCall, Shape, X, numel, register
 from netspec.ops.fields import Flag, Float, Int
 
@@ -26,7 +26,7 @@ class _Activation(Op):
     cost: ClassVar[int] = 1
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
-        return self.cost * int(numel(x))
+        return self.cost * whole(numel(x))
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall(self.module_name, (), self.kwargs(a))

@@ -7,7 +7,7 @@ import math
 from typing import Any, Literal
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Sym, SymText, as_expr, concrete, known
+from netspec.expr.evaluate import Sym, SymText, as_expr, concrete, known, whole
 from netspec.ops import spatial
 from netspec.ops.base import (
     HELPERS,
@@ -118,14 +118,14 @@ class _Conv(spatial.Ranked, Op):
                 pad = max(concrete(before), concrete(after))
                 # torch reflects about the edge (pad < size) and wraps around (pad <= size)
                 least = pad + 1 if a.padding_mode == "reflect" else pad
-                if concrete(size) < least:
+                if size < least:
                     raise OpError(
                         f"{self.name}: {a.padding_mode} padding of {pad} needs an input {axis} "
                         f"of at least {least}, found {size}",
                         attr="padding",
                     )
             o = spatial.out_size(size, ki, si, before, after, di)
-            if known(o) and concrete(o) < 1:
+            if known(o) and o < 1:
                 span = spatial.effective_kernel(ki, di)
                 padded = size + before + after
                 raise OpError(
@@ -144,10 +144,10 @@ class _Conv(spatial.Ranked, Op):
 
     def macs(self, a: Any, x: Shape, y: Shape) -> int:
         k = spatial.ntuple(a.kernel_size, self.rank, "kernel_size", self.name)
-        return int(numel(y) * (x[0] // a.groups) * math.prod(k))
+        return whole(numel(y) * (x[0] // a.groups) * math.prod(k))
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
-        return int(numel(y)) if a.bias else 0
+        return whole(numel(y)) if a.bias else 0
 
     def module(self, a: Any, x: Shape) -> PyCall:
         k, s, d, pairs = self._geometry(a, x)
@@ -302,7 +302,7 @@ class _ConvTranspose(spatial.Ranked, Op):
         geometry = zip(self.axes, x[1:], *self._geometry(a), strict=True)
         for axis, size, ki, si, pi, oi, di in geometry:
             where = f" in {axis}" if self.rank > 1 else ""
-            if known(oi, si, di) and concrete(oi) >= max(concrete(si), concrete(di)):
+            if known(oi, si, di) and oi >= max(si, di):
                 raise OpError(
                     f"{self.name}: output_padding {oi}{where} must be smaller than the stride "
                     f"({si}) or the dilation ({di})",
@@ -312,7 +312,7 @@ class _ConvTranspose(spatial.Ranked, Op):
                 )
             full = (size - 1) * si + di * (ki - 1) + oi + 1
             o = full - 2 * pi
-            if known(o) and concrete(o) < 0:  # PyTorch makes an empty output of size 0
+            if known(o) and o < 0:  # PyTorch makes an empty output of size 0
                 raise OpError(
                     f"{self.name}: output {axis} would be {o}: padding {pi} removes 2·{pi} = "
                     f"{2 * concrete(pi)} of the {full} the kernel spreads the input {axis} "
@@ -332,10 +332,10 @@ class _ConvTranspose(spatial.Ranked, Op):
         # FlopCounterMode's rule for a transposed convolution: every input element times
         # its group's filters, (out_channels / groups) × kernel each.
         k = spatial.ntuple(a.kernel_size, self.rank, "kernel_size", self.name)
-        return int(numel(x) * (a.out_channels // a.groups) * math.prod(k))
+        return whole(numel(x) * (a.out_channels // a.groups) * math.prod(k))
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
-        return int(numel(y)) if a.bias else 0
+        return whole(numel(y)) if a.bias else 0
 
     def module(self, a: Any, x: Shape) -> PyCall:
         cls = f"nn.ConvTranspose{self.rank}d"

@@ -87,7 +87,7 @@ class Select(Op):
             return self._unknown_dim(a.dim, x)
         d = self._dim(a, x)
         size, index = x[d], a.index
-        if known(size, index) and not -concrete(size) <= concrete(index) < concrete(size):
+        if known(size, index) and not -size <= index < size:
             raise OpError(
                 f"select: index {index} is out of range for dimension {a.dim} of size {size} "
                 f"(the input is {fmt_shape(x)})",

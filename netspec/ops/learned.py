@@ -138,7 +138,7 @@ def declare(node: n.Expr, evaluate: Callable[[n.Expr], Any]) -> TensorDecl:
     for dim in shape:
         if isinstance(dim, bool) or not (isinstance(dim, int | Sym)):
             raise OpError(f"a tensor's sizes are integers ≥ 1, found {show(shape)}")
-        if known(dim) and concrete(dim) < 1:
+        if known(dim) and dim < 1:
             raise OpError(f"a tensor's sizes are integers ≥ 1, found {show(shape)}")
     args = tuple(values[a] for a in init.args)
     for arg in args:

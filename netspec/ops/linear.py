@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netspec.expr.evaluate import whole
 from netspec.ops.base import Attrs, Op, OpError, PyCall, Shape, Tensor, fmt_shape, numel, register
 from netspec.ops.fields import Count, Declared, Flag
 
@@ -37,10 +38,10 @@ class Linear(Op):
         return [weight, Tensor("bias", (a.out_features,), True)] if a.bias else [weight]
 
     def macs(self, a: Any, x: Shape, y: Shape) -> int:
-        return int(numel(x[:-1]) * x[-1] * a.out_features)
+        return whole(numel(x[:-1]) * x[-1] * a.out_features)
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
-        return int(numel(y)) if a.bias else 0
+        return whole(numel(y)) if a.bias else 0
 
     def module(self, a: Any, x: Shape) -> PyCall:
         # the features as the spec names them where it gives them (checked equal to the input's)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Sym, as_expr, concrete, known, show
+from netspec.expr.evaluate import Sym, as_expr, concrete, equal, known, show, whole
 from netspec.ops.base import HELPERS, Attrs, Ids, Op, OpError, Shape, fmt_shape, is_ids, numel
 from netspec.ops.upsample import MODE_RANKS, POINTS
 
@@ -68,8 +68,8 @@ class Merge:
     def ops(self, output: Shape, inputs: int, options: Options | None = None) -> int:
         """Element-wise operations of this merge (``--macs all``)."""
         if self.points is not None:
-            return int(numel(output)) * self.points({**self.options, **(options or {})})
-        return int(numel(output)) * (inputs - 1) if self.counts_ops else 0
+            return whole(numel(output)) * self.points({**self.options, **(options or {})})
+        return whole(numel(output)) * (inputs - 1) if self.counts_ops else 0
 
     def describe(self, names: Sequence[str], options: Options | None = None) -> str:
         """The merge as a spec writes it, with its inputs: ``concat(up4, enc4)``."""
@@ -79,11 +79,11 @@ class Merge:
 
 def _same(a: Any, b: Any) -> bool:
     """Whether two sizes may be equal (unknown symbolic sizes are taken at their word)."""
-    return not known(a, b) or concrete(a) == concrete(b)
+    return not known(a, b) or equal(a, b)
 
 
 def _one(size: Any) -> bool:
-    return known(size) and concrete(size) == 1
+    return known(size) and equal(size, 1)
 
 
 def _broadcasting(verb: str) -> Callable[[Sequence[Shape], Options], Shape]:
@@ -195,7 +195,7 @@ def _crop(shapes: Sequence[Shape], options: Options) -> Shape:
     """The centre of the first tensor, cut to the spatial size of the second."""
     a, b = _spatial_like("cropping")(shapes, options)
     for big, small in zip(a[1:], b[1:], strict=True):
-        if known(big, small) and concrete(small) > concrete(big):
+        if known(big, small) and small > big:
             raise OpError(
                 f"cropping {fmt_shape(a)} to the spatial size of {fmt_shape(b)}: the crop is "
                 "larger than the tensor",

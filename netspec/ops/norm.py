@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Sym, concrete, known, show
+from netspec.expr.evaluate import Sym, concrete, known, show, whole
 from netspec.ops.base import (
     HELPERS,
     Attrs,
@@ -65,7 +65,7 @@ class _BatchNorm(Op):
         return out
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
-        return 2 * int(numel(x))  # a scale and a shift per element, once folded for inference
+        return 2 * whole(numel(x))  # a scale and a shift per element, once folded for inference
 
     def module(self, a: Any, x: Shape) -> PyCall:
         cls = self.module_name
@@ -131,7 +131,7 @@ class _InstanceNorm(_BatchNorm):
     def infer(self, a: Any, x: Shape) -> Shape:
         super().infer(a, x)
         positions = numel(x[1:])
-        if known(positions) and concrete(positions) < 2:
+        if known(positions) and positions < 2:
             raise OpError(
                 f"{self.name} needs more than one value per channel to normalise, found "
                 f"{fmt_shape(x[1:])} = {positions} in the input {fmt_shape(x)}",
@@ -231,7 +231,7 @@ class GroupNorm(Op):
         return [weight, Tensor("bias", (x[0],), True)] if a.bias else [weight]
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
-        return 2 * int(numel(x))  # normalisation: a scale and a shift per element
+        return 2 * whole(numel(x))  # normalisation: a scale and a shift per element
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall("nn.GroupNorm", (a.num_groups, x[0]), self.kwargs(a))
@@ -283,7 +283,7 @@ class LocalResponseNorm(Op):
         return x
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
-        return int(numel(x)) * int(a.size + 3)
+        return whole(numel(x)) * int(a.size + 3)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall("nn.LocalResponseNorm", (a.size,), self.kwargs(a))
@@ -366,7 +366,7 @@ class LayerNorm(Op):
         return [weight, Tensor("bias", shape, True)] if a.bias else [weight]
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
-        return 2 * int(numel(x))  # normalisation: a scale and a shift per element
+        return 2 * whole(numel(x))  # normalisation: a scale and a shift per element
 
     def _shape_arg(self, a: Any, x: Shape) -> Any:
         return x[-1] if a.normalized_shape is None else a.normalized_shape
@@ -433,7 +433,7 @@ class LayerNorm2d(Op):
         return [Tensor("weight", (x[0],), True), Tensor("bias", (x[0],), True)]
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
-        return 2 * int(numel(x))  # normalisation: a scale and a shift per element
+        return 2 * whole(numel(x))  # normalisation: a scale and a shift per element
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall("LayerNorm2d", (x[0],), self.kwargs(a), helpers=("LayerNorm2d",))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any, ClassVar
 
-from netspec.expr.evaluate import concrete, known
+from netspec.expr.evaluate import concrete, known, whole
 from netspec.ops import spatial
 from netspec.ops.base import (
     Attrs,
@@ -74,7 +74,7 @@ class _Pool(spatial.Ranked, Op):
         require_rank(self.name, x, (self.rank + 1,), self.layout)
         k, s, p, d = self._geometry(a)
         for ki, pi in zip(k, p, strict=True):
-            if known(ki, pi) and concrete(pi) > concrete(ki) // 2:
+            if known(ki, pi) and pi > ki // 2:
                 raise OpError(
                     f"{self.name}: padding {pi} is more than half the kernel size {ki}",
                     hint=f"PyTorch allows padding up to {concrete(ki) // 2} for this kernel",
@@ -82,7 +82,7 @@ class _Pool(spatial.Ranked, Op):
                 )
         out: list[Any] = [x[0]]
         for axis, size, ki, si, pi, di in zip(self.axes, x[1:], k, s, p, d, strict=True):
-            if self.kernel_within_input and known(size, ki) and concrete(size) < concrete(ki):
+            if self.kernel_within_input and known(size, ki) and size < ki:
                 raise OpError(
                     f"{self.name}: the kernel ({ki}) is larger than the input {axis} {size}",
                     hint=f"the input is {fmt_shape(x)}; PyTorch's 3-d average pooling needs "
@@ -90,7 +90,7 @@ class _Pool(spatial.Ranked, Op):
                     attr="kernel_size",
                 )
             o = spatial.out_size(size, ki, si, pi, pi, di, a.ceil_mode)
-            if known(o) and concrete(o) < 1:
+            if known(o) and o < 1:
                 raise OpError(
                     f"{self.name}: output {axis} would be {o}: the window "
                     f"({spatial.effective_kernel(ki, di)}) does not fit the input {axis} {size}"
@@ -103,7 +103,7 @@ class _Pool(spatial.Ranked, Op):
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
         k, _, _, _ = self._geometry(a)
-        return int(numel(y)) * int(math.prod(k))
+        return whole(numel(y)) * whole(math.prod(k))
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall(self.module_name, (a.kernel_size,), self.kwargs(a))
@@ -208,7 +208,7 @@ class _Adaptive(_Pool):
         return (x[0], *(size if o is None else o for o, size in zip(sizes, x[1:], strict=True)))
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
-        return int(numel(x))
+        return whole(numel(x))
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall(self.module_name, (a.output_size,))

@@ -71,7 +71,7 @@ class Embedding(Op):
 
     def infer(self, a: Any, x: Shape) -> Shape:
         p, num = a.padding_idx, a.num_embeddings
-        if known(p, num) and p is not None and not -concrete(num) <= concrete(p) < concrete(num):
+        if known(p, num) and p is not None and not -num <= p < num:
             raise OpError(
                 f"embedding: padding_idx must be an id of the table, -{num} to {num - 1}, "
                 f"found {p}",
@@ -181,7 +181,7 @@ class _Recurrent(Op):
                 attr="num_layers",
             )
         proj = getattr(a, "proj_size", 0)
-        if known(proj, a.hidden_size) and concrete(proj) >= concrete(a.hidden_size):
+        if known(proj, a.hidden_size) and proj >= a.hidden_size:
             raise OpError(
                 f"{self.name}: proj_size must be smaller than hidden_size ({a.hidden_size}), "
                 f"found {proj}",

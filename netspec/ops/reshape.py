@@ -492,7 +492,7 @@ class _ZeroPad(Op):
             if known(size):
                 crop = -min(concrete(before), 0) - min(concrete(after), 0)
                 have = concrete(x[pos])
-                if have - crop < 0 or concrete(size) < 1:
+                if have - crop < 0 or size < 1:
                     what = "more than it has" if crop > have else "leaving nothing"
                     raise OpError(
                         f"{self.name}: padding ({before}, {after}) crops {crop} from the "

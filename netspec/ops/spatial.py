@@ -170,7 +170,7 @@ def _rounded(
     last_start = (out - 1) * stride
     limit = size + before
     if known(last_start, limit):
-        return out - 1 if concrete(last_start) >= concrete(limit) else out
+        return out - 1 if last_start >= limit else out
     test = n.Compare(as_expr(last_start), (">=",), (as_expr(limit),))
     return Sym(n.IfExp(test, as_expr(out - 1), as_expr(out)))
 

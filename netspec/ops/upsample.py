@@ -9,7 +9,7 @@ from annotated_types import Gt
 from pydantic import Strict
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import UNKNOWN, Sym, concrete, known
+from netspec.expr.evaluate import UNKNOWN, Sym, concrete, known, whole
 from netspec.ops import spatial
 from netspec.ops.base import (
     Attrs,
@@ -161,7 +161,7 @@ class Upsample(Op):
         if has_size:
             sizes = spatial.ntuple(a.size, rank, "size", self.name)
             for axis, o in zip(axes, sizes, strict=True):
-                if known(o) and concrete(o) < least:
+                if known(o) and o < least:
                     raise OpError(
                         f"upsample: output {axis} would be {o}",
                         hint="only mode 'area' makes an empty output",
@@ -172,7 +172,7 @@ class Upsample(Op):
         out: list[Any] = [x[0]]
         for axis, size, factor in zip(axes, x[1:], factors, strict=True):
             o = _scaled(size, factor)
-            if known(o) and concrete(o) < least:
+            if known(o) and o < least:
                 raise OpError(
                     f"upsample: output {axis} would be ⌊{size}·{factor}⌋ = {o}",
                     hint="a scale factor below 1 shrinks the input; only mode 'area' makes "
@@ -184,8 +184,8 @@ class Upsample(Op):
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
         if a.mode == "area":  # adaptive average pooling: every input value summed
-            return max(int(numel(x)), int(numel(y)))
-        return POINTS.get(a.mode, 0) * int(numel(y))  # nearest: copies
+            return max(whole(numel(x)), whole(numel(y)))
+        return POINTS.get(a.mode, 0) * whole(numel(y))  # nearest: copies
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall("nn.Upsample", (), self.kwargs(a))

@@ -79,9 +79,7 @@ class _WindowAttention(Op):
             "`permute([0, 2, 3, 1])` after a convolution)"
         )
         require_divides(name, "num_heads", a.num_heads, x[-1], "channels", note)
-        if known(a.shift_size, a.window_size) and not (
-            0 <= concrete(a.shift_size) < concrete(a.window_size)
-        ):
+        if known(a.shift_size, a.window_size) and not (0 <= a.shift_size < a.window_size):
             raise OpError(
                 f"{name}: shift_size={a.shift_size} must be at least 0 and less than "
                 f"window_size={a.window_size}",

@@ -160,6 +160,40 @@ def test_mobilenet_v2_figures_equal_check_one_at_a_time() -> None:
     assert rows[-1].parameters == 3_504_872 and rows[-1].macs == 300_774_272
 
 
+def test_rows_of_a_compiled_network_equal_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With many input sizes a width, a width's network is compiled into a program of its
+    input sizes (:mod:`netspec.expand.program`); its rows are still check's, including the
+    sizes whose decisions differ (1: every map 1×1) and the sizes the spec refuses."""
+    made: list[Any] = []
+    compile_sizes = sweep.compile_sizes
+
+    def counted(net: Any) -> Any:
+        program = compile_sizes(net)
+        made.append(program)
+        return program
+
+    monkeypatch.setattr(sweep, "compile_sizes", counted)
+    model = load_spec(resolve("vgg16"))
+    params = declared(model)
+    sizes = [224, 64, 1, 16, 32, 33, 48, 96, 100, 127, 128, 160, 192, 256, 300]
+    axes = sweep.parse_grid(["num_classes=10", f"input={','.join(map(str, sizes))}"], params)
+    rows = sweep.Sweeper(model, params, {}, None).run(axes)
+    assert len(made) >= 1 and all(program is not None for program in made)
+    assert sum(row.error is not None for row in rows) == 2  # 1 and 16: pooled to nothing
+    for row in rows:
+        size = row.texts[1]
+        args = ["--set", "num_classes=10", "--input", f"3,{size},{size}"]
+        result = CliRunner().invoke(app, ["check", "vgg16", "-f", "json", *args])
+        if row.error is not None:
+            assert result.exit_code == 2
+            assert row.error in " ".join(result.stderr.split("\n"))
+            continue
+        data = json.loads(result.stdout)
+        assert row.output == tuple(data["output"])
+        assert (row.parameters, row.macs) == (data["parameters"], data["macs"])
+        assert row.activation_bytes == 4 * sum(math.prod(x["output"]) for x in data["layers"])
+
+
 def test_macs_all_and_a_base_input() -> None:
     model = load_text(SMALL, "small.yaml")
     params = declared(model)
@@ -214,7 +248,8 @@ def test_drawn_specs_rows_equal_check_one_at_a_time(ex: Example, data: Any) -> N
     numeric params and the input — sizes keeping the channels (``input=N``, rows the sweep
     infers again from the row before where it can), whole shapes, other channels — gives in
     every row the figures ``check`` gives for those values alone (the API, which is what
-    ``check --format json`` prints), or the error it reports."""
+    ``check --format json`` prints), or the error it reports; in half the sweeps every
+    network is compiled into a program of its input sizes, however few the rows."""
     note(repr(ex))
     name = data.draw(st.sampled_from(NUMERIC))
     with tempfile.TemporaryDirectory() as folder:
@@ -234,10 +269,16 @@ def test_drawn_specs_rows_equal_check_one_at_a_time(ex: Example, data: Any) -> N
         if spec_input is not None and data.draw(st.booleans()):
             shapes.append((spec_input[0] + 1, *spec_input[1:]))
         texts = [str(size) for size in sizes] + ["x".join(map(str, s)) for s in shapes]
+        texts = list(dict.fromkeys(texts))  # a 1-d input's shape is written as its size
         grid = [f"{name}={','.join(literal(v) for v in values)}", f"input={','.join(texts)}"]
         note(f"grid {grid}, --input {base}, overrides {overrides}")
         axes = sweep.parse_grid(grid, params)
-        rows = sweep.Sweeper(model, params, overrides, base).run(axes)
+        compiled = data.draw(st.booleans())  # every network compiled, at any number of rows
+        with pytest.MonkeyPatch.context() as patch:
+            if compiled:
+                patch.setattr(sweep, "COMPILE_FROM", 0)
+            rows = sweep.Sweeper(model, params, overrides, base).run(axes)
+        event("programs of input sizes" if compiled else "networks inferred again")
         assert len(rows) == len(values) * len(texts)
         for row in rows:
             value, size = row.values

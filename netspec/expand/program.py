@@ -1,0 +1,310 @@
+"""An expanded network's figures as a program of its input sizes.
+
+:func:`~netspec.expand.reinfer.reinfer` infers an expanded tree again for another input size,
+running every operator rule again: about as long per row as the rules take. For many input
+sizes at the same params (a sweep over ``input``), :func:`compile_sizes` runs ``reinfer`` once
+more, over input sizes that are :class:`~netspec.expr.evaluate.Sym`\\ s named ``d1``, ``d2``…
+with the input's values, while :func:`~netspec.expr.evaluate.tracing`. The same rules compute
+the same values, and build as they go every shape, parameter count and MAC count as an
+expression in those sizes. Every decision they take on a size (a comparison, a truth test) is
+recorded as a guard, and every size read otherwise (``int()``, ``concrete``) pins it to its
+value, so nothing is computed from a size that the guards do not cover.
+
+The result is one Python function, generated from those expressions: it tests the guards in the
+order the rules took them and, where all hold, gives the figures; where one fails — the rules
+would decide otherwise, or refuse the input — it gives ``None``, and the caller infers or
+expands again. It is checked at the input it was traced at against the network itself before it
+is used. Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from netspec.errors import NetspecError
+from netspec.expand.ir import leaves
+from netspec.expand.reinfer import _Differs, _node, _same_kind
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import Guard, Sym, SymbolicError, tracing
+from netspec.infer import Network
+from netspec.infer.infer import totals
+from netspec.ops.base import Shape
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """What a sweep row reports of a network."""
+
+    output: Shape
+    parameters: int
+    macs: int
+    extra_ops: int
+    activations: int
+    """Elements of every layer's output (batch 1)."""
+
+    @staticmethod
+    def of(net: Network) -> Figures:
+        t = net.totals
+        active = sum(math.prod(leaf.output) for leaf in leaves(net.root))
+        return Figures(net.output, t.parameters, t.macs, t.extra_ops, active)
+
+
+MAX_NODES = 200_000
+"""Most expression nodes one program computes (the rest are inferred again)."""
+CHAIN = 64
+"""Most operators of a chain written in one statement."""
+
+
+class _Unsupported(Exception):
+    """An expression the program's code does not write: no program."""
+
+
+class Program:
+    """``net``'s figures for other inputs of its rank and channels (see the module's notes)."""
+
+    def __init__(self, net: Network, code: str, function: Callable[..., Any]) -> None:
+        self.input = net.input
+        self.code = code
+        """The generated function's source (for tests and the curious)."""
+        self._function = function
+
+    def __call__(self, x: Shape) -> Figures | None:
+        """The figures at input ``x``, or ``None`` where the guards do not hold (or ``x`` is
+        not of the traced input's kind)."""
+        if not _same_kind(self.input, x):
+            return None
+        try:
+            got = self._function(*x[1:])
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+        if got is None:
+            return None
+        *output, parameters, macs, extra, active = got
+        return Figures(tuple(output), parameters, macs, extra, active)
+
+
+def compile_sizes(net: Network) -> Program | None:
+    """``net``'s figures as a program of its input's sizes after the first, or ``None``
+    where its tree cannot be inferred again (see :func:`~netspec.expand.reinfer.reinfer`) or
+    the trace reads what the program cannot write."""
+    x = net.input
+    if net.input_dtype != "float32" or net.input_reads_params or len(x) < 2:
+        return None
+    sizes = [Sym(n.Name(f"d{i}"), d) for i, d in enumerate(x[1:], 1)]
+    traced = (x[0], *sizes)
+    try:
+        with tracing() as trace:
+            if not _same_kind(x, traced):  # the input's own tests, guards too
+                return None
+            root = _node(net.root, traced, _ByExpression())  # (deep residuals: RecursionError)
+            t = totals(root)
+            active = sum(math.prod(leaf.output) for leaf in leaves(root))
+            results = [*root.output, t.parameters, t.macs, t.extra_ops, active]
+    except (_Differs, NetspecError, SymbolicError, ArithmeticError, TypeError, ValueError):
+        return None
+    except RecursionError:  # pragma: no cover - residuals nested past Python's stack
+        return None
+    try:
+        code = _source([f"d{i}" for i in range(1, len(x))], trace.guards, results)
+    except _Unsupported:
+        return None
+    namespace: dict[str, Any] = {"__builtins__": _BUILTINS}
+    try:
+        exec(compile(code, "<netspec sizes>", "exec"), namespace)  # noqa: S102 (our own code)
+    except (SyntaxError, RecursionError, MemoryError):  # pragma: no cover - CPython's limits
+        return None
+    program = Program(net, code, namespace["figures"])
+    if program(x) != Figures.of(net):  # pragma: no cover - a rule's expression is wrong
+        return None
+    return program
+
+
+class _ByExpression(dict[Any, Any]):
+    """Operator rules' results by (operator, attributes, input), a traced size keyed by its
+    expression's structure (constants with their types): the same rule on the same
+    expressions decides the same and computes the same, so a repeated layer (a stage's blocks
+    after its first) takes the first one's results, its guards already recorded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.structures: dict[int, Any] = {}
+        """Each expression node's structure, by the node (alive while the trace is)."""
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return super().get(self._key(key), default)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(self._key(key), value)
+
+    def _key(self, key: tuple[Any, Any, Shape, bool]) -> tuple[Any, ...]:
+        op, attrs, x, ids = key
+        dims = tuple(self._structure(d.expr) if isinstance(d, Sym) else d for d in x)
+        return (op, attrs, dims, ids)
+
+    def _structure(self, node: Any) -> Any:
+        known = self.structures.get(id(node))
+        if known is not None:
+            return known
+        if isinstance(node, n.Const):
+            made: Any = (n.Const, type(node.value), node.value)
+        elif isinstance(node, n.Expr):
+            fields = [f for f in node.__dataclass_fields__ if f not in _AT]
+            made = (type(node), *(self._structure(getattr(node, f)) for f in fields))
+        elif isinstance(node, tuple):
+            made = tuple(self._structure(item) for item in node)
+        else:  # an operator's or a name's text
+            return node
+        self.structures[id(node)] = made
+        return made
+
+
+_AT = frozenset({"start", "end"})
+"""An expression node's position, not part of what it computes."""
+
+
+_BUILTINS = {"int": int, "max": max, "min": min, "abs": abs, "bool": bool}
+_CALLS = frozenset(_BUILTINS)
+_BINARY = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+_COMPARE = frozenset({"<", "<=", ">", ">=", "==", "!="})
+
+
+def _source(names: list[str], guards: list[Guard], results: list[Any]) -> str:
+    """The function ``figures(d1, d2, …)``: the guards in order, then the results."""
+    writer = _Writer(names)
+    for op, left, right, truth in guards:
+        if op == "truth":
+            test = writer.value(left)
+        elif op in _COMPARE:
+            test = f"{writer.value(left)} {op} {writer.value(right)}"
+        else:  # pragma: no cover - Trace records no other
+            raise _Unsupported(op)
+        writer.guard(test, truth)
+    values = [writer.value(r.expr) if isinstance(r, Sym) else repr(r) for r in results]
+    for r in results:
+        if not isinstance(r, Sym | int) or isinstance(r, bool):
+            raise _Unsupported(repr(r))
+    body = "\n".join(writer.lines)
+    return f"def figures({', '.join(names)}):\n{body}\n    return ({', '.join(values)},)\n"
+
+
+class _Writer:
+    """Python statements computing expressions, each compound node once (``t0 = …``),
+    operands before the nodes that read them (an explicit stack: residuals nest as deep as
+    the network)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = set(names)
+        self.lines: list[str] = []
+        self.done: dict[int, str] = {}
+        self.by_code: dict[str, str] = {}
+        self.guarded: set[str] = set()
+        self.keep: list[n.Expr] = []  # ids stay valid while the nodes live
+
+    def value(self, root: n.Expr) -> str:
+        stack: list[tuple[n.Expr, bool]] = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            if id(node) in self.done:
+                continue
+            parts = _parts(node)
+            if not ready:
+                stack.append((node, True))
+                stack.extend((p, False) for p in parts if id(p) not in self.done)
+                continue
+            self.done[id(node)] = self._write(node)
+            self.keep.append(node)
+            if len(self.done) > MAX_NODES:
+                raise _Unsupported("too many nodes")
+        return self.done[id(root)]
+
+    def _write(self, node: n.Expr) -> str:
+        kind = type(node)
+        if isinstance(node, n.Const):
+            value = node.value
+            if isinstance(value, float) and not math.isfinite(value):
+                raise _Unsupported(repr(value))
+            if not isinstance(value, int | float | bool) and value is not None:
+                raise _Unsupported(repr(value))
+            return f"({value!r})" if isinstance(value, int | float) and value < 0 else repr(value)
+        if isinstance(node, n.Name):
+            if node.id not in self.names:
+                raise _Unsupported(node.id)
+            return node.id
+        v = self.done
+        if kind is n.Binary:
+            assert isinstance(node, n.Binary)
+            if node.op not in _BINARY:
+                raise _Unsupported(node.op)
+            code = f"{v[id(node.left)]} {node.op} {v[id(node.right)]}"
+        elif kind is n.OpChain:  # one precedence, left to right: as Python reads it
+            assert isinstance(node, n.OpChain)
+            code = v[id(node.values[0])]
+            for index, (op, item) in enumerate(zip(node.ops, node.values[1:], strict=True)):
+                if op not in _BINARY:
+                    raise _Unsupported(op)
+                if index and index % CHAIN == 0:  # a statement per stretch: CPython's
+                    code = self._line(code)  # compiler recurses along a chain
+                code = f"{code} {op} {v[id(item)]}"
+        elif kind is n.Unary:
+            assert isinstance(node, n.Unary)
+            code = f"{node.op}{v[id(node.operand)]}"
+        elif kind is n.Not:
+            assert isinstance(node, n.Not)
+            code = f"not {v[id(node.operand)]}"
+        elif kind is n.BoolOp:
+            assert isinstance(node, n.BoolOp)
+            code = f" {node.op} ".join(v[id(item)] for item in node.values)
+        elif kind is n.IfExp:
+            assert isinstance(node, n.IfExp)
+            code = f"{v[id(node.body)]} if {v[id(node.test)]} else {v[id(node.orelse)]}"
+        elif kind is n.Compare:
+            assert isinstance(node, n.Compare)
+            if any(op not in _COMPARE for op in node.ops):
+                raise _Unsupported(node.ops)
+            code = v[id(node.left)] + "".join(
+                f" {op} {v[id(c)]}" for op, c in zip(node.ops, node.comparators, strict=True)
+            )
+        elif kind is n.Call:
+            assert isinstance(node, n.Call)
+            func = node.func
+            if type(func) is not n.Name or func.id not in _CALLS or node.kwargs:
+                raise _Unsupported(func)
+            code = f"{func.id}({', '.join(v[id(a)] for a in node.args)})"
+        else:
+            raise _Unsupported(kind.__name__)
+        return self._line(code)
+
+    def _line(self, code: str) -> str:
+        """A name for ``code``'s value: a new statement, or the one that computes it."""
+        name = self.by_code.get(code)  # the same computation written elsewhere: once
+        if name is None:
+            name = self.by_code[code] = f"t{len(self.by_code)}"
+            self.lines.append(f"    {name} = {code}")
+        return name
+
+    def guard(self, test: str, truth: bool) -> None:
+        """``return None`` unless ``test`` is ``truth`` (a test already made: nothing)."""
+        line = f"    if {'not ' if truth else ''}({test}):\n        return None"
+        if line not in self.guarded:
+            self.guarded.add(line)
+            self.lines.append(line)
+
+
+def _parts(node: n.Expr) -> tuple[n.Expr, ...]:
+    """The operands :meth:`_Writer._write` reads."""
+    if isinstance(node, n.Binary):
+        return (node.left, node.right)
+    if isinstance(node, n.OpChain | n.BoolOp):
+        return node.values
+    if isinstance(node, n.Unary | n.Not):
+        return (node.operand,)
+    if isinstance(node, n.IfExp):
+        return (node.test, node.body, node.orelse)
+    if isinstance(node, n.Compare):
+        return (node.left, *node.comparators)
+    if isinstance(node, n.Call):
+        return node.args
+    return ()

@@ -1,0 +1,138 @@
+"""A network compiled into a program of its input sizes gives, wherever it gives figures, the
+figures expanding the spec afresh at that input gives; where expanding fails, it gives none."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import event, given, note
+from hypothesis import strategies as st
+
+import netspec
+from netspec.errors import NetspecError
+from netspec.expand.expander import expand
+from netspec.expand.memo import Memo
+from netspec.expand.program import Figures, compile_sizes
+from netspec.expand.reinfer import CHANNEL_READS
+from netspec.expr import nodes as n
+from netspec.expr.evaluate import Sym, tracing
+from netspec.ops.base import Shape
+from netspec.spec.load import bundled_names
+from tests.expand.test_reinfer import _drawn_sizes, _load, _sizes
+from tests.strategies import Example, examples
+
+
+def _fresh(spec: Any, params: dict[str, Any], shape: Shape) -> Figures | NetspecError:
+    try:
+        return Figures.of(expand(spec, params, shape))
+    except NetspecError as exc:
+        return exc
+
+
+def _agrees(what: str, got: Figures | None, fresh: Figures | NetspecError, shape: Shape) -> None:
+    if isinstance(fresh, NetspecError):
+        assert got is None, f"{what} at {shape}: expansion fails ({fresh.message})"
+    elif got is not None:
+        assert got == fresh, f"{what} at {shape}"
+
+
+def _more_sizes(shape: Shape) -> list[Shape]:
+    """:func:`_sizes` and a spread of squares around the input's own."""
+    channels, *rest = shape
+    out = _sizes(shape)
+    for size in (2, 5, 17, 31, 64, 97, 128, 200, 255, 300):
+        out.append((channels, *([size] * len(rest))))
+    return out
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_compiled_figures_equal_expanded_again(name: str) -> None:
+    spec = netspec.load(name)
+    reads: set[str] = set()
+    net = expand(spec.spec, spec.params, input_reads=reads)
+    if not reads <= CHANNEL_READS:
+        return
+    program = compile_sizes(net)
+    if program is None:
+        return
+    assert program(net.input) == Figures.of(net)
+    for shape in _more_sizes(net.input):
+        _agrees(name, program(shape), _fresh(spec.spec, spec.params, shape), shape)
+
+
+@pytest.mark.parametrize(
+    "name", ["mobilenet_v2", "resnet50", "vgg16", "efficientnet_b0", "densenet121", "c3d"]
+)
+def test_common_networks_compile_and_hold_for_other_sizes(name: str) -> None:
+    """The sweep's speed rests on these: a program is made, and holds at sizes whose decisions
+    are the input's own (every layer's output at least 2 wide, as at 224)."""
+    spec = netspec.load(name)
+    net = expand(spec.spec, spec.params)
+    program = compile_sizes(net)
+    assert program is not None
+    channels, *rest = net.input
+    for size in (160, 192, 256, 288):
+        shape = (channels, *([size] * len(rest)))
+        got = program(shape)
+        assert got is not None, f"{name} at {shape}"
+        assert got == Figures.of(expand(spec.spec, spec.params, shape))
+
+
+@given(ex=examples(), data=st.data())
+def test_drawn_specs_compiled_equal_expanded_again(ex: Example, data: Any) -> None:
+    """Over the whole language (``tests/strategies.py``), as
+    ``test_drawn_specs_inferred_again_equal_expanded_again``: a spec expanded at its params,
+    compiled into a program of its input sizes, gives at other inputs — smaller, larger, tiny,
+    not square, drawn, of other channels or rank — the figures expanding afresh gives, or none;
+    none wherever expanding fails."""
+    note(repr(ex))
+    with tempfile.TemporaryDirectory() as folder:
+        spec = _load(ex, Path(folder))
+    reads: set[str] = set()
+    first = None if ex.input_override is None else tuple(ex.input_override)
+    net = expand(spec.spec, spec.params, first, memo=Memo(), input_reads=reads)
+    if not reads <= CHANNEL_READS:
+        event("program: blocks read other sizes of their input")
+        return
+    program = compile_sizes(net)
+    if program is None:
+        event("program: none")
+        return
+    assert program(net.input) == Figures.of(net)
+    for shape in _drawn_sizes(data.draw, net.input):
+        got = program(shape)
+        event("program: figures" if got is not None else "program: none at a size")
+        _agrees("the drawn spec", got, _fresh(spec.spec, spec.params, shape), shape)
+
+
+def test_decisions_are_guards_and_value_reads_pin() -> None:
+    """While tracing, a comparison on a known ``Sym`` is recorded with its outcome, and a read
+    of its value (``int()``, ``.value``) pins it; arithmetic records nothing."""
+    h = Sym(n.Name("d1"), 7)
+    with tracing() as trace:
+        twice = h * 2 - 1
+        assert twice > 10
+        assert not (twice < 3)
+        assert trace.guards and len(trace.guards) == 2
+        count = len(trace.guards)
+        assert int(twice) == 13
+        assert len(trace.guards) == count + 1
+        op, left, right, truth = trace.guards[-1]
+        assert (op, right, truth) == ("==", n.Const(13), True)
+    outside = Sym(n.Name("d1"), 7)
+    assert outside > 3  # no trace: nothing recorded, nothing raised
+    assert outside != 7  # without a trace, a Sym is compared as any object is: by identity
+
+
+def test_a_program_refuses_what_it_was_not_traced_for() -> None:
+    spec = netspec.load("mobilenet_v2")
+    net = expand(spec.spec, spec.params)
+    program = compile_sizes(net)
+    assert program is not None
+    assert program((4, 224, 224)) is None  # other channels
+    assert program((3, 224)) is None  # other rank
+    assert program((3, 0, 224)) is None  # not a size
+    assert "def figures(d1, d2):" in program.code
