@@ -204,12 +204,27 @@ class Shared:
     :func:`~netspec.expand.reinfer.reinfer` keeps, by their frozen params (to infer them
     again for other input sizes)."""
     sizes: int = 1
-    """Rows at the same params (the input sizes of the grid)."""
+    """Rows of the grid at each combination of params (the input axis's values)."""
     left: dict[Any, int] = field(default_factory=dict)
-    """Rows still to come at these params, where fewer than :attr:`sizes`."""
+    """By frozen params: rows still to come, once a row at those params has been analysed."""
     programs: dict[Any, list[Program]] = field(default_factory=dict)
     """By frozen params: networks' figures as programs of the input sizes
     (:mod:`~netspec.expand.program`), compiled where enough rows are left to repay it."""
+    served: dict[Any, int] = field(default_factory=dict)
+    """By frozen params: rows the programs gave (a third is compiled only where one has)."""
+    tried: dict[Any, int] = field(default_factory=dict)
+    """By frozen params: networks compiled, programs made or not."""
+
+    def compile(self, key: Any, net: Network, left: int) -> None:
+        """Compile ``net`` for the ``left`` rows to come at its params, where that may pay
+        (see :data:`COMPILE_FROM`, :data:`PROGRAMS`)."""
+        tried = self.tried.get(key, 0)
+        if left < COMPILE_FROM or tried >= PROGRAMS or (tried >= 2 and key not in self.served):
+            return
+        self.tried[key] = tried + 1
+        made = compile_sizes(net)
+        if made is not None:
+            self.programs.setdefault(key, []).append(made)
 
 
 COMPILE_FROM = 12
@@ -217,7 +232,9 @@ COMPILE_FROM = 12
 input sizes (compiling costs about ten inferences again; each row then about a hundredth)."""
 PROGRAMS = 3
 """Most programs kept per params (a program holds where the rules decide as they did at the
-input it was traced at: a very small input may decide otherwise)."""
+input it was traced at: a very small input may decide otherwise). A second is compiled where
+the first does not hold, a third only where one of them has given a row (a rule that reads a
+size's value pins its program to that size)."""
 
 
 class Sweeper:
@@ -295,17 +312,14 @@ class Sweeper:
         left = shared.left[key] = shared.left.get(key, shared.sizes) - 1
         earlier = cached(shared.networks, key)
         if earlier is not None and shape is not None:
-            programs = shared.programs.setdefault(key, [])
-            for program in programs:
+            for program in shared.programs.get(key, ()):
                 got = program(shape)
                 if got is not None:
+                    shared.served[key] = shared.served.get(key, 0) + 1
                     return shape, got
             again = reinfer(earlier, shape, shared.memo.applied)
             if again is not None:
-                if left >= COMPILE_FROM and len(programs) < PROGRAMS:
-                    made = compile_sizes(again)  # for the rows to come (decided as here)
-                    if made is not None:
-                        programs.append(made)
+                shared.compile(key, again, left)  # the programs decide otherwise here
                 return again.input, Figures.of(again)
         reads: set[str] = set()
         net = expand(self.spec, params, shape, memo=shared.memo, input_reads=reads)
@@ -315,9 +329,7 @@ class Sweeper:
                 del shared.networks[oldest]
                 shared.programs.pop(oldest, None)
             cache(shared.networks, key, net)
-            if left >= COMPILE_FROM:
-                made = compile_sizes(net)  # for the rows to come
-                shared.programs[key] = [made] if made is not None else []
+            shared.compile(key, net, left)
         return net.input, Figures.of(net)
 
     def run(self, axes: Sequence[Axis]) -> list[Row]:

@@ -87,9 +87,14 @@ class Program:
 
 
 def compile_sizes(net: Network) -> Program | None:
-    """``net``'s figures as a program of its input's sizes after the first, or ``None``
-    where its tree cannot be inferred again (see :func:`~netspec.expand.reinfer.reinfer`) or
-    the trace reads what the program cannot write."""
+    """``net`` (expanded with blocks that read of ``in`` only
+    :data:`~netspec.expand.reinfer.CHANNEL_READS`, as for
+    :func:`~netspec.expand.reinfer.reinfer`) as a program of its input's sizes after the
+    first, or ``None`` where its tree cannot be inferred again or the trace reads what the
+    program cannot write.
+
+    A block that reads other sizes of its input decides its tree from them, unrecorded:
+    the caller keeps to that condition (``expand(…, input_reads=…)`` says what was read)."""
     x = net.input
     if net.input_dtype != "float32" or net.input_reads_params or len(x) < 2:
         return None
@@ -103,9 +108,9 @@ def compile_sizes(net: Network) -> Program | None:
             t = totals(root)
             active = sum(math.prod(leaf.output) for leaf in leaves(root))
             results = [*root.output, t.parameters, t.macs, t.extra_ops, active]
-    except (_Differs, NetspecError, SymbolicError, ArithmeticError, TypeError, ValueError):
+    except (_Differs, NetspecError, SymbolicError):
         return None
-    except RecursionError:  # pragma: no cover - residuals nested past Python's stack
+    except Exception:  # noqa: BLE001 - a rule not written for traced sizes: infer again
         return None
     try:
         code = _source([f"d{i}" for i in range(1, len(x))], trace.guards, results)

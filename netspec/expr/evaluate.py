@@ -94,20 +94,21 @@ class Trace:
             self.guards.append(Guard(("==", expr, n.Const(value), True)))
 
 
-_TRACES: list[Trace] = []
-"""The traces being recorded (the innermost records); empty but while :func:`tracing`."""
+_TRACE: ContextVar[Trace | None] = ContextVar("netspec_trace", default=None)
+"""The trace being recorded (in this thread or task), or ``None``: see :func:`tracing`."""
 
 
 class tracing:  # noqa: N801 (a context manager, used as ``with tracing() as trace``)
-    """Record what is decided on :class:`Sym` values while the block runs."""
+    """Record what is decided on :class:`Sym` values while the block runs (in this thread
+    or task only)."""
 
     def __enter__(self) -> Trace:
         trace = Trace()
-        _TRACES.append(trace)
+        self._token = _TRACE.set(trace)
         return trace
 
     def __exit__(self, *exc: object) -> None:
-        _TRACES.pop()
+        _TRACE.reset(self._token)
 
 
 def _raw(value: Any) -> Any:
@@ -137,8 +138,10 @@ class Sym:
     @property
     def value(self) -> Any:
         v = self._value
-        if _TRACES and v is not UNKNOWN:
-            _TRACES[-1].pin(self.expr, v)
+        if v is not UNKNOWN:
+            trace = _TRACE.get()
+            if trace is not None:
+                trace.pin(self.expr, v)
         return v
 
     @property
@@ -157,8 +160,9 @@ class Sym:
         raise SymbolicError(self)
 
     def _decide(self, op: str, other: Any, truth: bool) -> bool:
-        if _TRACES:
-            _TRACES[-1].decided(op, self.expr, other, truth)
+        trace = _TRACE.get()
+        if trace is not None:
+            trace.decided(op, self.expr, other, truth)
         return truth
 
     def __bool__(self) -> bool:
@@ -198,16 +202,28 @@ class Sym:
     def __eq__(self, o: object) -> bool:
         # identity, as for any object, but while tracing a known value compared with a
         # number is compared (and the decision recorded), as the value itself would be
-        if _TRACES and self.known and _is_number(o if not isinstance(o, Sym) else o._value):
+        if self._traced_with(o):
             return self._decide("==", o, bool(self._value == _raw(o)))
         return self is o
 
     def __ne__(self, o: object) -> bool:
-        if _TRACES and self.known and _is_number(o if not isinstance(o, Sym) else o._value):
+        if self._traced_with(o):
             return self._decide("!=", o, bool(self._value != _raw(o)))
         return self is not o
 
-    __hash__ = object.__hash__
+    def _traced_with(self, o: object) -> bool:
+        """Whether ``self == o`` compares values: while tracing, a known value and a number
+        (a boolean too, as Python compares them)."""
+        if self._value is UNKNOWN or _TRACE.get() is None:
+            return False
+        other = o._value if isinstance(o, Sym) else o
+        return isinstance(other, int | float) and isinstance(self._value, int | float)
+
+    def __hash__(self) -> int:
+        # by identity; a traced value is never a key (a lookup would decide unrecorded)
+        if self._value is not UNKNOWN and _TRACE.get() is not None:
+            raise TypeError("a traced value is not hashable")
+        return object.__hash__(self)
 
     def _op(self, op: str, other: Any, swap: bool = False) -> Any:
         # Python arithmetic written in an operator's rules, not a spec's expression: its value
@@ -324,6 +340,8 @@ def equal(a: Any, b: Any) -> bool:
     """``a == b`` for known values, :class:`Sym` or not, by value (a traced ``Sym``'s
     comparison is a guard)."""
     if isinstance(a, Sym):
+        if isinstance(b, Sym) and a.expr is b.expr:  # one expression: one value, always
+            return True
         return a._decide("==", b, bool(a._known() == _raw_known(b)))
     if isinstance(b, Sym):
         return b._decide("==", a, bool(b._known() == a))
@@ -757,7 +775,7 @@ def product(values: Any) -> Any:
 def _is_one(value: Any) -> bool:
     """Whether ``value`` is the number 1, a factor a product leaves out (not a traced
     ``Sym``: keeping a factor is right at any value)."""
-    if isinstance(value, Sym) and _TRACES:
+    if isinstance(value, Sym) and _TRACE.get() is not None:
         return False
     raw = _raw(value)
     return type(raw) is not bool and raw == 1

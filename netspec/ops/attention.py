@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from netspec.expr.evaluate import whole
 from netspec.ops.base import (
     Attrs,
     Op,
@@ -81,14 +82,14 @@ class MultiheadAttention(Op):
         return tokens * e * 3 * e, scores, scores, tokens * e * e
 
     def macs(self, a: Any, x: Shape, y: Shape) -> int:
-        return int(sum(self._parts(a, x)))
+        return whole(sum(self._parts(a, x)))
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
         tokens, e = x
         bias = 4 * tokens * e if a.bias else 0  # 3E in, E out per token
         softmax = 3 * a.num_heads * tokens * tokens
         scale = a.num_heads * tokens * tokens  # the scores divided by √d
-        return int(bias + softmax + scale)
+        return whole(bias + softmax + scale)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         kwargs = (*self.kwargs(a), ("batch_first", True))

@@ -479,7 +479,7 @@ def require_divides(op: str, attr: str, part: Any, whole: Any, what: str, note: 
     """Attribute ``attr`` (``part``) must divide ``whole``, the input's ``what`` (attention
     heads the channels), where both are known: else an error with ``whole``'s divisors
     (``note`` added to the hint)."""
-    if known(whole, part) and concrete(whole) % concrete(part):
+    if known(whole, part) and whole % part:  # (a traced size's remainder is decided)
         raise OpError(
             f"{op}: {attr}={concrete(part)} must divide the {what} {concrete(whole)}",
             hint=divisors_hint(concrete(whole)) + note,

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from netspec.expr.evaluate import concrete, known
+from netspec.expr.evaluate import concrete, known, whole
 from netspec.ops.base import (
     HELPERS,
     Attrs,
@@ -138,7 +138,7 @@ class PartitionAttention(Op):
 
     def macs(self, a: Any, x: Shape, y: Shape) -> int:
         p = self._sizes(a, x)
-        return int(sum(p[k] for k in self._PRODUCTS))
+        return whole(sum(p[k] for k in self._PRODUCTS))
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
         c, height, width = x
@@ -149,7 +149,7 @@ class PartitionAttention(Op):
         norms = 2 * 5 * tokens * c
         mlp = tokens * (2 * p["hidden"] + c)  # bias, GELU; bias
         adds = 2 * tokens * c
-        return int(attention + norms + mlp + adds)
+        return whole(attention + norms + mlp + adds)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         args = (x[0], a.head_dim, a.partition_size, a.partition_type)

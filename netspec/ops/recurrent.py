@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Annotated, Any, ClassVar, Literal
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Sym, SymbolicError, as_expr, concrete, known
+from netspec.expr.evaluate import Sym, SymbolicError, as_expr, concrete, known, whole
 from netspec.ops.base import (
     HELPERS,
     Attrs,
@@ -217,10 +217,10 @@ class _Recurrent(Op):
         per = sum(g * h * (features + out) for features in self._layer_inputs(a, x))
         if _positive(proj):
             per += a.num_layers * h * proj
-        return int(per * self._directions(a))
+        return whole(per * self._directions(a))
 
     def macs(self, a: Any, x: Shape, y: Shape) -> int:
-        return int(x[0]) * self._step_macs(a, x)
+        return whole(x[0]) * self._step_macs(a, x)
 
     def _state_ops(self, h: int) -> int:
         """Element-wise operations of one cell's state update (besides the gate activations)."""
@@ -229,7 +229,7 @@ class _Recurrent(Op):
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
         g, h = self.gates, a.hidden_size
         per = g * h + self._state_ops(h) + (2 * g * h if a.bias else 0)
-        return int(x[0] * a.num_layers * self._directions(a) * per)
+        return whole(x[0] * a.num_layers * self._directions(a) * per)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         kwargs = [(k, v) for k, v in self.kwargs(a) if k != "output"]

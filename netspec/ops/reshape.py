@@ -15,6 +15,7 @@ from netspec.expr.evaluate import (
     SymList,
     as_expr,
     concrete,
+    equal,
     known,
     product,
     show,
@@ -171,7 +172,7 @@ class Reshape(Op):
         if free is None:
             if not known(*sizes):
                 return self._unknown_sizes(x, sizes)
-            if known(total, rest) and concrete(total) != concrete(rest):
+            if known(total, rest) and not equal(total, rest):
                 raise OpError(
                     f"reshape: shape {show(a.shape)} holds {rest} elements, but the input "
                     f"{fmt_shape(x)} has {total}",
@@ -179,7 +180,7 @@ class Reshape(Op):
                     attr="shape",
                 )
             return tuple(sizes)
-        if known(total, rest) and concrete(total) % concrete(rest):
+        if known(total, rest) and total % rest:
             raise OpError(
                 f"reshape: shape {show(a.shape)} cannot hold the input {fmt_shape(x)}: its "
                 f"{total} elements are not a multiple of {rest}",
@@ -406,7 +407,7 @@ class ChannelShuffle(Op):
         if len(x) < 2:
             require_rank(self.name, x, (2, 3, 4), "channels × spatial dimensions")
         c = x[0]
-        if known(c, a.groups) and concrete(c) % concrete(a.groups):
+        if known(c, a.groups) and c % a.groups:
             raise OpError(
                 f"channel_shuffle: groups={a.groups} must divide the {c} input channels",
                 hint=divisors_hint(concrete(c)),
@@ -491,7 +492,7 @@ class _ZeroPad(Op):
             # with 0); a crop of everything that padding then refills is PyTorch's too
             if known(size):
                 crop = -min(concrete(before), 0) - min(concrete(after), 0)
-                have = concrete(x[pos])
+                have = x[pos]
                 if have - crop < 0 or size < 1:
                     what = "more than it has" if crop > have else "leaving nothing"
                     raise OpError(

@@ -91,8 +91,9 @@ def _scaled(size: Any, factor: Any) -> Any:
     product = size * factor
     if not isinstance(product, Sym):
         return int(product)
-    value = int(product.value) if product.known else UNKNOWN
-    return Sym(n.Call(n.Name("int"), (product.expr,)), value)
+    if product.known:
+        return whole(product)  # int(…) of a traced size too, not its value
+    return Sym(n.Call(n.Name("int"), (product.expr,)))
 
 
 def _floats(value: Any) -> Any:
@@ -264,7 +265,7 @@ class PixelShuffle(_PixelShuffle):
         require_rank(self.name, x, (3,), "channels × height × width")
         c, r = x[0], a.upscale_factor
         square = r * r
-        if known(c, square) and concrete(c) % concrete(square):
+        if known(c, square) and c % square:
             raise OpError(
                 f"pixel_shuffle: upscale_factor={r} needs channels divisible by {r}² = "
                 f"{square}, found {c}",
@@ -296,7 +297,7 @@ class PixelUnshuffle(_PixelShuffle):
         require_rank(self.name, x, (3,), "channels × height × width")
         r = a.downscale_factor
         for what, size in (("height", x[1]), ("width", x[2])):
-            if known(size, r) and concrete(size) % concrete(r):
+            if known(size, r) and size % r:
                 raise OpError(
                     f"pixel_unshuffle: downscale_factor={r} must divide the input {what}, "
                     f"found {size}",

@@ -24,7 +24,7 @@ import math
 from typing import Any, ClassVar
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Sym, as_expr, concrete, known
+from netspec.expr.evaluate import Sym, as_expr, concrete, known, whole
 from netspec.ops.base import (
     HELPERS,
     Attrs,
@@ -148,13 +148,13 @@ class _WindowAttention(Op):
 
     def macs(self, a: Any, x: Shape, y: Shape) -> int:
         p = self._parts(a, x)
-        return int(sum(p[k] for k in self._PRODUCTS if k in p))
+        return whole(sum(p[k] for k in self._PRODUCTS if k in p))
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
         p = self._parts(a, x)
         scores = p["windows"] * a.num_heads * p["n"] * p["n"]
         bias = 4 * p["tokens"] * x[-1]  # 3C in, C out per token
-        return int(bias + 5 * scores)  # scale, position bias, softmax (3)
+        return whole(bias + 5 * scores)  # scale, position bias, softmax (3)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         cls = "ShiftedWindowAttentionV2" if self.cosine else "ShiftedWindowAttention"
@@ -274,10 +274,10 @@ class _PatchMerging(Op):
         ]
 
     def macs(self, a: Any, x: Shape, y: Shape) -> int:
-        return int(y[0] * y[1] * 4 * x[-1] * 2 * x[-1])
+        return whole(y[0] * y[1] * 4 * x[-1] * 2 * x[-1])
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
-        return int(y[0] * y[1] * (2 if self.norm_after else 4) * x[-1] * 5)
+        return whole(y[0] * y[1] * (2 if self.norm_after else 4) * x[-1] * 5)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         cls = "PatchMergingV2" if self.norm_after else "PatchMerging"
@@ -695,14 +695,14 @@ class SwinBlockV2(Op):
         return height * width * c * self._hidden(a, x) * 2
 
     def macs(self, a: Any, x: Shape, y: Shape) -> int:
-        return int(_ATTN_V2.macs(self._attn(a), x, y) + self._mlp_macs(a, x))
+        return whole(_ATTN_V2.macs(self._attn(a), x, y) + self._mlp_macs(a, x))
 
     def extra_ops(self, a: Any, x: Shape, y: Shape) -> int:
         height, width, c = x
         norms = 2 * 5 * height * width * c
         mlp = height * width * (self._hidden(a, x) * 2 + c)  # bias, GELU; bias
         adds = 2 * height * width * c
-        return int(_ATTN_V2.extra_ops(self._attn(a), x, y) + norms + mlp + adds)
+        return whole(_ATTN_V2.extra_ops(self._attn(a), x, y) + norms + mlp + adds)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         args = (x[-1], a.num_heads, a.window_size, a.shift_size)

@@ -194,6 +194,31 @@ def test_rows_of_a_compiled_network_equal_check(monkeypatch: pytest.MonkeyPatch)
         assert row.activation_bytes == 4 * sum(math.prod(x["output"]) for x in data["layers"])
 
 
+def test_a_program_that_never_holds_is_compiled_at_most_twice_a_width(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rule that reads a size's value pins its program to that size: the sweep stops
+    compiling such a network after a second try, and its rows are inferred again."""
+    tries: list[Any] = []
+
+    class Pinned:
+        def __call__(self, shape: Any) -> None:
+            return None
+
+    def pinned(net: Any) -> Pinned:
+        tries.append(net.input)
+        return Pinned()
+
+    monkeypatch.setattr(sweep, "compile_sizes", pinned)
+    model = load_spec(resolve("resnet18"))
+    params = declared(model)
+    sizes = ",".join(str(size) for size in range(64, 64 + 4 * 20, 4))
+    axes = sweep.parse_grid(["num_classes=10,20", f"input={sizes}"], params)
+    rows = sweep.Sweeper(model, params, {}, None).run(axes)
+    assert len(rows) == 40 and all(row.error is None for row in rows)
+    assert [shape[1] for shape in tries] == [64, 68, 64, 68]  # two a width
+
+
 def test_macs_all_and_a_base_input() -> None:
     model = load_text(SMALL, "small.yaml")
     params = declared(model)

@@ -122,9 +122,14 @@ def test_decisions_are_guards_and_value_reads_pin() -> None:
         assert len(trace.guards) == count + 1
         op, left, right, truth = trace.guards[-1]
         assert (op, right, truth) == ("==", n.Const(13), True)
+        assert (twice == 13) is True and (twice != 13) is False
+        assert trace.guards[-1][0] == "!="
+        with pytest.raises(TypeError, match="not hashable"):
+            hash(twice)  # a lookup by it would decide, unrecorded
     outside = Sym(n.Name("d1"), 7)
     assert outside > 3  # no trace: nothing recorded, nothing raised
     assert outside != 7  # without a trace, a Sym is compared as any object is: by identity
+    assert {outside: 1}[outside] == 1
 
 
 def test_a_program_refuses_what_it_was_not_traced_for() -> None:
