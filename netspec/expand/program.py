@@ -24,13 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from netspec.errors import NetspecError
 from netspec.expand.ir import leaves
-from netspec.expand.reinfer import _Differs, _node, _same_kind
+from netspec.expand.reinfer import reinfer, same_kind
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Guard, Sym, SymbolicError, tracing
+from netspec.expr.evaluate import Guard, Sym, tracing
 from netspec.infer import Network
-from netspec.infer.infer import totals
 from netspec.ops.base import Shape
 
 
@@ -74,7 +72,7 @@ class Program:
     def __call__(self, x: Shape) -> Figures | None:
         """The figures at input ``x``, or ``None`` where the guards do not hold (or ``x`` is
         not of the traced input's kind)."""
-        if not _same_kind(self.input, x):
+        if not same_kind(self.input, x):
             return None
         try:
             got = self._function(*x[1:])
@@ -96,22 +94,18 @@ def compile_sizes(net: Network) -> Program | None:
     A block that reads other sizes of its input decides its tree from them, unrecorded:
     the caller keeps to that condition (``expand(…, input_reads=…)`` says what was read)."""
     x = net.input
-    if net.input_dtype != "float32" or net.input_reads_params or len(x) < 2:
+    if len(x) < 2:
         return None
-    sizes = [Sym(n.Name(f"d{i}"), d) for i, d in enumerate(x[1:], 1)]
-    traced = (x[0], *sizes)
+    traced = (x[0], *(Sym(n.Name(f"d{i}"), d) for i, d in enumerate(x[1:], 1)))
     try:
-        with tracing() as trace:
-            if not _same_kind(x, traced):  # the input's own tests, guards too
+        with tracing() as trace:  # reinfer's tests of the input and every rule's: guards
+            again = reinfer(net, traced, _ByExpression())
+            if again is None:
                 return None
-            root = _node(net.root, traced, _ByExpression())  # (deep residuals: RecursionError)
-            t = totals(root)
-            active = sum(math.prod(leaf.output) for leaf in leaves(root))
-            results = [*root.output, t.parameters, t.macs, t.extra_ops, active]
-    except (_Differs, NetspecError, SymbolicError):
-        return None
+            f = Figures.of(again)
     except Exception:  # noqa: BLE001 - a rule not written for traced sizes: infer again
         return None
+    results = [*f.output, f.parameters, f.macs, f.extra_ops, f.activations]
     try:
         code = _source([f"d{i}" for i in range(1, len(x))], trace.guards, results)
     except _Unsupported:
@@ -187,10 +181,9 @@ def _source(names: list[str], guards: list[Guard], results: list[Any]) -> str:
         else:  # pragma: no cover - Trace records no other
             raise _Unsupported(op)
         writer.guard(test, truth)
+    if any(not isinstance(r, Sym | int) or isinstance(r, bool) for r in results):
+        raise _Unsupported(repr(results))
     values = [writer.value(r.expr) if isinstance(r, Sym) else repr(r) for r in results]
-    for r in results:
-        if not isinstance(r, Sym | int) or isinstance(r, bool):
-            raise _Unsupported(repr(r))
     body = "\n".join(writer.lines)
     return f"def figures({', '.join(names)}):\n{body}\n    return ({', '.join(values)},)\n"
 
@@ -226,7 +219,6 @@ class _Writer:
         return self.done[id(root)]
 
     def _write(self, node: n.Expr) -> str:
-        kind = type(node)
         if isinstance(node, n.Const):
             value = node.value
             if isinstance(value, float) and not math.isfinite(value):
@@ -239,13 +231,11 @@ class _Writer:
                 raise _Unsupported(node.id)
             return node.id
         v = self.done
-        if kind is n.Binary:
-            assert isinstance(node, n.Binary)
+        if isinstance(node, n.Binary):
             if node.op not in _BINARY:
                 raise _Unsupported(node.op)
             code = f"{v[id(node.left)]} {node.op} {v[id(node.right)]}"
-        elif kind is n.OpChain:  # one precedence, left to right: as Python reads it
-            assert isinstance(node, n.OpChain)
+        elif isinstance(node, n.OpChain):  # one precedence, left to right: as Python reads it
             code = v[id(node.values[0])]
             for index, (op, item) in enumerate(zip(node.ops, node.values[1:], strict=True)):
                 if op not in _BINARY:
@@ -253,33 +243,27 @@ class _Writer:
                 if index and index % CHAIN == 0:  # a statement per stretch: CPython's
                     code = self._line(code)  # compiler recurses along a chain
                 code = f"{code} {op} {v[id(item)]}"
-        elif kind is n.Unary:
-            assert isinstance(node, n.Unary)
+        elif isinstance(node, n.Unary):
             code = f"{node.op}{v[id(node.operand)]}"
-        elif kind is n.Not:
-            assert isinstance(node, n.Not)
+        elif isinstance(node, n.Not):
             code = f"not {v[id(node.operand)]}"
-        elif kind is n.BoolOp:
-            assert isinstance(node, n.BoolOp)
+        elif isinstance(node, n.BoolOp):
             code = f" {node.op} ".join(v[id(item)] for item in node.values)
-        elif kind is n.IfExp:
-            assert isinstance(node, n.IfExp)
+        elif isinstance(node, n.IfExp):
             code = f"{v[id(node.body)]} if {v[id(node.test)]} else {v[id(node.orelse)]}"
-        elif kind is n.Compare:
-            assert isinstance(node, n.Compare)
+        elif isinstance(node, n.Compare):
             if any(op not in _COMPARE for op in node.ops):
                 raise _Unsupported(node.ops)
             code = v[id(node.left)] + "".join(
                 f" {op} {v[id(c)]}" for op, c in zip(node.ops, node.comparators, strict=True)
             )
-        elif kind is n.Call:
-            assert isinstance(node, n.Call)
+        elif isinstance(node, n.Call):
             func = node.func
-            if type(func) is not n.Name or func.id not in _CALLS or node.kwargs:
+            if not isinstance(func, n.Name) or func.id not in _CALLS or node.kwargs:
                 raise _Unsupported(func)
             code = f"{func.id}({', '.join(v[id(a)] for a in node.args)})"
         else:
-            raise _Unsupported(kind.__name__)
+            raise _Unsupported(type(node).__name__)
         return self._line(code)
 
     def _line(self, code: str) -> str:

@@ -48,7 +48,7 @@ def reinfer(net: Network, x: Shape, memo: dict[Any, Any] | None = None) -> Netwo
     the same spec and params at ``x``, or ``None`` where that cannot be promised (see the
     module's notes). ``memo``: operator rules' results, as for
     :func:`~netspec.infer.apply`."""
-    if net.input_dtype != "float32" or net.input_reads_params or not _same_kind(net.input, x):
+    if net.input_dtype != "float32" or net.input_reads_params or not same_kind(net.input, x):
         return None  # (params giving input sizes: expansion holds x to them)
     try:
         root = _node(net.root, x, memo)
@@ -67,7 +67,7 @@ def reinfer(net: Network, x: Shape, memo: dict[Any, Any] | None = None) -> Netwo
     )
 
 
-def _same_kind(old: Shape, new: Shape) -> bool:
+def same_kind(old: Shape, new: Shape) -> bool:
     r"""Same rank, same first size (channels or features), every size a positive integer, and
     no more elements than an expansion accepts (``_check_input`` refuses the others). Sizes
     may be traced :class:`~netspec.expr.evaluate.Sym`\ s (see :mod:`netspec.expand.program`):
@@ -141,7 +141,7 @@ def _op(node: OpNode, x: Shape, memo: dict[Any, Any] | None) -> OpNode:
 
 
 def _block(node: BlockNode, x: Shape, memo: dict[Any, Any] | None) -> BlockNode:
-    if not _same_kind(node.input, x):
+    if not same_kind(node.input, x):
         raise _Differs  # what the block read of its input may differ
     twin = BlockNode(
         node.path, node.name, node.span, x, x, kind=node.kind, own=node.own, block=node.block,

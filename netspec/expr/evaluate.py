@@ -182,22 +182,17 @@ class Sym:
         self._known()
         return int(self.value)
 
-    def _other(self, o: Any) -> Any:
-        if isinstance(o, Sym):
-            return o._known()
-        return o
-
     def __lt__(self, o: Any) -> bool:
-        return self._decide("<", o, bool(self._known() < self._other(o)))
+        return self._decide("<", o, bool(self._known() < _raw_known(o)))
 
     def __le__(self, o: Any) -> bool:
-        return self._decide("<=", o, bool(self._known() <= self._other(o)))
+        return self._decide("<=", o, bool(self._known() <= _raw_known(o)))
 
     def __gt__(self, o: Any) -> bool:
-        return self._decide(">", o, bool(self._known() > self._other(o)))
+        return self._decide(">", o, bool(self._known() > _raw_known(o)))
 
     def __ge__(self, o: Any) -> bool:
-        return self._decide(">=", o, bool(self._known() >= self._other(o)))
+        return self._decide(">=", o, bool(self._known() >= _raw_known(o)))
 
     def __eq__(self, o: object) -> bool:
         # identity, as for any object, but while tracing a known value compared with a
@@ -349,6 +344,7 @@ def equal(a: Any, b: Any) -> bool:
 
 
 def _raw_known(value: Any) -> Any:
+    """``value``'s value for a decision (a ``Sym``'s, unread: the decision is the guard)."""
     return value._known() if isinstance(value, Sym) else value
 
 
