@@ -435,6 +435,17 @@ def sweep() -> None:
         print(f"sweep of mobilenet_v2 over {widths} × {shown}")
         rate = f"{rows / seconds:7.0f} per second"
         print(f"  {rows} configurations, analysed  {fmt(seconds)}   {rate}\n")
+    # an encoder-decoder: its crops and concats read earlier tensors by name (`from:`)
+    unet = load_spec("unet")
+    sweeper = sweeping.Sweeper(unet, declared(unet), {}, None)
+    axes = sweeping.parse_grid(
+        ["input=" + ",".join(str(size) for size in range(188, 700, 8))], declared(unet)
+    )
+    rows = len(sweeper.run(axes))
+    seconds = median_time(lambda: sweeper.run(axes), 5)
+    print("sweep of unet over input=188,196,…,692")
+    rate = f"{rows / seconds:7.0f} per second"
+    print(f"  {rows} configurations, analysed  {fmt(seconds)}   {rate}\n")
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ from netspec.expr.evaluate import (
 )
 from netspec.expr.render import render
 from netspec.infer import Network, apply
-from netspec.infer.infer import MAX_ELEMENTS
+from netspec.infer.infer import MAX_ELEMENTS, join
 from netspec.ops.base import Ids, Op, OpError, Shape, Tensor, fmt_shape, is_ids
 from netspec.ops.learned import TensorRef, declare
 from netspec.ops.merge import JOINS, MERGES, JoinAttrs, split_channels
@@ -500,7 +500,7 @@ class _Expander:
         shapes = tuple(self._read(box, sources, i, path)[0] for i in range(len(sources.names)))
         attrs = JoinAttrs(sources.names, shapes, tuple(options.items()))
         try:
-            y = merge.infer(shapes, options)
+            node = join(JOINS[merge.name], attrs, path=path, name=name, span=entry.span)
         except OpError as exc:
             listing = ", ".join(
                 f"{t} {fmt_shape(s)}" for t, s in zip(sources.names, shapes, strict=True)
@@ -511,10 +511,7 @@ class _Expander:
                 path,
                 hint=exc.hint or merge.hint,
             ) from None
-        node = OpNode(
-            path, name, entry.span, shapes[0], y, op=JOINS[merge.name], attrs=attrs,
-            functional=True, extra_ops=merge.ops(y, len(shapes), options),
-        )  # fmt: skip
+        y = node.output
         self._claim(box, name, None, entry.span)
         box.names[name] = node
         box.node.sources[len(box.node.children)] = sources.names

@@ -7,15 +7,17 @@ those reads are the channels alone (``in.channels``: MobileNetV2's hidden width 
 condition), an input that differs only in its other sizes makes the same decisions at every
 block whose input keeps its channels: the same tree, with other shapes. ``reinfer`` walks an
 expanded tree in call order and runs its operator, split and merge rules again on the new
-shapes — the functions expanding calls (``apply``, ``Merge.infer``, ``split_channels``,
-``OpNode.is_callable``), on exactly the inputs expanding again would give them — and gives
-the network expanding again would give.
+shapes — the functions expanding calls (``apply``, ``join``, ``Merge.infer``,
+``split_channels``, ``OpNode.is_callable``), on exactly the inputs expanding again would give
+them — and gives the network expanding again would give. A ``from:`` child reads the tensors
+it names in the new tree (see :class:`_Reads`).
 
-It gives ``None`` instead wherever it cannot promise that: a block whose input's channels or
-rank changed, ``from:`` readers, integer ids, a rule that fails (expanding again reports the
-error, positioned as only expansion can), or a layer whose form would change (a function
-call that would own tensors). ``netspec sweep`` uses it for rows that differ from an earlier
-row only in the input size; tests hold it to equal expansion node by node.
+It gives ``None`` instead wherever it cannot promise that: a block whose inputs' channels or
+rank changed, a ``from:`` name that does not find what expansion read, integer ids, a rule
+that fails (expanding again reports the error, positioned as only expansion can), or a layer
+whose form would change (a function call that would own tensors). ``netspec sweep`` uses it
+for rows that differ from an earlier row only in the input size; tests hold it to equal
+expansion node by node.
 """
 
 from __future__ import annotations
@@ -25,12 +27,12 @@ from typing import Any
 
 from netspec.errors import NetspecError
 from netspec.expand.ir import BlockNode, JoinRun, Node, OpNode, PathRun, Run, SeqNode, SplitRun
-from netspec.expand.lower import IN
+from netspec.expand.lower import IN, INPUT
 from netspec.expr.evaluate import Sym
 from netspec.infer import Network, apply
-from netspec.infer.infer import MAX_ELEMENTS
+from netspec.infer.infer import MAX_ELEMENTS, join
 from netspec.ops.base import OpError, Shape
-from netspec.ops.merge import MERGES, split_channels
+from netspec.ops.merge import MERGES, Join, JoinAttrs, split_channels
 
 CHANNEL_READS = frozenset({"channels", "features", "rank"})
 """What blocks may read of ``in`` (see :func:`netspec.expand.expander.expand`'s
@@ -89,33 +91,108 @@ def _plain(x: Shape) -> bool:
     return True
 
 
-def _node(node: Node, x: Shape, memo: dict[Any, Any] | None) -> Node:
+def _node(
+    node: Node, x: Shape, memo: dict[Any, Any] | None, others: tuple[Shape, ...] = ()
+) -> Node:
     kind = type(node)
     if kind is OpNode:
         assert isinstance(node, OpNode)
         return _op(node, x, memo)
     assert isinstance(node, SeqNode)
-    if node.sources:  # tensors read by name: not walked here
-        raise _Differs
     if kind is SeqNode:
         twin = SeqNode(
             node.path, node.name, node.span, x, x, kind=node.kind, own=node.own,
+            sources=node.sources,
         )  # fmt: skip
-        twin.children, twin.output = _chain(node.children, x, memo)
+        reads = _Reads(node, {INPUT: (node.input, x)}) if node.sources else None
+        twin.children, twin.output = _chain(node.children, x, memo, reads)
         return twin
     if kind is not BlockNode:
         raise _Differs
     assert isinstance(node, BlockNode)
-    return _block(node, x, memo)
+    return _block(node, x, memo, others)
 
 
-def _chain(nodes: list[Node], x: Shape, memo: dict[Any, Any] | None) -> tuple[list[Node], Shape]:
+class _Reads:
+    """The tensors the ``from:`` children of a class (:attr:`SeqNode.sources`) read, found
+    by name in the tree inferred again: the class's inputs, an earlier child (the only one
+    of that name: a stateless module called twice is refused), a child of an earlier sequence
+    (``seq.k``). What each name finds in the old tree must be what its expansion read there,
+    or the walk gives up."""
+
+    def __init__(self, old: SeqNode, inputs: dict[str, tuple[Shape, Shape]]) -> None:
+        self.old = old
+        self.inputs = inputs
+        """By name: the class's inputs' old and new shapes."""
+        self.made: list[Node] = []
+        """The new children so far, in the old children's order."""
+
+    def shapes(self, index: int) -> tuple[Shape, ...]:
+        """The new shapes of the tensors child ``index`` reads, in the order it names them."""
+        child = self.old.children[index]
+        found = [self._find(name, index) for name in self.old.sources[index]]
+        if isinstance(child, OpNode) and isinstance(child.op, Join):
+            read: tuple[Shape, ...] = child.attrs.shapes
+        elif isinstance(child, BlockNode) and child.others:
+            read = (child.input, *child.others)
+        else:
+            read = (child.input,)
+        if tuple(old for old, _ in found) != read:
+            raise _Differs
+        return tuple(new for _, new in found)
+
+    def _find(self, name: str, index: int) -> tuple[Shape, Shape]:
+        """The old and new shapes of the tensor ``name``, read by child ``index``."""
+        base, dot, k = name.partition(".")
+        earlier = [j for j, c in enumerate(self.old.children[:index]) if c.name == base]
+        if not dot and name in self.inputs:
+            if earlier:
+                raise _Differs
+            return self.inputs[name]
+        if len(earlier) != 1:
+            raise _Differs
+        old, new = self.old.children[earlier[0]], self.made[earlier[0]]
+        if not dot:
+            return old.output, new.output
+        if not (isinstance(old, SeqNode) and isinstance(new, SeqNode) and k.isdigit()):
+            raise _Differs
+        at = int(k)
+        if at >= len(old.children) or at >= len(new.children):
+            raise _Differs
+        return old.children[at].output, new.children[at].output
+
+
+def _chain(
+    nodes: list[Node], x: Shape, memo: dict[Any, Any] | None, reads: _Reads | None = None
+) -> tuple[list[Node], Shape]:
+    """``nodes`` in order from ``x``; with ``reads``, the next children of a class, whose
+    ``from:`` children read the tensors they name instead."""
     out: list[Node] = []
     for child in nodes:
-        twin = _node(child, x, memo)
+        if reads is None:
+            twin = _node(child, x, memo)
+        else:
+            index = len(reads.made)
+            if index in reads.old.sources:
+                twin = _reading(child, reads.shapes(index), memo)
+            else:
+                twin = _node(child, x, memo)
+            reads.made.append(twin)
         out.append(twin)
         x = twin.output
     return out, x
+
+
+def _reading(child: Node, shapes: tuple[Shape, ...], memo: dict[Any, Any] | None) -> Node:
+    """A ``from:`` child on the tensors of ``shapes``: a merge of them, or a layer, sequence or
+    block on the first (a block of several inputs: on all, in order)."""
+    if isinstance(child, OpNode) and isinstance(child.op, Join):
+        attrs = JoinAttrs(child.attrs.names, shapes, child.attrs.options)
+        try:
+            return join(child.op, attrs, path=child.path, name=child.name, span=child.span)
+        except OpError:
+            raise _Differs from None
+    return _node(child, shapes[0], memo, shapes[1:])
 
 
 def _op(node: OpNode, x: Shape, memo: dict[Any, Any] | None) -> OpNode:
@@ -140,13 +217,24 @@ def _op(node: OpNode, x: Shape, memo: dict[Any, Any] | None) -> OpNode:
     return twin
 
 
-def _block(node: BlockNode, x: Shape, memo: dict[Any, Any] | None) -> BlockNode:
-    if not same_kind(node.input, x):
-        raise _Differs  # what the block read of its input may differ
+def _block(
+    node: BlockNode, x: Shape, memo: dict[Any, Any] | None, others: tuple[Shape, ...] = ()
+) -> BlockNode:
+    if len(others) != len(node.others) or not all(
+        same_kind(old, new)
+        for old, new in zip((node.input, *node.others), (x, *others), strict=True)
+    ):
+        raise _Differs  # what the block read of its inputs may differ
     twin = BlockNode(
         node.path, node.name, node.span, x, x, kind=node.kind, own=node.own, block=node.block,
-        args=dict(node.args), merge=node.merge,
+        args=dict(node.args), merge=node.merge, sources=node.sources, others=others,
+        inputs=node.inputs,
     )  # fmt: skip
+    reads = None
+    if node.sources:
+        given = zip(node.inputs, (node.input, *node.others), (x, *others), strict=False)
+        named = {name: (old, new) for name, old, new in given}
+        reads = _Reads(node, {INPUT: (node.input, x), **named})
     tensors: dict[str, Shape] = {IN: x}
     flow: list[Run] = []
     children: list[Node] = []
@@ -158,24 +246,24 @@ def _block(node: BlockNode, x: Shape, memo: dict[Any, Any] | None) -> BlockNode:
                 tensors[step.dst] = start
                 flow.append(PathRun(step, start, start, [], exists=False))
                 continue
-            made, y = _chain(run.nodes, start, memo)
+            made, y = _chain(run.nodes, start, memo, reads)
             children += made
             tensors[step.dst] = y
             flow.append(PathRun(step, start, y, made))
         elif type(run) is JoinRun:
-            join = run.step
+            merging = run.step
             if not run.applied:
-                tensors[join.dst] = tensors[join.otherwise]
-                flow.append(JoinRun(join, tensors[join.dst], applied=False))
+                tensors[merging.dst] = tensors[merging.otherwise]
+                flow.append(JoinRun(merging, tensors[merging.dst], applied=False))
                 continue
-            merge = MERGES[join.merge]
-            shapes = [tensors[t] for t in join.inputs]
+            merge = MERGES[merging.merge]
+            shapes = [tensors[t] for t in merging.inputs]
             try:
                 y = merge.infer(shapes)  # as expanding infers it
             except OpError:
                 raise _Differs from None
-            tensors[join.dst] = y
-            flow.append(JoinRun(join, y, ops=merge.ops(y, len(shapes))))
+            tensors[merging.dst] = y
+            flow.append(JoinRun(merging, y, ops=merge.ops(y, len(shapes))))
         else:
             assert isinstance(run, SplitRun)
             split = run.step

@@ -18,6 +18,7 @@ from netspec.errors import ShapeError, Span
 from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, walk
 from netspec.expr.evaluate import Sym, concrete
 from netspec.ops.base import Ids, Op, OpError, Shape, Tensor, fmt_shape, is_ids
+from netspec.ops.merge import Join, JoinAttrs
 
 
 def apply(
@@ -89,6 +90,21 @@ def apply(
         macs=macs,
         extra_ops=extra,
     )
+
+
+def join(op: Join, attrs: JoinAttrs, *, path: str, name: str, span: Span | None) -> OpNode:
+    """A merge entry (``from: [a, b]``) over tensors of the shapes ``attrs.shapes``: a call
+    in ``forward`` with no state, its shape and operations its merge's rules.
+
+    Raises:
+        OpError: the merge refuses the shapes (the caller names them all).
+    """
+    x = attrs.shapes[0]
+    y = op.infer(attrs, x)
+    return OpNode(
+        path, name, span, x, y, op=op, attrs=attrs, functional=True,
+        extra_ops=op.extra_ops(attrs, x, y),
+    )  # fmt: skip
 
 
 def _dtype_error(

@@ -64,7 +64,17 @@ def test_compiled_figures_equal_expanded_again(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["mobilenet_v2", "resnet50", "vgg16", "efficientnet_b0", "densenet121", "c3d"]
+    "name",
+    [
+        "mobilenet_v2",
+        "resnet50",
+        "vgg16",
+        "efficientnet_b0",
+        "densenet121",
+        "c3d",
+        "fcn_resnet50",  # `from:` children: a resize to the input
+        "lraspp_mobilenet_v3_large",  # and a head of two inputs, one `backbone.4`
+    ],
 )
 def test_common_networks_compile_and_hold_for_other_sizes(name: str) -> None:
     """The sweep's speed rests on these: a program is made, and holds at sizes whose decisions

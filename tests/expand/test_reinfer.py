@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import netspec
 from netspec.errors import NetspecError
 from netspec.expand.expander import MAX_RANK, expand
-from netspec.expand.ir import Node, lint, walk
+from netspec.expand.ir import Node, SeqNode, lint, walk
 from netspec.expand.memo import Memo
 from netspec.expand.reinfer import CHANNEL_READS, reinfer
 from netspec.infer import Network
@@ -181,6 +181,44 @@ def test_common_networks_are_inferred_again(name: str) -> None:
     again = reinfer(net, (3, 160, 160))
     assert again is not None
     assert _dump(again.root) == _dump(expand(spec.spec, spec.params, (3, 160, 160)).root)
+
+
+@pytest.mark.parametrize(
+    "name", ["unet", "unet_recursive", "fcn_resnet50", "lraspp_mobilenet_v3_large"]
+)
+def test_networks_reading_tensors_by_name_are_inferred_again(name: str) -> None:
+    """``from:`` children — U-Net's crops and concats, a head reading ``backbone.4``, a
+    block of two inputs, a resize to ``input`` — read the tensors they name in the new tree."""
+    spec = netspec.load(name)
+    net = expand(spec.spec, spec.params)
+    assert any(isinstance(node, SeqNode) and node.sources for node in walk(net.root))
+    for size in (192, 256, 600):
+        shape = (net.input[0], size, size + 8)
+        again = reinfer(net, shape)
+        assert again is not None, f"{name} at {shape}"
+        _agrees(name, again, expand(spec.spec, spec.params, shape), shape)
+
+
+TWICE = """
+netspec: 1
+name: twice
+input: [4, 16, 16]
+layers:
+  - act: relu
+  - pool: maxpool2d(2)
+  - act: relu
+  - up: resize(mode='nearest')
+    from: [act, input]
+"""
+
+
+def test_a_name_two_calls_share_is_left_to_expansion() -> None:
+    """One stateless module called twice under one name: which call's output ``from:``
+    reads is expansion's to say (the later one), so the tree is not inferred again."""
+    spec = netspec.loads(TWICE)
+    net = expand(spec.spec, spec.params)
+    assert net.root.children[-1].attrs.shapes == ((4, 8, 8), (4, 16, 16))
+    assert reinfer(net, (4, 32, 32)) is None
 
 
 BLOCK = """
