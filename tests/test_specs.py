@@ -1225,3 +1225,19 @@ def test_text_lstm_reads_token_ids_of_any_length() -> None:
         assert model(torch.randint(0, 20_000, (3, 16))).shape == (3, 4)
     with pytest.raises(RuntimeError):  # a float tensor is not ids (PyTorch refuses it too)
         model(torch.randn(3, 16))
+
+
+def test_convnext_stages_must_chain() -> None:
+    """A stage's input channels are what the downsampling before it gives: a block_setting
+    whose rows do not chain (torchvision builds it, and its forward fails) is refused by check
+    at the condition, and by the generated class."""
+    bad = "[[96, 192, 3], [200, 384, 3], [384, 768, 9], [768, none, 3]]"
+    text = resolve("convnext").read_text()
+    line = text[: text.index("require: all(")].count("\n") + 1
+    result = CliRunner().invoke(app, ["check", "convnext", "--set", f"block_setting={bad}"])
+    assert result.exit_code == 2
+    assert f"convnext.yaml:{line}:" in result.output
+    assert "block_setting requires all(" in result.output
+    cls = type(netspec.load("convnext_tiny").build())
+    with pytest.raises(ValueError, match="block_setting requires all"):
+        cls(block_setting=[[96, 192, 3], [200, 384, 3], [384, 768, 9], [768, None, 3]])
