@@ -267,6 +267,10 @@ _FORMS = {
 }
 
 
+_FROM_CHILD = re.compile(r"\bfrom\s*(?:\[[^\]]*[\[,]\s*)?([A-Za-z_]\w*)\s*\.\s*$")
+"""The text of a line up to a ``from`` name's ``.``: what follows must be an index."""
+
+
 def _in_context(
     exc: Exception, text: str, offset: int, message: str, hint: str | None
 ) -> tuple[str, str | None]:
@@ -289,6 +293,14 @@ def _in_context(
         return message, hint
     token = str(exc.token)
     expected = {str(e).rsplit("__", 1)[-1] for e in exc.expected}
+    tap = _FROM_CHILD.search(text[text.rfind("\n", 0, offset) + 1 : offset])
+    if tap is not None:  # `from [s, s.x1]`: a sequence's child is read by its position
+        seq = tap.group(1)
+        return (
+            "`from` names a tensor by a layer's name (an identifier), or a child of a sequence "
+            f"by its index (`backbone.4`), found '{seq}.{token}'",
+            f"write {seq}.0, {seq}.1, … (the child's index in {seq}), or a layer's name",
+        )
     inside = {"RPAR", "RSQB", "COMMA", "_IF", "FOR", "COLON"}
     if opener is not None and opener[0] in "([" and inside & expected:
         close = ")" if opener[0] == "(" else "]"

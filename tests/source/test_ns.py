@@ -100,6 +100,18 @@ def test_errors_in_expressions_point_into_the_ns_file() -> None:
 
 SYNTAX_ERRORS = [
     # (text, line, column, message, hint)
+    *(  # a sequence's child read by a name, not its index: said as YAML's `from:` says it
+        (
+            "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    s: [conv2d(1, 1), relu]\n"
+            f"    c: concat from {sources}\n}}\n",
+            6,
+            col,
+            "`from` names a tensor by a layer's name (an identifier), or a child of a "
+            "sequence by its index (`backbone.4`), found 's.x1'",
+            "write s.0, s.1, … (the child's index in s), or a layer's name",
+        )
+        for sources, col in (("[s, s.x1]", 26), ("s.x1", 22), ("[s.0, s . x1]", 30))
+    ),
     (  # a parallel's paths not closed: its '{' named, not "a name cannot be it here"
         "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    parallel merge add {\n"
         "        { c: conv2d(1, 1) }\n        {}\n    parallel merge add {\n        {}\n"
