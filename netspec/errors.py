@@ -218,15 +218,19 @@ class InternalError(RuntimeError):
         return "\n  ".join([self.message, *rest]) if rest else self.message
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
-    """A ``did you mean 'x'?`` phrase for the closest of ``choices``, or ``None``."""
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The one of ``choices`` ``word`` is likeliest a misspelling of, or ``None``."""
     options = sorted(set(choices))
     close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    if not close:
-        lowered = {c.lower(): c for c in options}
-        hit = lowered.get(word.lower())
-        close = [hit] if hit else []
-    return f"did you mean '{close[0]}'?" if close else None
+    if close:
+        return close[0]
+    return {c.lower(): c for c in options}.get(word.lower())
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    """A ``did you mean 'x'?`` phrase for the closest of ``choices``, or ``None``."""
+    close = closest(word, choices)
+    return f"did you mean '{close}'?" if close else None
 
 
 def choices_hint(word: str, choices: Iterable[str], what: str, limit: int = 12) -> str:

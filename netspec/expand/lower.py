@@ -30,7 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, RootModel
 
 from netspec import ops
-from netspec.errors import Span, SpecError, choices_hint, did_you_mean
+from netspec.errors import Span, SpecError, choices_hint, closest, did_you_mean
 from netspec.expand.calls import check_form, resolve
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import BUILTINS, show, type_name
@@ -918,11 +918,9 @@ def check_value_names(spec: m.SpecFile) -> None:
     Raises:
         SpecError: the first such name, at its position.
     """
-    known = set(spec.params) | set(spec.let) | set(spec.tensors) | set(BUILTINS)
-    for block in spec.blocks.values():
-        known |= {p.name for p in block.params} | set(block.let) | set(block.tensors)
-        if block.expansion is not None:
-            known.add("expansion")
+    top = set(spec.params) | set(spec.let) | set(spec.tensors)
+    own = {name: _block_names(block) for name, block in spec.blocks.items()}
+    known = top | set(BUILTINS) | set().union(*own.values())
     codes: list[tuple[m.Code, str, bool]] = []
     for key in ("input", "params", "let", "tensors"):  # in the order a spec is written
         _collect(getattr(spec, key), key, False, codes, known, spec.blocks)
@@ -936,16 +934,51 @@ def check_value_names(spec: m.SpecFile) -> None:
                 hint = "at the model's level the input is `input:`; name its sizes with params"
             else:
                 message = f"undefined name {node.id!r}"
-                guess = did_you_mean(node.id, known - set(BUILTINS))
-                hint = (
-                    f"{guess} (a name is refused wherever it is written, in a branch or an "
-                    "arm the values do not take too)"
-                    if guess
-                    else "no param, let value, loop variable or block parameter has that "
-                    "name; strings need quotes, as in 'M'"
-                )
+                hint = _misspelt(node.id, where, in_block, top, own, known)
             span = origin.span_at(node.start, node.end) if origin is not None else None
             raise SpecError(message, span or code.span, where, hint=hint)
+
+
+def _block_names(block: m.BlockDef) -> set[str]:
+    """The names a block gives its own code: parameters, ``let``, tensors, ``expansion``."""
+    names = {p.name for p in block.params} | set(block.let) | set(block.tensors)
+    return names | ({"expansion"} if block.expansion is not None else set())
+
+
+def _misspelt(
+    name: str,
+    where: str,
+    in_block: bool,
+    top: set[str],
+    own: dict[str, set[str]],
+    known: set[str],
+) -> str:
+    """The hint for an undefined ``name`` written ``where``: the likeliest name visible there
+    (the spec's, the loops', and inside a block its own), else the block a name like it
+    belongs to."""
+    block = where.split(".")[1] if in_block and where.startswith("blocks.") else ""
+    loops = known - top - set(BUILTINS) - set().union(*own.values())
+    mine = own.get(block, set())
+    visible = top | loops | mine
+    guess = did_you_mean(name, visible)
+    if guess:
+        return (
+            f"{guess} (a name is refused wherever it is written, in a branch or an arm the "
+            "values do not take too)"
+        )
+    for other, names in own.items():
+        elsewhere = closest(name, names - visible)
+        if elsewhere and other != block:
+            here = f"block {block}" if block else "the model's layers"
+            given = f" (its own: {', '.join(sorted(mine))})" if mine else ""
+            return (
+                f"'{elsewhere}' is a name of block {other}, which {here} cannot read{given}; "
+                "a block reads its own names and the spec's params and let values"
+            )
+    return (
+        "no param, let value, loop variable or block parameter has that name; strings need "
+        "quotes, as in 'M'"
+    )
 
 
 def _collect(

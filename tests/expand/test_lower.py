@@ -131,6 +131,48 @@ def test_a_name_the_spec_never_gives_is_refused_wherever_it_is_written(
     )
 
 
+TWO_BLOCKS = """netspec: 1
+name: t
+input: [3, 8, 8]
+params:
+  width: 8
+blocks:
+  A:
+    params: [channels]
+    body:
+      - conv2d(channels, 1)
+  B:
+    params: [planes]
+    body:
+      - conv2d(CODE, 1)
+layers:
+  - a: A(width)
+  - b: B(LAYER)
+"""
+
+
+@pytest.mark.parametrize(
+    ("code", "layer", "hint"),
+    [
+        ("planse", "width", "did you mean 'planes'?"),  # the block's own
+        ("widht", "width", "did you mean 'width'?"),  # the spec's
+        (
+            "channel",
+            "width",
+            "'channels' is a name of block A, which block B cannot read (its own: planes)",
+        ),
+        ("planes", "channel", "'channels' is a name of block A, which the model's layers"),
+    ],
+    ids=["own", "spec", "other-block", "model"],
+)
+def test_a_misspelt_name_is_told_what_may_be_read_there(code: str, layer: str, hint: str) -> None:
+    """The guess is a name visible where the typo is written; a name only another block
+    gives is named as that block's, not suggested as if it could be read."""
+    with pytest.raises(SpecError) as caught:
+        netspec.loads(TWO_BLOCKS.replace("CODE", code).replace("LAYER", layer))
+    assert caught.value.hint is not None and hint in caught.value.hint
+
+
 @pytest.mark.parametrize(
     "layers",
     [
