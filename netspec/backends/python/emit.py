@@ -17,6 +17,7 @@ Sizes that change inside a loop or a condition are carried by local variables (`
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import keyword
 import re
@@ -391,6 +392,11 @@ def _if(test: n.Expr, body: list[Stmt]) -> Stmt:
     if laid is not None and laid.flat() == render(chain, python=True):
         head = "if not (" if negated else "if ("
         expr = Bracket(head, (Item(laid),), "):", commas=False, text=header)
+    elif isinstance(chain, n.Call):  # a long call split at its brackets: `if not all(\n…\n):`
+        called = _expr(chain)
+        if isinstance(called, Bracket) and called.flat() == render(chain, python=True):
+            head = ("if not " if chain is not inner else "if ") + called.head
+            expr = dataclasses.replace(called, head=head, close=called.close + ":", text=None)
     return Stmt(header, expr, reads=_reads(test), body=body, block=True)
 
 
@@ -734,6 +740,8 @@ class Module:
         node = n.strip(node)
         if isinstance(node, n.Compare | n.Not):
             return True
+        if isinstance(node, n.Call) and isinstance(node.func, n.Name):
+            return node.func.id in ("all", "any", "bool")  # (a truth value, whatever it reads)
         if isinstance(node, n.BoolOp):
             return all(self._truth(v) for v in node.values)
         if isinstance(node, n.Const):

@@ -1105,6 +1105,37 @@ def test_the_checks_read_as_python() -> None:
     assert "if width % 4:" in source  # `not not …` is the condition itself
 
 
+def test_a_long_require_of_all_reads_as_black_writes_it() -> None:
+    """``all``/``any`` are true or false by their form: ``not all(…)``, split at the call's
+    brackets where the line is long (as ruff formats it)."""
+    text = """netspec: 1
+name: m
+input: [3, 8, 8]
+params:
+  widths:
+    default: [8, 16, 32]
+    require: all([w % 8 == 0 and w >= 8 for w in widths]) or any([w == 0 for w in widths])
+  stages:
+    default: [[8, 16], [16, 32], [32, 64]]
+    require: all([row[1] == stages[i + 1][0] for i, row in enumerate(stages[:-1])])
+layers:
+  - conv2d(widths[0], 3)
+"""
+    source = netspec.loads(text).source()
+    assert "        if not all(\n            tuple(row[1] == stages[i + 1][0] for" in source
+    assert "if not (\n" in source  # the `or` of two calls: split one operand a line
+    for args in (["format", "--check", "--isolated", "-"], ["check", "--isolated", "-"]):
+        proc = subprocess.run(
+            [sys.executable, "-m", "ruff", *args], input=source, capture_output=True, text=True
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    cls = _generated(netspec.loads(text))
+    with pytest.raises(ValueError, match="stages requires all"):
+        cls(stages=[[8, 16], [17, 32], [32, 64]])
+    with pytest.raises(ValueError, match="widths requires all"):
+        cls(widths=[8, 12, 32])
+
+
 def test_deeplabv3_takes_three_atrous_rates() -> None:
     """Its ASPP writes out a branch per rate: a fourth rate is refused, not ignored."""
     with pytest.raises(NetspecError, match=r"atrous_rates requires len\(atrous_rates\) == 3"):
