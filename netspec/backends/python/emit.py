@@ -17,12 +17,11 @@ Sizes that change inside a loop or a condition are carried by local variables (`
 from __future__ import annotations
 
 import ast
-import dataclasses
 import functools
 import keyword
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netspec.errors import CodegenError, ExprError, NetspecError, ShapeError, Span, SpecError
@@ -396,7 +395,7 @@ def _if(test: n.Expr, body: list[Stmt]) -> Stmt:
         called = _expr(chain)
         if isinstance(called, Bracket) and called.flat() == render(chain, python=True):
             head = ("if not " if chain is not inner else "if ") + called.head
-            expr = dataclasses.replace(called, head=head, close=called.close + ":", text=None)
+            expr = replace(called, head=head, close=called.close + ":", text=None)
     return Stmt(header, expr, reads=_reads(test), body=body, block=True)
 
 
