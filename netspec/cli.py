@@ -879,9 +879,9 @@ def sweep(
     fastest), each analysed statically as `check` would (no torch). Activation memory is
     the sum of every layer's output, in elements x 4 bytes (float32, batch 1; the input and
     the merges of residual and branched blocks are not counted). A combination the spec
-    refuses is a row with its error. Exit 0 when at least one row was analysed, 2 when
-    every row failed or the command line is wrong (an unknown param, a value that is not a
-    literal).
+    refuses is a row with its error and the hint check gives under it. Exit 0 when at least
+    one row was analysed, 2 when every row failed or the command line is wrong (an unknown
+    param, a value that is not a literal).
     """
     from netspec.backends import sweep as sweep_backend
     from netspec.spec.load import load_spec, resolve

@@ -1548,9 +1548,11 @@ def test_sweep_failed_rows_and_errors() -> None:
     some = run("sweep", "vgg16", "--grid", "input=16,32", "-f", "csv")
     assert some.exit_code == 0
     rows = list(csv.reader(io.StringIO(some.stdout)))
-    assert rows[1][-1].endswith("maxpool2d: output H would be 0: the window (2) does not fit "
+    assert rows[0][-2:] == ["error", "hint"]
+    assert rows[1][-2].endswith("maxpool2d: output H would be 0: the window (2) does not fit "
                                 "the input H 1")  # fmt: skip
-    assert rows[2][-1] == "" and "1 failed" in some.stderr
+    assert rows[1][-1].startswith("the input is 512×1×1; pool less, or earlier")
+    assert rows[2][-2:] == ["", ""] and "1 failed" in some.stderr
     every = run("sweep", "vgg16", "--grid", "depth=12,14")
     assert every.exit_code == 2
     assert "depth must be one of 11, 13, 16, 19, found 12" in every.stdout

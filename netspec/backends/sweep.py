@@ -75,6 +75,8 @@ class Row:
     macs: int | None = None
     activation_bytes: int | None = None
     error: str | None = None
+    hint: str | None = None
+    """The error's hint (what check prints under it), where it has one."""
 
 
 def split_values(text: str) -> list[str]:
@@ -287,7 +289,8 @@ class Sweeper:
             x, f = self._analyse(params, shape, shared)
         except NetspecError as exc:
             message = " ".join(printable(exc.headline()).split("\n"))
-            return Row(values, texts, error=message)
+            hint = " ".join(printable(exc.hint).split("\n")) if exc.hint else None
+            return Row(values, texts, error=message, hint=hint)
         return Row(
             values,
             texts,
@@ -350,13 +353,21 @@ def _dims(shape: Shape | None) -> str:
     return "x".join(str(d) for d in shape) if shape is not None else ""
 
 
-COLUMNS = ("input_shape", "output_shape", "parameters", "macs", "activation_bytes", "error")
+COLUMNS = (
+    "input_shape",
+    "output_shape",
+    "parameters",
+    "macs",
+    "activation_bytes",
+    "error",
+    "hint",
+)
 """The columns after the axes' (CSV)."""
 
 
 def to_csv(axes: Sequence[Axis], rows: Sequence[Row]) -> str:
     """One header line (the axes' names, then :data:`COLUMNS`) and one line per row; shapes
-    as ``3x224x224``, failed rows with empty figures and the error."""
+    as ``3x224x224``, failed rows with empty figures, the error and its hint."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*(axis.name for axis in axes), *COLUMNS])
@@ -370,6 +381,7 @@ def to_csv(axes: Sequence[Axis], rows: Sequence[Row]) -> str:
                 "" if row.macs is None else row.macs,
                 "" if row.activation_bytes is None else row.activation_bytes,
                 row.error or "",
+                row.hint or "",
             ]
         )
     return out.getvalue()
@@ -399,6 +411,7 @@ def data(
                 "macs": row.macs,
                 "activation_bytes": row.activation_bytes,
                 "error": row.error,
+                "hint": row.hint,
             }
             for row in rows
         ],
@@ -430,7 +443,10 @@ def table(axes: Sequence[Axis], rows: Sequence[Row]) -> Any:
     for row in rows:
         cells = [printable(t) for t in row.texts]
         if row.error is not None:
-            grid.add_row(*cells, "", "", "", "", "", Text(row.error, style="red"))
+            error = Text(row.error, style="red")
+            if row.hint:
+                error.append(f"\nhint: {row.hint}", style="dim")
+            grid.add_row(*cells, "", "", "", "", "", error)
             continue
         assert row.input is not None and row.output is not None
         assert row.parameters is not None and row.macs is not None

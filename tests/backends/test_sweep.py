@@ -112,6 +112,7 @@ def test_small_spec_figures_equal_check_one_at_a_time(tmp_path: Any) -> None:
         if row.error is not None:  # a kernel of 13 does not fit 12×12
             assert result.exit_code == 2
             assert row.error in result.stderr.replace("\n", " ")
+            assert row.hint is not None and f"hint: {row.hint}" in result.stderr
             assert (kernel, size) == ("13", "12")
             continue
         data = json.loads(result.stdout)
@@ -244,15 +245,17 @@ def test_csv_and_json() -> None:
     rows = sweeper.run(axes)
     table = list(csv.reader(io.StringIO(sweep.to_csv(axes, rows))))
     assert table[0] == ["kernel", *sweep.COLUMNS]
-    assert table[1][:2] == ["3", "2x12x12"] and table[1][-1] == ""
-    assert table[2][1:6] == ["", "", "", "", ""] and "kernel spans 13" in table[2][-1]
+    assert table[1][:2] == ["3", "2x12x12"] and table[1][-2:] == ["", ""]
+    assert table[2][1:6] == ["", "", "", "", ""] and "kernel spans 13" in table[2][-2]
+    assert table[2][-1] == rows[1].hint and rows[1].hint
     data = json.loads(sweep.to_json("small", axes, rows, "torchvision"))
     assert set(data) == {"spec", "macs_convention", "activation_bytes", "grid", "rows"}
     assert data["grid"] == {"kernel": [3, 13]}
-    keys = {"values", "input", "output", "parameters", "macs", "activation_bytes", "error"}
+    keys = {"values", "input", "output", "parameters", "macs", "activation_bytes", "error", "hint"}
     assert all(set(row) == keys for row in data["rows"])
     assert data["rows"][0]["values"] == {"kernel": 3} and data["rows"][0]["error"] is None
     assert data["rows"][1]["parameters"] is None and "kernel spans 13" in data["rows"][1]["error"]
+    assert data["rows"][1]["hint"] == rows[1].hint and data["rows"][0]["hint"] is None
 
 
 NUMERIC = ("width", "depth", "k", "n_down", "classes", "drop")
@@ -318,6 +321,7 @@ def test_drawn_specs_rows_equal_check_one_at_a_time(ex: Example, data: Any) -> N
                 summary = netspec.load(path, input_shape=shape, **over).summary()
             except NetspecError as exc:
                 assert row.error == " ".join(printable(exc.headline()).split("\n")), row
+                assert row.hint == (" ".join(printable(exc.hint).split("\n")) if exc.hint else None)
                 event("a row fails")
                 continue
             event("a row analysed")
