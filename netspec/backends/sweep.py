@@ -79,6 +79,11 @@ class Row:
     """The error's hint (what check prints under it), where it has one."""
 
 
+def _one_line(text: str) -> str:
+    """``text`` printable, its lines joined: a cell of a row."""
+    return " ".join(printable(text).split("\n"))
+
+
 def split_values(text: str) -> list[str]:
     """``0.5,0.75,[1, 2]`` → ``['0.5', '0.75', '[1, 2]']``: commas outside brackets and
     quotes separate values."""
@@ -288,9 +293,8 @@ class Sweeper:
             shape = self.input if shaped is None else self._shape(shaped, params)
             x, f = self._analyse(params, shape, shared)
         except NetspecError as exc:
-            message = " ".join(printable(exc.headline()).split("\n"))
-            hint = " ".join(printable(exc.hint).split("\n")) if exc.hint else None
-            return Row(values, texts, error=message, hint=hint)
+            hint = _one_line(exc.hint) if exc.hint else None
+            return Row(values, texts, error=_one_line(exc.headline()), hint=hint)
         return Row(
             values,
             texts,

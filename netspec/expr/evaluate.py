@@ -933,6 +933,9 @@ class Builtin:
     refuses: bool = False
     """It exists to refuse some values (``exact_div``): a ``let`` calling it is kept in
     generated code even where nothing reads its value."""
+    truth: bool = False
+    """It gives true or false whatever its arguments (``all``): generated code tests it with
+    ``not``, as a comparison."""
 
 
 def _b(
@@ -946,8 +949,11 @@ def _b(
     iterator: bool = False,
     keywords: tuple[str, ...] = (),
     refuses: bool = False,
+    truth: bool = False,
 ) -> None:
-    BUILTINS[name] = Builtin(name, fn, lo, hi, doc, source, python, iterator, keywords, refuses)
+    BUILTINS[name] = Builtin(
+        name, fn, lo, hi, doc, source, python, iterator, keywords, refuses, truth
+    )
 
 
 BUILTINS: dict[str, Builtin] = {}
@@ -997,8 +1003,22 @@ _b(
     "the items of a list in reverse order",
     iterator=True,
 )
-_b("all", lambda a: all(_iterable("all", a)), 1, 1, "whether every item of a list is true")
-_b("any", lambda a: any(_iterable("any", a)), 1, 1, "whether some item of a list is true")
+_b(
+    "all",
+    lambda a: all(_iterable("all", a)),
+    1,
+    1,
+    "whether every item of a list is true",
+    truth=True,
+)
+_b(
+    "any",
+    lambda a: any(_iterable("any", a)),
+    1,
+    1,
+    "whether some item of a list is true",
+    truth=True,
+)
 _b(
     "int",
     lambda a: int(a) if _is_number(a) else _fail_convert("int", a),

@@ -394,7 +394,7 @@ def _if(test: n.Expr, body: list[Stmt]) -> Stmt:
     elif isinstance(chain, n.Call):  # a long call split at its brackets: `if not all(\n…\n):`
         called = _expr(chain)
         if isinstance(called, Bracket) and called.flat() == render(chain, python=True):
-            head = ("if not " if chain is not inner else "if ") + called.head
+            head = ("if not " if isinstance(inner, n.Not) else "if ") + called.head
             expr = replace(called, head=head, close=called.close + ":", text=None)
     return Stmt(header, expr, reads=_reads(test), body=body, block=True)
 
@@ -740,7 +740,8 @@ class Module:
         if isinstance(node, n.Compare | n.Not):
             return True
         if isinstance(node, n.Call) and isinstance(node.func, n.Name):
-            return node.func.id in ("all", "any", "bool")  # (a truth value, whatever it reads)
+            builtin = BUILTINS.get(node.func.id)
+            return builtin is not None and builtin.truth
         if isinstance(node, n.BoolOp):
             return all(self._truth(v) for v in node.values)
         if isinstance(node, n.Const):
