@@ -413,39 +413,41 @@ def chain() -> None:
 
 
 def sweep() -> None:
-    """``netspec sweep mobilenet_v2 --grid width_mult=… --grid input=…`` without printing:
-    the spec read once, every combination analysed (what the command does per row)."""
+    """``netspec sweep SPEC --grid …`` without printing: the spec read once, every
+    combination analysed (what the command does per row)."""
+
+    def sizes(numbers: range) -> str:
+        return "input=" + ",".join(str(size) for size in numbers)
+
+    grids = [
+        ("mobilenet_v2", "width_mult=0.5,0.75,1.0,1.25,1.4", "input=96,128,160,192,224"),
+        ("mobilenet_v2", "width_mult=0.5,0.75,1.0", "input=160,192,224"),  # the README's
+        # 65 sizes a width: compiled
+        ("mobilenet_v2", "width_mult=0.5,0.75,1.0,1.25,1.4", sizes(range(64, 321, 4))),
+        # an encoder-decoder: its crops and concats read earlier tensors by name (`from:`)
+        ("unet", None, sizes(range(188, 700, 8))),
+    ]
+    for name, widths, inputs in grids:
+        parts = inputs.split(",")
+        shown = inputs if len(parts) < 6 else f"{parts[0]},{parts[1]},…,{parts[-1]}"
+        over = f"{widths} × {shown}" if widths else shown
+        rows, seconds = timed_sweep(name, [g for g in (widths, inputs) if g])
+        print(f"sweep of {name} over {over}")
+        rate = f"{rows / seconds:7.0f} per second"
+        print(f"  {rows} configurations, analysed  {fmt(seconds)}   {rate}\n")
+
+
+def timed_sweep(name: str, grid: list[str]) -> tuple[int, float]:
+    """The rows of ``netspec sweep NAME --grid …`` and the median seconds a sweep takes."""
     from netspec.backends import sweep as sweeping  # noqa: PLC0415
     from netspec.spec.load import load_spec  # noqa: PLC0415
     from netspec.spec.params import declared  # noqa: PLC0415
 
-    model = load_spec("mobilenet_v2")
+    model = load_spec(name)
     sweeper = sweeping.Sweeper(model, declared(model), {}, None)
-    dense = "input=" + ",".join(str(size) for size in range(64, 321, 4))
-    grids = [
-        ("width_mult=0.5,0.75,1.0,1.25,1.4", "input=96,128,160,192,224"),
-        ("width_mult=0.5,0.75,1.0", "input=160,192,224"),  # the README's example
-        ("width_mult=0.5,0.75,1.0,1.25,1.4", dense),  # 65 sizes a width: compiled
-    ]
-    for widths, sizes in grids:
-        axes = sweeping.parse_grid([widths, sizes], declared(model))
-        rows = len(sweeper.run(axes))
-        seconds = median_time(lambda a=axes: sweeper.run(a), 5)
-        shown = sizes if len(sizes) < 40 else "input=64,68,…,320"
-        print(f"sweep of mobilenet_v2 over {widths} × {shown}")
-        rate = f"{rows / seconds:7.0f} per second"
-        print(f"  {rows} configurations, analysed  {fmt(seconds)}   {rate}\n")
-    # an encoder-decoder: its crops and concats read earlier tensors by name (`from:`)
-    unet = load_spec("unet")
-    sweeper = sweeping.Sweeper(unet, declared(unet), {}, None)
-    axes = sweeping.parse_grid(
-        ["input=" + ",".join(str(size) for size in range(188, 700, 8))], declared(unet)
-    )
+    axes = sweeping.parse_grid(grid, declared(model))
     rows = len(sweeper.run(axes))
-    seconds = median_time(lambda: sweeper.run(axes), 5)
-    print("sweep of unet over input=188,196,…,692")
-    rate = f"{rows / seconds:7.0f} per second"
-    print(f"  {rows} configurations, analysed  {fmt(seconds)}   {rate}\n")
+    return rows, median_time(lambda: sweeper.run(axes), 5)
 
 
 if __name__ == "__main__":
