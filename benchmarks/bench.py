@@ -426,6 +426,8 @@ def sweep() -> None:
         ("mobilenet_v2", "width_mult=0.5,0.75,1.0,1.25,1.4", sizes(range(64, 321, 4))),
         # an encoder-decoder: its crops and concats read earlier tensors by name (`from:`)
         ("unet", None, sizes(range(188, 700, 8))),
+        # a layer's arguments read its block's input size (ASPP's pooling resized back)
+        ("deeplabv3_resnet50", None, sizes(range(160, 672, 8))),
     ]
     for name, widths, inputs in grids:
         parts = inputs.split(",")

@@ -192,6 +192,10 @@ COND_TOP = [
 # -- the data flowing through a layer list ------------------------------------------------------
 
 
+SIZE_ATTR = {"1d": "in.length", "2d": "in.height", "3d": "in.depth"}
+"""A spatial size of a block's input, by its kind of data (``in.…``)."""
+
+
 @dataclass
 class Flow:
     """What reaches the next layer: its kind of data and what is known of its sizes.
@@ -822,7 +826,7 @@ class SpecGen:
         options = [("attention_dropout", [0.0, E("drop")]), ("dropout", [0.0, 0.1])]
         if op == "swin_block_v2":
             options += [
-                ("mlp_ratio", [1.0, 2.0, 1.5, E("drop + 1.0")]),
+                ("mlp_ratio", [1.0, 2.0, E("drop + 1.5"), E("drop + 1.0")]),
                 ("stochastic_depth_prob", [0.0, 0.2]),
             ]
         for name, values in options:
@@ -1655,7 +1659,7 @@ class SpecGen:
             self.grown += 1
             factor = c.pick([2, 2.0, 1.5, E("drop + 1"), [2, *[1] * (dims - 1)]])
             attrs.append(("scale_factor", factor))
-            if c.chance(0.3):
+            if c.chance(0.5):
                 attrs.append(("recompute_scale_factor", c.pick([True, False])))
             self.tag("grows:upsample")
         else:
@@ -1730,6 +1734,8 @@ class SpecGen:
             modes += ["strided", "strided"]
         if chan is not None:
             modes += ["depthwise", "depthwise"]
+        if ctx.block is not None and not flow.fixed and flow.world in SIZE_ATTR:
+            modes += ["sized", "sized"]
         mode = c.pick(modes)
         attrs: list[tuple[str, Any]] = []
         pad: Any = 0
@@ -1751,6 +1757,11 @@ class SpecGen:
         elif mode == "dilated":
             attrs = [("out_channels", E(out)), ("kernel_size", 3), ("padding", 2), ("dilation", 2)]
             pad = 2
+        elif mode == "sized":  # an argument reads the block's input size: bound per input
+            size = SIZE_ATTR[flow.world]
+            attrs = [("out_channels", E(out)), ("kernel_size", 1), ("padding", E(f"{size} % 2"))]
+            flow.apply("grow", 2)
+            self.tag("conv:padding-reads-in")
         elif mode == "strided":
             stride: Any = 2
             block = ctx.block
@@ -1828,6 +1839,9 @@ class SpecGen:
         if let:
             data["let"] = let
         conds = ["use_bn", "c > 2", "in.channels == c", "depth > 1"]
+        if world in SIZE_ATTR and c.chance(0.3):  # the tree decided from the input's size
+            conds.append(f"{SIZE_ATTR[world]} > 6")
+            self.tag("block:if-reads-in-size")
         if any(p == "stride" for p, _ in params):
             conds.append("stride == 1")
         ctx = Ctx(

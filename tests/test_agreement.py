@@ -556,6 +556,8 @@ TAGS = {
     "rnn:last",
     "rnn:proj",
     "rnn:bidirectional-param",
+    "conv:padding-reads-in",
+    "block:if-reads-in-size",
 }
 """What the generator must reach besides the schema's constructs (recorded as it draws)."""
 

@@ -29,9 +29,10 @@ from typing import Any
 from netspec.backends.summary import MacsConvention, jsonable
 from netspec.errors import NetspecError, printable
 from netspec.expand.expander import expand, input_shape_of
+from netspec.expand.ir import CHANNEL_READS
 from netspec.expand.memo import Memo, cache, cached, freeze
 from netspec.expand.program import Figures, Program, compile_sizes
-from netspec.expand.reinfer import CHANNEL_READS, reinfer
+from netspec.expand.reinfer import reinfer
 from netspec.infer import Network
 from netspec.ops.base import Shape
 from netspec.pause import collector_paused
@@ -328,9 +329,8 @@ class Sweeper:
             if again is not None:
                 shared.compile(key, again, left)  # the programs decide otherwise here
                 return again.input, Figures.of(again)
-        reads: set[str] = set()
-        net = expand(self.spec, params, shape, memo=shared.memo, input_reads=reads)
-        if shape is not None and reads <= CHANNEL_READS:
+        net = expand(self.spec, params, shape, memo=shared.memo)
+        if shape is not None and net.input_reads <= CHANNEL_READS:
             if len(shared.networks) >= KEPT_NETWORKS:  # the oldest goes: memory stays bounded
                 oldest = next(iter(shared.networks))
                 del shared.networks[oldest]

@@ -34,6 +34,8 @@ from netspec.errors import (
 )
 from netspec.expand import calls
 from netspec.expand.ir import (
+    CHANNEL_READS,
+    Again,
     BlockNode,
     JoinRun,
     Node,
@@ -113,26 +115,26 @@ def expand(
     *,
     reuse: bool = True,
     memo: Memo | None = None,
-    input_reads: set[str] | None = None,
 ) -> Network:
     """Expand ``spec`` for ``params`` (already bound and checked) and an optional input
     shape override. With ``reuse`` false every block is expanded afresh, never copied from
     an earlier expansion of it (the tests compare both ways). ``memo`` carries what
-    expansions of this same spec share (see :class:`Memo`). ``input_reads`` receives what
-    the expressions read of the blocks' input shapes (``in``; see
+    expansions of this same spec share (see :class:`Memo`). The network records what the
+    expressions making its tree read of the blocks' input shapes (``in``; see
     :data:`~netspec.expr.evaluate.INPUT_READS`), for :mod:`~netspec.expand.reinfer`.
 
     Raises:
         NetspecError: any problem of the spec at these parameter values, positioned.
     """
     expander = _Expander(spec, params, reuse, memo)
-    if input_reads is None:
-        return expander.run(input_shape)
-    INPUT_READS.append(input_reads)
+    reads: set[str] = set()
+    INPUT_READS.append(reads)
     try:
-        return expander.run(input_shape)
+        net = expander.run(input_shape)
     finally:
         INPUT_READS.pop()
+    net.input_reads = frozenset(reads)
+    return net
 
 
 def input_shape_of(spec: m.SpecFile, params: dict[str, Any]) -> Shape:
@@ -206,6 +208,35 @@ def _frames(scope: Scope, old: Scope, new: Scope) -> Scope:
         return new
     assert scope.parent is not None
     return Scope(scope.names, _frames(scope.parent, old, new))
+
+
+def _bind_in_block(
+    op: Op, call: n.Expr, origin: n.Origin, scope: Scope, where: str
+) -> tuple[dict[str, Any], calls.Spans, Again | None]:
+    """:func:`~netspec.expand.calls.bind` for a layer of a block, and what its arguments read
+    of the block's input: where that is a size other than the channels (``upsample(size=
+    [in.height, in.width])``), the :class:`~netspec.expand.ir.Again` that binds the call again
+    for another input (:mod:`~netspec.expand.reinfer`). What else they read of ``in`` (the
+    channels, ``in`` itself) reaches the expansion's observer as the tree's reads do."""
+    if "in." not in origin.text:  # (most calls; one that reads ``in`` unseen here, ``in .x``
+        # or by a mapping call's own argument texts, reaches the observer: the tree's read)
+        values, spans = calls.bind(op, call, origin, scope, where)
+        return values, spans, None
+    seen: set[str] = set()
+    INPUT_READS.append(seen)
+    try:
+        values, spans = calls.bind(op, call, origin, scope, where)
+    finally:
+        INPUT_READS.pop()
+    if not seen:
+        return values, spans, None
+    again = None
+    if "*" not in seen and not seen <= CHANNEL_READS:
+        again = Again(call, origin, scope, frozenset(seen - CHANNEL_READS))
+        seen &= CHANNEL_READS
+    if INPUT_READS:
+        INPUT_READS[-1].update(seen)
+    return values, spans, again
 
 
 def _validate(op: Op, values: dict[str, Any], spans: Any, where: str, fallback: Any) -> Any:
@@ -670,13 +701,14 @@ class _Expander:
             return node.output
         op = calls.resolve(call, origin, where, self.spec.blocks)
         reads = self.reads[-1] if self.reads else None
+        again = None
         if reads is None:
             values, attr_spans = calls.bind(op, call, origin, scope, where)
         else:  # what the arguments read is recorded for the block's template (_rebind)
             read: list[str] = []
             reads.log = read
             try:
-                values, attr_spans = calls.bind(op, call, origin, scope, where)
+                values, attr_spans, again = _bind_in_block(op, call, origin, scope, where)
             finally:
                 reads.log = reads.structural
         _check_tensor_use(op, values, box, name, span, where)
@@ -716,12 +748,17 @@ class _Expander:
             producer=self.producer,
             memo=self.applied,
         )
+        node.again = again
         if unnamed_call:
             if not node.is_callable:
                 raise unnamed_layer(node.op, node.attrs, bool(node.tensors), node.span, node.path)
             node.functional = True
         elif self._claim(box, name, node, entry_span or span):
             self.shared += 1
+            first = box.names[name]
+            for taken in (again, first.again if isinstance(first, OpNode) else None):
+                if taken is not None and INPUT_READS:  # the two calls' attributes must agree:
+                    INPUT_READS[-1].update(taken.reads)  # the tree depends on those sizes
         else:
             box.names[name] = node
         if reads is not None:
@@ -924,7 +961,7 @@ class _Expander:
         """Bind ``node``'s call again in ``scope``; False where its output or its form
         (module or function call) would change."""
         op, where = node.op, node.path
-        values, attr_spans = calls.bind(op, leaf.call, leaf.origin, scope, where)
+        values, attr_spans, node.again = _bind_in_block(op, leaf.call, leaf.origin, scope, where)
         func = calls.func_name(leaf.call)
         attrs = _validate(
             op, values, attr_spans, where, lambda: leaf.origin.span_at(func.start, func.end)

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netspec.errors import Span
 from netspec.expand.lower import IN, ContainerKind, Join, Path, Split
 from netspec.ops.base import Op, Shape, Tensor
+
+if TYPE_CHECKING:
+    from netspec.expr import nodes as n
+    from netspec.expr.evaluate import Scope
 
 
 @dataclass(eq=False, slots=True)
@@ -28,6 +32,28 @@ class Node:
     output: Shape
 
 
+CHANNEL_READS = frozenset({"channels", "features", "rank"})
+"""What the blocks of a network may read of their input (``in``) for it to be inferred again
+for another input size (:mod:`~netspec.expand.reinfer`, which requires each block's input to
+keep its rank and its first size, the channels or features); and what a layer's arguments may
+read of it without an :class:`Again`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Again:
+    """A layer whose arguments read sizes of its block's input other than its channels
+    (``upsample(size=[in.height, in.width])``): its call and the scope it was bound in, to bind
+    it again for another input (:mod:`~netspec.expand.reinfer`)."""
+
+    call: n.Expr
+    origin: n.Origin
+    scope: Scope = field(compare=False)
+    """The frames the call was evaluated in; ``in`` is replaced in them to bind it again (two
+    layers binding the same call in frames that differ only by ``in`` compare equal)."""
+    reads: frozenset[str]
+    """What the arguments read of ``in``: ``height``, ``width``…"""
+
+
 @dataclass(eq=False, slots=True)
 class OpNode(Node):
     """One operator application."""
@@ -39,6 +65,8 @@ class OpNode(Node):
     tensors: list[Tensor] = field(default_factory=list, kw_only=True)
     macs: int = field(default=0, kw_only=True)
     extra_ops: int = field(default=0, kw_only=True)
+    again: Again | None = field(default=None, kw_only=True)
+    """Set where the arguments read sizes of the block's input other than its channels."""
 
     @property
     def parameters(self) -> int:

@@ -85,17 +85,13 @@ class Program:
 
 
 def compile_sizes(net: Network) -> Program | None:
-    """``net`` (expanded with blocks that read of ``in`` only
-    :data:`~netspec.expand.reinfer.CHANNEL_READS`, as for
-    :func:`~netspec.expand.reinfer.reinfer`) as a program of its input's sizes after the
-    first, or ``None`` where its tree cannot be inferred again or the trace reads what the
-    program cannot write.
-
-    A block that reads other sizes of its input decides its tree from them, unrecorded:
-    the caller keeps to that condition (``expand(…, input_reads=…)`` says what was read)."""
+    """``net`` as a program of its input's sizes after the first, or ``None`` where its tree
+    cannot be inferred again (:func:`~netspec.expand.reinfer.reinfer`: a block decided it from
+    sizes of its input other than the channels) or the trace reads what the program cannot
+    write."""
     x = net.input
-    if len(x) < 2:
-        return None
+    if len(x) < 2 or any(leaf.again is not None for leaf in leaves(net.root)):
+        return None  # (an argument reading a traced size would have to be one: not yet)
     traced = (x[0], *(Sym(n.Name(f"d{i}"), d) for i, d in enumerate(x[1:], 1)))
     try:
         with tracing() as trace:  # reinfer's tests of the input and every rule's: guards

@@ -10,14 +10,18 @@ expanded tree in call order and runs its operator, split and merge rules again o
 shapes — the functions expanding calls (``apply``, ``join``, ``Merge.infer``,
 ``split_channels``, ``OpNode.is_callable``), on exactly the inputs expanding again would give
 them — and gives the network expanding again would give. A ``from:`` child reads the tensors
-it names in the new tree (see :class:`_Reads`).
+it names in the new tree (see :class:`_Reads`). A layer whose arguments read other sizes of its
+block's input (``upsample(size=[in.height, in.width])``, DeepLabV3's image pooling) is bound
+again, as expanding binds it, with ``in`` the block's new input (see
+:class:`~netspec.expand.ir.Again`): its attributes are the only ones that change.
 
-It gives ``None`` instead wherever it cannot promise that: a block whose inputs' channels or
-rank changed, a ``from:`` name that does not find what expansion read, integer ids, a rule
-that fails (expanding again reports the error, positioned as only expansion can), or a layer
-whose form would change (a function call that would own tensors). ``netspec sweep`` uses it
-for rows that differ from an earlier row only in the input size; tests hold it to equal
-expansion node by node.
+It gives ``None`` instead wherever it cannot promise that: a tree decided from sizes of a
+block's input other than the channels (:attr:`Network.input_reads`), a block whose inputs'
+channels or rank changed, a ``from:`` name that does not find what expansion read, integer
+ids, a rule that fails (expanding again reports the error, positioned as only expansion can),
+or a layer whose form would change (a function call that would own tensors). ``netspec sweep``
+uses it for rows that differ from an earlier row only in the input size; tests hold it to
+equal expansion node by node.
 """
 
 from __future__ import annotations
@@ -26,18 +30,25 @@ import math
 from typing import Any
 
 from netspec.errors import NetspecError
-from netspec.expand.ir import BlockNode, JoinRun, Node, OpNode, PathRun, Run, SeqNode, SplitRun
+from netspec.expand import calls
+from netspec.expand.ir import (
+    CHANNEL_READS,
+    Again,
+    BlockNode,
+    JoinRun,
+    Node,
+    OpNode,
+    PathRun,
+    Run,
+    SeqNode,
+    SplitRun,
+)
 from netspec.expand.lower import IN, INPUT
-from netspec.expr.evaluate import Sym
+from netspec.expr.evaluate import InputShape, Sym
 from netspec.infer import Network, apply
 from netspec.infer.infer import MAX_ELEMENTS, join
 from netspec.ops.base import OpError, Shape
 from netspec.ops.merge import MERGES, Join, JoinAttrs, split_channels
-
-CHANNEL_READS = frozenset({"channels", "features", "rank"})
-"""What blocks may read of ``in`` (see :func:`netspec.expand.expander.expand`'s
-``input_reads``) for their expansion to be inferred again: sizes the walk keeps (it requires
-each block's input to keep its rank and its first size, the channels or features)."""
 
 
 class _Differs(Exception):
@@ -45,15 +56,16 @@ class _Differs(Exception):
 
 
 def reinfer(net: Network, x: Shape, memo: dict[Any, Any] | None = None) -> Network | None:
-    """``net`` (expanded with blocks that read of ``in`` only :data:`CHANNEL_READS`) for
-    the input ``x`` instead: the network :func:`~netspec.expand.expander.expand` gives for
-    the same spec and params at ``x``, or ``None`` where that cannot be promised (see the
-    module's notes). ``memo``: operator rules' results, as for
-    :func:`~netspec.infer.apply`."""
+    """``net`` for the input ``x`` instead: the network
+    :func:`~netspec.expand.expander.expand` gives for the same spec and params at ``x``, or
+    ``None`` where that cannot be promised (see the module's notes). ``memo``: operator rules'
+    results, as for :func:`~netspec.infer.apply`."""
     if net.input_dtype != "float32" or net.input_reads_params or not same_kind(net.input, x):
         return None  # (params giving input sizes: expansion holds x to them)
+    if not net.input_reads <= CHANNEL_READS:
+        return None  # a block decided its tree from other sizes of its input
     try:
-        root = _node(net.root, x, memo)
+        root = _node(net.root, x, memo, None)
     except _Differs:
         return None
     assert isinstance(root, SeqNode)
@@ -66,6 +78,7 @@ def reinfer(net: Network, x: Shape, memo: dict[Any, Any] | None = None) -> Netwo
         root=root,
         lets=dict(net.lets),
         input_dtype=net.input_dtype,
+        input_reads=net.input_reads,
     )
 
 
@@ -92,12 +105,17 @@ def _plain(x: Shape) -> bool:
 
 
 def _node(
-    node: Node, x: Shape, memo: dict[Any, Any] | None, others: tuple[Shape, ...] = ()
+    node: Node,
+    x: Shape,
+    memo: dict[Any, Any] | None,
+    inner: Shape | None,
+    others: tuple[Shape, ...] = (),
 ) -> Node:
+    """``node`` on ``x`` (``inner``: the input of the innermost block around it, ``in``)."""
     kind = type(node)
     if kind is OpNode:
         assert isinstance(node, OpNode)
-        return _op(node, x, memo)
+        return _op(node, x, memo, inner)
     assert isinstance(node, SeqNode)
     if kind is SeqNode:
         twin = SeqNode(
@@ -105,7 +123,7 @@ def _node(
             sources=node.sources,
         )  # fmt: skip
         reads = _Reads(node, {INPUT: (node.input, x)}) if node.sources else None
-        twin.children, twin.output = _chain(node.children, x, memo, reads)
+        twin.children, twin.output = _chain(node.children, x, memo, inner, reads)
         return twin
     if kind is not BlockNode:
         raise _Differs
@@ -163,27 +181,33 @@ class _Reads:
 
 
 def _chain(
-    nodes: list[Node], x: Shape, memo: dict[Any, Any] | None, reads: _Reads | None = None
+    nodes: list[Node],
+    x: Shape,
+    memo: dict[Any, Any] | None,
+    inner: Shape | None,
+    reads: _Reads | None = None,
 ) -> tuple[list[Node], Shape]:
     """``nodes`` in order from ``x``; with ``reads``, the next children of a class, whose
     ``from:`` children read the tensors they name instead."""
     out: list[Node] = []
     for child in nodes:
         if reads is None:
-            twin = _node(child, x, memo)
+            twin = _node(child, x, memo, inner)
         else:
             index = len(reads.made)
             if index in reads.old.sources:
-                twin = _reading(child, reads.shapes(index), memo)
+                twin = _reading(child, reads.shapes(index), memo, inner)
             else:
-                twin = _node(child, x, memo)
+                twin = _node(child, x, memo, inner)
             reads.made.append(twin)
         out.append(twin)
         x = twin.output
     return out, x
 
 
-def _reading(child: Node, shapes: tuple[Shape, ...], memo: dict[Any, Any] | None) -> Node:
+def _reading(
+    child: Node, shapes: tuple[Shape, ...], memo: dict[Any, Any] | None, inner: Shape | None
+) -> Node:
     """A ``from:`` child on the tensors of ``shapes``: a merge of them, or a layer, sequence or
     block on the first (a block of several inputs: on all, in order)."""
     if isinstance(child, OpNode) and isinstance(child.op, Join):
@@ -192,22 +216,25 @@ def _reading(child: Node, shapes: tuple[Shape, ...], memo: dict[Any, Any] | None
             return join(child.op, attrs, path=child.path, name=child.name, span=child.span)
         except OpError:
             raise _Differs from None
-    return _node(child, shapes[0], memo, shapes[1:])
+    return _node(child, shapes[0], memo, inner, shapes[1:])
 
 
-def _op(node: OpNode, x: Shape, memo: dict[Any, Any] | None) -> OpNode:
-    if _plain(x) and x == node.input:  # the same rule on the same input: its results, again
+def _op(node: OpNode, x: Shape, memo: dict[Any, Any] | None, inner: Shape | None) -> OpNode:
+    attrs = node.attrs
+    if node.again is not None:
+        attrs = _attrs_again(node, node.again, inner)
+    if _plain(x) and x == node.input and attrs is node.attrs:
+        # the same rule on the same input: its results, again
         return OpNode(
             node.path, node.name, node.span, x, node.output, op=node.op, attrs=node.attrs,
             functional=node.functional, tensors=node.tensors, macs=node.macs,
-            extra_ops=node.extra_ops,
+            extra_ops=node.extra_ops, again=node.again,
         )  # fmt: skip
     try:
-        twin = apply(
-            node.op, node.attrs, x, path=node.path, name=node.name, span=node.span, memo=memo
-        )
+        twin = apply(node.op, attrs, x, path=node.path, name=node.name, span=node.span, memo=memo)
     except NetspecError:
         raise _Differs from None
+    twin.again = node.again
     if [t.name for t in twin.tensors] != [t.name for t in node.tensors]:
         raise _Differs  # which tensors a layer owns decides whether it may be shared or a call
     if node.functional:
@@ -215,6 +242,23 @@ def _op(node: OpNode, x: Shape, memo: dict[Any, Any] | None) -> OpNode:
             raise _Differs
         twin.functional = True
     return twin
+
+
+def _attrs_again(node: OpNode, again: Again, inner: Shape | None) -> Any:
+    """The attributes of a layer whose arguments read its block's input, for that block's
+    input ``inner``: its call bound again with ``in`` that input (the binding and validation
+    expanding it does; only the error's position is left to expansion)."""
+    if inner is None or not _plain(inner):
+        raise _Differs  # (a traced size: the program cannot write a size an argument reads)
+    scope = again.scope.with_input(InputShape(inner))
+    try:
+        values, _ = calls.bind(node.op, again.call, again.origin, scope, node.path)
+        attrs = node.op.validate(values)
+    except (NetspecError, OpError):
+        raise _Differs from None
+    if node.op.in_place(attrs) != node.op.in_place(node.attrs):
+        raise _Differs  # which layers write in place decides what expansion checks of them
+    return attrs
 
 
 def _block(
@@ -246,7 +290,7 @@ def _block(
                 tensors[step.dst] = start
                 flow.append(PathRun(step, start, start, [], exists=False))
                 continue
-            made, y = _chain(run.nodes, start, memo, reads)
+            made, y = _chain(run.nodes, start, memo, x, reads)
             children += made
             tensors[step.dst] = y
             flow.append(PathRun(step, start, y, made))

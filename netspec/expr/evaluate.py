@@ -431,6 +431,25 @@ class Scope:
         scope.input = parent.input
         return scope
 
+    def with_input(self, value: Any) -> Scope:
+        """These frames with ``in`` another value: each frame that sees this scope's ``in``
+        (a block's, and the loops' in it) copied, its names too, onto the first frame that
+        does not (the spec's params and ``let``)."""
+        old = self.input
+        frames: list[Scope] = []
+        scope: Scope | None = self
+        while scope is not None and scope.input is old:
+            frames.append(scope)
+            scope = scope.parent
+        for frame in reversed(frames):
+            copy = Scope.__new__(Scope)
+            copy.names = dict(frame.names)  # (a block's names record reads: not these)
+            copy.parent = scope
+            copy.input = value
+            scope = copy
+        assert scope is not None
+        return scope
+
     def lookup(self, name: str) -> Any:
         scope: Scope | None = self
         while scope is not None:

@@ -161,6 +161,32 @@ def test_mobilenet_v2_figures_equal_check_one_at_a_time() -> None:
     assert rows[-1].parameters == 3_504_872 and rows[-1].macs == 300_774_272
 
 
+def test_deeplabv3_rows_are_inferred_again_and_equal_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DeepLabV3's image pooling resizes to its block's input size, an argument of that layer
+    alone: the rows after the first are its network inferred again (the layer bound again at
+    each size), and equal check's."""
+    inferred: list[bool] = []
+    reinfer = sweep.reinfer
+
+    def counted(*args: Any) -> Any:
+        again = reinfer(*args)
+        inferred.append(again is not None)
+        return again
+
+    monkeypatch.setattr(sweep, "reinfer", counted)
+    model = load_spec(resolve("deeplabv3_mobilenet_v3_large"))
+    params = declared(model)
+    axes = sweep.parse_grid(["input=224,97,160"], params)
+    rows = sweep.Sweeper(model, params, {}, None).run(axes)
+    assert inferred == [True, True]
+    for row in rows:
+        size = row.texts[0]
+        data = _check("deeplabv3_mobilenet_v3_large", "--input", f"3,{size},{size}")
+        assert row.output == tuple(data["output"]) == (21, int(size), int(size))
+        assert (row.parameters, row.macs) == (data["parameters"], data["macs"])
+        assert row.activation_bytes == 4 * sum(math.prod(x["output"]) for x in data["layers"])
+
+
 def test_rows_of_a_compiled_network_equal_check(monkeypatch: pytest.MonkeyPatch) -> None:
     """With many input sizes a width, a width's network is compiled into a program of its
     input sizes (:mod:`netspec.expand.program`); its rows are still check's, including the

@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 import netspec
 from netspec.errors import NetspecError
 from netspec.expand.expander import expand
+from netspec.expand.ir import CHANNEL_READS
 from netspec.expand.memo import Memo
 from netspec.expand.program import Figures, compile_sizes
-from netspec.expand.reinfer import CHANNEL_READS
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import Sym, tracing
 from netspec.ops.base import Shape
@@ -51,11 +51,8 @@ def _more_sizes(shape: Shape) -> list[Shape]:
 @pytest.mark.parametrize("name", bundled_names())
 def test_compiled_figures_equal_expanded_again(name: str) -> None:
     spec = netspec.load(name)
-    reads: set[str] = set()
-    net = expand(spec.spec, spec.params, input_reads=reads)
-    if not reads <= CHANNEL_READS:
-        return
-    program = compile_sizes(net)
+    net = expand(spec.spec, spec.params)
+    program = compile_sizes(net)  # (None: its tree read other sizes of its blocks' inputs)
     if program is None:
         return
     assert program(net.input) == Figures.of(net)
@@ -101,12 +98,10 @@ def test_drawn_specs_compiled_equal_expanded_again(ex: Example, data: Any) -> No
     note(repr(ex))
     with tempfile.TemporaryDirectory() as folder:
         spec = _load(ex, Path(folder))
-    reads: set[str] = set()
     first = None if ex.input_override is None else tuple(ex.input_override)
-    net = expand(spec.spec, spec.params, first, memo=Memo(), input_reads=reads)
-    if not reads <= CHANNEL_READS:
+    net = expand(spec.spec, spec.params, first, memo=Memo())
+    if not net.input_reads <= CHANNEL_READS:  # compile_sizes gives none
         event("program: blocks read other sizes of their input")
-        return
     program = compile_sizes(net)
     if program is None:
         event("program: none")

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 import netspec
 from netspec.errors import NetspecError
 from netspec.expand.expander import MAX_RANK, expand
-from netspec.expand.ir import Node, SeqNode, lint, walk
+from netspec.expand.ir import CHANNEL_READS, Node, OpNode, SeqNode, lint, walk
 from netspec.expand.memo import Memo
-from netspec.expand.reinfer import CHANNEL_READS, reinfer
+from netspec.expand.reinfer import reinfer
 from netspec.infer import Network
 from netspec.ops.base import Shape
 from netspec.spec.format import to_ns
@@ -96,12 +96,9 @@ def _agrees(what: str, again: Network | None, fresh: Network | NetspecError, sha
 @pytest.mark.parametrize("name", bundled_names())
 def test_inferred_again_equals_expanded_again(name: str) -> None:
     spec = netspec.load(name)
-    reads: set[str] = set()
-    net = expand(spec.spec, spec.params, input_reads=reads)
-    if not reads <= CHANNEL_READS:  # its blocks read sizes of their input reinfer changes
-        return
+    net = expand(spec.spec, spec.params)
     for shape in _sizes(net.input):
-        again = reinfer(net, shape, Memo().applied)
+        again = reinfer(net, shape, Memo().applied)  # (None: its tree read other sizes)
         _agrees(name, again, _expand(spec.spec, spec.params, shape), shape)
 
 
@@ -151,12 +148,12 @@ def test_drawn_specs_inferred_again_equal_expanded_again(ex: Example, data: Any)
     with tempfile.TemporaryDirectory() as folder:
         spec = _load(ex, Path(folder))
     memo = Memo()
-    reads: set[str] = set()
     first = None if ex.input_override is None else tuple(ex.input_override)
-    net = expand(spec.spec, spec.params, first, memo=memo, input_reads=reads)
-    if not reads <= CHANNEL_READS:  # its blocks read sizes of their input reinfer changes
+    net = expand(spec.spec, spec.params, first, memo=memo)
+    if not net.input_reads <= CHANNEL_READS:  # reinfer gives none: blocks read other sizes
         event("reinfer: blocks read other sizes of their input")
-        return
+    if any(isinstance(node, OpNode) and node.again for node in walk(net.root)):
+        event("reinfer: a layer's arguments read its block's input sizes")
     for shape in _drawn_sizes(data.draw, net.input):
         again = reinfer(net, shape, memo.applied)
         fresh = _expand(spec.spec, spec.params, shape)
@@ -175,9 +172,8 @@ def test_drawn_specs_inferred_again_equal_expanded_again(ex: Example, data: Any)
 def test_common_networks_are_inferred_again(name: str) -> None:
     """The cases the sweep relies on are taken, not refused."""
     spec = netspec.load(name)
-    reads: set[str] = set()
-    net = expand(spec.spec, spec.params, input_reads=reads)
-    assert reads <= CHANNEL_READS
+    net = expand(spec.spec, spec.params)
+    assert net.input_reads <= CHANNEL_READS
     again = reinfer(net, (3, 160, 160))
     assert again is not None
     assert _dump(again.root) == _dump(expand(spec.spec, spec.params, (3, 160, 160)).root)
@@ -252,9 +248,101 @@ layers:
 )
 def test_what_blocks_read_of_their_input_is_recorded(read: str, taken: bool) -> None:
     spec = netspec.loads(BLOCK.replace("READ", read))
-    reads: set[str] = set()
-    expand(spec.spec, spec.params, input_reads=reads)
-    assert (reads <= CHANNEL_READS) is taken
+    net = expand(spec.spec, spec.params)
+    assert (net.input_reads <= CHANNEL_READS) is taken
+
+
+SIZED = """
+netspec: 1
+name: sized
+input: [4, 16, 16]
+blocks:
+  Unit:
+    params: [width]
+    body:
+      - conv: conv2d(width, 1, padding=in.height % 2)
+      - pool: adaptive_avgpool2d(1)
+      - up: upsample(size=[in.height, in.width + 1])
+LAYERS
+"""
+
+
+@pytest.mark.parametrize(
+    ("layers", "taken"),
+    [
+        ("layers:\n  - a: Unit(8)\n  - b: Unit(8)", True),
+        # a block's arguments decide its tree: structural
+        ("  Outer:\n    body:\n      - u: Unit(in.height)\nlayers:\n  - o: Outer", False),
+    ],
+)
+def test_a_layer_reading_its_blocks_input_sizes_is_bound_again(layers: str, taken: bool) -> None:
+    """A layer's arguments reading sizes of its block's input (``in.height``) do not decide
+    the tree: the layer notes its call, and ``reinfer`` binds it again with the block's new
+    input. Sizes read anywhere else (here a block's arguments) decide it: no ``reinfer``."""
+    spec = netspec.loads(SIZED.replace("LAYERS", layers))
+    net = expand(spec.spec, spec.params)
+    assert (net.input_reads <= CHANNEL_READS) is taken
+    assert {
+        node.again.reads for node in walk(net.root) if isinstance(node, OpNode) and node.again
+    } == {
+        frozenset({"height"}),
+        frozenset({"height", "width"}),
+    }
+    for shape in [(4, 15, 16), (4, 9, 30), (4, 1, 1), (4, 64, 7)]:
+        again = reinfer(net, shape, Memo().applied)
+        assert (again is not None) is taken
+        _agrees("sized", again, _expand(spec.spec, spec.params, shape), shape)
+    if taken:
+        again = reinfer(net, (4, 9, 30))
+        assert again is not None
+        up = again.root.children[0].children[-1]
+        assert up.name == "up" and up.output == (8, 9, 31)  # a's input, one wider
+
+
+@pytest.mark.parametrize("name", ["deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large"])
+def test_deeplabv3_is_inferred_again(name: str) -> None:
+    """ASPP's image pooling resizes back to its block's input (``upsample(size=[in.height,
+    in.width])``): bound again at each size, the rest of the tree inferred again."""
+    spec = netspec.load(name)
+    net = expand(spec.spec, spec.params)
+    for size in (192, 257, 600):
+        shape = (3, size, size + 8)
+        again = reinfer(net, shape)
+        assert again is not None, f"{name} at {shape}"
+        _agrees(name, again, expand(spec.spec, spec.params, shape), shape)
+        pooling = [n for n in walk(again.root) if isinstance(n, OpNode) and n.again]
+        assert [n.path for n in pooling] == ["classifier.0.convs.4.4"]
+        aspp_input = again.root.children[1].input  # the classifier's: the backbone's output
+        assert pooling[0].output[1:] == tuple(pooling[0].attrs.size) == aspp_input[1:]
+
+
+def test_a_layer_whose_input_sizes_decide_in_place_writing_is_left_to_expansion() -> None:
+    """Which layers write in place decides what expansion checks of a block (a residual
+    block's input must survive its body): a size that changes it gives no ``reinfer``."""
+    spec = netspec.loads(
+        "netspec: 1\nname: ip\ninput: [4, 8, 8]\nblocks:\n  Res:\n    params: [width]\n"
+        "    residual: true\n    body:\n      - act: relu(inplace=in.height > 8)\n"
+        "      - conv: conv2d(width, 3, padding=1)\nlayers:\n  - a: Res(4)\n"
+    )
+    net = expand(spec.spec, spec.params)
+    assert net.input_reads == frozenset()
+    with pytest.raises(NetspecError, match="writes in place"):
+        expand(spec.spec, spec.params, (4, 16, 16))
+    assert reinfer(net, (4, 16, 16)) is None
+    again = reinfer(net, (4, 5, 7))
+    _agrees("ip", again, expand(spec.spec, spec.params, (4, 5, 7)), (4, 5, 7))
+    assert again is not None
+
+
+def test_a_name_two_layers_share_reading_input_sizes_is_left_to_expansion() -> None:
+    """One stateless module called twice must be the same layer at every input: where its
+    arguments read the block's input sizes, they decide whether the name may repeat."""
+    body = "      - up: upsample(size=[in.height, in.width])\n      - pool: maxpool2d(2)\n"
+    head, _, _ = SIZED.partition("      - pool:")
+    spec = netspec.loads(head + body * 2 + "layers:\n  - a: Unit(4)\n")
+    net = expand(spec.spec, spec.params)
+    assert net.input_reads == {"height", "width"}
+    assert reinfer(net, (4, 20, 20)) is None
 
 
 def test_a_block_whose_input_channels_change_is_not_inferred_again() -> None:
