@@ -330,7 +330,7 @@ class Sweeper:
                 shared.compile(key, again, left)  # the programs decide otherwise here
                 return again.input, Figures.of(again)
         net = expand(self.spec, params, shape, memo=shared.memo)
-        if shape is not None and net.input_reads <= CHANNEL_READS:
+        if shape is not None and net.input_reads is not None and net.input_reads <= CHANNEL_READS:
             if len(shared.networks) >= KEPT_NETWORKS:  # the oldest goes: memory stays bounded
                 oldest = next(iter(shared.networks))
                 del shared.networks[oldest]

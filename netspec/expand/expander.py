@@ -128,11 +128,11 @@ def expand(
     """
     expander = _Expander(spec, params, reuse, memo)
     reads: set[str] = set()
-    INPUT_READS.append(reads)
+    token = INPUT_READS.set(reads)
     try:
         net = expander.run(input_shape)
     finally:
-        INPUT_READS.pop()
+        INPUT_READS.reset(token)
     net.input_reads = frozenset(reads)
     return net
 
@@ -214,28 +214,29 @@ def _bind_in_block(
     op: Op, call: n.Expr, origin: n.Origin, scope: Scope, where: str
 ) -> tuple[dict[str, Any], calls.Spans, Again | None]:
     """:func:`~netspec.expand.calls.bind` for a layer of a block, and what its arguments read
-    of the block's input: where that is a size other than the channels (``upsample(size=
-    [in.height, in.width])``), the :class:`~netspec.expand.ir.Again` that binds the call again
-    for another input (:mod:`~netspec.expand.reinfer`). What else they read of ``in`` (the
-    channels, ``in`` itself) reaches the expansion's observer as the tree's reads do."""
-    if "in." not in origin.text:  # (most calls; one that reads ``in`` unseen here, ``in .x``
-        # or by a mapping call's own argument texts, reaches the observer: the tree's read)
+    of the block's input: where that is more than the channels (``upsample(size=[in.height,
+    in.width])``), the :class:`~netspec.expand.ir.Again` that binds the call again for another
+    input (:mod:`~netspec.expand.reinfer`). Reads of the channels reach the expansion's
+    observer as the tree's reads do (``reinfer`` keeps them)."""
+    if "in." not in origin.text and origin.text.endswith(")"):
+        # (most calls: their text reads no `in.`; a mapping call's arguments have their own)
         values, spans = calls.bind(op, call, origin, scope, where)
         return values, spans, None
+    outer = INPUT_READS.get()
     seen: set[str] = set()
-    INPUT_READS.append(seen)
+    token = INPUT_READS.set(seen)
     try:
         values, spans = calls.bind(op, call, origin, scope, where)
     finally:
-        INPUT_READS.pop()
+        INPUT_READS.reset(token)
     if not seen:
         return values, spans, None
     again = None
-    if "*" not in seen and not seen <= CHANNEL_READS:
+    if not seen <= CHANNEL_READS:
         again = Again(call, origin, scope, frozenset(seen - CHANNEL_READS))
         seen &= CHANNEL_READS
-    if INPUT_READS:
-        INPUT_READS[-1].update(seen)
+    if outer is not None:
+        outer.update(seen)
     return values, spans, again
 
 
@@ -756,9 +757,10 @@ class _Expander:
         elif self._claim(box, name, node, entry_span or span):
             self.shared += 1
             first = box.names[name]
+            tree = INPUT_READS.get()
             for taken in (again, first.again if isinstance(first, OpNode) else None):
-                if taken is not None and INPUT_READS:  # the two calls' attributes must agree:
-                    INPUT_READS[-1].update(taken.reads)  # the tree depends on those sizes
+                if taken is not None and tree is not None:  # the two calls' attributes must
+                    tree.update(taken.reads)  # agree: the tree depends on those sizes
         else:
             box.names[name] = node
         if reads is not None:

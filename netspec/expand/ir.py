@@ -48,10 +48,12 @@ class Again:
     call: n.Expr
     origin: n.Origin
     scope: Scope = field(compare=False)
-    """The frames the call was evaluated in; ``in`` is replaced in them to bind it again (two
-    layers binding the same call in frames that differ only by ``in`` compare equal)."""
-    reads: frozenset[str]
-    """What the arguments read of ``in``: ``height``, ``width``…"""
+    """The frames the call was evaluated in; ``in`` is replaced in them to bind it again (an
+    ``Again`` is its call: two bindings of it in frames that differ by ``in`` compare equal)."""
+    reads: frozenset[str] = field(compare=False)
+    """What the arguments read of ``in`` when bound (``height``, ``width``…; ``*``: ``in``
+    itself); which ones may depend on the sizes (``in.height if in.height > 8 else
+    in.width``)."""
 
 
 @dataclass(eq=False, slots=True)

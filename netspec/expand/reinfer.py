@@ -62,8 +62,8 @@ def reinfer(net: Network, x: Shape, memo: dict[Any, Any] | None = None) -> Netwo
     results, as for :func:`~netspec.infer.apply`."""
     if net.input_dtype != "float32" or net.input_reads_params or not same_kind(net.input, x):
         return None  # (params giving input sizes: expansion holds x to them)
-    if not net.input_reads <= CHANNEL_READS:
-        return None  # a block decided its tree from other sizes of its input
+    if net.input_reads is None or not net.input_reads <= CHANNEL_READS:
+        return None  # a block decided its tree from other sizes of its input (or may have)
     try:
         root = _node(net.root, x, memo, None)
     except _Differs:

@@ -1249,17 +1249,19 @@ def _name_hint(name: str, visible: set[str]) -> str:
     return f"{base}names in scope: {known_names}{tail}"
 
 
-INPUT_READS: list[set[str]] = []
-"""Observers of what expressions read of ``in``: while one is pushed here, the last receives
-the name of each attribute read (``in.channels``: ``channels``), or ``*`` where ``in`` itself
-is taken as a value (everything of it may be read). The expander pushes one per expansion."""
+INPUT_READS: ContextVar[set[str] | None] = ContextVar("netspec_input_reads", default=None)
+"""The observer of what expressions read of ``in``, where one is set: it receives the name of
+each attribute read (``in.channels``: ``channels``), or ``*`` where ``in`` itself is taken as a
+value (everything of it may be read). The expander sets one per expansion, and one while it
+binds a layer's arguments (a context variable: expansions in other threads keep their own)."""
 
 
 def _input(node: n.InputRef, scope: Scope) -> Any:
     if scope.input is None:
         raise _Fail("`in` (the input shape) is only available inside a block", node)
-    if INPUT_READS:
-        INPUT_READS[-1].add("*")
+    reads = INPUT_READS.get()
+    if reads is not None:
+        reads.add("*")
     return scope.input
 
 
@@ -1272,8 +1274,10 @@ def _attr(node: n.Attr, scope: Scope) -> Any:
     if isinstance(value, Sym) and not value.known:
         return Sym(n.Attr(value.expr, node.attr))
     if isinstance(value, InputShape):
-        if INPUT_READS and type(inner) is n.InputRef:
-            INPUT_READS[-1].add(node.attr)
+        if type(inner) is n.InputRef:
+            reads = INPUT_READS.get()
+            if reads is not None:
+                reads.add(node.attr)
         try:
             return value.attribute(node.attr)
         except _Fail as exc:

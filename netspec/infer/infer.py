@@ -234,10 +234,11 @@ class Network:
     input_reads_params: bool = False
     """Whether the spec's ``input`` reads params (``[3, size, size]``): an input given apart
     must agree with the sizes they give."""
-    input_reads: frozenset[str] = frozenset()
+    input_reads: frozenset[str] | None = None
     """What the expressions making the tree read of the blocks' inputs (``in.channels``:
-    ``channels``; ``*`` where ``in`` itself is taken); a layer's arguments reading other sizes
-    are noted at the layer instead (:class:`~netspec.expand.ir.Again`)."""
+    ``channels``; ``*`` where ``in`` itself is taken), ``None`` where that is not known; a
+    layer's arguments reading more are noted at the layer instead
+    (:class:`~netspec.expand.ir.Again`)."""
     totals: Totals = field(init=False)
 
     def __post_init__(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -314,6 +315,54 @@ def test_deeplabv3_is_inferred_again(name: str) -> None:
         assert [n.path for n in pooling] == ["classifier.0.convs.4.4"]
         aspp_input = again.root.children[1].input  # the classifier's: the backbone's output
         assert pooling[0].output[1:] == tuple(pooling[0].attrs.size) == aspp_input[1:]
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        "conv2d(3, 1, padding=in.height % 2 if in.height > 8 else in.width % 2)",
+        "conv2d(3, 1, padding=in.height % 2 if in.height > 8 else [in][0].width % 2)",
+        "{conv2d: {out_channels: 3, kernel_size: 1, padding: in.height % 2}}",
+    ],
+)
+def test_what_a_layer_reads_of_its_blocks_input_may_depend_on_the_size(layer: str) -> None:
+    """A layer's arguments may read other sizes, or ``in`` itself, at another size (a
+    condition on a size picks what else is read); a mapping call's arguments are read too."""
+    spec = netspec.loads(
+        f"netspec: 1\nname: t\ninput: [3, 16, 16]\nblocks:\n  B:\n    body:\n"
+        f"      - c: {layer}\nlayers:\n  - b: B()\n"
+    )
+    net = expand(spec.spec, spec.params)
+    assert net.input_reads == frozenset()
+    for shape in [(3, 8, 8), (3, 4, 5), (3, 9, 9), (3, 33, 2)]:
+        again = reinfer(net, shape)
+        assert again is not None
+        _agrees("t", again, expand(spec.spec, spec.params, shape), shape)
+
+
+def test_expansions_in_other_threads_keep_their_own_reads() -> None:
+    """What a tree reads of ``in`` is recorded per expansion, whatever runs beside it."""
+    reading = netspec.loads(BLOCK.replace("READ", "in.height > 8"))
+    plain = netspec.loads(
+        "netspec: 1\nname: p\ninput: [3, 8, 8]\nblocks:\n  U:\n    body:\n"
+        "      - c: conv2d(3, 1, padding=in.height % 2)\n"
+        "layers:\n" + "".join(f"  - u{i}: U()\n" for i in range(40))
+    )
+    found: dict[str, set[frozenset[str] | None]] = {"reading": set(), "plain": set()}
+
+    def run(name: str, spec: netspec.Spec) -> None:
+        for _ in range(60):
+            found[name].add(expand(spec.spec, spec.params).input_reads)
+
+    threads = [
+        threading.Thread(target=run, args=("reading", reading)),
+        threading.Thread(target=run, args=("plain", plain)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found == {"reading": {frozenset({"height"})}, "plain": {frozenset()}}
 
 
 def test_a_layer_whose_input_sizes_decide_in_place_writing_is_left_to_expansion() -> None:
