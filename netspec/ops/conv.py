@@ -312,12 +312,12 @@ class _ConvTranspose(spatial.Ranked, Op):
                 )
             full = (size - 1) * si + di * (ki - 1) + oi + 1
             o = full - 2 * pi
-            if known(o) and o < 0:  # PyTorch makes an empty output of size 0
+            if known(o) and o < 1:  # PyTorch refuses an empty output (of one sample)
                 raise OpError(
                     f"{self.name}: output {axis} would be {o}: padding {pi} removes 2·{pi} = "
                     f"{2 * concrete(pi)} of the {full} the kernel spreads the input {axis} "
                     f"{size} over",
-                    hint=f"padding here may be at most {concrete(full) // 2}",
+                    hint=f"padding here may be at most {(concrete(full) - 1) // 2}",
                     attr="padding",
                 )
             out.append(o)

@@ -25,6 +25,7 @@ from pydantic import field_validator
 
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import Sym, as_expr, concrete, known, show
+from netspec.expr.render import render
 from netspec.ops.base import (
     HELPERS,
     Attrs,
@@ -129,11 +130,15 @@ def declare(node: n.Expr, evaluate: Callable[[n.Expr], Any]) -> TensorDecl:
     values = {k: evaluate(v) for k, v in given.items() if k != "shape"}
     shape_node = given["shape"]
     shape_node = shape_node.node if isinstance(shape_node, n.Located) else shape_node
-    if isinstance(shape_node, n.ListExpr):  # sizes one by one (symbolic in generated code)
-        shape: Any = tuple(evaluate(item) for item in shape_node.items)
-    else:
-        shape = evaluate(shape_node)
-    if not isinstance(shape, tuple | list) or not shape:
+    if not isinstance(shape_node, n.ListExpr):  # the sizes one by one, symbolic in the class
+        raise OpError(
+            f"{init.name} takes its shape as a list of sizes written out, found "
+            f"{render(shape_node)}",
+            hint=f"write each size, as in {init.name}([c, 1, 1]) (a list param's: "
+            "[shape[0], shape[1], shape[2]]): the generated class writes them one by one",
+        )
+    shape: Any = tuple(evaluate(item) for item in shape_node.items)
+    if not shape:
         raise OpError(f"{init.name} expects a shape (a list of sizes), found {show(shape)}")
     for dim in shape:
         if isinstance(dim, bool) or not (isinstance(dim, int | Sym)):

@@ -688,6 +688,8 @@ def test_a_learned_tensor_is_the_blocks_own_parameter() -> None:
     [
         (("full([dim, 1, 1], init)", "full([3, 1, 1], init)"), "does not broadcast"),
         (("full([dim, 1, 1], init)", "randn([dim])"), "declared by an initialiser call"),
+        (("full([dim, 1, 1], init)", "full(dim, init)"), "list of sizes written out, found dim"),
+        (("full([dim, 1, 1], init)", "full([dim] + [1, 1], init)"), "written out, found \\[dim\\]"),
         (("      - mul(layer_scale)", "      - m: mul(layer_scale)"), "stands unnamed"),
         (("padding=1)\n", "padding=1)\n          - mul(layer_scale)\n"), "stands unnamed"),
         (("      - mul(layer_scale)", "      - dropout(layer_scale)"), "takes no learned tensor"),

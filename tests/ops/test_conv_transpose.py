@@ -210,6 +210,13 @@ def test_explanation() -> None:
             "kernel spreads the input H 3 over",
             "padding here may be at most 1",
         ),
+        (  # an empty output, which PyTorch refuses
+            "conv_transpose1d(6, 2, padding=1)",
+            (4, 1),
+            "conv_transpose1d: output L would be 0: padding 1 removes 2·1 = 2 of the 2 the "
+            "kernel spreads the input L 1 over",
+            "padding here may be at most 0",
+        ),
         (
             "conv_transpose2d(4, 3, groups=2)",
             (3, 8, 8),

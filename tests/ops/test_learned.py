@@ -127,3 +127,23 @@ def test_prepend_concatenates_as_pytorch(case: tuple[list[int], list[int], int],
     model = loaded.build(verify=True)
     assert list(model.state_dict()) == (["t"] if top else ["s.t"])
     assert torch.equal(model(x), expected)
+
+
+@pytest.mark.parametrize("shape", ["shp", "sizes", "shp[:2] + [1]"])
+def test_a_shape_is_written_out_size_by_size(shape: str) -> None:
+    """The generated class writes a tensor's sizes one by one, so a shape given whole (a list
+    param, a ``let``, an expression) is refused by check as by codegen, at the tensor."""
+    text = (
+        "netspec: 1\nname: t\ninput: [4, 4, 4]\nparams:\n  shp: [4, 1, 1]\n"
+        f"let:\n  sizes: '[4, 1, 1]'\ntensors:\n  s: zeros({shape})\nlayers:\n  - mul(s)\n"
+    )
+    spec = netspec.loads(text)
+    with pytest.raises(NetspecError, match="list of sizes written out") as checked:
+        spec.check()
+    with pytest.raises(NetspecError, match="list of sizes written out") as generated:
+        spec.source()
+    assert checked.value.span is not None
+    assert checked.value.message == generated.value.message
+    written = netspec.loads(text.replace(f"zeros({shape})", "zeros([shp[0], shp[1], 1])"))
+    assert written.check().totals.parameters == 4
+    assert "torch.zeros((shp[0], shp[1], 1))" in written.source()
