@@ -30,19 +30,8 @@ import math
 from typing import Any
 
 from netspec.errors import NetspecError
-from netspec.expand import calls
-from netspec.expand.ir import (
-    CHANNEL_READS,
-    Again,
-    BlockNode,
-    JoinRun,
-    Node,
-    OpNode,
-    PathRun,
-    Run,
-    SeqNode,
-    SplitRun,
-)
+from netspec.expand import calls, ir
+from netspec.expand.ir import BlockNode, JoinRun, Node, OpNode, PathRun, Run, SeqNode, SplitRun
 from netspec.expand.lower import IN, INPUT
 from netspec.expr.evaluate import InputShape, Sym
 from netspec.infer import Network, apply
@@ -62,7 +51,7 @@ def reinfer(net: Network, x: Shape, memo: dict[Any, Any] | None = None) -> Netwo
     results, as for :func:`~netspec.infer.apply`."""
     if net.input_dtype != "float32" or net.input_reads_params or not same_kind(net.input, x):
         return None  # (params giving input sizes: expansion holds x to them)
-    if net.input_reads is None or not net.input_reads <= CHANNEL_READS:
+    if net.input_reads is None or not net.input_reads <= ir.CHANNEL_READS:
         return None  # a block decided its tree from other sizes of its input (or may have)
     try:
         root = _node(net.root, x, memo, None)
@@ -222,7 +211,7 @@ def _reading(
 def _op(node: OpNode, x: Shape, memo: dict[Any, Any] | None, inner: Shape | None) -> OpNode:
     attrs = node.attrs
     if node.again is not None:
-        attrs = _attrs_again(node, node.again, inner)
+        attrs = _attrs_again(node, inner)
     if _plain(x) and x == node.input and attrs is node.attrs:
         # the same rule on the same input: its results, again
         return OpNode(
@@ -244,10 +233,13 @@ def _op(node: OpNode, x: Shape, memo: dict[Any, Any] | None, inner: Shape | None
     return twin
 
 
-def _attrs_again(node: OpNode, again: Again, inner: Shape | None) -> Any:
-    """The attributes of a layer whose arguments read its block's input, for that block's
-    input ``inner``: its call bound again with ``in`` that input (the binding and validation
-    expanding it does; only the error's position is left to expansion)."""
+def _attrs_again(node: OpNode, inner: Shape | None) -> Any:
+    """The attributes of a layer whose arguments read its block's input (its
+    :class:`~netspec.expand.ir.Again`), for that block's input ``inner``: its call bound again
+    with ``in`` that input (the binding and validation expanding it does; only the error's
+    position is left to expansion)."""
+    again = node.again
+    assert again is not None
     if inner is None or not _plain(inner):
         raise _Differs  # (a traced size: the program cannot write a size an argument reads)
     scope = again.scope.with_input(InputShape(inner))
