@@ -29,10 +29,9 @@ from typing import Any
 from netspec.backends.summary import MacsConvention, jsonable
 from netspec.errors import NetspecError, printable
 from netspec.expand.expander import expand, input_shape_of
-from netspec.expand.ir import CHANNEL_READS
 from netspec.expand.memo import Memo, cache, cached, freeze
 from netspec.expand.program import Figures, Program, compile_sizes
-from netspec.expand.reinfer import reinfer
+from netspec.expand.reinfer import inferable_again, reinfer
 from netspec.infer import Network
 from netspec.ops.base import Shape
 from netspec.pause import collector_paused
@@ -208,9 +207,9 @@ class Shared:
     """Operator rules' results, validated attributes and call spans (functions of their keys
     alone, see :class:`~netspec.expand.memo.Memo`)."""
     networks: dict[Any, Network] = field(default_factory=dict)
-    """Networks expanded with blocks reading of ``in`` only what
-    :func:`~netspec.expand.reinfer.reinfer` keeps, by their frozen params (to infer them
-    again for other input sizes)."""
+    """Networks :func:`~netspec.expand.reinfer.reinfer` may take, by their frozen params (to
+    infer them again for other input sizes; see
+    :func:`~netspec.expand.reinfer.inferable_again`)."""
     sizes: int = 1
     """Rows of the grid at each combination of params (the input axis's values)."""
     left: dict[Any, int] = field(default_factory=dict)
@@ -330,7 +329,7 @@ class Sweeper:
                 shared.compile(key, again, left)  # the programs decide otherwise here
                 return again.input, Figures.of(again)
         net = expand(self.spec, params, shape, memo=shared.memo)
-        if shape is not None and net.input_reads is not None and net.input_reads <= CHANNEL_READS:
+        if shape is not None and inferable_again(net):
             if len(shared.networks) >= KEPT_NETWORKS:  # the oldest goes: memory stays bounded
                 oldest = next(iter(shared.networks))
                 del shared.networks[oldest]

@@ -229,8 +229,6 @@ def _bind_in_block(
         values, spans = calls.bind(op, call, origin, scope, where)
     finally:
         INPUT_READS.reset(token)
-    if not seen:
-        return values, spans, None
     again = None
     if not seen <= CHANNEL_READS:
         again = Again(call, origin, scope, frozenset(seen - CHANNEL_READS))

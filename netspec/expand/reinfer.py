@@ -49,10 +49,8 @@ def reinfer(net: Network, x: Shape, memo: dict[Any, Any] | None = None) -> Netwo
     :func:`~netspec.expand.expander.expand` gives for the same spec and params at ``x``, or
     ``None`` where that cannot be promised (see the module's notes). ``memo``: operator rules'
     results, as for :func:`~netspec.infer.apply`."""
-    if net.input_dtype != "float32" or net.input_reads_params or not same_kind(net.input, x):
-        return None  # (params giving input sizes: expansion holds x to them)
-    if net.input_reads is None or not net.input_reads <= ir.CHANNEL_READS:
-        return None  # a block decided its tree from other sizes of its input (or may have)
+    if not inferable_again(net) or not same_kind(net.input, x):
+        return None
     try:
         root = _node(net.root, x, memo, None)
     except _Differs:
@@ -68,6 +66,19 @@ def reinfer(net: Network, x: Shape, memo: dict[Any, Any] | None = None) -> Netwo
         lets=dict(net.lets),
         input_dtype=net.input_dtype,
         input_reads=net.input_reads,
+    )
+
+
+def inferable_again(net: Network) -> bool:
+    """Whether :func:`reinfer` may give ``net`` for other input sizes: a floating-point input
+    whose sizes no param gives (expansion holds an input to the sizes params give), and a tree
+    its blocks decided from no more of their inputs than :data:`~netspec.expand.ir.CHANNEL_READS`
+    (:attr:`Network.input_reads`, known only for a network made by expansion)."""
+    return (
+        net.input_dtype == "float32"
+        and not net.input_reads_params
+        and net.input_reads is not None
+        and net.input_reads <= ir.CHANNEL_READS
     )
 
 
