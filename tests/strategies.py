@@ -155,6 +155,7 @@ PARAM_VALUES: dict[str, list[Any]] = {
     "k": [1, 3, 5],
     "n_down": [0, 1, 2],
     "classes": [1, 2, 3, 4, 5],
+    "eps": [1e-5, 1e-3, 0.5],
 }
 REQUIRES: dict[str, tuple[str, Any]] = {
     # a condition every value of PARAM_VALUES meets (with any other params'), and a value of
@@ -168,6 +169,7 @@ REQUIRES: dict[str, tuple[str, Any]] = {
     "k": ("k % 2 == 1", 2),
     "n_down": ("not n_down < 0", -1),
     "classes": ("classes >= 1", 0),
+    "eps": ("eps < 1", 1.0),
 }
 """A ``require`` per param, and a value it refuses (``None``: none of the param's kind)."""
 DOCS = [
@@ -366,6 +368,9 @@ class Example:
     tags: set[str]
     refused: list[tuple[str, Any]] = field(default_factory=list)
     """Values of declared params that their choices or ``require`` refuse (one at a time)."""
+    probes: list[tuple[str, Any]] = field(default_factory=list)
+    """Values of params that an operator reading them refuses where the values reach it (a
+    negative ``eps``): check refuses one exactly where the class does."""
 
     def yaml_texts(self) -> dict[str, str]:
         return {stem: dump(data) for stem, data in self.files.items()}
@@ -396,6 +401,7 @@ class SpecGen:
         self.c = chooser
         self.tags: set[str] = set()
         self.refused: list[tuple[str, Any]] = []
+        self.probes: list[tuple[str, Any]] = []
         self.blocks: dict[str, Block] = {}
         self.lets: dict[str, Any] = {}
         self.current_block_has_loop = False
@@ -524,7 +530,16 @@ class SpecGen:
             self.tag("cli")
         effective = {k: v["default"] if isinstance(v, dict) else v for k, v in params.items()}
         return Example(
-            files, fmt, effective, overrides, call_input, by_path, cli, self.tags, self.refused
+            files,
+            fmt,
+            effective,
+            overrides,
+            call_input,
+            by_path,
+            cli,
+            self.tags,
+            self.refused,
+            self.probes,
         )
 
     def params(self, defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -842,7 +857,9 @@ class SpecGen:
         # it doubles the channels: never where it could run again and again (a block, a loop)
         if not flow.fixed and ctx.block is None and not ctx.in_loop and c.chance(0.5):
             merge = c.pick(["patch_merging", "patch_merging_v2"])
-            out.append({names.new("merge", ctx, self): self.render(Call(merge, []))})
+            # (the mapping form more often than other calls': this call is a rare one)
+            form = {merge: {}} if c.chance(0.3) else self.render(Call(merge, []))
+            out.append({names.new("merge", ctx, self): form})
             flow.apply("halve")
             flow.chan = None  # twice the channels
             self.tag("patch-merging")
@@ -1426,7 +1443,7 @@ class SpecGen:
             return Call("identity", []), False
         if what == "layer_norm":
             if w == "2d" and c.chance(0.5):  # channels-first, over C
-                attrs = [("eps", c.pick([1e-6, 1e-5]))] if c.chance(0.5) else []
+                attrs = [("eps", self.eps([1e-6, 1e-5]))] if c.chance(0.5) else []
                 return Call("layer_norm2d", attrs), True
             attrs = []
             if w == "flat" and chan is not None:
@@ -1437,7 +1454,7 @@ class SpecGen:
                 ("bias", [True, False]),
             ):
                 if c.chance(0.3):
-                    attrs.append((name, c.pick(values)))
+                    attrs.append((name, self.eps(values) if name == "eps" else c.pick(values)))
             if ctx.block is None and "elementwise_affine" not in dict(attrs) and c.chance(0.2):
                 # without parameters at every value drawn (depth is at most 3): a call in the
                 # model's forward where unnamed, whose class raises where depth > 3
@@ -1466,7 +1483,7 @@ class SpecGen:
             op = {"2d": "batchnorm2d", "3d": "batchnorm3d"}.get(w, "batchnorm1d")
             attrs = []
             if c.chance(0.3):
-                attrs.append(("eps", c.pick([1e-3, 0.0001])))
+                attrs.append(("eps", self.eps([1e-3, 0.0001])))
             if c.chance(0.3):
                 mom = [0.2, None, *([E("mom")] if "mom" in self.lets else [])]
                 attrs.append(("momentum", c.pick(mom)))
@@ -1686,6 +1703,15 @@ class SpecGen:
             return Call("pixel_shuffle", [("upscale_factor", 1)])
         return Call("pixel_unshuffle", [("downscale_factor", 1)])
 
+    def eps(self, values: list[float]) -> Any:
+        """A normalisation's ``eps``: one of ``values``, or the param ``eps``, which PyTorch
+        would take at any value: a value of it check refuses (0, negative) is probed."""
+        if not self.c.chance(0.25):
+            return self.c.pick(values)
+        self.tag("norm:eps-param")
+        self.probes.append(("eps", self.c.pick([0.0, -1.0])))
+        return E("eps")
+
     def group_norm(self, flow: Flow) -> tuple[Call, bool]:
         c = self.c
         chan = flow.chan
@@ -1694,7 +1720,7 @@ class SpecGen:
             groups += [E(chan), E(f"2 if ({chan}) % 2 == 0 else 1")]
         attrs: list[tuple[str, Any]] = [("num_groups", c.pick(groups))]
         if c.chance(0.3):
-            attrs.append(("eps", c.pick([1e-3, 1e-6])))
+            attrs.append(("eps", self.eps([1e-3, 1e-6])))
         affine = True
         if c.chance(0.4):
             affine = c.pick([False, True])
@@ -1710,7 +1736,7 @@ class SpecGen:
         c = self.c
         attrs: list[tuple[str, Any]] = []
         if c.chance(0.3):
-            attrs.append(("eps", c.pick([1e-3, 1e-6])))
+            attrs.append(("eps", self.eps([1e-3, 1e-6])))
         if c.chance(0.3):
             attrs.append(("momentum", c.pick([0.2, None])))
         affine = track = False

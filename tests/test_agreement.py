@@ -345,6 +345,23 @@ def check_example(ex: Example, folder: Path) -> None:
         else:
             raise AssertionError(f"the generated class accepts {name}={bad!r}; check refuses it")
 
+    # a value an operator refuses where the values reach it, which PyTorch would take (a
+    # negative `eps`): check refuses it exactly where the class does, in the same words
+    for name, bad in dict.fromkeys(ex.probes):
+        note(f"probed: {name}={bad!r}")
+        try:
+            analysed(load(ex, path, {**over, name: bad}, call_input))
+        except NetspecError as exc:
+            try:
+                observed(cls_b(**{name: bad}), x_b)
+            except ValueError as raised:
+                assert str(raised).endswith(exc.message), (str(raised), exc.message)
+            else:
+                raise AssertionError(f"the generated class takes {name}={bad!r}; check refuses it")
+        else:
+            given = {name: bad}
+            attempt(f"the class given {name}={bad!r}", lambda: observed(cls_b(**given), x_b))  # noqa: B023 - called at once
+
     if ex.cli:
         args = [arg for k, v in over.items() for arg in ("--set", f"{k}={cli_value(v)}")]
         if call_input is not None:
@@ -398,6 +415,7 @@ TAGS = {
     "param:declared",
     "param:require",
     "param:refused",
+    "norm:eps-param",
     "let:reads-let",
     "let:mapping",
     "expr:long-chain",

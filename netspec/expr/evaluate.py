@@ -98,6 +98,41 @@ _TRACE: ContextVar[Trace | None] = ContextVar("netspec_trace", default=None)
 """The trace being recorded (in this thread or task), or ``None``: see :func:`tracing`."""
 
 
+_FIELDS: ContextVar[list[n.Expr] | None] = ContextVar("netspec_fields", default=None)
+"""The fields written so far while :class:`as_fields` runs, else ``None``."""
+
+FIELD_START, FIELD_END = "\x00", "\x01"
+"""What encloses a field's number in a message written :class:`as_fields`."""
+
+
+class as_fields:  # noqa: N801 (a context manager, used as ``with as_fields() as fields``)
+    """While the block runs (in this thread or task), an unknown :class:`Sym` written into
+    text (``str``, ``format``, :func:`show`) is a *field*: its number in the list the block
+    is given, between :data:`FIELD_START` and :data:`FIELD_END`; the list holds its
+    expression, for the code generator to write as a replacement field of the class's
+    message (``{shift_size!r}``). A message an operator rule makes of values the class learns
+    only when constructed is thus check's own words, their values filled in when the class
+    runs."""
+
+    def __enter__(self) -> list[n.Expr]:
+        fields: list[n.Expr] = []
+        self._token = _FIELDS.set(fields)
+        return fields
+
+    def __exit__(self, *exc: object) -> None:
+        _FIELDS.reset(self._token)
+
+
+def _field(value: Sym, fields: list[n.Expr]) -> str:
+    """An unknown value as a field (see :class:`as_fields`), as :func:`show` writes the
+    value: a list as a list (a list param is a tuple in the class)."""
+    expr = value.expr
+    if isinstance(value, SymList) and not isinstance(n.strip(expr), n.ListExpr):
+        expr = n.Call(n.Name("list"), (expr,))
+    fields.append(expr)
+    return f"{FIELD_START}{len(fields) - 1}{FIELD_END}"
+
+
 class tracing:  # noqa: N801 (a context manager, used as ``with tracing() as trace``)
     """Record what is decided on :class:`Sym` values while the block runs (in this thread
     or task only)."""
@@ -171,6 +206,9 @@ class Sym:
     def __str__(self) -> str:
         if self.known:
             return str(self.value)
+        fields = _FIELDS.get()
+        if fields is not None:
+            return _field(self, fields)
         from netspec.expr.render import render
 
         return render(self.expr)
@@ -307,6 +345,44 @@ def known(*values: Any) -> bool:
         if isinstance(v, Sym) and v._value is UNKNOWN:
             return False
     return True
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+
+
+def compare(a: Any, op: str, b: Any) -> Any:
+    """``a op b`` in an operator rule's check: a truth value where both are known (a
+    decision on a traced value recorded, as a comparison of it records one), else the test
+    as a symbolic value, which the generated class makes (see
+    :func:`~netspec.ops.base.refuse_where`)."""
+    if not known(a, b):
+        return Sym(n.Compare(as_expr(a), (op,), (as_expr(b),)))
+    truth = bool(_COMPARE[op](_raw(a), _raw(b)))
+    if isinstance(a, Sym):
+        return a._decide(op, b, truth)
+    if isinstance(b, Sym):
+        return b._decide(_MIRROR[op], a, truth)
+    return truth
+
+
+def outside(low: Any, value: Any, high: Any) -> Any:
+    """Whether ``value`` is outside ``[low, high)``: a truth value where the three are known
+    (see :func:`compare`), else the test as a symbolic value (``not low <= value < high``,
+    ``value >= high`` where ``value`` is known)."""
+    if known(low, value):  # (a known value is tested against the other bound only)
+        return True if compare(value, "<", low) else compare(value, ">=", high)
+    if known(value, high):
+        return True if compare(value, ">=", high) else compare(value, "<", low)
+    chain = n.Compare(as_expr(low), ("<=", "<"), (as_expr(value), as_expr(high)))
+    return Sym(n.Not(chain))
 
 
 def concrete(value: Any) -> Any:
@@ -502,6 +578,9 @@ def a_type(value: Any) -> str:
 def show(value: Any) -> str:
     """A value as the spec would write it (``true``, ``[1, 2]``, ``'M'``)."""
     if isinstance(value, Sym):
+        fields = _FIELDS.get()
+        if not value.known and fields is not None:
+            return _field(value, fields)
         from netspec.expr.render import render
 
         return render(value.expr)

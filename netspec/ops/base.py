@@ -18,10 +18,13 @@ from __future__ import annotations
 import math
 import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, get_args
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
+from annotated_types import Ge, Gt, Le, Lt
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from netspec.errors import NetspecError
@@ -31,6 +34,9 @@ from netspec.expr.evaluate import (
     Scope,
     Sym,
     SymbolicError,
+    SymText,
+    as_expr,
+    as_fields,
     concrete,
     evaluate,
     known,
@@ -83,6 +89,62 @@ class Expect:
 @dataclass(frozen=True, slots=True)
 class KwOnly:
     """Field metadata: the attribute can only be given by keyword (``in_channels=64``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unchecked:
+    """Field metadata: PyTorch takes values of this attribute that check refuses, without a
+    word (``eps`` ≤ 0 divides by zero or a negative, ``divisor_override`` −1 negates): where
+    a param gives the value, the generated class refuses what check refuses, in check's
+    words (see :meth:`Op.deferred`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A check of values the generated class learns only when constructed: where ``test``
+    holds, the class raises ``error``, whose message writes those values as fields (see
+    :class:`~netspec.expr.evaluate.as_fields`). Check makes the same check of the values it
+    has (:func:`refuse_where`, :meth:`Op.refusal`)."""
+
+    test: n.Expr
+    error: OpError
+    fields: tuple[n.Expr, ...]
+    """The values the message writes as fields, by number."""
+
+
+_DEFERRED: ContextVar[list[Deferred] | None] = ContextVar("netspec_deferred", default=None)
+"""Where :func:`refuse_where` hands its checks of unknown values (see :class:`deferring`)."""
+
+
+class deferring:  # noqa: N801 (a context manager, used as ``with deferring() as checks``)
+    """Collect the checks operator rules make of values the generated class learns only when
+    constructed, while the block runs (in this thread or task): the code generator writes
+    each where it makes the layer."""
+
+    def __enter__(self) -> list[Deferred]:
+        checks: list[Deferred] = []
+        self._token = _DEFERRED.set(checks)
+        return checks
+
+    def __exit__(self, *exc: object) -> None:
+        _DEFERRED.reset(self._token)
+
+
+def refuse_where(test: Any, error: Callable[[], OpError]) -> None:
+    """Raise ``error()`` where ``test`` holds — a truth value, or a symbolic test of values the
+    generated class learns only when constructed (:func:`~netspec.expr.evaluate.compare`,
+    :func:`~netspec.expr.evaluate.outside`), which is handed to the class (see
+    :class:`deferring`): a check PyTorch does not make, made by check and by the class alike.
+    ``error`` is called only where the check fails, or is handed on."""
+    if not isinstance(test, Sym) or test.known:
+        if test:
+            raise error()
+        return
+    checks = _DEFERRED.get()
+    if checks is not None:
+        with as_fields() as fields:
+            failure = error()
+        checks.append(Deferred(test.expr, failure, tuple(fields)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,6 +368,54 @@ class Op:
                     return self._friendly_error(err, given)
         return None
 
+    def deferred(self, values: dict[str, Any]) -> list[Deferred]:
+        """The checks of :class:`Unchecked` attributes among ``values`` that the generated
+        class learns only when constructed (:meth:`refusal` leaves them out): each refused
+        where check refuses it (the attribute's bounds, its choices), in check's words."""
+        out = []
+        for key, value in values.items():
+            if isinstance(value, Sym) and not value.known:
+                check = self._unchecked(key, value)
+                if check is not None:
+                    out.append(check)
+        return out
+
+    def _unchecked(self, key: str, value: Sym) -> Deferred | None:
+        info = self.Attrs.model_fields.get(key)
+        if info is None or not any(isinstance(meta, Unchecked) for meta in info.metadata):
+            return None
+        arms = _arms(info.annotation, tuple(info.metadata))
+        none = any(base is type(None) for base, _ in arms)
+        expr = value.expr
+        test: n.Expr | None = None
+        sample: Any = None
+        words = [a for base, _ in arms for a in get_args(base) if _is_literal(base)]
+        if isinstance(value, SymText) and words:
+            test = n.Compare(expr, ("not in",), (n.ListExpr(tuple(n.Const(w) for w in words)),))
+            sample = "\x02"
+        elif type(value) is Sym:
+            for base, metadata in arms:
+                if base in (int, float):
+                    test, sample = _outside(expr, base, metadata)
+                    break
+        if test is None:
+            return None
+        if none:
+            test = n.BoolOp("and", (n.Compare(expr, ("!=",), (n.Const(None),)), test))
+        try:
+            self.Attrs.model_validate({key: sample})
+        except ValidationError as exc:
+            errors = [e for e in exc.errors(include_url=False) if e["loc"][:1] == (key,)]
+            error = self._friendly_error(errors[0], {key: sample})
+        else:  # pragma: no cover - the sample fails the bounds it was made from
+            return None
+        found = ", found " + show(sample)
+        if not error.message.endswith(found):  # pragma: no cover - every message ends so
+            return None
+        with as_fields() as fields:
+            message = error.message.removesuffix(show(sample)) + show(value)
+        return Deferred(test, OpError(message, error.hint, key), tuple(fields))
+
     def _friendly(self, exc: ValidationError, values: dict[str, Any]) -> OpError:
         return self._friendly_error(exc.errors(include_url=False)[0], values)
 
@@ -400,6 +510,51 @@ class Op:
         return tuple(out)
 
 
+def _is_literal(base: Any) -> bool:
+    return get_origin(base) is Literal
+
+
+def _arms(annotation: Any, metadata: tuple[Any, ...]) -> list[tuple[Any, tuple[Any, ...]]]:
+    """The kinds of value an attribute's annotation admits, each with its metadata: ``int``
+    with ``Gt(0)``, ``NoneType``, ``Literal['a', 'b']``, ``tuple[...]``."""
+    if get_origin(annotation) is Annotated:
+        base, *more = get_args(annotation)
+        return _arms(base, (*metadata, *more))
+    if get_origin(annotation) in (Union, UnionType):
+        return [arm for a in get_args(annotation) for arm in _arms(a, metadata)]
+    return [(annotation, metadata)]
+
+
+_FAILS = {Gt: "<=", Ge: "<", Lt: ">=", Le: ">"}
+"""Each bound's test of the values it refuses."""
+
+
+def _outside(expr: n.Expr, base: type, metadata: tuple[Any, ...]) -> tuple[n.Expr | None, Any]:
+    """A test true exactly where ``base``'s bounds in ``metadata`` refuse the value ``expr``
+    (an integer's bounds inverted, a number's negated: ``not eps > 0`` refuses NaN, as check
+    does), and a value they refuse; ``None`` where there are no bounds."""
+    bounds = [(type(m), m) for m in metadata if type(m) in _FAILS]
+    if not bounds:
+        return None, None
+    kind, first = bounds[0]
+    limit = base(getattr(first, kind.__name__.lower()))
+    sample = limit - 1 if kind is Ge else limit + 1 if kind is Le else limit
+    if base is int:
+        tests = [
+            n.Compare(expr, (_FAILS[k],), (n.Const(getattr(m, k.__name__.lower())),))
+            for k, m in bounds
+        ]
+        return (tests[0] if len(tests) == 1 else n.BoolOp("or", tuple(tests))), sample
+    holds = [
+        n.Compare(expr, (_HOLDS[k],), (n.Const(float(getattr(m, k.__name__.lower()))),))
+        for k, m in bounds
+    ]
+    return n.Not(holds[0] if len(holds) == 1 else n.BoolOp("and", tuple(holds))), sample
+
+
+_HOLDS = {Gt: ">", Ge: ">=", Lt: "<", Le: "<="}
+
+
 def _expect(info: Any) -> str:
     if info is None:
         return "a valid value"
@@ -485,6 +640,17 @@ def require_divides(op: str, attr: str, part: Any, whole: Any, what: str, note: 
             hint=divisors_hint(concrete(whole)) + note,
             attr=attr,
         )
+
+
+def names_batch(dim: Any, rank: int, op: str = "in") -> Any:
+    """Whether dimension index ``dim`` names the batch of a tensor of ``rank`` dimensions (0,
+    or ``-rank`` from the end; with ``op`` "not in", whether it does not): a truth value, or
+    the test where ``dim`` is known only when generated code runs (see
+    :func:`refuse_where`)."""
+    if known(dim):
+        return (concrete(dim) in (0, -rank)) == (op == "in")
+    batch = n.ListExpr((n.Const(0), n.Const(-rank)))
+    return Sym(n.Compare(as_expr(dim), (op,), (batch,)))
 
 
 def divisors_hint(c: int) -> str:

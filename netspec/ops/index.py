@@ -20,6 +20,8 @@ from netspec.ops.base import (
     X,
     fmt_shape,
     known_int,
+    names_batch,
+    refuse_where,
     register,
 )
 from netspec.ops.fields import Int
@@ -73,17 +75,14 @@ class Select(Op):
                 attr="dim",
             )
         if d == 0:
-            raise OpError(
-                "select: dim=0 would index the batch",
-                hint="netspec shapes exclude the batch; select a dimension from 1 on",
-                attr="dim",
-            )
+            raise _batch_selected()
         return d - 1
 
     def infer(self, a: Any, x: Shape) -> Shape:
         if not x:
             raise OpError("select expects an input with a dimension to index, found a scalar")
-        if not known(a.dim):
+        if not known(a.dim):  # PyTorch selects from the batch without a word
+            refuse_where(names_batch(a.dim, len(x) + 1), _batch_selected)
             return self._unknown_dim(a.dim, x)
         d = self._dim(a, x)
         size, index = x[d], a.index
@@ -126,6 +125,14 @@ class Select(Op):
         return [
             f"{fmt_shape(x)} → {fmt_shape(y)}: position {a.index} of {x[d]} in dimension {d + 1}"
         ]
+
+
+def _batch_selected() -> OpError:
+    return OpError(
+        "select: dim=0 would index the batch",
+        hint="netspec shapes exclude the batch; select a dimension from 1 on",
+        attr="dim",
+    )
 
 
 HELPERS["Select"] = _SELECT

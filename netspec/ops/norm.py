@@ -24,11 +24,11 @@ from netspec.ops.base import (
     register,
     require_rank,
 )
-from netspec.ops.fields import Count, Declared, Flag, Float, PosInt, PositiveFloat
+from netspec.ops.fields import Count, Declared, Eps, Flag, Float, PosInt
 
 
 class BatchNormAttrs(Attrs):
-    eps: PositiveFloat = 1e-5
+    eps: Eps = 1e-5
     """Added to the variance for numerical stability."""
     momentum: Float | None = 0.1
     """Weight of the current batch in the running statistics (none: cumulative average)."""
@@ -108,7 +108,7 @@ class BatchNorm3d(_BatchNorm):
 
 
 class InstanceNormAttrs(Attrs):
-    eps: PositiveFloat = 1e-5
+    eps: Eps = 1e-5
     """Added to the variance for numerical stability."""
     momentum: Float | None = 0.1
     """Weight of the current batch in the running statistics, if they are tracked (none:
@@ -192,7 +192,7 @@ class GroupNormAttrs(Attrs):
     """Number of groups the channels are divided into (it must divide them); each sample is
     normalised per group (1 group: over all channels, like layer_norm over C × H × W; one
     group per channel: like instance_norm)."""
-    eps: PositiveFloat = 1e-5
+    eps: Eps = 1e-5
     """Added to the variance for numerical stability."""
     affine: Flag = True
     """Whether to learn a per-channel scale (weight) and shift (bias)."""
@@ -302,7 +302,7 @@ class LayerNormAttrs(Attrs):
     normalized_shape: NormalizedShape = None
     """The last dimensions to normalise over: none (the default) for the last dimension,
     inferred; an integer or a list is checked against the input's last dimensions."""
-    eps: PositiveFloat = 1e-5
+    eps: Eps = 1e-5
     """Added to the variance for numerical stability."""
     elementwise_affine: Flag = True
     """Whether to learn a scale (weight) and shift (bias) per normalised element."""
@@ -399,7 +399,7 @@ class LayerNorm(Op):
 
 
 class LayerNorm2dAttrs(Attrs):
-    eps: PositiveFloat = 1e-5
+    eps: Eps = 1e-5
     """Added to the variance for numerical stability (ConvNeXt uses 1e-6)."""
 
 

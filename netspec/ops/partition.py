@@ -22,7 +22,7 @@ projection, QKᵀ and AV per partition, the output projection (``merge``) and th
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from netspec.expr.evaluate import concrete, known, whole
 from netspec.ops.base import (
@@ -33,6 +33,7 @@ from netspec.ops.base import (
     PyCall,
     Shape,
     Tensor,
+    Unchecked,
     register,
     require_divides,
     require_rank,
@@ -47,7 +48,7 @@ class PartitionAttentionAttrs(Attrs):
     """Side of each partition: ``'window'`` attends within windows of this many rows and
     columns, ``'grid'`` within a grid of this many rows and columns spread over the map. It
     must divide the map's height and width (MaxViT does not pad)."""
-    partition_type: Literal["window", "grid"] = "window"
+    partition_type: Annotated[Literal["window", "grid"], Unchecked()] = "window"
     """``'window'``: neighbouring tokens (block attention); ``'grid'``: tokens spread evenly
     over the map (grid attention, dilated by height / partition_size)."""
     mlp_ratio: Count = 4

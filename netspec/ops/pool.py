@@ -19,7 +19,7 @@ from netspec.ops.base import (
     register,
     require_rank,
 )
-from netspec.ops.fields import AdaptiveSize, Flag, OptCount, OptSize, PoolPadding, Size
+from netspec.ops.fields import AdaptiveSize, Divisor, Flag, OptSize, PoolPadding, Size
 
 
 class MaxPoolAttrs(Attrs):
@@ -50,7 +50,7 @@ class AvgPool1dAttrs(Attrs):
 
 
 class AvgPool2dAttrs(AvgPool1dAttrs):
-    divisor_override: OptCount = None
+    divisor_override: Divisor = None
     """If set, divide every window's sum by this instead of its size."""
 
 

@@ -34,7 +34,9 @@ from netspec.ops.base import (
     fmt_shape,
     indices,
     items,
+    names_batch,
     numel,
+    refuse_where,
     register,
     require_rank,
 )
@@ -294,6 +296,9 @@ class Permute(Op):
         if not known(*entries):
             if len(entries) != rank:
                 raise self._length_error(a.dims, len(entries), x)
+            # PyTorch moves the batch without a word
+            moved = names_batch(entries[0], rank, "not in")
+            refuse_where(moved, lambda: self._batch_error(a.dims))
             return entries
         dims = indices(entries)
         if len(dims) != rank:
@@ -307,13 +312,17 @@ class Permute(Op):
                 attr="dims",
             )
         if norm[0] != 0:
-            raise OpError(
-                f"permute: dims {show(dims)} moves the batch dimension (dims[0] must be 0)",
-                hint="moving the batch is not supported: netspec's shapes exclude the batch, "
-                "which stays first",
-                attr="dims",
-            )
+            raise self._batch_error(dims)
         return norm
+
+    @staticmethod
+    def _batch_error(dims: Any) -> OpError:
+        return OpError(
+            f"permute: dims {show(dims)} moves the batch dimension (dims[0] must be 0)",
+            hint="moving the batch is not supported: netspec's shapes exclude the batch, "
+            "which stays first",
+            attr="dims",
+        )
 
     @staticmethod
     def _length_error(dims: Any, count: int, x: Shape) -> OpError:

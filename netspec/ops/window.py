@@ -24,7 +24,7 @@ import math
 from typing import Any, ClassVar
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Sym, as_expr, concrete, known, whole
+from netspec.expr.evaluate import Sym, as_expr, compare, concrete, known, outside, whole
 from netspec.ops.base import (
     HELPERS,
     Attrs,
@@ -34,6 +34,7 @@ from netspec.ops.base import (
     Shape,
     Tensor,
     fmt_shape,
+    refuse_where,
     register,
     require_divides,
     require_rank,
@@ -79,19 +80,25 @@ class _WindowAttention(Op):
             "`permute([0, 2, 3, 1])` after a convolution)"
         )
         require_divides(name, "num_heads", a.num_heads, x[-1], "channels", note)
-        if known(a.shift_size, a.window_size) and not (0 <= a.shift_size < a.window_size):
-            raise OpError(
-                f"{name}: shift_size={a.shift_size} must be at least 0 and less than "
-                f"window_size={a.window_size}",
-                hint=f"Swin alternates 0 and window_size // 2 = {concrete(a.window_size) // 2}",
+        # PyTorch takes either value (a shift of a window or more masks the wrong tokens)
+        shift, window = a.shift_size, a.window_size
+        refuse_where(
+            outside(0, shift, window),
+            lambda: OpError(
+                f"{name}: shift_size={shift} must be at least 0 and less than window_size={window}",
+                hint=f"Swin alternates 0 and window_size // 2 = {window // 2}",
                 attr="shift_size",
-            )
-        if self.cosine and known(a.window_size) and concrete(a.window_size) < 2:
-            raise OpError(
-                f"{name}: window_size={a.window_size} leaves no relative positions to "
-                "scale (the coordinates are divided by window_size - 1)",
-                hint="give a window of at least 2",
-                attr="window_size",
+            ),
+        )
+        if self.cosine:
+            refuse_where(
+                compare(window, "<", 2),
+                lambda: OpError(
+                    f"{name}: window_size={window} leaves no relative positions to "
+                    "scale (the coordinates are divided by window_size - 1)",
+                    hint="give a window of at least 2",
+                    attr="window_size",
+                ),
             )
 
     def infer(self, a: Any, x: Shape) -> Shape:

@@ -1524,3 +1524,45 @@ def test_slices_and_comprehensions_alone_are_refused() -> None:
     for node in (n.Slice(n.Const(1)), n.CompFor(("v",), n.Name("xs"))):
         with pytest.raises(ExprError, match="only written inside brackets"):
             evaluate(node, Scope({"xs": ()}))
+
+
+# -- checks of values the generated class learns (compare, outside, as_fields) --------------
+
+
+def test_compare_decides_known_values_and_writes_the_test_of_unknown_ones() -> None:
+    from netspec.expr.evaluate import compare, tracing  # noqa: PLC0415
+
+    assert compare(3, "<", 4) is True
+    w = Sym(n.Name("w"))
+    assert render(compare(w, "<", 2).expr, python=True) == "w < 2"
+    assert render(compare(2, ">=", w).expr, python=True) == "2 >= w"
+    traced = Sym(n.Name("w"), 7)
+    with tracing() as trace:
+        assert compare(2, ">", traced) is False  # recorded as 7 < 2 on the traced value
+        assert compare(traced, "==", 7) is True
+    assert [(g[0], render(g[1]), g[3]) for g in trace.guards] == [
+        ("<", "w", False),
+        ("==", "w", True),
+    ]
+
+
+def test_outside_writes_only_the_bound_an_unknown_value_is_tested_against() -> None:
+    from netspec.expr.evaluate import outside  # noqa: PLC0415
+
+    s, w = Sym(n.Name("s")), Sym(n.Name("w"))
+    assert outside(0, 3, 3) is True and outside(0, 2, 3) is False and outside(0, -1, 3) is True
+    assert render(outside(0, s, w).expr, python=True) == "not 0 <= s < w"
+    assert render(outside(0, 2, w).expr, python=True) == "2 >= w"
+    assert outside(0, -1, w) is True  # below the known bound whatever w is
+    assert render(outside(0, s, 7).expr, python=True) == "not 0 <= s < 7"
+
+
+def test_unknown_values_written_as_fields_number_their_expressions() -> None:
+    from netspec.expr.evaluate import FIELD_END, FIELD_START, SymList, as_fields  # noqa: PLC0415
+
+    s, dims = Sym(n.Name("s")), SymList(n.Name("dims"))
+    with as_fields() as fields:
+        text = f"shift_size={s} of {Sym(n.Name('k'), 3)}, dims {show(dims)}"
+    assert text == f"shift_size={FIELD_START}0{FIELD_END} of 3, dims {FIELD_START}1{FIELD_END}"
+    assert [render(f, python=True) for f in fields] == ["s", "list(dims)"]
+    assert f"{s}" == "s"  # outside the block, the expression as the spec writes it

@@ -99,6 +99,10 @@ class Conv2dNormActivation(nn.Sequential):
                 bias=False,
             ),
         )
+        if not norm_eps > 0.0:
+            raise ValueError(
+                f"netspec/zoo/efficientnet.yaml:82:25: layers: batchnorm2d: eps expects a positive number, found {norm_eps!r}",
+            )
         layers.append(
             nn.BatchNorm2d(out_channels, eps=norm_eps, momentum=norm_momentum)
         )

@@ -423,6 +423,10 @@ class SwinTransformerBlock(nn.Module):
     ) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dim)
+        if not 0 <= shift_size < window_size:
+            raise ValueError(
+                f"netspec/zoo/swin.yaml:47:66: attn: shifted_window_attention: shift_size={shift_size!r} must be at least 0 and less than window_size={window_size!r}",
+            )
         self.attn = ShiftedWindowAttention(
             in_width,
             window_size,
@@ -479,6 +483,14 @@ class Stage(nn.Sequential):
         width = in_width
         for j in range(depth):
             if use_v2:
+                if not 0 <= (0 if j % 2 == 0 else window_size // 2) < window_size:
+                    raise ValueError(
+                        f"netspec/zoo/swin.yaml:72:51: layers: swin_block_v2: shift_size={(0 if j % 2 == 0 else window_size // 2)!r} must be at least 0 and less than window_size={window_size!r}",
+                    )
+                if window_size < 2:
+                    raise ValueError(
+                        f"netspec/zoo/swin.yaml:72:38: layers: swin_block_v2: window_size={window_size!r} leaves no relative positions to scale (the coordinates are divided by window_size - 1)",
+                    )
                 layers.append(
                     SwinTransformerBlockV2(
                         width,

@@ -56,6 +56,8 @@ from netspec.expand.lower import (
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
     BUILTINS,
+    FIELD_END,
+    FIELD_START,
     UNKNOWN,
     InputShape,
     Scope,
@@ -84,7 +86,7 @@ from netspec.expr.render import (
     render_iterable,
 )
 from netspec.infer import Network
-from netspec.ops.base import HELPERS, TRAINING, OpError, PyCall, Shape, X
+from netspec.ops.base import HELPERS, TRAINING, Deferred, OpError, PyCall, Shape, X, deferring
 from netspec.ops.learned import TensorRef, declare
 from netspec.ops.merge import MERGES, split_channels, split_code
 from netspec.spec import models as m
@@ -365,6 +367,53 @@ def _refuse(test: n.Expr, message: str, found: str) -> Stmt:
     replacement fields (``{depth!r}``): check's refusal of a param's value, in its words."""
     text = message.replace("{", "{{").replace("}", "}}") + ", found " + found
     return _if(test, [_raise_formatted(text)])
+
+
+def _refuse_deferred(check: Deferred, error: ShapeError) -> Stmt:
+    """``if <test>: raise ValueError(f"<error>")``: an operator's check of values the class
+    learns only when constructed (:func:`~netspec.ops.base.refuse_where`), check's error with
+    the values written as replacement fields (``{shift_size!r}``; where a value's text
+    cannot stand in an f-string, the message joined with its ``repr``)."""
+    parts = re.split(f"{FIELD_START}([0-9]+){FIELD_END}", error.headline())
+    texts = parts[0::2]
+    fields = [_field_text(check.fields[int(k)]) for k in parts[1::2]] + [""]
+    if len(fields) == 1:  # no value to write: the headline as it is
+        raised = _Dead(texts[0]).stmt()
+    elif not any(set(text) & set("'\"\\{}#\n") for text in fields):
+        body = "".join(
+            text.replace("{", "{{").replace("}", "}}") + (f"{{{value}!r}}" if value else "")
+            for text, value in zip(texts, fields, strict=True)
+        )
+        raised = _raise_formatted(body)
+    else:
+        pieces = [
+            piece
+            for text, value in zip(texts, fields, strict=True)
+            for piece in (python_string(text) if text else "", f"repr({value})" if value else "")
+            if piece
+        ]
+        raised = Stmt("raise ", call("ValueError", Atom(" + ".join(pieces))))
+    return replace(_if(check.test, [raised]), reads=_reads(check.test, *check.fields))
+
+
+def _field_text(expr: n.Expr) -> str:
+    """A replacement field's expression, in brackets unless it is one term
+    (``{(0 if j % 2 == 0 else w // 2)!r}``)."""
+    text = render(expr, python=True)
+    one = isinstance(n.strip(expr), n.Name | n.Attr | n.Index | n.Call | n.Const)
+    return text if one else f"({text})"
+
+
+def _unique(checks: Sequence[Deferred]) -> list[Deferred]:
+    """``checks`` without repeats (a rule may check its attributes from two methods)."""
+    seen: set[tuple[n.Expr, str]] = set()
+    out = []
+    for check in checks:
+        key = (check.test, check.error.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(check)
+    return out
 
 
 def _refuse_count(count: n.Expr, least: int, message: str) -> Stmt:
@@ -1580,7 +1629,8 @@ class Emitter:
         attrs = op.construct(values)
         shape = state.shape
         try:
-            y = op.infer(attrs, shape)
+            with deferring() as checks:
+                y = op.infer(attrs, shape)
         except SymbolicError as exc:
             raise CodegenError(
                 f"{op.name}: the shape of its output depends on `{render(exc.sym.expr)}`, which "
@@ -1595,6 +1645,9 @@ class Emitter:
             # checked the rest), and it fails for any values: the class raises that error.
             error = ShapeError(exc.message, origin.span_at(node.start, node.end), where)
             raise _Dead(error.headline()) from None
+        for check in _unique([*op.deferred(values), *checks]):
+            span = spans.get(check.error.attr or "") or origin.span_at(node.start, node.end)
+            stmts.append(_refuse_deferred(check, ShapeError(check.error.message, span, where)))
         try:
             pc = op.module(attrs, shape) if module else op.functional(attrs, shape)
             owns = pc is None and bool(op.tensors(attrs, shape))

@@ -55,8 +55,9 @@ def test_no_bundled_class_holds_a_layer_refused_for_every_value() -> None:
     """A bundled spec's class raises only for values a param check refuses (a count, a
     choice, a requirement), never a layer's error positioned in the spec: the generated code
     for a layer check accepts at the defaults is no refusal (an attribute list of symbolic
-    items was once validated as if it were wrong, in nearly every bundled class)."""
-    positioned = re.compile(r"raise ValueError\(\s*f?\"[^\"]*\.(yaml|ns):[0-9]+:[0-9]+: ")
+    items was once validated as if it were wrong, in nearly every bundled class). An
+    operator's check of values the class is given writes them (an f-string: `eps=…`)."""
+    positioned = re.compile(r"raise ValueError\(\s*\"[^\"]*\.(yaml|ns):[0-9]+:[0-9]+: ")
     files = sorted(GOLDEN.glob("*.py"))
     assert len(files) == len(bundled_names())
     refusing = [p.name for p in files if positioned.search(p.read_text())]
@@ -1103,6 +1104,83 @@ def test_the_checks_read_as_python() -> None:
     assert 'if act not in ("relu", "gelu"):' in source
     assert "if not (len(rates) == 2 and rates != (2, 1)):" in source
     assert "if width % 4:" in source  # `not not …` is the condition itself
+
+
+# what an operator checks that PyTorch does not, of values a param gives: the class refuses
+# them as check does, in check's words (`refuse_where`, `Unchecked`)
+UNCHECKED = [
+    ("g: group_norm(2, eps=e)", "{e: 1.0e-5}", {"e": -1.0}, "eps expects a positive number"),
+    ("g: group_norm(2, eps=e)", "{e: 1.0e-5}", {"e": 0.0}, "eps expects a positive number"),
+    ("batchnorm2d(eps=e)", "{e: 1.0e-5}", {"e": -0.5}, "eps expects a positive number"),
+    (
+        "avgpool2d(2, divisor_override=d)",
+        "{d: 2}",
+        {"d": -1},
+        "divisor_override expects a positive integer or none, found -1",
+    ),
+    ("select(s, 0)", "{s: 1}", {"s": 0}, "select: dim=0 would index the batch"),
+    ("select(s, 0)", "{s: 1}", {"s": -4}, "select: dim=0 would index the batch"),
+    (
+        "permute(p)",
+        "{p: [0, 2, 3, 1]}",
+        {"p": [1, 0, 2, 3]},
+        "permute: dims [1, 0, 2, 3] moves the batch dimension",
+    ),
+]
+"""Spec layers on an 8×8×8 input, their params, a value check refuses, and check's words."""
+
+
+@pytest.mark.parametrize(("layer", "params", "given", "words"), UNCHECKED)
+def test_the_class_refuses_what_an_operator_checks_and_torch_does_not(
+    layer: str, params: str, given: dict[str, Any], words: str
+) -> None:
+    """The generated class built and ran these (PyTorch accepts them: a negative `eps`, a
+    negated average, the batch indexed or moved); check refused them."""
+    text = spec_text([f"- {layer}"], (8, 8, 8), params=params)
+    spec = netspec.loads(text)
+    cls = _generated(spec)
+    cls()  # the defaults pass
+    with pytest.raises(NetspecError, match=re.escape(words)) as info:
+        netspec.loads(text, **given).check()
+    with pytest.raises(ValueError, match=re.escape(words)) as raised:
+        cls(**given)
+    assert str(raised.value).endswith(info.value.message)
+
+
+def test_the_windowed_attention_checks_are_the_class_s_too(tmp_path: Path) -> None:
+    """A shift of a window or more, a cosine window of 1 and an unknown partition type:
+    check refused them, the class built them (torch masks the wrong tokens, divides by
+    zero, or takes the window partition)."""
+    text = spec_text(
+        [
+            "- p: partition_attention(4, 2, partition_type=kind)",
+            "- a: shifted_window_attention(2, 3, shift_size=shift)",
+            "- b: shifted_window_attention_v2(window_size=w, num_heads=2)",
+        ],
+        (4, 4, 8),
+        params="{kind: window, shift: 1, w: 2}",
+    )
+    from tests.backends.python.test_block_sizes import ruff_clean  # noqa: PLC0415
+
+    spec = netspec.loads(text)
+    source = spec.source()
+    assert "if not 0 <= shift < 3:" in source
+    assert "shift_size={shift!r} must be at least 0" in source
+    ruff_clean(tmp_path, source)
+    cls = _generated(spec)
+    cls(kind="grid", shift=2, w=4)
+    for values, words in [
+        ({"kind": "dilated"}, "partition_type expects 'window' or 'grid', found 'dilated'"),
+        ({"shift": 3}, "shift_size=3 must be at least 0 and less than window_size=3"),
+        ({"shift": -1}, "shift_size=-1 must be at least 0 and less than window_size=3"),
+        ({"w": 1}, "window_size=1 leaves no relative positions to scale"),
+    ]:
+        with pytest.raises(NetspecError) as info:
+            netspec.loads(text, **values).check()
+        assert words in info.value.message
+        with pytest.raises(ValueError) as raised:
+            cls(**values)
+        assert str(raised.value).endswith(info.value.message)
 
 
 def test_a_long_require_of_all_reads_as_black_writes_it() -> None:
