@@ -983,7 +983,7 @@ def test_vit_bad_values_are_positioned_errors(
         ("select(1, 197)", "select: index 197 is out of range for dimension 1 of size 197"),
         ("select(3, 0)", "select: dim=3 is out of range for a 2-d input 197×768"),
         ("select(0, 0)", "select: dim=0 would index the batch"),
-        ("permute([0, 2, 3, 1])", "has 4 entries, but the input 197×768 has 3 dimensions"),
+        ("permute([0, 2, 3, 1])", "has length 4, but the input 197×768 has 3 dimensions"),
     ],
 )
 def test_vit_token_plumbing_errors(layer: str, words: str, tmp_path: Path) -> None:

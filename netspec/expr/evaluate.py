@@ -112,7 +112,8 @@ class as_fields:  # noqa: N801 (a context manager, used as ``with as_fields() as
     expression, for the code generator to write as a replacement field of the class's
     message (``{shift_size!r}``). A message an operator rule makes of values the class learns
     only when constructed is thus check's own words, their values filled in when the class
-    runs."""
+    runs. A field is written as Python's ``repr``, which is how :func:`show` writes numbers
+    and text: a rule writes any other value into such a message with :func:`show`."""
 
     def __enter__(self) -> list[n.Expr]:
         fields: list[n.Expr] = []
@@ -347,7 +348,7 @@ def known(*values: Any) -> bool:
     return True
 
 
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
     ">": operator.gt,
@@ -355,17 +356,23 @@ _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
+"""The comparisons of two numbers, by operator."""
+_TESTS: dict[str, Callable[[Any, Any], bool]] = {
+    **COMPARISONS,
+    "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b,
+}
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 
 
 def compare(a: Any, op: str, b: Any) -> Any:
-    """``a op b`` in an operator rule's check: a truth value where both are known (a
-    decision on a traced value recorded, as a comparison of it records one), else the test
-    as a symbolic value, which the generated class makes (see
-    :func:`~netspec.ops.base.refuse_where`)."""
+    """``a op b`` in an operator rule's check (a comparison, or ``in`` a list of constants):
+    a truth value where both are known (a decision on a traced value recorded, as a
+    comparison of it records one), else the test as a symbolic value, which the generated
+    class makes (see :func:`~netspec.ops.base.refuse_where`)."""
     if not known(a, b):
         return Sym(n.Compare(as_expr(a), (op,), (as_expr(b),)))
-    truth = bool(_COMPARE[op](_raw(a), _raw(b)))
+    truth = bool(_TESTS[op](_raw(a), _raw(b)))
     if isinstance(a, Sym):
         return a._decide(op, b, truth)
     if isinstance(b, Sym):

@@ -35,7 +35,6 @@ from netspec.expr.evaluate import (
     Sym,
     SymbolicError,
     SymText,
-    as_expr,
     as_fields,
     concrete,
     evaluate,
@@ -92,11 +91,11 @@ class KwOnly:
 
 
 @dataclass(frozen=True, slots=True)
-class Unchecked:
+class CheckedByClass:
     """Field metadata: PyTorch takes values of this attribute that check refuses, without a
-    word (``eps`` ≤ 0 divides by zero or a negative, ``divisor_override`` −1 negates): where
-    a param gives the value, the generated class refuses what check refuses, in check's
-    words (see :meth:`Op.deferred`)."""
+    word (``eps`` ≤ 0 divides by zero or a negative, ``divisor_override`` −1 negates), so
+    where a param gives the value, the generated class checks it: it refuses what check
+    refuses, in check's words (see :meth:`Op.deferred`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +134,9 @@ def refuse_where(test: Any, error: Callable[[], OpError]) -> None:
     generated class learns only when constructed (:func:`~netspec.expr.evaluate.compare`,
     :func:`~netspec.expr.evaluate.outside`), which is handed to the class (see
     :class:`deferring`): a check PyTorch does not make, made by check and by the class alike.
-    ``error`` is called only where the check fails, or is handed on."""
+    ``error`` is called only where the check fails, or is handed on. Outside
+    :class:`deferring` a symbolic test is dropped: only the code generator, which runs the
+    rules on values the class is given, makes one (check knows every value)."""
     if not isinstance(test, Sym) or test.known:
         if test:
             raise error()
@@ -369,20 +370,20 @@ class Op:
         return None
 
     def deferred(self, values: dict[str, Any]) -> list[Deferred]:
-        """The checks of :class:`Unchecked` attributes among ``values`` that the generated
+        """The checks of :class:`CheckedByClass` attributes among ``values`` that the generated
         class learns only when constructed (:meth:`refusal` leaves them out): each refused
         where check refuses it (the attribute's bounds, its choices), in check's words."""
         out = []
         for key, value in values.items():
             if isinstance(value, Sym) and not value.known:
-                check = self._unchecked(key, value)
+                check = self._class_check(key, value)
                 if check is not None:
                     out.append(check)
         return out
 
-    def _unchecked(self, key: str, value: Sym) -> Deferred | None:
+    def _class_check(self, key: str, value: Sym) -> Deferred | None:
         info = self.Attrs.model_fields.get(key)
-        if info is None or not any(isinstance(meta, Unchecked) for meta in info.metadata):
+        if info is None or not any(isinstance(meta, CheckedByClass) for meta in info.metadata):
             return None
         arms = _arms(info.annotation, tuple(info.metadata))
         none = any(base is type(None) for base, _ in arms)
@@ -400,7 +401,8 @@ class Op:
                     break
         if test is None:
             return None
-        if none:
+        if none and not isinstance(n.strip(expr), n.Binary | n.Unary | n.OpChain):
+            # (arithmetic is never none)
             test = n.BoolOp("and", (n.Compare(expr, ("!=",), (n.Const(None),)), test))
         try:
             self.Attrs.model_validate({key: sample})
@@ -527,6 +529,8 @@ def _arms(annotation: Any, metadata: tuple[Any, ...]) -> list[tuple[Any, tuple[A
 
 _FAILS = {Gt: "<=", Ge: "<", Lt: ">=", Le: ">"}
 """Each bound's test of the values it refuses."""
+_HOLDS = {Gt: ">", Ge: ">=", Lt: "<", Le: "<="}
+"""Each bound's test of the values it takes."""
 
 
 def _outside(expr: n.Expr, base: type, metadata: tuple[Any, ...]) -> tuple[n.Expr | None, Any]:
@@ -550,9 +554,6 @@ def _outside(expr: n.Expr, base: type, metadata: tuple[Any, ...]) -> tuple[n.Exp
         for k, m in bounds
     ]
     return n.Not(holds[0] if len(holds) == 1 else n.BoolOp("and", tuple(holds))), sample
-
-
-_HOLDS = {Gt: ">", Ge: ">=", Lt: "<", Le: "<="}
 
 
 def _expect(info: Any) -> str:
@@ -640,17 +641,6 @@ def require_divides(op: str, attr: str, part: Any, whole: Any, what: str, note: 
             hint=divisors_hint(concrete(whole)) + note,
             attr=attr,
         )
-
-
-def names_batch(dim: Any, rank: int, op: str = "in") -> Any:
-    """Whether dimension index ``dim`` names the batch of a tensor of ``rank`` dimensions (0,
-    or ``-rank`` from the end; with ``op`` "not in", whether it does not): a truth value, or
-    the test where ``dim`` is known only when generated code runs (see
-    :func:`refuse_where`)."""
-    if known(dim):
-        return (concrete(dim) in (0, -rank)) == (op == "in")
-    batch = n.ListExpr((n.Const(0), n.Const(-rank)))
-    return Sym(n.Compare(as_expr(dim), (op,), (batch,)))
 
 
 def divisors_hint(c: int) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from annotated_types import Ge, Gt, Le
 from pydantic import BeforeValidator, Strict
 
-from netspec.ops.base import Expect, KwOnly, Unchecked
+from netspec.ops.base import CheckedByClass, Expect, KwOnly
 
 PosInt = Annotated[int, Strict(), Gt(0)]
 NonNegInt = Annotated[int, Strict(), Ge(0)]
@@ -28,7 +28,7 @@ Prob = Annotated[float, Number, Ge(0.0), Le(1.0)]
 
 Count = Annotated[PosInt, Expect("a positive integer")]
 OptCount = Annotated[PosInt | None, Expect("a positive integer or none")]
-Divisor = Annotated[OptCount, Unchecked()]
+Divisor = Annotated[OptCount, CheckedByClass()]
 """A pooling's ``divisor_override``: PyTorch divides by any value but 0."""
 Size = Annotated[
     PosInt | tuple[PosInt, ...],
@@ -56,7 +56,7 @@ AdaptiveSize = Annotated[
 Flag = Annotated[Bool, Expect("true or false")]
 Probability = Annotated[Prob, Expect("a probability between 0 and 1")]
 PositiveFloat = Annotated[float, Number, Gt(0.0), Expect("a positive number")]
-Eps = Annotated[PositiveFloat, Unchecked()]
+Eps = Annotated[PositiveFloat, CheckedByClass()]
 """A normalisation's ``eps``: PyTorch divides by the root of a variance plus any value."""
 Float = Annotated[float, Number, Expect("a number")]
 Declared = Annotated[

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Sym, as_expr, concrete, known
+from netspec.expr.evaluate import Sym, as_expr, compare, concrete, known
 from netspec.ops.base import (
     HELPERS,
     Attrs,
@@ -20,7 +20,6 @@ from netspec.ops.base import (
     X,
     fmt_shape,
     known_int,
-    names_batch,
     refuse_where,
     register,
 )
@@ -82,7 +81,7 @@ class Select(Op):
         if not x:
             raise OpError("select expects an input with a dimension to index, found a scalar")
         if not known(a.dim):  # PyTorch selects from the batch without a word
-            refuse_where(names_batch(a.dim, len(x) + 1), _batch_selected)
+            refuse_where(compare(a.dim, "in", (0, -len(x) - 1)), _batch_selected)
             return self._unknown_dim(a.dim, x)
         d = self._dim(a, x)
         size, index = x[d], a.index

@@ -28,12 +28,12 @@ from netspec.expr.evaluate import concrete, known, whole
 from netspec.ops.base import (
     HELPERS,
     Attrs,
+    CheckedByClass,
     Op,
     OpError,
     PyCall,
     Shape,
     Tensor,
-    Unchecked,
     register,
     require_divides,
     require_rank,
@@ -48,7 +48,7 @@ class PartitionAttentionAttrs(Attrs):
     """Side of each partition: ``'window'`` attends within windows of this many rows and
     columns, ``'grid'`` within a grid of this many rows and columns spread over the map. It
     must divide the map's height and width (MaxViT does not pad)."""
-    partition_type: Annotated[Literal["window", "grid"], Unchecked()] = "window"
+    partition_type: Annotated[Literal["window", "grid"], CheckedByClass()] = "window"
     """``'window'``: neighbouring tokens (block attention); ``'grid'``: tokens spread evenly
     over the map (grid attention, dilated by height / partition_size)."""
     mlp_ratio: Count = 4

@@ -14,6 +14,7 @@ from netspec.expr.evaluate import (
     SymbolicError,
     SymList,
     as_expr,
+    compare,
     concrete,
     equal,
     known,
@@ -34,7 +35,6 @@ from netspec.ops.base import (
     fmt_shape,
     indices,
     items,
-    names_batch,
     numel,
     refuse_where,
     register,
@@ -278,14 +278,17 @@ class Permute(Op):
     def _entries(self, a: Any, x: Shape) -> tuple[Any, ...]:
         """The entries of ``dims``: one per dimension of the input, batch included, where
         ``dims`` is a list known only when generated code runs (a list param: ``p[0]``,
-        ``p[1]``…; PyTorch refuses another length, as check does)."""
+        ``p[1]``…, after the class has refused another length, as check does)."""
         dims = a.dims
         if (
             isinstance(dims, SymList)
             and not known(dims)
             and not isinstance(n.strip(dims.expr), n.ListExpr)
         ):
-            return tuple(Sym(n.Index(dims.expr, n.Const(i))) for i in range(len(x) + 1))
+            rank = len(x) + 1
+            length = Sym(n.Call(n.Name("len"), (dims.expr,)))
+            refuse_where(compare(length, "!=", rank), lambda: self._length_error(dims, length, x))
+            return tuple(Sym(n.Index(dims.expr, n.Const(i))) for i in range(rank))
         return items(dims)
 
     def _dims(self, a: Any, x: Shape) -> tuple[Any, ...]:
@@ -297,7 +300,7 @@ class Permute(Op):
             if len(entries) != rank:
                 raise self._length_error(a.dims, len(entries), x)
             # PyTorch moves the batch without a word
-            moved = names_batch(entries[0], rank, "not in")
+            moved = compare(entries[0], "not in", (0, -rank))
             refuse_where(moved, lambda: self._batch_error(a.dims))
             return entries
         dims = indices(entries)
@@ -325,12 +328,11 @@ class Permute(Op):
         )
 
     @staticmethod
-    def _length_error(dims: Any, count: int, x: Shape) -> OpError:
+    def _length_error(dims: Any, count: Any, x: Shape) -> OpError:
         rank = len(x) + 1
         example = [0, *range(2, rank), 1] if rank > 2 else list(range(rank))
-        entries = "1 entry" if count == 1 else f"{count} entries"
         return OpError(
-            f"permute: dims {show(dims)} has {entries}, but the input {fmt_shape(x)} has "
+            f"permute: dims {show(dims)} has length {count}, but the input {fmt_shape(x)} has "
             f"{rank} dimensions with the batch",
             hint=f"give every dimension once, the batch (0) first: e.g. {show(example)}",
             attr="dims",

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
+    COMPARISONS,
     Sym,
     SymbolicError,
     SymEither,
@@ -182,14 +183,7 @@ _ARITH = {
     "//": operator.floordiv,
     "%": operator.mod,
 }
-_COMPARE = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
+_COMPARE = COMPARISONS
 
 
 def _assume(value: Any, flag: Sym, truth: bool) -> Any:

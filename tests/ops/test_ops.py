@@ -947,3 +947,24 @@ def test_explain_size_lines_compute_the_size_they_state(call: str, size: int) ->
             .replace("⌋", ")").replace("⌈", "math.ceil(").replace("⌉", ")")
         )  # fmt: skip
         assert eval(python, {"math": math}) == int(stated), line  # noqa: S307 - our own text
+
+
+def test_every_attribute_the_class_checks_gives_it_a_check() -> None:
+    """An attribute marked ``CheckedByClass`` whose annotation gave no test would be skipped
+    silently (the class taking what check refuses): each gives one, for a value of its kind
+    known only when the class is constructed, with check's words."""
+    from netspec.expr import nodes as n  # noqa: PLC0415
+    from netspec.expr.evaluate import Sym, SymText  # noqa: PLC0415
+    from netspec.ops.base import REGISTRY, CheckedByClass  # noqa: PLC0415
+
+    marked = 0
+    for op in REGISTRY.values():
+        for name, info in op.Attrs.model_fields.items():
+            if not any(isinstance(meta, CheckedByClass) for meta in info.metadata):
+                continue
+            marked += 1
+            kind = SymText if isinstance(info.default, str) else Sym
+            (check,) = op.deferred({name: kind(n.Name("v"))})
+            assert check.error.message.startswith(f"{op.name}: {name} expects "), op.name
+            assert check.error.attr == name
+    assert marked >= 8  # the norms' eps, pooling's divisor_override, partition_type

@@ -123,7 +123,7 @@ def test_permute_source() -> None:
         (
             "permute([0, 2, 1])",
             (3, 4, 5),
-            "permute: dims [0, 2, 1] has 3 entries, but the input 3×4×5 has 4 dimensions with "
+            "permute: dims [0, 2, 1] has length 3, but the input 3×4×5 has 4 dimensions with "
             "the batch",
             "give every dimension once, the batch (0) first: e.g. [0, 2, 3, 1]",
         ),

@@ -375,33 +375,76 @@ def _refuse_deferred(check: Deferred, error: ShapeError) -> Stmt:
     the values written as replacement fields (``{shift_size!r}``; where a value's text
     cannot stand in an f-string, the message joined with its ``repr``)."""
     parts = re.split(f"{FIELD_START}([0-9]+){FIELD_END}", error.headline())
-    texts = parts[0::2]
-    fields = [_field_text(check.fields[int(k)]) for k in parts[1::2]] + [""]
-    if len(fields) == 1:  # no value to write: the headline as it is
+    # (a field cut by the shortening of a very long message is left out)
+    texts = [text.replace(FIELD_START, "").replace(FIELD_END, "") for text in parts[0::2]]
+    used = [check.fields[int(k)] for k in parts[1::2]]
+    fields = [_field_text(expr) for expr in used] + [""]
+    if not used:  # no value to write: the headline as it is
         raised = _Dead(texts[0]).stmt()
-    elif not any(set(text) & set("'\"\\{}#\n") for text in fields):
+    elif not any(set(value) & set("'\"\\{}#\n") for value in fields):
         body = "".join(
             text.replace("{", "{{").replace("}", "}}") + (f"{{{value}!r}}" if value else "")
             for text, value in zip(texts, fields, strict=True)
         )
         raised = _raise_formatted(body)
     else:
+        values = [_field_text(expr, False) for expr in used] + [""]
         pieces = [
             piece
-            for text, value in zip(texts, fields, strict=True)
+            for text, value in zip(texts, values, strict=True)
             for piece in (python_string(text) if text else "", f"repr({value})" if value else "")
             if piece
         ]
-        raised = Stmt("raise ", call("ValueError", Atom(" + ".join(pieces))))
-    return replace(_if(check.test, [raised]), reads=_reads(check.test, *check.fields))
+        raised = Stmt("raise ", call("ValueError", _sum_of(pieces)))
+    reads = _reads(check.test, *used)
+    return replace(_if(check.test, [raised]), reads=reads, refuses=True, test=check.test)
 
 
-def _field_text(expr: n.Expr) -> str:
+def _field_text(expr: n.Expr, bracketed: bool = True) -> str:
     """A replacement field's expression, in brackets unless it is one term
-    (``{(0 if j % 2 == 0 else w // 2)!r}``)."""
+    (``{(0 if j % 2 == 0 else w // 2)!r}``; ``bracketed`` false: never, for an argument of
+    ``repr``); a list written out as a list, as check shows it (``{[a, 2, 3, 1]!r}``, where
+    Python's text of the list is a tuple)."""
+    inner = n.strip(expr)
+    if isinstance(inner, n.ListExpr):
+        return "[" + ", ".join(render(item, python=True) for item in inner.items) + "]"
     text = render(expr, python=True)
-    one = isinstance(n.strip(expr), n.Name | n.Attr | n.Index | n.Call | n.Const)
-    return text if one else f"({text})"
+    one = isinstance(inner, n.Name | n.Attr | n.Index | n.Call | n.Const)
+    return text if one or not bracketed else f"({text})"
+
+
+def _sum_of(pieces: Sequence[str]) -> PyExpr:
+    """``a + b + c``, split one operand a line where it does not fit (as ruff splits it)."""
+    return Chain((Atom(pieces[0]), *(Atom(f"+ {piece}") for piece in pieces[1:])))
+
+
+def _arms_checks(test: n.Expr, pre: tuple[list[Stmt], list[Stmt]]) -> list[Stmt]:
+    """The checks of values (:func:`_refuse_deferred`) among the statements of a choice's two
+    arms, taken out of them: ``if <test>:`` the first arm's, ``else:`` the second's (check
+    makes an arm's checks only where the values choose it), itself such a check of an
+    enclosing choice."""
+    checks = [[stmt for stmt in arm if stmt.refuses] for arm in pre]
+    if not checks[0] and not checks[1]:
+        return []
+    for arm in pre:
+        arm[:] = [stmt for stmt in arm if not stmt.refuses]
+    if checks[0] and checks[1]:
+        return [replace(_if(test, checks[0]), orelse=checks[1], refuses=True)]
+    chosen, (check, *more) = (test, checks[0]) if checks[0] else (_negated(test), checks[1])
+    if more or check.test is None or check.orelse:
+        return [replace(_if(chosen, [check, *more]), refuses=True)]
+    both = n.BoolOp("and", (chosen, check.test))  # one test, not an `if` in an `if`
+    reads = check.reads | _reads(chosen)
+    return [replace(_if(both, check.body), reads=reads, refuses=True, test=both)]
+
+
+def _negated(test: n.Expr) -> n.Expr:
+    """``not <test>``, a comparison that has a negation written as that (``a not in b``, not
+    ``not a in b``, which ruff refuses)."""
+    inner = n.strip(test)
+    if isinstance(inner, n.Compare) and len(inner.ops) == 1 and inner.ops[0] in _INVERSE:
+        return n.Compare(inner.left, (_INVERSE[inner.ops[0]],), inner.comparators)
+    return n.Not(test)
 
 
 def _unique(checks: Sequence[Deferred]) -> list[Deferred]:
@@ -424,7 +467,7 @@ def _refuse_count(count: n.Expr, least: int, message: str) -> Stmt:
     if not set(text) & set("'\"\\{}#"):
         return _refuse(test, message, f"{{{text}!r}}")
     # an f-string cannot hold the expression's text: the message added to its repr
-    found = Atom(f"{python_string(message + ', found ')} + repr({text})")
+    found = _sum_of([python_string(message + ", found "), f"repr({text})"])
     return _if(test, [Stmt("raise ", call("ValueError", found))])
 
 
@@ -601,13 +644,14 @@ def _fails(node: n.Expr, truth: Callable[[n.Expr], bool]) -> n.Expr:
     value than ``true``): ``a != b`` for ``a == b``, ``not c`` for a condition that is true
     or false by its form (``truth``), ``(c) is not True`` for another."""
     inner = n.strip(node)
-    if isinstance(inner, n.Compare) and len(inner.ops) == 1 and inner.ops[0] in _INVERSE:
-        return n.Compare(inner.left, (_INVERSE[inner.ops[0]],), inner.comparators)
+    negated = _negated(inner)
+    if isinstance(negated, n.Compare):  # a comparison that has a negation
+        return negated
     if not truth(inner):
         return n.Compare(inner, ("is not",), (n.Const(True),))
     if isinstance(inner, n.Not):
         return inner.operand
-    return n.Not(inner)
+    return negated
 
 
 def _is_scalar(value: Any) -> bool:
@@ -1555,7 +1599,7 @@ class Emitter:
             if dead:  # the class raises where the test chooses the arm that fails, as check
                 ((failing, refusal),) = dead.items()
                 live = 1 - failing
-                chosen = as_expr(test) if failing == 0 else n.Not(as_expr(test))
+                chosen = as_expr(test) if failing == 0 else _negated(as_expr(test))
                 stmts.append(_if(chosen, [refusal.stmt()]))
                 state.shape = (first, second)[live].shape
                 stmts += pre[live]
@@ -1571,6 +1615,7 @@ class Emitter:
                     hint=_RANKS_HINT,
                 )
             self._merge_choice(state, first, second, as_expr(test))
+            stmts += _arms_checks(as_expr(test), pre)
             sizes = {t for stmt in _flatten(pre[0] + pre[1]) for t in _targets(stmt)}
             if module and sizes & self.tracked_names:  # a block's sizes, computed where it is made
                 stmts.append(
@@ -1594,8 +1639,10 @@ class Emitter:
             then_part = body if body.flat() else Atom(x)
             if isinstance(then_part, Chain):  # a choice in a choice's value
                 then_part = Atom(f"({then_part.flat()})")
-            else_part = orelse if orelse.flat() else Atom(x)
-            return Chain((then_part, Atom(f"if {cond}"), _with_prefix("else ", else_part)))
+            else_part = _with_prefix("else ", orelse if orelse.flat() else Atom(x))
+            # a choice in the other's place: one chain, split at each `if` and `else` (as ruff)
+            rest = else_part.parts if isinstance(else_part, Chain) else (else_part,)
+            return Chain((then_part, Atom(f"if {cond}"), *rest))
         func = calls.func_name(node)
         if func.id == "stage":
             return self._stage(node, origin, scope, state, where, stmts)

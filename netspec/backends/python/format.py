@@ -10,6 +10,7 @@ item laid out the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 LINE_LENGTH = 88
 INDENT = "    "
@@ -146,6 +147,11 @@ class Stmt:
     checks: bool = False
     """The assigned value refuses some inputs (``exact_div``): unread, the statement stays as
     the bare expression, still refusing them."""
+    refuses: bool = False
+    """An operator's check of values the class is given (``if <test>: raise …``): in an arm
+    of a conditional layer, made only where the values choose that arm."""
+    test: Any = None
+    """Such a check's test (an expression), for a choice to join with its own."""
 
     def lines(self, depth: int) -> list[str]:
         indent = INDENT * depth

@@ -1107,7 +1107,7 @@ def test_the_checks_read_as_python() -> None:
 
 
 # what an operator checks that PyTorch does not, of values a param gives: the class refuses
-# them as check does, in check's words (`refuse_where`, `Unchecked`)
+# them as check does, in check's words (`refuse_where`, `CheckedByClass`)
 UNCHECKED = [
     ("g: group_norm(2, eps=e)", "{e: 1.0e-5}", {"e": -1.0}, "eps expects a positive number"),
     ("g: group_norm(2, eps=e)", "{e: 1.0e-5}", {"e": 0.0}, "eps expects a positive number"),
@@ -1181,6 +1181,116 @@ def test_the_windowed_attention_checks_are_the_class_s_too(tmp_path: Path) -> No
         with pytest.raises(ValueError) as raised:
             cls(**values)
         assert str(raised.value).endswith(info.value.message)
+
+
+@pytest.mark.parametrize(
+    ("layer", "params", "accepted"),
+    [
+        ("select(s, 0)", "{s: 1}", [{"s": -3}, {"s": -1}, {"s": 3}]),
+        ("avgpool2d(2, divisor_override=d)", "{d: 2}", [{"d": 1}]),
+        ("batchnorm2d(eps=e)", "{e: 1.0e-5}", [{"e": 1e-12}]),
+        ("permute(p)", "{p: [0, 2, 3, 1]}", [{"p": [-4, 1, 3, 2]}]),
+    ],
+)
+def test_the_class_takes_the_values_next_to_those_it_refuses(
+    layer: str, params: str, accepted: list[dict[str, Any]]
+) -> None:
+    """The values beside a refused one (a dimension counted from the end, the least eps):
+    check takes them, and so does the class."""
+    text = spec_text([f"- {layer}"], (8, 8, 8), params=params)
+    cls = _generated(netspec.loads(text))
+    for values in accepted:
+        spec = netspec.loads(text, **values)
+        spec.check()
+        model = cls(**values).eval()
+        with torch.no_grad():
+            assert tuple(model(torch.zeros(2, 8, 8, 8)).shape[1:]) == spec.check().output
+
+
+CHOSEN = """netspec: 1
+name: t
+input: [8, 8, 8]
+params: {e: 1.0e-5, s: 1, use: true, other: true}
+layers:
+  - n: batchnorm2d(eps=e) if use else identity
+  - g: group_norm(2, eps=e) if use else (batchnorm2d(eps=-e) if other else identity)
+  - select(s, 0) if not use else select(2, 0)
+"""
+
+
+def test_an_arm_s_checks_are_made_where_the_values_choose_it(tmp_path: Path) -> None:
+    """The class refused a negative eps in the arm not taken (check does not look at it):
+    the checks of a conditional layer's arms are in an `if` of its test, one test where the
+    arm has one (not an `if` in an `if`, which ruff refuses)."""
+    from tests.backends.python.test_block_sizes import ruff_clean  # noqa: PLC0415
+
+    source = netspec.loads(CHOSEN).source()
+    ruff_clean(tmp_path, source)
+    assert "if use and not e > 0.0:" in source
+    cls = _generated(netspec.loads(CHOSEN))
+    for values in [
+        {"e": -1.0, "use": False, "other": False},
+        {"use": False, "other": False},
+        {"s": 0, "use": True},
+        {"e": -1.0, "use": False, "other": True},  # -e is positive: the arm taken takes it
+    ]:
+        netspec.loads(CHOSEN, **values).check()
+        cls(**values)
+    for values, words in [
+        ({"e": -1.0}, "batchnorm2d: eps expects a positive number, found -1.0"),
+        ({"use": False}, "batchnorm2d: eps expects a positive number, found -1e-05"),
+        ({"s": 0, "use": False, "other": False}, "select: dim=0 would index the batch"),
+    ]:
+        with pytest.raises(NetspecError) as info:
+            netspec.loads(CHOSEN, **values).check()
+        assert info.value.message == words
+        with pytest.raises(ValueError) as raised:
+            cls(**values)
+        assert str(raised.value).endswith(words)
+
+
+@pytest.mark.parametrize(
+    ("layer", "params", "given", "words", "written"),
+    [
+        (  # a list written out is a list in the message, as check shows it
+            "permute([a, b, 3, 2])",
+            "{a: 0, b: 1}",
+            {"a": 1, "b": 0},
+            "permute: dims [1, 0, 3, 2] moves the batch dimension",
+            "{[a, b, 3, 2]!r}",
+        ),
+        (  # a list param's length first: the class indexed an empty one
+            "permute(p)",
+            "{p: [0, 2, 3, 1]}",
+            {"p": []},
+            "permute: dims [] has length 0, but the input 8×8×8 has 4 dimensions",
+            "{len(p)!r}",
+        ),
+        (  # a value whose text no f-string holds: the message joined with its repr
+            "p: partition_attention(4, 2, partition_type=k if g else 'window')",
+            "{k: grid, g: true}",
+            {"k": "dilated"},
+            "partition_type expects 'window' or 'grid', found 'dilated'",
+            'repr(k if g else "window")',
+        ),
+    ],
+)
+def test_a_check_s_values_are_written_as_check_writes_them(
+    tmp_path: Path, layer: str, params: str, given: dict[str, Any], words: str, written: str
+) -> None:
+    from tests.backends.python.test_block_sizes import ruff_clean  # noqa: PLC0415
+
+    shape = (4, 4, 8) if "partition" in layer else (8, 8, 8)
+    text = spec_text([f"- {layer}"], shape, params=params)
+    source = netspec.loads(text).source()
+    assert written in source
+    ruff_clean(tmp_path, source)
+    with pytest.raises(NetspecError) as info:
+        netspec.loads(text, **given).check()
+    assert words in info.value.message
+    with pytest.raises(ValueError) as raised:
+        _generated(netspec.loads(text))(**given)
+    assert str(raised.value).endswith(info.value.message)
 
 
 def test_a_long_require_of_all_reads_as_black_writes_it() -> None:
