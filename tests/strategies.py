@@ -1785,8 +1785,8 @@ class SpecGen:
             pad = 2
         elif mode == "sized":  # an argument reads the block's input size: bound per input
             size = SIZE_ATTR[flow.world]
-            attrs = [("out_channels", E(out)), ("kernel_size", 1), ("padding", E(f"{size} % 2"))]
-            flow.apply("grow", 2)
+            pad = E(f"{size} % 2")  # (0 or 1: the size may not grow, and reflect may not fit)
+            attrs = [("out_channels", E(out)), ("kernel_size", 1), ("padding", pad)]
             self.tag("conv:padding-reads-in")
         elif mode == "strided":
             stride: Any = 2
