@@ -390,7 +390,7 @@ class Op:
         expr = value.expr
         test: n.Expr | None = None
         sample: Any = None
-        words = [a for base, _ in arms for a in get_args(base) if _is_literal(base)]
+        words = [a for base, _ in arms if get_origin(base) is Literal for a in get_args(base)]
         if isinstance(value, SymText) and words:
             test = n.Compare(expr, ("not in",), (n.ListExpr(tuple(n.Const(w) for w in words)),))
             sample = "\x02"
@@ -510,10 +510,6 @@ class Op:
                 if not (isinstance(value, Sym) and value.known and value.value == info.default):
                     out.append((name, value))
         return tuple(out)
-
-
-def _is_literal(base: Any) -> bool:
-    return get_origin(base) is Literal
 
 
 def _arms(annotation: Any, metadata: tuple[Any, ...]) -> list[tuple[Any, tuple[Any, ...]]]:

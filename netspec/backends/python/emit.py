@@ -381,7 +381,7 @@ def _refuse_deferred(check: Deferred, error: ShapeError) -> Stmt:
     fields = [_field_text(expr) for expr in used] + [""]
     if not used:  # no value to write: the headline as it is
         raised = _Dead(texts[0]).stmt()
-    elif not any(set(value) & set("'\"\\{}#\n") for value in fields):
+    elif all(_in_f_string(value) for value in fields):
         body = "".join(
             text.replace("{", "{{").replace("}", "}}") + (f"{{{value}!r}}" if value else "")
             for text, value in zip(texts, fields, strict=True)
@@ -398,6 +398,12 @@ def _refuse_deferred(check: Deferred, error: ShapeError) -> Stmt:
         raised = Stmt("raise ", call("ValueError", _sum_of(pieces)))
     reads = _reads(check.test, *used)
     return replace(_if(check.test, [raised]), reads=reads, refuses=True, test=check.test)
+
+
+def _in_f_string(text: str) -> bool:
+    """Whether an expression's text may stand in an f-string's replacement field (before
+    Python 3.12: no quote, backslash, brace, ``#`` or line break)."""
+    return not set(text) & set("'\"\\{}#\n")
 
 
 def _field_text(expr: n.Expr, bracketed: bool = True) -> str:
@@ -447,24 +453,12 @@ def _negated(test: n.Expr) -> n.Expr:
     return n.Not(test)
 
 
-def _unique(checks: Sequence[Deferred]) -> list[Deferred]:
-    """``checks`` without repeats (a rule may check its attributes from two methods)."""
-    seen: set[tuple[n.Expr, str]] = set()
-    out = []
-    for check in checks:
-        key = (check.test, check.error.message)
-        if key not in seen:
-            seen.add(key)
-            out.append(check)
-    return out
-
-
 def _refuse_count(count: n.Expr, least: int, message: str) -> Stmt:
     """``if <count> < least: raise ValueError(f"<message>, found {<count>!r}")``: a count the
     params give (a repeat's, a stage's depth), refused as check refuses it."""
     text = render(count, python=True)
     test = n.Compare(count, ("<",), (n.Const(least),))
-    if not set(text) & set("'\"\\{}#"):
+    if _in_f_string(text):
         return _refuse(test, message, f"{{{text}!r}}")
     # an f-string cannot hold the expression's text: the message added to its repr
     found = _sum_of([python_string(message + ", found "), f"repr({text})"])
@@ -1692,7 +1686,7 @@ class Emitter:
             # checked the rest), and it fails for any values: the class raises that error.
             error = ShapeError(exc.message, origin.span_at(node.start, node.end), where)
             raise _Dead(error.headline()) from None
-        for check in _unique([*op.deferred(values), *checks]):
+        for check in [*op.deferred(values), *checks]:
             span = spans.get(check.error.attr or "") or origin.span_at(node.start, node.end)
             stmts.append(_refuse_deferred(check, ShapeError(check.error.message, span, where)))
         try:
