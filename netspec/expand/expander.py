@@ -66,6 +66,7 @@ from netspec.expand.lower import (
     unnamed_problem,
 )
 from netspec.expand.memo import Memo, cache, cached, freeze, frozen_dict
+from netspec.expand.reinfer import block_again
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
     INPUT_READS,
@@ -181,6 +182,8 @@ class _Leaf:
     scope: Scope
     read: frozenset[str]
     """The block's names its arguments read."""
+    inputs: frozenset[str]
+    """What its arguments read of the block's input (``in``)."""
     producer: str | None
 
 
@@ -193,6 +196,20 @@ class _Template:
     """The frozen values of the other arguments given."""
     scope: Scope
     leaves: list[_Leaf]
+    reads: frozenset[str]
+    """What its expressions read of its input (``in``; see :data:`INPUT_READS`), its layers'
+    arguments' reads of the channels too."""
+    free: bool
+    """Whether nothing but its layers' arguments read its input: its tree is the same on an
+    input of any size and channels (see :meth:`_Expander._rebind`)."""
+
+
+def _observe(reads: set[str] | frozenset[str]) -> None:
+    """Tell the observer of the enclosing block (or expansion) what a block read of its input
+    (a block copied reads what its original read)."""
+    outer = INPUT_READS.get()
+    if outer is not None:
+        outer.update(reads)
 
 
 def _moved(path: str | None, old: str, new: str) -> str | None:
@@ -212,17 +229,17 @@ def _frames(scope: Scope, old: Scope, new: Scope) -> Scope:
 
 def _bind_in_block(
     op: Op, call: n.Expr, origin: n.Origin, scope: Scope, where: str
-) -> tuple[dict[str, Any], calls.Spans, Again | None]:
+) -> tuple[dict[str, Any], calls.Spans, Again | None, frozenset[str]]:
     """:func:`~netspec.expand.calls.bind` for a layer of a block, and what its arguments read
-    of the block's input: where that is more than the channels (``upsample(size=[in.height,
-    in.width])``), the :class:`~netspec.expand.ir.Again` that binds the call again for another
-    input (:mod:`~netspec.expand.reinfer`). Reads of the channels reach the expansion's
-    observer as the tree's reads do (``reinfer`` keeps them)."""
+    of the block's input (``in``): every size read, and where that is more than the channels
+    (``upsample(size=[in.height, in.width])``), the :class:`~netspec.expand.ir.Again` that
+    binds the call again for another input (:mod:`~netspec.expand.reinfer`). Reads of the
+    channels count as the tree's reads (``reinfer`` keeps them): the caller tells the
+    expansion's observer."""
     if "in." not in origin.text and origin.text.endswith(")"):
         # (most calls: their text reads no `in.`; a mapping call's arguments have their own)
         values, spans = calls.bind(op, call, origin, scope, where)
-        return values, spans, None
-    outer = INPUT_READS.get()
+        return values, spans, None, frozenset()
     seen: set[str] = set()
     token = INPUT_READS.set(seen)
     try:
@@ -232,10 +249,7 @@ def _bind_in_block(
     again = None
     if not seen <= CHANNEL_READS:
         again = Again(call, origin, scope, frozenset(seen - CHANNEL_READS))
-        seen &= CHANNEL_READS
-    if outer is not None:
-        outer.update(seen)
-    return values, spans, again
+    return values, spans, again, frozenset(seen)
 
 
 def _validate(op: Op, values: dict[str, Any], spans: Any, where: str, fallback: Any) -> Any:
@@ -288,10 +302,21 @@ class _Expander:
         """Each block's dataflow program (a function of its text alone), by name."""
         self.kinds: dict[int, ContainerKind] = {}
         """The container kind of each named entry's layers, by the ``id`` of its value."""
+        self.modules: dict[int, m.NamedEntry] = {}
+        """The entry of each path that is one child module (a branch, a projection), by the
+        ``id`` of its step (the steps live as long as :attr:`lowered`)."""
         self.templates: dict[tuple[str, Shape, bool], list[_Template]] = {}
         """Expanded blocks that calls varying only in arguments its layers' own arguments
         read can be copied from (see :meth:`_rebind`), by (block, input shape)."""
+        self.free: dict[tuple[str, bool, int], list[_Template]] = {}
+        """Templates of blocks that read nothing of their input (``in``), by (block, integer
+        ids, rank): copied for an input of any size (see :meth:`_rebind`)."""
+        self.in_reads: dict[tuple[Any, ...], frozenset[str]] = {}
+        """What each expanded block read of its input, by the key of :attr:`block_cache`."""
         self.reads: list[_Reads] = []
+        self.arguments_read: list[set[str]] = []
+        """Per block being instantiated: what its layers' arguments read of its input's
+        channels (the tree's reads, but not what decides its tree: see :meth:`_rebind`)."""
         self.leaves: list[list[_Leaf]] = []
         """Per block being instantiated: what its scope was read for, and the layers it made
         itself (for its template)."""
@@ -707,9 +732,10 @@ class _Expander:
             read: list[str] = []
             reads.log = read
             try:
-                values, attr_spans, again = _bind_in_block(op, call, origin, scope, where)
+                values, attr_spans, again, inputs = _bind_in_block(op, call, origin, scope, where)
             finally:
                 reads.log = reads.structural
+            self.arguments_read[-1].update(inputs & CHANNEL_READS)
         _check_tensor_use(op, values, box, name, span, where)
         frozen = (op, freeze(values))
         attrs = cached(self.validated, frozen)
@@ -762,7 +788,8 @@ class _Expander:
         else:
             box.names[name] = node
         if reads is not None:
-            self.leaves[-1].append(_Leaf(node, call, origin, scope, frozenset(read), self.producer))
+            made = _Leaf(node, call, origin, scope, frozenset(read), inputs, self.producer)
+            self.leaves[-1].append(made)
         box.node.children.append(node)
         self.producer = path if not node.functional else f"{path} ({op.name})"
         return node.output
@@ -861,33 +888,48 @@ class _Expander:
         key = (block_name, frozen_dict(frozen), tuple(x), is_ids(x), others)
         earlier = self.block_cache.get(key) if self.reuse else None
         if earlier is None and self.reuse and not others:
-            earlier = self._rebind(path, name, block_name, block, values, frozen, span, x, where)
-            if earlier is not None:
-                self.block_cache[key] = earlier
-                return earlier
+            found = self._rebind(path, name, block_name, block, values, frozen, span, x, where)
+            if found is not None:
+                self.block_cache[key] = found[0]
+                self.in_reads[key] = found[1]
+                _observe(found[1])
+                return found[0]
         if earlier is not None:
             memo: dict[int, Node] = {}
             node = _clone(earlier, earlier.path, path, name, span, memo)
             self._counted(memo, span)
+            _observe(self.in_reads[key])
             return node
         self._grow(1, span, where)
         self.calls.append((block_name, values))
         shared = self.shared
         self.reads.append(_Reads())
+        self.arguments_read.append(set())
         self.leaves.append([])
+        seen: set[str] = set()  # what its tree's expressions read of its input
+        token = INPUT_READS.set(seen)
         try:
             node = self._instantiate(path, name, block_name, block, values, span, x, where, others)
         finally:
+            INPUT_READS.reset(token)
+            taken = frozenset(seen | self.arguments_read.pop())
+            _observe(taken)
             self.calls.pop()
             reads = self.reads.pop()
             made = self.leaves.pop()
         self.block_cache[key] = node  # nothing changes a node once its block returns it
+        self.in_reads[key] = taken
         if self.shared == shared and reads.scope is not None and not others:
             varying = frozenset(p.name for p in block.params) - reads.read
             fixed = frozen_dict(frozen, varying)
+            template = _Template(node, varying, fixed, reads.scope, made, taken, not seen)
             templates = self.templates.setdefault((block_name, tuple(x), is_ids(x)), [])
-            templates.insert(0, _Template(node, varying, fixed, reads.scope, made))
+            templates.insert(0, template)
             del templates[_TEMPLATES:]
+            if template.free:  # its tree is the same for an input of any size: see _rebind
+                free = self.free.setdefault((block_name, is_ids(x), len(x)), [])
+                free.insert(0, template)
+                del free[_TEMPLATES:]
         return node
 
     def _grow(self, nodes: int, span: Span | None, where: str | None = None) -> None:
@@ -918,23 +960,36 @@ class _Expander:
         span: Span | None,
         x: Shape,
         where: str,
-    ) -> BlockNode | None:
+    ) -> tuple[BlockNode, frozenset[str]] | None:
         """The block for ``values`` copied from an expansion of it at other values of
         arguments that only its own layers' arguments read (EfficientNet's stochastic-depth
         probability grows from block to block; nothing else differs), its layers that read
         them bound again; ``None`` where no template fits, or a layer's output would change.
+        With the block, what it read of its input.
 
         A template knows which arguments anything structural read — a condition, a loop, a
         ``let``, a name, a block's or a tensor's arguments: those must be equal. The others
         reach only operator arguments, re-evaluated here as :meth:`_layer` would.
+
+        A block that read nothing of its input (``in``) makes the same tree on an input of any
+        size and channels (a convolution, its norm and activation, at every width of a
+        network): its copy is inferred again for ``x``
+        (:func:`~netspec.expand.reinfer.block_again`), or ``None`` where a rule refuses it
+        (expanding reports the error, positioned) or a block inside it changes channels.
         """
-        for template in self.templates.get((block_name, tuple(x), is_ids(x)), ()):
+        same = self.templates.get((block_name, tuple(x), is_ids(x)), ())
+        free = self.free.get((block_name, is_ids(x), len(x)), ())
+        for template, other_input in (*((t, False) for t in same), *((t, True) for t in free)):
             if frozen_dict(frozen, template.varying) != template.fixed:
                 continue
             args = self._arguments(block_name, block, values, span, x, where)
             old = template.node.args
             changed = {k for k in template.varying if freeze(args.get(k)) != freeze(old.get(k))}
-            scope = Scope(parent=template.scope.parent)
+            # (as _instantiate makes it; `in` the new input where it differs)
+            frame = (
+                self.globals.child(input=InputShape(x)) if other_input else template.scope.parent
+            )
+            scope = Scope(parent=frame)
             scope.names = dict(template.scope.names)
             scope.names.update({k: args[k] for k in template.varying if k in args})
             memo: dict[int, Node] = {}
@@ -942,27 +997,52 @@ class _Expander:
             node = _clone(template.node, old_path, path, name, span, memo)
             writes = False
             for leaf in template.leaves:
-                if leaf.read & changed:
+                if leaf.read & changed or (other_input and leaf.inputs):
                     twin = memo[id(leaf.node)]
                     assert isinstance(twin, OpNode)
                     before = twin.op.in_place(twin.attrs)
                     at = _frames(leaf.scope, template.scope, scope)
-                    if not self._bind_again(twin, leaf, at, _moved(leaf.producer, old_path, path)):
+                    producer = _moved(leaf.producer, old_path, path)
+                    if not self._bind_again(twin, leaf, at, producer, same_input=not other_input):
                         return None
                     writes |= twin.op.in_place(twin.attrs) != before
             node.args = args
+            if other_input:
+                inferred = block_again(node, x, self.applied)
+                if inferred is None:
+                    return None
+                node = inferred
             if writes:  # which layers write in place changed: the template's check may not hold
                 _check_shared_writes(node)
             self._counted(memo, span)
-            return node
+            return node, template.reads
         return None
 
-    def _bind_again(self, node: OpNode, leaf: _Leaf, scope: Scope, producer: str | None) -> bool:
+    def _bind_again(
+        self,
+        node: OpNode,
+        leaf: _Leaf,
+        scope: Scope,
+        producer: str | None,
+        same_input: bool = True,
+    ) -> bool:
         """Bind ``node``'s call again in ``scope``; False where its output or its form
-        (module or function call) would change."""
+        (module or function call) would change. Without ``same_input`` the block is inferred
+        again on another input (:func:`~netspec.expand.reinfer.block_again`), which applies
+        the rule: only the attributes are bound here, and False where they are refused
+        (expanding reports it where it would)."""
         op, where = node.op, node.path
-        values, attr_spans, node.again = _bind_in_block(op, leaf.call, leaf.origin, scope, where)
         func = calls.func_name(leaf.call)
+        if not same_input:
+            try:
+                bound = _bind_in_block(op, leaf.call, leaf.origin, scope, where)
+                values, spans, node.again, _ = bound
+                node.attrs = _validate(op, values, spans, where, lambda: None)
+            except NetspecError:
+                return False
+            node.input = ()  # no input is this shape: its old results are not taken for it
+            return True
+        values, attr_spans, node.again, _ = _bind_in_block(op, leaf.call, leaf.origin, scope, where)
         attrs = _validate(
             op, values, attr_spans, where, lambda: leaf.origin.span_at(func.start, func.end)
         )
@@ -1119,9 +1199,12 @@ class _Expander:
         if step.module is None:
             y = self._fill(box, step.entries, scope, x)
         else:
-            entry = m.NamedEntry.model_construct({step.module: step.value})
-            entry._name = m.NameTemplate(step.module)
-            entry._span = step.anchor.key_span(step.key) if step.anchor is not None else None
+            entry = self.modules.get(id(step))
+            if entry is None:
+                entry = m.NamedEntry.model_construct({step.module: step.value})
+                entry._name = m.NameTemplate(step.module)
+                entry._span = step.anchor.key_span(step.key) if step.anchor is not None else None
+                self.modules[id(step)] = entry
             y = self._named(box, entry, scope, x)
         tensors[step.dst] = y
         return PathRun(step, x, y, box.node.children[before:])

@@ -33,7 +33,7 @@ from netspec.errors import NetspecError
 from netspec.expand import calls, ir
 from netspec.expand.ir import BlockNode, JoinRun, Node, OpNode, PathRun, Run, SeqNode, SplitRun
 from netspec.expand.lower import IN, INPUT
-from netspec.expr.evaluate import InputShape, Sym
+from netspec.expr.evaluate import INPUT_READS, InputShape, Sym
 from netspec.infer import Network, apply
 from netspec.infer.infer import MAX_ELEMENTS, join
 from netspec.ops.base import OpError, Shape
@@ -264,12 +264,39 @@ def _attrs_again(node: OpNode, inner: Shape | None) -> Any:
     return attrs
 
 
+def block_again(node: BlockNode, x: Shape, memo: dict[Any, Any] | None) -> BlockNode | None:
+    """``node``, an expanded block of one input whose tree read nothing of it (no ``in``), on
+    the input ``x`` of the same rank, of any sizes and channels: the block expanding it there
+    gives, or ``None`` where a rule refuses ``x`` (expanding reports the error, positioned),
+    a block inside it has an input of other channels, or its layers would change form."""
+    if node.others or not (
+        type(x[0]) is int and x[0] > 0 and same_kind(node.input, (node.input[0], *x[1:]))
+    ):
+        return None
+    token = INPUT_READS.set(None)  # what binding again reads is no read of the tree's
+    try:
+        return _block(node, x, memo, kept=False)
+    except _Differs:
+        return None
+    finally:
+        INPUT_READS.reset(token)
+
+
 def _block(
-    node: BlockNode, x: Shape, memo: dict[Any, Any] | None, others: tuple[Shape, ...] = ()
+    node: BlockNode,
+    x: Shape,
+    memo: dict[Any, Any] | None,
+    others: tuple[Shape, ...] = (),
+    kept: bool = True,
 ) -> BlockNode:
-    if len(others) != len(node.others) or not all(
-        same_kind(old, new)
-        for old, new in zip((node.input, *node.others), (x, *others), strict=True)
+    """``node`` on ``x`` (and ``others``); ``kept``: where its inputs must keep their channels
+    (what the block read of them may differ otherwise)."""
+    if kept and (
+        len(others) != len(node.others)
+        or not all(
+            same_kind(old, new)
+            for old, new in zip((node.input, *node.others), (x, *others), strict=True)
+        )
     ):
         raise _Differs  # what the block read of its inputs may differ
     twin = BlockNode(

@@ -1242,7 +1242,7 @@ def _fail_convert(fn: str, a: Any) -> Any:
 
 
 def _call_builtin(b: Builtin, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    unknown = [k for k in kwargs if k not in b.keywords]
+    unknown = [k for k in kwargs if k not in b.keywords] if kwargs else None
     if unknown and not b.keywords:
         raise _Fail(f"{b.name}() takes no keyword arguments")
     if unknown:
@@ -1729,10 +1729,8 @@ def _listcomp(node: n.ListComp, scope: Scope) -> Any:
 
 def _comprehend(node: n.ListComp, k: int, scope: Scope, items: list[Any], seen: list[bool]) -> None:
     """Append the items of clauses ``k``… of ``node`` in ``scope`` to ``items``."""
-    if k == len(node.clauses):
-        items.append(_eval(node.element, scope))
-        if len(items) > MAX_ITEMS:
-            raise _Fail(f"the comprehension gives more than {MAX_ITEMS:,} items", node)
+    if k == len(node.clauses):  # (a comprehension has a clause: not reached from _listcomp)
+        _element(node, scope, items)
         return
     clause = node.clauses[k]
     iterable = _eval(clause.iterable, scope)
@@ -1742,13 +1740,16 @@ def _comprehend(node: n.ListComp, k: int, scope: Scope, items: list[Any], seen: 
             raise _Undecided
         iterable = iterable.value
     budget = _BUDGET.get()
+    last = k + 1 == len(node.clauses)  # the innermost clause: its items are elements
+    conditions = clause.conditions
+    target = clause.targets[0] if len(clause.targets) == 1 else None
     for item in _comprehension_items(clause, iterable):
         if budget is not None:  # one step per item (as _charge(1) counts it, inline)
             budget[0] -= 1
             if budget[0] < 0:
                 _with_node(node, _charge, 0)  # raises: the budget is spent
-        frame = Scope.frame(_bind(clause, item, seen), scope)
-        for condition in clause.conditions:
+        frame = Scope.frame({target: item} if target else _bind(clause, item, seen), scope)
+        for condition in conditions:
             test = _eval(condition, frame)
             if isinstance(test, Sym):
                 seen[0] = True
@@ -1757,7 +1758,17 @@ def _comprehend(node: n.ListComp, k: int, scope: Scope, items: list[Any], seen: 
             if not _truth(test):
                 break
         else:
-            _comprehend(node, k + 1, frame, items, seen)
+            if last:
+                _element(node, frame, items)
+            else:
+                _comprehend(node, k + 1, frame, items, seen)
+
+
+def _element(node: n.ListComp, scope: Scope, items: list[Any]) -> None:
+    """Append the element of ``node`` in ``scope`` (its innermost frame) to ``items``."""
+    items.append(_eval(node.element, scope))
+    if len(items) > MAX_ITEMS:
+        raise _Fail(f"the comprehension gives more than {MAX_ITEMS:,} items", node)
 
 
 def _comprehension_items(clause: n.CompFor, iterable: Any) -> tuple[Any, ...]:

@@ -375,6 +375,111 @@ def test_a_copied_block_bound_again_reports_errors_at_its_own_path() -> None:
     assert span is not None and (span.line, span.col) == (13, 23)  # at `p`
 
 
+FREE = """
+netspec: 1
+name: free
+input: [3, 32, 32]
+blocks:
+  Conv:
+    params: [width, stride = 1, groups = 1]
+    body:
+      - conv2d(width, 3, stride=stride, padding=1, groups=groups, bias=false)
+      - batchnorm2d
+      - relu(inplace=true)
+  Gate:
+    params: [squeeze]
+    residual: true
+    merge: mul
+    body:
+      - pool: adaptive_avgpool2d(1)
+      - fc1: conv2d(squeeze, 1)
+      - act: relu
+      - fc2: conv2d(in.channels, 1)
+      - gate: sigmoid
+layers:
+  - a: Conv(16, 2)
+  - b: Conv(16)
+  - c: Conv(32, 2, 4)
+  - g1: Gate(4)
+  - d: Conv(24)
+  - g2: Gate(4)
+  - flatten
+"""
+
+
+def _instantiated(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the blocks expanded anew from here on (not copied)."""
+    from netspec.expand.expander import _Expander
+
+    made: list[str] = []
+    instantiate = _Expander._instantiate
+
+    def counted(self: _Expander, path: str, *args: object) -> BlockNode:
+        made.append(path)
+        return instantiate(self, path, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(_Expander, "_instantiate", counted)
+    return made
+
+
+def test_a_block_reading_nothing_of_its_input_is_copied_to_inputs_of_any_size(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A block whose expressions read nothing of ``in`` but in its layers' own arguments
+    makes the same tree on any input: a call on an input of other sizes and channels is a
+    copy, its layers that read what changed bound again (``groups``; the gate's ``fc2``
+    reads ``in.channels``) and its rules run again, equal to expanding it anew."""
+    made = _instantiated(monkeypatch)
+    spec = netspec.loads(FREE)
+    net = spec.network
+    assert made == ["a", "g1"]
+    fresh = expand(spec.spec, spec.params, reuse=False)
+    assert _dump(net.root) == _dump(fresh.root)
+    assert net.totals == fresh.totals
+    fc2 = {leaf.path: leaf for leaf in leaves(net.root) if leaf.name == "fc2"}
+    assert [fc2[p].output[0] for p in ("g1.fc2", "g2.fc2")] == [32, 24]
+    assert [b.input for b in net.root.children[:3]] == [(3, 32, 32), (16, 16, 16), (16, 16, 16)]
+    assert net.input_reads == frozenset({"channels"})  # the gate's, still the tree's for reinfer
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("      - batchnorm2d\n", "      - if: in.height > 8\n        then: [batchnorm2d]\n"),
+        (
+            "params: [width, stride = 1, groups = 1]",
+            "params: [width, stride = 1, groups = 1]\n    let:\n      half: in.channels // 2",
+        ),
+    ],
+    ids=["condition", "let"],
+)
+def test_a_block_whose_tree_reads_its_input_is_expanded_for_each_input(
+    monkeypatch: pytest.MonkeyPatch, change: tuple[str, str]
+) -> None:
+    text = FREE.replace(*change)
+    assert text != FREE
+    made = _instantiated(monkeypatch)
+    spec = netspec.loads(text)
+    net = spec.network
+    assert {"a", "b", "c", "d"} <= set(made)
+    fresh = expand(spec.spec, spec.params, reuse=False)
+    assert _dump(net.root) == _dump(fresh.root)
+
+
+def test_a_copy_that_a_rule_refuses_on_its_input_is_the_error_of_expanding_it() -> None:
+    """``groups=3`` fits the template's 3 input channels, not the copy's 16: the block is
+    expanded anew, so the error is the one expanding without copies reports."""
+    text = FREE.replace("- b: Conv(16)", "- b: Conv(16, 1, 3)")
+    spec = netspec.loads(text)
+    with pytest.raises(NetspecError) as copied:
+        spec.check()
+    with pytest.raises(NetspecError) as fresh:
+        expand(spec.spec, spec.params, reuse=False)
+    assert "groups=3 must divide the 16 input channels" in copied.value.message
+    assert str(copied.value) == str(fresh.value)
+    assert (copied.value.where, copied.value.span) == (fresh.value.where, fresh.value.span)
+
+
 @pytest.mark.parametrize("name", ["mobilenet_v2", "efficientnet_b0", "regnet_x_400mf"])
 def test_expansions_sharing_a_memo_equal_expansions_alone(name: str) -> None:
     """What expansions of one spec at other values share (operator rules' results, validated
