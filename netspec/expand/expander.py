@@ -1442,20 +1442,52 @@ def _readers(
     if steps is None:
         _, steps = _dataflow(node)
     out: dict[int, list[tuple[PathRun | None, str]]] = {}
-    for run, reads in steps:
+    chained = _chained(steps)
+    for i, (run, reads) in enumerate(steps):
         if isinstance(run, PathRun):
             step = run.step
             name = step.module or step.var
             label = f"the {step.role}"
             if step.role == "branch":
                 label = f"branch {name!r}" if name else "a parallel path"
-            if run.nodes or not run.exists:
+            if (run.nodes or not run.exists) and not (i in chained and _aliases(run.nodes)):
                 out.setdefault(reads[0], []).append((run, label))
         elif isinstance(run, SplitRun):
             out.setdefault(reads[0], []).append((None, "the split"))
         else:
-            for value in reads:
-                out.setdefault(value, []).append((None, f"the {run.step.merge}"))
+            passed = _passed_on(run)
+            for tensor, value in zip(run.step.inputs, reads, strict=True):
+                if not (i in chained and tensor == passed):
+                    out.setdefault(value, []).append((None, f"the {run.step.merge}"))
+    return out
+
+
+def _passed_on(run: JoinRun) -> str | None:
+    """The input a merge passes on unchanged (its only one; or, where a condition of it is
+    false, ``otherwise``), if any."""
+    if not run.applied:
+        return run.step.otherwise
+    return run.step.inputs[0] if len(run.step.inputs) == 1 else None
+
+
+def _chained(steps: list[tuple[Run, list[int]]]) -> set[int]:
+    """The steps whose result later layers of the block read (a path's input), directly or
+    through merges passing it on. Where such a step passes its input on (a body left empty,
+    identity, a merge of one path or one not made), those layers read the very same value:
+    they, not the step, are its readers; counting the step too would pit a layer against the
+    step feeding it (an in-place ``then`` after an empty body)."""
+    out: set[int] = set()
+    read: set[str] = set()
+    for i in range(len(steps) - 1, -1, -1):
+        run = steps[i][0]
+        if isinstance(run, SplitRun):
+            continue
+        if run.step.dst in read:
+            out.add(i)
+        if isinstance(run, PathRun):
+            read.add(run.step.src)
+        elif i in out and (passed := _passed_on(run)) is not None:
+            read.add(passed)
     return out
 
 

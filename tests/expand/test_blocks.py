@@ -471,6 +471,61 @@ def test_in_place_after_a_block_that_passes_its_input_on_is_refused() -> None:
         netspec.loads((CASES / "fn2.yaml").read_text()).check()
 
 
+PASSED_ON = {
+    # a body a false condition leaves empty passes the input on to an in-place `then`
+    "empty body": (
+        "params:\n  d: 0\nblocks:\n  R:\n    body:\n      - grp:\n          - if: d > 0\n"
+        "            then:\n              - conv: conv2d(4, 1)\n"
+        "    then:\n      drop: dropout(inplace=true)\nlayers:\n  - r: R()\n",
+        [{"d": 0}, {"d": 1}],
+    ),
+    # a merge of one path passes that path's output on to the in-place layer after it
+    "one-path concat": (
+        "blocks:\n  R:\n    body:\n      - parallel:\n          - - conv: conv2d(4, 1)\n"
+        "      - relu(inplace=true)\nlayers:\n  - r: R()\n",
+        [{}],
+    ),
+    # a residual the values leave out: the in-place `then` reads the body's output alone
+    "residual left out": (
+        "params:\n  d: 0\nblocks:\n  R:\n    residual: d > 0\n    body:\n"
+        "      conv: conv2d(4, 1)\n    then: relu(inplace=true)\nlayers:\n  - R()\n",
+        [{"d": 0}, {"d": 1}],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", PASSED_ON)
+def test_in_place_after_a_step_passing_its_input_on_reads_that_value_alone(case: str) -> None:
+    """A step that passes its input on (a body left empty, a merge of one path or one not
+    made) computes nothing: the layer after it is the value's only reader inside the block,
+    so writing into it in place is what PyTorch does with it, at every value of the params."""
+    text, values = PASSED_ON[case]
+    for chosen in values:
+        agree(f"netspec: 1\nname: m\ninput: [4, 8, 8]\n{text}", **chosen)
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        # the other path still reads the input the in-place path writes into
+        (
+            "blocks:\n  R:\n    body:\n      - parallel:\n          - []\n"
+            "          - [relu(inplace=true)]\n        merge: add\nlayers:\n  - r: R()\n",
+            "writes in place into R's input, which the add also reads",
+        ),
+        # a block passing its input on to an in-place `then`, whose caller reads it later
+        (
+            "blocks:\n  R:\n    body: identity\n    then: dropout(inplace=true)\nlayers:\n"
+            "  - t: relu\n  - r: R()\n  - j: add\n    from: [r, t]\n",
+            "writes in place into 't', which 'j' also reads",
+        ),
+    ],
+)
+def test_in_place_on_a_value_another_step_reads_stays_refused(layers: str, message: str) -> None:
+    with pytest.raises(NetspecError, match=message):
+        netspec.loads(f"netspec: 1\nname: m\ninput: [4, 8, 8]\n{layers}").check()
+
+
 @pytest.mark.parametrize(
     ("block", "message"),
     [
