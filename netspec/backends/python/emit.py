@@ -2331,12 +2331,25 @@ class Emitter:
         # is carried by one variable assigned at the end of each branch.
         names = _DIM_NAMES.get(len(state.shape), ())
         merged = list(then_state.shape)
+        then_only, else_only = (
+            _assigned(then) - _assigned(orelse),
+            _assigned(orelse) - _assigned(then),
+        )
         for i, (a, b) in enumerate(zip(then_state.shape, else_state.shape, strict=True)):
             ea, eb = as_expr(a), as_expr(b)
             if ea == eb and not (n.free_names(ea) & introduced):
                 continue
             if self.caller_terms:  # the caller sees the size as an expression of its own
                 merged[i] = Sym(n.IfExp(as_expr(cond), ea, eb))
+                # a variable one branch assigns is given the other's size in the other, so
+                # that the caller may store it for forward on either path (the test picks)
+                for expr, unset, other, size in (
+                    (ea, then_only, orelse, b),
+                    (eb, else_only, then, a),
+                ):
+                    for var in sorted(n.free_names(expr) & introduced & unset):
+                        other.append(Stmt(f"{var} = ", _py(size), reads=_reads(size), writes=var))
+                        unset.discard(var)
                 continue
             var = state.tracked.get(i) or self.ns.fresh(names[i] if i < len(names) else f"dim{i}")
             self.tracked_names.add(var)
@@ -3843,6 +3856,16 @@ def _tidy(node: n.Expr, test: bool = False) -> n.Expr:
             args = tuple(flat)
         return n.Call(node.func, args, tuple((k, _tidy(v)) for k, v in node.kwargs))
     return node
+
+
+def _assigned(stmts: list[Stmt]) -> set[str]:
+    """The local names ``stmts`` assign, in blocks too (on some path)."""
+    out: set[str] = set()
+    for stmt in stmts:
+        out |= _targets(stmt)
+        if stmt.block:
+            out |= _assigned(stmt.body) | _assigned(stmt.orelse or [])
+    return out
 
 
 def _targets(stmt: Stmt) -> set[str]:

@@ -131,6 +131,45 @@ def test_the_caller_computes_the_sizes_a_loop_inside_a_block_gives(
     agree(_example(text, "efficientnet.ns", {"arch": "v2_s", "num_classes": 10}, [3, 64, 64]))
 
 
+OPTIONAL_DOWN = """
+netspec: 1
+name: t
+input: [2, 8, 8]
+params:
+  deep: false
+  widths: [1, 2]
+blocks:
+  B:
+    body:
+      - if: deep
+        then:
+          for: w in widths
+          do:
+            - conv{w}: conv2d(2, 3, stride=2, padding=1)
+layers:
+  - b: B()
+  - layer_norm(elementwise_affine=false)
+"""
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_a_size_a_block_computes_on_one_branch_only_is_stored_on_both(
+    agree: Any, tmp_path: Path, deep: bool
+) -> None:
+    """The block halves the size only where ``deep``: the caller runs its loop in an ``if``,
+    and forward's ``layer_norm`` reads the size it gives, stored for forward in ``__init__``.
+    The variable the loop assigns was unbound on the other path, and the class raised
+    ``UnboundLocalError`` at the defaults; it now holds the other branch's size there."""
+    source = netspec.loads(OPTIONAL_DOWN).source()
+    init = source[source.index("class T(") :]
+    assert "        if deep:\n            width = 8\n" in init
+    assert (
+        "        else:\n            width = 8\n" in init and "        self.width = width\n" in init
+    )
+    ruff_clean(tmp_path, source)
+    agree(_example(OPTIONAL_DOWN, "t.yaml", {"deep": deep}))
+
+
 # -- a block whose first loop iteration differs from the rest, called in a loop -----------------
 
 FIRST_DIFFERS = """netspec: 1
