@@ -12,7 +12,7 @@ from typing import Any, cast
 from netspec import ops
 from netspec.errors import ExprError, Span, SpecError, choices_hint, did_you_mean
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Scope, evaluate
+from netspec.expr.evaluate import Scope, evaluate, evaluate_in
 from netspec.ops.base import Op
 
 Wrap = Callable[[n.Expr, Any], Any]
@@ -63,9 +63,9 @@ def evaluate_at(node: n.Expr, origin: n.Origin | None, scope: Scope, where: str 
             if ident in names:
                 return names[ident]
             frame = frame.parent
-    if origin is not None and kind is not n.Located:
-        node = n.Located(node, origin)
     try:
+        if origin is not None and kind is not n.Located:
+            return evaluate_in(node, origin, scope)
         return evaluate(node, scope)
     except ExprError as exc:
         raise exc.locate(None, where) from None

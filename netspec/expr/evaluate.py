@@ -1300,12 +1300,30 @@ def _eval(node: n.Expr, scope: Scope) -> Any:
     return _DISPATCH[type(node)](node, scope)
 
 
-def _located(node: n.Located, scope: Scope) -> Any:
+def evaluate_in(node: n.Expr, origin: n.Origin, scope: Scope) -> Any:
+    """``evaluate(n.Located(node, origin), scope)`` without making the wrapper: ``node`` is a
+    part of the text of ``origin`` (a call's argument), where errors are positioned.
+
+    Raises:
+        ExprError: positioned at the sub-expression that failed.
+    """
+    token = _BUDGET.set([MAX_STEPS])
     try:
-        return _eval(node.node, scope)
+        return _at(node, origin, scope)
+    finally:
+        _BUDGET.reset(token)
+
+
+def _located(node: n.Located, scope: Scope) -> Any:
+    return _at(node.node, node.origin, scope)
+
+
+def _at(node: n.Expr, origin: n.Origin, scope: Scope) -> Any:
+    try:
+        return _eval(node, scope)
     except _Fail as exc:
-        failed = exc.node if exc.node is not None else node.node
-        span = node.origin.span_at(failed.start, failed.end)
+        failed = exc.node if exc.node is not None else node
+        span = origin.span_at(failed.start, failed.end)
         raise ExprError(exc.message, span, hint=exc.hint) from None
 
 
