@@ -196,12 +196,11 @@ class _Template:
     """The frozen values of the other arguments given."""
     scope: Scope
     leaves: list[_Leaf]
-    reads: frozenset[str]
-    """What its expressions read of its input (``in``; see :data:`INPUT_READS`), its layers'
-    arguments' reads of the channels too."""
-    free: bool
-    """Whether nothing but its layers' arguments read its input: its tree is the same on an
-    input of any size and channels (see :meth:`_Expander._rebind`)."""
+    tree: frozenset[str]
+    """What its tree's expressions read of its input (``in``; see :data:`INPUT_READS`): its
+    conditions, loops, ``let`` values, arguments' defaults, the blocks inside it — all but its
+    own layers' arguments. Nothing: its tree is the same on an input of any size and channels
+    (see :meth:`_Expander._rebind`)."""
 
 
 def _observe(reads: set[str] | frozenset[str]) -> None:
@@ -922,11 +921,11 @@ class _Expander:
         if self.shared == shared and reads.scope is not None and not others:
             varying = frozenset(p.name for p in block.params) - reads.read
             fixed = frozen_dict(frozen, varying)
-            template = _Template(node, varying, fixed, reads.scope, made, taken, not seen)
+            template = _Template(node, varying, fixed, reads.scope, made, frozenset(seen))
             templates = self.templates.setdefault((block_name, tuple(x), is_ids(x)), [])
             templates.insert(0, template)
             del templates[_TEMPLATES:]
-            if template.free:  # its tree is the same for an input of any size: see _rebind
+            if not template.tree:  # the same tree for an input of any size: see _rebind
                 free = self.free.setdefault((block_name, is_ids(x), len(x)), [])
                 free.insert(0, template)
                 del free[_TEMPLATES:]
@@ -982,7 +981,12 @@ class _Expander:
         for template, other_input in (*((t, False) for t in same), *((t, True) for t in free)):
             if frozen_dict(frozen, template.varying) != template.fixed:
                 continue
-            args = self._arguments(block_name, block, values, span, x, where)
+            taken: set[str] = set(template.tree)  # what a fresh expansion would read of `in`
+            token = INPUT_READS.set(taken)  # (a default may read it: `w = in.height`)
+            try:
+                args = self._arguments(block_name, block, values, span, x, where)
+            finally:
+                INPUT_READS.reset(token)
             old = template.node.args
             changed = {k for k in template.varying if freeze(args.get(k)) != freeze(old.get(k))}
             # (as _instantiate makes it; `in` the new input where it differs)
@@ -995,27 +999,27 @@ class _Expander:
             memo: dict[int, Node] = {}
             old_path = template.node.path
             node = _clone(template.node, old_path, path, name, span, memo)
-            writes = False
             for leaf in template.leaves:
-                if leaf.read & changed or (other_input and leaf.inputs):
-                    twin = memo[id(leaf.node)]
-                    assert isinstance(twin, OpNode)
-                    before = twin.op.in_place(twin.attrs)
-                    at = _frames(leaf.scope, template.scope, scope)
-                    producer = _moved(leaf.producer, old_path, path)
-                    if not self._bind_again(twin, leaf, at, producer, same_input=not other_input):
-                        return None
-                    writes |= twin.op.in_place(twin.attrs) != before
+                if not (leaf.read & changed or (other_input and leaf.inputs)):
+                    taken |= leaf.inputs & CHANNEL_READS
+                    continue
+                twin = memo[id(leaf.node)]
+                assert isinstance(twin, OpNode)
+                before = twin.op.in_place(twin.attrs)
+                at = _frames(leaf.scope, template.scope, scope)
+                producer = _moved(leaf.producer, old_path, path)
+                inputs = self._bind_again(twin, leaf, at, producer, same_input=not other_input)
+                if inputs is None or twin.op.in_place(twin.attrs) != before:
+                    return None  # (which layers write in place decides the block's checks)
+                taken |= inputs & CHANNEL_READS
             node.args = args
             if other_input:
                 inferred = block_again(node, x, self.applied)
                 if inferred is None:
                     return None
                 node = inferred
-            if writes:  # which layers write in place changed: the template's check may not hold
-                _check_shared_writes(node)
             self._counted(memo, span)
-            return node, template.reads
+            return node, frozenset(taken)
         return None
 
     def _bind_again(
@@ -1025,24 +1029,27 @@ class _Expander:
         scope: Scope,
         producer: str | None,
         same_input: bool = True,
-    ) -> bool:
-        """Bind ``node``'s call again in ``scope``; False where its output or its form
-        (module or function call) would change. Without ``same_input`` the block is inferred
-        again on another input (:func:`~netspec.expand.reinfer.block_again`), which applies
-        the rule: only the attributes are bound here, and False where they are refused
-        (expanding reports it where it would)."""
+    ) -> frozenset[str] | None:
+        """Bind ``node``'s call again in ``scope``, and give what its arguments read of the
+        block's input; ``None`` where its output or its form (module or function call) would
+        change. Without ``same_input`` the block is inferred again on another input
+        (:func:`~netspec.expand.reinfer.block_again`), which applies the rule: only the
+        attributes are bound here, and ``None`` where they are refused (expanding reports it
+        where it would)."""
         op, where = node.op, node.path
         func = calls.func_name(leaf.call)
         if not same_input:
             try:
                 bound = _bind_in_block(op, leaf.call, leaf.origin, scope, where)
-                values, spans, node.again, _ = bound
+                values, spans, node.again, inputs = bound
                 node.attrs = _validate(op, values, spans, where, lambda: None)
             except NetspecError:
-                return False
+                return None
             node.input = ()  # no input is this shape: its old results are not taken for it
-            return True
-        values, attr_spans, node.again, _ = _bind_in_block(op, leaf.call, leaf.origin, scope, where)
+            return inputs
+        values, attr_spans, node.again, inputs = _bind_in_block(
+            op, leaf.call, leaf.origin, scope, where
+        )
         attrs = _validate(
             op, values, attr_spans, where, lambda: leaf.origin.span_at(func.start, func.end)
         )
@@ -1058,12 +1065,12 @@ class _Expander:
             memo=self.applied,
         )
         if again.output != node.output:
-            return False
+            return None
         if node.functional and not again.is_callable:
-            return False
+            return None
         node.attrs, node.tensors = again.attrs, again.tensors
         node.macs, node.extra_ops = again.macs, again.extra_ops
-        return True
+        return inputs
 
     def _arguments(
         self,

@@ -480,6 +480,88 @@ def test_a_copy_that_a_rule_refuses_on_its_input_is_the_error_of_expanding_it() 
     assert (copied.value.where, copied.value.span) == (fresh.value.where, fresh.value.span)
 
 
+COPIES_AS_FRESH = {
+    # a copy whose default reads `in` reads it: a block calling only that copy is no template
+    # for inputs of any size (its inner block would keep the old input's width)
+    "default reads in": """
+blocks:
+  B:
+    params: [w = in.height]
+    body:
+      - conv2d(w, 1)
+  O:
+    body:
+      - B()
+layers:
+  - a: B(8)
+  - b: B()
+  - o: O()
+    from: a
+  - p: maxpool2d(2)
+    from: a
+  - o2: O()
+""",
+    # which layers write in place changed: the block is expanded anew, and the in-place write
+    # into a tensor its `from:` reads later is refused (a copy at the same input took it too)
+    "in place on a copy": """
+blocks:
+  B:
+    params: [ip]
+    body:
+      - a: conv2d(4, 1)
+      - r: relu(inplace=ip)
+      - j: add
+        from: [r, a]
+layers:
+  - p: B(false)
+  - c: conv2d(6, 1)
+  - y: B(true)
+""",
+    "in place on a copy at the same input": """
+blocks:
+  B:
+    params: [ip]
+    body:
+      - a: conv2d(4, 1)
+      - r: relu(inplace=ip)
+      - j: add
+        from: [r, a]
+layers:
+  - p: B(false)
+  - y: B(true)
+""",
+    # what a copy's layers read of `in` is what binding them again read, not the original's
+    "arguments read in on some values": """
+blocks:
+  B:
+    params: [k]
+    body:
+      - conv2d(in.channels if k > 0 else 4, 1)
+layers:
+  - a: B(0)
+  - b: B(1)
+""",
+}
+
+
+@pytest.mark.parametrize("case", COPIES_AS_FRESH)
+def test_copies_give_what_expanding_anew_gives(case: str) -> None:
+    """The tree, the totals and what the tree read of the blocks' inputs, or the error."""
+    head = "netspec: 1\nname: m\ninput: [4, 16, 16]\n"
+    spec = netspec.loads(head + COPIES_AS_FRESH[case].lstrip())
+    got: list[object] = []
+    for reuse in (True, False):
+        try:
+            net = expand(spec.spec, spec.params, reuse=reuse)
+        except NetspecError as exc:
+            got.append((str(exc), exc.where, exc.span))
+        else:
+            got.append((_dump(net.root), net.totals, net.input_reads))
+    assert got[0] == got[1]
+    if "in place" in case:
+        assert "writes in place into 'a', which 'y.j' also reads" in str(got[0])
+
+
 @pytest.mark.parametrize("name", ["mobilenet_v2", "efficientnet_b0", "regnet_x_400mf"])
 def test_expansions_sharing_a_memo_equal_expansions_alone(name: str) -> None:
     """What expansions of one spec at other values share (operator rules' results, validated
