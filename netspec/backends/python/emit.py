@@ -20,7 +20,7 @@ import ast
 import functools
 import keyword
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -3661,19 +3661,36 @@ def _after_loop(
     return n.Binary("+", before, n.Binary("*", count, step))
 
 
-def _idempotent(exprs: list[n.Expr], names: list[str], samples: dict[str, tuple[Any, ...]]) -> bool:
-    """Whether sizes ``exprs`` of start sizes ``names`` map sizes they made to themselves
-    (one more iteration changes nothing), on small sample values of every name they read (so
-    that equality tests such as ``in.channels == out`` go both ways), or values of its kind
-    from ``samples`` (so that a condition on a boolean param goes both ways too)."""
-    others = sorted(set().union(*(n.free_names(e) for e in exprs)) - set(names))
-    for sample in range(24):
-        values = {
+def _others(
+    names: list[str], samples: dict[str, tuple[Any, ...]], count: int, low: int, spread: int
+) -> Iterator[dict[str, Any]]:
+    """``count`` sets of values of ``names`` to try sizes on: values of each name's kind from
+    ``samples``, else ``spread`` integers from ``low``; then as many again drawn from two values
+    each, one bit of the set's number a name, so that every pattern of equal and unequal names
+    comes up (an equality test such as ``in.channels == out`` goes both ways: names of the first
+    sets never meet)."""
+    for sample in range(count):
+        yield {
             o: samples[o][(sample * 7 + j * 3) % len(samples[o])]
             if o in samples
-            else 1 + (sample * 7 + j * 3) % 4
-            for j, o in enumerate(others)
+            else low + (sample * 7 + j * 3) % spread
+            for j, o in enumerate(names)
         }
+    for sample in range(count):
+        yield {
+            o: samples[o][((sample >> j) & 1) % len(samples[o])]
+            if o in samples
+            else low + ((sample >> j) & 1)
+            for j, o in enumerate(names)
+        }
+
+
+def _idempotent(exprs: list[n.Expr], names: list[str], samples: dict[str, tuple[Any, ...]]) -> bool:
+    """Whether sizes ``exprs`` of start sizes ``names`` map sizes they made to themselves
+    (one more iteration changes nothing), on small sample values of every name they read
+    (:func:`_others`; so that a condition on a boolean param goes both ways too)."""
+    others = sorted(set().union(*(n.free_names(e) for e in exprs)) - set(names))
+    for sample, values in enumerate(_others(others, samples, 24, 1, 4)):
         start = {name: 1 + (sample * 5 + i * 2) % 4 for i, name in enumerate(names)}
         try:
             once = [evaluate(e, Scope({**values, **start})) for e in exprs]
@@ -3688,14 +3705,13 @@ def _idempotent(exprs: list[n.Expr], names: list[str], samples: dict[str, tuple[
 def _linear_step(size: Any, name: str) -> n.Expr | None:
     """``d`` where a size computed from a start size ``name`` is ``name + d`` for every start
     (a padded convolution adds the same amount each time), checked on sample values of every
-    name it reads; ``None`` otherwise."""
+    name it reads (:func:`_others`); ``None`` otherwise."""
     expr = size if isinstance(size, n.Expr) else as_expr(size)
     step = n.substitute(expr, {name: n.Const(0)})
     others = sorted(n.free_names(expr) - {name})
     if name in n.free_names(step):
         return None
-    for sample in range(12):
-        values = {o: (sample * 7 + j * 3) % 10 for j, o in enumerate(others)}
+    for sample, values in enumerate(_others(others, {}, 12, 0, 10)):
         start = 1 + sample * 5
         try:
             grown = evaluate(expr, Scope({**values, name: start}))

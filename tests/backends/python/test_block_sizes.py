@@ -170,6 +170,41 @@ def test_a_size_a_block_computes_on_one_branch_only_is_stored_on_both(
     agree(_example(OPTIONAL_DOWN, "t.yaml", {"deep": deep}))
 
 
+HALVED_WHERE_EQUAL = """
+netspec: 1
+name: t
+input: [2, 64, 64]
+params:
+  widths: [1, 2, 3]
+  c0: 2
+blocks:
+  U:
+    params: [c]
+    body:
+      - conv: conv2d(c, 1)
+    then:
+      for: w in widths
+      do:
+        - pick{w}: conv2d(c, 3, stride=2, padding=1) if in.channels == c else KEEP
+layers:
+  - s: stage(U, depth=2, c=c0)
+  - layer_norm(elementwise_affine=false)
+""".replace("KEEP", "maxpool2d(2, stride=1, padding=1, dilation=2)")
+
+
+@pytest.mark.parametrize("c0", [2, 3])
+def test_a_loop_halving_a_size_where_two_names_are_equal_is_run_again(agree: Any, c0: int) -> None:
+    """Each iteration of U's loop halves the size where its input has ``c`` channels, and
+    keeps it otherwise. The samples that test whether one iteration settles the size gave the
+    two names different values only (``in.channels == c`` never held), so the stage's caller
+    halved the size once per block instead of once per iteration: the class built
+    ``layer_norm`` over 4 where the tensor's last size is 1. It now runs the loop again."""
+    source = netspec.loads(HALVED_WHERE_EQUAL).source()
+    top = source[source.index("class T(") :]
+    assert "for w_1 in widths:\n                width_2 = (width_2 - 1) // 2 + 1" in top
+    agree(_example(HALVED_WHERE_EQUAL, "t.yaml", {"c0": c0}))
+
+
 # -- a block whose first loop iteration differs from the rest, called in a loop -----------------
 
 FIRST_DIFFERS = """netspec: 1
