@@ -1580,7 +1580,21 @@ def _check_reads(box: _Container) -> None:
 
 def _check_shared_writes(node: BlockNode) -> None:
     """Refuse an in-place operation on a tensor another step of the block also reads (it would
-    silently change what that step sees)."""
+    silently change what that step sees), and one on a part of a channel split: the parts are
+    views of one tensor (``chunk``), which autograd refuses to let a layer write into."""
+    parts = {part for run in node.flow if isinstance(run, SplitRun) for part in run.step.dsts}
+    for step in node.flow:
+        if isinstance(step, PathRun) and step.step.src in parts:
+            found = _overwrites(step.nodes)
+            if found is not None:
+                raise SpecError(
+                    f"{found.call} writes in place into a part of {node.block}'s channel split, "
+                    "which PyTorch refuses while training (the parts are views of one tensor)",
+                    found.span,
+                    found.path,
+                    hint="drop inplace=true here, or begin the path with a layer that makes a "
+                    "new tensor",
+                )
     values, steps = _dataflow(node)
     for value, readers in _readers(node, steps).items():
         if len(readers) < 2:

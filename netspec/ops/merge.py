@@ -316,7 +316,10 @@ def split_channels(shape: Shape, parts: int) -> tuple[Shape, ...]:
 
 
 def split_code(source: str, parts: Sequence[str]) -> str:
-    """The Python statement splitting ``source`` into the variables ``parts``."""
+    """The Python statement splitting ``source`` into the variables ``parts`` (one part: the
+    only item of the tuple ``chunk`` gives)."""
+    if len(parts) == 1:
+        return f"{parts[0]} = {source}.chunk(1, 1)[0]"
     return f"{', '.join(parts)} = {source}.chunk({len(parts)}, 1)"
 
 

@@ -699,6 +699,41 @@ def test_a_split_gives_each_branch_its_part_of_the_channels() -> None:
     assert "x1, x2 = x.chunk(2, 1)" in spec.source()
 
 
+def test_a_split_into_one_path_gives_it_the_whole_input() -> None:
+    """``chunk(1, 1)`` is a tuple of one tensor: the path takes that tensor (the generated
+    ``forward`` passed the tuple on to the convolution, a TypeError)."""
+    text = (
+        "netspec: 1\nname: m\ninput: [4, 8, 8]\nblocks:\n  R:\n    branches:\n      b0:\n"
+        "        - l1: conv2d(4, 1)\n    merge: add\n    split: true\nlayers:\n  - r: R()\n"
+    )
+    spec = netspec.loads(text)
+    assert "x1 = x.chunk(1, 1)[0]" in spec.source()
+    model = spec.build(verify=True)
+    x = torch.randn(2, 4, 8, 8)
+    assert torch.equal(model(x), model.r.b0(x))
+    torch.jit.script(model)
+
+
+def test_an_in_place_layer_on_a_part_of_a_split_is_refused() -> None:
+    """``x.chunk(2, 1)`` gives views of one tensor, which autograd refuses to let a layer
+    write into (``relu_`` on one raises while training); refused from the text, as the other
+    in-place rules are, so also where a condition leaves the split out."""
+    text = (
+        "netspec: 1\nname: m\ninput: [4, 8, 8]\nparams:\n  s: true\nblocks:\n  R:\n"
+        "    branches:\n      a: conv2d(2, 1)\n      b:\n        - relu(inplace=true)\n"
+        "        - conv2d(2, 1)\n    merge: concat\n    split: s\nlayers:\n  - r: R()\n"
+    )
+    for values in ({}, {"s": False}):
+        with pytest.raises(NetspecError) as info:
+            netspec.loads(text, **values).check()
+        assert "writes in place into a part of R's channel split" in info.value.message
+        assert info.value.span is not None and info.value.span.line == 11
+    x = torch.randn(1, 4, 2, 2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="view"):
+        x.chunk(2, 1)[1].relu_()
+    netspec.loads(text.replace("relu(inplace=true)", "relu")).build(verify=True)
+
+
 def test_a_split_that_does_not_divide_the_channels_names_both_numbers() -> None:
     text = SPLIT.replace("input: [8, 4, 4]", "input: [7, 4, 4]")
     with pytest.raises(NetspecError) as info:
