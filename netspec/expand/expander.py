@@ -294,8 +294,9 @@ class _Expander:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         """Blocks being instantiated, outermost first, and the arguments each was given (to
         bound their nesting, and show a recursion that does not end)."""
-        self.block_cache: dict[tuple[Any, ...], BlockNode] = {}
-        """Expanded blocks by (block, arguments, input shape)."""
+        self.block_cache: dict[tuple[Any, ...], tuple[BlockNode, frozenset[str]]] = {}
+        """Expanded blocks by (block, arguments, input shape), each with what it read of its
+        input (``in``; a copy reads it too)."""
         self.lets: dict[str, tuple[str, Any]] = {}
         self.lowered: dict[str, Lowered] = {}
         """Each block's dataflow program (a function of its text alone), by name."""
@@ -310,8 +311,6 @@ class _Expander:
         self.free: dict[tuple[str, bool, int], list[_Template]] = {}
         """Templates of blocks that read nothing of their input (``in``), by (block, integer
         ids, rank): copied for an input of any size (see :meth:`_rebind`)."""
-        self.in_reads: dict[tuple[Any, ...], frozenset[str]] = {}
-        """What each expanded block read of its input, by the key of :attr:`block_cache`."""
         self.reads: list[_Reads] = []
         self.arguments_read: list[set[str]] = []
         """Per block being instantiated: what its layers' arguments read of its input's
@@ -889,15 +888,15 @@ class _Expander:
         if earlier is None and self.reuse and not others:
             found = self._rebind(path, name, block_name, block, values, frozen, span, x, where)
             if found is not None:
-                self.block_cache[key] = found[0]
-                self.in_reads[key] = found[1]
+                self.block_cache[key] = found
                 _observe(found[1])
                 return found[0]
         if earlier is not None:
             memo: dict[int, Node] = {}
-            node = _clone(earlier, earlier.path, path, name, span, memo)
+            original, read = earlier
+            node = _clone(original, original.path, path, name, span, memo)
             self._counted(memo, span)
-            _observe(self.in_reads[key])
+            _observe(read)
             return node
         self._grow(1, span, where)
         self.calls.append((block_name, values))
@@ -916,8 +915,7 @@ class _Expander:
             self.calls.pop()
             reads = self.reads.pop()
             made = self.leaves.pop()
-        self.block_cache[key] = node  # nothing changes a node once its block returns it
-        self.in_reads[key] = taken
+        self.block_cache[key] = (node, taken)  # nothing changes a node once its block returns it
         if self.shared == shared and reads.scope is not None and not others:
             varying = frozenset(p.name for p in block.params) - reads.read
             fixed = frozen_dict(frozen, varying)
