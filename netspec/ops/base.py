@@ -225,6 +225,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_HAS_INPLACE: dict[type, bool] = {}
+"""Whether an attribute model has an ``inplace`` field, by class (see :meth:`Op.in_place`)."""
+
+
 class Op:
     """An operator. Subclasses set the class attributes and override the rules they need."""
 
@@ -247,23 +251,28 @@ class Op:
     """Whether the module has no child modules (``nn.MultiheadAttention`` holds
     ``out_proj``): PyTorch's leaf modules are those without children."""
     aliases_input: ClassVar[bool] = False
+    """Whether its output may be its input or a view of it (identity, flatten, dropout in
+    eval mode): an in-place operation after it writes into its input."""
     reads_ids: ClassVar[bool] = False
     """Whether its input is integer ids (``embedding``), rather than a floating-point tensor;
     the analysis refuses the other kind (``infer.apply``)."""
     keeps_ids: ClassVar[bool] = False
     """Whether it moves integer ids as they are (identity, views: flatten, reshape, permute),
     so that integer ids in are integer ids out; other operators compute on floats only."""
-    """Whether its output may be its input or a view of it (identity, flatten, dropout in
-    eval mode): an in-place operation after it writes into its input."""
 
     def in_place(self, a: Any) -> bool:
         """Whether it overwrites its input (``inplace=true``)."""
-        # asked of the attributes' class first: a lookup that fails on a pydantic model raises
-        # and catches inside pydantic, at a cost every block's in-place checks paid
-        fields = getattr(type(a), "model_fields", None)
-        if fields is not None:
-            return "inplace" in fields and bool(a.inplace)
-        return bool(getattr(a, "inplace", False))
+        # asked of the attributes' class first, once per class: a lookup that fails on a
+        # pydantic model raises and catches inside pydantic, and even `model_fields` goes
+        # through a descriptor, at a cost every in-place check paid
+        cls = type(a)
+        has = _HAS_INPLACE.get(cls)
+        if has is None:
+            fields = getattr(cls, "model_fields", None)
+            if fields is None:
+                return bool(getattr(a, "inplace", False))
+            has = _HAS_INPLACE[cls] = "inplace" in fields
+        return has and bool(a.inplace)
 
     # -- rules ---------------------------------------------------------------------------------
 
