@@ -58,6 +58,18 @@ KW_ONLY = {
 REQUIRED = ("A", "B", "C")
 BIG = 1 << 20
 
+KEEPS_OUTPUT = frozenset(
+    {"relu", "sigmoid", "tanh", "softmax", "log_softmax", "leaky_relu", "lstm", "gru"}
+)
+"""Layers whose gradient PyTorch computes from their output (``derivatives.yaml``; the fused
+recurrent kernels; ``leaky_relu`` where it runs in place): an in-place layer writing into it
+makes ``backward()`` fail, which netspec refuses."""
+PASSES_ON = frozenset(
+    {"identity", "flatten", "reshape", "permute", "select", "dropout", "dropout2d"}
+    | {"channel_shuffle", "stochastic_depth"}
+)
+"""Layers whose output may be their input or a view of it."""
+
 
 # -- choosers: hypothesis or a seeded Random --------------------------------------------------
 
@@ -521,6 +533,7 @@ class SpecGen:
         if self.blocks:
             spec["blocks"] = {name: b.data for name, b in self.blocks.items()}
         spec["layers"] = layers
+        calm_in_place(spec)
         files = self.split(spec) if c.chance(0.25) else {"main": spec}
         fmt = c.pick(["yaml", "ns"])
         self.tag(f"format:{fmt}")
@@ -2598,3 +2611,180 @@ def spec_constructs(data: Any, schema: dict[str, Any] = SCHEMA) -> set[str]:
 
     obj(schema, data, "spec")
     return out
+
+
+# -- in-place writes into kept outputs ----------------------------------------------------------
+
+
+def calm_in_place(spec: dict[str, Any]) -> None:
+    """Turn ``inplace`` off in every layer whose input may be an output autograd keeps
+    (:data:`KEEPS_OUTPUT`): one not right after a plain call of an operator known to make a
+    new tensor it does not keep, in the same list (the first of a list, after a block, a
+    condition, a loop, one reading ``from:``). netspec refuses such a layer, rightly; the
+    generator draws in-place layers freely and keeps only those that are safe by this
+    simpler, stricter rule. A name given to several layers is turned off in all of them (they
+    stay written alike)."""
+    marked: list[tuple[list[Any], int]] = []
+    names: set[str] = set()
+
+    def visit(obj: Any) -> None:
+        if isinstance(obj, dict):
+            for key, value in obj.items():
+                if key in _LIST_KEYS and not isinstance(value, list):
+                    obj[key] = _alone(value)
+                elif key == "branches" and isinstance(value, dict):
+                    for k, v in value.items():
+                        value[k] = v if isinstance(v, list) else _alone(v)
+                visit(obj[key])
+            return
+        if not isinstance(obj, list):
+            return
+        safe = False  # the previous entry makes a new tensor that autograd does not keep
+        for i, entry in enumerate(obj):
+            name, value, plain = _layer_of(entry)
+            if value is not None and _writes(value) and not (safe and plain):
+                marked.append((obj, i))
+                if name is not None:
+                    names.add(name)
+            op = _op_of(value) if value is not None and plain else None
+            safe = op is not None and op in OPS and op not in KEEPS_OUTPUT | PASSES_ON
+            visit(entry)
+
+    visit(spec["layers"])
+    for block in spec.get("blocks", {}).values():
+        visit(block)
+    for obj, i in marked:
+        obj[i] = _calmed(obj[i])
+
+    def calm_named(obj: Any) -> None:
+        if isinstance(obj, dict):
+            for value in obj.values():
+                calm_named(value)
+        elif isinstance(obj, list):
+            for i, entry in enumerate(obj):
+                if _layer_of(entry)[0] in names:
+                    obj[i] = _calmed(entry)
+                calm_named(entry)
+
+    if names:
+        calm_named(spec["layers"])
+        for block in spec.get("blocks", {}).values():
+            calm_named(block)
+
+
+_LIST_KEYS = frozenset({"do", "then", "else", "body", "project"})
+"""Keys whose value is a list of layers, or one layer standing for a list of one."""
+
+
+def _alone(entry: Any) -> Any:
+    """An entry standing for a list of one: the first of its list, calmed where it writes."""
+    value = _layer_of(entry)[1]
+    return _calmed(entry) if value is not None and _writes(value) else entry
+
+
+def _layer_of(entry: Any) -> tuple[str | None, Any, bool]:
+    """A layer entry's name (or ``None``), its call (text or mapping form; ``None`` where the
+    entry is no layer call), and whether it reads the previous entry's output (no ``from:``)."""
+    if isinstance(entry, str):
+        return None, entry, True
+    if not isinstance(entry, dict):
+        return None, None, False
+    keys = [k for k in entry if k != "from"]
+    if len(keys) != 1:
+        return None, None, False
+    key = keys[0]
+    value = entry[key]
+    if _mapping_call(entry):  # unnamed
+        return None, entry, "from" not in entry
+    if isinstance(value, str) or _mapping_call(value):
+        return key, value, "from" not in entry
+    return None, None, False
+
+
+def _mapping_call(value: Any) -> bool:
+    """Whether ``value`` is a call in the mapping form (``{relu: {inplace: true}}``)."""
+    if not isinstance(value, dict) or len(value) != 1:
+        return False
+    op, attrs = next(iter(value.items()))
+    return op in OPS and isinstance(attrs, dict) and all(k in OPS[op] for k in attrs)
+
+
+def _op_of(value: Any) -> str | None:
+    """The operator a call names; ``None`` for a choice (``a if c else b``)."""
+    if isinstance(value, dict):
+        return next(iter(value))
+    if " if " in value:
+        return None
+    found = re.match(r"[A-Za-z_]\w*", value)
+    return found.group(0) if found else None
+
+
+def _args(text: str) -> tuple[str, list[str]] | None:
+    """``op(a, b=c)`` → ``('op', ['a', 'b=c'])`` (commas outside brackets separate)."""
+    found = re.fullmatch(r"\s*([A-Za-z_]\w*)\s*\((.*)\)\s*", text, re.S)
+    if found is None:
+        return None
+    args: list[str] = []
+    depth, start, body = 0, 0, found.group(2)
+    for i, ch in enumerate(body):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            args.append(body[start:i].strip())
+            start = i + 1
+    if body.strip():
+        args.append(body[start:].strip())
+    return found.group(1), args
+
+
+def _in_place_arg(op: str, args: list[str]) -> int | None:
+    """The index of the argument giving ``inplace``, by keyword or position."""
+    order = OPS.get(op, [])
+    for i, arg in enumerate(args):
+        key, eq, _ = arg.partition("=")
+        named = key.strip() if eq and re.fullmatch(r"\s*\w+\s*", key) else None
+        if (named or (order[i] if i < len(order) else None)) == "inplace":
+            return i
+    return None
+
+
+def _writes(value: Any) -> bool:
+    """Whether a call may write in place (``inplace`` given, not ``false``)."""
+    if isinstance(value, dict):
+        attrs = next(iter(value.values()))
+        return isinstance(attrs, dict) and attrs.get("inplace", False) is not False
+    parts = value.split(" if ", 1)
+    if len(parts) == 2:
+        return any(_writes(p) for p in (parts[0], parts[1].split(" else ", 1)[-1]))
+    parsed = _args(value)
+    if parsed is None:
+        return False
+    op, args = parsed
+    at = _in_place_arg(op, args)
+    return at is not None and args[at].rpartition("=")[2].strip() != "false"
+
+
+def _calmed(entry: Any) -> Any:
+    """``entry`` with ``inplace`` false."""
+    if _mapping_call(entry):
+        op, attrs = next(iter(entry.items()))
+        return {op: {**attrs, "inplace": False}} if "inplace" in attrs else entry
+    if isinstance(entry, dict):
+        return {k: v if k == "from" else _calmed(v) for k, v in entry.items()}
+    if not isinstance(entry, str):
+        return entry
+    if " if " in entry:
+        left, _, rest = entry.partition(" if ")
+        cond, _, right = rest.partition(" else ")
+        return f"{_calmed(left)} if {cond} else {_calmed(right)}"
+    parsed = _args(entry)
+    if parsed is None:
+        return entry
+    op, args = parsed
+    at = _in_place_arg(op, args)
+    if at is None:
+        return entry
+    args[at] = "inplace=false" if "=" in args[at] and "inplace" in args[at] else "false"
+    return f"{op}({', '.join(args)})"

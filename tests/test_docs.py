@@ -88,11 +88,25 @@ def test_expression_table_is_long_enough() -> None:
 
 
 def test_the_error_shown_is_the_error_netspec_gives() -> None:
-    shown = next(body for lang, body in BLOCKS if lang == "text" and "error:" in body)
+    shown = next(body for lang, body in BLOCKS if lang == "text" and "error: model.ns" in body)
     text = "netspec 1\nname x\ninput [1, 8, 8]\nlayers {\n    conv: conv2d(4, 3\n    relu\n}\n"
     with pytest.raises(NetspecError) as info:
         netspec.loads(text, name="model.ns")
     assert shown.strip() == f"error: {info.value.render()}".strip()
+
+
+def test_each_refused_spec_shown_gives_the_error_shown_after_it() -> None:
+    """A spec shown as text (it does not check) followed by the error ``check`` gives."""
+    pairs = [
+        (spec, error)
+        for (lang, spec), (next_lang, error) in zip(BLOCKS, BLOCKS[1:], strict=False)
+        if lang == next_lang == "text" and spec.startswith("netspec: 1\n")
+    ]
+    assert pairs
+    for spec, error in pairs:
+        with pytest.raises(NetspecError) as info:
+            netspec.loads(spec, name="model.yaml").check()
+        assert error.strip() == f"error: {info.value.render()}".strip()
 
 
 def test_readme_examples_check_and_its_ns_example_is_the_yaml_one() -> None:

@@ -348,6 +348,7 @@ class _Expander:
         box = self._box(root, kind, frozenset(read_names(self.spec.layers)), x)
         root.output = self._fill(box, self.spec.layers, scope, x)
         _check_reads(box)
+        _check_kept(root)
         return Network(
             name=self.spec.name or "model",
             description=self.spec.description,
@@ -1606,6 +1607,124 @@ def _check_shared_writes(node: BlockNode) -> None:
             tensor = names.get(value, IN)
             what = f"{node.block}'s input" if value == 0 else f"{node.block}'s {tensor!r}"
             raise _in_place_error(first, what, other)
+
+
+def _check_kept(root: SeqNode) -> None:
+    """Refuse an in-place layer that writes into a tensor autograd keeps for the backward
+    pass: the output of a layer whose gradient is computed from its output (``relu``,
+    ``sigmoid``, ``softmax``, an LSTM: :meth:`~netspec.ops.base.Op.keeps_output`), reached
+    directly or through layers that pass it on (identity, a view; dropout in eval mode).
+    PyTorch runs such a model forward and fails in ``backward()`` ("a variable needed for
+    gradient computation has been modified by an inplace operation").
+
+    The tensors are followed in the order the network runs them, into blocks (their paths,
+    splits and merges) and ``from:`` reads, in training and in eval mode at once (a pair:
+    what keeps the tensor in each; dropout passes its input on in one mode only); a block's
+    other inputs are not followed."""
+    _container_kept(root, _NOT_KEPT)
+
+
+_Kept = tuple[OpNode | None, OpNode | None]
+"""What keeps a tensor for backward in training mode, and in eval mode (``None``: nothing)."""
+_NOT_KEPT: _Kept = (None, None)
+_MODES = (True, False)
+"""Training, eval."""
+
+
+def _container_kept(
+    node: SeqNode, kept: _Kept, made: dict[str, _Kept] | None = None, prefix: str = ""
+) -> _Kept:
+    """Run a container's children from a tensor ``kept`` keeps; give what keeps its result.
+    ``made`` (with ``prefix``) receives, where given, what keeps each child's output, as
+    ``from:`` names it (``seq.k``)."""
+    if not node.sources and made is None:
+        for child in node.children:
+            kept = _kept_through(child, kept)
+        return kept
+    own: dict[str, _Kept] = {INPUT: kept}
+    for i, child in enumerate(node.children):
+        read = node.sources.get(i)
+        if read is not None:
+            kept = own.get(read[0], _NOT_KEPT)  # (a merge of several writes into none)
+        if isinstance(child, SeqNode) and not isinstance(child, BlockNode) and node.sources:
+            kept = _container_kept(child, kept, own, f"{child.name}.")
+        else:
+            kept = _kept_through(child, kept)
+        own[child.name] = kept
+        if made is not None:
+            made[f"{prefix}{i}"] = kept
+    return kept
+
+
+def _kept_through(node: Node, kept: _Kept) -> _Kept:
+    """What keeps ``node``'s output for backward, given what keeps its input (see
+    :func:`_check_kept`)."""
+    if type(node) is OpNode:
+        op, attrs = node.op, node.attrs
+        if not op.aliases_input:  # (most layers) its output is a new tensor, or its input
+            if kept is not _NOT_KEPT and op.in_place(attrs):  # written in place
+                for training, keeper in zip(_MODES, kept, strict=True):
+                    if keeper is not None and op.writes_in_place(attrs, training):
+                        raise _kept_error(node, keeper, training)
+            return (node, node) if op.keeps_output(attrs) else _NOT_KEPT
+        out: list[OpNode | None] = []
+        for training, keeper in zip(_MODES, kept, strict=True):
+            if op.writes_in_place(attrs, training):
+                if keeper is not None:
+                    raise _kept_error(node, keeper, training)
+            elif op.passes_on(attrs, training):
+                out.append(keeper)
+                continue
+            out.append(node if op.keeps_output(attrs) else None)
+        return _NOT_KEPT if out[0] is None and out[1] is None else (out[0], out[1])
+    if isinstance(node, BlockNode):
+        return _block_kept(node, kept)
+    if isinstance(node, SeqNode):
+        return _container_kept(node, kept)
+    return _NOT_KEPT  # pragma: no cover - every node is one of the above
+
+
+def _block_kept(node: BlockNode, kept: _Kept) -> _Kept:
+    """:func:`_kept_through` for a block: its dataflow, tensor by tensor."""
+    tensors: dict[str, _Kept] = {IN: kept}
+    named: dict[str, _Kept] | None = None
+    if node.sources:  # `from:` in its body: by index among its children
+        named = {INPUT: kept}
+        if node.inputs:
+            named[node.inputs[0]] = kept
+    at = 0
+    for run in node.flow:
+        if isinstance(run, SplitRun):
+            for part in run.step.dsts:  # views of the input (written into: refused already)
+                tensors[part] = _NOT_KEPT if run.applied else tensors[run.step.src]
+        elif isinstance(run, PathRun):
+            x = tensors[run.step.src]
+            for child in run.nodes:
+                if named is not None:
+                    read = node.sources.get(at)
+                    if read is not None:
+                        x = named.get(read[0], _NOT_KEPT)
+                x = _kept_through(child, x)
+                if named is not None:
+                    named[child.name] = x
+                at += 1
+            tensors[run.step.dst] = x
+        else:
+            passed = _passed_on(run)
+            tensors[run.step.dst] = tensors[passed] if passed is not None else _NOT_KEPT
+    return tensors[_block_output(node)]
+
+
+def _kept_error(node: OpNode, kept: OpNode, training: bool) -> SpecError:
+    mode = "while training" if training else "in eval mode (where dropout passes it on)"
+    return SpecError(
+        f"{node.call} writes in place into the output of {kept.call} ({kept.path!r}), which "
+        f"PyTorch keeps to compute its gradient: backward() would fail {mode}",
+        node.span,
+        node.path,
+        hint=f"drop inplace=true here (a {kept.op.name} keeps its output for the backward "
+        "pass), or put a layer that makes a new tensor between them",
+    )
 
 
 def _in_place_error(node: OpNode, tensor: str, reader: str) -> SpecError:

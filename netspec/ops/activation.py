@@ -35,10 +35,25 @@ class _Activation(Op):
         return PyCall(self.functional_name, (X,), self.kwargs(a))
 
 
-def _simple(name: str, module: str, functional: str, attrs: type[Attrs], doc: str) -> None:
+class _KeepsOutput(_Activation):
+    """An activation whose gradient autograd computes from its output (PyTorch's
+    ``derivatives.yaml``: relu, sigmoid, tanh, softmax, log_softmax)."""
+
+    def keeps_output(self, a: Any) -> bool:
+        return True
+
+
+def _simple(
+    name: str,
+    module: str,
+    functional: str,
+    attrs: type[Attrs],
+    doc: str,
+    base: type[_Activation] = _Activation,
+) -> None:
     cls = type(
         name.title().replace("_", ""),
-        (_Activation,),
+        (base,),
         {
             "name": name,
             "module_name": module,
@@ -50,7 +65,7 @@ def _simple(name: str, module: str, functional: str, attrs: type[Attrs], doc: st
     register(cls)
 
 
-_simple("relu", "nn.ReLU", "F.relu", InplaceAttrs, "max(0, x).")
+_simple("relu", "nn.ReLU", "F.relu", InplaceAttrs, "max(0, x).", _KeepsOutput)
 _simple("relu6", "nn.ReLU6", "F.relu6", InplaceAttrs, "min(max(0, x), 6) (MobileNet).")
 _simple("silu", "nn.SiLU", "F.silu", InplaceAttrs, "x·sigmoid(x), also called swish.")
 _simple("hardswish", "nn.Hardswish", "F.hardswish", InplaceAttrs, "x·relu6(x + 3)/6 (MobileNetV3).")
@@ -61,8 +76,8 @@ _simple(
     InplaceAttrs,
     "relu6(x + 3)/6, a piecewise-linear sigmoid (MobileNetV3's squeeze-and-excitation gate).",
 )
-_simple("sigmoid", "nn.Sigmoid", "torch.sigmoid", NoAttrs, "1 / (1 + e^(−x)).")
-_simple("tanh", "nn.Tanh", "torch.tanh", NoAttrs, "Hyperbolic tangent.")
+_simple("sigmoid", "nn.Sigmoid", "torch.sigmoid", NoAttrs, "1 / (1 + e^(−x)).", _KeepsOutput)
+_simple("tanh", "nn.Tanh", "torch.tanh", NoAttrs, "Hyperbolic tangent.", _KeepsOutput)
 
 
 class LeakyReLUAttrs(Attrs):
@@ -80,6 +95,9 @@ class LeakyReLU(_Activation):
     Attrs = LeakyReLUAttrs
     module_name = "nn.LeakyReLU"
     functional_name = "F.leaky_relu"
+
+    def keeps_output(self, a: Any) -> bool:
+        return self.in_place(a)  # in place, its gradient is read off its output
 
 
 class GELUAttrs(Attrs):
@@ -103,7 +121,7 @@ class SoftmaxAttrs(Attrs):
 
 
 @register
-class Softmax(_Activation):
+class Softmax(_KeepsOutput):
     """Normalised exponentials along one dimension."""
 
     name = "softmax"

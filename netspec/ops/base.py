@@ -274,6 +274,24 @@ class Op:
             has = _HAS_INPLACE[cls] = "inplace" in fields
         return has and bool(a.inplace)
 
+    def passes_on(self, a: Any, training: bool) -> bool:
+        """Whether, in training (or eval) mode, its output is its input or a view of it: an
+        in-place layer after it writes into its input. :data:`aliases_input` is this in
+        either mode; dropout passes its input on only in eval mode, or with ``p = 0``."""
+        return self.aliases_input
+
+    def writes_in_place(self, a: Any, training: bool) -> bool:
+        """Whether, in training (or eval) mode, it overwrites its input: :meth:`in_place`,
+        except where the mode makes it pass the input on untouched (in-place dropout writes
+        only while training, with ``p > 0``)."""
+        return self.in_place(a)
+
+    def keeps_output(self, a: Any) -> bool:
+        """Whether autograd keeps its output for the backward pass (``relu``'s gradient is
+        read off its output, ``sigmoid``'s and ``softmax``'s computed from it): a layer after
+        it that writes into that output in place makes training fail."""
+        return False
+
     # -- rules ---------------------------------------------------------------------------------
 
     def infer(self, a: Any, x: Shape) -> Shape:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
+from netspec.expr.evaluate import concrete, known
 from netspec.ops.base import (
     HELPERS,
     TRAINING,
@@ -26,10 +27,21 @@ class DropoutAttrs(Attrs):
     """Overwrite the input tensor instead of allocating the output."""
 
 
+def _positive(p: Any) -> bool:
+    """Whether a probability may be above 0 (one known only when the class runs may be)."""
+    return not known(p) or concrete(p) > 0
+
+
 class _Dropout(Op):
     Attrs = DropoutAttrs
     category = "regularization"
     functional_name: ClassVar[str]
+
+    def passes_on(self, a: Any, training: bool) -> bool:
+        return not training or not _positive(a.p)  # (PyTorch returns the input at p = 0)
+
+    def writes_in_place(self, a: Any, training: bool) -> bool:
+        return training and _positive(a.p) and self.in_place(a)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall(self.module_name, (), self.kwargs(a))
@@ -135,6 +147,9 @@ class StochasticDepth(Op):
     Attrs = StochasticDepthAttrs
     category = "regularization"
     module_name = "StochasticDepth"
+
+    def passes_on(self, a: Any, training: bool) -> bool:
+        return not training or not _positive(a.p)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall(

@@ -152,6 +152,10 @@ class _Recurrent(Op):
     gates: ClassVar[int]
     cls: ClassVar[str]
 
+    def keeps_output(self, a: Any) -> bool:
+        # the fused kernels (cuDNN's, and the CPU's LSTM) read the output in backward
+        return True
+
     def _out(self, a: Any) -> Any:
         """H_out: the features of each direction's output (``proj_size or hidden_size``)."""
         proj = getattr(a, "proj_size", 0)

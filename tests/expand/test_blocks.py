@@ -792,3 +792,174 @@ def test_learned_tensors_used_wrongly_are_refused(change: tuple[str, str], messa
     with pytest.raises(NetspecError, match=message) as info:
         netspec.loads(text).check()
     assert info.value.span is not None
+
+
+# -- in-place layers after a layer whose output autograd keeps ----------------------------------
+
+PRODUCERS: dict[str, tuple[str, Any]] = {
+    "relu": ("relu", lambda: [nn.ReLU()]),
+    "relu in place": ("relu(inplace=true)", lambda: [nn.ReLU(inplace=True)]),
+    "relu6": ("relu6", lambda: [nn.ReLU6()]),
+    "leaky_relu": ("leaky_relu", lambda: [nn.LeakyReLU()]),
+    "leaky_relu in place": ("leaky_relu(inplace=true)", lambda: [nn.LeakyReLU(inplace=True)]),
+    "sigmoid": ("sigmoid", lambda: [nn.Sigmoid()]),
+    "tanh": ("tanh", lambda: [nn.Tanh()]),
+    "silu in place": ("silu(inplace=true)", lambda: [nn.SiLU(inplace=True)]),
+    "hardswish": ("hardswish", lambda: [nn.Hardswish()]),
+    "hardsigmoid in place": ("hardsigmoid(inplace=true)", lambda: [nn.Hardsigmoid(inplace=True)]),
+    "gelu": ("gelu", lambda: [nn.GELU()]),
+    "softmax": ("softmax(dim=1)", lambda: [nn.Softmax(dim=1)]),
+    "log_softmax": ("log_softmax(dim=1)", lambda: [nn.LogSoftmax(dim=1)]),
+    "batchnorm": ("batchnorm2d", lambda: [nn.BatchNorm2d(4)]),
+    "maxpool": ("maxpool2d(3, 1, 1)", lambda: [nn.MaxPool2d(3, 1, 1)]),
+    # a layer passing its input on between them: the tensor written is the kept one
+    "relu, identity": ("relu\n  - identity", lambda: [nn.ReLU(), nn.Identity()]),
+    "relu, dropout": ("relu\n  - dropout(0.5)", lambda: [nn.ReLU(), nn.Dropout(0.5)]),
+    # dropout with p = 0 passes its input on while training too
+    "relu, dropout(0)": ("relu\n  - dropout(0.0)", lambda: [nn.ReLU(), nn.Dropout(0.0)]),
+    "sigmoid, dropout, conv": (
+        "sigmoid\n  - dropout(0.5)\n  - conv2d(4, 1)",
+        lambda: [nn.Sigmoid(), nn.Dropout(0.5), nn.Conv2d(4, 4, 1)],
+    ),
+}
+"""What runs between a convolution and an in-place layer: the spec's lines and PyTorch's."""
+WRITERS: dict[str, Any] = {
+    "relu(inplace=true)": lambda: nn.ReLU(inplace=True),
+    "relu6(inplace=true)": lambda: nn.ReLU6(inplace=True),
+    "leaky_relu(inplace=true)": lambda: nn.LeakyReLU(inplace=True),
+    "silu(inplace=true)": lambda: nn.SiLU(inplace=True),
+    "hardswish(inplace=true)": lambda: nn.Hardswish(inplace=True),
+    "hardsigmoid(inplace=true)": lambda: nn.Hardsigmoid(inplace=True),
+    "dropout(0.5, inplace=true)": lambda: nn.Dropout(0.5, inplace=True),
+    "dropout2d(0.5, inplace=true)": lambda: nn.Dropout2d(0.5, inplace=True),
+    "dropout(0.0, inplace=true)": lambda: nn.Dropout(0.0, inplace=True),  # writes nothing
+}
+
+
+def backward_fails(modules: list[nn.Module]) -> bool:
+    """Whether PyTorch's ``backward()`` through ``modules`` fails on a tensor an in-place
+    layer modified, in training or in eval mode (where dropout passes its input on)."""
+    model = nn.Sequential(nn.Conv2d(4, 4, 1), *modules)
+    for training in (True, False):
+        model.train(training)
+        try:
+            model(torch.randn(2, 4, 6, 6)).sum().backward()
+        except RuntimeError as exc:
+            if "modified by an inplace operation" not in str(exc):
+                raise
+            return True
+    return False
+
+
+@pytest.mark.parametrize("writer", WRITERS)
+@pytest.mark.parametrize("producer", PRODUCERS)
+def test_an_in_place_layer_is_refused_exactly_where_backward_fails(
+    producer: str, writer: str
+) -> None:
+    """PyTorch is the oracle: netspec refuses an in-place layer writing into a tensor autograd
+    keeps (``relu``'s, ``sigmoid``'s output…) exactly where ``backward()`` fails, and
+    accepts the others, whose built module trains."""
+    lines, modules = PRODUCERS[producer]
+    text = (
+        "netspec: 1\nname: m\ninput: [4, 6, 6]\nlayers:\n  - conv2d(4, 1)\n"
+        f"  - {lines}\n  - {writer}\n"
+    )
+    if backward_fails([*modules(), WRITERS[writer]()]):
+        with pytest.raises(NetspecError) as info:
+            netspec.loads(text).check()
+        err = info.value
+        assert "which PyTorch keeps to compute its gradient" in err.message
+        assert err.span is not None and err.span.line == 7 + lines.count("\n")
+        assert err.hint is not None and "drop inplace=true here" in err.hint
+    else:
+        model = netspec.loads(text).build(verify=True)
+        model(torch.randn(2, 4, 6, 6)).sum().backward()
+
+
+KEPT = "netspec: 1\nname: m\ninput: [4, 6, 6]\n"
+
+
+@pytest.mark.parametrize(
+    ("spec", "where", "kept"),
+    [
+        # a block ending in a kept output, then one beginning with an in-place layer; the
+        # second call of Act is a copy of the first (same input), which meets the sigmoid
+        (
+            "blocks:\n  Gate:\n    body:\n      - conv: conv2d(4, 1)\n      - sig: sigmoid\n"
+            "  Act:\n    body:\n      - act: relu(inplace=true)\n      - conv: conv2d(4, 1)\n"
+            "layers:\n  - a1: Act()\n  - g: Gate()\n  - a2: Act()\n",
+            "a2.act",
+            "'g.sig'",
+        ),
+        # a block's `then` after its body, no merge between them
+        (
+            "blocks:\n  B:\n    body:\n      - conv: conv2d(4, 1)\n      - t: tanh\n"
+            "    then:\n      - act: hardswish(inplace=true)\nlayers:\n  - b: B()\n",
+            "b.act",
+            "'b.t'",
+        ),
+        # `from:` reading a softmax's output, its only reader
+        (
+            "layers:\n  - s: softmax(dim=1)\n  - c: conv2d(4, 1)\n    from: input\n"
+            "  - r: relu(inplace=true)\n    from: s\n  - j: add\n    from: [c, r]\n",
+            "r",
+            "'s'",
+        ),
+    ],
+)
+def test_an_in_place_layer_is_refused_after_a_kept_output_across_structure(
+    spec: str, where: str, kept: str
+) -> None:
+    for reuse in (True, False):
+        with pytest.raises(NetspecError) as info:
+            netspec.loads(KEPT + spec).check() if reuse else expand_fresh(KEPT + spec)
+        assert info.value.where == where, info.value
+        assert f"({kept})" in info.value.message
+
+
+def expand_fresh(text: str) -> None:
+    """Expand ``text`` with no block copied from another expansion of it."""
+    from netspec.expand.expander import expand  # noqa: PLC0415
+
+    spec = netspec.loads(text)
+    expand(spec.spec, dict(spec.params), reuse=False)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        # a merge makes a new tensor: ResNet's `out += identity; relu(out)`, here in place
+        "blocks:\n  R:\n    residual: true\n    body:\n      - conv: conv2d(4, 1)\n"
+        "      - sig: sigmoid\n    then:\n      - act: relu(inplace=true)\nlayers:\n  - r: R()\n",
+        # a squeeze-and-excitation gate multiplies: the product is a new tensor
+        "blocks:\n  SE:\n    residual: true\n    body:\n      - pool: adaptive_avgpool2d(1)\n"
+        "      - fc: conv2d(4, 1)\n      - gate: sigmoid\n    merge: mul\n"
+        "layers:\n  - se: SE()\n  - act: relu(inplace=true)\n",
+    ],
+)
+def test_an_in_place_layer_after_a_merge_of_kept_outputs_trains(spec: str) -> None:
+    model = netspec.loads(KEPT + spec).build(verify=True)
+    model(torch.randn(2, 4, 6, 6)).sum().backward()
+
+
+def test_an_in_place_layer_after_an_lstm_is_refused() -> None:
+    """The fused recurrent kernels (cuDNN's; the CPU's LSTM) compute gradients from the
+    output: writing into it fails in backward, whichever device runs it."""
+    text = (
+        "netspec: 1\nname: m\ninput: [5, 8]\nlayers:\n  - rnn: lstm(6)\n"
+        "  - drop: dropout(0.5, inplace=true)\n"
+    )
+    with pytest.raises(NetspecError, match=r"output of lstm\(.*\) \('rnn'\)"):
+        netspec.loads(text).check()
+    assert backward_fails_on_lstm()
+
+
+def backward_fails_on_lstm() -> bool:
+    rnn = nn.LSTM(8, 6, batch_first=True)
+    out = rnn(torch.randn(2, 5, 8))[0]
+    nn.functional.dropout(out, 0.5, True, inplace=True)
+    try:
+        out.sum().backward()
+    except RuntimeError as exc:
+        return "modified by an inplace operation" in str(exc)
+    return False
