@@ -1545,9 +1545,11 @@ def _arity_error(
 
 
 def _check_reads(box: _Container) -> None:
-    """Refuse an in-place operation on a tensor a later ``from:`` reads (or that is read
-    again after it): each tensor's readers are the layers right after the one making it and
-    the entries naming it; only the last may write into it."""
+    """Refuse an in-place operation on a tensor another layer also reads: each tensor's
+    readers are the layers right after the one making it and the entries naming it, and
+    where there are two, none may write into it — a later reader would see the change, and
+    an earlier one may keep the tensor for its gradient (a convolution keeps its input, so
+    backward fails), as in a block (:func:`_check_shared_writes`)."""
     if not box.reads:
         return
     children = box.node.children
@@ -1569,11 +1571,13 @@ def _check_reads(box: _Container) -> None:
         readers += [
             (i, children[i : i + 1]) for i, read in box.node.sources.items() if tensor in read
         ]
+        if len(readers) < 2:
+            continue
         readers.sort(key=lambda r: r[0])
-        for (_, nodes), (later, _) in zip(readers, readers[1:], strict=False):
+        for j, (_, nodes) in enumerate(readers):
             found = _overwrites(nodes)
             if found is not None:
-                other = children[later]
+                other = children[readers[j + 1 if j + 1 < len(readers) else j - 1][0]]
                 raise _in_place_error(found, repr(tensor), f"{other.path!r}")
 
 

@@ -963,3 +963,21 @@ def backward_fails_on_lstm() -> bool:
     except RuntimeError as exc:
         return "modified by an inplace operation" in str(exc)
     return False
+
+
+def test_an_in_place_layer_reading_a_tensor_an_earlier_entry_read_is_refused() -> None:
+    """The last of a tensor's readers may not write into it either: an earlier reader, a
+    convolution, keeps it to compute its weights' gradient, and backward fails."""
+    text = (
+        "netspec: 1\nname: m\ninput: [4, 6, 6]\nlayers:\n  - t: batchnorm2d\n"
+        "  - a: conv2d(4, 1)\n  - r: relu(inplace=true)\n    from: t\n  - j: add\n"
+        "    from: [a, r]\n"
+    )
+    with pytest.raises(NetspecError, match="writes in place into 't', which 'a' also reads"):
+        netspec.loads(text).check()
+    bn, conv = nn.BatchNorm2d(4), nn.Conv2d(4, 4, 1)
+    t = bn(torch.randn(2, 4, 6, 6))
+    a = conv(t)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        (a + t.relu_()).sum().backward()
+    netspec.loads(text.replace("relu(inplace=true)", "relu")).build(verify=True)
