@@ -862,6 +862,13 @@ def _fields_by_key(model: type[BaseModel]) -> dict[str, str]:
     return fields
 
 
+def _private(obj: BaseModel) -> dict[str, Any]:
+    """A model's private attributes (``_span``, ``_key_spans``…) by name."""
+    private = obj.__pydantic_private__
+    assert private is not None
+    return private
+
+
 class _Binder:
     """Walks validated models beside their YAML nodes: sets spans, parses code."""
 
@@ -899,16 +906,23 @@ class _Binder:
                     self.bind(obj[key_node.value], child)
 
     def _model(self, obj: BaseModel, node: ysrc.YNode) -> None:
+        # (positions are written into the private attributes' dict directly: pydantic's
+        # __setattr__ and __getattr__ for them are slow paths, taken for every key of a spec)
+        key_spans: dict[str, Span] | None = None
         if isinstance(obj, m.Node):
-            obj._span = node.span
+            private = _private(obj)
+            private["_span"] = node.span
+            key_spans = private["_key_spans"]
         if not isinstance(node, ysrc.YMap):
             return
+        fields = _fields_by_key(type(obj))
         for key_node, child in node.items:
-            name = self._field_for(obj, str(key_node.value))
+            key = str(key_node.value)
+            name = fields.get(key)
             if name is None:
                 continue
-            if isinstance(obj, m.Node):
-                obj._key_spans[str(key_node.value)] = key_node.span
+            if key_spans is not None:
+                key_spans[key] = key_node.span
             value = getattr(obj, name)
             if isinstance(obj, m.SpecFile) and name == "params":
                 self._params(obj, value, child)
@@ -932,28 +946,26 @@ class _Binder:
             else:
                 self.bind(value, child)
 
-    @staticmethod
-    def _field_for(obj: BaseModel, key: str) -> str | None:
-        return _fields_by_key(type(obj)).get(key)
-
     def _params(self, spec: m.SpecFile, params: dict[str, Any], node: ysrc.YNode) -> None:
         if not isinstance(node, ysrc.YMap):
             return
+        key_spans = _private(spec)["_key_spans"]
         for key_node, child in node.items:
             name = str(key_node.value)
             check_value_name(name, "parameter", key_node.span, f"params.{name}")
-            spec._key_spans[f"params.{name}"] = key_node.span
+            key_spans[f"params.{name}"] = key_node.span
             value = params.get(name)
             if isinstance(value, m.ParamDecl):
                 self._model(value, child)
-                value._span = key_node.span
+                _private(value)["_span"] = key_node.span
 
     def _let(self, let: dict[str, m.Expression], node: ysrc.YNode, owner: m.Node) -> None:
         if not isinstance(node, ysrc.YMap):
             return
+        key_spans = _private(owner)["_key_spans"]
         for key_node, child in node.items:
             name = str(key_node.value)
-            owner._key_spans[f"let.{name}"] = key_node.span
+            key_spans[f"let.{name}"] = key_node.span
             where = f"let.{name}"
             check_value_name(name, "let name", key_node.span, where)
             try:
@@ -964,9 +976,10 @@ class _Binder:
     def _tensors(self, tensors: dict[str, m.Expression], node: ysrc.YNode, owner: m.Node) -> None:
         if not isinstance(node, ysrc.YMap):
             return
+        key_spans = _private(owner)["_key_spans"]
         for key_node, child in node.items:
             name = str(key_node.value)
-            owner._key_spans[f"tensors.{name}"] = key_node.span
+            key_spans[f"tensors.{name}"] = key_node.span
             where = f"tensors.{name}"
             try:
                 check_layer_name(name, key_node.span, where)
@@ -983,7 +996,7 @@ class _Binder:
             block = blocks[name]
             self.path.append(f"blocks.{name}")
             self._model(block, child)
-            block._span = key_node.span
+            _private(block)["_span"] = key_node.span
             _check_block(name, block)
             self.path.pop()
 
@@ -1011,7 +1024,8 @@ class _Binder:
             self.path.pop()
 
     def _named(self, obj: m.NamedEntry, node: ysrc.YNode) -> None:
-        obj._span = node.span
+        private = _private(obj)
+        private["_span"] = node.span
         if not isinstance(node, ysrc.YMap) or not node.items:
             return
         items = node.items
@@ -1025,7 +1039,7 @@ class _Binder:
             self._template(name, key_node, self.where() or name.text)
         except NetspecError as exc:
             raise exc.locate(None, self.where()) from None
-        obj._name = name
+        private["_name"] = name
         self.bind(obj.value, child)
         self.path.pop()
 
