@@ -1768,11 +1768,16 @@ def _clone(
     memo: dict[int, Node] | None = None,
 ) -> BlockNode:
     """A copy of an expanded block at another path (``old`` → ``new``), under ``name``;
-    ``memo`` receives each copy by the ``id`` of its original."""
+    ``memo`` receives each copy by the ``id`` of its original.
+
+    The copies' children are copied from a worklist rather than by a function calling itself:
+    a nested function that calls itself is a reference cycle, and every copy of a block would
+    leave one (with its table of copies) to the cyclic collector."""
     memo = {} if memo is None else memo
     cut = len(old)
     prefix = old + "."
     copiers: dict[type, Any] = {cls: _copier(cls) for cls in (OpNode, SeqNode, BlockNode)}
+    containers: list[Node] = []  # copies whose children are still the originals
 
     def copy_of(item: Node) -> Node:
         done = memo.get(id(item))
@@ -1784,23 +1789,25 @@ def _clone(
         path = item.path
         if path == old or path.startswith(prefix):
             twin.path = new + path[cut:]
-        if kind is OpNode:
-            return twin
-        if isinstance(twin, SeqNode):
-            twin.children = [copy_of(c) for c in twin.children]
-            if isinstance(twin, BlockNode):
-                twin.args = dict(twin.args)
-                twin.flow = [
-                    PathRun(
-                        run.step, run.input, run.output, [copy_of(c) for c in run.nodes], run.exists
-                    )
-                    if type(run) is PathRun
-                    else run
-                    for run in twin.flow
-                ]
+        if kind is not OpNode:  # a sequence or a block
+            containers.append(twin)
         return twin
 
     top = copy_of(node)
+    while containers:
+        twin = containers.pop()
+        assert isinstance(twin, SeqNode)
+        twin.children = [copy_of(c) for c in twin.children]
+        if isinstance(twin, BlockNode):
+            twin.args = dict(twin.args)
+            twin.flow = [
+                PathRun(
+                    run.step, run.input, run.output, [copy_of(c) for c in run.nodes], run.exists
+                )
+                if type(run) is PathRun
+                else run
+                for run in twin.flow
+            ]
     assert isinstance(top, BlockNode)
     top.name, top.span = name, span
     return top

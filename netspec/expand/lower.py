@@ -617,28 +617,32 @@ def _nested_names(lists: Sequence[Sequence[Any]]) -> tuple[dict[str, str], list[
     the templates of their loops make (``stage{i}``)."""
     out: dict[str, str] = {}
     made: list[str] = []
-
-    def visit(entries: Any, inside: str) -> None:
-        for entry in entries if isinstance(entries, list) else [entries]:
-            if isinstance(entry, m.NamedEntry):
-                if inside and not entry.name.is_template:
-                    out.setdefault(entry.name.text, inside)
-                elif inside == "a loop":
-                    made.append(entry.name.pattern(lambda _: "[A-Za-z0-9_]+"))
-                if not isinstance(entry.value, m.LayerRef | m.MappingCall):
-                    visit(entry.value, inside or f"the sequence {entry.name.text!r}")
-            elif isinstance(entry, m.ForEntry | m.RepeatEntry):
-                visit(entry.do, inside or "a loop")
-            elif isinstance(entry, m.IfEntry):
-                visit(entry.then, inside)
-                visit(entry.else_, inside)
-            elif isinstance(entry, m.ParallelEntry):
-                for path in entry.parallel:
-                    visit(path, inside or "a parallel path")
-
     for entries in lists:
-        visit(list(entries), "")
+        _visit_nested(list(entries), "", out, made)
     return out, made
+
+
+def _visit_nested(entries: Any, inside: str, out: dict[str, str], made: list[str]) -> None:
+    """:func:`_nested_names` of ``entries``, ``inside`` what (``""``: readable). (A function of
+    the module, not one inside the other calling itself: such a closure is a reference cycle,
+    left to the cyclic collector.)"""
+    for entry in entries if isinstance(entries, list) else [entries]:
+        if isinstance(entry, m.NamedEntry):
+            if inside and not entry.name.is_template:
+                out.setdefault(entry.name.text, inside)
+            elif inside == "a loop":
+                made.append(entry.name.pattern(lambda _: "[A-Za-z0-9_]+"))
+            if not isinstance(entry.value, m.LayerRef | m.MappingCall):
+                within = inside or f"the sequence {entry.name.text!r}"
+                _visit_nested(entry.value, within, out, made)
+        elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+            _visit_nested(entry.do, inside or "a loop", out, made)
+        elif isinstance(entry, m.IfEntry):
+            _visit_nested(entry.then, inside, out, made)
+            _visit_nested(entry.else_, inside, out, made)
+        elif isinstance(entry, m.ParallelEntry):
+            for path in entry.parallel:
+                _visit_nested(path, inside or "a parallel path", out, made)
 
 
 def refuse_sources(entries: Any, where: str) -> None:
@@ -778,30 +782,20 @@ def _walk(
     paths), and each arm of a choice (``a if c else b``); an unnamed layer's path is its
     index in a list (``numbered``) until a loop or a condition in it."""
 
-    def ref(node: n.Expr, span: Span | None, at: str, guarded: bool) -> None:
-        inner = n.strip(node)
-        if isinstance(inner, n.IfExp):
-            chosen = guarded or guard(inner.test)
-            located = node if isinstance(node, n.Located) else None
-            for arm in (inner.body, inner.orelse):
-                ref(n.Located(arm, located.origin) if located else arm, span, at, chosen)
-            return
-        visit(node, span, at, guarded)
-
     for index, entry in enumerate(entries if isinstance(entries, list) else [entries]):
         at = (f"{where}.{index}" if where else str(index)) if numbered else where
         if isinstance(entry, m.LayerRef):
-            ref(entry.expr, entry.span, at, guarded)
+            _visit_arms(entry.expr, entry.span, at, guarded, guard, visit)
         elif isinstance(entry, m.MappingCall) and entry.call is not None:
-            ref(entry.call.expr, entry.call.span or entry.span, at, guarded)
+            _visit_arms(entry.call.expr, entry.call.span or entry.span, at, guarded, guard, visit)
         elif isinstance(entry, m.NamedEntry):
             at = f"{where}.{entry.name.text}" if where else entry.name.text
             value = entry.value
             if isinstance(value, m.LayerRef):
                 if entry.sources is None or not entry.sources.merged:  # (a merge is no call)
-                    ref(value.expr, entry.span, at, guarded)
+                    _visit_arms(value.expr, entry.span, at, guarded, guard, visit)
             elif isinstance(value, m.MappingCall) and value.call is not None:
-                ref(value.call.expr, entry.span, at, guarded)
+                _visit_arms(value.call.expr, entry.span, at, guarded, guard, visit)
             else:
                 _walk(value, at, guarded, guard, visit)
         elif isinstance(entry, m.ForEntry | m.RepeatEntry):
@@ -816,6 +810,28 @@ def _walk(
             numbered = False
             for path in entry.parallel:
                 _walk(path, where, guarded, guard, visit, False)
+
+
+def _visit_arms(
+    node: n.Expr,
+    span: Span | None,
+    at: str,
+    guarded: bool,
+    guard: Callable[[n.Expr], bool],
+    visit: Visit,
+) -> None:
+    """``visit`` a layer call of :func:`_walk`, or each arm of a choice (``a if c else b``).
+    (A function of the module, not one inside :func:`_walk` calling itself: such a closure is
+    a reference cycle, left to the cyclic collector at every walk.)"""
+    inner = n.strip(node)
+    if isinstance(inner, n.IfExp):
+        chosen = guarded or guard(inner.test)
+        located = node if isinstance(node, n.Located) else None
+        for arm in (inner.body, inner.orelse):
+            arm = n.Located(arm, located.origin) if located else arm
+            _visit_arms(arm, span, at, chosen, guard, visit)
+        return
+    visit(node, span, at, guarded)
 
 
 def _walk_block(
