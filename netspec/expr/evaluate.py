@@ -677,6 +677,14 @@ def _too_large(value: tuple[Any, ...] | dict[Any, Any]) -> bool:
     return False
 
 
+def _number_op(op: str, a: Any, b: Any) -> Any:
+    """``a op b`` for two numbers that :func:`_arith` has let through."""
+    try:
+        return _ARITH[op](a, b)
+    except OverflowError:
+        raise _Fail("the result is too large to be a finite number") from None
+
+
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
     "-": operator.sub,
@@ -699,11 +707,7 @@ def _arith(op: str, a: Any, b: Any) -> Any:
                 raise _Fail("zero cannot be raised to a negative power")
             if a < 0 and not float(b).is_integer():
                 raise _Fail("a negative number raised to a fractional power is not a real number")
-        try:
-            result = _ARITH[op](a, b)
-        except OverflowError:
-            raise _Fail("the result is too large to be a finite number") from None
-        return _check_size(result)
+        return _check_size(_number_op(op, a, b))
     if op == "+" and isinstance(a, tuple) and isinstance(b, tuple):
         return _check_size(a + b)
     if op == "+" and isinstance(a, str) and isinstance(b, str):
@@ -1480,13 +1484,17 @@ def _call(node: n.Call, scope: Scope) -> Any:
             + ", ".join(sorted(BUILTINS)),
         )
     args = tuple([_eval(a, scope) for a in node.args])
-    if not node.kwargs and not any(isinstance(a, Sym) for a in args):  # the common case
-        try:
-            return _call_builtin(builtin, args, {})
-        except _Fail as exc:
-            if exc.node is None:
-                exc.node = node
-            raise
+    if not node.kwargs:
+        for a in args:  # (a loop: a generator costs more than the test on one or two)
+            if isinstance(a, Sym):
+                break
+        else:  # the common case: known positional arguments
+            try:
+                return _call_builtin(builtin, args, {})
+            except _Fail as exc:
+                if exc.node is None:
+                    exc.node = node
+                raise
     kwargs = {k: _eval(v, scope) for k, v in node.kwargs}
     if any(isinstance(a, Sym) for a in args + tuple(kwargs.values())):
         value = UNKNOWN
@@ -1532,8 +1540,11 @@ def _binary(node: n.Binary, scope: Scope) -> Any:
     a = _eval(node.left, scope)
     b = _eval(node.right, scope)
     if type(a) in _NUMBERS and type(b) in _NUMBERS:  # plain numbers: no residual to build
+        op = node.op
         try:
-            return _arith(node.op, a, b)
+            if op in _PLAIN:  # (as _arith computes them, without its tests for the others)
+                return _check_size(_number_op(op, a, b))
+            return _arith(op, a, b)
         except _Fail as exc:
             if exc.node is None:
                 exc.node = node
@@ -1542,6 +1553,10 @@ def _binary(node: n.Binary, scope: Scope) -> Any:
 
 
 _NUMBERS = frozenset({int, float})
+
+_PLAIN = frozenset({"+", "-", "*"})
+"""The operators :func:`_arith` tests nothing for on two numbers (no zero divisor, no power
+out of range)."""
 
 
 def _chain(node: n.OpChain, scope: Scope) -> Any:
