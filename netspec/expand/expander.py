@@ -1415,9 +1415,10 @@ def _dataflow(
         if isinstance(run, SplitRun):
             src = values[run.step.src]
             steps.append((run, [src]))
+            made = run.applied and len(run.step.dsts) > 1  # (one part is the input itself)
             for part in run.step.dsts:
-                values[part] = count if run.applied else src
-                count += 1 if run.applied else 0
+                values[part] = count if made else src
+                count += 1 if made else 0
             continue
         step = run.step
         if isinstance(run, PathRun):
@@ -1546,10 +1547,10 @@ def _arity_error(
 
 def _check_reads(box: _Container) -> None:
     """Refuse an in-place operation on a tensor another layer also reads: each tensor's
-    readers are the layers right after the one making it and the entries naming it, and
-    where there are two, none may write into it — a later reader would see the change, and
-    an earlier one may keep the tensor for its gradient (a convolution keeps its input, so
-    backward fails), as in a block (:func:`_check_shared_writes`)."""
+    readers are the layers right after the one making it and the entries naming it. Only the
+    last may write into it (a later reader would see the change), and only where no earlier
+    one may keep it for its gradient (a convolution keeps its input: backward would fail;
+    :meth:`~netspec.ops.base.Op.keeps_input`)."""
     if not box.reads:
         return
     children = box.node.children
@@ -1568,17 +1569,30 @@ def _check_reads(box: _Container) -> None:
                 readers.append((index, rest))
         if first < end and not (dot and rest):
             readers.append((first, children[first:end]))
-        readers += [
-            (i, children[i : i + 1]) for i, read in box.node.sources.items() if tensor in read
-        ]
+        for i, read in box.node.sources.items():  # with the layers after it (a crop's view)
+            if tensor in read:
+                readers.append((i, children[i : next((k for k in starts if k > i), None)]))
         if len(readers) < 2:
             continue
         readers.sort(key=lambda r: r[0])
         for j, (_, nodes) in enumerate(readers):
             found = _overwrites(nodes)
-            if found is not None:
-                other = children[readers[j + 1 if j + 1 < len(readers) else j - 1][0]]
+            if found is None:
+                continue
+            if j + 1 < len(readers):
+                other = readers[j + 1][1][0]
                 raise _in_place_error(found, repr(tensor), f"{other.path!r}")
+            keeper = next((read[0] for _, read in readers[:j] if _keeps_start(read)), None)
+            if keeper is not None:
+                raise SpecError(
+                    f"{found.call} writes in place into {tensor!r}, which "
+                    f"{keeper.path!r} reads before it and may keep to compute its "
+                    "gradient: backward() would fail while training",
+                    found.span,
+                    found.path,
+                    hint="drop inplace=true here: an in-place layer is safe only where nothing "
+                    "else reads its input",
+                )
 
 
 def _check_shared_writes(node: BlockNode) -> None:
@@ -1635,34 +1649,48 @@ _MODES = (True, False)
 """Training, eval."""
 
 
-def _container_kept(
-    node: SeqNode, kept: _Kept, made: dict[str, _Kept] | None = None, prefix: str = ""
-) -> _Kept:
+def _container_kept(node: SeqNode, kept: _Kept, made: dict[str, _Kept] | None = None) -> _Kept:
     """Run a container's children from a tensor ``kept`` keeps; give what keeps its result.
-    ``made`` (with ``prefix``) receives, where given, what keeps each child's output, as
-    ``from:`` names it (``seq.k``)."""
-    if not node.sources and made is None:
-        for child in node.children:
-            kept = _kept_through(child, kept)
-        return kept
-    own: dict[str, _Kept] = {INPUT: kept}
-    for i, child in enumerate(node.children):
-        read = node.sources.get(i)
-        if read is not None:
-            kept = own.get(read[0], _NOT_KEPT)  # (a merge of several writes into none)
-        if isinstance(child, SeqNode) and not isinstance(child, BlockNode) and node.sources:
-            kept = _container_kept(child, kept, own, f"{child.name}.")
+    ``made``, where given, receives what keeps each child's output, as ``from:`` names it
+    (``seq.k``)."""
+    own = {INPUT: kept} if node.sources else None
+    return _run_kept(node.children, kept, node, own, 0, made)
+
+
+def _run_kept(
+    children: Sequence[Node],
+    kept: _Kept,
+    owner: SeqNode,
+    own: dict[str, _Kept] | None,
+    at: int,
+    made: dict[str, _Kept] | None = None,
+) -> _Kept:
+    """Run ``children`` as a chain from a tensor ``kept`` keeps: the ``i``-th is child
+    ``at + i`` of ``owner``, whose ``sources`` say which read earlier tensors by name
+    (``own``: what keeps each, by name; ``None`` where nothing reads by name). ``made``
+    receives what keeps each child's output as ``seq.k``."""
+    for i, child in enumerate(children):
+        others: tuple[_Kept, ...] = ()
+        if own is not None:
+            read = owner.sources.get(at + i)
+            if read is not None:
+                kept = own.get(read[0], _NOT_KEPT)
+                others = tuple(own.get(name, _NOT_KEPT) for name in read[1:])
+            if type(child) is SeqNode:  # its children may be read by name: `seq.k`
+                kept = _container_kept(child, kept, own)
+            else:
+                kept = _kept_through(child, kept, others)
+            own[child.name] = kept
         else:
             kept = _kept_through(child, kept)
-        own[child.name] = kept
         if made is not None:
-            made[f"{prefix}{i}"] = kept
+            made[f"{owner.name}.{i}"] = kept
     return kept
 
 
-def _kept_through(node: Node, kept: _Kept) -> _Kept:
-    """What keeps ``node``'s output for backward, given what keeps its input (see
-    :func:`_check_kept`)."""
+def _kept_through(node: Node, kept: _Kept, others: tuple[_Kept, ...] = ()) -> _Kept:
+    """What keeps ``node``'s output for backward, given what keeps its input (and the other
+    inputs of a block of several; see :func:`_check_kept`)."""
     if type(node) is OpNode:
         op, attrs = node.op, node.attrs
         if not op.aliases_input:  # (most layers) its output is a new tensor, or its input
@@ -1682,53 +1710,62 @@ def _kept_through(node: Node, kept: _Kept) -> _Kept:
             out.append(node if op.keeps_output(attrs) else None)
         return _NOT_KEPT if out[0] is None and out[1] is None else (out[0], out[1])
     if isinstance(node, BlockNode):
-        return _block_kept(node, kept)
+        return _block_kept(node, kept, others)
     if isinstance(node, SeqNode):
         return _container_kept(node, kept)
     return _NOT_KEPT  # pragma: no cover - every node is one of the above
 
 
-def _block_kept(node: BlockNode, kept: _Kept) -> _Kept:
+def _block_kept(node: BlockNode, kept: _Kept, others: tuple[_Kept, ...]) -> _Kept:
     """:func:`_kept_through` for a block: its dataflow, tensor by tensor."""
     tensors: dict[str, _Kept] = {IN: kept}
     named: dict[str, _Kept] | None = None
     if node.sources:  # `from:` in its body: by index among its children
         named = {INPUT: kept}
-        if node.inputs:
-            named[node.inputs[0]] = kept
+        named.update(zip(node.inputs, (kept, *others), strict=False))
     at = 0
     for run in node.flow:
         if isinstance(run, SplitRun):
+            made = run.applied and len(run.step.dsts) > 1  # (one part is the input itself)
             for part in run.step.dsts:  # views of the input (written into: refused already)
-                tensors[part] = _NOT_KEPT if run.applied else tensors[run.step.src]
+                tensors[part] = _NOT_KEPT if made else tensors[run.step.src]
         elif isinstance(run, PathRun):
-            x = tensors[run.step.src]
-            for child in run.nodes:
-                if named is not None:
-                    read = node.sources.get(at)
-                    if read is not None:
-                        x = named.get(read[0], _NOT_KEPT)
-                x = _kept_through(child, x)
-                if named is not None:
-                    named[child.name] = x
-                at += 1
+            x = _run_kept(run.nodes, tensors[run.step.src], node, named, at)
+            at += len(run.nodes)
             tensors[run.step.dst] = x
+        elif not run.applied:
+            tensors[run.step.dst] = tensors[run.step.otherwise]
         else:
-            passed = _passed_on(run)
-            tensors[run.step.dst] = tensors[passed] if passed is not None else _NOT_KEPT
+            inputs = run.step.inputs
+            passes = MERGES[run.step.merge].passes_on(len(inputs))
+            tensors[run.step.dst] = tensors[inputs[0]] if passes else _NOT_KEPT
     return tensors[_block_output(node)]
 
 
 def _kept_error(node: OpNode, kept: OpNode, training: bool) -> SpecError:
-    mode = "while training" if training else "in eval mode (where dropout passes it on)"
+    mode = (
+        "while training"
+        if training
+        else "in eval mode (where dropout and stochastic depth pass their input on)"
+    )
+    name = kept.op.name
     return SpecError(
         f"{node.call} writes in place into the output of {kept.call} ({kept.path!r}), which "
         f"PyTorch keeps to compute its gradient: backward() would fail {mode}",
         node.span,
         node.path,
-        hint=f"drop inplace=true here (a {kept.op.name} keeps its output for the backward "
-        "pass), or put a layer that makes a new tensor between them",
+        hint=f"drop inplace=true here ({'an' if name[0] in 'aeiou' else 'a'} {name} keeps its "
+        "output for the backward pass), or put a layer that makes a new tensor between them",
     )
+
+
+def _keeps_start(nodes: Sequence[Node]) -> bool:
+    """Whether the first of ``nodes`` may keep the tensor it reads for backward
+    (:meth:`~netspec.ops.base.Op.keeps_input`; a view of it, a block or a sequence may)."""
+    first = nodes[0]
+    if type(first) is not OpNode or first.op.aliases_input:
+        return True
+    return first.op.keeps_input(first.attrs)
 
 
 def _in_place_error(node: OpNode, tensor: str, reader: str) -> SpecError:

@@ -42,6 +42,9 @@ class _KeepsOutput(_Activation):
     def keeps_output(self, a: Any) -> bool:
         return True
 
+    def keeps_input(self, a: Any) -> bool:
+        return False
+
 
 def _simple(
     name: str,

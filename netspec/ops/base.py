@@ -292,6 +292,13 @@ class Op:
         it that writes into that output in place makes training fail."""
         return False
 
+    def keeps_input(self, a: Any) -> bool:
+        """Whether autograd may keep its input for the backward pass (a convolution's weight
+        gradient is computed from it): a later layer writing into that input in place makes
+        training fail. True unless known otherwise (an activation whose gradient is read off
+        its output, dropout, which keeps its mask)."""
+        return True
+
     # -- rules ---------------------------------------------------------------------------------
 
     def infer(self, a: Any, x: Shape) -> Shape:

@@ -43,6 +43,9 @@ class _Dropout(Op):
     def writes_in_place(self, a: Any, training: bool) -> bool:
         return training and _positive(a.p) and self.in_place(a)
 
+    def keeps_input(self, a: Any) -> bool:
+        return False  # (its mask)
+
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall(self.module_name, (), self.kwargs(a))
 
@@ -150,6 +153,9 @@ class StochasticDepth(Op):
 
     def passes_on(self, a: Any, training: bool) -> bool:
         return not training or not _positive(a.p)
+
+    def keeps_input(self, a: Any) -> bool:
+        return False  # (its noise)
 
     def module(self, a: Any, x: Shape) -> PyCall:
         return PyCall(

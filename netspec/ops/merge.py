@@ -43,6 +43,19 @@ class Merge:
     """Definitions of :data:`~netspec.ops.base.HELPERS` its code needs."""
     points: Callable[[Options], int] | None = None
     """Operations per output element (``--macs all``), where not one per extra input."""
+    view: bool = False
+    """Whether its result is a view of its first tensor (``crop``'s ``narrow``): a layer
+    writing into it in place writes into that tensor."""
+    copies_one: bool = False
+    """Whether a merge of one tensor copies it (``torch.cat([x], 1)``); otherwise its code is
+    the tensor itself (``add``, ``mul`` of one)."""
+    keeps_inputs: bool = True
+    """Whether autograd may keep its inputs for backward (a product's gradient reads the
+    other factor; a sum and a concatenation keep none)."""
+
+    def passes_on(self, inputs: int) -> bool:
+        """Whether its result, from ``inputs`` tensors, is its first tensor or a view of it."""
+        return self.view or (inputs == 1 and not self.copies_one)
 
     def infer(self, shapes: Sequence[Shape], options: Options | None = None) -> Shape:
         """The merged shape of ``shapes``; :class:`OpError` where they do not merge.
@@ -253,6 +266,7 @@ MERGES: dict[str, Merge] = {
             _broadcasting("added"),
             lambda names, _: " + ".join(names),
             None,
+            keeps_inputs=False,
         ),
         Merge(
             "mul",
@@ -270,6 +284,8 @@ MERGES: dict[str, Merge] = {
             lambda names, _: f"torch.cat([{', '.join(names)}], 1)",
             "give every path the same stride and padding",
             counts_ops=False,
+            copies_one=True,
+            keeps_inputs=False,
         ),
         Merge(
             "crop",
@@ -281,6 +297,7 @@ MERGES: dict[str, Merge] = {
             counts_ops=False,
             arity=2,
             helpers=("center_crop",),
+            view=True,
         ),
         Merge(
             "resize",
@@ -317,9 +334,10 @@ def split_channels(shape: Shape, parts: int) -> tuple[Shape, ...]:
 
 def split_code(source: str, parts: Sequence[str]) -> str:
     """The Python statement splitting ``source`` into the variables ``parts`` (one part: the
-    only item of the tuple ``chunk`` gives)."""
+    tensor itself, which ``chunk(1, 1)`` would give as a view, one a later in-place layer
+    could not write into)."""
     if len(parts) == 1:
-        return f"{parts[0]} = {source}.chunk(1, 1)[0]"
+        return f"{parts[0]} = {source}"
     return f"{', '.join(parts)} = {source}.chunk({len(parts)}, 1)"
 
 
@@ -345,6 +363,10 @@ class Join(Op):
     def __init__(self, merge: Merge) -> None:
         self.merge = merge
         self.name = merge.name  # type: ignore[misc]
+        self.aliases_input = merge.view  # type: ignore[misc]  # (its first input: crop's)
+
+    def keeps_input(self, a: Any) -> bool:
+        return self.merge.keeps_inputs
 
     def infer(self, a: Any, x: Shape) -> Shape:
         return self.merge.infer(a.shapes, dict(a.options))
