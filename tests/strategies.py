@@ -2618,43 +2618,92 @@ def spec_constructs(data: Any, schema: dict[str, Any] = SCHEMA) -> set[str]:
 
 def calm_in_place(spec: dict[str, Any]) -> None:
     """Turn ``inplace`` off in every layer whose input may be an output autograd keeps
-    (:data:`KEEPS_OUTPUT`): one not right after a plain call of an operator known to make a
-    new tensor it does not keep, in the same list (the first of a list, after a block, a
-    condition, a loop, one reading ``from:``). netspec refuses such a layer, rightly; the
-    generator draws in-place layers freely and keeps only those that are safe by this
-    simpler, stricter rule. A name given to several layers is turned off in all of them (they
-    stay written alike)."""
-    marked: list[tuple[list[Any], int]] = []
+    (:data:`KEEPS_OUTPUT`), reached directly or through layers that pass it on. netspec
+    refuses such a layer, rightly; the generator draws in-place layers freely and keeps only
+    those it can tell are safe, by a simpler, more cautious reading of the spec than netspec's:
+    what may be kept after each entry of a list, where a block's body, a read by ``from:``, a
+    choice of two layers or a block's result (unless its last step is a merge making a new
+    tensor) may be. A name given to several layers is turned off in all of them (they stay
+    written alike)."""
+    blocks: dict[str, Any] = spec.get("blocks", {})
     names: set[str] = set()
 
-    def visit(obj: Any) -> None:
-        if isinstance(obj, dict):
-            for key, value in obj.items():
-                if key in _LIST_KEYS and not isinstance(value, list):
-                    obj[key] = _alone(value)
-                elif key == "branches" and isinstance(value, dict):
-                    for k, v in value.items():
-                        value[k] = v if isinstance(v, list) else _alone(v)
-                visit(obj[key])
-            return
-        if not isinstance(obj, list):
-            return
-        safe = False  # the previous entry makes a new tensor that autograd does not keep
-        for i, entry in enumerate(obj):
-            name, value, plain = _layer_of(entry)
-            if value is not None and _writes(value) and not (safe and plain):
-                marked.append((obj, i))
+    def run(entries: Any, kept: bool) -> tuple[Any, bool]:
+        """``entries`` calmed, and whether what they end with may be kept."""
+        if not isinstance(entries, list):
+            [entry], kept = run([entries], kept)
+            return entry, kept
+        out = []
+        for entry in entries:
+            entry, kept = step(entry, kept)
+            out.append(entry)
+        entries[:] = out
+        return entries, kept
+
+    def step(entry: Any, kept: bool) -> tuple[Any, bool]:
+        if isinstance(entry, list):  # a path of a parallel entry
+            return run(entry, kept)
+        name, value, plain = _layer_of(entry)
+        if value is not None:
+            kept = kept or not plain  # (a read by name: any tensor)
+            if kept and _writes(value):
+                entry = _calmed(entry)
                 if name is not None:
                     names.add(name)
-            op = _op_of(value) if value is not None and plain else None
-            safe = op is not None and op in OPS and op not in KEEPS_OUTPUT | PASSES_ON
-            visit(entry)
+                return entry, False  # (out of place now: a new tensor it does not keep)
+            op = _op_of(value)
+            if op in OPS:
+                return entry, op in KEEPS_OUTPUT or (op in PASSES_ON and kept)
+            if op in ("add", "mul", "concat", "resize"):  # a merge: a new tensor
+                return entry, False
+            return entry, True  # a choice, a crop (a view), a block
+        if not isinstance(entry, dict):
+            return entry, True
+        if "if" in entry:
+            entry["then"], after = run(entry.get("then", []), kept)
+            entry["else"], other = run(entry.get("else", []), kept)
+            if not entry["else"]:
+                del entry["else"]
+            return entry, after or other
+        if "repeat" in entry or "for" in entry:  # none, one or more times round
+            entry["do"], once = run(entry["do"], kept)
+            entry["do"], again = run(entry["do"], once or kept)
+            return entry, kept or once or again
+        keys = [k for k in entry if k != "from"]
+        if len(keys) == 1 and isinstance(entry[keys[0]], list):  # a named sequence
+            entry[keys[0]], kept = run(entry[keys[0]], kept or "from" in entry)
+            return entry, kept
+        for key, inner in entry.items():  # (a parallel entry, …): every list from anything
+            if isinstance(inner, list | dict) and key != "from":
+                run_all(inner)
+        return entry, True
 
-    visit(spec["layers"])
-    for block in spec.get("blocks", {}).values():
-        visit(block)
-    for obj, i in marked:
-        obj[i] = _calmed(obj[i])
+    def run_all(obj: Any) -> None:
+        """Every list and entry in ``obj``, each from anything."""
+        if isinstance(obj, list):
+            run(obj, True)
+        elif isinstance(obj, dict):
+            for key, value in obj.items():
+                if isinstance(value, list):
+                    run(value, True)
+                elif key != "from" and (isinstance(value, str) or _layer_of(value)[1]):
+                    obj[key] = run(value, True)[0]
+                else:
+                    run_all(value)
+
+    run(spec["layers"], False)  # (the network's input is kept by nothing)
+    for block in blocks.values():
+        merged = "branches" in block or block.get("residual") is True or "shortcut" in block
+        one = isinstance(block.get("branches"), dict) and len(block["branches"]) == 1
+        new = merged and not (one and block.get("merge", "concat") in ("add", "mul"))
+        for key, value in block.items():
+            if key == "then":
+                block[key], _ = run(value, not new)
+            elif key in ("body", "branches", "shortcut"):
+                if isinstance(value, dict) and _layer_of(value)[1] is None:
+                    run_all(value)
+                else:
+                    block[key], _ = run(value, True)
 
     def calm_named(obj: Any) -> None:
         if isinstance(obj, dict):
@@ -2668,18 +2717,7 @@ def calm_in_place(spec: dict[str, Any]) -> None:
 
     if names:
         calm_named(spec["layers"])
-        for block in spec.get("blocks", {}).values():
-            calm_named(block)
-
-
-_LIST_KEYS = frozenset({"do", "then", "else", "body", "project"})
-"""Keys whose value is a list of layers, or one layer standing for a list of one."""
-
-
-def _alone(entry: Any) -> Any:
-    """An entry standing for a list of one: the first of its list, calmed where it writes."""
-    value = _layer_of(entry)[1]
-    return _calmed(entry) if value is not None and _writes(value) else entry
+        calm_named(blocks)
 
 
 def _layer_of(entry: Any) -> tuple[str | None, Any, bool]:
