@@ -2647,10 +2647,9 @@ def calm_in_place(spec: dict[str, Any]) -> None:
         if value is not None:
             kept = kept or not plain  # (a read by name: any tensor)
             if kept and _writes(value):
-                entry = _calmed(entry)
+                entry = _calmed(entry)  # (out of place now: what it keeps, as below)
                 if name is not None:
                     names.add(name)
-                return entry, False  # (out of place now: a new tensor it does not keep)
             op = _op_of(value)
             if op in OPS:
                 return entry, op in KEEPS_OUTPUT or (op in PASSES_ON and kept)
