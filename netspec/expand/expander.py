@@ -1693,22 +1693,20 @@ def _kept_through(node: Node, kept: _Kept, others: tuple[_Kept, ...] = ()) -> _K
     inputs of a block of several; see :func:`_check_kept`)."""
     if type(node) is OpNode:
         op, attrs = node.op, node.attrs
-        if not op.aliases_input:  # (most layers) its output is a new tensor, or its input
-            if kept is not _NOT_KEPT and op.in_place(attrs):  # written in place
-                for training, keeper in zip(_MODES, kept, strict=True):
-                    if keeper is not None and op.writes_in_place(attrs, training):
-                        raise _kept_error(node, keeper, training)
-            return (node, node) if op.keeps_output(attrs) else _NOT_KEPT
-        out: list[OpNode | None] = []
-        for training, keeper in zip(_MODES, kept, strict=True):
-            if op.writes_in_place(attrs, training):
-                if keeper is not None:
+        if kept is not _NOT_KEPT and op.in_place(attrs):  # written into, in some mode
+            for training, keeper in zip(_MODES, kept, strict=True):
+                if keeper is not None and op.writes_in_place(attrs, training):
                     raise _kept_error(node, keeper, training)
-            elif op.passes_on(attrs, training):
-                out.append(keeper)
-                continue
-            out.append(node if op.keeps_output(attrs) else None)
-        return _NOT_KEPT if out[0] is None and out[1] is None else (out[0], out[1])
+        made = node if op.keeps_output(attrs) else None
+        if not op.aliases_input:  # (most layers) a new tensor, or its input written into
+            return (made, made) if made is not None else _NOT_KEPT
+        passed = [  # in each mode: its input passed on untouched, or its own output
+            keeper
+            if op.passes_on(attrs, training) and not op.writes_in_place(attrs, training)
+            else made
+            for training, keeper in zip(_MODES, kept, strict=True)
+        ]
+        return _NOT_KEPT if passed[0] is None and passed[1] is None else (passed[0], passed[1])
     if isinstance(node, BlockNode):
         return _block_kept(node, kept, others)
     if isinstance(node, SeqNode):
