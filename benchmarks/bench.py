@@ -419,21 +419,30 @@ def sweep() -> None:
     def sizes(numbers: range) -> str:
         return "input=" + ",".join(str(size) for size in numbers)
 
-    grids = [
+    def widths(first: float, count: int) -> str:
+        return "width_mult=" + ",".join(f"{first + 0.05 * i:.2f}" for i in range(count))
+
+    grids: list[tuple[str, str | None, str | None]] = [
         ("mobilenet_v2", "width_mult=0.5,0.75,1.0,1.25,1.4", "input=96,128,160,192,224"),
         ("mobilenet_v2", "width_mult=0.5,0.75,1.0", "input=160,192,224"),  # the README's
         # 65 sizes a width: compiled
         ("mobilenet_v2", "width_mult=0.5,0.75,1.0,1.25,1.4", sizes(range(64, 321, 4))),
+        # 24 widths: the spec compiled once into a program of the width and the sizes
+        ("mobilenet_v2", widths(0.3, 24), "input=96,128,160,192,224"),
+        ("mobilenet_v2", widths(0.3, 24), None),
         # an encoder-decoder: its crops and concats read earlier tensors by name (`from:`)
         ("unet", None, sizes(range(188, 700, 8))),
         # a layer's arguments read its block's input size (ASPP's pooling resized back)
         ("deeplabv3_resnet50", None, sizes(range(160, 672, 8))),
     ]
-    for name, widths, inputs in grids:
-        parts = inputs.split(",")
-        shown = inputs if len(parts) < 6 else f"{parts[0]},{parts[1]},…,{parts[-1]}"
-        over = f"{widths} × {shown}" if widths else shown
-        rows, seconds = timed_sweep(name, [g for g in (widths, inputs) if g])
+
+    def brief(axis: str | None) -> str | None:
+        parts = (axis or "").split(",")
+        return axis if len(parts) < 6 else f"{parts[0]},{parts[1]},…,{parts[-1]}"
+
+    for name, across, inputs in grids:
+        over = " × ".join(shown for shown in (brief(across), brief(inputs)) if shown)
+        rows, seconds = timed_sweep(name, [g for g in (across, inputs) if g])
         print(f"sweep of {name} over {over}")
         rate = f"{rows / seconds:7.0f} per second"
         print(f"  {rows} configurations, analysed  {fmt(seconds)}   {rate}\n")

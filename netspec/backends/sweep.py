@@ -30,7 +30,7 @@ from netspec.backends.summary import MacsConvention, jsonable
 from netspec.errors import NetspecError, printable
 from netspec.expand.expander import expand, input_shape_of
 from netspec.expand.memo import Memo, cache, cached, freeze
-from netspec.expand.program import Figures, Program, compile_sizes
+from netspec.expand.program import Figures, Program, compile_params, compile_sizes
 from netspec.expand.reinfer import inferable_again, reinfer
 from netspec.infer import Network
 from netspec.ops.base import Shape
@@ -222,6 +222,38 @@ class Shared:
     tried: dict[Any, int] = field(default_factory=dict)
     """By frozen params: networks compiled, programs made or not."""
 
+    traced: tuple[str, ...] = ()
+    """The params the grid varies: a program of them (and the input's sizes) is compiled where
+    the grid is large enough to repay it (:func:`~netspec.expand.program.compile_params`)."""
+    rows: int = 0
+    """Rows of the grid still to analyse."""
+    whole: list[Program] = field(default_factory=list)
+    """Programs of the traced params and the input's sizes."""
+    whole_tried: int = 0
+    """Programs of the traced params compiled, made or not."""
+    whole_served: int = 0
+    """Rows they gave."""
+
+    def may_compile(self) -> bool:
+        """Whether a program of the traced params may be compiled now: enough rows are left to
+        repay it (:data:`TRACE_FROM`), and fewer than :data:`PROGRAMS` were (a third only where
+        one has given a row)."""
+        tried = self.whole_tried
+        if not self.traced or self.rows < TRACE_FROM or tried >= PROGRAMS:
+            return False
+        return tried < 2 or self.whole_served > 0
+
+    def compile_whole(self, spec: m.SpecFile, params: dict[str, Any], x: Shape) -> Program | None:
+        """A program of the traced params compiled at ``params`` and ``x`` where one may be
+        (:meth:`may_compile`), else ``None``."""
+        if not self.may_compile():
+            return None
+        self.whole_tried += 1
+        made = compile_params(spec, params, self.traced, x)
+        if made is not None:
+            self.whole.append(made)
+        return made
+
     def compile(self, key: Any, net: Network, left: int) -> None:
         """Compile ``net`` for the ``left`` rows to come at its params, where that may pay
         (see :data:`COMPILE_FROM`, :data:`PROGRAMS`)."""
@@ -237,6 +269,10 @@ class Shared:
 COMPILE_FROM = 12
 """Fewest rows left at the same params for which a network is compiled into a program of its
 input sizes (compiling costs about ten inferences again; each row then about a hundredth)."""
+TRACE_FROM = 16
+"""Fewest rows left for which the spec is compiled into a program of the params the grid
+varies and the input's sizes (compiling costs about seven expansions; each row then about
+one two-hundredth of one)."""
 PROGRAMS = 3
 """Most programs kept per params (a program holds where the rules decide as they did at the
 input it was traced at: a very small input may decide otherwise). A second is compiled where
@@ -268,12 +304,17 @@ class Sweeper:
         these values) N, its channels kept; ``input=CxHxW`` the whole shape."""
         if isinstance(value, tuple):
             return value
+        base = self.input or self._own_input(params)
+        return (base[0], *([value] * (len(base) - 1))) if len(base) > 1 else (value,)
+
+    def _own_input(self, params: dict[str, Any]) -> Shape:
+        """The spec's own input shape at ``params``."""
         key = freeze(params)
-        base = self.input or cached(self._inputs, key)
+        base: Shape | None = cached(self._inputs, key)
         if base is None:
             base = input_shape_of(self.spec, params)
             cache(self._inputs, key, base)
-        return (base[0], *([value] * (len(base) - 1))) if len(base) > 1 else (value,)
+        return base
 
     @collector_paused  # as expansion is (see netspec.pause); reinfer allocates as much
     def row(self, axes: Sequence[Axis], picks: Sequence[int], shared: Shared | None = None) -> Row:
@@ -315,6 +356,10 @@ class Sweeper:
         if shared is None:
             net = expand(self.spec, params, shape)
             return net.input, Figures.of(net)
+        shared.rows -= 1
+        programmed = self._programmed(params, shape, shared)
+        if programmed is not None:
+            return programmed
         key = freeze(params)
         left = shared.left[key] = shared.left.get(key, shared.sizes) - 1
         earlier = cached(shared.networks, key)
@@ -338,6 +383,29 @@ class Sweeper:
             shared.compile(key, net, left)
         return net.input, Figures.of(net)
 
+    def _programmed(
+        self, params: dict[str, Any], shape: Shape | None, shared: Shared
+    ) -> tuple[Shape, Figures] | None:
+        """The input and figures at ``params`` and ``shape`` from a program of the params the
+        grid varies (compiled here where none holds and enough rows are left), or ``None``."""
+        if not shared.traced or not (shared.whole or shared.may_compile()):
+            return None
+        try:
+            x = shape if shape is not None else self._own_input(params)
+        except NetspecError:  # (expanding reports it, after what it finds first)
+            return None
+        for program in shared.whole:
+            got = program(x, params)
+            if got is not None:
+                shared.whole_served += 1
+                return x, got
+        made = shared.compile_whole(self.spec, params, x)
+        got = made(x, params) if made is not None else None
+        if got is None:
+            return None
+        shared.whole_served += 1
+        return x, got
+
     def run(self, axes: Sequence[Axis]) -> list[Row]:
         """Every combination, the last axis varying fastest; the rows share operator rules'
         results, validated attributes and call spans (functions of their keys alone), and a
@@ -346,6 +414,8 @@ class Sweeper:
         ranges = (range(len(axis.values)) for axis in axes)
         sizes = [len(axis.values) for axis in axes if axis.name == INPUT]
         shared = Shared(sizes=sizes[0] if sizes else 1)
+        shared.traced = tuple(axis.name for axis in axes if axis.name != INPUT)
+        shared.rows = math.prod(len(axis.values) for axis in axes)
         return [self.row(axes, picks, shared) for picks in itertools.product(*ranges)]
 
 

@@ -72,9 +72,13 @@ from netspec.expr.evaluate import (
     INPUT_READS,
     InputShape,
     Scope,
+    Sym,
+    concrete,
     evaluate,
     iterate,
     show,
+    traced,
+    unread,
 )
 from netspec.expr.render import render
 from netspec.infer import Network, apply
@@ -254,6 +258,8 @@ def _bind_in_block(
 def _validate(op: Op, values: dict[str, Any], spans: Any, where: str, fallback: Any) -> Any:
     """``op``'s attributes from ``values``; an invalid one is an error at its argument."""
     try:
+        if traced():
+            return op.validate_traced(values)
         return op.validate(values)
     except OpError as exc:
         find = spans.key if exc.key else spans.get
@@ -461,7 +467,7 @@ class _Expander:
     ) -> Shape:
         where = box.node.path or "layers"
         if isinstance(entry, m.RepeatEntry):
-            count = self._eval(entry.repeat.expr, scope, where)
+            count = concrete(self._eval(entry.repeat.expr, scope, where))  # (traced: pinned)
             if isinstance(count, bool) or not isinstance(count, int) or count < 0:
                 raise SpecError(
                     count_refusal(REPEAT_COUNT, count),
@@ -840,7 +846,7 @@ class _Expander:
                 where,
                 hint=f"{misspelt[0]!r}: did you mean 'depth'?" if misspelt else None,
             )
-        depth = calls.evaluate_at(depth_arg, origin, scope, where)
+        depth = concrete(calls.evaluate_at(depth_arg, origin, scope, where))  # (traced: pinned)
         if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
             raise SpecError(
                 count_refusal(STAGE_DEPTH, depth),
@@ -916,6 +922,8 @@ class _Expander:
             self.calls.pop()
             reads = self.reads.pop()
             made = self.leaves.pop()
+        if not self.reuse:
+            return node
         self.block_cache[key] = (node, taken)  # nothing changes a node once its block returns it
         if self.shared == shared and reads.scope is not None and not others:
             varying = frozenset(p.name for p in block.params) - reads.read
@@ -1852,11 +1860,17 @@ def _truth(value: Any) -> bool:
     return bool(value)
 
 
+def _size(d: Any) -> bool:
+    """Whether ``d`` is a positive integer (a traced one decided so, see
+    :func:`~netspec.expr.evaluate.tracing`)."""
+    if isinstance(d, Sym):
+        return type(unread(d)) is int and d > 0
+    return isinstance(d, int) and not isinstance(d, bool) and d > 0
+
+
 def _check_input(value: Any, span: Span | None) -> Shape:
     shape = value if isinstance(value, tuple) else (value,)
-    ok = 1 <= len(shape) <= MAX_RANK and all(
-        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
-    )
+    ok = 1 <= len(shape) <= MAX_RANK and all(_size(d) for d in shape)
     if ok and math.prod(shape) > MAX_ELEMENTS:
         raise NetspecError(
             f"the input {fmt_shape(shape)} has {math.prod(shape):.3g} elements, more than "

@@ -19,17 +19,29 @@ is used. Nothing here imports torch.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from netspec.expand.expander import expand
 from netspec.expand.ir import leaves
 from netspec.expand.reinfer import reinfer, same_kind
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Guard, Sym, tracing
+from netspec.expr.evaluate import (
+    MAX_INT,
+    TRACED_CALLS,
+    Guard,
+    Sym,
+    call_function,
+    summed,
+    tracing,
+    unread,
+)
 from netspec.infer import Network
 from netspec.ops.base import Shape
+from netspec.spec import models as m
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +58,7 @@ class Figures:
     @staticmethod
     def of(net: Network) -> Figures:
         t = net.totals
-        active = sum(math.prod(leaf.output) for leaf in leaves(net.root))
+        active = summed(math.prod(leaf.output) for leaf in leaves(net.root))
         return Figures(net.output, t.parameters, t.macs, t.extra_ops, active)
 
 
@@ -61,26 +73,50 @@ class _Unsupported(Exception):
 
 
 class Program:
-    """``net``'s figures for other inputs of its rank and channels (see the module's notes)."""
+    """``net``'s figures for other inputs of its rank and channels (see the module's notes),
+    and with :func:`compile_params` for other values of some params too."""
 
-    def __init__(self, net: Network, code: str, function: Callable[..., Any]) -> None:
-        self.input = net.input
+    def __init__(
+        self,
+        x: Shape,
+        code: str,
+        function: Callable[..., Any],
+        params: dict[str, Any] | None = None,
+        sized: bool = True,
+    ) -> None:
+        self.input = x
+        """The input traced at."""
         self.code = code
         """The generated function's source (for tests and the curious)."""
         self._function = function
+        self.params = {k: type(v) for k, v in (params or {}).items()}
+        """The params it takes, by name, with the type of the value traced (a program traced
+        at a float computes as floats do)."""
+        self.sized = sized
+        """Whether it takes the input's sizes (else it holds at the traced input only)."""
 
-    def __call__(self, x: Shape) -> Figures | None:
-        """The figures at input ``x``, or ``None`` where the guards do not hold (or ``x`` is
-        not of the traced input's kind)."""
-        if not same_kind(self.input, x):
+    def __call__(self, x: Shape, values: Mapping[str, Any] | None = None) -> Figures | None:
+        """The figures at input ``x`` (and params ``values``), or ``None`` where the guards do
+        not hold (or ``x`` is not of the traced input's kind, or a value of another type)."""
+        if not (same_kind(self.input, x) if self.sized else self.input == x):
             return None
+        args: list[Any] = []
+        for name, kind in self.params.items():
+            value = values[name] if values is not None and name in values else None
+            if type(value) is not kind:
+                return None
+            args.append(value)
+        if self.sized:
+            args.extend(x[1:])
         try:
-            got = self._function(*x[1:])
+            got = self._function(*args)
         except (ArithmeticError, ValueError, TypeError):
             return None
         if got is None:
             return None
         *output, parameters, macs, extra, active = got
+        if any(abs(v) > MAX_INT for v in got):  # a spec's arithmetic refuses such values:
+            return None  # the analysis says where
         return Figures(tuple(output), parameters, macs, extra, active)
 
 
@@ -106,13 +142,65 @@ def compile_sizes(net: Network) -> Program | None:
         code = _source([f"d{i}" for i in range(1, len(x))], trace.guards, results)
     except _Unsupported:
         return None
-    namespace: dict[str, Any] = {"__builtins__": _BUILTINS}
-    try:
-        exec(compile(code, "<netspec sizes>", "exec"), namespace)  # noqa: S102 (our own code)
-    except (SyntaxError, RecursionError, MemoryError):  # pragma: no cover - CPython's limits
+    function = _function(code, "<netspec sizes>")
+    if function is None:  # pragma: no cover - CPython's limits
         return None
-    program = Program(net, code, namespace["figures"])
+    program = Program(net.input, code, function)
     if program(x) != Figures.of(net):  # pragma: no cover - a rule's expression is wrong
+        return None
+    return program
+
+
+def compile_params(
+    spec: m.SpecFile, params: dict[str, Any], traced: Sequence[str], x: Shape | None
+) -> Program | None:
+    """``spec``'s figures as a program of the ``traced`` params (those among them whose values
+    are numbers) and of the input's sizes after the first (``x``: the input given, or ``None``
+    for the spec's own), or ``None`` where the expansion over those values as
+    :class:`~netspec.expr.evaluate.Sym`\\ s fails, or the trace reads what the program cannot
+    write.
+
+    The whole expansion runs once over the traced values (named ``p0``, ``p1``… and ``d1``,
+    ``d2``… in the program), as :func:`compile_sizes` infers a network again: what a spec's
+    expressions compute of them stays an expression (spec functions of numbers included, see
+    :data:`~netspec.expr.evaluate.TRACED_CALLS`), an operator's count argument stays one, its
+    test a guard (:meth:`~netspec.ops.base.Op.validate_traced`); every other decision is a
+    guard and every other value read pins its expression. The program therefore holds exactly
+    where the expansion would decide as it did: the same layers, blocks and branches."""
+    symbolic = dict(params)
+    names: list[str] = []
+    taken: dict[str, Any] = {}
+    for name in traced:
+        value = params[name]
+        if type(value) in (int, float):
+            symbolic[name] = Sym(n.Name(f"p{len(names)}"), value)
+            names.append(f"p{len(names)}")
+            taken[name] = value
+    sized = x is not None and len(x) >= 2
+    shape = x
+    if x is not None and sized:
+        shape = (x[0], *(Sym(n.Name(f"d{i}"), d) for i, d in enumerate(x[1:], 1)))
+        names.extend(f"d{i}" for i in range(1, len(x)))
+    if not names:
+        return None
+    try:
+        with tracing() as trace:
+            net = expand(spec, symbolic, shape, reuse=False)
+            f = Figures.of(net)
+    except Exception:  # noqa: BLE001 - a rule not written for traced values: expand each time
+        return None
+    results = [*f.output, f.parameters, f.macs, f.extra_ops, f.activations]
+    try:
+        code = _source(names, trace.guards, results)
+    except _Unsupported:
+        return None
+    function = _function(code, "<netspec params>")
+    if function is None:  # pragma: no cover - CPython's limits
+        return None
+    traced_input = tuple(unread(d) for d in net.input)
+    program = Program(traced_input, code, function, taken, sized)
+    at = Figures(tuple(unread(d) for d in f.output), *(unread(v) for v in results[-4:]))
+    if program(traced_input, params) != at:  # pragma: no cover - a wrong expression
         return None
     return program
 
@@ -156,11 +244,28 @@ class _ByExpression(dict[Any, Any]):
         return made
 
 
+def _function(code: str, where: str) -> Callable[..., Any] | None:
+    """The function ``figures`` that ``code`` defines, or ``None`` past CPython's limits."""
+    namespace: dict[str, Any] = {"__builtins__": _BUILTINS}
+    try:
+        exec(compile(code, where, "exec"), namespace)  # noqa: S102 (our own code)
+    except (SyntaxError, RecursionError, MemoryError):  # pragma: no cover - CPython's limits
+        return None
+    return cast(Callable[..., Any], namespace["figures"])
+
+
 _AT = frozenset({"start", "end"})
 """An expression node's position, not part of what it computes."""
 
 
-_BUILTINS = {"int": int, "max": max, "min": min, "abs": abs, "bool": bool}
+_BUILTINS: dict[str, Any] = {
+    **{name: functools.partial(call_function, name) for name in TRACED_CALLS},
+    "int": int,  # (the spec's functions of these names compute as Python's on numbers;
+    "max": max,  # rules' arithmetic calls them on counts beyond a spec's bounds)
+    "min": min,
+    "abs": abs,
+    "bool": bool,
+}
 _CALLS = frozenset(_BUILTINS)
 _BINARY = frozenset({"+", "-", "*", "/", "//", "%", "**"})
 _COMPARE = frozenset({"<", "<=", ">", ">=", "==", "!="})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import operator
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast
@@ -147,10 +147,18 @@ class tracing:  # noqa: N801 (a context manager, used as ``with tracing() as tra
         _TRACE.reset(self._token)
 
 
-def _raw(value: Any) -> Any:
-    """A value for arithmetic that carries its expression along: a ``Sym``'s value unread
-    (no pin), or ``value``."""
+def traced() -> bool:
+    """Whether a trace is being recorded (in this thread or task): see :func:`tracing`."""
+    return _TRACE.get() is not None
+
+
+def unread(value: Any) -> Any:
+    """A ``Sym``'s value without reading it (no pin while :func:`tracing`), or ``value``: for
+    arithmetic that carries the expression along, or to test the value's kind."""
     return value._value if isinstance(value, Sym) else value
+
+
+_raw = unread
 
 
 class Sym:
@@ -295,6 +303,25 @@ class Sym:
 
     def __rmod__(self, o: Any) -> Any:
         return self._op("%", o, True)
+
+    # `/` and `**` on traced values only (a rule's table of relative positions,
+    # `(2 * w - 1) ** 2`): on the generated class's unknown values they stay refused
+    def __truediv__(self, o: Any) -> Any:
+        return self._traced_op("/", o)
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return self._traced_op("/", o, True)
+
+    def __pow__(self, o: Any) -> Any:
+        return self._traced_op("**", o)
+
+    def __rpow__(self, o: Any) -> Any:
+        return self._traced_op("**", o, True)
+
+    def _traced_op(self, op: str, other: Any, swap: bool = False) -> Any:
+        if not (known(self, other) and traced()):
+            return NotImplemented
+        return self._op(op, other, swap)
 
     def __neg__(self) -> Any:
         return self._op("-", 0, True)
@@ -877,6 +904,27 @@ def product(values: Any) -> Any:
     return Sym(expr, value)
 
 
+def summed(values: Iterable[Any]) -> Any:
+    """The sum of ``values``; the symbolic ones' expressions as one chain (a running sum of
+    ``Sym``\\ s would copy the chain so far at every step: quadratic in a network's layers),
+    the numbers added up last."""
+    total: Any = 0
+    terms: list[n.Expr] = []
+    value: Any = 0
+    for v in values:
+        if isinstance(v, Sym):
+            terms.append(v.expr)
+            value = UNKNOWN if value is UNKNOWN or v._value is UNKNOWN else value + v._value
+        else:
+            total += v
+    if not terms:
+        return total
+    if total != 0:
+        terms.append(as_expr(total))
+        value = UNKNOWN if value is UNKNOWN else value + total
+    return Sym(n.chain(terms, ("+",) * (len(terms) - 1), positioned=False), value)
+
+
 def _is_one(value: Any) -> bool:
     """Whether ``value`` is the number 1, a factor a product leaves out (not a traced
     ``Sym``: keeping a factor is right at any value)."""
@@ -954,7 +1002,8 @@ def _range(*args: Any) -> tuple[int, ...]:
 def _sum(items: Any, start: Any = 0) -> Any:
     total = start
     for item in _iterable("sum", items):
-        total = _arith("+", total, item)
+        # (a traced item stays an expression; unknown ones are refused, as before)
+        total = binary("+", total, item) if traced() else _arith("+", total, item)
     return total
 
 
@@ -1404,6 +1453,8 @@ def _index(node: n.Index, scope: Scope) -> Any:
         result = UNKNOWN
         if known(value, index):
             result = _index_value(node, concrete(value), concrete(index))
+            if traced():  # the index read (pinned): the item holds where it does
+                return result
         return Sym(n.Index(as_expr(value), as_expr(index)), result)
     return _index_value(node, value, index)
 
@@ -1438,6 +1489,8 @@ def _slice(node: n.Index, part: n.Slice, value: Any, scope: Scope) -> Any:
         result = UNKNOWN
         if known(value, *bounds):
             result = _slice_value(node, nodes, concrete(value), tuple(map(concrete, bounds)))
+            if traced():  # the bounds read (pinned): the items hold where they do
+                return result
         residual = n.Slice(
             *(None if p is None else as_expr(b) for p, b in zip(nodes, bounds, strict=True))
         )
@@ -1498,6 +1551,11 @@ def _call(node: n.Call, scope: Scope) -> Any:
     kwargs = {k: _eval(v, scope) for k, v in node.kwargs}
     if any(isinstance(a, Sym) for a in args + tuple(kwargs.values())):
         value = UNKNOWN
+        if not kwargs and func.id in TRACED_CALLS and _traced_numbers(args):
+            # a function of numbers only: the call stays in the trace's expression, as
+            # arithmetic does (pinning its arguments would tie the trace to their values)
+            value = _with_node(node, _call_builtin, builtin, tuple(_raw(a) for a in args), {})
+            return Sym(n.Call(func, tuple(as_expr(a) for a in args)), value)
         if known(*args, *kwargs.values()):
             value = _with_node(
                 node,
@@ -1506,11 +1564,43 @@ def _call(node: n.Call, scope: Scope) -> Any:
                 tuple(concrete(a) for a in args),
                 {k: concrete(v) for k, v in kwargs.items()},
             )
+            if traced():  # its arguments read (pinned): the value holds where they do
+                return value
         residual = n.Call(
             func, tuple(as_expr(a) for a in args), tuple((k, as_expr(v)) for k, v in kwargs.items())
         )
         return Sym(residual, value)
     return _with_node(node, _call_builtin, builtin, args, kwargs)
+
+
+TRACED_CALLS = frozenset(
+    {"min", "max", "abs", "int", "float", "round", "ceil", "floor", "make_divisible"}
+)
+"""Functions of numbers a traced value passes through unpinned (see :class:`Trace`): their
+result is a number whatever the numbers given, and a program that calls the same function
+computes it (:mod:`~netspec.expand.program`)."""
+
+
+def call_function(name: str, *args: Any) -> Any:
+    """The spec function ``name`` (one of :data:`TRACED_CALLS`) called on numbers as a spec's
+    expression calls it, its refusal a ``ValueError``: for programs that compute what a trace
+    recorded (:mod:`~netspec.expand.program`)."""
+    try:
+        return _call_builtin(BUILTINS[name], args, {})
+    except _Fail as exc:
+        raise ValueError(exc.message) from None
+
+
+def _traced_numbers(args: tuple[Any, ...]) -> bool:
+    """Whether ``args`` are numbers, one at least a traced :class:`Sym` (a known value while
+    :func:`tracing`)."""
+    if not traced():
+        return False
+    for a in args:
+        raw = _raw(a)
+        if raw is UNKNOWN or type(raw) not in _NUMBERS or isinstance(a, SymList | SymText):
+            return False
+    return True
 
 
 def _with_node(node: n.Expr, fn: Callable[..., Any], *args: Any) -> Any:
@@ -1643,7 +1733,8 @@ def _not(node: n.Not, scope: Scope) -> Any:
 
 def _truth(value: Any) -> bool:
     if isinstance(value, Sym):
-        return bool(value.value)
+        # a known value's truth is a decision (a guard while tracing), not a value read
+        return bool(value) if value.known else bool(value.value)
     return bool(value)
 
 
@@ -1687,7 +1778,8 @@ def _compare_node(node: n.Compare, scope: Scope) -> Any:
             continue
         values.append(_eval(comparator, scope))
         a, b = values[i], values[i + 1]
-        if known(a, b) and not _compare_values(node, [concrete(a), concrete(b)], node.ops[i:][:1]):
+        # (values unread: the result is a Sym whose truth, when taken, is the decision)
+        if known(a, b) and not _compare_values(node, [_raw(a), _raw(b)], node.ops[i:][:1]):
             if not any(isinstance(v, Sym) for v in values):
                 return False
             false = True
@@ -1695,7 +1787,7 @@ def _compare_node(node: n.Compare, scope: Scope) -> Any:
         return True
     result: Any = False if false else UNKNOWN
     if not false and known(*values):
-        result = _compare_values(node, [concrete(v) for v in values])
+        result = _compare_values(node, [_raw(v) for v in values])
     residual = n.Compare(as_expr(values[0]), node.ops, tuple(as_expr(v) for v in values[1:]))
     return Sym(residual, result)
 
@@ -1725,7 +1817,7 @@ def _list(node: n.ListExpr, scope: Scope) -> Any:
     items = tuple(_eval(i, scope) for i in node.items)
     if any(isinstance(i, Sym) and not i.known for i in items):
         return Sym(n.ListExpr(tuple(as_expr(i) for i in items)))
-    if any(isinstance(i, Sym) for i in items):
+    if any(isinstance(i, Sym) for i in items) and not traced():  # (traced: a list of them)
         return Sym(n.ListExpr(tuple(as_expr(i) for i in items)), tuple(concrete(i) for i in items))
     return _check_size(items)
 
@@ -1752,6 +1844,8 @@ def _listcomp(node: n.ListComp, scope: Scope) -> Any:
         return _with_node(node, _check_size, tuple(items))
     value = UNKNOWN
     if known(*items):
+        if traced():  # a list of its items, traced or not (its iterables and tests decided)
+            return _with_node(node, _check_size, tuple(items))
         value = _with_node(node, _check_size, tuple(concrete(i) for i in items))
     try:
         expr = _comprehension_residual(node, scope)
@@ -1914,6 +2008,8 @@ def _not_alone(node: n.Expr, scope: Scope) -> Any:
 def _dict(node: n.DictExpr, scope: Scope) -> Any:
     keys = [_eval(k, scope) for k in node.keys]
     values = [_eval(v, scope) for v in node.values]
+    if traced() and known(*keys, *values):  # keys read (pinned), values kept
+        return dict(zip([concrete(k) for k in keys], values, strict=True))
     if any(isinstance(x, Sym) for x in keys + values):
         value = UNKNOWN
         if known(*keys, *values):

@@ -16,7 +16,7 @@ from typing import Any
 
 from netspec.errors import ShapeError, Span
 from netspec.expand.ir import BlockNode, Node, OpNode, SeqNode, walk
-from netspec.expr.evaluate import Sym, concrete
+from netspec.expr.evaluate import Sym, concrete, summed, traced, unread
 from netspec.ops.base import Ids, Op, OpError, Shape, Tensor, fmt_shape, is_ids
 from netspec.ops.merge import Join, JoinAttrs
 
@@ -141,15 +141,29 @@ def _check_sizes(
 ) -> None:
     """Refuse a tensor PyTorch could never make: more elements than int64 holds (the
     analysis itself counts in Python's unbounded integers)."""
+    tracing = traced()
     for index in range(len(tensors) + 1):
         shape = y if index == 0 else tensors[index - 1].shape
+        if tracing and any(isinstance(d, Sym) for d in shape):
+            # traced sizes, tested by value. An output below the limit records no guard: a
+            # program of traced values gives no figures above 2**62
+            # (:class:`~netspec.expand.program.Program`), and the elements of every output
+            # count towards its activations
+            dims = [unread(d) for d in shape]
+            if any(type(d) is not int for d in dims):
+                continue
+            if index == 0 and math.prod(dims) <= MAX_ELEMENTS:
+                continue
+            if not math.prod(shape) > MAX_ELEMENTS:  # (a tensor: a guard)
+                continue
+            shape = tuple(concrete(d) for d in shape)  # (pinned: refused at these values)
         elements = math.prod(shape)
-        if type(elements) is not int:  # symbolic sizes: decided where known (traced)
+        if type(elements) is not int:  # symbolic sizes: decided where known
             if not (isinstance(elements, Sym) and elements.known and elements > MAX_ELEMENTS):
                 continue
             shape = tuple(concrete(d) for d in shape)
             elements = math.prod(shape)
-        if elements > MAX_ELEMENTS and all(type(d) is int for d in shape):
+        if elements > MAX_ELEMENTS:
             what = "output" if index == 0 else f"{tensors[index - 1].name!r} tensor"
             raise ShapeError(
                 f"{op.name}: its {what} {_brief_shape(shape)} has {_about(math.prod(shape))} "
@@ -195,26 +209,41 @@ def totals(root: Node) -> Totals:
     state_dict entry (:func:`~netspec.expand.ir.state` gives the same sums; tests hold them
     equal)."""
     params = buffers = macs = extra = 0
+    symbolic: tuple[list[Any], ...] = ([], [], [], [])  # (added up by `summed`, see there)
     stack: list[Node] = [root]
     while stack:  # walk(root), inline: this runs for every analysis
         node = stack.pop()
         owned: Sequence[Tensor] = ()
         if type(node) is OpNode:
-            macs += node.macs
-            extra += node.extra_ops
+            if type(node.macs) is int and type(node.extra_ops) is int:
+                macs += node.macs
+                extra += node.extra_ops
+            else:
+                symbolic[2].append(node.macs)
+                symbolic[3].append(node.extra_ops)
             if not node.functional:
                 owned = node.tensors
         elif isinstance(node, SeqNode):
             if isinstance(node, BlockNode):
-                extra += node.merge_ops
+                merged = node.merge_ops
+                if type(merged) is int:
+                    extra += merged
+                else:
+                    symbolic[3].append(merged)
             owned = node.own
             stack.extend(node.children)
         for t in owned:
-            if t.trainable:
-                params += math.prod(t.shape)
+            size = math.prod(t.shape)
+            if type(size) is not int:
+                symbolic[0 if t.trainable else 1].append(size)
+            elif t.trainable:
+                params += size
             else:
-                buffers += math.prod(t.shape)
-    return Totals(params, buffers, macs, extra)
+                buffers += size
+    if not any(symbolic):
+        return Totals(params, buffers, macs, extra)
+    sums = zip((params, buffers, macs, extra), symbolic, strict=True)
+    return Totals(*(summed([known, *terms]) for known, terms in sums))
 
 
 @dataclass

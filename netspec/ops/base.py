@@ -25,7 +25,7 @@ from types import UnionType
 from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from annotated_types import Ge, Gt, Le, Lt
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Strict, ValidationError
 
 from netspec.errors import NetspecError
 from netspec.expr import nodes as n
@@ -36,11 +36,13 @@ from netspec.expr.evaluate import (
     SymbolicError,
     SymText,
     as_fields,
+    compare,
     concrete,
     evaluate,
     known,
     product,
     show,
+    unread,
 )
 
 Dim = Any  # int, or a Sym in generated code
@@ -225,6 +227,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_COUNTS: dict[type, frozenset[str]] = {}
+"""The fields of an attribute model that take a positive integer, by class."""
+
+
+def _counts(cls: type[BaseModel]) -> frozenset[str]:
+    """The fields of ``cls`` declared a positive integer alone (a count of channels, features
+    or groups): strict ``int`` and ``> 0``, nothing else admitted."""
+    known_ = _COUNTS.get(cls)
+    if known_ is None:
+        made = set()
+        for name, info in cls.model_fields.items():
+            marks = info.metadata
+            strict = any(isinstance(m, Strict) and m.strict for m in marks)
+            positive = any(isinstance(m, Gt) and m.gt == 0 for m in marks)
+            if info.annotation is int and strict and positive:
+                made.add(name)
+        known_ = _COUNTS[cls] = frozenset(made)
+    return known_
+
+
 _HAS_INPLACE: dict[type, bool] = {}
 """Whether an attribute model has an ``inplace`` field, by class (see :meth:`Op.in_place`)."""
 
@@ -374,6 +396,26 @@ class Op:
             return self.Attrs.model_validate(values)
         except ValidationError as exc:
             raise self._friendly(exc, values) from None
+
+    def validate_traced(self, values: dict[str, Any]) -> Any:
+        """:meth:`validate` for values among which are traced :class:`Sym`\\ s (known
+        values, while :func:`~netspec.expr.evaluate.tracing`): a positive count stays
+        symbolic, its test recorded as a guard (``out_channels > 0``); any other traced value
+        is read, which pins it to its value. The count's other test, that it is an integer,
+        holds wherever the guards do: its expression's kind follows from the params' kinds
+        and the branches taken."""
+        counts = _counts(self.Attrs)
+        raw: dict[str, Any] = {}
+        kept: dict[str, Any] = {}
+        for key, value in values.items():
+            if isinstance(value, Sym) and key in counts and type(unread(value)) is int:
+                if compare(value, ">", 0):  # (false: validate refuses it below)
+                    kept[key] = value
+                raw[key] = unread(value)
+            else:
+                raw[key] = _plain(value)
+        attrs = self.validate(raw)
+        return attrs.model_copy(update=kept) if kept else attrs
 
     def construct(self, values: dict[str, Any]) -> Any:
         """Attribute values that may be symbolic → an unvalidated attribute model."""

@@ -196,13 +196,14 @@ class _Conv(spatial.Ranked, Op):
 def _check_groups(op: str, a: Any, c: Any, *, hint_out: bool) -> None:
     """That ``groups`` divides the ``c`` input channels and ``out_channels``; ``hint_out``:
     list out_channels' divisors in the second error too."""
-    if known(c, a.groups) and concrete(c) % concrete(a.groups):
+    # (`c % groups` and not the values' remainder: a traced count is decided on, not read)
+    if known(c, a.groups) and c % a.groups:
         raise OpError(
             f"{op}: groups={a.groups} must divide the {c} input channels",
             hint=divisors_hint(concrete(c)),
             attr="groups",
         )
-    if known(a.out_channels, a.groups) and concrete(a.out_channels) % concrete(a.groups):
+    if known(a.out_channels, a.groups) and a.out_channels % a.groups:
         raise OpError(
             f"{op}: groups={a.groups} must divide out_channels={a.out_channels}",
             hint=divisors_hint(concrete(a.out_channels)) if hint_out else None,

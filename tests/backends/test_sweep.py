@@ -21,6 +21,7 @@ from netspec.backends import sweep
 from netspec.cli import app
 from netspec.errors import NetspecError, printable
 from netspec.expand.expander import input_shape_of
+from netspec.expand.program import compile_params
 from netspec.spec.format import to_ns
 from netspec.spec.load import load_spec, load_text, read_text, resolve
 from netspec.spec.params import declared
@@ -161,6 +162,41 @@ def test_mobilenet_v2_figures_equal_check_one_at_a_time() -> None:
     assert rows[-1].parameters == 3_504_872 and rows[-1].macs == 300_774_272
 
 
+def test_a_grid_of_widths_is_compiled_once_and_its_rows_equal_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A grid of 16 rows or more is compiled once into a program of the width and the input's
+    sizes (:func:`~netspec.expand.program.compile_params`); its rows are check's, including a
+    width whose tree differs (0.1: two stages' channels round to the same 8, so a block has a
+    residual) and a size of 1 (every map 1×1: rules decide otherwise)."""
+    made: list[Any] = []
+
+    def counted(*args: Any) -> Any:
+        made.append(compile_params(*args))
+        return made[-1]
+
+    monkeypatch.setattr(sweep, "compile_params", counted)
+    model = load_spec(resolve("mobilenet_v2"))
+    params = declared(model)
+    widths = "width_mult=0.35,0.5,0.6,0.75,0.9,1.0,1.1,1.4,0.1"
+    axes = sweep.parse_grid([widths, "input=224,160,97,1"], params)
+    rows = sweep.Sweeper(model, params, {}, None).run(axes)
+    assert len(made) == 2 and made[0] is not None  # a second where the first did not hold
+    for row in rows:
+        width, size = row.texts
+        args = ["--set", f"width_mult={width}", "--input", f"3,{size},{size}"]
+        if row.error is not None:
+            result = CliRunner().invoke(app, ["check", "mobilenet_v2", "-f", "json", *args])
+            assert result.exit_code == 2
+            assert row.error in " ".join(result.stderr.split("\n"))
+            continue
+        data = _check("mobilenet_v2", *args)
+        assert row.input == tuple(data["input"]) == (3, int(size), int(size))
+        assert row.output == tuple(data["output"])
+        assert (row.parameters, row.macs) == (data["parameters"], data["macs"])
+        assert row.activation_bytes == 4 * sum(math.prod(x["output"]) for x in data["layers"])
+
+
 def test_deeplabv3_rows_are_inferred_again_and_equal_check(monkeypatch: pytest.MonkeyPatch) -> None:
     """DeepLabV3's image pooling resizes to its block's input size, an argument of that layer
     alone: the rows after the first are its network inferred again (the layer bound again at
@@ -237,6 +273,7 @@ def test_a_program_that_never_holds_is_compiled_at_most_twice_a_width(
         return Pinned()
 
     monkeypatch.setattr(sweep, "compile_sizes", pinned)
+    monkeypatch.setattr(sweep, "compile_params", lambda *args: None)  # (not traced: by width)
     model = load_spec(resolve("resnet18"))
     params = declared(model)
     sizes = ",".join(str(size) for size in range(64, 64 + 4 * 20, 4))
@@ -302,8 +339,9 @@ def test_drawn_specs_rows_equal_check_one_at_a_time(ex: Example, data: Any) -> N
     numeric params and the input — sizes keeping the channels (``input=N``, rows the sweep
     infers again from the row before where it can), whole shapes, other channels — gives in
     every row the figures ``check`` gives for those values alone (the API, which is what
-    ``check --format json`` prints), or the error it reports; in half the sweeps every
-    network is compiled into a program of its input sizes, however few the rows."""
+    ``check --format json`` prints), or the error it reports; in a third of the sweeps every
+    network is compiled into a program of its input sizes, in another the spec into a program
+    of the param and the input's sizes, however few the rows."""
     note(repr(ex))
     name = data.draw(st.sampled_from(NUMERIC))
     with tempfile.TemporaryDirectory() as folder:
@@ -325,21 +363,36 @@ def test_drawn_specs_rows_equal_check_one_at_a_time(ex: Example, data: Any) -> N
         texts = [str(size) for size in sizes] + ["x".join(map(str, s)) for s in shapes]
         texts = list(dict.fromkeys(texts))  # a 1-d input's shape is written as its size
         grid = [f"{name}={','.join(literal(v) for v in values)}", f"input={','.join(texts)}"]
+        if data.draw(st.booleans()):  # the param alone: the spec's input, or --input
+            grid, texts = grid[:1], [""]
         note(f"grid {grid}, --input {base}, overrides {overrides}")
         axes = sweep.parse_grid(grid, params)
-        compiled = data.draw(st.booleans())  # every network compiled, at any number of rows
+        # at any number of rows: every network compiled into a program of its input sizes,
+        # or the spec into one of the param and the input's sizes, or neither
+        how = data.draw(st.sampled_from(["inferred again", "input sizes", "param and sizes"]))
+        made: list[Any] = []
+
+        def traced(*args: Any) -> Any:
+            made.append(compile_params(*args))
+            return made[-1]
+
         with pytest.MonkeyPatch.context() as patch:
-            if compiled:
-                patch.setattr(sweep, "COMPILE_FROM", 0)
+            patch.setattr(sweep, "COMPILE_FROM", 0 if how == "input sizes" else 10**9)
+            patch.setattr(sweep, "TRACE_FROM", 0 if how == "param and sizes" else 10**9)
+            patch.setattr(sweep, "compile_params", traced)
             rows = sweep.Sweeper(model, params, overrides, base).run(axes)
-        event("programs of input sizes" if compiled else "networks inferred again")
+        event(f"networks {how}" if how == "inferred again" else f"programs of {how}")
+        if any(program is not None for program in made):
+            event("a program of the param and sizes compiled")
         assert len(rows) == len(values) * len(texts)
         for row in rows:
-            value, size = row.values
+            value, size = (*row.values, None)[:2]
             over = {**overrides, name: value}
             try:
                 spec = netspec.load(path, **over)
-                if isinstance(size, tuple):
+                if size is None:
+                    shape = base or input_shape_of(spec.spec, spec.params)
+                elif isinstance(size, tuple):
                     shape = size
                 else:
                     own = base or input_shape_of(spec.spec, spec.params)

@@ -16,7 +16,7 @@ from netspec.errors import NetspecError
 from netspec.expand.expander import expand
 from netspec.expand.ir import CHANNEL_READS
 from netspec.expand.memo import Memo
-from netspec.expand.program import Figures, compile_sizes
+from netspec.expand.program import Figures, compile_params, compile_sizes
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import Sym, tracing
 from netspec.ops.base import Shape
@@ -146,3 +146,98 @@ def test_a_program_refuses_what_it_was_not_traced_for() -> None:
     assert program((3, 224)) is None  # other rank
     assert program((3, 0, 224)) is None  # not a size
     assert "def figures(d1, d2):" in program.code
+
+
+def _around(value: Any) -> list[Any]:
+    """Values of a numeric param near and far from ``value``, of its type."""
+    if isinstance(value, bool):
+        return []
+    if isinstance(value, int):
+        return sorted({value, value + 1, max(1, value // 2), 2 * value, 3})
+    return [value, value * 0.5, value * 0.75, value * 1.3, value * 2.0, 0.01]
+
+
+@pytest.mark.parametrize("name", bundled_names())
+def test_programs_of_params_equal_expanded_again(name: str) -> None:
+    """A bundled spec compiled into a program of every numeric param and the input's sizes
+    (:func:`compile_params`) gives, for each param moved alone and another input size, the
+    figures a fresh expansion gives, or none where that fails or decides otherwise."""
+    spec = netspec.load(name)
+    numeric = [k for k, v in spec.params.items() if type(v) in (int, float)]
+    x = spec.network.input
+    program = compile_params(spec.spec, spec.params, numeric, x)
+    if program is None:
+        return
+    assert program(x, spec.params) == Figures.of(spec.network)
+    other = (x[0], *(d + 32 for d in x[1:]))
+    for key in numeric:
+        for value in _around(spec.params[key]):
+            params = {**spec.params, key: value}
+            for shape in (x, other):
+                try:
+                    fresh: Figures | NetspecError = Figures.of(expand(spec.spec, params, shape))
+                except NetspecError as exc:
+                    fresh = exc
+                _agrees(f"{name} {key}={value}", program(shape, params), fresh, shape)
+
+
+def test_every_bundled_spec_compiles_over_its_numeric_params() -> None:
+    """The trace of a whole expansion runs on every bundled spec (what it cannot keep as an
+    expression it pins, rather than fail): a sweep over their params is compiled, not expanded
+    row by row."""
+    missed = []
+    for name in bundled_names():
+        spec = netspec.load(name)
+        numeric = [k for k, v in spec.params.items() if type(v) in (int, float)]
+        if compile_params(spec.spec, spec.params, numeric, spec.network.input) is None:
+            missed.append(name)
+    assert missed == []
+
+
+def test_a_traced_width_stays_an_expression_through_the_spec_and_the_rules() -> None:
+    """MobileNetV2's channels are `make_divisible(c * width_mult, 8)`: traced, the call stays in
+    the program, which then holds at other widths (the figures of a fresh expansion there), and
+    gives none where the tree would differ: at width 0.1 the first two stages' channels are
+    equal (both 8), so a block that had no residual has one."""
+    spec = netspec.load("mobilenet_v2")
+    x = spec.network.input
+    program = compile_params(spec.spec, spec.params, ["width_mult"], x)
+    assert program is not None
+    assert "make_divisible(" in program.code and "def figures(p0, d1, d2):" in program.code
+    for width in (0.5, 0.75, 1.3):
+        params = {**spec.params, "width_mult": width}
+        for shape in (x, (3, 160, 160)):
+            assert program(shape, params) == Figures.of(expand(spec.spec, params, shape))
+    assert program(x, {**spec.params, "width_mult": 0.1}) is None
+    assert program(x, {**spec.params, "width_mult": 1}) is None  # traced as a float
+    assert program(x, {**spec.params, "num_classes": 10}) == program(x, spec.params)  # untraced
+
+
+def test_a_count_is_a_guard_and_what_the_tree_takes_by_value_pins() -> None:
+    """A layer's count argument stays symbolic, its test `> 0` recorded; a `repeat` count is
+    read (its value pins the program: another depth is another tree)."""
+    text = """
+netspec: 1
+name: counted
+input: [3, 8, 8]
+params: {width: 4, depth: 2}
+layers:
+  - repeat: depth
+    do:
+      - conv2d(width * 2, 3, padding=1)
+  - flatten
+  - linear(10)
+"""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "m.yaml"
+        path.write_text(text)
+        spec = netspec.load(path)
+        program = compile_params(spec.spec, spec.params, ["width", "depth"], (3, 8, 8))
+        assert program is not None
+        for width in (1, 4, 7):
+            params = {**spec.params, "width": width}
+            assert program((3, 8, 8), params) == Figures.of(expand(spec.spec, params))
+        assert program((3, 8, 8), {**spec.params, "depth": 3}) is None
+        assert program((3, 8, 8), {**spec.params, "width": 0}) is None  # conv2d refuses 0
+        with pytest.raises(NetspecError, match="out_channels"):
+            expand(spec.spec, {**spec.params, "width": 0})

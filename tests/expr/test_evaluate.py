@@ -18,7 +18,7 @@ from dataclasses import fields
 from typing import Any
 
 import pytest
-from hypothesis import given, note
+from hypothesis import event, given, note
 from hypothesis import strategies as st
 
 from netspec.errors import ExprError, Source, Span
@@ -41,6 +41,7 @@ from netspec.expr.evaluate import (
     iterate,
     product,
     show,
+    tracing,
 )
 from netspec.expr.render import render, render_iterable
 from netspec.source import fastparse, parser
@@ -445,6 +446,71 @@ def test_symbols_with_known_values_compute_the_concrete_value(
         assert same(run_python(render(result.expr, python=True), env), concrete)
     else:
         assert same(result, concrete)
+
+
+def _python_value(value: Any, env: Mapping[str, Any]) -> Any:
+    """What a traced result computes at ``env``: a ``Sym`` its expression, a tuple item by
+    item, anything else itself."""
+    if isinstance(value, Sym):
+        return run_python(render(value.expr, python=True), env)
+    if isinstance(value, tuple):
+        return tuple(_python_value(v, env) for v in value)
+    return value
+
+
+@given(
+    tree=TREES,
+    env=BINDINGS,
+    other=BINDINGS,
+    held=st.sets(st.sampled_from(INT_NAMES), min_size=1),
+)
+def test_a_traced_result_holds_wherever_its_guards_do(
+    tree: n.Expr, env: dict[str, Any], other: dict[str, Any], held: set[str]
+) -> None:
+    """Evaluated while tracing, with some integers traced: the result computes the concrete
+    value, and at other values of the traced names where every recorded guard holds, what its
+    expressions compute is what evaluating there gives (the soundness a program of params
+    rests on, :func:`~netspec.expand.program.compile_params`)."""
+    symbolic = {k: Sym(n.Name(k), v) if k in held else v for k, v in env.items()}
+    try:
+        concrete = evaluate(tree, Scope(env))
+    except ExprError:
+        return
+    with tracing() as trace:
+        try:
+            result = evaluate(tree, Scope(symbolic))
+        except (ExprError, TypeError):  # (a traced value used as a key: no program)
+            return
+    assert same(_python_value(result, env), concrete)
+    moved = {**env, **{k: other[k] for k in held}}
+    for op, left, right, truth in trace.guards:
+        try:
+            if op == "truth":
+                test = bool(run_python(render(left, python=True), moved))
+            else:
+                a = run_python(render(left, python=True), moved)
+                b = run_python(render(right, python=True), moved)
+                test = bool(COMPARE[op](a, b))
+        except Exception:  # noqa: BLE001 - a guard that fails to compute does not hold
+            return
+        if test != truth:
+            return
+    try:
+        there = evaluate(tree, Scope(moved))
+    except ExprError:
+        return  # (the language's bounds, which a program leaves to its caller: see Program)
+    event("the guards hold at other values" if moved != env else "the same values")
+    assert same(_python_value(result, moved), there), (trace.guards, moved)
+
+
+COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
 
 
 X = Sym(n.Name("x"))
