@@ -27,6 +27,7 @@ from typing import Any, cast
 
 from netspec.expand.expander import expand
 from netspec.expand.ir import leaves
+from netspec.expand.memo import Memo
 from netspec.expand.reinfer import reinfer, same_kind
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
@@ -185,7 +186,7 @@ def compile_params(
         return None
     try:
         with tracing() as trace:
-            net = expand(spec, symbolic, shape, reuse=False)
+            net = expand(spec, symbolic, shape, reuse=False, memo=Memo(applied=_ByExpression()))
             f = Figures.of(net)
     except Exception:  # noqa: BLE001 - a rule not written for traced values: expand each time
         return None
@@ -225,6 +226,11 @@ class _ByExpression(dict[Any, Any]):
     def _key(self, key: tuple[Any, Any, Shape, bool]) -> tuple[Any, ...]:
         op, attrs, x, ids = key
         dims = tuple(self._structure(d.expr) if isinstance(d, Sym) else d for d in x)
+        if any(isinstance(v, Sym) for v in attrs.__dict__.values()):  # a traced count
+            fields = attrs.__dict__.items()
+            attrs = tuple(
+                (k, self._structure(v.expr) if isinstance(v, Sym) else v) for k, v in fields
+            )
         return (op, attrs, dims, ids)
 
     def _structure(self, node: Any) -> Any:
