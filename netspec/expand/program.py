@@ -207,8 +207,8 @@ def compile_params(
 
 
 class _ByExpression(dict[Any, Any]):
-    """Operator rules' results by (operator, attributes, input), a traced size keyed by its
-    expression's structure (constants with their types): the same rule on the same
+    """Operator rules' results by (operator, attributes, input), a traced size or count keyed
+    by its expression's structure (constants with their types): the same rule on the same
     expressions decides the same and computes the same, so a repeated layer (a stage's blocks
     after its first) takes the first one's results, its guards already recorded."""
 
