@@ -226,7 +226,7 @@ class Shared:
     """The params the grid varies: a program of them (and the input's sizes) is compiled where
     the grid is large enough to repay it (:func:`~netspec.expand.program.compile_params`)."""
     rows: int = 0
-    """Rows of the grid still to analyse."""
+    """Rows of the grid still to analyse (the one being analysed among them)."""
     whole: list[Program] = field(default_factory=list)
     """Programs of the traced params and the input's sizes."""
     whole_tried: int = 0
@@ -356,8 +356,8 @@ class Sweeper:
         if shared is None:
             net = expand(self.spec, params, shape)
             return net.input, Figures.of(net)
-        shared.rows -= 1
         programmed = self._programmed(params, shape, shared)
+        shared.rows -= 1
         if programmed is not None:
             return programmed
         key = freeze(params)

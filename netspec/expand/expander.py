@@ -74,11 +74,11 @@ from netspec.expr.evaluate import (
     Scope,
     Sym,
     concrete,
+    counted,
     evaluate,
     iterate,
     show,
     traced,
-    unread,
 )
 from netspec.expr.render import render
 from netspec.infer import Network, apply
@@ -1864,7 +1864,7 @@ def _size(d: Any) -> bool:
     """Whether ``d`` is a positive integer (a traced one decided so, see
     :func:`~netspec.expr.evaluate.tracing`)."""
     if isinstance(d, Sym):
-        return type(unread(d)) is int and d > 0
+        return counted(d)
     return isinstance(d, int) and not isinstance(d, bool) and d > 0
 
 

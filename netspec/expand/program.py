@@ -27,7 +27,7 @@ from typing import Any, cast
 
 from netspec.expand.expander import expand
 from netspec.expand.ir import leaves
-from netspec.expand.memo import Memo
+from netspec.expand.memo import Memo, freeze
 from netspec.expand.reinfer import reinfer, same_kind
 from netspec.expr import nodes as n
 from netspec.expr.evaluate import (
@@ -84,6 +84,7 @@ class Program:
         function: Callable[..., Any],
         params: dict[str, Any] | None = None,
         sized: bool = True,
+        fixed: dict[str, Any] | None = None,
     ) -> None:
         self.input = x
         """The input traced at."""
@@ -95,12 +96,19 @@ class Program:
         at a float computes as floats do)."""
         self.sized = sized
         """Whether it takes the input's sizes (else it holds at the traced input only)."""
+        self.fixed = freeze(fixed or {})
+        """The other params' values, frozen: it holds at those alone."""
+        self._names = tuple(fixed or ())
 
     def __call__(self, x: Shape, values: Mapping[str, Any] | None = None) -> Figures | None:
         """The figures at input ``x`` (and params ``values``), or ``None`` where the guards do
         not hold (or ``x`` is not of the traced input's kind, or a value of another type)."""
         if not (same_kind(self.input, x) if self.sized else self.input == x):
             return None
+        if self._names:
+            given = values or {}
+            if freeze({k: given.get(k) for k in self._names}) != self.fixed:
+                return None
         args: list[Any] = []
         for name, kind in self.params.items():
             value = values[name] if values is not None and name in values else None
@@ -131,7 +139,8 @@ def compile_sizes(net: Network) -> Program | None:
         return None  # (an argument reading a traced size would have to be one: not yet)
     traced = (x[0], *(Sym(n.Name(f"d{i}"), d) for i, d in enumerate(x[1:], 1)))
     try:
-        with tracing() as trace:  # reinfer's tests of the input and every rule's: guards
+        sizes = frozenset(f"d{i}" for i in range(1, len(x)))
+        with tracing(sizes) as trace:  # reinfer's tests of the input and every rule's: guards
             again = reinfer(net, traced, _ByExpression())
             if again is None:
                 return None
@@ -184,8 +193,12 @@ def compile_params(
         names.extend(f"d{i}" for i in range(1, len(x)))
     if not names:
         return None
+    integers = frozenset(
+        [f"p{i}" for i, v in enumerate(taken.values()) if type(v) is int]
+        + [name for name in names if name.startswith("d")]
+    )
     try:
-        with tracing() as trace:
+        with tracing(integers) as trace:
             net = expand(spec, symbolic, shape, reuse=False, memo=Memo(applied=_ByExpression()))
             f = Figures.of(net)
     except Exception:  # noqa: BLE001 - a rule not written for traced values: expand each time
@@ -199,7 +212,8 @@ def compile_params(
     if function is None:  # pragma: no cover - CPython's limits
         return None
     traced_input = tuple(unread(d) for d in net.input)
-    program = Program(traced_input, code, function, taken, sized)
+    fixed = {k: v for k, v in params.items() if k not in taken}
+    program = Program(traced_input, code, function, taken, sized, fixed)
     at = Figures(tuple(unread(d) for d in f.output), *(unread(v) for v in results[-4:]))
     if program(traced_input, params) != at:  # pragma: no cover - a wrong expression
         return None
@@ -214,8 +228,9 @@ class _ByExpression(dict[Any, Any]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.structures: dict[int, Any] = {}
-        """Each expression node's structure, by the node (alive while the trace is)."""
+        self.structures: dict[int, tuple[Any, Any]] = {}
+        """Each expression node's structure, by the node's ``id`` (with the node, kept
+        alive)."""
 
     def get(self, key: Any, default: Any = None) -> Any:
         return super().get(self._key(key), default)
@@ -235,8 +250,8 @@ class _ByExpression(dict[Any, Any]):
 
     def _structure(self, node: Any) -> Any:
         known = self.structures.get(id(node))
-        if known is not None:
-            return known
+        if known is not None and known[0] is node:
+            return known[1]
         if isinstance(node, n.Const):
             made: Any = (n.Const, type(node.value), node.value)
         elif isinstance(node, n.Expr):
@@ -246,7 +261,7 @@ class _ByExpression(dict[Any, Any]):
             made = tuple(self._structure(item) for item in node)
         else:  # an operator's or a name's text
             return node
-        self.structures[id(node)] = made
+        self.structures[id(node)] = (node, made)  # (the node kept: its id stays its own)
         return made
 
 
@@ -266,13 +281,14 @@ _AT = frozenset({"start", "end"})
 
 _BUILTINS: dict[str, Any] = {
     **{name: functools.partial(call_function, name) for name in TRACED_CALLS},
-    "int": int,  # (the spec's functions of these names compute as Python's on numbers;
-    "max": max,  # rules' arithmetic calls them on counts beyond a spec's bounds)
+    "int": int,  # (the spec's functions of these names compute as Python's on numbers,
+    "max": max,  # their bounds guards of the trace; rules' arithmetic calls them unbounded)
     "min": min,
     "abs": abs,
     "bool": bool,
 }
 _CALLS = frozenset(_BUILTINS)
+_BUILTINS["type"] = type  # (a guard's test of a count's kind; no spec function)
 _BINARY = frozenset({"+", "-", "*", "/", "//", "%", "**"})
 _COMPARE = frozenset({"<", "<=", ">", ">=", "==", "!="})
 
@@ -283,6 +299,8 @@ def _source(names: list[str], guards: list[Guard], results: list[Any]) -> str:
     for op, left, right, truth in guards:
         if op == "truth":
             test = writer.value(left)
+        elif op == "int":  # (a count's kind: see evaluate.counted)
+            test = f"type({writer.value(left)}) is int"
         elif op in _COMPARE:
             test = f"{writer.value(left)} {op} {writer.value(right)}"
         else:  # pragma: no cover - Trace records no other

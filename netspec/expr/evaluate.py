@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import operator
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -81,10 +82,13 @@ class Trace:
     ``str(s)``) pins the expression to that value, so nothing the run computed from a value
     escapes the guards."""
 
-    __slots__ = ("guards",)
+    __slots__ = ("guards", "integers")
 
-    def __init__(self) -> None:
+    def __init__(self, integers: frozenset[str] = frozenset()) -> None:
         self.guards: list[Guard] = []
+        self.integers = integers
+        """The traced names whose values are integers wherever the trace is used (sizes,
+        params taken at one type): what a fold may treat as an integer (see ``_fold``)."""
 
     def decided(self, op: str, left: n.Expr, right: Any, truth: bool) -> None:
         self.guards.append(Guard((op, left, as_expr(right), truth)))
@@ -138,8 +142,12 @@ class tracing:  # noqa: N801 (a context manager, used as ``with tracing() as tra
     """Record what is decided on :class:`Sym` values while the block runs (in this thread
     or task only)."""
 
+    def __init__(self, integers: frozenset[str] = frozenset()) -> None:
+        self.integers = integers
+        """The traced names that are integers (see :attr:`Trace.integers`)."""
+
     def __enter__(self) -> Trace:
-        trace = Trace()
+        trace = Trace(self.integers)
         self._token = _TRACE.set(trace)
         return trace
 
@@ -150,6 +158,13 @@ class tracing:  # noqa: N801 (a context manager, used as ``with tracing() as tra
 def traced() -> bool:
     """Whether a trace is being recorded (in this thread or task): see :func:`tracing`."""
     return _TRACE.get() is not None
+
+
+def counted(value: Sym) -> bool:
+    """Whether a traced value is a positive integer, decided: its kind and its sign are both
+    guards (a count's expression may give a float at other values: ``max(w, 2.5)``)."""
+    whole_ = value._decide("int", None, type(value._value) is int)
+    return whole_ and bool(value > 0)
 
 
 def unread(value: Any) -> Any:
@@ -777,7 +792,7 @@ def _integral(value: Any) -> bool:
     Unknown names are sizes and counts, integers; ``/``, floats and negative powers are not.
     Folding ``x // 1 → x`` or re-associating ``(x + 2) - 3`` is only exact for integers.
     """
-    if isinstance(value, Sym) and value.known:
+    if isinstance(value, Sym) and value.known and _TRACE.get() is None:
         value = value._value  # its type: the same wherever the expression is evaluated
     if not isinstance(value, Sym):
         return isinstance(value, int) and not isinstance(value, bool)
@@ -787,6 +802,9 @@ def _integral(value: Any) -> bool:
 def _integral_expr(expr: n.Expr) -> bool:
     expr = n.strip(expr)
     if isinstance(expr, n.Name):
+        trace = _TRACE.get()  # (traced, a name is an integer where the trace says so)
+        if trace is not None:
+            return expr.id in trace.integers
         return _LOCAL not in expr.id  # a comprehension's variable may hold anything
     if isinstance(expr, n.Attr | n.InputRef):
         return True
@@ -873,10 +891,28 @@ def binary(op: str, a: Any, b: Any, bounded: bool = True) -> Any:
     if isinstance(a, Sym) or isinstance(b, Sym):
         value = UNKNOWN
         if known(a, b):
+            if bounded and op == "**" and traced():  # (read: a power too large is refused
+                return _arith(op, concrete(a), concrete(b))  # before it is computed)
             ca, cb = _raw(a), _raw(b)
             value = _arith(op, ca, cb) if bounded else _ARITH[op](ca, cb)
-        return Sym(_fold(op, a, b), value)
+        result = Sym(_fold(op, a, b), value)
+        if bounded:
+            _within_bounds(result)
+        return result
     return _arith(op, a, b)
+
+
+def _within_bounds(result: Sym) -> None:
+    """While tracing, guards that a spec's traced arithmetic stays within the bounds it
+    refuses beyond (``_check_size``: an integer above 2**62, a float not finite): the
+    result's kind, and ``abs(result)`` within that kind's bound."""
+    trace = _TRACE.get()
+    if trace is not None and result.known:
+        value = result._value
+        integer = type(value) is int
+        trace.decided("int", result.expr, None, integer)
+        limit = MAX_INT if integer else sys.float_info.max
+        trace.decided("<=", n.Call(n.Name("abs"), (result.expr,)), limit, abs(value) <= limit)
 
 
 def product(values: Any) -> Any:
@@ -1555,7 +1591,9 @@ def _call(node: n.Call, scope: Scope) -> Any:
             # a function of numbers only: the call stays in the trace's expression, as
             # arithmetic does (pinning its arguments would tie the trace to their values)
             value = _with_node(node, _call_builtin, builtin, tuple(_raw(a) for a in args), {})
-            return Sym(n.Call(func, tuple(as_expr(a) for a in args)), value)
+            result = Sym(n.Call(func, tuple(as_expr(a) for a in args)), value)
+            _within_bounds(result)
+            return result
         if known(*args, *kwargs.values()):
             value = _with_node(
                 node,

@@ -36,8 +36,8 @@ from netspec.expr.evaluate import (
     SymbolicError,
     SymText,
     as_fields,
-    compare,
     concrete,
+    counted,
     evaluate,
     known,
     product,
@@ -400,16 +400,15 @@ class Op:
     def validate_traced(self, values: dict[str, Any]) -> Any:
         """:meth:`validate` for values among which are traced :class:`Sym`\\ s (known
         values, while :func:`~netspec.expr.evaluate.tracing`): a positive count stays
-        symbolic, its test recorded as a guard (``out_channels > 0``); any other traced value
-        is read, which pins it to its value. The count's other test, that it is an integer,
-        holds wherever the guards do: its expression's kind follows from the params' kinds
-        and the branches taken."""
+        symbolic, its tests recorded as guards (an integer, ``out_channels > 0``: see
+        :func:`~netspec.expr.evaluate.counted`); any other traced value is read, which pins it
+        to its value."""
         counts = _counts(self.Attrs)
         raw: dict[str, Any] = {}
         kept: dict[str, Any] = {}
         for key, value in values.items():
-            if isinstance(value, Sym) and key in counts and type(unread(value)) is int:
-                if compare(value, ">", 0):  # (false: validate refuses it below)
+            if isinstance(value, Sym) and key in counts and value.known:
+                if counted(value):  # (false: validate refuses it below)
                     kept[key] = value
                 raw[key] = unread(value)
             else:

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from pydantic import field_validator
 
 from netspec.expr import nodes as n
-from netspec.expr.evaluate import Sym, as_expr, concrete, known, show
+from netspec.expr.evaluate import Sym, as_expr, concrete, counted, known, show
 from netspec.expr.render import render
 from netspec.ops.base import (
     HELPERS,
@@ -142,6 +142,8 @@ def declare(node: n.Expr, evaluate: Callable[[n.Expr], Any]) -> TensorDecl:
         raise OpError(f"{init.name} expects a shape (a list of sizes), found {show(shape)}")
     for dim in shape:
         if isinstance(dim, bool) or not (isinstance(dim, int | Sym)):
+            raise OpError(f"a tensor's sizes are integers ≥ 1, found {show(shape)}")
+        if isinstance(dim, Sym) and dim.known and not counted(dim):  # (traced: guards)
             raise OpError(f"a tensor's sizes are integers ≥ 1, found {show(shape)}")
         if known(dim) and dim < 1:
             raise OpError(f"a tensor's sizes are integers ≥ 1, found {show(shape)}")

@@ -197,6 +197,61 @@ def test_a_grid_of_widths_is_compiled_once_and_its_rows_equal_check(
         assert row.activation_bytes == 4 * sum(math.prod(x["output"]) for x in data["layers"])
 
 
+_TRACED_CASES = [
+    # a count whose kind changes with the value (2.5 where width < 3): refused there
+    ("width: 4", "[flatten, 'linear(max(width, 2.5))']", "width=4,5,6,2,3"),
+    ("width: 4", "[flatten, 'linear(2 ** (width - 3))']", "width=4,5,6,2,3"),
+    # the spec's arithmetic refuses what Python computes (too large, not finite)
+    ("width: 4", "[flatten, 'linear((width * 2**61) // 2**58)']", "width=1,2,4"),
+    ("width: 1.0", "[flatten, 'linear(int(min(width * 1e308, 64.0)))']", "width=0.5,1.0,2.0"),
+    ("width: 1.0", "[flatten, 'linear(int(width * 1e20) // 2**60 + 1)']", "width=0.01,0.5,1.0"),
+    # folds that hold for integers only: (x + 2) - 3 of a float, x // 1 of a float
+    ("width: 1.0", "[flatten, 'linear(int(((width + 2) - 3) * -10))']", "width=0.5,0.2,0.7"),
+    ("width: 4", "[flatten, 'linear(int(max(width, 2.5) // 1 * 2))']", "width=4,2,3"),
+    # a learned tensor's size given a float
+    (
+        "width: 8",
+        "[{c: 'conv2d(8, 1)'}, 'mul(scale)']\ntensors: {scale: 'zeros([width / 2, 1, 1])'}",
+        "width=8,16,3",
+    ),
+    # a param that is not a number varies too: the program holds at its first value only
+    (
+        "{width: 4, bn: true}",
+        "[flatten, 'linear(width)', 'batchnorm1d if bn else relu']",
+        "bn=true,false",
+    ),
+]
+
+
+@pytest.mark.parametrize(("params", "layers", "axis"), _TRACED_CASES)
+def test_traced_rows_equal_check_where_values_change_kind_or_bounds(
+    params: str, layers: str, axis: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows of a program of the params equal check's, or its error, where a traced value's
+    kind, the spec's bounds or a param that is not a number would decide otherwise than at
+    the row it was compiled at (every grid compiled, however few its rows)."""
+    params = params if params.startswith("{") else "{" + params + "}"
+    text = f"netspec: 1\nname: traced\ninput: [8, 4, 4]\nparams: {params}\nlayers: {layers}\n"
+    path = tmp_path / "traced.yaml"
+    path.write_text(text)
+    monkeypatch.setattr(sweep, "TRACE_FROM", 0)
+    model = load_spec(resolve(str(path)))
+    declared_ = declared(model)
+    grid = [axis, "width=4,6"] if axis.startswith("bn") else [axis]
+    rows = sweep.Sweeper(model, declared_, {}, None).run(sweep.parse_grid(grid, declared_))
+    for row in rows:
+        names = [g.split("=")[0] for g in grid]
+        over = {k: v for k, v in zip(names, row.values, strict=True)}
+        try:
+            summary = netspec.load(path, **over).summary()
+        except NetspecError as exc:
+            assert row.error == " ".join(printable(exc.headline()).split("\n")), row
+            continue
+        assert row.error is None, row
+        assert row.output == tuple(summary["output"])
+        assert (row.parameters, row.macs) == (summary["parameters"], summary["macs"]), row
+
+
 def test_deeplabv3_rows_are_inferred_again_and_equal_check(monkeypatch: pytest.MonkeyPatch) -> None:
     """DeepLabV3's image pooling resizes to its block's input size, an argument of that layer
     alone: the rows after the first are its network inferred again (the layer bound again at
