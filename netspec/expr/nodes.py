@@ -371,14 +371,20 @@ def value_names(node: Expr) -> set[str]:
     out: set[str] = set()
     stack = [node]
     while stack:
-        item = strip(stack.pop())
-        if isinstance(item, Name):
+        item = stack.pop()
+        # (exact types rather than isinstance, and the leaves first: every spec's checks walk
+        # every expression here)
+        if type(item) is Name:
             out.add(item.id)
-        elif isinstance(item, ListComp):
-            out |= _comprehension_names(item, value_names)
-        elif isinstance(item, Call):
-            stack += [a for a in item.args]
+        elif type(item) is Const:
+            continue
+        elif type(item) is Located:
+            stack.append(item.node)
+        elif type(item) is Call:
+            stack += item.args
             stack += [v for _, v in item.kwargs]
+        elif type(item) is ListComp:
+            out |= _comprehension_names(item, value_names)
         else:
             for slot in getattr(item, "__slots__", ()):
                 child = getattr(item, slot, None)

@@ -6,7 +6,8 @@ the static analysis of a large model. This module parses the same grammar by rec
 with the same offsets, through the builders the transformer uses (``number_node``,
 ``call_node``…), so both refuse the same texts for the same reasons.
 
-It never reports an error itself: on anything it does not take — a syntax error, a character or
+It reports no error of the text itself (only, where asked, that its tree nests deeper than
+the entry point's limit): on anything it does not take — a syntax error, a character or
 token it does not expect, a check of a builder that fails, a keyword where lark's contextual
 lexer would read a name (``f(if=1)``, ``x.in``) — :func:`parse` returns ``None`` and the caller
 parses the text with lark, the reference, whose errors (message, position, hint) are the ones
@@ -28,6 +29,7 @@ from netspec.source.parser import (
     Argument,
     ForHeader,
     ParamDecl,
+    _depth,
     _Syntax,
     attr_node,
     call_node,
@@ -35,18 +37,23 @@ from netspec.source.parser import (
     name_node,
     number_node,
     string_node,
+    too_deep,
 )
 
-# grammar.lark's terminals, in lark's order of preference (FLOAT before INT, `**` before `*`,
-# longer operators first), each with the whitespace before it (lark's %ignore); the text ends
-# with an empty token, and a character no terminal takes is a token of its own.
+# grammar.lark's terminals, each with the whitespace before it (lark's %ignore); the text ends
+# with an empty token, and a character no terminal takes is a token of its own. Terminals that
+# can begin with the same character are tried in lark's order of preference (FLOAT before INT
+# and before the operator `.`, `**` before `*`, longer operators first); the rest in the order
+# they are frequent in, names first (no terminal gives back what it matched: `*+`, `++`).
 _TOKEN = re.compile(
-    r"([ \t\f\r\n]*)("
-    r"(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+"  # FLOAT
-    r"|[0-9]+"  # INT
-    r"|[A-Za-z_][A-Za-z0-9_]*"  # NAME
+    r"([ \t\f\r\n]*+)("
+    r"[A-Za-z_][A-Za-z0-9_]*+"  # NAME
+    r"|[(),\[\]+\-:]"  # the operators of one character that begin no other
+    r"|\*\*|//|==|>=|<=|!=|[*/%<>=]"  # the other operators
+    r"|(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+"  # FLOAT
+    r"|[0-9]++"  # INT
+    r"|\."
     r"|'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\""  # STRING
-    r"|\*\*|//|==|>=|<=|!=|[-+*/%<>=(),.:\[\]]"  # an operator
     r"|\Z|[\s\S])"
 )
 _OPERATORS = frozenset("** // == >= <= != - + * / % < > = ( ) , . : [ ]".split())
@@ -410,10 +417,18 @@ def _reduce(entry: tuple[int, str | list[str], int], operands: list[n.Expr]) -> 
             operands.append(n.BoolOp(op, tuple(values), start=start, end=end))
 
 
-def parse(text: str, start: str) -> n.Expr | ForHeader | ParamDecl | None:
+def parse(
+    text: str, start: str, deepest: int | None = None
+) -> n.Expr | ForHeader | ParamDecl | None:
     """``text`` parsed from the grammar rule ``start`` (``expr``, ``for_header`` or
     ``param_decl``) as lark's parser in :mod:`netspec.source.parser` parses it, or ``None``
-    where this parser leaves the text to lark (an error, or anything unusual)."""
+    where this parser leaves the text to lark (an error, or anything unusual).
+
+    Raises:
+        _Syntax: the tree nests deeper than ``deepest`` (where given): the entry point's
+            limit, checked here where the tokens are known — every node owns a token of its
+            own (an operator, a bracket, a name…), so only a text of more tokens can.
+    """
     try:
         parser = _Parser(text)
         result: n.Expr | ForHeader | ParamDecl
@@ -429,4 +444,6 @@ def parse(text: str, start: str) -> n.Expr | ForHeader | ParamDecl | None:
             return None
     except (_Unhandled, _Syntax, RecursionError):
         return None
+    if deepest is not None and len(parser.kinds) - 1 > deepest and _depth(result) > deepest:
+        raise too_deep()
     return result

@@ -632,19 +632,23 @@ def _parse(text: str, start: str) -> Any:
 def _parse_text(text: str, start: str) -> Any:
     """``text`` parsed from the rule ``start`` by the fast parser or else by lark, within the
     limits of length and depth (uncached: see :func:`_parse`)."""
-    from netspec.source.fastparse import parse
-
     _precheck(text)
     if not text.strip():
         raise _Syntax(0, "the expression is empty")
-    tree = parse(text, start)  # the same tree as lark's, several times faster, or None
+    # the same tree as lark's, several times faster, its depth checked; or None
+    tree = fastparse.parse(text, start, MAX_DEPTH)
     if tree is None:
         tree = _parse_lark(text, start)
-    # every node owns a token of its own (an operator, a bracket, a name…), so a tree is no
-    # deeper than its text is long
-    if len(text) > MAX_DEPTH and _depth(tree) > MAX_DEPTH:
-        raise _Syntax(0, f"the expression nests deeper than {MAX_DEPTH} levels")
+        # every node owns a token of its own (an operator, a bracket, a name…), so a tree is
+        # no deeper than its text is long
+        if len(text) > MAX_DEPTH and _depth(tree) > MAX_DEPTH:
+            raise too_deep()
     return tree
+
+
+def too_deep() -> _Syntax:
+    """The error of a text whose tree nests deeper than :data:`MAX_DEPTH`."""
+    return _Syntax(0, f"the expression nests deeper than {MAX_DEPTH} levels")
 
 
 _parse_cached = functools.lru_cache(maxsize=8192)(_parse_text)
@@ -705,3 +709,7 @@ def parse_param(text: str, origin: n.Origin | None = None) -> tuple[str, n.Locat
         return decl.name, None
     d = decl.default
     return decl.name, n.Located(d, origin, start=d.start, end=d.end)
+
+
+# the fast parser builds its trees through this module's node builders: imported once they are
+from netspec.source import fastparse  # noqa: E402

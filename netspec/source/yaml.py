@@ -8,6 +8,10 @@ document fails at its first alias over budget, not after filling memory). The fi
 the text is the one reported, whichever PyYAML is installed: one that PyYAML finds further on,
 reading ahead of its events (or at its own nesting limit), does not hide it (see ``_events``).
 
+The part of YAML that specs are written in (block mappings and sequences, a scalar or flow list
+on each line) is read line by line by :mod:`netspec.source.fastyaml` instead, into the same tree
+(libyaml's marks included); it leaves everything else, errors included, to the events.
+
 Plain scalars are resolved with YAML 1.2's core schema (``true``/``false``, ``null``, decimal
 integers and floats); ``yes``/``no``/``on``/``off`` stay strings. Tags other than the standard
 ``!!str``-style ones are refused, as are duplicate keys and multi-document streams.
@@ -184,7 +188,12 @@ def compose(text: str, name: str) -> YNode:
             _at(source, surrogate.start()),
             where="document",
         )
-    root = _compose_events(_events(source), source)
+    from netspec.source import fastyaml
+
+    # the same tree, read faster, from the YAML that specs are written in (libyaml's marks)
+    root = fastyaml.compose(source) if _Loader is getattr(yaml, "CSafeLoader", None) else None
+    if root is None:
+        root = _compose_events(_events(source), source)
     if root is None or (isinstance(root, YScalar) and root.value is None):
         raise SourceError(
             "the file is empty",

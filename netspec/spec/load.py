@@ -212,18 +212,25 @@ def read_file(path: Path) -> Loaded:
     its content is (a file whose size the system does not report, a pipe or ``/proc``, is read
     up to the limit and one byte more).
     """
-    return read_text(_read_bounded(path), display_name(path), path)
-
-
-def _read_bounded(path: Path) -> str:
     name = display_name(path)
+    return read_text(_read_bounded(path, name), name, path)
+
+
+def _read_bounded(path: Path, name: str) -> str:
+    """The text of ``path`` (named ``name`` in errors), read up to the limit."""
     document = Span(Source(name, ""), 1, 1)
     too_large = f"the file is larger than {ysrc.MAX_BYTES // (1024 * 1024)} MiB"
     try:
         with path.open("rb") as handle:
-            if os.fstat(handle.fileno()).st_size > ysrc.MAX_BYTES:
+            size = os.fstat(handle.fileno()).st_size
+            if size > ysrc.MAX_BYTES:
                 raise SourceError(too_large, document, "document")
-            data = handle.read(ysrc.MAX_BYTES + 1)
+            # the size the system reports and a byte more, then on up to the limit if there is
+            # more (a file that grew, or one whose size is not reported): one read of the
+            # limit would allocate its 4 MiB for every file
+            data = handle.read(size + 1)
+            if len(data) > size:
+                data += handle.read(ysrc.MAX_BYTES + 1 - len(data))
     except OSError as exc:
         raise NetspecError(f"cannot read {name}: {exc.strerror or exc}") from None
     if len(data) > ysrc.MAX_BYTES:
@@ -334,7 +341,8 @@ def _value_names(spec: m.SpecFile) -> Any:
     stack: list[Any] = [spec.layers, *spec.blocks.items()]
     while stack:
         item = stack.pop()
-        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], m.BlockDef):
+        kind = type(item)  # (not isinstance: a slow path with a pydantic model's class)
+        if kind is tuple and len(item) == 2 and type(item[1]) is m.BlockDef:
             block_name, block = item
             for param in block.params:
                 span = param.span or block.span
@@ -342,18 +350,18 @@ def _value_names(spec: m.SpecFile) -> Any:
             for name in block.let:
                 span = block.key_span(f"let.{name}")
                 yield name, "let name", span, f"blocks.{block_name}.let.{name}"
-            item = block
-        if isinstance(item, m.ForEntry):
+            item, kind = block, m.BlockDef
+        if kind is m.ForEntry:
             for name in item.for_.names:
                 yield name, "loop variable", item.for_.span or item.span, "for"
-        elif isinstance(item, m.RepeatEntry) and item.as_ is not None:
+        elif kind is m.RepeatEntry and item.as_ is not None:
             yield item.as_, "loop variable", item.key_span("as"), "as"
-        if isinstance(item, BaseModel):
-            stack.extend(getattr(item, field) for field in type(item).model_fields)
-        elif isinstance(item, list | tuple):
+        if kind is list or kind is tuple:
             stack.extend(item)
-        elif isinstance(item, dict):
+        elif kind is dict:
             stack.extend(item.values())
+        elif not isinstance(item, m.Code | str | None) and isinstance(item, BaseModel):
+            stack.extend(getattr(item, field) for field in kind.model_fields)
 
 
 def _load_chain(loaded: Loaded, seen: list[Path]) -> m.SpecFile:
@@ -389,7 +397,7 @@ def _read_base(path: Path, span: Span | None) -> Loaded:
     hint = "extends names a spec: a .yaml or .ns file with a `netspec` key, or a bundled spec"
     if path.suffix not in (*FORMATS, ".yml"):
         raise SpecError(f"{name} is not a spec file (.yaml, .yml or .ns)", span, "extends", hint)
-    text = _read_bounded(path)
+    text = _read_bounded(path, name)
     if not _declares_netspec(text, path):
         raise SpecError(f"{name} is not a netspec spec (no `netspec:` key)", span, "extends", hint)
     return read_text(text, name, path)
@@ -486,7 +494,8 @@ def check_parallel(entries: Any, allowed: bool, where: str) -> None:
     block's layers (its body, ``then``, or a path of another ``parallel``), where lowering
     turns them into paths and a merge, and nowhere else."""
     for entry in entries if isinstance(entries, list) else [entries]:
-        if isinstance(entry, m.ParallelEntry):
+        kind = type(entry)  # (not isinstance: a slow path with a pydantic model's class)
+        if kind is m.ParallelEntry:
             if not allowed:
                 raise SpecError(
                     "parallel paths are written directly in a block's layers (its body, "
@@ -506,14 +515,12 @@ def check_parallel(entries: Any, allowed: bool, where: str) -> None:
                 )
             for path in entry.parallel:
                 check_parallel(path, True, where)
-        elif isinstance(entry, m.ForEntry | m.RepeatEntry):
+        elif kind is m.ForEntry or kind is m.RepeatEntry:
             check_parallel(entry.do, False, where)
-        elif isinstance(entry, m.IfEntry):
+        elif kind is m.IfEntry:
             check_parallel(entry.then, False, where)
             check_parallel(entry.else_, False, where)
-        elif isinstance(entry, m.NamedEntry) and not isinstance(
-            entry.value, m.LayerRef | m.MappingCall
-        ):
+        elif kind is m.NamedEntry and not isinstance(entry.value, m.LayerRef | m.MappingCall):
             if allowed and entry.name.text == "parallel" and isinstance(entry.value, list):
                 # paths written without their own lists read as one sequence named `parallel`
                 raise SpecError(
@@ -880,30 +887,34 @@ class _Binder:
         return ".".join(self.path) or None
 
     def bind(self, obj: Any, node: ysrc.YNode) -> None:
+        # (what ``obj`` is, told by its type where that suffices: ``isinstance`` with a pydantic
+        # model's class is a slow path when it fails, and this runs for every value of a spec)
+        kind = type(obj)
         if isinstance(obj, m.Code):
             try:
                 self._code(obj, node)
             except NetspecError as exc:
                 raise exc.locate(None, self.where()) from None
-        elif isinstance(obj, m.NamedEntry):
+        elif kind is m.NamedEntry:
             self._named(obj, node)
-        elif isinstance(obj, m.MappingCall):
+        elif kind is m.MappingCall:
             self._mapping(obj, node)
-        elif isinstance(obj, BaseModel):
-            self._model(obj, node)
-        elif isinstance(obj, list):
+        elif kind is list:
             items = node.items if isinstance(node, ysrc.YSeq) else [node]
             for index, (item, child) in enumerate(zip(obj, items, strict=False)):
-                named = isinstance(item, m.NamedEntry)
+                named = type(item) is m.NamedEntry
                 if not named:
                     self.path.append(str(index))
                 self.bind(item, child)
                 if not named:
                     self.path.pop()
-        elif isinstance(obj, dict) and isinstance(node, ysrc.YMap):
-            for key_node, child in node.items:
-                if key_node.value in obj:
-                    self.bind(obj[key_node.value], child)
+        elif kind is dict:
+            if isinstance(node, ysrc.YMap):
+                for key_node, child in node.items:
+                    if key_node.value in obj:
+                        self.bind(obj[key_node.value], child)
+        elif isinstance(obj, BaseModel):
+            self._model(obj, node)
 
     def _model(self, obj: BaseModel, node: ysrc.YNode) -> None:
         # (positions are written into the private attributes' dict directly: pydantic's
@@ -915,7 +926,9 @@ class _Binder:
             key_spans = private["_key_spans"]
         if not isinstance(node, ysrc.YMap):
             return
-        fields = _fields_by_key(type(obj))
+        kind = type(obj)
+        fields = _fields_by_key(kind)
+        spec, block = kind is m.SpecFile, kind is m.BlockDef
         for key_node, child in node.items:
             key = str(key_node.value)
             name = fields.get(key)
@@ -924,21 +937,21 @@ class _Binder:
             if key_spans is not None:
                 key_spans[key] = key_node.span
             value = getattr(obj, name)
-            if isinstance(obj, m.SpecFile) and name == "params":
+            if spec and name == "params":
                 self._params(obj, value, child)
-            elif isinstance(obj, m.SpecFile | m.BlockDef) and name == "let":
+            elif (spec or block) and name == "let":
                 self._let(value, child, obj)
-            elif isinstance(obj, m.SpecFile | m.BlockDef) and name == "tensors":
+            elif (spec or block) and name == "tensors":
                 self._tensors(value, child, obj)
-            elif isinstance(obj, m.SpecFile) and name == "blocks":
+            elif spec and name == "blocks":
                 self._blocks(value, child)
-            elif isinstance(obj, m.BlockDef) and name == "branches" and value is not None:
+            elif block and name == "branches" and value is not None:
                 self._branches(value, child, obj)
-            elif isinstance(obj, m.ShortcutDef) and name == "name":
+            elif kind is m.ShortcutDef and name == "name":
                 check_layer_name(value, child.span, self.where() or value)
-            elif isinstance(obj, m.RepeatEntry) and name == "as_" and value is not None:
+            elif kind is m.RepeatEntry and name == "as_" and value is not None:
                 check_value_name(value, "loop variable", key_node.span, "as")
-            elif isinstance(obj, m.SpecFile) and name != "layers":
+            elif spec and name != "layers":
                 try:
                     self.bind(value, child)
                 except NetspecError as exc:
@@ -946,7 +959,7 @@ class _Binder:
             else:
                 self.bind(value, child)
 
-    def _params(self, spec: m.SpecFile, params: dict[str, Any], node: ysrc.YNode) -> None:
+    def _params(self, spec: BaseModel, params: dict[str, Any], node: ysrc.YNode) -> None:
         if not isinstance(node, ysrc.YMap):
             return
         key_spans = _private(spec)["_key_spans"]
@@ -959,7 +972,7 @@ class _Binder:
                 self._model(value, child)
                 _private(value)["_span"] = key_node.span
 
-    def _let(self, let: dict[str, m.Expression], node: ysrc.YNode, owner: m.Node) -> None:
+    def _let(self, let: dict[str, m.Expression], node: ysrc.YNode, owner: BaseModel) -> None:
         if not isinstance(node, ysrc.YMap):
             return
         key_spans = _private(owner)["_key_spans"]
@@ -973,7 +986,9 @@ class _Binder:
             except NetspecError as exc:
                 raise exc.locate(None, self.where() or where) from None
 
-    def _tensors(self, tensors: dict[str, m.Expression], node: ysrc.YNode, owner: m.Node) -> None:
+    def _tensors(
+        self, tensors: dict[str, m.Expression], node: ysrc.YNode, owner: BaseModel
+    ) -> None:
         if not isinstance(node, ysrc.YMap):
             return
         key_spans = _private(owner)["_key_spans"]
@@ -1001,11 +1016,12 @@ class _Binder:
             self.path.pop()
 
     def _branches(
-        self, branches: dict[str, Any] | list[Any], node: ysrc.YNode, owner: m.Node
+        self, branches: dict[str, Any] | list[Any], node: ysrc.YNode, owner: BaseModel
     ) -> None:
+        key_spans = _private(owner)["_key_spans"]
         if isinstance(node, ysrc.YSeq) and isinstance(branches, list):  # numbered paths
             for i, child in enumerate(node.items):
-                owner._key_spans[f"branches.{i}"] = child.span
+                key_spans[f"branches.{i}"] = child.span
                 self.path.append(str(i))
                 self.bind(branches[i], child)
                 self.path.pop()
@@ -1014,7 +1030,7 @@ class _Binder:
             return
         for key_node, child in node.items:
             name = str(key_node.value)
-            owner._key_spans[f"branches.{name}"] = key_node.span
+            key_spans[f"branches.{name}"] = key_node.span
             self.path.append(name)
             try:
                 check_layer_name(name, key_node.span, self.where() or name)

@@ -228,17 +228,7 @@ def _entry_kind(value: Any) -> str | None:
     """Classify a raw layer entry (see :data:`LayerEntry`)."""
     if isinstance(value, str | LayerRef):
         return "call"
-    entries = (ForEntry, RepeatEntry, IfEntry, ParallelEntry, NamedEntry, MappingCall)
-    if isinstance(value, entries):
-        return {
-            ForEntry: "for",
-            RepeatEntry: "repeat",
-            IfEntry: "if",
-            ParallelEntry: "parallel",
-            NamedEntry: "named",
-            MappingCall: "mapping",
-        }[type(value)]
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # (first: what a spec holds, and a cheap test)
         for key in ("for", "repeat", "if"):
             if key in value:
                 return key
@@ -252,6 +242,17 @@ def _entry_kind(value: Any) -> str | None:
                 if not any(k in inner for k in ("for", "repeat", "if")):
                     return "mapping"
             return "named"
+        return None
+    entries = (ForEntry, RepeatEntry, IfEntry, ParallelEntry, NamedEntry, MappingCall)
+    if isinstance(value, entries):
+        return {
+            ForEntry: "for",
+            RepeatEntry: "repeat",
+            IfEntry: "if",
+            ParallelEntry: "parallel",
+            NamedEntry: "named",
+            MappingCall: "mapping",
+        }[type(value)]
     return None
 
 

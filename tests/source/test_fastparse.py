@@ -101,8 +101,10 @@ def agree(text: str, start: str, must_take: bool = False) -> Any:
     else:
         assert dump(got) == dump(expected), text
         outcome = "the same tree"
-    if not isinstance(expected, _Syntax):  # what lets _parse_cached skip _depth on short texts
+    if not isinstance(expected, _Syntax):  # what lets the parsers skip _depth on short texts
         assert parser._depth(expected) <= len(text)
+        if got is not None:  # (the fast parser's bound: its tokens)
+            assert parser._depth(got) <= len(fastparse._tokens(text)[0]) - 1
     if currently_in_test_context():
         note(f"{start}: {text!r}: {outcome}")
         event(f"{start}: {outcome}")
@@ -457,6 +459,17 @@ def test_chains_of_the_longest_text_parse_without_recursion(chain: str) -> None:
     else:
         with pytest.raises(_Syntax, match="nests deeper"):
             parser._parse_cached.__wrapped__(text, "expr")
+
+
+def test_the_fast_parser_checks_the_depth_where_asked() -> None:
+    """The entry point's limit, checked by the fast parser on texts of more tokens than it
+    (every node owns a token): the same error as lark's path gives."""
+    deep = "-" * MAX_DEPTH + "1"  # one level more than the limit
+    assert fastparse.parse(deep[1:], "expr", MAX_DEPTH) is not None
+    assert fastparse.parse(deep, "expr") is not None
+    with pytest.raises(_Syntax, match="nests deeper") as info:
+        fastparse.parse(deep, "expr", MAX_DEPTH)
+    assert error(info.value) == entry(deep, "expr", fast=False)
 
 
 LONG = {
