@@ -997,6 +997,10 @@ def _misspelt(
     )
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+"""Values :func:`_collect` finds no code in."""
+
+
 def _collect(
     obj: Any,
     where: str,
@@ -1009,6 +1013,9 @@ def _collect(
     """Every piece of code in ``obj`` (``where`` it is: a layer's path, a key's, whether in a
     block), in order; the loop variables of its loops into ``known`` (``loop``: inside one,
     where an unnamed layer's path is no longer its index)."""
+    kind = type(obj)
+    if kind in _LEAVES:  # most of what a spec holds (a failing isinstance against a
+        return  # pydantic model class goes through its metaclass: tested last)
     if isinstance(obj, m.Code):
         out.append((obj, where or "layers", in_block))
         return
