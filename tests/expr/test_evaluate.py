@@ -43,6 +43,9 @@ from netspec.expr.evaluate import (
     show,
     tracing,
 )
+from netspec.expr.evaluate import (
+    COMPARISONS as COMPARE_OPS,
+)
 from netspec.expr.render import render, render_iterable
 from netspec.source import fastparse, parser
 from netspec.source.parser import parse_expr
@@ -487,11 +490,14 @@ def test_a_traced_result_holds_wherever_its_guards_do(
         try:
             if op == "truth":
                 test = bool(run_python(render(left, python=True), moved))
+            elif op == "int":  # (a value's kind: see evaluate.counted)
+                test = type(run_python(render(left, python=True), moved)) is int
             else:
                 a = run_python(render(left, python=True), moved)
                 b = run_python(render(right, python=True), moved)
-                test = bool(COMPARE[op](a, b))
-        except Exception:  # noqa: BLE001 - a guard that fails to compute does not hold
+                test = bool(COMPARE_OPS[op](a, b))
+        except (ArithmeticError, TypeError, ValueError):  # (a guard failing does not hold)
+            event("a guard fails to compute")
             return
         if test != truth:
             return
@@ -501,16 +507,6 @@ def test_a_traced_result_holds_wherever_its_guards_do(
         return  # (the language's bounds, which a program leaves to its caller: see Program)
     event("the guards hold at other values" if moved != env else "the same values")
     assert same(_python_value(result, moved), there), (trace.guards, moved)
-
-
-COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
 
 
 X = Sym(n.Name("x"))
