@@ -396,11 +396,16 @@ def value_names(node: Expr) -> set[str]:
 
 
 def free_names(node: Expr) -> set[str]:
-    """Every :class:`Name` that ``node`` reads."""
+    """Every :class:`Name` that ``node`` reads, each part of it visited once (a size shares
+    parts among its parts: walked as a tree, each would be walked once per path to it)."""
     out: set[str] = set()
+    seen: set[int] = set()  # (parts of ``node``, which keeps them: no other takes their id)
     stack = [node]
     while stack:
         n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
         if isinstance(n, Name):
             out.add(n.id)
         elif isinstance(n, Located):

@@ -117,12 +117,12 @@ def needs_tuple(name: str) -> bool:
 def comprehension_parts(node: n.ListComp) -> tuple[str, list[str]]:
     """A comprehension as generated code writes it inside ``tuple(…)``: its element, then each
     ``for …`` and ``if …`` — the pieces ruff puts on lines of their own when it is too long."""
-    return _Renderer(True).comprehension(node)
+    return Renderer(True).comprehension(node)
 
 
 def render_iterable(node: n.Expr) -> str:
     """``node`` as the Python iterable of a ``for`` loop: ``range(n)``, not ``tuple(range(n))``."""
-    return _Renderer(True).iterable(node, _IF)
+    return Renderer(True).iterable(node, _IF)
 
 
 def render(node: n.Expr, python: bool = False) -> str:
@@ -133,16 +133,29 @@ def render(node: n.Expr, python: bool = False) -> str:
         python: write Python source (``True``, tuples ``(1, 2)``, double-quoted strings)
             instead of spec syntax (``true``, lists ``[1, 2]``).
     """
-    return _Renderer(python).run(node)
+    return Renderer(python).run(node)
 
 
-class _Renderer:
+class Renderer:
+    """Writes expressions as text (see :func:`render`), each part once: an expression may share
+    a part among several of its parts (a size that one arm of a condition leaves alone is the
+    same object in the size after it), and written as a tree each would be written once per
+    path to it. One renderer keeps what it wrote, to write several expressions sharing parts
+    (the code generator's layout of one expression)."""
+
     def __init__(self, python: bool) -> None:
         self.python = python
+        self.parts: dict[tuple[int, int], tuple[n.Expr, str]] = {}
+        """By part (its identity) and the precedence it needs: the part (kept, so that no
+        other takes its identity) and its text."""
 
     def run(self, node: n.Expr, need: int = _IF) -> str:
-        text = self._node(n.strip(node))
-        return f"({text})" if _precedence(node) < need else text
+        key = (id(node), need)
+        done = self.parts.get(key)
+        if done is None:
+            text = self._node(n.strip(node))
+            done = self.parts[key] = (node, f"({text})" if _precedence(node) < need else text)
+        return done[1]
 
     def _node(self, node: n.Expr) -> str:
         if isinstance(node, n.Const):

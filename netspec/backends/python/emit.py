@@ -77,6 +77,7 @@ from netspec.expr.evaluate import (
 )
 from netspec.expr.render import (
     _IF,
+    Renderer,
     _precedence,
     literal,
     needs_tuple,
@@ -217,6 +218,12 @@ class ClassCode:
     """Its other inputs' dimensions the constructor takes next: (input, dimension, name)."""
 
 
+def _text(node: n.Expr) -> str:
+    """``node`` as Python source (each shared part written once: see
+    :class:`~netspec.expr.render.Renderer`)."""
+    return render(node, python=True)
+
+
 def _py(value: Any, x: str = "x") -> PyExpr:
     """A value or symbolic expression as a layout-able Python expression."""
     if value is X:
@@ -238,71 +245,125 @@ def _expr(node: n.Expr) -> PyExpr:
     """``node`` as a layout-able expression: calls and displays as brackets, comprehensions,
     conditional expressions and operator chains as parts that split where a line is too long
     (checked against the one-line rendering, which stays the reference)."""
-    laid = _laid_out(n.strip(node))
-    if laid is not None and laid.flat() == render(node, python=True):
-        return laid
-    return _plain_expr(node)
+    return _Layout().expr(node)
 
 
 def _laid_out(node: n.Expr) -> PyExpr | None:
-    if isinstance(node, n.IfExp):
-        test = render(node.test, python=True)
-        test = f"({test})" if _precedence(node.test) <= _IF else test
-        return Chain(
-            (_operand(node.body, _IF + 1), Atom(f"if {test}"), _prefixed("else ", node.orelse))
-        )
-    if isinstance(node, n.ListComp):
-        parts: list[PyExpr] = [_expr(node.element)]
-        for clause in node.clauses:
-            iterable = render(n.ListComp(n.Name("_"), (clause,)), python=True)
-            parts.append(Atom(iterable[len("tuple(_ ") : -1].split(" if ")[0]))
-            parts += [Atom(f"if {render(c, python=True)}") for c in clause.conditions]
-        return Bracket("tuple(", (Item(Chain(tuple(parts))),), ")", commas=False)
-    if isinstance(node, n.Binary):
-        group = next((g for g in _CHAINED if node.op in g), None)
-        if group is None:
-            return None
-        operands: list[tuple[str, n.Expr]] = []
-        left: n.Expr = node
-        while isinstance(left, n.Binary) and left.op in group:
-            operands.insert(0, (left.op, left.right))
-            left = n.strip(left.left)
-        if isinstance(left, n.OpChain) and left.ops[0] in group:  # a long chain, extended
-            operands[:0] = list(zip(left.ops, left.values[1:], strict=True))
-            left = n.strip(left.values[0])
-        p = _precedence(node)
-        parts = [_operand(left, p)]
-        parts += [_prefixed(f"{op} ", right, p + 1) for op, right in operands]
-        return Chain(tuple(parts))
-    call, close = node, ")"
-    if isinstance(node, n.Index) and isinstance(node.index, n.Const):  # `f(a, b)[1]`
-        call, close = n.strip(node.value), f")[{render(node.index, python=True)}]"
-    if isinstance(call, n.Call) and isinstance(call.func, n.Name) and not call.kwargs:
-        args = tuple(Item(_expr(a)) for a in call.args)
-        return Bracket(f"{call.func.id}(", args, close)
-    if isinstance(node, n.BoolOp):  # black splits before each `and`/`or`
-        p = _precedence(node)
-        parts = [_operand(node.values[0], p + 1)]
-        parts += [_prefixed(f"{node.op} ", v, p + 1) for v in node.values[1:]]
-        return Chain(tuple(parts))
-    if isinstance(node, n.OpChain):  # split across lines like a short chain
-        p = _precedence(node)
-        parts = [_operand(node.values[0], p)]
-        parts += [
-            _prefixed(f"{op} ", value, p + 1)
-            for op, value in zip(node.ops, node.values[1:], strict=True)
-        ]
-        return Chain(tuple(parts))
-    return None
+    """``node``'s own layout (see :meth:`_Layout.laid_out`), ``None`` where it has none."""
+    return _Layout().laid_out(node)
 
 
-def _operand(node: n.Expr, need: int) -> PyExpr:
-    """``node`` as an operand that binds at least as tightly as ``need``: bracketed where it
-    does not (``(a + b) // 2``), split inside its brackets where it is too long."""
-    inner = _expr(node)
-    if _precedence(node) < need:
-        return Bracket("(", (Item(inner),), ")", commas=False)
-    return inner
+class _Layout:
+    """Laying out one expression (:func:`_expr`), each of its parts once.
+
+    A size shares its parts with the sizes it is made from: a size that one arm of a
+    condition (or of a choice, or one path of a ``parallel``) leaves alone is the same object
+    in the expression after it, so that conditions and blocks nested in each other make sizes
+    that are small as graphs of objects and many times larger as trees, every level of
+    nesting multiplying them. Laid out as a tree, a part was laid out (and written, to check
+    the layout against the text) once per path to it, and again at each level above it; here
+    once, by identity (hashing an expression walks its tree), for the one expression.
+    """
+
+    def __init__(self) -> None:
+        self.text = Renderer(python=True)
+        self.laid: dict[int, tuple[n.Expr, PyExpr]] = {}
+        """By part (its identity): the part (kept, so that no other takes its identity) and
+        its layout."""
+
+    def expr(self, node: n.Expr) -> PyExpr:
+        """:func:`_expr`."""
+        if id(node) not in self.laid:
+            laid = self.laid_out(n.strip(node))
+            if laid is None or laid.flat() != self.text.run(node):
+                laid = self.plain(node)
+            self.laid[id(node)] = (node, laid)
+        return self.laid[id(node)][1]
+
+    def laid_out(self, node: n.Expr) -> PyExpr | None:
+        """A conditional expression, a comprehension, a chain of operators or a call split
+        where it does not fit; ``None`` for any other expression."""
+        if isinstance(node, n.IfExp):
+            test = self.text.run(node.test)
+            test = f"({test})" if _precedence(node.test) <= _IF else test
+            return Chain(
+                (
+                    self.operand(node.body, _IF + 1),
+                    Atom(f"if {test}"),
+                    self.prefixed("else ", node.orelse),
+                )
+            )
+        if isinstance(node, n.ListComp):
+            parts: list[PyExpr] = [self.expr(node.element)]
+            for clause in node.clauses:
+                iterable = self.text.run(n.ListComp(n.Name("_"), (clause,)))
+                parts.append(Atom(iterable[len("tuple(_ ") : -1].split(" if ")[0]))
+                parts += [Atom(f"if {self.text.run(c)}") for c in clause.conditions]
+            return Bracket("tuple(", (Item(Chain(tuple(parts))),), ")", commas=False)
+        if isinstance(node, n.Binary):
+            group = next((g for g in _CHAINED if node.op in g), None)
+            if group is None:
+                return None
+            operands: list[tuple[str, n.Expr]] = []
+            left: n.Expr = node
+            while isinstance(left, n.Binary) and left.op in group:
+                operands.insert(0, (left.op, left.right))
+                left = n.strip(left.left)
+            if isinstance(left, n.OpChain) and left.ops[0] in group:  # a long chain, extended
+                operands[:0] = list(zip(left.ops, left.values[1:], strict=True))
+                left = n.strip(left.values[0])
+            p = _precedence(node)
+            parts = [self.operand(left, p)]
+            parts += [self.prefixed(f"{op} ", right, p + 1) for op, right in operands]
+            return Chain(tuple(parts))
+        call, close = node, ")"
+        if isinstance(node, n.Index) and isinstance(node.index, n.Const):  # `f(a, b)[1]`
+            call, close = n.strip(node.value), f")[{self.text.run(node.index)}]"
+        if isinstance(call, n.Call) and isinstance(call.func, n.Name) and not call.kwargs:
+            args = tuple(Item(self.expr(a)) for a in call.args)
+            return Bracket(f"{call.func.id}(", args, close)
+        if isinstance(node, n.BoolOp):  # black splits before each `and`/`or`
+            p = _precedence(node)
+            parts = [self.operand(node.values[0], p + 1)]
+            parts += [self.prefixed(f"{node.op} ", v, p + 1) for v in node.values[1:]]
+            return Chain(tuple(parts))
+        if isinstance(node, n.OpChain):  # split across lines like a short chain
+            p = _precedence(node)
+            parts = [self.operand(node.values[0], p)]
+            parts += [
+                self.prefixed(f"{op} ", value, p + 1)
+                for op, value in zip(node.ops, node.values[1:], strict=True)
+            ]
+            return Chain(tuple(parts))
+        return None
+
+    def operand(self, node: n.Expr, need: int) -> PyExpr:
+        """``node`` as an operand that binds at least as tightly as ``need``: bracketed where it
+        does not (``(a + b) // 2``), split inside its brackets where it is too long."""
+        inner = self.expr(node)
+        if _precedence(node) < need:
+            return Bracket("(", (Item(inner),), ")", commas=False)
+        return inner
+
+    def prefixed(self, text: str, node: n.Expr, need: int = _IF) -> PyExpr:
+        return _with_prefix(text, self.operand(node, need))
+
+    def plain(self, node: n.Expr) -> PyExpr:
+        node = n.strip(node)
+        if isinstance(node, n.ListExpr):
+            return Bracket("(", tuple(Item(self.expr(i)) for i in node.items), ")", tuple_like=True)
+        if isinstance(node, n.DictExpr):
+            items = tuple(
+                Item(self.expr(v), self.text.run(k), ": ")
+                for k, v in zip(node.keys, node.values, strict=True)
+            )
+            return Bracket("{", items, "}")
+        if isinstance(node, n.Call) and isinstance(node.func, n.Name):
+            args = tuple(Item(self.expr(a)) for a in node.args)
+            kwargs = tuple(Item(self.expr(v), k, "=") for k, v in node.kwargs)
+            made = Bracket(f"{python_function(node.func.id)}(", args + kwargs, ")")
+            return Bracket("tuple(", (Item(made),), ")") if needs_tuple(node.func.id) else made
+        return Atom(self.text.run(node))
 
 
 def _for_header(header: str) -> PyExpr | None:
@@ -314,10 +375,6 @@ def _for_header(header: str) -> PyExpr | None:
     return Bracket("for (", items, f") in {rest}", text=header)
 
 
-def _prefixed(text: str, node: n.Expr, need: int = _IF) -> PyExpr:
-    return _with_prefix(text, _operand(node, need))
-
-
 def _with_prefix(text: str, inner: PyExpr) -> PyExpr:
     """``text`` + ``inner``, split where ``inner`` splits (``else a`` / ``+ b``)."""
     if isinstance(inner, Bracket) and inner.text is None:
@@ -325,24 +382,6 @@ def _with_prefix(text: str, inner: PyExpr) -> PyExpr:
     if isinstance(inner, Chain):
         return Chain((_with_prefix(text, inner.parts[0]), *inner.parts[1:]))
     return Atom(text + inner.flat())
-
-
-def _plain_expr(node: n.Expr) -> PyExpr:
-    node = n.strip(node)
-    if isinstance(node, n.ListExpr):
-        return Bracket("(", tuple(Item(_expr(i)) for i in node.items), ")", tuple_like=True)
-    if isinstance(node, n.DictExpr):
-        items = tuple(
-            Item(_expr(v), render(k, python=True), ": ")
-            for k, v in zip(node.keys, node.values, strict=True)
-        )
-        return Bracket("{", items, "}")
-    if isinstance(node, n.Call) and isinstance(node.func, n.Name):
-        args = tuple(Item(_expr(a)) for a in node.args)
-        kwargs = tuple(Item(_expr(v), k, "=") for k, v in node.kwargs)
-        made = Bracket(f"{python_function(node.func.id)}(", args + kwargs, ")")
-        return Bracket("tuple(", (Item(made),), ")") if needs_tuple(node.func.id) else made
-    return Atom(render(node, python=True))
 
 
 def _py_call(pc: PyCall, x: str = "x") -> Bracket:
@@ -413,8 +452,8 @@ def _field_text(expr: n.Expr, bracketed: bool = True) -> str:
     Python's text of the list is a tuple)."""
     inner = n.strip(expr)
     if isinstance(inner, n.ListExpr):
-        return "[" + ", ".join(render(item, python=True) for item in inner.items) + "]"
-    text = render(expr, python=True)
+        return "[" + ", ".join(_text(item) for item in inner.items) + "]"
+    text = _text(expr)
     one = isinstance(inner, n.Name | n.Attr | n.Index | n.Call | n.Const)
     return text if one or not bracketed else f"({text})"
 
@@ -456,7 +495,7 @@ def _negated(test: n.Expr) -> n.Expr:
 def _refuse_count(count: n.Expr, least: int, message: str) -> Stmt:
     """``if <count> < least: raise ValueError(f"<message>, found {<count>!r}")``: a count the
     params give (a repeat's, a stage's depth), refused as check refuses it."""
-    text = render(count, python=True)
+    text = _text(count)
     test = n.Compare(count, ("<",), (n.Const(least),))
     if _in_f_string(text):
         return _refuse(test, message, f"{{{text}!r}}")
@@ -468,18 +507,18 @@ def _refuse_count(count: n.Expr, least: int, message: str) -> Stmt:
 def _if(test: n.Expr, body: list[Stmt]) -> Stmt:
     """``if <test>:`` and ``body``; a long test of ``and``/``or`` split one operand a line
     in brackets, as black splits it."""
-    header = f"if {render(test, python=True)}:"
+    header = f"if {_text(test)}:"
     inner = n.strip(test)
     negated = isinstance(inner, n.Not) and isinstance(n.strip(inner.operand), n.BoolOp)
     chain = n.strip(inner.operand) if isinstance(inner, n.Not) else inner
     laid = _laid_out(chain) if negated or isinstance(chain, n.BoolOp) else None
     expr = None
-    if laid is not None and laid.flat() == render(chain, python=True):
+    if laid is not None and laid.flat() == _text(chain):
         head = "if not (" if negated else "if ("
         expr = Bracket(head, (Item(laid),), "):", commas=False, text=header)
     elif isinstance(chain, n.Call):  # a long call split at its brackets: `if not all(\n…\n):`
         called = _expr(chain)
-        if isinstance(called, Bracket) and called.flat() == render(chain, python=True):
+        if isinstance(called, Bracket) and called.flat() == _text(chain):
             head = ("if not " if isinstance(inner, n.Not) else "if ") + called.head
             expr = replace(called, head=head, close=called.close + ":", text=None)
     return Stmt(header, expr, reads=_reads(test), body=body, block=True)
@@ -1019,7 +1058,7 @@ class Module:
                 decl = declare(code.expr, functools.partial(_evaluate_in, frame=frame, where=at))
             except OpError as exc:
                 raise ShapeError(exc.message, code.span, at, exc.hint) from None
-            text = decl.value(lambda v: render(as_expr(v), python=True))
+            text = decl.value(lambda v: _text(as_expr(v)))
             reads = _reads(*decl.shape, *decl.args)
             param = Bracket("nn.Parameter(", (Item(Atom(text)),), ")")
             out.append(Stmt(f"self.{tensor_name} = ", param, reads=reads))
@@ -1339,8 +1378,7 @@ class Module:
         # tracked the same way in its class)
         reader = Stmt("", reads=frozenset(inner))
         sizes = prune([*_size_code(made, em.tracked_names), reader], em.tracked_names)[:-1]
-        text = "\n".join(line for stmt in sizes for line in stmt.lines(0))
-        ns.taken |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text)) & (em.ns.taken - ns.taken)
+        ns.taken |= _identifiers(sizes) & (em.ns.taken - ns.taken)
         return state.shape, sizes
 
 
@@ -1614,7 +1652,7 @@ class Emitter:
             if module and sizes & self.tracked_names:  # a block's sizes, computed where it is made
                 stmts.append(
                     Stmt(
-                        f"if {render(as_expr(test), python=True)}:",
+                        f"if {_text(as_expr(test))}:",
                         reads=_reads(as_expr(test)),
                         body=pre[0],
                         orelse=pre[1] or None,
@@ -1626,7 +1664,7 @@ class Emitter:
             test_expr: Any = Sym(self.subst(node.test))
             if not module:
                 test_expr = self.capture(test_expr, stmts)
-            cond = render(test_expr.expr, python=True)
+            cond = _text(test_expr.expr)
             cond = f"({cond})" if _precedence(test_expr.expr) <= _IF else cond
             # a choice that is the identity in forward is the input itself; laid out as a
             # conditional expression, split where it does not fit on a line
@@ -1910,7 +1948,7 @@ class Emitter:
             self._sync(s, out)
 
         count = n.Binary("-", given, n.Const(1))
-        header = f"for _ in range({render(count, python=True)}):"
+        header = f"for _ in range({_text(count)}):"
         if self.caller_terms:
             self._caller_loop(count, {}, header, _reads(count), state, stmts, run)
         else:
@@ -2134,7 +2172,7 @@ class Emitter:
                 given = self.subst(entry.repeat.expr)
                 if not isinstance(n.strip(given), n.Const):  # check refuses a count < 0
                     stmts.append(_refuse_count(given, 0, REPEAT_COUNT))
-                header = f"for {entry.as_ or '_'} in range({render(given, python=True)}):"
+                header = f"for {entry.as_ or '_'} in range({_text(given)}):"
                 iterable = given
             else:
                 iterable = self.subst(entry.for_.expr)
@@ -2395,7 +2433,7 @@ class Emitter:
         # in the caller's
         test = as_expr(cond) if self.caller_terms else self.subst(entry.if_.expr)
         return Stmt(
-            f"if {render(test, python=True)}:",
+            f"if {_text(test)}:",
             reads=_reads(test),
             body=then,
             orelse=orelse or None,
@@ -3288,7 +3326,7 @@ class Emitter:
         then_fwd, else_fwd = bodies[-2], bodies[-1]
         if not then_fwd and not else_fwd:
             return
-        test = render(self.capture(Sym(self.subst(entry.if_.expr)), init).expr, python=True)
+        test = _text(self.capture(Sym(self.subst(entry.if_.expr)), init).expr)
         if not then_fwd:
             fwd.append(Stmt(f"if not ({test}):", body=else_fwd, block=True))
             return
@@ -3479,7 +3517,7 @@ class Emitter:
             )
             init.append(
                 Stmt(
-                    f"if {render(cond, python=True)}:",
+                    f"if {_text(cond)}:",
                     reads=_reads(cond),
                     body=made,
                     orelse=[Stmt(f"self.{name} = None")],
@@ -3810,7 +3848,7 @@ def _format(pieces: Sequence[str | n.Expr]) -> PyExpr:
             text = piece.replace("{", "{{").replace("}", "}}")
             fstring, template = fstring + text, template + text
         else:
-            arg = render(piece, python=True)
+            arg = _text(piece)
             args.append(arg)
             fstring, template = fstring + "{" + arg + "}", template + "{}"
     if not any(c in arg for arg in args for c in "\\\"'{}#"):
@@ -3828,50 +3866,84 @@ def _constant(expr: n.Expr) -> Any:
         return UNKNOWN
 
 
-def _tidy(node: n.Expr, test: bool = False) -> n.Expr:
+def _tidy(
+    node: n.Expr, test: bool = False, done: dict[tuple[int, bool], n.Expr] | None = None
+) -> n.Expr:
     """A size expression with what its own text decides folded: ``a == a``, a test found true
     or false, ``x if c else x``, ``max(a, a)``. (``test``: ``node`` is a condition, where
-    ``c and True`` is ``c``.)"""
+    ``c and True`` is ``c``.)
+
+    Each part is tidied once (``done``: the parts tidied so far, by identity, which ``node``
+    keeps theirs, and ``test``), and a part nothing in which changes is itself: a size tidied
+    in each arm of a condition shares with the other arm the parts neither arm changed (see
+    :class:`_Layout`), where copies of them doubled the parts with each condition."""
+    done = {} if done is None else done
+    key = (id(node), test)
+    if key in done:
+        return done[key]
     node = n.strip(node)
+    out = node
     if isinstance(node, n.IfExp):
-        cond, body, orelse = _tidy(node.test, True), _tidy(node.body), _tidy(node.orelse)
+        cond = _tidy(node.test, True, done)
+        body, orelse = _tidy(node.body, False, done), _tidy(node.orelse, False, done)
         if isinstance(cond, n.Const) and isinstance(cond.value, bool):
-            return body if cond.value else orelse
-        return body if body == orelse else n.IfExp(cond, body, orelse)
-    if isinstance(node, n.Compare):
-        left, right = _tidy(node.left), tuple(_tidy(c) for c in node.comparators)
-        if len(node.ops) == 1 and left == right[0] and node.ops[0] in _HOLDS:
-            return n.Const(node.ops[0] in ("==", "<=", ">="))
-        return n.Compare(left, node.ops, right)
-    if isinstance(node, n.BoolOp) and test:
-        values = [_tidy(v, True) for v in node.values]
+            out = body if cond.value else orelse
+        elif body == orelse:
+            out = body
+        elif not _same((cond, body, orelse), (node.test, node.body, node.orelse)):
+            out = n.IfExp(cond, body, orelse)
+    elif isinstance(node, n.Compare):
+        left = _tidy(node.left, False, done)
+        others = tuple(_tidy(c, False, done) for c in node.comparators)
+        if len(node.ops) == 1 and left == others[0] and node.ops[0] in _HOLDS:
+            out = n.Const(node.ops[0] in ("==", "<=", ">="))
+        elif not _same((left, *others), (node.left, *node.comparators)):
+            out = n.Compare(left, node.ops, others)
+    elif isinstance(node, n.BoolOp) and test:
+        values = [_tidy(v, True, done) for v in node.values]
         decided = [v for v in values if isinstance(v, n.Const) and isinstance(v.value, bool)]
-        if any(v.value is (node.op == "or") for v in decided if isinstance(v, n.Const)):
-            return n.Const(node.op == "or")
         values = [v for v in values if v not in decided]
-        if not values:
-            return n.Const(node.op == "and")
-        return values[0] if len(values) == 1 else n.BoolOp(node.op, tuple(values))
-    if isinstance(node, n.Not) and test:
-        operand = _tidy(node.operand, True)
+        if any(v.value is (node.op == "or") for v in decided if isinstance(v, n.Const)):
+            out = n.Const(node.op == "or")
+        elif not values:
+            out = n.Const(node.op == "and")
+        elif len(values) == 1:
+            out = values[0]
+        elif not _same(values, node.values):
+            out = n.BoolOp(node.op, tuple(values))
+    elif isinstance(node, n.Not) and test:
+        operand = _tidy(node.operand, True, done)
         if isinstance(operand, n.Const) and isinstance(operand.value, bool):
-            return n.Const(not operand.value)
-        return n.Not(operand)
-    if isinstance(node, n.Binary):
-        return n.Binary(node.op, _tidy(node.left), _tidy(node.right))
-    if isinstance(node, n.Call):
-        args = tuple(_tidy(a) for a in node.args)
+            out = n.Const(not operand.value)
+        elif operand is not node.operand:
+            out = n.Not(operand)
+    elif isinstance(node, n.Binary):
+        left, right = _tidy(node.left, False, done), _tidy(node.right, False, done)
+        if not _same((left, right), (node.left, node.right)):
+            out = n.Binary(node.op, left, right)
+    elif isinstance(node, n.Call):
+        args = tuple(_tidy(a, False, done) for a in node.args)
+        kwargs = tuple((k, _tidy(v, False, done)) for k, v in node.kwargs)
+        flat: list[n.Expr] = list(args)
         if node.func in (n.Name("max"), n.Name("min")) and len(args) > 1 and not node.kwargs:
             # max(max(a, b), b) is max(a, b): nested alike, each argument once, in order
-            flat: list[n.Expr] = []
+            flat = []
             for a in args:
                 inner = a.args if isinstance(a, n.Call) and a.func == node.func else (a,)
                 flat += [b for b in inner if b not in flat]
-            if len(flat) == 1:
-                return flat[0]
-            args = tuple(flat)
-        return n.Call(node.func, args, tuple((k, _tidy(v)) for k, v in node.kwargs))
-    return node
+        if len(flat) == 1 and len(args) > 1:
+            out = flat[0]
+        elif not _same(
+            [*flat, *(v for _, v in kwargs)], [*node.args, *(v for _, v in node.kwargs)]
+        ):
+            out = n.Call(node.func, tuple(flat), kwargs)
+    done[key] = out
+    return out
+
+
+def _same(new: Sequence[n.Expr], old: Sequence[n.Expr]) -> bool:
+    """Whether the parts :func:`_tidy` made are the parts it was given, the same objects."""
+    return len(new) == len(old) and all(a is b for a, b in zip(new, old, strict=True))
 
 
 def _assigned(stmts: list[Stmt]) -> set[str]:
@@ -3916,6 +3988,23 @@ def _size_code(stmts: list[Stmt], sizes: set[str]) -> list[Stmt]:
                 )
         elif (targets := _targets(stmt)) and targets <= sizes:
             out.append(stmt)
+    return out
+
+
+def _identifiers(stmts: list[Stmt]) -> set[str]:
+    """The identifiers of the statements' code (and comments), found in each statement's
+    one-line text: laying a statement out splits it only between tokens, and adds keywords
+    (``else``, ``pass``) and brackets, but measures a long expression again at each level it
+    splits."""
+    out: set[str] = set()
+    for stmt in stmts:
+        flat = stmt.expr.flat() if stmt.expr is not None else ""
+        if stmt.block:  # (its header, written by its expression where it has one)
+            line = flat if stmt.expr is not None else stmt.prefix
+            out |= _identifiers(stmt.body) | _identifiers(stmt.orelse or [])
+        else:
+            line = f"{stmt.prefix}{flat}{stmt.suffix} {stmt.comment}"
+        out |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", line))
     return out
 
 

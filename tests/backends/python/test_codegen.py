@@ -29,7 +29,10 @@ from hypothesis import strategies as st
 
 import netspec
 from netspec.backends.module import compare_forward, compare_state, compile_source
+from netspec.backends.python import emit
 from netspec.errors import NetspecError
+from netspec.expr import nodes
+from netspec.expr import render as rendering
 from netspec.spec.load import bundled_names
 from tests.conftest import assert_codegen_refuses, spec_text
 
@@ -1687,3 +1690,109 @@ def test_a_layer_refused_in_a_branch_not_taken_is_refused_by_the_class_there(
     cls()  # the branch not taken
     with pytest.raises(ValueError, match=re.escape(message)):
         cls(p=True)
+
+
+# -- sizes that share their parts -----------------------------------------------------------------
+
+CELLS = """netspec: 1
+name: cells
+input: [3, 64]
+params:
+  width: 4
+  use_bn: false
+blocks:
+  Cell:
+    params: [c]
+    body:
+      - pick: avgpool1d(3, stride=1) if use_bn else conv1d(c, 1)
+      - if: in.channels == c
+        then:
+          - avgpool1d(3, stride=1)
+      - if: in.channels == 2 * c
+        then:
+          - maxpool1d(3, stride=1)
+        else:
+          - avgpool1d(3, stride=1, padding=1)
+      - proj: conv1d(width, 1)
+  Pair:
+    params: [c]
+    body:
+      - cells: stage(Cell, depth=2, c=c)
+layers:
+  - stem: conv1d(width, 1)
+"""
+
+
+def _cells(count: int) -> str:
+    """``count`` cells one after the other, then a stage of two, then a classifier (which
+    does not read the length: the generated file stays small)."""
+    cells = "".join(f"  - cell{i}: Cell({2 if i % 2 else 4})\n" for i in range(count))
+    head = "  - pair: Pair(4)\n  - adaptive_avgpool1d(1)\n  - flatten\n  - fc: linear(10)\n"
+    return CELLS + cells + head
+
+
+def test_the_sizes_of_cells_one_after_another_grow_by_one_cell_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A cell's length is its input's, shortened or not by conditions on ``in.channels`` and
+    a choice: every arm reads the length before, so as a tree the size doubles with each
+    condition, as parts shared by the arms it grows by one cell's. The emitter tidied each
+    arm's size into a copy of its own, and the copies doubled the parts with each condition,
+    eightfold a cell, and the work of everything walking them with them. Counted, not timed:
+    the expression parts made while generating, and the blocks' dry runs, grow by about as
+    many with each further cell; and the class builds what check analyses, at the defaults
+    and at other values."""
+    made = [0]
+    for kind in (nodes.IfExp, nodes.Binary, nodes.Compare, nodes.Call, nodes.BoolOp, nodes.Not):
+
+        def counted(self: Any, *args: Any, __init: Any = kind.__init__, **kwargs: Any) -> None:
+            made[0] += 1
+            __init(self, *args, **kwargs)
+
+        monkeypatch.setattr(kind, "__init__", counted)
+    dry = [0]
+    real = emit.Module.block_output
+
+    def block_output(self: emit.Module, *args: Any) -> Any:
+        dry[0] += 1
+        return real(self, *args)
+
+    monkeypatch.setattr(emit.Module, "block_output", block_output)
+    counts = []
+    for count in (1, 2, 3):
+        spec = netspec.loads(_cells(count), name="cells.yaml")
+        spec.check()
+        made[0] = dry[0] = 0
+        source = spec.source()
+        counts.append((made[0], dry[0]))
+    (parts, runs), (parts2, runs2), (parts3, runs3) = counts
+    assert 0 < parts3 - parts2 <= 2 * (parts2 - parts), counts  # (was 8 times: 27534, 220206)
+    assert 0 < runs3 - runs2 <= 2 * (runs2 - runs), counts
+    class_agrees(spec, source, {}, {"width": 2}, {"width": 8, "use_bn": True})
+
+
+def test_a_size_is_written_once_per_part() -> None:
+    """A length twelve conditions on the channels may each shorten, each arm reading the
+    length before: 139,238 characters of text from 73 parts. Its text and its layout are made
+    once per part (rendering them, each arm again and each level again to check the layout
+    against the text, was half a million parts rendered); the text is the renderer's."""
+    size: nodes.Expr = nodes.Name("length")
+    for i in range(12):
+        shorter = nodes.Binary("-", size, nodes.Const(2))
+        test = nodes.Compare(nodes.Name("channels"), ("==",), (nodes.Const(i),))
+        size = nodes.IfExp(test, shorter, size)
+    rendered = [0]
+    real = rendering.Renderer._node
+
+    def counted(self: Any, node: nodes.Expr) -> str:
+        rendered[0] += 1
+        return str(real(self, node))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rendering.Renderer, "_node", counted)
+        laid = emit._expr(size)
+    text = rendering.render(size, python=True)
+    assert laid.flat() == text and len(text) == 139238
+    assert rendered[0] <= 2 * 73, rendered[0]  # (some at two precedences)
+    assert nodes.free_names(size) == {"length", "channels"}
+    assert emit._tidy(size) is size  # nothing to fold: the same parts, shared as they were
