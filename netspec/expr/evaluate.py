@@ -173,9 +173,6 @@ def unread(value: Any) -> Any:
     return value._value if isinstance(value, Sym) else value
 
 
-_raw = unread
-
-
 class Sym:
     """A value of generated code: its residual expression and, when known, its value.
 
@@ -260,12 +257,12 @@ class Sym:
         # identity, as for any object, but while tracing a known value compared with a
         # number is compared (and the decision recorded), as the value itself would be
         if self._traced_with(o):
-            return self._decide("==", o, bool(self._value == _raw(o)))
+            return self._decide("==", o, bool(self._value == unread(o)))
         return self is o
 
     def __ne__(self, o: object) -> bool:
         if self._traced_with(o):
-            return self._decide("!=", o, bool(self._value != _raw(o)))
+            return self._decide("!=", o, bool(self._value != unread(o)))
         return self is not o
 
     def _traced_with(self, o: object) -> bool:
@@ -414,7 +411,7 @@ def compare(a: Any, op: str, b: Any) -> Any:
     class makes (see :func:`~netspec.ops.base.refuse_where`)."""
     if not known(a, b):
         return Sym(n.Compare(as_expr(a), (op,), (as_expr(b),)))
-    truth = bool(_TESTS[op](_raw(a), _raw(b)))
+    truth = bool(_TESTS[op](unread(a), unread(b)))
     if isinstance(a, Sym):
         return a._decide(op, b, truth)
     if isinstance(b, Sym):
@@ -893,7 +890,7 @@ def binary(op: str, a: Any, b: Any, bounded: bool = True) -> Any:
         if known(a, b):
             if bounded and op == "**" and traced():  # (read: a power too large is refused
                 return _arith(op, concrete(a), concrete(b))  # before it is computed)
-            ca, cb = _raw(a), _raw(b)
+            ca, cb = unread(a), unread(b)
             value = _arith(op, ca, cb) if bounded else _ARITH[op](ca, cb)
         result = Sym(_fold(op, a, b), value)
         if bounded:
@@ -933,10 +930,10 @@ def product(values: Any) -> Any:
     if not items:
         return 1
     expr = as_expr(items[0])
-    value = _raw(items[0])
+    value = unread(items[0])
     for item in items[1:]:
         expr = n.Binary("*", expr, as_expr(item))
-        value = UNKNOWN if value is UNKNOWN or not known(item) else value * _raw(item)
+        value = UNKNOWN if value is UNKNOWN or not known(item) else value * unread(item)
     return Sym(expr, value)
 
 
@@ -966,7 +963,7 @@ def _is_one(value: Any) -> bool:
     ``Sym``: keeping a factor is right at any value)."""
     if isinstance(value, Sym) and _TRACE.get() is not None:
         return False
-    raw = _raw(value)
+    raw = unread(value)
     return type(raw) is not bool and raw == 1
 
 
@@ -1590,7 +1587,7 @@ def _call(node: n.Call, scope: Scope) -> Any:
         if not kwargs and func.id in TRACED_CALLS and _traced_numbers(args):
             # a function of numbers only: the call stays in the trace's expression, as
             # arithmetic does (pinning its arguments would tie the trace to their values)
-            value = _with_node(node, _call_builtin, builtin, tuple(_raw(a) for a in args), {})
+            value = _with_node(node, _call_builtin, builtin, tuple(unread(a) for a in args), {})
             result = Sym(n.Call(func, tuple(as_expr(a) for a in args)), value)
             _within_bounds(result)
             return result
@@ -1635,7 +1632,7 @@ def _traced_numbers(args: tuple[Any, ...]) -> bool:
     if not traced():
         return False
     for a in args:
-        raw = _raw(a)
+        raw = unread(a)
         if raw is UNKNOWN or type(raw) not in _NUMBERS or isinstance(a, SymList | SymText):
             return False
     return True
@@ -1817,7 +1814,7 @@ def _compare_node(node: n.Compare, scope: Scope) -> Any:
         values.append(_eval(comparator, scope))
         a, b = values[i], values[i + 1]
         # (values unread: the result is a Sym whose truth, when taken, is the decision)
-        if known(a, b) and not _compare_values(node, [_raw(a), _raw(b)], node.ops[i:][:1]):
+        if known(a, b) and not _compare_values(node, [unread(a), unread(b)], node.ops[i:][:1]):
             if not any(isinstance(v, Sym) for v in values):
                 return False
             false = True
@@ -1825,7 +1822,7 @@ def _compare_node(node: n.Compare, scope: Scope) -> Any:
         return True
     result: Any = False if false else UNKNOWN
     if not false and known(*values):
-        result = _compare_values(node, [_raw(v) for v in values])
+        result = _compare_values(node, [unread(v) for v in values])
     residual = n.Compare(as_expr(values[0]), node.ops, tuple(as_expr(v) for v in values[1:]))
     return Sym(residual, result)
 
